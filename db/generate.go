@@ -1,0 +1,3 @@
+package db
+
+//go:generate go -C ../tools tool sqlc -f ../sqlc.yaml generate

@@ -1,0 +1,2 @@
+-- name: SenderSettingsGet :one
+SELECT * FROM sender_settings WHERE tenant_id = @tenant_id;

@@ -1,0 +1,11 @@
+-- The part of River's schema that Outbox's own queries read, declared for
+-- sqlc only. River's migrations (rivermigrate) create the real tables.
+CREATE TYPE river_job_state AS ENUM (
+    'available', 'cancelled', 'completed', 'discarded', 'pending', 'retryable', 'running', 'scheduled'
+);
+
+CREATE TABLE river_job (
+    id bigserial PRIMARY KEY,
+    state river_job_state NOT NULL,
+    kind text NOT NULL
+);

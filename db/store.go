@@ -1,0 +1,114 @@
+package db
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/outbox/outbox/db/dbsqlc"
+	"github.com/outbox/outbox/internal/metrics"
+	"github.com/outbox/outbox/internal/outbox"
+)
+
+// Store is the service's access to Postgres: the sqlc queries, run directly
+// or inside one transaction together with River job inserts and NOTIFYs.
+type Store struct {
+	pool *pgxpool.Pool
+	q    *dbsqlc.Queries
+}
+
+// NewStore returns a Store over pool.
+func NewStore(pool *pgxpool.Pool) *Store {
+	return &Store{pool: pool, q: dbsqlc.New(pool)}
+}
+
+// Pool returns the connection pool, for River and for LISTEN.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Q returns the queries outside any transaction.
+func (s *Store) Q() *dbsqlc.Queries { return s.q }
+
+// Tx is one open transaction: its queries and the pgx.Tx that River's
+// InsertTx takes, so a row and its job commit together.
+type Tx struct {
+	pgx.Tx
+	Q *dbsqlc.Queries
+}
+
+// InTx runs fn in a transaction, committing when fn returns nil and rolling
+// back otherwise; fn's error is returned as is.
+func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
+	ptx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("beginning transaction: %w", err)
+	}
+	defer ptx.Rollback(context.Background()) //nolint:errcheck // no-op after commit
+	if err := fn(&Tx{Tx: ptx, Q: s.q.WithTx(ptx)}); err != nil {
+		return err
+	}
+	if err := ptx.Commit(ctx); err != nil {
+		return fmt.Errorf("committing transaction: %w", err)
+	}
+	return nil
+}
+
+// Check turns pgx.ErrNoRows into an outbox.ENOTFOUND error naming what was
+// looked for, and wraps any other error with that context. It is the one
+// place where "no rows" becomes "not found".
+func Check(err error, what string) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return outbox.Errorf(outbox.ENOTFOUND, "%s not found", what)
+	}
+	return fmt.Errorf("loading %s: %w", what, err)
+}
+
+// EnsureTenant returns the tenant with the given slug, creating it with
+// default PLATFORM sender settings on its first request.
+func (s *Store) EnsureTenant(ctx context.Context, slug string) (outbox.Tenant, error) {
+	row, err := s.q.TenantUpsertBySlug(ctx, slug)
+	if err != nil {
+		return outbox.Tenant{}, fmt.Errorf("ensuring tenant: %w", err)
+	}
+	return tenantFromRow(dbsqlc.Tenant(row)), nil
+}
+
+// Tenant returns the tenant with the given id.
+func (s *Store) Tenant(ctx context.Context, id uuid.UUID) (outbox.Tenant, error) {
+	row, err := s.q.TenantGetByID(ctx, id)
+	if err != nil {
+		return outbox.Tenant{}, Check(err, "tenant")
+	}
+	return tenantFromRow(row), nil
+}
+
+func tenantFromRow(row dbsqlc.Tenant) outbox.Tenant {
+	return outbox.Tenant{ID: row.ID, Slug: row.Slug, Name: row.Name, RetentionDays: int(row.RetentionDays)}
+}
+
+// Ping checks that the database answers and its schema is current.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.pool.Ping(ctx); err != nil {
+		return fmt.Errorf("pinging database: %w", err)
+	}
+	return CheckMigrated(ctx, s.pool)
+}
+
+// JobCounts returns River's jobs by kind and state, for /metrics.
+func (s *Store) JobCounts(ctx context.Context) ([]metrics.JobCount, error) {
+	rows, err := s.q.RiverJobCounts(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("counting jobs: %w", err)
+	}
+	out := make([]metrics.JobCount, len(rows))
+	for i, r := range rows {
+		out[i] = metrics.JobCount{Kind: r.Kind, State: r.State, Count: r.Count}
+	}
+	return out, nil
+}

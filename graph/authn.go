@@ -1,0 +1,89 @@
+package graph
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/outbox/outbox/db"
+	"github.com/outbox/outbox/internal/auth"
+	"github.com/outbox/outbox/internal/outbox"
+)
+
+// Authenticator turns a bearer token into the caller (auth.Principal) and
+// its tenant (outbox.Tenant) in the request context. It serves both the HTTP
+// middleware and the websocket connection_init.
+type Authenticator struct {
+	verifier *auth.Verifier
+	store    *db.Store
+	// tenants caches slug → tenant, saving an upsert per request; a tenant's
+	// id never changes once created.
+	tenants sync.Map
+}
+
+// NewAuthenticator returns an Authenticator verifying tokens with verifier
+// and creating tenants in store on their first request.
+func NewAuthenticator(verifier *auth.Verifier, store *db.Store) *Authenticator {
+	return &Authenticator{verifier: verifier, store: store}
+}
+
+// Authenticate verifies the value of an Authorization header ("Bearer
+// <token>") and returns ctx carrying the caller and its tenant. Errors are
+// EUNAUTHENTICATED outbox errors, or internal ones when the tenant could not
+// be loaded.
+func (a *Authenticator) Authenticate(ctx context.Context, header string) (context.Context, auth.Principal, error) {
+	scheme, token, ok := strings.Cut(strings.TrimSpace(header), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+		return ctx, auth.Principal{}, outbox.Errorf(outbox.EUNAUTHENTICATED, "the Authorization header must be \"Bearer <token>\"")
+	}
+	p, err := a.verifier.Verify(ctx, strings.TrimSpace(token))
+	if err != nil {
+		return ctx, auth.Principal{}, err
+	}
+	tenant, err := a.tenant(ctx, p.Tenant)
+	if err != nil {
+		return ctx, auth.Principal{}, err
+	}
+	ctx = auth.NewContextWithPrincipal(ctx, p)
+	ctx = outbox.NewContextWithTenant(ctx, tenant)
+	return ctx, p, nil
+}
+
+func (a *Authenticator) tenant(ctx context.Context, slug string) (outbox.Tenant, error) {
+	if t, ok := a.tenants.Load(slug); ok {
+		return t.(outbox.Tenant), nil
+	}
+	t, err := a.store.EnsureTenant(ctx, slug)
+	if err != nil {
+		return outbox.Tenant{}, err
+	}
+	a.tenants.Store(slug, t)
+	return t, nil
+}
+
+// Middleware authenticates requests that carry an Authorization header. A
+// request without one goes on anonymous (verifySender needs no token); a
+// refused token is remembered so that @requires reports why.
+func (a *Authenticator) Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		header := r.Header.Get("Authorization")
+		if header == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		ctx, _, err := a.Authenticate(r.Context(), header)
+		if err != nil {
+			ctx = context.WithValue(r.Context(), tokenErrorKey{}, err)
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+type tokenErrorKey struct{}
+
+// tokenErrorFromContext returns why the request's token was refused, or nil.
+func tokenErrorFromContext(ctx context.Context) error {
+	err, _ := ctx.Value(tokenErrorKey{}).(error)
+	return err
+}

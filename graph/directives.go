@@ -1,0 +1,39 @@
+package graph
+
+import (
+	"context"
+
+	"github.com/99designs/gqlgen/graphql"
+
+	"github.com/outbox/outbox/graph/model"
+	"github.com/outbox/outbox/internal/auth"
+	"github.com/outbox/outbox/internal/outbox"
+)
+
+// permissions maps the schema's Permission enum to the domain's permissions.
+var permissions = map[model.Permission]auth.Permission{
+	model.PermissionSettingsRead:   auth.PermSettingsRead,
+	model.PermissionSettingsWrite:  auth.PermSettingsWrite,
+	model.PermissionMessagesSend:   auth.PermMessagesSend,
+	model.PermissionLogsRead:       auth.PermLogsRead,
+	model.PermissionTemplatesWrite: auth.PermTemplatesWrite,
+	model.PermissionPartnersManage: auth.PermPartnersManage,
+}
+
+// requires implements @requires: without a caller the field fails with
+// UNAUTHENTICATED (with the reason the token was refused, when there was
+// one), and without the named permission with FORBIDDEN.
+func requires(ctx context.Context, _ any, next graphql.Resolver, permission *model.Permission) (any, error) {
+	if _, ok := auth.PrincipalFromContext(ctx); !ok {
+		if err := tokenErrorFromContext(ctx); err != nil {
+			return nil, err
+		}
+		return nil, outbox.Errorf(outbox.EUNAUTHENTICATED, "authentication required: send Authorization: Bearer <token>")
+	}
+	if permission != nil {
+		if _, err := auth.Require(ctx, permissions[*permission]); err != nil {
+			return nil, err
+		}
+	}
+	return next(ctx)
+}

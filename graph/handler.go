@@ -1,0 +1,134 @@
+package graph
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/99designs/gqlgen/graphql/playground"
+	coderws "github.com/coder/websocket"
+
+	"github.com/outbox/outbox/internal/metrics"
+	"github.com/outbox/outbox/internal/outbox"
+)
+
+// HandlerConfig is what NewHandler needs.
+type HandlerConfig struct {
+	Resolver      *Resolver
+	Authenticator *Authenticator
+	Metrics       *metrics.Metrics
+	Logger        *slog.Logger
+	// Production turns introspection off.
+	Production bool
+	// ComplexityLimit and DepthLimit refuse expensive operations before they run.
+	ComplexityLimit int
+	DepthLimit      int
+	// MaxBodyBytes caps a request body.
+	MaxBodyBytes int64
+	// OriginPatterns are the websocket origins allowed besides the same host.
+	OriginPatterns []string
+}
+
+// NewHandler returns the /graphql endpoint: POST, GET and websockets
+// (graphql-transport-ws) over one executable schema, behind the HTTP
+// authentication middleware.
+func NewHandler(cfg HandlerConfig) http.Handler {
+	es := NewExecutableSchema(Config{
+		Resolvers:  cfg.Resolver,
+		Directives: DirectiveRoot{Requires: requires},
+	})
+	srv := handler.New(es)
+	srv.AddTransport(&transport.Websocket{
+		Implementation: transport.CoderWebsocketImplementation{
+			AcceptOptions: coderws.AcceptOptions{OriginPatterns: cfg.OriginPatterns},
+		},
+		InitFunc:              websocketInit(cfg.Authenticator),
+		InitTimeout:           10 * time.Second,
+		KeepAlivePingInterval: 15 * time.Second,
+	})
+	srv.AddTransport(transport.Options{})
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
+	srv.SetErrorPresenter(errorPresenter(cfg.Logger))
+	srv.SetRecoverFunc(recoverFunc)
+	srv.Use(extension.FixedComplexityLimit(cfg.ComplexityLimit))
+	srv.Use(depthLimit{max: cfg.DepthLimit})
+	if !cfg.Production {
+		srv.Use(extension.Introspection{})
+	}
+	if cfg.Metrics != nil {
+		srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+			start := time.Now()
+			resp := next(ctx)
+			if graphql.HasOperationContext(ctx) {
+				oc := graphql.GetOperationContext(ctx)
+				opType := "unknown"
+				if oc.Operation != nil {
+					opType = string(oc.Operation.Operation)
+				}
+				cfg.Metrics.ObserveGraphQL(opType, oc.OperationName, resp != nil && len(resp.Errors) > 0, time.Since(start))
+			}
+			return resp
+		})
+	}
+	var h http.Handler = srv
+	h = jsonByDefault(h)
+	h = cfg.Authenticator.Middleware(h)
+	return http.MaxBytesHandler(h, cfg.MaxBodyBytes)
+}
+
+// websocketInit authenticates a websocket from the `authorization` field of
+// its connection_init payload ("Bearer <token>" or the bare token).
+func websocketInit(a *Authenticator) transport.WebsocketInitFunc {
+	return func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+		header := payload.Authorization()
+		if header != "" && !hasScheme(header) {
+			header = "Bearer " + header
+		}
+		ctx, _, err := a.Authenticate(ctx, header)
+		return ctx, nil, err
+	}
+}
+
+func hasScheme(h string) bool {
+	scheme, _, ok := strings.Cut(h, " ")
+	return ok && strings.EqualFold(scheme, "Bearer")
+}
+
+// PlaygroundHandler serves GraphiQL for /graphql (development only).
+func PlaygroundHandler() http.Handler {
+	return playground.Handler("Outbox GraphiQL", "/graphql")
+}
+
+// RequestIDs is a middleware that gives every request an id (or keeps the
+// caller's X-Request-Id) and echoes it in the response.
+func RequestIDs(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Request-Id")
+		if id == "" || len(id) > 64 {
+			id = outbox.NewRequestID()
+		}
+		w.Header().Set("X-Request-Id", id)
+		next.ServeHTTP(w, r.WithContext(outbox.NewContextWithRequestID(r.Context(), id)))
+	})
+}
+
+// jsonByDefault treats a POST body as JSON when the client did not say it
+// is, as `curl -d '{"query":…}'` does (it sends a form content type).
+func jsonByDefault(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			switch ct := r.Header.Get("Content-Type"); {
+			case ct == "", strings.HasPrefix(ct, "application/x-www-form-urlencoded"), strings.HasPrefix(ct, "text/plain"):
+				r.Header.Set("Content-Type", "application/json")
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}

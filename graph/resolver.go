@@ -1,0 +1,18 @@
+package graph
+
+import (
+	"log/slog"
+
+	"github.com/outbox/outbox/internal/sender"
+)
+
+// Resolver holds the dependencies of the resolvers and nothing else.
+type Resolver struct {
+	Sender *sender.Service
+	Logger *slog.Logger
+}
+
+// Query returns the resolver of the Query type.
+func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
+
+type queryResolver struct{ *Resolver }

@@ -1,0 +1,223 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"github.com/outbox/outbox/db"
+	"github.com/outbox/outbox/graph"
+	"github.com/outbox/outbox/internal/auth"
+	"github.com/outbox/outbox/internal/config"
+	"github.com/outbox/outbox/internal/metrics"
+	"github.com/outbox/outbox/internal/pgserver"
+	"github.com/outbox/outbox/internal/sender"
+	"github.com/outbox/outbox/worker"
+)
+
+// App is a running Outbox process: its database, River client and HTTP
+// handler. Close releases them.
+type App struct {
+	cfg     *config.Config
+	logger  *slog.Logger
+	pg      *pgserver.Server // nil with DATABASE_URL
+	pool    *pgxpool.Pool
+	store   *db.Store
+	river   *river.Client[pgx.Tx]
+	handler http.Handler
+}
+
+// New connects to (or starts) the database, migrates it, and builds the
+// services and the HTTP handler. Nothing runs until Run.
+func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (_ *App, err error) {
+	a := &App{cfg: cfg, logger: logger}
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
+
+	url := cfg.DatabaseURL
+	if url == "" {
+		a.pg, err = pgserver.Start(ctx, pgserver.Options{
+			DataDir:  filepath.Join(cfg.DataDir, "pg"),
+			Fsync:    true,
+			Logger:   logger,
+			Database: "outbox",
+		})
+		if err != nil {
+			return nil, fmt.Errorf("starting the private PostgreSQL: %w", err)
+		}
+		url = a.pg.URL()
+		logger.Info("started private PostgreSQL", "data_dir", a.pg.DataDir(), "port", a.pg.Port())
+	}
+	if err := db.Migrate(ctx, url); err != nil {
+		return nil, err
+	}
+	a.pool, err = pgxpool.New(ctx, url)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to the database: %w", err)
+	}
+	a.store = db.NewStore(a.pool)
+
+	verifier, err := auth.NewVerifier(auth.Config{
+		Issuer:      cfg.JWTIssuer,
+		Audience:    cfg.JWTAudience,
+		HS256Secret: []byte(cfg.JWTSecret),
+		JWKSFile:    cfg.JWTJWKSFile,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("configuring token verification: %w", err)
+	}
+
+	senders := sender.NewService(a.store, sender.Platform{Name: cfg.PlatformName, From: cfg.PlatformFrom})
+
+	workers := river.NewWorkers()
+	worker.Register(workers, worker.Deps{})
+	riverCfg := &river.Config{Logger: logger, Workers: workers}
+	if cfg.RunsWorker() {
+		riverCfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}}
+	}
+	a.river, err = river.NewClient(riverpgxv5.New(a.pool), riverCfg)
+	if err != nil {
+		return nil, fmt.Errorf("creating the River client: %w", err)
+	}
+
+	m := metrics.New(a.store.JobCounts, logger)
+	gql := graph.NewHandler(graph.HandlerConfig{
+		Resolver:        &graph.Resolver{Sender: senders, Logger: logger},
+		Authenticator:   graph.NewAuthenticator(verifier, a.store),
+		Metrics:         m,
+		Logger:          logger,
+		Production:      cfg.Production(),
+		ComplexityLimit: cfg.QueryComplexity,
+		DepthLimit:      cfg.QueryDepth,
+		MaxBodyBytes:    cfg.MaxBodyBytes,
+		OriginPatterns:  splitList(cfg.WebsocketOrigins),
+	})
+	mux := http.NewServeMux()
+	mux.Handle("/graphql", m.Middleware("/graphql", gql))
+	if !cfg.Production() {
+		mux.Handle("GET /graphiql", graph.PlaygroundHandler())
+	}
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Write([]byte("ok\n")) //nolint:errcheck // a failed write to a health probe has no one to tell
+	})
+	mux.HandleFunc("GET /readyz", a.ready)
+	mux.Handle("GET /metrics", m.Handler())
+	a.handler = graph.RequestIDs(mux)
+	return a, nil
+}
+
+// Handler returns the HTTP handler of every endpoint.
+func (a *App) Handler() http.Handler { return a.handler }
+
+// Store returns the database access, for tests.
+func (a *App) Store() *db.Store { return a.store }
+
+// River returns the River client, for tests.
+func (a *App) River() *river.Client[pgx.Tx] { return a.river }
+
+func (a *App) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := a.store.Ping(ctx); err != nil {
+		a.logger.Warn("not ready", "error", err)
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintf(w, "not ready: %s\n", readinessReason(err))
+		return
+	}
+	w.Write([]byte("ready\n")) //nolint:errcheck // see /healthz
+}
+
+func readinessReason(err error) string {
+	if errors.Is(err, db.ErrMigrationsPending) {
+		return err.Error()
+	}
+	return "database unreachable"
+}
+
+// Run serves HTTP (role api) and works jobs (role worker) until ctx is done,
+// then shuts down gracefully: River stops taking jobs and gives running ones
+// the shutdown timeout; HTTP stops accepting and drains.
+func (a *App) Run(ctx context.Context) error {
+	errc := make(chan error, 2)
+	if a.cfg.RunsWorker() {
+		if err := a.river.Start(ctx); err != nil {
+			return fmt.Errorf("starting River: %w", err)
+		}
+	}
+	var srv *http.Server
+	if a.cfg.RunsAPI() {
+		ln, err := net.Listen("tcp", a.cfg.HTTPAddr)
+		if err != nil {
+			return fmt.Errorf("OUTBOX_HTTP_ADDR: listening on %s: %w", a.cfg.HTTPAddr, err)
+		}
+		srv = &http.Server{Handler: a.handler, ReadHeaderTimeout: 10 * time.Second}
+		a.logger.Info("serving", "addr", ln.Addr().String(), "graphql", a.cfg.PublicURL+"/graphql")
+		go func() {
+			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("serving HTTP: %w", err)
+			}
+		}()
+	}
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+	}
+	a.logger.Info("shutting down", "timeout", a.cfg.ShutdownTimeout)
+	stopCtx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+	defer cancel()
+	if srv != nil {
+		if err := srv.Shutdown(stopCtx); err != nil {
+			a.logger.Warn("HTTP shutdown", "error", err)
+		}
+	}
+	if a.cfg.RunsWorker() {
+		if err := a.river.Stop(stopCtx); err != nil {
+			a.logger.Warn("running jobs did not finish in time; cancelling them", "error", err)
+			cancelCtx, cancel2 := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel2()
+			_ = a.river.StopAndCancel(cancelCtx)
+		}
+	}
+	return runErr
+}
+
+// Close releases the pool and stops the private PostgreSQL, if any.
+func (a *App) Close() {
+	if a.pool != nil {
+		a.pool.Close()
+	}
+	if a.pg != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := a.pg.Stop(ctx); err != nil {
+			a.logger.Warn("stopping private PostgreSQL", "error", err)
+		}
+	}
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

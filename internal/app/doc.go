@@ -1,0 +1,5 @@
+// Package app wires Outbox together from a config.Config: the database
+// (private or configured), migrations, River, the domain services, the
+// GraphQL handler and the operational endpoints. cmd/outbox runs it; the
+// end-to-end tests start it in-process exactly as `serve` does.
+package app

@@ -1,0 +1,50 @@
+package outbox
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+)
+
+type tenantKey struct{}
+type requestIDKey struct{}
+
+// NewContextWithTenant returns ctx carrying the tenant of the caller. Every
+// domain call reads the tenant from here, never from its arguments.
+func NewContextWithTenant(ctx context.Context, t Tenant) context.Context {
+	return context.WithValue(ctx, tenantKey{}, t)
+}
+
+// TenantFromContext returns the caller's tenant and whether there is one.
+func TenantFromContext(ctx context.Context) (Tenant, bool) {
+	t, ok := ctx.Value(tenantKey{}).(Tenant)
+	return t, ok
+}
+
+// MustTenant returns the caller's tenant or an EUNAUTHENTICATED error.
+func MustTenant(ctx context.Context) (Tenant, error) {
+	t, ok := TenantFromContext(ctx)
+	if !ok {
+		return Tenant{}, Errorf(EUNAUTHENTICATED, "authentication required")
+	}
+	return t, nil
+}
+
+// NewContextWithRequestID returns ctx carrying the id that ties a request's
+// logs, audit entries and error messages together.
+func NewContextWithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+// RequestIDFromContext returns the request id, or "" outside a request.
+func RequestIDFromContext(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+// NewRequestID returns a fresh random request id.
+func NewRequestID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+	return hex.EncodeToString(b[:])
+}

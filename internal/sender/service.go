@@ -1,0 +1,113 @@
+package sender
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/outbox/outbox/db"
+	"github.com/outbox/outbox/db/dbsqlc"
+	"github.com/outbox/outbox/internal/outbox"
+)
+
+// Platform is the platform's own sender identity, used in PLATFORM mode.
+type Platform struct {
+	// Name is shown as "<tenant> via <Name>".
+	Name string
+	// From is the platform's sender address.
+	From string
+}
+
+// Service reads and changes tenants' sender settings. Every method takes the
+// tenant from ctx (outbox.TenantFromContext).
+type Service struct {
+	store    *db.Store
+	platform Platform
+}
+
+// NewService returns a Service over store.
+func NewService(store *db.Store, platform Platform) *Service {
+	return &Service{store: store, platform: platform}
+}
+
+// View is a tenant's active settings as shown to the tenant: secrets replaced
+// by whether they are set, the effective From identity filled in.
+type View struct {
+	Settings
+	PasswordSet  bool
+	AuthValueSet bool
+	Health       Health
+	Limits       Limits
+	UpdatedAt    time.Time
+}
+
+// Current returns the caller's tenant's active settings.
+func (s *Service) Current(ctx context.Context) (View, error) {
+	tenant, err := outbox.MustTenant(ctx)
+	if err != nil {
+		return View{}, err
+	}
+	row, err := s.store.Q().SenderSettingsGet(ctx, tenant.ID)
+	if err != nil {
+		return View{}, db.Check(err, "sender settings")
+	}
+	return s.viewFromRow(tenant, row)
+}
+
+func (s *Service) viewFromRow(tenant outbox.Tenant, row dbsqlc.SenderSetting) (View, error) {
+	v := View{
+		Settings: Settings{
+			Mode:          outbox.SenderMode(row.Mode),
+			FromName:      row.FromName,
+			FromEmail:     row.FromEmail,
+			ReplyTo:       row.ReplyTo,
+			ContactEmail:  row.ContactEmail,
+			BCC:           row.Bcc,
+			ArchiveCopyTo: row.ArchiveCopyTo,
+		},
+		Health:    Health{OK: row.HealthOk, Message: row.HealthMessage, Category: outbox.ErrorCategory(row.HealthCategory)},
+		UpdatedAt: row.UpdatedAt,
+	}
+	if row.HealthUpdatedAt != nil {
+		v.Health.UpdatedAt = *row.HealthUpdatedAt
+	}
+	if len(row.Transport) > 0 {
+		var t storedTransport
+		if err := json.Unmarshal(row.Transport, &t); err != nil {
+			return View{}, fmt.Errorf("decoding stored transport: %w", err)
+		}
+		v.SMTP, v.HTTP = t.SMTP, t.HTTP
+	}
+	hasSecret := len(row.Secret) > 0
+	switch {
+	case v.SMTP != nil:
+		v.PasswordSet = hasSecret
+		v.Limits = v.SMTP.Limits
+	case v.HTTP != nil:
+		v.AuthValueSet = hasSecret
+		v.Limits = v.HTTP.Limits
+	}
+	if v.Mode == outbox.ModePlatform {
+		v.FromName = s.PlatformDisplayName(tenant, row.FromName)
+		v.FromEmail = s.platform.From
+	}
+	return v, nil
+}
+
+// PlatformDisplayName is the display name of PLATFORM mode: "<name> via
+// <platform>", where name is the tenant's chosen display name or its name.
+func (s *Service) PlatformDisplayName(tenant outbox.Tenant, fromName string) string {
+	name := fromName
+	if name == "" {
+		name = tenant.Name
+	}
+	return name + " via " + s.platform.Name
+}
+
+// storedTransport is the JSON of sender_settings.transport: the non-secret
+// fields of the SMTP or HTTP transport. Secrets live sealed in their own column.
+type storedTransport struct {
+	SMTP *SMTP    `json:"smtp,omitempty"`
+	HTTP *HTTPAPI `json:"http,omitempty"`
+}

@@ -1,0 +1,67 @@
+package sender
+
+import (
+	"time"
+
+	"github.com/outbox/outbox/internal/outbox"
+)
+
+// Settings is how one tenant's mail is sent: the identity every message carries
+// and, for the SMTP and HTTP modes, the transport that carries it. The same type
+// holds a draft under test and the saved, active settings.
+type Settings struct {
+	Mode          outbox.SenderMode
+	FromName      string
+	FromEmail     string
+	ReplyTo       string
+	ContactEmail  string
+	BCC           []string
+	ArchiveCopyTo string
+
+	SMTP *SMTP
+	HTTP *HTTPAPI
+}
+
+// SMTP is a tenant's own SMTP server. Password is the plaintext secret; it is
+// only ever filled in memory: it never goes into JSON (sealed at rest in its
+// own column) and is never returned to a caller.
+type SMTP struct {
+	Preset        string
+	Host          string
+	Port          int
+	Security      outbox.SMTPSecurity
+	Auth          outbox.SMTPAuth
+	Username      string
+	Password      string `json:"-"`
+	SkipTLSVerify bool
+	// Limits are the tenant's own limits; zero fields take the preset's.
+	Limits Limits
+}
+
+// HTTPAPI is a tenant's HTTP mail API: Outbox POSTs a JSON body to URL with
+// the header AuthHeader: AuthValue. AuthValue is a secret like an SMTP password.
+type HTTPAPI struct {
+	URL        string
+	AuthHeader string
+	AuthValue  string `json:"-"`
+	Limits     Limits
+}
+
+// Limits are sending limits of one sending account. Zero means "no limit".
+type Limits struct {
+	PerSecond            int
+	PerMinute            int
+	PerHour              int
+	PerDay               int
+	RecipientsPerDay     int
+	RecipientsPerMessage int
+}
+
+// Health says whether a tenant's saved settings work, as far as the last
+// deliveries could tell.
+type Health struct {
+	OK        bool
+	Message   string
+	Category  outbox.ErrorCategory
+	UpdatedAt time.Time
+}
