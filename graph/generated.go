@@ -29,6 +29,7 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	Mutation() MutationResolver
 	Query() QueryResolver
 }
 
@@ -37,15 +38,44 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	DeliveryError struct {
+		Category     func(childComplexity int) int
+		Code         func(childComplexity int) int
+		EnhancedCode func(childComplexity int) int
+		Hint         func(childComplexity int) int
+		Message      func(childComplexity int) int
+	}
+
 	HttpApiSettings struct {
 		AuthHeader   func(childComplexity int) int
 		AuthValueSet func(childComplexity int) int
 		URL          func(childComplexity int) int
 	}
 
+	Mutation struct {
+		SaveSenderSettings func(childComplexity int, testID string) int
+		TestSenderSettings func(childComplexity int, input model.SenderSettingsInput) int
+		UseDefaultSender   func(childComplexity int) int
+	}
+
+	ProviderPreset struct {
+		Auth               func(childComplexity int) int
+		Host               func(childComplexity int) int
+		HostPattern        func(childComplexity int) int
+		Key                func(childComplexity int) int
+		Limits             func(childComplexity int) int
+		LimitsConfigurable func(childComplexity int) int
+		Name               func(childComplexity int) int
+		Note               func(childComplexity int) int
+		Port               func(childComplexity int) int
+		Security           func(childComplexity int) int
+	}
+
 	Query struct {
-		SenderSettings func(childComplexity int) int
-		Viewer         func(childComplexity int) int
+		ProviderPresets func(childComplexity int) int
+		SenderSettings  func(childComplexity int) int
+		SenderTest      func(childComplexity int, id string) int
+		Viewer          func(childComplexity int) int
 	}
 
 	SenderHealth struct {
@@ -68,6 +98,23 @@ type ComplexityRoot struct {
 		ReplyTo       func(childComplexity int) int
 		SMTP          func(childComplexity int) int
 		UpdatedAt     func(childComplexity int) int
+	}
+
+	SenderTest struct {
+		CreatedAt  func(childComplexity int) int
+		Error      func(childComplexity int) int
+		FinishedAt func(childComplexity int) int
+		ID         func(childComplexity int) int
+		MessageID  func(childComplexity int) int
+		Status     func(childComplexity int) int
+		Steps      func(childComplexity int) int
+	}
+
+	SenderTestStep struct {
+		Detail     func(childComplexity int) int
+		DurationMs func(childComplexity int) int
+		Name       func(childComplexity int) int
+		Ok         func(childComplexity int) int
 	}
 
 	SendingLimits struct {
@@ -107,9 +154,16 @@ type ComplexityRoot struct {
 
 // region    ************************** generated!.gotpl **************************
 
+type MutationResolver interface {
+	TestSenderSettings(ctx context.Context, input model.SenderSettingsInput) (*model.SenderTest, error)
+	SaveSenderSettings(ctx context.Context, testID string) (*model.SenderSettings, error)
+	UseDefaultSender(ctx context.Context) (*model.SenderSettings, error)
+}
 type QueryResolver interface {
 	Viewer(ctx context.Context) (*model.Viewer, error)
 	SenderSettings(ctx context.Context) (*model.SenderSettings, error)
+	ProviderPresets(ctx context.Context) ([]model.ProviderPreset, error)
+	SenderTest(ctx context.Context, id string) (*model.SenderTest, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -130,6 +184,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	_ = ec
 	switch typeName + "." + field {
 
+	case "DeliveryError.category":
+		if e.ComplexityRoot.DeliveryError.Category == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeliveryError.Category(childComplexity), true
+	case "DeliveryError.code":
+		if e.ComplexityRoot.DeliveryError.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeliveryError.Code(childComplexity), true
+	case "DeliveryError.enhancedCode":
+		if e.ComplexityRoot.DeliveryError.EnhancedCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeliveryError.EnhancedCode(childComplexity), true
+	case "DeliveryError.hint":
+		if e.ComplexityRoot.DeliveryError.Hint == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeliveryError.Hint(childComplexity), true
+	case "DeliveryError.message":
+		if e.ComplexityRoot.DeliveryError.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeliveryError.Message(childComplexity), true
+
 	case "HttpApiSettings.authHeader":
 		if e.ComplexityRoot.HttpApiSettings.AuthHeader == nil {
 			break
@@ -149,12 +234,119 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.HttpApiSettings.URL(childComplexity), true
 
+	case "Mutation.saveSenderSettings":
+		if e.ComplexityRoot.Mutation.SaveSenderSettings == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_saveSenderSettings_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SaveSenderSettings(childComplexity, args["testId"].(string)), true
+	case "Mutation.testSenderSettings":
+		if e.ComplexityRoot.Mutation.TestSenderSettings == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_testSenderSettings_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.TestSenderSettings(childComplexity, args["input"].(model.SenderSettingsInput)), true
+	case "Mutation.useDefaultSender":
+		if e.ComplexityRoot.Mutation.UseDefaultSender == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Mutation.UseDefaultSender(childComplexity), true
+
+	case "ProviderPreset.auth":
+		if e.ComplexityRoot.ProviderPreset.Auth == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderPreset.Auth(childComplexity), true
+	case "ProviderPreset.host":
+		if e.ComplexityRoot.ProviderPreset.Host == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderPreset.Host(childComplexity), true
+	case "ProviderPreset.hostPattern":
+		if e.ComplexityRoot.ProviderPreset.HostPattern == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderPreset.HostPattern(childComplexity), true
+	case "ProviderPreset.key":
+		if e.ComplexityRoot.ProviderPreset.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderPreset.Key(childComplexity), true
+	case "ProviderPreset.limits":
+		if e.ComplexityRoot.ProviderPreset.Limits == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderPreset.Limits(childComplexity), true
+	case "ProviderPreset.limitsConfigurable":
+		if e.ComplexityRoot.ProviderPreset.LimitsConfigurable == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderPreset.LimitsConfigurable(childComplexity), true
+	case "ProviderPreset.name":
+		if e.ComplexityRoot.ProviderPreset.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderPreset.Name(childComplexity), true
+	case "ProviderPreset.note":
+		if e.ComplexityRoot.ProviderPreset.Note == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderPreset.Note(childComplexity), true
+	case "ProviderPreset.port":
+		if e.ComplexityRoot.ProviderPreset.Port == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderPreset.Port(childComplexity), true
+	case "ProviderPreset.security":
+		if e.ComplexityRoot.ProviderPreset.Security == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderPreset.Security(childComplexity), true
+
+	case "Query.providerPresets":
+		if e.ComplexityRoot.Query.ProviderPresets == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.ProviderPresets(childComplexity), true
 	case "Query.senderSettings":
 		if e.ComplexityRoot.Query.SenderSettings == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Query.SenderSettings(childComplexity), true
+	case "Query.senderTest":
+		if e.ComplexityRoot.Query.SenderTest == nil {
+			break
+		}
+
+		args, err := ec.field_Query_senderTest_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SenderTest(childComplexity, args["id"].(string)), true
 	case "Query.viewer":
 		if e.ComplexityRoot.Query.Viewer == nil {
 			break
@@ -259,6 +451,74 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SenderSettings.UpdatedAt(childComplexity), true
+
+	case "SenderTest.createdAt":
+		if e.ComplexityRoot.SenderTest.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SenderTest.CreatedAt(childComplexity), true
+	case "SenderTest.error":
+		if e.ComplexityRoot.SenderTest.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SenderTest.Error(childComplexity), true
+	case "SenderTest.finishedAt":
+		if e.ComplexityRoot.SenderTest.FinishedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SenderTest.FinishedAt(childComplexity), true
+	case "SenderTest.id":
+		if e.ComplexityRoot.SenderTest.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SenderTest.ID(childComplexity), true
+	case "SenderTest.messageId":
+		if e.ComplexityRoot.SenderTest.MessageID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SenderTest.MessageID(childComplexity), true
+	case "SenderTest.status":
+		if e.ComplexityRoot.SenderTest.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SenderTest.Status(childComplexity), true
+	case "SenderTest.steps":
+		if e.ComplexityRoot.SenderTest.Steps == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SenderTest.Steps(childComplexity), true
+
+	case "SenderTestStep.detail":
+		if e.ComplexityRoot.SenderTestStep.Detail == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SenderTestStep.Detail(childComplexity), true
+	case "SenderTestStep.durationMs":
+		if e.ComplexityRoot.SenderTestStep.DurationMs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SenderTestStep.DurationMs(childComplexity), true
+	case "SenderTestStep.name":
+		if e.ComplexityRoot.SenderTestStep.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SenderTestStep.Name(childComplexity), true
+	case "SenderTestStep.ok":
+		if e.ComplexityRoot.SenderTestStep.Ok == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SenderTestStep.Ok(childComplexity), true
 
 	case "SendingLimits.perDay":
 		if e.ComplexityRoot.SendingLimits.PerDay == nil {
@@ -391,7 +651,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	opCtx := graphql.GetOperationContext(ctx)
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
-	inputUnmarshalMap := graphql.BuildUnmarshalerMap()
+	inputUnmarshalMap := graphql.BuildUnmarshalerMap(
+		ec.unmarshalInputHttpApiInput,
+		ec.unmarshalInputSenderSettingsInput,
+		ec.unmarshalInputSendingLimitsInput,
+		ec.unmarshalInputSmtpInput,
+	)
 	first := true
 
 	switch opCtx.Operation.Operation {
@@ -424,6 +689,21 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			}
 
 			return &response
+		}
+	case ast.Mutation:
+		return func(ctx context.Context) *graphql.Response {
+			if !first {
+				return nil
+			}
+			first = false
+			ctx = graphql.WithUnmarshalerMap(ctx, inputUnmarshalMap)
+			data := ec._Mutation(ctx, opCtx.Operation.SelectionSet)
+			var buf bytes.Buffer
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
 		}
 
 	default:
@@ -475,6 +755,19 @@ type Query {
   viewer: Viewer! @requires
   "How the tenant's mail is sent now."
   senderSettings: SenderSettings! @requires(permission: SETTINGS_READ)
+  "Provider presets: host, port, security, auth and the provider's sending limits."
+  providerPresets: [ProviderPreset!]! @requires
+  "A test send of sender settings, by id."
+  senderTest(id: ID!): SenderTest @requires(permission: SETTINGS_READ)
+}
+
+type Mutation {
+  "Stores the settings as a draft and starts a test send with exactly them."
+  testSenderSettings(input: SenderSettingsInput!): SenderTest! @requires(permission: SETTINGS_WRITE)
+  "Makes a passed test's settings (younger than 1 h, still the latest draft) the active ones."
+  saveSenderSettings(testId: ID!): SenderSettings! @requires(permission: SETTINGS_WRITE)
+  "Returns to the platform's sender (mode PLATFORM); needs no test."
+  useDefaultSender: SenderSettings! @requires(permission: SETTINGS_WRITE)
 }
 
 type Viewer {
@@ -548,6 +841,101 @@ type SendingLimits {
   recipientsPerDay: Int
   recipientsPerMessage: Int
 }
+
+type ProviderPreset {
+  key: String!
+  name: String!
+  "The SMTP host; null where it differs per account (see hostPattern)."
+  host: String
+  "How the host looks where it differs per account, e.g. sv****.xserver.jp."
+  hostPattern: String
+  port: Int!
+  security: SmtpSecurity!
+  auth: SmtpAuth!
+  limits: SendingLimits!
+  "Whether a tenant may set limits above the preset's (its own provider quota)."
+  limitsConfigurable: Boolean!
+  note: String
+}
+
+input SendingLimitsInput {
+  perSecond: Int
+  perMinute: Int
+  perHour: Int
+  perDay: Int
+  recipientsPerDay: Int
+  recipientsPerMessage: Int
+}
+
+input SenderSettingsInput {
+  mode: SenderMode!
+  fromName: String
+  fromEmail: String
+  replyTo: String
+  contactEmail: String
+  "BCC addresses: a list, and each entry may itself be comma-separated. At most 10."
+  bcc: [String!]
+  archiveCopyTo: String
+  "Where the test mail goes."
+  testRecipient: String!
+  smtp: SmtpInput
+  http: HttpApiInput
+}
+
+input SmtpInput {
+  preset: String
+  host: String!
+  port: Int!
+  security: SmtpSecurity!
+  auth: SmtpAuth!
+  username: String
+  "Write-only. null keeps the stored password."
+  password: String
+  "Accept a self-signed certificate. Off by default; use only for your own server."
+  skipTlsVerify: Boolean
+  "Your own limits, at most the preset's."
+  limits: SendingLimitsInput
+}
+
+input HttpApiInput {
+  url: String!
+  "The header that carries the credential, e.g. Authorization or X-Api-Key."
+  authHeader: String!
+  "Write-only. null keeps the stored value."
+  authValue: String
+  limits: SendingLimitsInput
+}
+
+enum SenderTestStatus { PENDING RUNNING PASSED FAILED }
+
+type SenderTest {
+  id: ID!
+  status: SenderTestStatus!
+  "The steps the test went through: RESOLVE, CONNECT, TLS, EHLO, AUTH, MAIL, RCPT, DATA."
+  steps: [SenderTestStep!]!
+  error: DeliveryError
+  "The test mail, as a message in the logs."
+  messageId: ID!
+  createdAt: Time!
+  finishedAt: Time
+}
+
+type SenderTestStep {
+  name: String!
+  ok: Boolean!
+  durationMs: Int!
+  "The server's reply, or what went wrong."
+  detail: String
+}
+
+type DeliveryError {
+  category: ErrorCategory!
+  code: Int
+  enhancedCode: String
+  message: String!
+  "What to do about it, in plain words."
+  hint: String
+}
 `, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -555,6 +943,22 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // childFields_* functions provide shared child field context lookups.
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
+
+func (ec *executionContext) childFields_DeliveryError(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "category":
+		return ec.fieldContext_DeliveryError_category(ctx, field)
+	case "code":
+		return ec.fieldContext_DeliveryError_code(ctx, field)
+	case "enhancedCode":
+		return ec.fieldContext_DeliveryError_enhancedCode(ctx, field)
+	case "message":
+		return ec.fieldContext_DeliveryError_message(ctx, field)
+	case "hint":
+		return ec.fieldContext_DeliveryError_hint(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DeliveryError", field.Name)
+}
 
 func (ec *executionContext) childFields_HttpApiSettings(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
@@ -566,6 +970,32 @@ func (ec *executionContext) childFields_HttpApiSettings(ctx context.Context, fie
 		return ec.fieldContext_HttpApiSettings_authValueSet(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type HttpApiSettings", field.Name)
+}
+
+func (ec *executionContext) childFields_ProviderPreset(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_ProviderPreset_key(ctx, field)
+	case "name":
+		return ec.fieldContext_ProviderPreset_name(ctx, field)
+	case "host":
+		return ec.fieldContext_ProviderPreset_host(ctx, field)
+	case "hostPattern":
+		return ec.fieldContext_ProviderPreset_hostPattern(ctx, field)
+	case "port":
+		return ec.fieldContext_ProviderPreset_port(ctx, field)
+	case "security":
+		return ec.fieldContext_ProviderPreset_security(ctx, field)
+	case "auth":
+		return ec.fieldContext_ProviderPreset_auth(ctx, field)
+	case "limits":
+		return ec.fieldContext_ProviderPreset_limits(ctx, field)
+	case "limitsConfigurable":
+		return ec.fieldContext_ProviderPreset_limitsConfigurable(ctx, field)
+	case "note":
+		return ec.fieldContext_ProviderPreset_note(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProviderPreset", field.Name)
 }
 
 func (ec *executionContext) childFields_SenderHealth(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -610,6 +1040,40 @@ func (ec *executionContext) childFields_SenderSettings(ctx context.Context, fiel
 		return ec.fieldContext_SenderSettings_updatedAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SenderSettings", field.Name)
+}
+
+func (ec *executionContext) childFields_SenderTest(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_SenderTest_id(ctx, field)
+	case "status":
+		return ec.fieldContext_SenderTest_status(ctx, field)
+	case "steps":
+		return ec.fieldContext_SenderTest_steps(ctx, field)
+	case "error":
+		return ec.fieldContext_SenderTest_error(ctx, field)
+	case "messageId":
+		return ec.fieldContext_SenderTest_messageId(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_SenderTest_createdAt(ctx, field)
+	case "finishedAt":
+		return ec.fieldContext_SenderTest_finishedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SenderTest", field.Name)
+}
+
+func (ec *executionContext) childFields_SenderTestStep(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_SenderTestStep_name(ctx, field)
+	case "ok":
+		return ec.fieldContext_SenderTestStep_ok(ctx, field)
+	case "durationMs":
+		return ec.fieldContext_SenderTestStep_durationMs(ctx, field)
+	case "detail":
+		return ec.fieldContext_SenderTestStep_detail(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SenderTestStep", field.Name)
 }
 
 func (ec *executionContext) childFields_SendingLimits(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -806,6 +1270,34 @@ func (ec *executionContext) dir_requires_args(ctx context.Context, rawArgs map[s
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_saveSenderSettings_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "testId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["testId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_testSenderSettings_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SenderSettingsInput, error) {
+			return ec.unmarshalNSenderSettingsInput2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSenderSettingsInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -817,6 +1309,20 @@ func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["name"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_senderTest_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -879,6 +1385,121 @@ func (ec *executionContext) field___Type_fields_args(ctx context.Context, rawArg
 // endregion ***************************** args.gotpl *****************************
 
 // region    **************************** field.gotpl *****************************
+
+func (ec *executionContext) _DeliveryError_category(ctx context.Context, field graphql.CollectedField, obj *model.DeliveryError) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DeliveryError_category(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Category, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.ErrorCategory) graphql.Marshaler {
+			return ec.marshalNErrorCategory2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐErrorCategory(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DeliveryError_category(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DeliveryError", field, false, false, errors.New("field of type ErrorCategory does not have child fields"))
+}
+
+func (ec *executionContext) _DeliveryError_code(ctx context.Context, field graphql.CollectedField, obj *model.DeliveryError) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DeliveryError_code(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Code, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DeliveryError_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DeliveryError", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _DeliveryError_enhancedCode(ctx context.Context, field graphql.CollectedField, obj *model.DeliveryError) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DeliveryError_enhancedCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EnhancedCode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DeliveryError_enhancedCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DeliveryError", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _DeliveryError_message(ctx context.Context, field graphql.CollectedField, obj *model.DeliveryError) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DeliveryError_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DeliveryError_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DeliveryError", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _DeliveryError_hint(ctx context.Context, field graphql.CollectedField, obj *model.DeliveryError) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DeliveryError_hint(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hint, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DeliveryError_hint(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DeliveryError", field, false, false, errors.New("field of type String does not have child fields"))
+}
 
 func (ec *executionContext) _HttpApiSettings_url(ctx context.Context, field graphql.CollectedField, obj *model.HTTPAPISettings) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -947,6 +1568,419 @@ func (ec *executionContext) _HttpApiSettings_authValueSet(ctx context.Context, f
 }
 func (ec *executionContext) fieldContext_HttpApiSettings_authValueSet(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("HttpApiSettings", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _Mutation_testSenderSettings(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_testSenderSettings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().TestSenderSettings(ctx, fc.Args["input"].(model.SenderSettingsInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐPermission(ctx, "SETTINGS_WRITE")
+				if err != nil {
+					var zeroVal *model.SenderTest
+					return zeroVal, err
+				}
+				if ec.Directives.Requires == nil {
+					var zeroVal *model.SenderTest
+					return zeroVal, errors.New("directive requires is not implemented")
+				}
+				return ec.Directives.Requires(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SenderTest) graphql.Marshaler {
+			return ec.marshalNSenderTest2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSenderTest(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_testSenderSettings(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SenderTest(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_testSenderSettings_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_saveSenderSettings(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_saveSenderSettings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SaveSenderSettings(ctx, fc.Args["testId"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐPermission(ctx, "SETTINGS_WRITE")
+				if err != nil {
+					var zeroVal *model.SenderSettings
+					return zeroVal, err
+				}
+				if ec.Directives.Requires == nil {
+					var zeroVal *model.SenderSettings
+					return zeroVal, errors.New("directive requires is not implemented")
+				}
+				return ec.Directives.Requires(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SenderSettings) graphql.Marshaler {
+			return ec.marshalNSenderSettings2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSenderSettings(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_saveSenderSettings(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SenderSettings(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_saveSenderSettings_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_useDefaultSender(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_useDefaultSender(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Mutation().UseDefaultSender(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐPermission(ctx, "SETTINGS_WRITE")
+				if err != nil {
+					var zeroVal *model.SenderSettings
+					return zeroVal, err
+				}
+				if ec.Directives.Requires == nil {
+					var zeroVal *model.SenderSettings
+					return zeroVal, errors.New("directive requires is not implemented")
+				}
+				return ec.Directives.Requires(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SenderSettings) graphql.Marshaler {
+			return ec.marshalNSenderSettings2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSenderSettings(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_useDefaultSender(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SenderSettings(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProviderPreset_key(ctx context.Context, field graphql.CollectedField, obj *model.ProviderPreset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderPreset_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderPreset_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderPreset", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ProviderPreset_name(ctx context.Context, field graphql.CollectedField, obj *model.ProviderPreset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderPreset_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderPreset_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderPreset", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ProviderPreset_host(ctx context.Context, field graphql.CollectedField, obj *model.ProviderPreset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderPreset_host(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Host, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderPreset_host(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderPreset", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ProviderPreset_hostPattern(ctx context.Context, field graphql.CollectedField, obj *model.ProviderPreset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderPreset_hostPattern(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HostPattern, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderPreset_hostPattern(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderPreset", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ProviderPreset_port(ctx context.Context, field graphql.CollectedField, obj *model.ProviderPreset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderPreset_port(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Port, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderPreset_port(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderPreset", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _ProviderPreset_security(ctx context.Context, field graphql.CollectedField, obj *model.ProviderPreset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderPreset_security(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Security, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.SMTPSecurity) graphql.Marshaler {
+			return ec.marshalNSmtpSecurity2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSMTPSecurity(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderPreset_security(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderPreset", field, false, false, errors.New("field of type SmtpSecurity does not have child fields"))
+}
+
+func (ec *executionContext) _ProviderPreset_auth(ctx context.Context, field graphql.CollectedField, obj *model.ProviderPreset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderPreset_auth(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Auth, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.SMTPAuth) graphql.Marshaler {
+			return ec.marshalNSmtpAuth2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSMTPAuth(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderPreset_auth(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderPreset", field, false, false, errors.New("field of type SmtpAuth does not have child fields"))
+}
+
+func (ec *executionContext) _ProviderPreset_limits(ctx context.Context, field graphql.CollectedField, obj *model.ProviderPreset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderPreset_limits(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Limits, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SendingLimits) graphql.Marshaler {
+			return ec.marshalNSendingLimits2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSendingLimits(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderPreset_limits(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProviderPreset",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SendingLimits(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProviderPreset_limitsConfigurable(ctx context.Context, field graphql.CollectedField, obj *model.ProviderPreset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderPreset_limitsConfigurable(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LimitsConfigurable, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderPreset_limitsConfigurable(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderPreset", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _ProviderPreset_note(ctx context.Context, field graphql.CollectedField, obj *model.ProviderPreset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderPreset_note(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Note, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderPreset_note(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderPreset", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Query_viewer(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -1040,6 +2074,113 @@ func (ec *executionContext) fieldContext_Query_senderSettings(_ context.Context,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_SenderSettings(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_providerPresets(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_providerPresets(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().ProviderPresets(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Requires == nil {
+					var zeroVal []model.ProviderPreset
+					return zeroVal, errors.New("directive requires is not implemented")
+				}
+				return ec.Directives.Requires(ctx, nil, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []model.ProviderPreset) graphql.Marshaler {
+			return ec.marshalNProviderPreset2ᚕgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐProviderPresetᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_providerPresets(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProviderPreset(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_senderTest(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_senderTest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().SenderTest(ctx, fc.Args["id"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐPermission(ctx, "SETTINGS_READ")
+				if err != nil {
+					var zeroVal *model.SenderTest
+					return zeroVal, err
+				}
+				if ec.Directives.Requires == nil {
+					var zeroVal *model.SenderTest
+					return zeroVal, errors.New("directive requires is not implemented")
+				}
+				return ec.Directives.Requires(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SenderTest) graphql.Marshaler {
+			return ec.marshalOSenderTest2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSenderTest(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_senderTest(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SenderTest(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_senderTest_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -1522,6 +2663,277 @@ func (ec *executionContext) _SenderSettings_updatedAt(ctx context.Context, field
 }
 func (ec *executionContext) fieldContext_SenderSettings_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("SenderSettings", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _SenderTest_id(ctx context.Context, field graphql.CollectedField, obj *model.SenderTest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SenderTest_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SenderTest_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SenderTest", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _SenderTest_status(ctx context.Context, field graphql.CollectedField, obj *model.SenderTest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SenderTest_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.SenderTestStatus) graphql.Marshaler {
+			return ec.marshalNSenderTestStatus2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSenderTestStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SenderTest_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SenderTest", field, false, false, errors.New("field of type SenderTestStatus does not have child fields"))
+}
+
+func (ec *executionContext) _SenderTest_steps(ctx context.Context, field graphql.CollectedField, obj *model.SenderTest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SenderTest_steps(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Steps, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.SenderTestStep) graphql.Marshaler {
+			return ec.marshalNSenderTestStep2ᚕgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSenderTestStepᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SenderTest_steps(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SenderTest",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SenderTestStep(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SenderTest_error(ctx context.Context, field graphql.CollectedField, obj *model.SenderTest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SenderTest_error(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Error, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DeliveryError) graphql.Marshaler {
+			return ec.marshalODeliveryError2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐDeliveryError(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SenderTest_error(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SenderTest",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DeliveryError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SenderTest_messageId(ctx context.Context, field graphql.CollectedField, obj *model.SenderTest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SenderTest_messageId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MessageID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SenderTest_messageId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SenderTest", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _SenderTest_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.SenderTest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SenderTest_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SenderTest_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SenderTest", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _SenderTest_finishedAt(ctx context.Context, field graphql.CollectedField, obj *model.SenderTest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SenderTest_finishedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FinishedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SenderTest_finishedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SenderTest", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _SenderTestStep_name(ctx context.Context, field graphql.CollectedField, obj *model.SenderTestStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SenderTestStep_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SenderTestStep_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SenderTestStep", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _SenderTestStep_ok(ctx context.Context, field graphql.CollectedField, obj *model.SenderTestStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SenderTestStep_ok(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Ok, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SenderTestStep_ok(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SenderTestStep", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _SenderTestStep_durationMs(ctx context.Context, field graphql.CollectedField, obj *model.SenderTestStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SenderTestStep_durationMs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DurationMs, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SenderTestStep_durationMs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SenderTestStep", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _SenderTestStep_detail(ctx context.Context, field graphql.CollectedField, obj *model.SenderTestStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SenderTestStep_detail(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Detail, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SenderTestStep_detail(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SenderTestStep", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _SendingLimits_perSecond(ctx context.Context, field graphql.CollectedField, obj *model.SendingLimits) (ret graphql.Marshaler) {
@@ -3052,6 +4464,301 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 // region    **************************** input.gotpl *****************************
 
+func (ec *executionContext) unmarshalInputHttpApiInput(ctx context.Context, obj any) (model.HTTPAPIInput, error) {
+	var it model.HTTPAPIInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"url", "authHeader", "authValue", "limits"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "url":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("url"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.URL = data
+		case "authHeader":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("authHeader"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AuthHeader = data
+		case "authValue":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("authValue"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AuthValue = data
+		case "limits":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limits"))
+			data, err := ec.unmarshalOSendingLimitsInput2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSendingLimitsInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Limits = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputSenderSettingsInput(ctx context.Context, obj any) (model.SenderSettingsInput, error) {
+	var it model.SenderSettingsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"mode", "fromName", "fromEmail", "replyTo", "contactEmail", "bcc", "archiveCopyTo", "testRecipient", "smtp", "http"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "mode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("mode"))
+			data, err := ec.unmarshalNSenderMode2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSenderMode(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Mode = data
+		case "fromName":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fromName"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FromName = data
+		case "fromEmail":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fromEmail"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FromEmail = data
+		case "replyTo":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("replyTo"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReplyTo = data
+		case "contactEmail":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contactEmail"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ContactEmail = data
+		case "bcc":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bcc"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Bcc = data
+		case "archiveCopyTo":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("archiveCopyTo"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ArchiveCopyTo = data
+		case "testRecipient":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("testRecipient"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TestRecipient = data
+		case "smtp":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("smtp"))
+			data, err := ec.unmarshalOSmtpInput2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSMTPInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SMTP = data
+		case "http":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("http"))
+			data, err := ec.unmarshalOHttpApiInput2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐHTTPAPIInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HTTP = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputSendingLimitsInput(ctx context.Context, obj any) (model.SendingLimitsInput, error) {
+	var it model.SendingLimitsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"perSecond", "perMinute", "perHour", "perDay", "recipientsPerDay", "recipientsPerMessage"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "perSecond":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("perSecond"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PerSecond = data
+		case "perMinute":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("perMinute"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PerMinute = data
+		case "perHour":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("perHour"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PerHour = data
+		case "perDay":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("perDay"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PerDay = data
+		case "recipientsPerDay":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("recipientsPerDay"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RecipientsPerDay = data
+		case "recipientsPerMessage":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("recipientsPerMessage"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RecipientsPerMessage = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputSmtpInput(ctx context.Context, obj any) (model.SMTPInput, error) {
+	var it model.SMTPInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"preset", "host", "port", "security", "auth", "username", "password", "skipTlsVerify", "limits"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "preset":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("preset"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Preset = data
+		case "host":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("host"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Host = data
+		case "port":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("port"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Port = data
+		case "security":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("security"))
+			data, err := ec.unmarshalNSmtpSecurity2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSMTPSecurity(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Security = data
+		case "auth":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("auth"))
+			data, err := ec.unmarshalNSmtpAuth2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSMTPAuth(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Auth = data
+		case "username":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("username"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Username = data
+		case "password":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("password"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Password = data
+		case "skipTlsVerify":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("skipTlsVerify"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SkipTLSVerify = data
+		case "limits":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limits"))
+			data, err := ec.unmarshalOSendingLimitsInput2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSendingLimitsInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Limits = data
+		}
+	}
+	return it, nil
+}
+
 // endregion **************************** input.gotpl *****************************
 
 // region    ************************** interface.gotpl ***************************
@@ -3059,6 +4766,64 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 // endregion ************************** interface.gotpl ***************************
 
 // region    **************************** object.gotpl ****************************
+
+var deliveryErrorImplementors = []string{"DeliveryError"}
+
+func (ec *executionContext) _DeliveryError(ctx context.Context, sel ast.SelectionSet, obj *model.DeliveryError) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, deliveryErrorImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DeliveryError")
+		case "category":
+			out.Values[i] = ec._DeliveryError_category(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "code":
+			out.Values[i] = ec._DeliveryError_code(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "enhancedCode":
+			out.Values[i] = ec._DeliveryError_enhancedCode(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "message":
+			out.Values[i] = ec._DeliveryError_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hint":
+			out.Values[i] = ec._DeliveryError_hint(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
 
 var httpApiSettingsImplementors = []string{"HttpApiSettings"}
 
@@ -3085,6 +4850,151 @@ func (ec *executionContext) _HttpApiSettings(ctx context.Context, sel ast.Select
 		case "authValueSet":
 			out.Values[i] = ec._HttpApiSettings_authValueSet(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var mutationImplementors = []string{"Mutation"}
+
+func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, mutationImplementors)
+	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
+		Object: "Mutation",
+	})
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		innerCtx := graphql.WithRootFieldContext(ctx, &graphql.RootFieldContext{
+			Object: field.Name,
+			Field:  field,
+		})
+
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Mutation")
+		case "testSenderSettings":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_testSenderSettings(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "saveSenderSettings":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_saveSenderSettings(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "useDefaultSender":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_useDefaultSender(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var providerPresetImplementors = []string{"ProviderPreset"}
+
+func (ec *executionContext) _ProviderPreset(ctx context.Context, sel ast.SelectionSet, obj *model.ProviderPreset) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, providerPresetImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ProviderPreset")
+		case "key":
+			out.Values[i] = ec._ProviderPreset_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._ProviderPreset_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "host":
+			out.Values[i] = ec._ProviderPreset_host(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "hostPattern":
+			out.Values[i] = ec._ProviderPreset_hostPattern(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "port":
+			out.Values[i] = ec._ProviderPreset_port(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "security":
+			out.Values[i] = ec._ProviderPreset_security(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "auth":
+			out.Values[i] = ec._ProviderPreset_auth(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "limits":
+			out.Values[i] = ec._ProviderPreset_limits(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "limitsConfigurable":
+			out.Values[i] = ec._ProviderPreset_limitsConfigurable(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "note":
+			out.Values[i] = ec._ProviderPreset_note(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -3161,6 +5071,50 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				}()
 				res = ec._Query_senderSettings(ctx, field)
 				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "providerPresets":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_providerPresets(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "senderTest":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_senderTest(ctx, field)
+				if res == graphql.RequiredNull {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
 				return res
@@ -3330,6 +5284,127 @@ func (ec *executionContext) _SenderSettings(ctx context.Context, sel ast.Selecti
 		case "updatedAt":
 			out.Values[i] = ec._SenderSettings_updatedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var senderTestImplementors = []string{"SenderTest"}
+
+func (ec *executionContext) _SenderTest(ctx context.Context, sel ast.SelectionSet, obj *model.SenderTest) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, senderTestImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SenderTest")
+		case "id":
+			out.Values[i] = ec._SenderTest_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._SenderTest_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "steps":
+			out.Values[i] = ec._SenderTest_steps(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "error":
+			out.Values[i] = ec._SenderTest_error(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "messageId":
+			out.Values[i] = ec._SenderTest_messageId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._SenderTest_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "finishedAt":
+			out.Values[i] = ec._SenderTest_finishedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var senderTestStepImplementors = []string{"SenderTestStep"}
+
+func (ec *executionContext) _SenderTestStep(ctx context.Context, sel ast.SelectionSet, obj *model.SenderTestStep) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, senderTestStepImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SenderTestStep")
+		case "name":
+			out.Values[i] = ec._SenderTestStep_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "ok":
+			out.Values[i] = ec._SenderTestStep_ok(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "durationMs":
+			out.Values[i] = ec._SenderTestStep_durationMs(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "detail":
+			out.Values[i] = ec._SenderTestStep_detail(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -3993,6 +6068,16 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) unmarshalNErrorCategory2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐErrorCategory(ctx context.Context, v any) (model.ErrorCategory, error) {
+	var res model.ErrorCategory
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNErrorCategory2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐErrorCategory(ctx context.Context, sel ast.SelectionSet, v model.ErrorCategory) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalID(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -4023,6 +6108,26 @@ func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.Selecti
 		}
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNProviderPreset2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐProviderPreset(ctx context.Context, sel ast.SelectionSet, v model.ProviderPreset) graphql.Marshaler {
+	return ec._ProviderPreset(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNProviderPreset2ᚕgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐProviderPresetᚄ(ctx context.Context, sel ast.SelectionSet, v []model.ProviderPreset) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNProviderPreset2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐProviderPreset(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNSenderHealth2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSenderHealth(ctx context.Context, sel ast.SelectionSet, v *model.SenderHealth) graphql.Marshaler {
@@ -4057,6 +6162,55 @@ func (ec *executionContext) marshalNSenderSettings2ᚖgithubᚗcomᚋoutboxᚋou
 		return graphql.Null
 	}
 	return ec._SenderSettings(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSenderSettingsInput2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSenderSettingsInput(ctx context.Context, v any) (model.SenderSettingsInput, error) {
+	res, err := ec.unmarshalInputSenderSettingsInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSenderTest2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSenderTest(ctx context.Context, sel ast.SelectionSet, v model.SenderTest) graphql.Marshaler {
+	return ec._SenderTest(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNSenderTest2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSenderTest(ctx context.Context, sel ast.SelectionSet, v *model.SenderTest) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._SenderTest(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSenderTestStatus2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSenderTestStatus(ctx context.Context, v any) (model.SenderTestStatus, error) {
+	var res model.SenderTestStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSenderTestStatus2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSenderTestStatus(ctx context.Context, sel ast.SelectionSet, v model.SenderTestStatus) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNSenderTestStep2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSenderTestStep(ctx context.Context, sel ast.SelectionSet, v model.SenderTestStep) graphql.Marshaler {
+	return ec._SenderTestStep(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNSenderTestStep2ᚕgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSenderTestStepᚄ(ctx context.Context, sel ast.SelectionSet, v []model.SenderTestStep) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSenderTestStep2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSenderTestStep(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNSendingLimits2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSendingLimits(ctx context.Context, sel ast.SelectionSet, v *model.SendingLimits) graphql.Marshaler {
@@ -4344,6 +6498,13 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	return res
 }
 
+func (ec *executionContext) marshalODeliveryError2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐDeliveryError(ctx context.Context, sel ast.SelectionSet, v *model.DeliveryError) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._DeliveryError(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOErrorCategory2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐErrorCategory(ctx context.Context, v any) (*model.ErrorCategory, error) {
 	if v == nil {
 		return nil, nil
@@ -4358,6 +6519,14 @@ func (ec *executionContext) marshalOErrorCategory2ᚖgithubᚗcomᚋoutboxᚋout
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) unmarshalOHttpApiInput2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐHTTPAPIInput(ctx context.Context, v any) (*model.HTTPAPIInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputHttpApiInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalOHttpApiSettings2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐHTTPAPISettings(ctx context.Context, sel ast.SelectionSet, v *model.HTTPAPISettings) graphql.Marshaler {
@@ -4401,11 +6570,69 @@ func (ec *executionContext) marshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutbox
 	return v
 }
 
+func (ec *executionContext) marshalOSenderTest2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSenderTest(ctx context.Context, sel ast.SelectionSet, v *model.SenderTest) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._SenderTest(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOSendingLimitsInput2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSendingLimitsInput(ctx context.Context, v any) (*model.SendingLimitsInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputSendingLimitsInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOSmtpInput2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSMTPInput(ctx context.Context, v any) (*model.SMTPInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputSmtpInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalOSmtpSettings2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSMTPSettings(ctx context.Context, sel ast.SelectionSet, v *model.SMTPSettings) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	return ec._SmtpSettings(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNString2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOString2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNString2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalOString2ᚖstring(ctx context.Context, v any) (*string, error) {

@@ -68,11 +68,14 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 			resp := next(ctx)
 			if graphql.HasOperationContext(ctx) {
 				oc := graphql.GetOperationContext(ctx)
-				opType := "unknown"
+				opType, name := "unknown", oc.OperationName
 				if oc.Operation != nil {
 					opType = string(oc.Operation.Operation)
+					if name == "" {
+						name = oc.Operation.Name
+					}
 				}
-				cfg.Metrics.ObserveGraphQL(opType, oc.OperationName, resp != nil && len(resp.Errors) > 0, time.Since(start))
+				cfg.Metrics.ObserveGraphQL(opType, name, resp != nil && len(resp.Errors) > 0, time.Since(start))
 			}
 			return resp
 		})

@@ -15,4 +15,9 @@ type Resolver struct {
 // Query returns the resolver of the Query type.
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 
+// Mutation returns the resolver of the Mutation type.
+func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
+
 type queryResolver struct{ *Resolver }
+
+type mutationResolver struct{ *Resolver }

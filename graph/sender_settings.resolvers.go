@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/outbox/outbox/graph/model"
+	"github.com/outbox/outbox/internal/outbox"
 	"github.com/outbox/outbox/internal/sender"
 )
 
@@ -84,3 +85,121 @@ func positive(n int) *int {
 	return &n
 }
 
+// ProviderPresets lists the SMTP provider presets.
+func (r *queryResolver) ProviderPresets(ctx context.Context) ([]model.ProviderPreset, error) {
+	presets := sender.Presets()
+	out := make([]model.ProviderPreset, len(presets))
+	for i, p := range presets {
+		out[i] = model.ProviderPreset{
+			Key: p.Key, Name: p.Name, Host: optional(p.Host), HostPattern: optional(p.HostPattern),
+			Port: p.Port, Security: model.SMTPSecurity(p.Security), Auth: model.SMTPAuth(p.Auth),
+			Limits: limitsModel(p.Limits), LimitsConfigurable: p.LimitsConfigurable, Note: optional(p.Note),
+		}
+	}
+	return out, nil
+}
+
+// SenderTest returns one test send of the tenant's.
+func (r *queryResolver) SenderTest(ctx context.Context, id string) (*model.SenderTest, error) {
+	testID, err := parseID(id, "sender test")
+	if err != nil {
+		return nil, err
+	}
+	t, err := r.Sender.Test(ctx, testID)
+	if outbox.ErrorCode(err) == outbox.ENOTFOUND {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return senderTestModel(t), nil
+}
+
+// TestSenderSettings stores a draft and starts its test send.
+func (r *mutationResolver) TestSenderSettings(ctx context.Context, input model.SenderSettingsInput) (*model.SenderTest, error) {
+	t, err := r.Sender.StartTest(ctx, settingsFromInput(input), input.TestRecipient)
+	if err != nil {
+		return nil, err
+	}
+	return senderTestModel(t), nil
+}
+
+// SaveSenderSettings activates the settings of a passed test.
+func (r *mutationResolver) SaveSenderSettings(ctx context.Context, testID string) (*model.SenderSettings, error) {
+	id, err := parseID(testID, "sender test")
+	if err != nil {
+		return nil, err
+	}
+	v, err := r.Sender.Save(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return senderSettingsModel(v), nil
+}
+
+// UseDefaultSender returns to the platform's sender.
+func (r *mutationResolver) UseDefaultSender(ctx context.Context) (*model.SenderSettings, error) {
+	v, err := r.Sender.UseDefault(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return senderSettingsModel(v), nil
+}
+
+func settingsFromInput(in model.SenderSettingsInput) sender.Settings {
+	s := sender.Settings{
+		Mode:          outbox.SenderMode(in.Mode),
+		FromName:      deref(in.FromName),
+		FromEmail:     deref(in.FromEmail),
+		ReplyTo:       deref(in.ReplyTo),
+		ContactEmail:  deref(in.ContactEmail),
+		BCC:           in.Bcc,
+		ArchiveCopyTo: deref(in.ArchiveCopyTo),
+	}
+	if c := in.SMTP; c != nil {
+		s.SMTP = &sender.SMTP{
+			Preset: deref(c.Preset), Host: c.Host, Port: c.Port,
+			Security: outbox.SMTPSecurity(c.Security), Auth: outbox.SMTPAuth(c.Auth),
+			Username: deref(c.Username), Password: deref(c.Password),
+			SkipTLSVerify: c.SkipTLSVerify != nil && *c.SkipTLSVerify, Limits: limitsFromInput(c.Limits),
+		}
+	}
+	if h := in.HTTP; h != nil {
+		s.HTTP = &sender.HTTPAPI{URL: h.URL, AuthHeader: h.AuthHeader, AuthValue: deref(h.AuthValue), Limits: limitsFromInput(h.Limits)}
+	}
+	return s
+}
+
+func limitsFromInput(in *model.SendingLimitsInput) sender.Limits {
+	if in == nil {
+		return sender.Limits{}
+	}
+	return sender.Limits{
+		PerSecond: deref(in.PerSecond), PerMinute: deref(in.PerMinute), PerHour: deref(in.PerHour),
+		PerDay: deref(in.PerDay), RecipientsPerDay: deref(in.RecipientsPerDay), RecipientsPerMessage: deref(in.RecipientsPerMessage),
+	}
+}
+
+func senderTestModel(t sender.Test) *model.SenderTest {
+	m := &model.SenderTest{
+		ID: t.ID.String(), Status: model.SenderTestStatus(t.Status), MessageID: t.MessageID.String(),
+		CreatedAt: t.CreatedAt, FinishedAt: t.FinishedAt, Steps: make([]model.SenderTestStep, len(t.Steps)),
+		Error: deliveryErrorModel(t.Error),
+	}
+	for i, s := range t.Steps {
+		m.Steps[i] = model.SenderTestStep{Name: s.Name, Ok: s.OK, DurationMs: s.DurationMs, Detail: optional(s.Detail)}
+	}
+	return m
+}
+
+func deliveryErrorModel(e *outbox.DeliveryError) *model.DeliveryError {
+	if e == nil {
+		return nil
+	}
+	m := &model.DeliveryError{Category: model.ErrorCategory(e.Category), Message: e.Message, EnhancedCode: optional(e.EnhancedCode), Hint: optional(e.Hint)}
+	if e.Code != 0 {
+		code := e.Code
+		m.Code = &code
+	}
+	return m
+}

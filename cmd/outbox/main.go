@@ -84,7 +84,7 @@ func serve(args []string, stderr io.Writer, getenv func(string) string) error {
 	logger := newLogger(cfg, stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	a, err := app.New(ctx, cfg, logger)
+	a, err := app.New(ctx, cfg, logger, app.Options{})
 	if err != nil {
 		return err
 	}

@@ -73,10 +73,61 @@ type AuditLog struct {
 	CreatedAt time.Time
 }
 
+type Message struct {
+	ID             uuid.UUID
+	TenantID       uuid.UUID
+	Kind           string
+	Status         string
+	FromAddr       string
+	ToAddrs        []string
+	CcAddrs        []string
+	Subject        string
+	TemplateKey    *string
+	IdempotencyKey *string
+	Payload        []byte
+	JobID          *int64
+	ResentFrom     uuid.NullUUID
+	LastError      []byte
+	AttemptCount   int32
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	SentAt         *time.Time
+}
+
+type MessageAttempt struct {
+	ID           int64
+	MessageID    uuid.UUID
+	TenantID     uuid.UUID
+	At           time.Time
+	DurationMs   int32
+	Server       string
+	Code         *int32
+	EnhancedCode string
+	Reply        string
+	TlsVersion   string
+	Category     string
+}
+
+type MessageEvent struct {
+	ID        int64
+	MessageID uuid.UUID
+	TenantID  uuid.UUID
+	Status    string
+	Detail    string
+	At        time.Time
+}
+
 type RiverJob struct {
 	ID    int64
 	State RiverJobState
 	Kind  string
+}
+
+type SenderDraft struct {
+	TenantID    uuid.UUID
+	TestID      uuid.UUID
+	Fingerprint string
+	UpdatedAt   time.Time
 }
 
 type SenderSetting struct {
@@ -96,6 +147,22 @@ type SenderSetting struct {
 	HealthCategory  string
 	HealthUpdatedAt *time.Time
 	UpdatedAt       time.Time
+}
+
+type SenderTest struct {
+	ID            uuid.UUID
+	TenantID      uuid.UUID
+	Status        string
+	Settings      []byte
+	SecretKeyID   *string
+	Secret        []byte
+	Fingerprint   string
+	TestRecipient string
+	MessageID     uuid.UUID
+	Steps         []byte
+	Error         []byte
+	CreatedAt     time.Time
+	FinishedAt    *time.Time
 }
 
 type Tenant struct {

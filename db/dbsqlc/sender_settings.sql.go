@@ -38,3 +38,115 @@ func (q *Queries) SenderSettingsGet(ctx context.Context, tenantID uuid.UUID) (Se
 	)
 	return i, err
 }
+
+const senderSettingsGetForUpdate = `-- name: SenderSettingsGetForUpdate :one
+SELECT tenant_id, mode, from_name, from_email, reply_to, contact_email, bcc, archive_copy_to, transport, secret_key_id, secret, health_ok, health_message, health_category, health_updated_at, updated_at FROM sender_settings WHERE tenant_id = $1 FOR UPDATE
+`
+
+func (q *Queries) SenderSettingsGetForUpdate(ctx context.Context, tenantID uuid.UUID) (SenderSetting, error) {
+	row := q.db.QueryRow(ctx, senderSettingsGetForUpdate, tenantID)
+	var i SenderSetting
+	err := row.Scan(
+		&i.TenantID,
+		&i.Mode,
+		&i.FromName,
+		&i.FromEmail,
+		&i.ReplyTo,
+		&i.ContactEmail,
+		&i.Bcc,
+		&i.ArchiveCopyTo,
+		&i.Transport,
+		&i.SecretKeyID,
+		&i.Secret,
+		&i.HealthOk,
+		&i.HealthMessage,
+		&i.HealthCategory,
+		&i.HealthUpdatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
+const senderSettingsSetHealth = `-- name: SenderSettingsSetHealth :exec
+UPDATE sender_settings
+SET health_ok = $1, health_message = $2, health_category = $3, health_updated_at = now()
+WHERE tenant_id = $4
+`
+
+type SenderSettingsSetHealthParams struct {
+	HealthOk       bool
+	HealthMessage  string
+	HealthCategory string
+	TenantID       uuid.UUID
+}
+
+func (q *Queries) SenderSettingsSetHealth(ctx context.Context, arg SenderSettingsSetHealthParams) error {
+	_, err := q.db.Exec(ctx, senderSettingsSetHealth,
+		arg.HealthOk,
+		arg.HealthMessage,
+		arg.HealthCategory,
+		arg.TenantID,
+	)
+	return err
+}
+
+const senderSettingsUpdate = `-- name: SenderSettingsUpdate :one
+UPDATE sender_settings
+SET mode = $1, from_name = $2, from_email = $3, reply_to = $4,
+    contact_email = $5, bcc = $6, archive_copy_to = $7,
+    transport = $8, secret_key_id = $9, secret = $10,
+    health_ok = true, health_message = '', health_category = '', health_updated_at = now(),
+    updated_at = now()
+WHERE tenant_id = $11
+RETURNING tenant_id, mode, from_name, from_email, reply_to, contact_email, bcc, archive_copy_to, transport, secret_key_id, secret, health_ok, health_message, health_category, health_updated_at, updated_at
+`
+
+type SenderSettingsUpdateParams struct {
+	Mode          string
+	FromName      string
+	FromEmail     string
+	ReplyTo       string
+	ContactEmail  string
+	Bcc           []string
+	ArchiveCopyTo string
+	Transport     []byte
+	SecretKeyID   *string
+	Secret        []byte
+	TenantID      uuid.UUID
+}
+
+func (q *Queries) SenderSettingsUpdate(ctx context.Context, arg SenderSettingsUpdateParams) (SenderSetting, error) {
+	row := q.db.QueryRow(ctx, senderSettingsUpdate,
+		arg.Mode,
+		arg.FromName,
+		arg.FromEmail,
+		arg.ReplyTo,
+		arg.ContactEmail,
+		arg.Bcc,
+		arg.ArchiveCopyTo,
+		arg.Transport,
+		arg.SecretKeyID,
+		arg.Secret,
+		arg.TenantID,
+	)
+	var i SenderSetting
+	err := row.Scan(
+		&i.TenantID,
+		&i.Mode,
+		&i.FromName,
+		&i.FromEmail,
+		&i.ReplyTo,
+		&i.ContactEmail,
+		&i.Bcc,
+		&i.ArchiveCopyTo,
+		&i.Transport,
+		&i.SecretKeyID,
+		&i.Secret,
+		&i.HealthOk,
+		&i.HealthMessage,
+		&i.HealthCategory,
+		&i.HealthUpdatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
+}

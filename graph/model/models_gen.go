@@ -10,11 +10,48 @@ import (
 	"time"
 )
 
+type DeliveryError struct {
+	Category     ErrorCategory `json:"category"`
+	Code         *int          `json:"code,omitempty"`
+	EnhancedCode *string       `json:"enhancedCode,omitempty"`
+	Message      string        `json:"message"`
+	// What to do about it, in plain words.
+	Hint *string `json:"hint,omitempty"`
+}
+
+type HTTPAPIInput struct {
+	URL string `json:"url"`
+	// The header that carries the credential, e.g. Authorization or X-Api-Key.
+	AuthHeader string `json:"authHeader"`
+	// Write-only. null keeps the stored value.
+	AuthValue *string             `json:"authValue,omitempty"`
+	Limits    *SendingLimitsInput `json:"limits,omitempty"`
+}
+
 type HTTPAPISettings struct {
 	URL        string `json:"url"`
 	AuthHeader string `json:"authHeader"`
 	// Whether an auth header value is stored. The value itself is never returned.
 	AuthValueSet bool `json:"authValueSet"`
+}
+
+type Mutation struct {
+}
+
+type ProviderPreset struct {
+	Key  string `json:"key"`
+	Name string `json:"name"`
+	// The SMTP host; null where it differs per account (see hostPattern).
+	Host *string `json:"host,omitempty"`
+	// How the host looks where it differs per account, e.g. sv****.xserver.jp.
+	HostPattern *string        `json:"hostPattern,omitempty"`
+	Port        int            `json:"port"`
+	Security    SMTPSecurity   `json:"security"`
+	Auth        SMTPAuth       `json:"auth"`
+	Limits      *SendingLimits `json:"limits"`
+	// Whether a tenant may set limits above the preset's (its own provider quota).
+	LimitsConfigurable bool    `json:"limitsConfigurable"`
+	Note               *string `json:"note,omitempty"`
 }
 
 type Query struct {
@@ -45,6 +82,41 @@ type SenderSettings struct {
 	UpdatedAt time.Time      `json:"updatedAt"`
 }
 
+type SenderSettingsInput struct {
+	Mode         SenderMode `json:"mode"`
+	FromName     *string    `json:"fromName,omitempty"`
+	FromEmail    *string    `json:"fromEmail,omitempty"`
+	ReplyTo      *string    `json:"replyTo,omitempty"`
+	ContactEmail *string    `json:"contactEmail,omitempty"`
+	// BCC addresses: a list, and each entry may itself be comma-separated. At most 10.
+	Bcc           []string `json:"bcc,omitempty"`
+	ArchiveCopyTo *string  `json:"archiveCopyTo,omitempty"`
+	// Where the test mail goes.
+	TestRecipient string        `json:"testRecipient"`
+	SMTP          *SMTPInput    `json:"smtp,omitempty"`
+	HTTP          *HTTPAPIInput `json:"http,omitempty"`
+}
+
+type SenderTest struct {
+	ID     string           `json:"id"`
+	Status SenderTestStatus `json:"status"`
+	// The steps the test went through: RESOLVE, CONNECT, TLS, EHLO, AUTH, MAIL, RCPT, DATA.
+	Steps []SenderTestStep `json:"steps"`
+	Error *DeliveryError   `json:"error,omitempty"`
+	// The test mail, as a message in the logs.
+	MessageID  string     `json:"messageId"`
+	CreatedAt  time.Time  `json:"createdAt"`
+	FinishedAt *time.Time `json:"finishedAt,omitempty"`
+}
+
+type SenderTestStep struct {
+	Name       string `json:"name"`
+	Ok         bool   `json:"ok"`
+	DurationMs int    `json:"durationMs"`
+	// The server's reply, or what went wrong.
+	Detail *string `json:"detail,omitempty"`
+}
+
 // Sending limits; null means no limit.
 type SendingLimits struct {
 	PerSecond            *int `json:"perSecond,omitempty"`
@@ -53,6 +125,30 @@ type SendingLimits struct {
 	PerDay               *int `json:"perDay,omitempty"`
 	RecipientsPerDay     *int `json:"recipientsPerDay,omitempty"`
 	RecipientsPerMessage *int `json:"recipientsPerMessage,omitempty"`
+}
+
+type SendingLimitsInput struct {
+	PerSecond            *int `json:"perSecond,omitempty"`
+	PerMinute            *int `json:"perMinute,omitempty"`
+	PerHour              *int `json:"perHour,omitempty"`
+	PerDay               *int `json:"perDay,omitempty"`
+	RecipientsPerDay     *int `json:"recipientsPerDay,omitempty"`
+	RecipientsPerMessage *int `json:"recipientsPerMessage,omitempty"`
+}
+
+type SMTPInput struct {
+	Preset   *string      `json:"preset,omitempty"`
+	Host     string       `json:"host"`
+	Port     int          `json:"port"`
+	Security SMTPSecurity `json:"security"`
+	Auth     SMTPAuth     `json:"auth"`
+	Username *string      `json:"username,omitempty"`
+	// Write-only. null keeps the stored password.
+	Password *string `json:"password,omitempty"`
+	// Accept a self-signed certificate. Off by default; use only for your own server.
+	SkipTLSVerify *bool `json:"skipTlsVerify,omitempty"`
+	// Your own limits, at most the preset's.
+	Limits *SendingLimitsInput `json:"limits,omitempty"`
 }
 
 type SMTPSettings struct {
@@ -267,6 +363,65 @@ func (e *SenderMode) UnmarshalJSON(b []byte) error {
 }
 
 func (e SenderMode) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type SenderTestStatus string
+
+const (
+	SenderTestStatusPending SenderTestStatus = "PENDING"
+	SenderTestStatusRunning SenderTestStatus = "RUNNING"
+	SenderTestStatusPassed  SenderTestStatus = "PASSED"
+	SenderTestStatusFailed  SenderTestStatus = "FAILED"
+)
+
+var AllSenderTestStatus = []SenderTestStatus{
+	SenderTestStatusPending,
+	SenderTestStatusRunning,
+	SenderTestStatusPassed,
+	SenderTestStatusFailed,
+}
+
+func (e SenderTestStatus) IsValid() bool {
+	switch e {
+	case SenderTestStatusPending, SenderTestStatusRunning, SenderTestStatusPassed, SenderTestStatusFailed:
+		return true
+	}
+	return false
+}
+
+func (e SenderTestStatus) String() string {
+	return string(e)
+}
+
+func (e *SenderTestStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = SenderTestStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid SenderTestStatus", str)
+	}
+	return nil
+}
+
+func (e SenderTestStatus) MarshalGQL(w io.Writer) {
+	fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *SenderTestStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e SenderTestStatus) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

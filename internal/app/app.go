@@ -22,6 +22,7 @@ import (
 	"github.com/outbox/outbox/internal/config"
 	"github.com/outbox/outbox/internal/metrics"
 	"github.com/outbox/outbox/internal/pgserver"
+	"github.com/outbox/outbox/internal/secret"
 	"github.com/outbox/outbox/internal/sender"
 	"github.com/outbox/outbox/worker"
 )
@@ -38,9 +39,15 @@ type App struct {
 	handler http.Handler
 }
 
+// Options are what tests change beyond the configuration.
+type Options struct {
+	// Sender tunes the sender service (tests give it their own CA).
+	Sender sender.Options
+}
+
 // New connects to (or starts) the database, migrates it, and builds the
 // services and the HTTP handler. Nothing runs until Run.
-func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (_ *App, err error) {
+func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Options) (_ *App, err error) {
 	a := &App{cfg: cfg, logger: logger}
 	defer func() {
 		if err != nil {
@@ -81,10 +88,16 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (_ *App, 
 		return nil, fmt.Errorf("configuring token verification: %w", err)
 	}
 
-	senders := sender.NewService(a.store, sender.Platform{Name: cfg.PlatformName, From: cfg.PlatformFrom})
+	keyring, err := secret.ParseKeyring(cfg.SecretKey)
+	if err != nil {
+		return nil, fmt.Errorf("OUTBOX_SECRET_KEY: %w", err)
+	}
 
+	// Workers call the services, and the services enqueue through the River
+	// client, which needs the workers: the deps are filled in after the client.
+	deps := &worker.Deps{}
 	workers := river.NewWorkers()
-	worker.Register(workers, worker.Deps{})
+	worker.Register(workers, deps)
 	riverCfg := &river.Config{Logger: logger, Workers: workers}
 	if cfg.RunsWorker() {
 		riverCfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}}
@@ -93,6 +106,8 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (_ *App, 
 	if err != nil {
 		return nil, fmt.Errorf("creating the River client: %w", err)
 	}
+	senders := sender.NewService(a.store, a.river, keyring, sender.Platform{Name: cfg.PlatformName, From: cfg.PlatformFrom}, opts.Sender)
+	deps.Sender = senders
 
 	m := metrics.New(a.store.JobCounts, logger)
 	gql := graph.NewHandler(graph.HandlerConfig{

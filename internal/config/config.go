@@ -204,11 +204,11 @@ func (c *Config) Validate() error {
 	if c.MaxBodyBytes < 1024 {
 		bad("OUTBOX_MAX_BODY_BYTES", "must be at least 1024")
 	}
-	if c.QueryComplexity < 10 {
-		bad("OUTBOX_QUERY_COMPLEXITY", "must be at least 10")
+	if c.QueryComplexity < 5 {
+		bad("OUTBOX_QUERY_COMPLEXITY", "must be at least 5")
 	}
-	if c.QueryDepth < 3 {
-		bad("OUTBOX_QUERY_DEPTH", "must be at least 3")
+	if c.QueryDepth < 2 {
+		bad("OUTBOX_QUERY_DEPTH", "must be at least 2")
 	}
 	if c.VerificationTTL < time.Minute {
 		bad("OUTBOX_VERIFICATION_TTL", "must be at least 1m")

@@ -2,6 +2,7 @@ package sender
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/outbox/outbox/db"
 	"github.com/outbox/outbox/db/dbsqlc"
 	"github.com/outbox/outbox/internal/outbox"
+	"github.com/outbox/outbox/internal/secret"
 )
 
 // Platform is the platform's own sender identity, used in PLATFORM mode.
@@ -19,16 +21,34 @@ type Platform struct {
 	From string
 }
 
-// Service reads and changes tenants' sender settings. Every method takes the
-// tenant from ctx (outbox.TenantFromContext).
+// Service reads and changes tenants' sender settings. Every method called
+// for a request takes the tenant from ctx (outbox.TenantFromContext).
 type Service struct {
 	store    *db.Store
+	jobs     JobInserter
+	keyring  *secret.Keyring
 	platform Platform
+	// testTimeout bounds each network step of a test send.
+	testTimeout time.Duration
+	// rootCAs, when not nil, replaces the system roots (tests use their own CA).
+	rootCAs *x509.CertPool
 }
 
-// NewService returns a Service over store.
-func NewService(store *db.Store, platform Platform) *Service {
-	return &Service{store: store, platform: platform}
+// Options are the optional settings of a Service.
+type Options struct {
+	// TestTimeout bounds each network step of a test send. Default 10s.
+	TestTimeout time.Duration
+	// RootCAs replaces the system certificate roots; nil uses the system's.
+	RootCAs *x509.CertPool
+}
+
+// NewService returns a Service storing settings in store, enqueueing test
+// sends with jobs, and sealing secrets with keyring.
+func NewService(store *db.Store, jobs JobInserter, keyring *secret.Keyring, platform Platform, opts Options) *Service {
+	if opts.TestTimeout <= 0 {
+		opts.TestTimeout = 10 * time.Second
+	}
+	return &Service{store: store, jobs: jobs, keyring: keyring, platform: platform, testTimeout: opts.TestTimeout, rootCAs: opts.RootCAs}
 }
 
 // View is a tenant's active settings as shown to the tenant: secrets replaced
@@ -84,6 +104,11 @@ func (s *Service) viewFromRow(tenant outbox.Tenant, row dbsqlc.SenderSetting) (V
 	case v.SMTP != nil:
 		v.PasswordSet = hasSecret
 		v.Limits = v.SMTP.Limits
+		if preset, ok := PresetByKey(v.SMTP.Preset); ok {
+			if l, err := EffectiveLimits(preset, v.SMTP.Limits); err == nil {
+				v.Limits = l
+			}
+		}
 	case v.HTTP != nil:
 		v.AuthValueSet = hasSecret
 		v.Limits = v.HTTP.Limits

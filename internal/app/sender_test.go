@@ -1,0 +1,262 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"net/mail"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/outbox/outbox/internal/app"
+	"github.com/outbox/outbox/internal/sender"
+	"github.com/outbox/outbox/internal/smtptest"
+)
+
+const testSenderMutation = `mutation($input: SenderSettingsInput!) {
+	testSenderSettings(input: $input) { id status messageId }
+}`
+
+const senderTestQuery = `query($id: ID!) {
+	senderTest(id: $id) { id status steps { name ok durationMs detail } error { category code enhancedCode message hint } finishedAt }
+}`
+
+type senderTestResult struct {
+	ID     string
+	Status string
+	Steps  []struct {
+		Name       string
+		Ok         bool
+		DurationMs int
+		Detail     *string
+	}
+	Error *struct {
+		Category     string
+		Code         *int
+		EnhancedCode *string
+		Message      string
+		Hint         *string
+	}
+	FinishedAt *time.Time
+}
+
+// runSenderTest starts a test send and waits for its outcome.
+func (b *bundle) runSenderTest(t *testing.T, token string, input map[string]any) senderTestResult {
+	t.Helper()
+	var started struct{ TestSenderSettings struct{ ID, Status string } }
+	b.do(t, token, testSenderMutation, map[string]any{"input": input}).decode(t, &started)
+	require.Equal(t, "PENDING", started.TestSenderSettings.Status)
+	var got struct{ SenderTest senderTestResult }
+	eventually(t, 20*time.Second, func() bool {
+		b.do(t, token, senderTestQuery, map[string]any{"id": started.TestSenderSettings.ID}).decode(t, &got)
+		return got.SenderTest.Status == "PASSED" || got.SenderTest.Status == "FAILED"
+	}, "the sender test to finish")
+	return got.SenderTest
+}
+
+func smtpInput(srv *smtptest.Server, password string) map[string]any {
+	return map[string]any{
+		"mode":          "SMTP",
+		"fromName":      `Shop [Tokyo]; "Best" <deals>, Inc. @ Home.`,
+		"fromEmail":     "shop@example.com",
+		"replyTo":       "help@example.com",
+		"bcc":           []string{"a@example.com, b@example.com", "A@example.com"},
+		"testRecipient": "owner@example.net",
+		"smtp": map[string]any{
+			"preset": "custom", "host": srv.Host(), "port": srv.Port(),
+			"security": "STARTTLS", "auth": "PLAIN", "username": "shop", "password": password,
+		},
+	}
+}
+
+func TestSenderSettingsTestBeforeSave(t *testing.T) {
+	t.Parallel()
+	const password = "app-password-9f8e7d"
+	srv := smtptest.Start(t, smtptest.Options{
+		Security: smtptest.SecurityStartTLSRequired, Username: "shop", Password: password, RequireAuth: true,
+	})
+	b := setup(t, setupOpts{options: app.Options{Sender: sender.Options{RootCAs: srv.RootCAs(), TestTimeout: 5 * time.Second}}})
+	admin := b.token(t, "acme", "admin")
+
+	// A wrong password fails at AUTH with a hint a shop owner can act on.
+	failed := b.runSenderTest(t, admin, smtpInput(srv, "wrong-password"))
+	require.Equal(t, "FAILED", failed.Status)
+	require.NotNil(t, failed.Error)
+	require.Equal(t, "AUTH_FAILED", failed.Error.Category)
+	require.Equal(t, 535, *failed.Error.Code)
+	require.Contains(t, *failed.Error.Hint, "app password")
+	last := failed.Steps[len(failed.Steps)-1]
+	require.Equal(t, "AUTH", last.Name)
+	require.False(t, last.Ok)
+	var names []string
+	for _, s := range failed.Steps {
+		names = append(names, s.Name)
+	}
+	require.Equal(t, []string{"RESOLVE", "CONNECT", "EHLO", "TLS", "AUTH"}, names)
+
+	// A failed test cannot be saved.
+	resp := b.do(t, admin, `mutation($id: ID!) { saveSenderSettings(testId: $id) { mode } }`, map[string]any{"id": failed.ID})
+	require.Equal(t, "CONFLICT", resp.code(), resp.raw)
+	require.Contains(t, resp.Errors[0].Message, "has not passed")
+
+	// The right password passes every step and the test mail arrives.
+	passed := b.runSenderTest(t, admin, smtpInput(srv, password))
+	require.Equal(t, "PASSED", passed.Status, "%+v", passed.Error)
+	require.Nil(t, passed.Error)
+	for _, s := range passed.Steps {
+		require.True(t, s.Ok, s.Name)
+	}
+	require.Equal(t, "DATA", passed.Steps[len(passed.Steps)-1].Name)
+	msgs := srv.Messages()
+	require.Len(t, msgs, 1)
+	require.True(t, msgs[0].TLS)
+	require.Equal(t, "shop", msgs[0].User)
+	require.Equal(t, []string{"owner@example.net"}, msgs[0].To)
+	parsed, err := mail.ReadMessage(strings.NewReader(string(msgs[0].Data)))
+	require.NoError(t, err)
+	from, err := mail.ParseAddress(parsed.Header.Get("From"))
+	require.NoError(t, err)
+	require.Equal(t, `Shop [Tokyo]; "Best" <deals>, Inc. @ Home.`, from.Name)
+	require.Equal(t, "shop@example.com", from.Address)
+
+	// A member may read but not save.
+	resp = b.do(t, b.token(t, "acme", "member"), `mutation($id: ID!) { saveSenderSettings(testId: $id) { mode } }`, map[string]any{"id": passed.ID})
+	require.Equal(t, "FORBIDDEN", resp.code(), resp.raw)
+	// Another tenant cannot see or save it.
+	other := b.token(t, "globex", "admin")
+	resp = b.do(t, other, `mutation($id: ID!) { saveSenderSettings(testId: $id) { mode } }`, map[string]any{"id": passed.ID})
+	require.Equal(t, "NOT_FOUND", resp.code(), resp.raw)
+	var hidden struct{ SenderTest *senderTestResult }
+	b.do(t, other, senderTestQuery, map[string]any{"id": passed.ID}).decode(t, &hidden)
+	require.Nil(t, hidden.SenderTest)
+
+	// The admin saves the passed test.
+	var saved struct {
+		SaveSenderSettings struct {
+			Mode, FromEmail, FromName string
+			Bcc                       []string
+			SMTP                      struct {
+				Host        string
+				Port        int
+				PasswordSet bool
+			}
+		}
+	}
+	resp = b.do(t, admin, `mutation($id: ID!) { saveSenderSettings(testId: $id) { mode fromEmail fromName bcc smtp { host port passwordSet } } }`, map[string]any{"id": passed.ID})
+	resp.decode(t, &saved)
+	require.Equal(t, "SMTP", saved.SaveSenderSettings.Mode)
+	require.Equal(t, "shop@example.com", saved.SaveSenderSettings.FromEmail)
+	require.Equal(t, []string{"a@example.com", "b@example.com"}, saved.SaveSenderSettings.Bcc)
+	require.True(t, saved.SaveSenderSettings.SMTP.PasswordSet)
+	require.Equal(t, srv.Port(), saved.SaveSenderSettings.SMTP.Port)
+
+	// A password left out keeps the stored one: this test passes too.
+	input := smtpInput(srv, "")
+	delete(input["smtp"].(map[string]any), "password")
+	kept := b.runSenderTest(t, admin, input)
+	require.Equal(t, "PASSED", kept.Status, "%+v", kept.Error)
+
+	// The older test is no longer the latest draft: saving it is a conflict.
+	resp = b.do(t, admin, `mutation($id: ID!) { saveSenderSettings(testId: $id) { mode } }`, map[string]any{"id": passed.ID})
+	require.Equal(t, "CONFLICT", resp.code(), resp.raw)
+
+	// The password never appears in a response or a log line.
+	settings := b.do(t, admin, `{ senderSettings { mode smtp { host username passwordSet } } }`, nil)
+	require.NotContains(t, settings.raw, password)
+	require.NotContains(t, b.logs.String(), password)
+	var audit int
+	require.NoError(t, b.app.Store().Pool().QueryRow(context.Background(),
+		"SELECT count(*) FROM audit_log WHERE action = 'sender_settings.save' AND NOT (coalesce(before::text, '') || after::text) LIKE $1",
+		"%"+password+"%").Scan(&audit))
+	require.Equal(t, 1, audit)
+
+	// useDefaultSender returns to PLATFORM without a test.
+	var def struct{ UseDefaultSender struct{ Mode string } }
+	b.do(t, admin, `mutation { useDefaultSender { mode } }`, nil).decode(t, &def)
+	require.Equal(t, "PLATFORM", def.UseDefaultSender.Mode)
+}
+
+func TestSenderSettingsValidation(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{noWorkers: true})
+	admin := b.token(t, "acme", "admin")
+	base := func() map[string]any {
+		return map[string]any{
+			"mode": "SMTP", "fromEmail": "shop@example.com", "testRecipient": "owner@example.net",
+			"smtp": map[string]any{"host": "smtp.example.com", "port": 587, "security": "STARTTLS", "auth": "PLAIN", "username": "u", "password": "p"},
+		}
+	}
+	cases := []struct {
+		name  string
+		edit  func(map[string]any)
+		field string
+	}{
+		{"header injection in the display name", func(in map[string]any) { in["fromName"] = "Evil\r\nBcc: victim@example.com" }, "fromName"},
+		{"bad from address", func(in map[string]any) { in["fromEmail"] = "not-an-address" }, "fromEmail"},
+		{"465 with STARTTLS", func(in map[string]any) { in["smtp"].(map[string]any)["port"] = 465 }, "smtp.security"},
+		{"port out of range", func(in map[string]any) { in["smtp"].(map[string]any)["port"] = 70000 }, "smtp.port"},
+		{"host with a scheme", func(in map[string]any) { in["smtp"].(map[string]any)["host"] = "smtp://x" }, "smtp.host"},
+		{"eleven bcc", func(in map[string]any) {
+			var list []string
+			for i := range 11 {
+				list = append(list, fmt.Sprintf("b%d@example.com", i))
+			}
+			in["bcc"] = []string{strings.Join(list, ",")}
+		}, "bcc"},
+		{"bad test recipient", func(in map[string]any) { in["testRecipient"] = "nobody" }, "testRecipient"},
+		{"limits above the preset", func(in map[string]any) {
+			in["smtp"].(map[string]any)["preset"] = "gmail"
+			in["smtp"].(map[string]any)["host"] = "smtp.gmail.com"
+			in["smtp"].(map[string]any)["limits"] = map[string]any{"perDay": 5000}
+		}, "smtp.limits.perDay"},
+	}
+	for _, tc := range cases {
+		in := base()
+		tc.edit(in)
+		resp := b.do(t, admin, testSenderMutation, map[string]any{"input": in})
+		require.Equal(t, "INVALID_INPUT", resp.code(), "%s: %s", tc.name, resp.raw)
+		require.Equal(t, tc.field, resp.Errors[0].Extensions["field"], "%s: %s", tc.name, resp.raw)
+	}
+	// Nothing half-written: no test, no message.
+	var n int
+	require.NoError(t, b.app.Store().Pool().QueryRow(context.Background(), "SELECT (SELECT count(*) FROM sender_tests) + (SELECT count(*) FROM messages)").Scan(&n))
+	require.Zero(t, n)
+
+	// Display names with punctuation and Japanese are accepted as typed.
+	in := base()
+	in["fromName"] = "株式会社テスト [本店]; \"Best\""
+	resp := b.do(t, admin, testSenderMutation, map[string]any{"input": in})
+	require.Empty(t, resp.Errors, resp.raw)
+}
+
+func TestProviderPresets(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{noWorkers: true})
+	var got struct {
+		ProviderPresets []struct {
+			Key, Security, Auth string
+			Host                *string
+			Port                int
+			Limits              struct{ PerDay, PerMinute, RecipientsPerMessage *int }
+		}
+	}
+	b.do(t, b.token(t, "acme", "member"), `{ providerPresets { key host port security auth limits { perDay perMinute recipientsPerMessage } } }`, nil).decode(t, &got)
+	byKey := map[string]int{}
+	for i, p := range got.ProviderPresets {
+		byKey[p.Key] = i
+	}
+	for _, key := range []string{"gmail", "google_workspace", "microsoft365", "yahoo", "amazon_ses", "sendgrid", "mailgun", "postmark", "sakura", "xserver", "lolipop", "muumuu", "onamae", "custom"} {
+		require.Contains(t, byKey, key)
+	}
+	gmail := got.ProviderPresets[byKey["gmail"]]
+	require.Equal(t, 500, *gmail.Limits.PerDay)
+	require.Equal(t, "smtp.gmail.com", *gmail.Host)
+	m365 := got.ProviderPresets[byKey["microsoft365"]]
+	require.Equal(t, 30, *m365.Limits.PerMinute)
+	require.Equal(t, 500, *m365.Limits.RecipientsPerMessage)
+	xs := got.ProviderPresets[byKey["xserver"]]
+	require.Equal(t, 587, xs.Port)
+	require.Equal(t, "STARTTLS", xs.Security)
+}

@@ -1,0 +1,93 @@
+package auth
+
+import (
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/outbox/outbox/internal/outbox"
+)
+
+// MintConfig describes a development token for `outbox token`.
+type MintConfig struct {
+	// Issuer and Audience must be those the Verifier expects. Required.
+	Issuer   string
+	Audience string
+	// HS256Secret signs the token; the Verifier's Config.HS256Secret, at
+	// least 32 bytes. Required.
+	HS256Secret []byte
+	// Subject is the token's `sub`. Default: "dev".
+	Subject string
+	// Tenant is the tenant the token acts for. Required.
+	Tenant string
+	// Roles are RoleAdmin and/or RoleMember. At least one is required.
+	Roles []string
+	// TTL is how long the token is valid. Default (zero): 1 hour.
+	TTL time.Duration
+	// Now returns the current time. Default: time.Now.
+	Now func() time.Time
+}
+
+// Mint returns a platform user token signed with HS256, with the claims
+// iss, aud, sub, tenant, roles, iat, exp and a random jti. It is meant for
+// development and tests; in production the identity provider issues tokens.
+// It returns an outbox.Invalid error naming the field at fault when cfg
+// lacks a required field, names an unknown role or has a negative TTL.
+func Mint(cfg MintConfig) (string, error) {
+	switch {
+	case cfg.Issuer == "":
+		return "", outbox.Invalid("issuer", "an issuer is required")
+	case cfg.Audience == "":
+		return "", outbox.Invalid("audience", "an audience is required")
+	case len(cfg.HS256Secret) < minSecretSize:
+		return "", outbox.Invalid("secret", "the HS256 secret must have at least %d bytes", minSecretSize)
+	case cfg.Tenant == "":
+		return "", outbox.Invalid("tenant", "a tenant is required")
+	case len(cfg.Roles) == 0:
+		return "", outbox.Invalid("role", "at least one role is required (%s or %s)", RoleAdmin, RoleMember)
+	case cfg.TTL < 0:
+		return "", outbox.Invalid("ttl", "the TTL must not be negative")
+	}
+	for _, role := range cfg.Roles {
+		if !slices.Contains(roles(), role) {
+			return "", outbox.Invalid("role", "unknown role %q; use %s or %s", role, RoleAdmin, RoleMember)
+		}
+	}
+	subject, ttl, now := cfg.Subject, cfg.TTL, cfg.Now
+	if subject == "" {
+		subject = "dev"
+	}
+	if ttl == 0 {
+		ttl = time.Hour
+	}
+	if now == nil {
+		now = time.Now
+	}
+	roleList, err := json.Marshal(cfg.Roles)
+	if err != nil {
+		return "", fmt.Errorf("encoding roles: %w", err)
+	}
+
+	issuedAt := now()
+	claims := tokenClaims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    cfg.Issuer,
+			Audience:  jwt.ClaimStrings{cfg.Audience},
+			Subject:   subject,
+			IssuedAt:  jwt.NewNumericDate(issuedAt),
+			ExpiresAt: jwt.NewNumericDate(issuedAt.Add(ttl)),
+			ID:        rand.Text(),
+		},
+		Tenant: cfg.Tenant,
+		Roles:  roleList,
+	}
+	signed, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(cfg.HS256Secret)
+	if err != nil {
+		return "", fmt.Errorf("signing token: %w", err)
+	}
+	return signed, nil
+}

@@ -1,0 +1,145 @@
+package auth
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"github.com/outbox/outbox/internal/outbox"
+)
+
+// Scope is a permission a tenant admin can grant to a partner client. The
+// values are the strings of PartnerClientInput.scopes.
+type Scope string
+
+// The scopes a partner client can hold (DESIGN.md §2).
+const (
+	ScopeSettingsRead  Scope = "settings:read"
+	ScopeSettingsWrite Scope = "settings:write"
+	ScopeMessagesSend  Scope = "messages:send"
+	ScopeLogsRead      Scope = "logs:read"
+)
+
+// scopes lists every Scope, in the order error messages name them.
+func scopes() []Scope {
+	return []Scope{ScopeSettingsRead, ScopeSettingsWrite, ScopeMessagesSend, ScopeLogsRead}
+}
+
+// ParseScope returns the Scope named s, for partner registration. It returns
+// an outbox.Invalid error on field "scopes" when s is not a scope a partner
+// may hold; internal permissions such as templates:write are not.
+func ParseScope(s string) (Scope, error) {
+	if slices.Contains(scopes(), Scope(s)) {
+		return Scope(s), nil
+	}
+	names := make([]string, 0, len(scopes()))
+	for _, sc := range scopes() {
+		names = append(names, string(sc))
+	}
+	return "", outbox.Invalid("scopes", "unknown scope %q; a partner can hold %s", s, strings.Join(names, ", "))
+}
+
+// Permission is something a caller may be allowed to do. The first four are
+// the scopes; the others are internal and never granted to a partner.
+type Permission string
+
+// The permissions of DESIGN.md §2.
+const (
+	PermSettingsRead  = Permission(ScopeSettingsRead)
+	PermSettingsWrite = Permission(ScopeSettingsWrite)
+	PermMessagesSend  = Permission(ScopeMessagesSend)
+	PermLogsRead      = Permission(ScopeLogsRead)
+	// PermTemplatesWrite allows creating and changing templates.
+	PermTemplatesWrite Permission = "templates:write"
+	// PermPartnersManage allows registering and revoking partner clients,
+	// which would otherwise let a partner mint itself more access.
+	PermPartnersManage Permission = "partners:manage"
+)
+
+// known reports whether perm is one of the permissions above; an unknown one
+// (a typo at a call site) is granted to nobody, not even an admin.
+func (perm Permission) known() bool {
+	switch perm {
+	case PermSettingsRead, PermSettingsWrite, PermMessagesSend, PermLogsRead,
+		PermTemplatesWrite, PermPartnersManage:
+		return true
+	}
+	return false
+}
+
+// partnerGrantable reports whether perm can be held by a partner as a scope.
+func (perm Permission) partnerGrantable() bool {
+	return slices.Contains(scopes(), Scope(perm))
+}
+
+// The roles a platform user token may carry in its `roles` claim.
+const (
+	// RoleAdmin manages sender settings, templates and partner clients, and
+	// may do everything a member may.
+	RoleAdmin = "admin"
+	// RoleMember reads settings and logs and sends notifications.
+	RoleMember = "member"
+)
+
+// roles lists the known roles from least to most powerful, the order error
+// messages name them in.
+func roles() []string {
+	return []string{RoleMember, RoleAdmin}
+}
+
+// roleGrants reports whether role includes perm.
+func roleGrants(role string, perm Permission) bool {
+	switch role {
+	case RoleAdmin:
+		return perm.known()
+	case RoleMember:
+		return perm == PermSettingsRead || perm == PermLogsRead || perm == PermMessagesSend
+	}
+	return false
+}
+
+// Can reports whether p may do perm: a user through one of its roles, a
+// partner through one of its scopes. A zero Principal can do nothing.
+func (p Principal) Can(perm Permission) bool {
+	switch p.Kind {
+	case KindUser:
+		return slices.ContainsFunc(p.Roles, func(role string) bool { return roleGrants(role, perm) })
+	case KindPartner:
+		return perm.partnerGrantable() && slices.Contains(p.Scopes, Scope(perm))
+	}
+	return false
+}
+
+// Require returns the caller stored in ctx when it may do perm. It returns an
+// *outbox.Error with code EUNAUTHENTICATED when ctx holds no caller, and with
+// code EFORBIDDEN, naming the role or scope that is missing, when the caller
+// may not.
+func Require(ctx context.Context, perm Permission) (Principal, error) {
+	p, ok := PrincipalFromContext(ctx)
+	if !ok || (p.Kind != KindUser && p.Kind != KindPartner) {
+		return Principal{}, outbox.Errorf(outbox.EUNAUTHENTICATED, "authentication required")
+	}
+	if p.Can(perm) {
+		return p, nil
+	}
+	return Principal{}, forbidden(p.Kind, perm)
+}
+
+// forbidden explains what a caller of kind would need to do perm.
+func forbidden(kind Kind, perm Permission) *outbox.Error {
+	switch {
+	case !perm.known():
+		return outbox.Errorf(outbox.EFORBIDDEN, "unknown permission %q", perm)
+	case kind == KindPartner && !perm.partnerGrantable():
+		return outbox.Errorf(outbox.EFORBIDDEN, "%s is not available to partner clients", perm)
+	case kind == KindPartner:
+		return outbox.Errorf(outbox.EFORBIDDEN, "the partner client lacks the scope %s", perm)
+	}
+	var granting []string
+	for _, role := range roles() {
+		if roleGrants(role, perm) {
+			granting = append(granting, role)
+		}
+	}
+	return outbox.Errorf(outbox.EFORBIDDEN, "%s requires the %s role", perm, strings.Join(granting, " or "))
+}

@@ -1,0 +1,49 @@
+package outbox
+
+import "time"
+
+// DeliveryError is why a message or a test send failed, as shown to the
+// tenant: a category, the server's codes and reply, and a hint to act on.
+type DeliveryError struct {
+	Category     ErrorCategory `json:"category"`
+	Code         int           `json:"code,omitempty"`
+	EnhancedCode string        `json:"enhancedCode,omitempty"`
+	Message      string        `json:"message"`
+	Hint         string        `json:"hint,omitempty"`
+}
+
+// MessageKind is why a message was sent.
+type MessageKind string
+
+// The message kinds.
+const (
+	KindTest         MessageKind = "TEST"
+	KindVerification MessageKind = "VERIFICATION"
+	KindNotification MessageKind = "NOTIFICATION"
+)
+
+// MessageStatus is where a message is in its delivery.
+type MessageStatus string
+
+// The message statuses.
+const (
+	StatusQueued     MessageStatus = "QUEUED"
+	StatusSending    MessageStatus = "SENDING"
+	StatusRetrying   MessageStatus = "RETRYING"
+	StatusSent       MessageStatus = "SENT"
+	StatusFailed     MessageStatus = "FAILED"
+	StatusCancelled  MessageStatus = "CANCELLED"
+	StatusSuppressed MessageStatus = "SUPPRESSED"
+)
+
+// Attempt is one try at handing a message to a server.
+type Attempt struct {
+	At           time.Time
+	Duration     time.Duration
+	Server       string
+	Code         int
+	EnhancedCode string
+	Reply        string
+	TLSVersion   string
+	Category     ErrorCategory
+}

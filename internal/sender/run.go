@@ -1,0 +1,121 @@
+package sender
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/outbox/outbox/db"
+	"github.com/outbox/outbox/db/dbsqlc"
+	"github.com/outbox/outbox/internal/outbox"
+	"github.com/outbox/outbox/internal/transport"
+)
+
+// RunTest performs the test send of one stored draft: it claims the test,
+// sends a real message to the test recipient through a one-off connection
+// (never the shared delivery pool) recording each step, and stores the
+// outcome with the test message's status and attempt in one transaction. A
+// test that already finished is left alone. The returned error is for River
+// (a database failure worth retrying); a failed send is an outcome, not an
+// error.
+func (s *Service) RunTest(ctx context.Context, tenantID, testID uuid.UUID) error {
+	tenant, err := s.store.Tenant(ctx, tenantID)
+	if err != nil {
+		return err
+	}
+	var test dbsqlc.SenderTest
+	err = s.store.InTx(ctx, func(tx *db.Tx) error {
+		test, err = tx.Q.SenderTestStart(ctx, dbsqlc.SenderTestStartParams{TenantID: tenantID, ID: testID})
+		if err != nil {
+			return db.Check(err, "pending sender test")
+		}
+		_, err = tx.SetMessageStatus(ctx, db.StatusChange{TenantID: tenantID, MessageID: test.MessageID, Status: outbox.StatusSending, Detail: "test send started"})
+		return err
+	})
+	if outbox.ErrorCode(err) == outbox.ENOTFOUND {
+		return nil // finished already (a retried job after a crash that came too late)
+	}
+	if err != nil {
+		return err
+	}
+
+	settings, err := s.decodeDraft(tenant, test.Settings, test.SecretKeyID, test.Secret)
+	if err != nil {
+		return err
+	}
+	msg := transport.Message{
+		FromName:  settings.FromName,
+		FromEmail: settings.FromEmail,
+		ReplyTo:   settings.ReplyTo,
+		To:        []string{test.TestRecipient},
+		Subject:   testSubject,
+		Text:      testBody(tenant),
+		MessageID: test.MessageID.String() + "@outbox",
+	}
+	start := time.Now()
+	report := s.sendTest(ctx, settings, msg)
+	return s.finishTest(ctx, tenant, test, report, start)
+}
+
+func (s *Service) sendTest(ctx context.Context, settings Settings, msg transport.Message) transport.Report {
+	if c := settings.HTTP; c != nil {
+		return transport.TestHTTP(ctx, transport.HTTPConfig{
+			URL: c.URL, AuthHeader: c.AuthHeader, AuthValue: c.AuthValue, Timeout: s.testTimeout,
+		}, msg)
+	}
+	c := settings.SMTP
+	return transport.TestSend(ctx, transport.SMTPConfig{
+		Host: c.Host, Port: c.Port, Security: c.Security, Auth: c.Auth, Username: c.Username,
+		Password: c.Password, SkipTLSVerify: c.SkipTLSVerify, RootCAs: s.rootCAs, Timeout: s.testTimeout,
+	}, msg)
+}
+
+func (s *Service) finishTest(ctx context.Context, tenant outbox.Tenant, test dbsqlc.SenderTest, report transport.Report, start time.Time) error {
+	steps := make([]Step, len(report.Steps))
+	for i, st := range report.Steps {
+		steps[i] = Step{Name: st.Name, OK: st.OK, DurationMs: int(st.Duration.Milliseconds()), Detail: st.Detail}
+	}
+	stepsJSON, err := jsonBytes(steps)
+	if err != nil {
+		return err
+	}
+	status, msgStatus := TestPassed, outbox.StatusSent
+	attempt := &outbox.Attempt{At: start, Duration: time.Since(start), Server: report.Server, TLSVersion: report.TLSVersion}
+	var deliveryErr *outbox.DeliveryError
+	var errJSON []byte
+	if f := report.Err; f != nil {
+		status, msgStatus = TestFailed, outbox.StatusFailed
+		deliveryErr = DeliveryErrorOf(f)
+		attempt.Code, attempt.EnhancedCode, attempt.Reply, attempt.Category = f.Code, f.EnhancedCode, f.Message, f.Category
+		if errJSON, err = jsonBytes(deliveryErr); err != nil {
+			return err
+		}
+	} else if n := len(report.Steps); n > 0 {
+		attempt.Reply = report.Steps[n-1].Detail
+	}
+	return s.store.InTx(ctx, func(tx *db.Tx) error {
+		if _, err := tx.Q.SenderTestFinish(ctx, dbsqlc.SenderTestFinishParams{
+			TenantID: tenant.ID, ID: test.ID, Status: string(status), Steps: stepsJSON, Error: errJSON,
+		}); err != nil {
+			return fmt.Errorf("recording test outcome: %w", err)
+		}
+		_, err := tx.SetMessageStatus(ctx, db.StatusChange{
+			TenantID: tenant.ID, MessageID: test.MessageID, Status: msgStatus, Error: deliveryErr,
+			Attempt: attempt, Detail: "test send " + string(status),
+		})
+		return err
+	})
+}
+
+// DeliveryErrorOf turns a transport failure into what the tenant sees.
+func DeliveryErrorOf(f *transport.Failure) *outbox.DeliveryError {
+	return &outbox.DeliveryError{Category: f.Category, Code: f.Code, EnhancedCode: f.EnhancedCode, Message: f.Message, Hint: f.Hint}
+}
+
+func testBody(tenant outbox.Tenant) string {
+	return "This is a test message from Outbox for " + tenant.Name + ".\n\n" +
+		"It was sent to check your sender settings. If you can read it, they work:\n" +
+		"you can now save them.\n"
+}

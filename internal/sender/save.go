@@ -1,0 +1,145 @@
+package sender
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/outbox/outbox/db"
+	"github.com/outbox/outbox/db/dbsqlc"
+	"github.com/outbox/outbox/internal/audit"
+	"github.com/outbox/outbox/internal/outbox"
+)
+
+// Save makes the settings of a passed test the tenant's active settings.
+// It returns ECONFLICT, saying which rule failed, unless the test PASSED,
+// is younger than TestMaxAge, and is the test of the tenant's latest draft
+// (whose fingerprint must still match the tested settings).
+func (s *Service) Save(ctx context.Context, testID uuid.UUID) (View, error) {
+	tenant, err := outbox.MustTenant(ctx)
+	if err != nil {
+		return View{}, err
+	}
+	var view View
+	err = s.store.InTx(ctx, func(tx *db.Tx) error {
+		current, err := tx.Q.SenderSettingsGetForUpdate(ctx, tenant.ID)
+		if err != nil {
+			return db.Check(err, "sender settings")
+		}
+		test, err := tx.Q.SenderTestGet(ctx, dbsqlc.SenderTestGetParams{TenantID: tenant.ID, ID: testID})
+		if err != nil {
+			return db.Check(err, "sender test")
+		}
+		switch {
+		case test.Status != string(TestPassed):
+			return outbox.Errorf(outbox.ECONFLICT, "the test has not passed (status %s): fix the settings and test again", test.Status)
+		case time.Since(*test.FinishedAt) > TestMaxAge:
+			return outbox.Errorf(outbox.ECONFLICT, "the test passed more than an hour ago: test again before saving")
+		}
+		draft, err := tx.Q.SenderDraftGet(ctx, tenant.ID)
+		if err != nil {
+			return db.Check(err, "sender draft")
+		}
+		if draft.TestID != test.ID || draft.Fingerprint != test.Fingerprint {
+			return outbox.Errorf(outbox.ECONFLICT, "the settings were changed and tested again since this test: save the latest test")
+		}
+		settings, err := s.decodeDraft(tenant, test.Settings, test.SecretKeyID, test.Secret)
+		if err != nil {
+			return err
+		}
+		if Fingerprint(settings) != test.Fingerprint {
+			return outbox.Errorf(outbox.ECONFLICT, "the tested settings no longer match their fingerprint: test again")
+		}
+		before, err := s.viewFromRow(tenant, current)
+		if err != nil {
+			return err
+		}
+		row, err := s.writeSettings(ctx, tx, tenant, settings, test.SecretKeyID, test.Secret)
+		if err != nil {
+			return err
+		}
+		if view, err = s.viewFromRow(tenant, row); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, "sender_settings.save", "test:"+test.ID.String(), Redact(before), Redact(view))
+	})
+	return view, err
+}
+
+// UseDefault returns the tenant to the platform's sender (PLATFORM mode),
+// keeping its identity fields and dropping any stored transport and secret.
+func (s *Service) UseDefault(ctx context.Context) (View, error) {
+	tenant, err := outbox.MustTenant(ctx)
+	if err != nil {
+		return View{}, err
+	}
+	var view View
+	err = s.store.InTx(ctx, func(tx *db.Tx) error {
+		current, err := tx.Q.SenderSettingsGetForUpdate(ctx, tenant.ID)
+		if err != nil {
+			return db.Check(err, "sender settings")
+		}
+		before, err := s.viewFromRow(tenant, current)
+		if err != nil {
+			return err
+		}
+		settings := before.Settings
+		settings.Mode, settings.SMTP, settings.HTTP = outbox.ModePlatform, nil, nil
+		settings.FromName, settings.FromEmail = current.FromName, current.FromEmail
+		row, err := s.writeSettings(ctx, tx, tenant, settings, nil, nil)
+		if err != nil {
+			return err
+		}
+		if view, err = s.viewFromRow(tenant, row); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, "sender_settings.use_default", "", Redact(before), Redact(view))
+	})
+	return view, err
+}
+
+func (s *Service) writeSettings(ctx context.Context, tx *db.Tx, tenant outbox.Tenant, settings Settings, keyID *string, secret []byte) (dbsqlc.SenderSetting, error) {
+	var transport []byte
+	if settings.SMTP != nil || settings.HTTP != nil {
+		b, err := json.Marshal(storedTransport{SMTP: settings.SMTP, HTTP: settings.HTTP})
+		if err != nil {
+			return dbsqlc.SenderSetting{}, fmt.Errorf("encoding transport: %w", err)
+		}
+		transport = b
+	}
+	bcc := settings.BCC
+	if bcc == nil {
+		bcc = []string{}
+	}
+	row, err := tx.Q.SenderSettingsUpdate(ctx, dbsqlc.SenderSettingsUpdateParams{
+		TenantID: tenant.ID, Mode: string(settings.Mode), FromName: settings.FromName, FromEmail: settings.FromEmail,
+		ReplyTo: settings.ReplyTo, ContactEmail: settings.ContactEmail, Bcc: bcc, ArchiveCopyTo: settings.ArchiveCopyTo,
+		Transport: transport, SecretKeyID: keyID, Secret: secret,
+	})
+	if err != nil {
+		return dbsqlc.SenderSetting{}, db.Check(err, "sender settings")
+	}
+	return row, nil
+}
+
+// Redact returns the settings fit for the audit log: every field but the
+// secrets, which appear only as whether they are set.
+func Redact(v View) map[string]any {
+	out := map[string]any{
+		"mode": v.Mode, "fromName": v.FromName, "fromEmail": v.FromEmail, "replyTo": v.ReplyTo,
+		"contactEmail": v.ContactEmail, "bcc": v.BCC, "archiveCopyTo": v.ArchiveCopyTo,
+	}
+	if c := v.SMTP; c != nil {
+		out["smtp"] = map[string]any{
+			"preset": c.Preset, "host": c.Host, "port": c.Port, "security": c.Security, "auth": c.Auth,
+			"username": c.Username, "passwordSet": v.PasswordSet, "skipTlsVerify": c.SkipTLSVerify, "limits": c.Limits,
+		}
+	}
+	if h := v.HTTP; h != nil {
+		out["http"] = map[string]any{"url": h.URL, "authHeader": h.AuthHeader, "authValueSet": v.AuthValueSet, "limits": h.Limits}
+	}
+	return out
+}

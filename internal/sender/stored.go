@@ -1,0 +1,94 @@
+package sender
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/outbox/outbox/internal/outbox"
+	"github.com/outbox/outbox/internal/secret"
+)
+
+// sealedSecret is a sealed secret as its two nullable columns.
+type sealedSecret struct {
+	keyID *string
+	data  []byte
+}
+
+// secretAAD binds a sealed secret to its tenant, so a ciphertext copied into
+// another tenant's row does not open.
+func secretAAD(tenant outbox.Tenant) []byte {
+	return secret.AAD("sender-secret", tenant.ID.String())
+}
+
+// encodeDraft splits settings into the JSON stored beside a test (no
+// secrets) and the sealed secret.
+func (s *Service) encodeDraft(tenant outbox.Tenant, draft Settings) ([]byte, sealedSecret, error) {
+	stored, err := json.Marshal(draft)
+	if err != nil {
+		return nil, sealedSecret{}, fmt.Errorf("encoding draft: %w", err)
+	}
+	var plain string
+	switch {
+	case draft.SMTP != nil:
+		plain = draft.SMTP.Password
+	case draft.HTTP != nil:
+		plain = draft.HTTP.AuthValue
+	}
+	if plain == "" {
+		return stored, sealedSecret{}, nil
+	}
+	sealed, err := s.keyring.Seal([]byte(plain), secretAAD(tenant))
+	if err != nil {
+		return nil, sealedSecret{}, fmt.Errorf("sealing secret: %w", err)
+	}
+	return stored, sealedSecret{keyID: &sealed.KeyID, data: sealed.Data}, nil
+}
+
+// decodeDraft is the inverse of encodeDraft.
+func (s *Service) decodeDraft(tenant outbox.Tenant, stored []byte, keyID *string, data []byte) (Settings, error) {
+	var draft Settings
+	if err := json.Unmarshal(stored, &draft); err != nil {
+		return Settings{}, fmt.Errorf("decoding draft: %w", err)
+	}
+	if keyID == nil || len(data) == 0 {
+		return draft, nil
+	}
+	plain, err := s.openSecret(tenant, *keyID, data)
+	if err != nil {
+		return Settings{}, err
+	}
+	switch {
+	case draft.SMTP != nil:
+		draft.SMTP.Password = plain
+	case draft.HTTP != nil:
+		draft.HTTP.AuthValue = plain
+	}
+	return draft, nil
+}
+
+func (s *Service) openSecret(tenant outbox.Tenant, keyID string, data []byte) (string, error) {
+	plain, err := s.keyring.Open(secret.Sealed{KeyID: keyID, Data: data}, secretAAD(tenant))
+	if err != nil {
+		return "", fmt.Errorf("opening stored secret: %w", err)
+	}
+	return string(plain), nil
+}
+
+// FormatAddress renders an address with its display name for logs and the
+// UI (not for headers, which the transport encodes): `"Name" <a@b>`.
+func FormatAddress(name, email string) string {
+	if name == "" {
+		return email
+	}
+	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`)
+	return `"` + r.Replace(name) + `" <` + email + `>`
+}
+
+func jsonBytes(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("encoding %T: %w", v, err)
+	}
+	return b, nil
+}

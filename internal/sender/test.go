@@ -1,0 +1,198 @@
+package sender
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/outbox/outbox/db"
+	"github.com/outbox/outbox/db/dbsqlc"
+	"github.com/outbox/outbox/internal/outbox"
+)
+
+// TestMaxAge is how long a passed test can be saved.
+const TestMaxAge = time.Hour
+
+// TestStatus is where a test send is.
+type TestStatus string
+
+// The test statuses.
+const (
+	TestPending TestStatus = "PENDING"
+	TestRunning TestStatus = "RUNNING"
+	TestPassed  TestStatus = "PASSED"
+	TestFailed  TestStatus = "FAILED"
+)
+
+// Test is one test send of draft settings.
+type Test struct {
+	ID         uuid.UUID
+	Status     TestStatus
+	Steps      []Step
+	Error      *outbox.DeliveryError
+	MessageID  uuid.UUID
+	CreatedAt  time.Time
+	FinishedAt *time.Time
+}
+
+// Step is one step of a test send (RESOLVE, CONNECT, TLS, EHLO, AUTH, MAIL,
+// RCPT, DATA) as the tenant sees it.
+type Step struct {
+	Name       string `json:"name"`
+	OK         bool   `json:"ok"`
+	DurationMs int    `json:"durationMs"`
+	Detail     string `json:"detail,omitempty"`
+}
+
+// TestJobArgs is the River job that runs one test send.
+type TestJobArgs struct {
+	TenantID uuid.UUID `json:"tenant_id"`
+	TestID   uuid.UUID `json:"test_id"`
+}
+
+// Kind is the River job kind.
+func (TestJobArgs) Kind() string { return "sender_test" }
+
+// InsertOpts gives a test a few attempts only to survive a worker crash:
+// a test that ran reports its outcome, it is never retried.
+func (TestJobArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: 3} }
+
+// JobInserter inserts River jobs in a transaction; *river.Client is one.
+type JobInserter interface {
+	InsertTx(ctx context.Context, tx pgx.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+}
+
+// StartTest validates draft settings, stores them (secret sealed) as the
+// tenant's latest draft, and enqueues a test send to testRecipient, all in
+// one transaction. An SMTP password or HTTP auth value left empty means
+// "keep the stored one". Errors are EINVALID with the field at fault.
+func (s *Service) StartTest(ctx context.Context, draft Settings, testRecipient string) (Test, error) {
+	tenant, err := outbox.MustTenant(ctx)
+	if err != nil {
+		return Test{}, err
+	}
+	if draft.Mode == outbox.ModePlatform || draft.Mode == outbox.ModeBranded {
+		return Test{}, outbox.Invalid("mode", "a test send checks your own SMTP server or HTTP API; for %s use useDefaultSender or requestSenderVerification", draft.Mode)
+	}
+	recipient, err := NormalizeAddress("testRecipient", testRecipient)
+	if err != nil {
+		return Test{}, err
+	}
+	if err := s.fillStoredSecret(ctx, tenant, &draft); err != nil {
+		return Test{}, err
+	}
+	if err := draft.Normalize(); err != nil {
+		return Test{}, err
+	}
+	fingerprint := Fingerprint(draft)
+	stored, sealed, err := s.encodeDraft(tenant, draft)
+	if err != nil {
+		return Test{}, err
+	}
+
+	var test Test
+	err = s.store.InTx(ctx, func(tx *db.Tx) error {
+		msg, err := tx.Q.MessageInsert(ctx, dbsqlc.MessageInsertParams{
+			TenantID: tenant.ID, Kind: string(outbox.KindTest), FromAddr: FormatAddress(draft.FromName, draft.FromEmail),
+			ToAddrs: []string{recipient}, CcAddrs: []string{}, Subject: testSubject, Payload: []byte("{}"),
+		})
+		if err != nil {
+			return fmt.Errorf("recording test message: %w", err)
+		}
+		row, err := tx.Q.SenderTestInsert(ctx, dbsqlc.SenderTestInsertParams{
+			TenantID: tenant.ID, Settings: stored, SecretKeyID: sealed.keyID, Secret: sealed.data,
+			Fingerprint: fingerprint, TestRecipient: recipient, MessageID: msg.ID,
+		})
+		if err != nil {
+			return fmt.Errorf("recording sender test: %w", err)
+		}
+		if err := tx.Q.SenderDraftUpsert(ctx, dbsqlc.SenderDraftUpsertParams{TenantID: tenant.ID, TestID: row.ID, Fingerprint: fingerprint}); err != nil {
+			return fmt.Errorf("recording sender draft: %w", err)
+		}
+		if _, err := tx.SetMessageStatus(ctx, db.StatusChange{TenantID: tenant.ID, MessageID: msg.ID, Status: outbox.StatusQueued, Detail: "test send queued"}); err != nil {
+			return err
+		}
+		job, err := s.jobs.InsertTx(ctx, tx, TestJobArgs{TenantID: tenant.ID, TestID: row.ID}, nil)
+		if err != nil {
+			return fmt.Errorf("enqueueing sender test: %w", err)
+		}
+		if err := tx.Q.MessageSetJob(ctx, dbsqlc.MessageSetJobParams{TenantID: tenant.ID, ID: msg.ID, JobID: &job.Job.ID}); err != nil {
+			return fmt.Errorf("linking test job: %w", err)
+		}
+		test, err = testFromRow(row)
+		return err
+	})
+	return test, err
+}
+
+// Test returns one of the tenant's tests; ENOTFOUND when there is none with
+// that id for this tenant.
+func (s *Service) Test(ctx context.Context, id uuid.UUID) (Test, error) {
+	tenant, err := outbox.MustTenant(ctx)
+	if err != nil {
+		return Test{}, err
+	}
+	row, err := s.store.Q().SenderTestGet(ctx, dbsqlc.SenderTestGetParams{TenantID: tenant.ID, ID: id})
+	if err != nil {
+		return Test{}, db.Check(err, "sender test")
+	}
+	return testFromRow(row)
+}
+
+// fillStoredSecret puts the stored SMTP password (or HTTP auth value) into
+// a draft that left it empty, when the stored settings use the same kind of
+// transport.
+func (s *Service) fillStoredSecret(ctx context.Context, tenant outbox.Tenant, draft *Settings) error {
+	needs := (draft.SMTP != nil && draft.SMTP.Password == "" && draft.SMTP.Auth != outbox.AuthNone) ||
+		(draft.HTTP != nil && draft.HTTP.AuthValue == "")
+	if !needs {
+		return nil
+	}
+	row, err := s.store.Q().SenderSettingsGet(ctx, tenant.ID)
+	if err != nil {
+		return db.Check(err, "sender settings")
+	}
+	if len(row.Secret) == 0 || row.SecretKeyID == nil {
+		return nil // Normalize reports the missing secret
+	}
+	plain, err := s.openSecret(tenant, *row.SecretKeyID, row.Secret)
+	if err != nil {
+		return err
+	}
+	var stored storedTransport
+	if err := json.Unmarshal(row.Transport, &stored); err != nil {
+		return fmt.Errorf("decoding stored transport: %w", err)
+	}
+	switch {
+	case draft.SMTP != nil && stored.SMTP != nil:
+		draft.SMTP.Password = plain
+	case draft.HTTP != nil && stored.HTTP != nil:
+		draft.HTTP.AuthValue = plain
+	}
+	return nil
+}
+
+func testFromRow(row dbsqlc.SenderTest) (Test, error) {
+	t := Test{
+		ID: row.ID, Status: TestStatus(row.Status), MessageID: row.MessageID,
+		CreatedAt: row.CreatedAt, FinishedAt: row.FinishedAt, Steps: []Step{},
+	}
+	if err := json.Unmarshal(row.Steps, &t.Steps); err != nil {
+		return Test{}, fmt.Errorf("decoding test steps: %w", err)
+	}
+	if len(row.Error) > 0 {
+		t.Error = &outbox.DeliveryError{}
+		if err := json.Unmarshal(row.Error, t.Error); err != nil {
+			return Test{}, fmt.Errorf("decoding test error: %w", err)
+		}
+	}
+	return t, nil
+}
+
+const testSubject = "Outbox test message"

@@ -1,0 +1,644 @@
+package sender
+
+import (
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/net/idna"
+
+	"github.com/outbox/outbox/internal/outbox"
+)
+
+// Limits on what a tenant may enter (DESIGN.md §1.1).
+const (
+	// MaxBCC is how many BCC addresses one tenant's settings may carry.
+	MaxBCC = 10
+	// MaxDisplayNameRunes is the longest display name accepted, in runes.
+	MaxDisplayNameRunes = 200
+)
+
+const (
+	maxAddressLen   = 254 // RFC 5321 §4.5.3.1.3: a path is at most 256 octets with its brackets
+	maxLocalPartLen = 64  // RFC 5321 §4.5.3.1.1
+	maxUsernameLen  = 320
+	maxSecretLen    = 8192 // room for an OAuth2 access token used as XOAUTH2 password
+	maxURLLen       = 2048
+)
+
+// hostProfile maps and validates domain names for lookup (UTS #46,
+// non-transitional, so "ß" stays "ß"), enforcing the DNS length limits and the
+// letters-digits-hyphen rule. It holds no state and is safe to share.
+var hostProfile = idna.New(
+	idna.MapForLookup(),
+	idna.BidiRule(),
+	idna.VerifyDNSLength(true),
+	idna.Transitional(false),
+)
+
+// NormalizeAddress checks that s is a bare email address (an RFC 5322
+// addr-spec: no display name, no angle brackets) and returns it trimmed, with
+// the domain in its lower-case A-label form ("user@bücher.de" becomes
+// "user@xn--bcher-kva.de") and the local part unchanged. The local part must
+// be a dot-atom of ASCII characters: quoted local parts and internationalized
+// mailbox names are rejected because most servers cannot deliver to them.
+// It returns an outbox.EINVALID error about field when s is not acceptable.
+func NormalizeAddress(field, s string) (string, error) {
+	addr := strings.TrimSpace(s)
+	if addr == "" {
+		return "", outbox.Invalid(field, "enter an email address, like shop@example.com")
+	}
+	if reason := addressReason(addr); reason != "" {
+		return "", outbox.Invalid(field, "%s is not a valid email address: %s", shown(addr), reason)
+	}
+	at := strings.LastIndexByte(addr, '@')
+	local, domain := addr[:at], addr[at+1:]
+	if reason := localPartReason(local); reason != "" {
+		return "", outbox.Invalid(field, "%s is not a valid email address: %s", shown(addr), reason)
+	}
+	ascii, reason := normalizeHostName(domain, true)
+	if reason != "" {
+		return "", outbox.Invalid(field, "%s is not a valid email address: the domain %s", shown(addr), reason)
+	}
+	out := local + "@" + ascii
+	if len(out) > maxAddressLen {
+		return "", outbox.Invalid(field, "%s is not a valid email address: it is longer than %d characters", shown(addr), maxAddressLen)
+	}
+	return out, nil
+}
+
+// addressReason reports what is wrong with the overall shape of a trimmed
+// address, or "" when it could be an addr-spec.
+func addressReason(addr string) string {
+	if !utf8.ValidString(addr) {
+		return "it is not valid UTF-8"
+	}
+	if strings.ContainsAny(addr, "\r\n") {
+		return "it contains a line break"
+	}
+	if strings.ContainsFunc(addr, unicode.IsControl) {
+		return "it contains a control character"
+	}
+	if strings.ContainsAny(addr, "<>") {
+		return "enter the address alone, without a name or angle brackets"
+	}
+	if strings.ContainsFunc(addr, unicode.IsSpace) {
+		return "it contains a space"
+	}
+	if strings.ContainsAny(addr, ",;") {
+		return "enter a single address"
+	}
+	if !strings.Contains(addr, "@") {
+		return "it has no @"
+	}
+	return ""
+}
+
+// localPartReason reports what is wrong with the part of an address before
+// the @, or "" when it is a valid ASCII dot-atom.
+func localPartReason(local string) string {
+	switch {
+	case local == "":
+		return "the part before @ is empty"
+	case len(local) > maxLocalPartLen:
+		return "the part before @ is longer than 64 characters"
+	case strings.HasPrefix(local, `"`):
+		return "quoted names before @ are not supported"
+	case strings.HasPrefix(local, ".") || strings.HasSuffix(local, "."):
+		return "the part before @ must not start or end with a dot"
+	case strings.Contains(local, ".."):
+		return "the part before @ has two dots in a row"
+	}
+	for i := 0; i < len(local); i++ {
+		if c := local[i]; c != '.' && !isAtext(c) {
+			if c >= utf8.RuneSelf {
+				return "the part before @ must use ASCII letters, digits and !#$%&'*+-/=?^_`{|}~ only"
+			}
+			return "the part before @ must not contain " + strconv.QuoteRune(rune(c))
+		}
+	}
+	return ""
+}
+
+// isAtext reports whether c is an RFC 5322 atext character.
+func isAtext(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	return strings.IndexByte("!#$%&'*+-/=?^_`{|}~", c) >= 0
+}
+
+// normalizeHostName returns the lower-case A-label form of a DNS host name
+// (IDN allowed), or a reason, phrased to follow "the domain" or "the host",
+// why it is not one. needDot asks for a fully qualified name, as the domain
+// of an email address must be.
+func normalizeHostName(name string, needDot bool) (string, string) {
+	switch {
+	case name == "":
+		return "", "is empty"
+	case strings.HasPrefix(name, "["):
+		return "", "must be a name like example.com, not an address literal in brackets"
+	case strings.HasPrefix(name, ".") || strings.HasSuffix(name, "."):
+		return "", "must not start or end with a dot"
+	case strings.Contains(name, ".."):
+		return "", "has two dots in a row"
+	}
+	ascii, err := hostProfile.ToASCII(name)
+	if err != nil {
+		return "", "is not a valid domain name"
+	}
+	// The mapping can turn characters such as U+3002 into dots; check the
+	// result again so that only plain LDH labels leave this function.
+	if ascii == "" || strings.HasPrefix(ascii, ".") || strings.HasSuffix(ascii, ".") || strings.Contains(ascii, "..") {
+		return "", "is not a valid domain name"
+	}
+	for i := 0; i < len(ascii); i++ {
+		c := ascii[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '.') {
+			return "", "is not a valid domain name"
+		}
+	}
+	last := ascii[strings.LastIndexByte(ascii, '.')+1:]
+	if isAllDigits(last) {
+		return "", "must be a name like example.com, not an IP address"
+	}
+	if needDot && !strings.Contains(ascii, ".") {
+		return "", "must be a full domain name like example.com"
+	}
+	return ascii, ""
+}
+
+func isAllDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// CheckDisplayName checks a display name such as fromName. Any Unicode text is
+// accepted as is, including the punctuation []";.,<>@ that RFC 5322 quoting
+// handles at encoding time; what is rejected is invalid UTF-8, line breaks
+// (CR, LF, U+2028, U+2029) and other control characters, which could inject
+// headers, and names longer than MaxDisplayNameRunes. It returns an
+// outbox.EINVALID error about field.
+func CheckDisplayName(field, s string) error {
+	if !utf8.ValidString(s) {
+		return outbox.Invalid(field, "is not valid UTF-8")
+	}
+	for i, r := range s {
+		switch {
+		case r == '\r' || r == '\n' || r == '\u2028' || r == '\u2029':
+			return outbox.Invalid(field, "must be a single line: it contains a line break at position %d", utf8.RuneCountInString(s[:i])+1)
+		case unicode.IsControl(r):
+			return outbox.Invalid(field, "must not contain control characters (found %U at position %d)", r, utf8.RuneCountInString(s[:i])+1)
+		}
+	}
+	if n := utf8.RuneCountInString(s); n > MaxDisplayNameRunes {
+		return outbox.Invalid(field, "is %d characters long; at most %d are allowed", n, MaxDisplayNameRunes)
+	}
+	return nil
+}
+
+// CheckHeaderValue checks a value that goes into a mail or HTTP header as is,
+// such as an API key: CR, LF, NUL, the other C0 control characters (tab
+// included) and DEL are rejected, since they could end the header and start
+// another. It returns an outbox.EINVALID error about field.
+func CheckHeaderValue(field, s string) error {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '\r' || c == '\n':
+			return outbox.Invalid(field, "must be a single line: it contains a line break")
+		case c < 0x20 || c == 0x7f:
+			return outbox.Invalid(field, "must not contain control characters (found %U)", rune(c))
+		}
+	}
+	return nil
+}
+
+// ParseBCC turns the BCC entries of an input into a list of addresses. Each
+// entry may itself be a list separated by commas or semicolons, as typed into
+// one text box; blanks are dropped, every address is normalized with
+// NormalizeAddress and repeats are dropped case-insensitively, keeping the
+// first occurrence in input order. It returns an outbox.EINVALID error naming
+// the entry ("bcc[2]") for a bad address, or field itself when more than
+// MaxBCC distinct addresses remain. No addresses give a nil slice.
+func ParseBCC(field string, entries []string) ([]string, error) {
+	var out []string
+	seen := make(map[string]bool)
+	for i, entry := range entries {
+		entryField := field + "[" + strconv.Itoa(i) + "]"
+		for part := range strings.FieldsFuncSeq(entry, func(r rune) bool { return r == ',' || r == ';' }) {
+			part = strings.TrimSpace(part)
+			if part == "" {
+				continue
+			}
+			addr, err := NormalizeAddress(entryField, part)
+			if err != nil {
+				return nil, err
+			}
+			key := strings.ToLower(addr)
+			if seen[key] {
+				continue
+			}
+			seen[key] = true
+			out = append(out, addr)
+		}
+	}
+	if len(out) > MaxBCC {
+		return nil, outbox.Invalid(field, "at most %d BCC addresses are allowed; %d were given", MaxBCC, len(out))
+	}
+	return out, nil
+}
+
+// CheckHost checks the host of a server a tenant names: a DNS host name (IDN
+// allowed; a single label such as "mailrelay" is fine) or an IP address,
+// without scheme, port, brackets or spaces. It returns an outbox.EINVALID
+// error about field.
+func CheckHost(field, host string) error {
+	_, err := normalizeHost(field, host)
+	return err
+}
+
+// normalizeHost is CheckHost returning the host in the form to dial: a host
+// name in lower-case A-label form or an IP address in its canonical form.
+func normalizeHost(field, host string) (string, error) {
+	if host == "" {
+		return "", outbox.Invalid(field, "enter the server's host name, like smtp.example.com")
+	}
+	if strings.Contains(host, "://") {
+		return "", outbox.Invalid(field, "enter the host name alone, without a scheme like smtp://")
+	}
+	if strings.ContainsFunc(host, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
+		return "", outbox.Invalid(field, "must not contain spaces or control characters")
+	}
+	if strings.ContainsAny(host, "/?#@") {
+		return "", outbox.Invalid(field, "enter the host name alone, like smtp.example.com, without a path or user name")
+	}
+	if strings.HasPrefix(host, "[") {
+		return "", outbox.Invalid(field, "enter an IPv6 address without brackets, and the port in its own field")
+	}
+	if ip, err := netip.ParseAddr(host); err == nil {
+		if ip.Zone() != "" {
+			return "", outbox.Invalid(field, "an IP address with a zone (%%) cannot be used")
+		}
+		return ip.String(), nil
+	}
+	if strings.Contains(host, ":") {
+		return "", outbox.Invalid(field, "enter the port in the port field, not in the host")
+	}
+	ascii, reason := normalizeHostName(host, false)
+	if reason != "" {
+		return "", outbox.Invalid(field, "%s is not a valid host name: it %s", shown(host), reason)
+	}
+	return ascii, nil
+}
+
+// CheckPort checks a TCP port number: 1 to 65535. It returns an
+// outbox.EINVALID error about field.
+func CheckPort(field string, port int) error {
+	if port < 1 || port > 65535 {
+		return outbox.Invalid(field, "must be between 1 and 65535 (common SMTP ports are 587, 465, 25 and 2525)")
+	}
+	return nil
+}
+
+// CheckSecurityForPort rejects the combinations that can never work because
+// the two well-known submission ports fix their protocol: 465 speaks TLS from
+// the first byte (so STARTTLS or NONE would wait forever for a greeting), 587
+// starts in plain text and upgrades (so IMPLICIT_TLS would fail the
+// handshake). It returns an outbox.EINVALID error on "smtp.security" that
+// names the fix; any other port accepts any security.
+func CheckSecurityForPort(port int, security outbox.SMTPSecurity) error {
+	switch {
+	case port == 465 && security == outbox.SecurityStartTLS:
+		return outbox.Invalid("smtp.security", "port 465 uses implicit TLS: choose IMPLICIT_TLS, or port 587 for STARTTLS")
+	case port == 465 && security == outbox.SecurityNone:
+		return outbox.Invalid("smtp.security", "port 465 uses implicit TLS: choose IMPLICIT_TLS")
+	case port == 587 && security == outbox.SecurityImplicitTLS:
+		return outbox.Invalid("smtp.security", "port 587 uses STARTTLS: choose STARTTLS, or port 465 for IMPLICIT_TLS")
+	}
+	return nil
+}
+
+// CheckHTTPURL checks the URL of a tenant's HTTP mail API: an absolute https
+// URL without user name or password (credentials belong in the auth header)
+// and without a fragment. Plain http is allowed only for loopback hosts
+// (localhost, 127.0.0.0/8, ::1), for tests and local relays. It returns an
+// outbox.EINVALID error about field.
+func CheckHTTPURL(field, s string) error {
+	if s == "" {
+		return outbox.Invalid(field, "enter the URL of your mail API, like https://api.example.com/send")
+	}
+	if len(s) > maxURLLen {
+		return outbox.Invalid(field, "is longer than %d characters", maxURLLen)
+	}
+	if strings.ContainsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
+		return outbox.Invalid(field, "must not contain spaces or control characters")
+	}
+	u, err := url.Parse(s)
+	if err != nil || !u.IsAbs() || u.Opaque != "" || u.Host == "" {
+		return outbox.Invalid(field, "must be an absolute URL, like https://api.example.com/send")
+	}
+	if u.User != nil {
+		return outbox.Invalid(field, "must not contain a user name or password; send credentials in the auth header")
+	}
+	if u.Fragment != "" || strings.HasSuffix(s, "#") {
+		return outbox.Invalid(field, "must not contain a #fragment")
+	}
+	host := u.Hostname()
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if !isLoopbackHost(host) {
+			return outbox.Invalid(field, "must use https (plain http is allowed only for localhost)")
+		}
+	default:
+		return outbox.Invalid(field, "must use https")
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return outbox.Invalid(field, "has an invalid port; it must be between 1 and 65535")
+		}
+	} else if strings.HasSuffix(u.Host, ":") {
+		return outbox.Invalid(field, "has an empty port")
+	}
+	if _, err := normalizeHost(field, host); err != nil {
+		return outbox.Invalid(field, "has an invalid host %s", shown(host))
+	}
+	return nil
+}
+
+// isLoopbackHost reports whether host, as in a URL without brackets, is the
+// local machine.
+func isLoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Zone() == "" && ip.IsLoopback()
+}
+
+// reservedHTTPHeaders are set by the HTTP transport itself or govern the
+// connection; letting a tenant's auth header replace one would break the
+// request rather than authenticate it. Keys are canonical header names.
+var reservedHTTPHeaders = map[string]bool{
+	"Connection": true, "Content-Length": true, "Content-Type": true,
+	"Expect": true, "Host": true, "Keep-Alive": true, "Proxy-Connection": true,
+	"Te": true, "Trailer": true, "Transfer-Encoding": true, "Upgrade": true,
+}
+
+// checkHeaderName checks an HTTP header field name: an RFC 9110 token that
+// the transport does not set itself.
+func checkHeaderName(field, name string) error {
+	if name == "" {
+		return outbox.Invalid(field, "enter the name of the header your API authenticates with, like Authorization")
+	}
+	for i := 0; i < len(name); i++ {
+		if !isTokenChar(name[i]) {
+			return outbox.Invalid(field, "%s is not a valid header name: use letters, digits and !#$%%&'*+-.^_`|~ only", shown(name))
+		}
+	}
+	if reservedHTTPHeaders[canonicalHeader(name)] {
+		return outbox.Invalid(field, "%s is set by Outbox itself; name the header your API authenticates with, like Authorization", shown(name))
+	}
+	return nil
+}
+
+// isTokenChar reports whether c may appear in an RFC 9110 token.
+func isTokenChar(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
+}
+
+// canonicalHeader is the MIME canonical form of an ASCII token
+// ("content-TYPE" becomes "Content-Type"), as net/http would send it.
+func canonicalHeader(name string) string {
+	b := []byte(strings.ToLower(name))
+	upper := true
+	for i, c := range b {
+		if upper && 'a' <= c && c <= 'z' {
+			b[i] = c - 'a' + 'A'
+		}
+		upper = c == '-'
+	}
+	return string(b)
+}
+
+// shown quotes user input for an error message, shortened so that a huge
+// input does not make a huge message.
+func shown(s string) string {
+	const maxRunes = 64
+	if utf8.RuneCountInString(s) > maxRunes {
+		r := []rune(s)
+		s = string(r[:maxRunes]) + "…"
+	}
+	return strconv.Quote(s)
+}
+
+// Normalize validates s for its mode and rewrites it in canonical form, so
+// that equal choices give equal settings (and equal fingerprints):
+//   - PLATFORM needs nothing; BRANDED needs fromEmail; SMTP needs fromEmail and
+//     the smtp block; HTTP needs fromEmail and the http block. The block a
+//     mode does not use is dropped, so its secrets are never stored.
+//   - Addresses are trimmed and their domains converted to A-labels, the BCC
+//     list is parsed with ParseBCC, and fromName loses surrounding white space
+//     only after CheckDisplayName accepted it as typed.
+//   - In the smtp block the preset key is made canonical ("" becomes
+//     "custom"), the host is converted to A-labels, and username, password
+//     and skipTlsVerify are cleared when they cannot apply (auth NONE,
+//     security NONE). The password must be filled in by the caller: when an
+//     update says "keep the stored password", decrypt it into s first.
+//     Requested limits must not exceed the preset's (see EffectiveLimits).
+//
+// Secrets are never trimmed or otherwise changed. On failure s is left as it
+// was and the error is an outbox.EINVALID error whose Field is the GraphQL
+// input path (mode, fromEmail, bcc[1], smtp.port, http.authHeader, …).
+// testRecipient is not part of Settings; check it with NormalizeAddress.
+func (s *Settings) Normalize() error {
+	n := *s
+	switch n.Mode {
+	case outbox.ModePlatform, outbox.ModeBranded, outbox.ModeSMTP, outbox.ModeHTTP:
+	case "":
+		return outbox.Invalid("mode", "choose how mail is sent: PLATFORM, BRANDED, SMTP or HTTP")
+	default:
+		return outbox.Invalid("mode", "unknown sender mode %s; choose PLATFORM, BRANDED, SMTP or HTTP", shown(string(n.Mode)))
+	}
+	if err := n.normalizeIdentity(); err != nil {
+		return err
+	}
+	switch n.Mode {
+	case outbox.ModeSMTP:
+		if n.SMTP == nil {
+			return outbox.Invalid("smtp", "enter the SMTP server settings")
+		}
+		c := *n.SMTP
+		if err := c.normalize(); err != nil {
+			return err
+		}
+		n.SMTP, n.HTTP = &c, nil
+	case outbox.ModeHTTP:
+		if n.HTTP == nil {
+			return outbox.Invalid("http", "enter the HTTP mail API settings")
+		}
+		c := *n.HTTP
+		if err := c.normalize(); err != nil {
+			return err
+		}
+		n.SMTP, n.HTTP = nil, &c
+	default:
+		n.SMTP, n.HTTP = nil, nil
+	}
+	*s = n
+	return nil
+}
+
+// normalizeIdentity validates and normalizes the fields every mode carries.
+func (s *Settings) normalizeIdentity() error {
+	if err := CheckDisplayName("fromName", s.FromName); err != nil {
+		return err
+	}
+	s.FromName = strings.TrimSpace(s.FromName)
+
+	var err error
+	if strings.TrimSpace(s.FromEmail) == "" {
+		s.FromEmail = ""
+		if s.Mode != outbox.ModePlatform {
+			return outbox.Invalid("fromEmail", "enter the From address; mode %s sends from your own address", s.Mode)
+		}
+	} else if s.FromEmail, err = NormalizeAddress("fromEmail", s.FromEmail); err != nil {
+		return err
+	}
+	for _, f := range []struct {
+		field string
+		value *string
+	}{
+		{"replyTo", &s.ReplyTo},
+		{"contactEmail", &s.ContactEmail},
+		{"archiveCopyTo", &s.ArchiveCopyTo},
+	} {
+		if *f.value, err = optionalAddress(f.field, *f.value); err != nil {
+			return err
+		}
+	}
+	s.BCC, err = ParseBCC("bcc", s.BCC)
+	return err
+}
+
+// optionalAddress is NormalizeAddress for a field that may be left blank.
+func optionalAddress(field, s string) (string, error) {
+	if strings.TrimSpace(s) == "" {
+		return "", nil
+	}
+	return NormalizeAddress(field, s)
+}
+
+// normalize validates and normalizes an smtp block; see Settings.Normalize.
+func (c *SMTP) normalize() error {
+	key := strings.TrimSpace(c.Preset)
+	if key == "" {
+		key = PresetCustom
+	}
+	preset, ok := PresetByKey(key)
+	if !ok {
+		return outbox.Invalid("smtp.preset", "unknown provider preset %s; choose one of providerPresets, or %q", shown(key), PresetCustom)
+	}
+	c.Preset = preset.Key
+
+	host := strings.TrimSpace(c.Host)
+	if host == "" {
+		example := "smtp.example.com"
+		if preset.HostPattern != "" {
+			example = preset.HostPattern
+		}
+		return outbox.Invalid("smtp.host", "enter the SMTP server's host name, like %s", example)
+	}
+	var err error
+	if c.Host, err = normalizeHost("smtp.host", host); err != nil {
+		return err
+	}
+	if err := CheckPort("smtp.port", c.Port); err != nil {
+		return err
+	}
+	switch c.Security {
+	case outbox.SecurityImplicitTLS, outbox.SecurityStartTLS:
+	case outbox.SecurityNone:
+		c.SkipTLSVerify = false
+	default:
+		return outbox.Invalid("smtp.security", "choose IMPLICIT_TLS, STARTTLS or NONE")
+	}
+	if err := CheckSecurityForPort(c.Port, c.Security); err != nil {
+		return err
+	}
+	switch c.Auth {
+	case outbox.AuthNone:
+		c.Username, c.Password = "", ""
+	case outbox.AuthPlain, outbox.AuthLogin, outbox.AuthCRAMMD5, outbox.AuthXOAuth2:
+		if err := c.checkCredentials(); err != nil {
+			return err
+		}
+	default:
+		return outbox.Invalid("smtp.auth", "choose PLAIN, LOGIN, CRAM_MD5, XOAUTH2 or NONE")
+	}
+	if err := checkLimits("smtp.limits", c.Limits); err != nil {
+		return err
+	}
+	_, err = EffectiveLimits(preset, c.Limits)
+	return err
+}
+
+// checkCredentials validates the username and password of an smtp block that
+// logs in.
+func (c *SMTP) checkCredentials() error {
+	c.Username = strings.TrimSpace(c.Username)
+	switch {
+	case c.Username == "":
+		return outbox.Invalid("smtp.username", "enter the user name for the SMTP server (often the full email address), or choose auth NONE")
+	case len(c.Username) > maxUsernameLen:
+		return outbox.Invalid("smtp.username", "is longer than %d characters", maxUsernameLen)
+	}
+	if err := CheckHeaderValue("smtp.username", c.Username); err != nil {
+		return err
+	}
+	switch {
+	case c.Password == "":
+		return outbox.Invalid("smtp.password", "enter the password (an app password for Gmail, Microsoft 365 and Yahoo), or choose auth NONE")
+	case len(c.Password) > maxSecretLen:
+		return outbox.Invalid("smtp.password", "is longer than %d characters", maxSecretLen)
+	case strings.ContainsAny(c.Password, "\r\n"):
+		return outbox.Invalid("smtp.password", "contains a line break; paste the password without it")
+	case strings.ContainsRune(c.Password, 0):
+		return outbox.Invalid("smtp.password", "must not contain NUL characters")
+	}
+	return nil
+}
+
+// normalize validates and normalizes an http block; see Settings.Normalize.
+func (c *HTTPAPI) normalize() error {
+	c.URL = strings.TrimSpace(c.URL)
+	if err := CheckHTTPURL("http.url", c.URL); err != nil {
+		return err
+	}
+	c.AuthHeader = strings.TrimSpace(c.AuthHeader)
+	if err := checkHeaderName("http.authHeader", c.AuthHeader); err != nil {
+		return err
+	}
+	switch {
+	case c.AuthValue == "":
+		return outbox.Invalid("http.authValue", "enter the value of the %s header, such as your API key", c.AuthHeader)
+	case len(c.AuthValue) > maxSecretLen:
+		return outbox.Invalid("http.authValue", "is longer than %d characters", maxSecretLen)
+	}
+	if err := CheckHeaderValue("http.authValue", c.AuthValue); err != nil {
+		return err
+	}
+	return checkLimits("http.limits", c.Limits)
+}
