@@ -18,6 +18,7 @@ var permissions = map[model.Permission]auth.Permission{
 	model.PermissionLogsRead:       auth.PermLogsRead,
 	model.PermissionTemplatesWrite: auth.PermTemplatesWrite,
 	model.PermissionPartnersManage: auth.PermPartnersManage,
+	model.PermissionAuditRead:      auth.PermAuditRead,
 }
 
 // requires implements @requires: without a caller the field fails with

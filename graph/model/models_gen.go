@@ -10,6 +10,49 @@ import (
 	"time"
 )
 
+type AttachmentInput struct {
+	Filename    string `json:"filename"`
+	ContentType string `json:"contentType"`
+	// The file, base64-encoded.
+	ContentBase64 string `json:"contentBase64"`
+}
+
+type AuditEntry struct {
+	ID string `json:"id"`
+	// user or partner
+	ActorKind string `json:"actorKind"`
+	// The user's subject or the partner's client id.
+	Actor     string  `json:"actor"`
+	Action    string  `json:"action"`
+	Target    *string `json:"target,omitempty"`
+	RequestID *string `json:"requestId,omitempty"`
+	// Redacted values before and after the change (never secrets).
+	Before    map[string]any `json:"before,omitempty"`
+	After     map[string]any `json:"after,omitempty"`
+	CreatedAt time.Time      `json:"createdAt"`
+}
+
+type AuditEntryConnection struct {
+	Edges    []AuditEntryEdge `json:"edges"`
+	PageInfo *PageInfo        `json:"pageInfo"`
+}
+
+type AuditEntryEdge struct {
+	Cursor string      `json:"cursor"`
+	Node   *AuditEntry `json:"node"`
+}
+
+type DeliveryAttempt struct {
+	At           time.Time      `json:"at"`
+	DurationMs   int            `json:"durationMs"`
+	Server       *string        `json:"server,omitempty"`
+	Code         *int           `json:"code,omitempty"`
+	EnhancedCode *string        `json:"enhancedCode,omitempty"`
+	Reply        *string        `json:"reply,omitempty"`
+	TLSVersion   *string        `json:"tlsVersion,omitempty"`
+	Category     *ErrorCategory `json:"category,omitempty"`
+}
+
 type DeliveryError struct {
 	Category     ErrorCategory `json:"category"`
 	Code         *int          `json:"code,omitempty"`
@@ -35,7 +78,93 @@ type HTTPAPISettings struct {
 	AuthValueSet bool `json:"authValueSet"`
 }
 
+type Message struct {
+	ID             string            `json:"id"`
+	Kind           MessageKind       `json:"kind"`
+	Status         MessageStatus     `json:"status"`
+	From           string            `json:"from"`
+	To             []string          `json:"to"`
+	Cc             []string          `json:"cc"`
+	Subject        string            `json:"subject"`
+	Template       *string           `json:"template,omitempty"`
+	IdempotencyKey *string           `json:"idempotencyKey,omitempty"`
+	Attempts       []DeliveryAttempt `json:"attempts"`
+	// Status changes, oldest first.
+	Events    []MessageEvent `json:"events"`
+	LastError *DeliveryError `json:"lastError,omitempty"`
+	// The message this one resends.
+	ResentFrom *string    `json:"resentFrom,omitempty"`
+	CreatedAt  time.Time  `json:"createdAt"`
+	UpdatedAt  time.Time  `json:"updatedAt"`
+	SentAt     *time.Time `json:"sentAt,omitempty"`
+}
+
+type MessageConnection struct {
+	Edges    []MessageEdge `json:"edges"`
+	PageInfo *PageInfo     `json:"pageInfo"`
+}
+
+type MessageEdge struct {
+	Cursor string   `json:"cursor"`
+	Node   *Message `json:"node"`
+}
+
+type MessageEvent struct {
+	Status MessageStatus `json:"status"`
+	At     time.Time     `json:"at"`
+	Detail *string       `json:"detail,omitempty"`
+}
+
+type MessageFilter struct {
+	Status []MessageStatus `json:"status,omitempty"`
+	Kind   *MessageKind    `json:"kind,omitempty"`
+	// Exact address, any case.
+	Recipient      *string    `json:"recipient,omitempty"`
+	Template       *string    `json:"template,omitempty"`
+	IdempotencyKey *string    `json:"idempotencyKey,omitempty"`
+	Since          *time.Time `json:"since,omitempty"`
+	Until          *time.Time `json:"until,omitempty"`
+	// Free text in the subject.
+	Search *string `json:"search,omitempty"`
+}
+
 type Mutation struct {
+}
+
+type PageInfo struct {
+	HasNextPage bool    `json:"hasNextPage"`
+	EndCursor   *string `json:"endCursor,omitempty"`
+}
+
+type PartnerClient struct {
+	ID string `json:"id"`
+	// The `iss` of the partner's tokens.
+	ClientID  string       `json:"clientId"`
+	Name      string       `json:"name"`
+	Scopes    []string     `json:"scopes"`
+	Keys      []PartnerKey `json:"keys"`
+	CreatedAt time.Time    `json:"createdAt"`
+	RevokedAt *time.Time   `json:"revokedAt,omitempty"`
+}
+
+type PartnerClientInput struct {
+	Name string `json:"name"`
+	// settings:read, settings:write, messages:send, logs:read
+	Scopes []string          `json:"scopes"`
+	Keys   []PartnerKeyInput `json:"keys"`
+}
+
+type PartnerKey struct {
+	Kid       string    `json:"kid"`
+	Algorithm string    `json:"algorithm"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// A public key: PEM (PKIX) or JWK, one of them. RS256, ES256 or EdDSA.
+type PartnerKeyInput struct {
+	Kid string         `json:"kid"`
+	Pem *string        `json:"pem,omitempty"`
+	Jwk map[string]any `json:"jwk,omitempty"`
 }
 
 type ProviderPreset struct {
@@ -55,6 +184,20 @@ type ProviderPreset struct {
 }
 
 type Query struct {
+}
+
+type SendNotificationInput struct {
+	To []string `json:"to"`
+	Cc []string `json:"cc,omitempty"`
+	// A template key; or give subject and text/html.
+	Template    *string           `json:"template,omitempty"`
+	Subject     *string           `json:"subject,omitempty"`
+	Text        *string           `json:"text,omitempty"`
+	HTML        *string           `json:"html,omitempty"`
+	Variables   map[string]any    `json:"variables,omitempty"`
+	Attachments []AttachmentInput `json:"attachments,omitempty"`
+	// The same key within 24 h returns the first message instead of sending again.
+	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
 type SenderHealth struct {
@@ -117,6 +260,16 @@ type SenderTestStep struct {
 	Detail *string `json:"detail,omitempty"`
 }
 
+type SenderVerification struct {
+	ID         string             `json:"id"`
+	Email      string             `json:"email"`
+	Status     VerificationStatus `json:"status"`
+	ExpiresAt  time.Time          `json:"expiresAt"`
+	VerifiedAt *time.Time         `json:"verifiedAt,omitempty"`
+	// When a resend is allowed again; null when it is allowed now.
+	ResendAvailableAt *time.Time `json:"resendAvailableAt,omitempty"`
+}
+
 // Sending limits; null means no limit.
 type SendingLimits struct {
 	PerSecond            *int `json:"perSecond,omitempty"`
@@ -163,9 +316,62 @@ type SMTPSettings struct {
 	SkipTLSVerify bool `json:"skipTlsVerify"`
 }
 
+type Subscription struct {
+}
+
+type Suppression struct {
+	Email     string    `json:"email"`
+	Reason    string    `json:"reason"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+type SuppressionConnection struct {
+	Edges    []SuppressionEdge `json:"edges"`
+	PageInfo *PageInfo         `json:"pageInfo"`
+}
+
+type SuppressionEdge struct {
+	Cursor string       `json:"cursor"`
+	Node   *Suppression `json:"node"`
+}
+
+type Template struct {
+	Key     string  `json:"key"`
+	Subject string  `json:"subject"`
+	Text    *string `json:"text,omitempty"`
+	HTML    *string `json:"html,omitempty"`
+	// Whether this is the built-in default (the tenant has not changed it).
+	BuiltIn   bool       `json:"builtIn"`
+	UpdatedAt *time.Time `json:"updatedAt,omitempty"`
+}
+
+type TemplateInput struct {
+	Key     string  `json:"key"`
+	Subject string  `json:"subject"`
+	Text    *string `json:"text,omitempty"`
+	HTML    *string `json:"html,omitempty"`
+}
+
+type TemplatePreview struct {
+	Subject string  `json:"subject"`
+	Text    *string `json:"text,omitempty"`
+	HTML    *string `json:"html,omitempty"`
+}
+
+type TemplatePreviewInput struct {
+	// A stored template; or give subject/text/html inline.
+	Key       *string        `json:"key,omitempty"`
+	Subject   *string        `json:"subject,omitempty"`
+	Text      *string        `json:"text,omitempty"`
+	HTML      *string        `json:"html,omitempty"`
+	Variables map[string]any `json:"variables,omitempty"`
+}
+
 type Tenant struct {
 	ID   string `json:"id"`
 	Name string `json:"name"`
+	// How many days messages are kept in the logs.
+	RetentionDays int `json:"retentionDays"`
 }
 
 type Viewer struct {
@@ -245,6 +451,128 @@ func (e ErrorCategory) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+type MessageKind string
+
+const (
+	MessageKindTest         MessageKind = "TEST"
+	MessageKindVerification MessageKind = "VERIFICATION"
+	MessageKindNotification MessageKind = "NOTIFICATION"
+)
+
+var AllMessageKind = []MessageKind{
+	MessageKindTest,
+	MessageKindVerification,
+	MessageKindNotification,
+}
+
+func (e MessageKind) IsValid() bool {
+	switch e {
+	case MessageKindTest, MessageKindVerification, MessageKindNotification:
+		return true
+	}
+	return false
+}
+
+func (e MessageKind) String() string {
+	return string(e)
+}
+
+func (e *MessageKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = MessageKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid MessageKind", str)
+	}
+	return nil
+}
+
+func (e MessageKind) MarshalGQL(w io.Writer) {
+	fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *MessageKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e MessageKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type MessageStatus string
+
+const (
+	MessageStatusQueued     MessageStatus = "QUEUED"
+	MessageStatusSending    MessageStatus = "SENDING"
+	MessageStatusRetrying   MessageStatus = "RETRYING"
+	MessageStatusSent       MessageStatus = "SENT"
+	MessageStatusFailed     MessageStatus = "FAILED"
+	MessageStatusCancelled  MessageStatus = "CANCELLED"
+	MessageStatusSuppressed MessageStatus = "SUPPRESSED"
+)
+
+var AllMessageStatus = []MessageStatus{
+	MessageStatusQueued,
+	MessageStatusSending,
+	MessageStatusRetrying,
+	MessageStatusSent,
+	MessageStatusFailed,
+	MessageStatusCancelled,
+	MessageStatusSuppressed,
+}
+
+func (e MessageStatus) IsValid() bool {
+	switch e {
+	case MessageStatusQueued, MessageStatusSending, MessageStatusRetrying, MessageStatusSent, MessageStatusFailed, MessageStatusCancelled, MessageStatusSuppressed:
+		return true
+	}
+	return false
+}
+
+func (e MessageStatus) String() string {
+	return string(e)
+}
+
+func (e *MessageStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = MessageStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid MessageStatus", str)
+	}
+	return nil
+}
+
+func (e MessageStatus) MarshalGQL(w io.Writer) {
+	fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *MessageStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e MessageStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
 // What a caller needs to run a field: a role permission or a partner scope.
 type Permission string
 
@@ -255,6 +583,7 @@ const (
 	PermissionLogsRead       Permission = "LOGS_READ"
 	PermissionTemplatesWrite Permission = "TEMPLATES_WRITE"
 	PermissionPartnersManage Permission = "PARTNERS_MANAGE"
+	PermissionAuditRead      Permission = "AUDIT_READ"
 )
 
 var AllPermission = []Permission{
@@ -264,11 +593,12 @@ var AllPermission = []Permission{
 	PermissionLogsRead,
 	PermissionTemplatesWrite,
 	PermissionPartnersManage,
+	PermissionAuditRead,
 }
 
 func (e Permission) IsValid() bool {
 	switch e {
-	case PermissionSettingsRead, PermissionSettingsWrite, PermissionMessagesSend, PermissionLogsRead, PermissionTemplatesWrite, PermissionPartnersManage:
+	case PermissionSettingsRead, PermissionSettingsWrite, PermissionMessagesSend, PermissionLogsRead, PermissionTemplatesWrite, PermissionPartnersManage, PermissionAuditRead:
 		return true
 	}
 	return false
@@ -540,6 +870,63 @@ func (e *SMTPSecurity) UnmarshalJSON(b []byte) error {
 }
 
 func (e SMTPSecurity) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type VerificationStatus string
+
+const (
+	VerificationStatusPending  VerificationStatus = "PENDING"
+	VerificationStatusVerified VerificationStatus = "VERIFIED"
+	VerificationStatusExpired  VerificationStatus = "EXPIRED"
+)
+
+var AllVerificationStatus = []VerificationStatus{
+	VerificationStatusPending,
+	VerificationStatusVerified,
+	VerificationStatusExpired,
+}
+
+func (e VerificationStatus) IsValid() bool {
+	switch e {
+	case VerificationStatusPending, VerificationStatusVerified, VerificationStatusExpired:
+		return true
+	}
+	return false
+}
+
+func (e VerificationStatus) String() string {
+	return string(e)
+}
+
+func (e *VerificationStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = VerificationStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid VerificationStatus", str)
+	}
+	return nil
+}
+
+func (e VerificationStatus) MarshalGQL(w io.Writer) {
+	fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *VerificationStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e VerificationStatus) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

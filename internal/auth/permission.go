@@ -54,6 +54,8 @@ const (
 	// PermPartnersManage allows registering and revoking partner clients,
 	// which would otherwise let a partner mint itself more access.
 	PermPartnersManage Permission = "partners:manage"
+	// PermAuditRead allows reading the audit log.
+	PermAuditRead Permission = "audit:read"
 )
 
 // known reports whether perm is one of the permissions above; an unknown one
@@ -61,7 +63,7 @@ const (
 func (perm Permission) known() bool {
 	switch perm {
 	case PermSettingsRead, PermSettingsWrite, PermMessagesSend, PermLogsRead,
-		PermTemplatesWrite, PermPartnersManage:
+		PermTemplatesWrite, PermPartnersManage, PermAuditRead:
 		return true
 	}
 	return false
