@@ -1,0 +1,2 @@
+-- 003_verification: tables of its issue (reserved; filled in by its owner).
+SELECT 1;

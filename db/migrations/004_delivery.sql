@@ -1,0 +1,2 @@
+-- 004_delivery: tables of its issue (reserved; filled in by its owner).
+SELECT 1;

@@ -1,0 +1,2 @@
+-- 006_logs: tables of its issue (reserved; filled in by its owner).
+SELECT 1;
