@@ -1,0 +1,49 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/outbox/outbox/internal/auth"
+	"github.com/outbox/outbox/internal/config"
+)
+
+func TestTokenIsAcceptedByTheServiceVerifier(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"OUTBOX_DATA_DIR": t.TempDir()}
+	getenv := func(k string) string { return env[k] }
+	var stdout, stderr bytes.Buffer
+	require.NoError(t, run([]string{"token", "--tenant", "acme", "--role", "admin,member", "--sub", "alice"}, &stdout, &stderr, getenv))
+
+	// serve loads the same configuration, so it verifies with the same secret.
+	cfg, err := config.FromEnv(getenv)
+	require.NoError(t, err)
+	v, err := auth.NewVerifier(auth.Config{Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience, HS256Secret: []byte(cfg.JWTSecret)})
+	require.NoError(t, err)
+	p, err := v.Verify(context.Background(), strings.TrimSpace(stdout.String()))
+	require.NoError(t, err)
+	require.Equal(t, "acme", p.Tenant)
+	require.Equal(t, "alice", p.Subject)
+	require.ElementsMatch(t, []string{"admin", "member"}, p.Roles)
+}
+
+func TestCommandErrors(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"OUTBOX_DATA_DIR": t.TempDir()}
+	getenv := func(k string) string { return env[k] }
+	var out, errOut bytes.Buffer
+	require.ErrorContains(t, run(nil, &out, &errOut, getenv), "no command")
+	require.ErrorContains(t, run([]string{"frobnicate"}, &out, &errOut, getenv), `unknown command "frobnicate"`)
+	require.ErrorContains(t, run([]string{"token", "--role", "admin"}, &out, &errOut, getenv), "--tenant is required")
+	require.ErrorContains(t, run([]string{"token", "--tenant", "acme", "--role", "owner"}, &out, &errOut, getenv), "owner")
+	env["OUTBOX_WORKERS"] = "lots"
+	require.ErrorContains(t, run([]string{"serve"}, &out, &errOut, getenv), "OUTBOX_WORKERS")
+
+	out.Reset()
+	require.NoError(t, run([]string{"version"}, &out, &errOut, getenv))
+	require.True(t, strings.HasPrefix(out.String(), "outbox "))
+}
