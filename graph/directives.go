@@ -21,6 +21,13 @@ var permissions = map[model.Permission]auth.Permission{
 	model.PermissionAuditRead:      auth.PermAuditRead,
 }
 
+// public implements @public: the field runs with or without a caller
+// (verifySender, whose token is its own credential). A caller that is there
+// stays in the context, so the field can confine it to its tenant.
+func public(ctx context.Context, _ any, next graphql.Resolver) (any, error) {
+	return next(ctx)
+}
+
 // requires implements @requires: without a caller the field fails with
 // UNAUTHENTICATED (with the reason the token was refused, when there was
 // one), and without the named permission with FORBIDDEN.

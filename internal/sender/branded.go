@@ -1,0 +1,51 @@
+package sender
+
+import (
+	"context"
+
+	"github.com/outbox/outbox/db"
+	"github.com/outbox/outbox/internal/audit"
+	"github.com/outbox/outbox/internal/outbox"
+)
+
+// UseVerifiedAddress applies a just-verified branded address in tx, the
+// transaction that marks it verified (DESIGN.md §1.2): a tenant in PLATFORM
+// or BRANDED mode moves to BRANDED with email as its From address, keeping
+// its display name, reply-to, BCC and archive fields; a tenant on its own
+// SMTP server or HTTP API keeps its settings, the address being one it may
+// choose there. ctx must carry the tenant. It reports whether the settings
+// changed, and records the change in the audit log in tx.
+func (s *Service) UseVerifiedAddress(ctx context.Context, tx *db.Tx, email string) (bool, error) {
+	tenant, err := outbox.MustTenant(ctx)
+	if err != nil {
+		return false, err
+	}
+	current, err := tx.Q.SenderSettingsGetForUpdate(ctx, tenant.ID)
+	if err != nil {
+		return false, db.Check(err, "sender settings")
+	}
+	switch outbox.SenderMode(current.Mode) {
+	case outbox.ModeSMTP, outbox.ModeHTTP:
+		return false, nil
+	case outbox.ModeBranded:
+		if current.FromEmail == email {
+			return false, nil
+		}
+	}
+	before, err := s.viewFromRow(tenant, current)
+	if err != nil {
+		return false, err
+	}
+	settings := before.Settings
+	settings.Mode, settings.SMTP, settings.HTTP = outbox.ModeBranded, nil, nil
+	settings.FromName, settings.FromEmail = current.FromName, email
+	row, err := s.writeSettings(ctx, tx, tenant, settings, nil, nil)
+	if err != nil {
+		return false, err
+	}
+	after, err := s.viewFromRow(tenant, row)
+	if err != nil {
+		return false, err
+	}
+	return true, audit.Record(ctx, tx, "sender_settings.branded", email, Redact(before), Redact(after))
+}

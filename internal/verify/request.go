@@ -1,0 +1,245 @@
+package verify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+
+	"github.com/outbox/outbox/db"
+	"github.com/outbox/outbox/db/dbsqlc"
+	"github.com/outbox/outbox/internal/audit"
+	"github.com/outbox/outbox/internal/outbox"
+	"github.com/outbox/outbox/internal/sender"
+)
+
+// SendJobArgs is the River job that mails one link.
+type SendJobArgs struct {
+	TenantID       uuid.UUID `json:"tenant_id"`
+	VerificationID uuid.UUID `json:"verification_id"`
+	// TokenID is the link; it alone makes the job unique.
+	TokenID   uuid.UUID `json:"token_id" river:"unique"`
+	MessageID uuid.UUID `json:"message_id"`
+}
+
+// Kind is the River job kind.
+func (SendJobArgs) Kind() string { return "sender_verification_send" }
+
+// InsertOpts makes the job unique by its link. River's default unique states
+// include completed, so a link once mailed is never mailed again, however
+// often its job is inserted; a resend is a new link, hence a new job. Eight
+// attempts span about two hours of River's backoff, well inside a link's
+// lifetime.
+func (SendJobArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: 8, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+// Request asks to verify email for the caller's tenant. For a new address
+// (or one whose link expired, which counts as a resend) it mails a link, and
+// any pending verification of another address stops: its links no longer
+// work. For an address with a pending link it changes nothing and mails
+// nothing, so a double click or a retried request never sends two mails.
+// For an address the tenant already verified it mails nothing and makes the
+// address the From address again, as Verify would. Errors: EINVALID on field
+// "email", ERATELIMITED for an expired link asked again too often.
+func (s *Service) Request(ctx context.Context, email string) (Verification, error) {
+	tenant, err := outbox.MustTenant(ctx)
+	if err != nil {
+		return Verification{}, err
+	}
+	email, err = sender.NormalizeAddress("email", email)
+	if err != nil {
+		return Verification{}, err
+	}
+	now := s.now()
+	var v Verification
+	err = s.deps.Store.InTx(ctx, func(tx *db.Tx) error {
+		if err := lockTenant(ctx, tx, tenant); err != nil {
+			return err
+		}
+		row, created, err := s.lockOrCreate(ctx, tx, tenant, email, now)
+		if err != nil {
+			return err
+		}
+		switch {
+		case created:
+			row, err = s.sendLink(ctx, tx, tenant, row, now, false)
+		case row.VerifiedAt != nil:
+			_, err = s.deps.Senders.UseVerifiedAddress(ctx, tx, row.Email)
+		case status(row, now) == StatusPending:
+			v = s.fromRow(row, now)
+			return nil // the link already on its way stands
+		default:
+			if err := s.checkResend(row, now); err != nil {
+				return err
+			}
+			row, err = s.sendLink(ctx, tx, tenant, row, now, true)
+		}
+		if err != nil {
+			return err
+		}
+		if err := s.supersedeOthers(ctx, tx, tenant, row.ID, now); err != nil {
+			return err
+		}
+		v = s.fromRow(row, now)
+		return audit.Record(ctx, tx, "sender_verification.request", row.Email, nil, auditView(v))
+	})
+	return v, err
+}
+
+// Resend mails a fresh link for one of the tenant's verifications; earlier
+// links stop working. Errors: ENOTFOUND for an id of no verification of the
+// tenant, ECONFLICT when the address is verified already, ERATELIMITED
+// (with the wait) inside the cooldown or over the daily cap.
+func (s *Service) Resend(ctx context.Context, id uuid.UUID) (Verification, error) {
+	tenant, err := outbox.MustTenant(ctx)
+	if err != nil {
+		return Verification{}, err
+	}
+	now := s.now()
+	var v Verification
+	err = s.deps.Store.InTx(ctx, func(tx *db.Tx) error {
+		if err := lockTenant(ctx, tx, tenant); err != nil {
+			return err
+		}
+		row, err := tx.Q.SenderVerificationGetForUpdate(ctx, dbsqlc.SenderVerificationGetForUpdateParams{TenantID: tenant.ID, ID: id})
+		if err != nil {
+			return db.Check(err, "sender verification")
+		}
+		if row.VerifiedAt != nil {
+			return outbox.Errorf(outbox.ECONFLICT, "%s is verified already: there is nothing to resend", row.Email)
+		}
+		if err := s.checkResend(row, now); err != nil {
+			return err
+		}
+		before := s.fromRow(row, now)
+		if row, err = s.sendLink(ctx, tx, tenant, row, now, true); err != nil {
+			return err
+		}
+		if err := s.supersedeOthers(ctx, tx, tenant, row.ID, now); err != nil {
+			return err
+		}
+		v = s.fromRow(row, now)
+		return audit.Record(ctx, tx, "sender_verification.resend", row.Email, auditView(before), auditView(v))
+	})
+	return v, err
+}
+
+// lockTenant serializes the changes of one tenant's verifications and
+// sender settings: every such transaction locks the tenant's settings row
+// first, so two requests cannot both leave a pending verification and
+// Verify cannot deadlock with Request.
+func lockTenant(ctx context.Context, tx *db.Tx, tenant outbox.Tenant) error {
+	_, err := tx.Q.SenderSettingsGetForUpdate(ctx, tenant.ID)
+	return db.Check(err, "sender settings")
+}
+
+// lockOrCreate returns the tenant's verification of email, locked, creating
+// it when there is none. Of two concurrent first requests, one creates the
+// row and the other waits for it and then finds it.
+func (s *Service) lockOrCreate(ctx context.Context, tx *db.Tx, tenant outbox.Tenant, email string, now time.Time) (dbsqlc.SenderVerification, bool, error) {
+	key := dbsqlc.SenderVerificationGetByEmailForUpdateParams{TenantID: tenant.ID, Email: email}
+	row, err := tx.Q.SenderVerificationGetByEmailForUpdate(ctx, key)
+	if err == nil || !errors.Is(err, pgx.ErrNoRows) {
+		return row, false, db.Check(err, "sender verification")
+	}
+	row, err = tx.Q.SenderVerificationInsert(ctx, dbsqlc.SenderVerificationInsertParams{
+		TenantID: tenant.ID, Email: email, ExpiresAt: now.Add(s.cfg.TTL), LastSentAt: now,
+	})
+	if err == nil {
+		return row, true, nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return row, false, fmt.Errorf("recording sender verification: %w", err)
+	}
+	row, err = tx.Q.SenderVerificationGetByEmailForUpdate(ctx, key)
+	return row, false, db.Check(err, "sender verification")
+}
+
+// sendLink makes a new link for row, revoking its earlier ones, and queues
+// its mail: the token (hash, and a sealed copy for the worker), the
+// VERIFICATION message and the River job, all in tx.
+func (s *Service) sendLink(ctx context.Context, tx *db.Tx, tenant outbox.Tenant, row dbsqlc.SenderVerification, now time.Time, resend bool) (dbsqlc.SenderVerification, error) {
+	if _, err := tx.Q.SenderVerificationTokensRevoke(ctx, dbsqlc.SenderVerificationTokensRevokeParams{
+		Now: &now, TenantID: tenant.ID, Ids: []uuid.UUID{row.ID},
+	}); err != nil {
+		return row, fmt.Errorf("revoking earlier links: %w", err)
+	}
+	token, hash := newToken()
+	sealed, err := s.deps.Keyring.Seal([]byte(token), tokenAAD(tenant.ID, row.ID, hash))
+	if err != nil {
+		return row, fmt.Errorf("sealing verification token: %w", err)
+	}
+	payload, err := jsonBytes(map[string]string{"verificationId": row.ID.String()})
+	if err != nil {
+		return row, err
+	}
+	msg, err := tx.Q.MessageInsert(ctx, dbsqlc.MessageInsertParams{
+		TenantID: tenant.ID, Kind: string(outbox.KindVerification),
+		FromAddr: sender.FormatAddress(s.cfg.Platform.Name, s.cfg.Platform.From),
+		ToAddrs:  []string{row.Email}, CcAddrs: []string{}, Subject: subject(tenant), Payload: payload,
+	})
+	if err != nil {
+		return row, fmt.Errorf("recording verification message: %w", err)
+	}
+	if _, err := tx.SetMessageStatus(ctx, db.StatusChange{
+		TenantID: tenant.ID, MessageID: msg.ID, Status: outbox.StatusQueued, Detail: "verification mail queued",
+	}); err != nil {
+		return row, err
+	}
+	expires := now.Add(s.cfg.TTL)
+	tok, err := tx.Q.SenderVerificationTokenInsert(ctx, dbsqlc.SenderVerificationTokenInsertParams{
+		VerificationID: row.ID, TenantID: tenant.ID, Hash: hash, SealedKeyID: &sealed.KeyID, Sealed: sealed.Data,
+		MessageID: uuid.NullUUID{UUID: msg.ID, Valid: true}, CreatedAt: now, ExpiresAt: expires,
+	})
+	if err != nil {
+		return row, fmt.Errorf("recording verification token: %w", err)
+	}
+	job, err := s.deps.Jobs.InsertTx(ctx, tx, SendJobArgs{TenantID: tenant.ID, VerificationID: row.ID, TokenID: tok.ID, MessageID: msg.ID}, nil)
+	if err != nil {
+		return row, fmt.Errorf("enqueueing verification mail: %w", err)
+	}
+	if err := tx.Q.MessageSetJob(ctx, dbsqlc.MessageSetJobParams{TenantID: tenant.ID, ID: msg.ID, JobID: &job.Job.ID}); err != nil {
+		return row, fmt.Errorf("linking verification job: %w", err)
+	}
+	resent := recentResends(row, now)
+	if resend {
+		resent = append(resent, now)
+	}
+	if resent == nil {
+		resent = []time.Time{}
+	}
+	row, err = tx.Q.SenderVerificationSetSent(ctx, dbsqlc.SenderVerificationSetSentParams{
+		ExpiresAt: expires, LastSentAt: now, ResentAt: resent, TenantID: tenant.ID, ID: row.ID,
+	})
+	if err != nil {
+		return row, db.Check(err, "sender verification")
+	}
+	return row, nil
+}
+
+// supersedeOthers ends the tenant's pending verifications of other
+// addresses: the latest address asked for is the one that counts, and a
+// link mailed to a mistyped address can no longer change the From.
+func (s *Service) supersedeOthers(ctx context.Context, tx *db.Tx, tenant outbox.Tenant, keep uuid.UUID, now time.Time) error {
+	ids, err := tx.Q.SenderVerificationExpireOthers(ctx, dbsqlc.SenderVerificationExpireOthersParams{Now: now, TenantID: tenant.ID, KeepID: keep})
+	if err != nil {
+		return fmt.Errorf("ending other verifications: %w", err)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	if _, err := tx.Q.SenderVerificationTokensRevoke(ctx, dbsqlc.SenderVerificationTokensRevokeParams{Now: &now, TenantID: tenant.ID, Ids: ids}); err != nil {
+		return fmt.Errorf("revoking other links: %w", err)
+	}
+	return nil
+}
+
+// auditView is a verification as the audit log keeps it: no tokens.
+func auditView(v Verification) map[string]any {
+	return map[string]any{"id": v.ID, "email": v.Email, "status": v.Status, "expiresAt": v.ExpiresAt, "verifiedAt": v.VerifiedAt}
+}
