@@ -1,0 +1,134 @@
+package ratelimit
+
+import (
+	"fmt"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+
+	"github.com/outbox/outbox/db"
+	"github.com/outbox/outbox/internal/dbtest"
+)
+
+func TestMain(m *testing.M) { dbtest.Main(m) }
+
+// testClock is a clock that moves only when told to.
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// t0 is where every test clock starts: a whole second, as Postgres keeps
+// microseconds.
+var t0 = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// set moves the clock to t0+d.
+func (c *testClock) set(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = t0.Add(d)
+}
+
+// bundle is what a limiter test needs.
+type bundle struct {
+	pool  *pgxpool.Pool
+	lim   *Limiter
+	clock *testClock
+}
+
+// setup returns a limiter on a fresh database, deciding on a test clock that
+// starts at t0.
+func setup(t *testing.T) bundle {
+	t.Helper()
+	pool := dbtest.Pool(t)
+	clock := &testClock{now: t0}
+	return bundle{pool: pool, clock: clock, lim: &Limiter{store: db.NewStore(pool), windows: realWindows, now: clock.Now}}
+}
+
+// withWindows returns a limiter on pool, on the database clock, with windows
+// of the given lengths: what the cross-process tests run on to finish in
+// seconds.
+func withWindows(pool *pgxpool.Pool, w windowLengths) *Limiter {
+	return &Limiter{store: db.NewStore(pool), windows: w}
+}
+
+// send is one admitted reservation as a caller saw it.
+type send struct {
+	at         time.Time
+	recipients int
+}
+
+// requireSlidingLimit fails unless every window of the given length holds at
+// most limit of the weights of sends (recipients when byRecipients, else one
+// per send). Windows are half-open, (t-length, t], as the limiter's are.
+func requireSlidingLimit(t *testing.T, sends []send, length time.Duration, limit int, byRecipients bool) {
+	t.Helper()
+	sorted := append([]send(nil), sends...)
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].at.Before(sorted[j].at) })
+	weight := func(s send) int {
+		if byRecipients {
+			return s.recipients
+		}
+		return 1
+	}
+	// Slide the window's end over every send; the start follows.
+	sum, start := 0, 0
+	for end, s := range sorted {
+		sum += weight(s)
+		for !sorted[start].at.After(s.at.Add(-length)) {
+			sum -= weight(sorted[start])
+			start++
+		}
+		require.LessOrEqual(t, sum, limit, "window of %s ending at send %d (%s) holds %d", length, end, s.at.Format(time.RFC3339Nano), sum)
+	}
+}
+
+// countIn returns how many sends are in [from, from+length).
+func countIn(sends []send, from time.Time, length time.Duration) int {
+	n := 0
+	for _, s := range sends {
+		if !s.at.Before(from) && s.at.Before(from.Add(length)) {
+			n++
+		}
+	}
+	return n
+}
+
+// requireUtilized fails unless each full window of the given length from the
+// first send on, up to the last send, holds at least share of limit: while
+// there is a backlog, the limiter lets the limit through.
+func requireUtilized(t *testing.T, sends []send, length time.Duration, limit int, share float64) {
+	t.Helper()
+	first, last := sends[0].at, sends[0].at
+	for _, s := range sends {
+		if s.at.Before(first) {
+			first = s.at
+		}
+		if s.at.After(last) {
+			last = s.at
+		}
+	}
+	windows := 0
+	for from := first; !from.Add(length).After(last); from = from.Add(length) {
+		n := countIn(sends, from, length)
+		require.GreaterOrEqual(t, float64(n), share*float64(limit),
+			"window %d [%s, +%s) holds %d of %d", windows, from.Format(time.RFC3339Nano), length, n, limit)
+		windows++
+	}
+	require.Positive(t, windows, "no full window between the first and the last send")
+}
+
+// account returns a distinct account key for a test case.
+func account(t *testing.T, name string) string {
+	return fmt.Sprintf("%s/%s", t.Name(), name)
+}

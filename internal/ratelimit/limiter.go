@@ -1,0 +1,286 @@
+package ratelimit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/outbox/outbox/db"
+	"github.com/outbox/outbox/db/dbsqlc"
+	"github.com/outbox/outbox/internal/outbox"
+)
+
+// Limits are the sending limits of one account. A zero field is unlimited.
+type Limits struct {
+	// PerSecond, PerMinute, PerHour and PerDay bound the messages reserved in
+	// any sliding window of that length.
+	PerSecond, PerMinute, PerHour, PerDay int
+	// RecipientsPerDay bounds the recipients of the messages reserved in any
+	// sliding window of a day.
+	RecipientsPerDay int
+}
+
+// unlimited reports whether no field sets a limit.
+func (l Limits) unlimited() bool { return l == Limits{} }
+
+// ErrTooManyRecipients is returned (wrapped) by Reserve for a message with
+// more recipients than the account's RecipientsPerDay: no wait makes it fit,
+// so the message has to be split or failed.
+var ErrTooManyRecipients = errors.New("more recipients than the account may send to in a day")
+
+// maxAccountLen is the longest account key, as the table's CHECK has it.
+const maxAccountLen = 500
+
+// pruneBatch is how many aged-out reservations one Reserve deletes at most:
+// enough to keep up with any sending rate (each reservation adds one), small
+// enough that the statement stays short after an account was idle for a day.
+const pruneBatch = 64
+
+// windowLengths are the lengths of the four message windows. The day is also
+// the longest window, past which reservations are pruned.
+type windowLengths struct {
+	second, minute, hour, day time.Duration
+}
+
+var realWindows = windowLengths{second: time.Second, minute: time.Minute, hour: time.Hour, day: 24 * time.Hour}
+
+// Limiter enforces per-account sending limits across every process that
+// shares its database. It is safe for concurrent use.
+type Limiter struct {
+	store   *db.Store
+	windows windowLengths
+	// now, when not nil, replaces the database clock (tests).
+	now func() time.Time
+}
+
+// New returns a Limiter keeping its state in the database of pool.
+func New(pool *pgxpool.Pool) *Limiter {
+	return &Limiter{store: db.NewStore(pool), windows: realWindows}
+}
+
+// Reserve takes one message with the given number of recipients from the
+// account's windows when every window has room, and returns 0. Otherwise it
+// reserves nothing and returns how long until the earliest moment all windows
+// would have room; while the account is paused, at least until the pause ends.
+// It never sleeps; it waits only for another process's reservation of the same
+// account to commit. With all limits zero it only checks the pause.
+//
+// It fails with an EINVALID *outbox.Error for an empty account, a negative
+// limit or fewer than one recipient, with ErrTooManyRecipients (wrapped) when
+// recipients exceed limits.RecipientsPerDay, and with a wrapped database error.
+func (l *Limiter) Reserve(ctx context.Context, account string, limits Limits, recipients int) (wait time.Duration, err error) {
+	wait, _, err = l.reserve(ctx, account, limits, recipients)
+	return wait, err
+}
+
+// Pause stops the account's reservations until until, after a throttling
+// reply (421, 451 4.7.x, 454, …). A later, longer pause extends it; a shorter
+// one does not shorten it. It fails with an EINVALID *outbox.Error for an
+// empty account, or with a wrapped database error.
+func (l *Limiter) Pause(ctx context.Context, account string, until time.Time) error {
+	if err := validAccount(account); err != nil {
+		return err
+	}
+	if err := l.store.Q().RateLimitPause(ctx, dbsqlc.RateLimitPauseParams{Account: account, Until: until}); err != nil {
+		return fmt.Errorf("pausing sending account: %w", err)
+	}
+	return nil
+}
+
+// reserve is Reserve, also returning the instant the reservation was taken
+// at (zero when it was refused or limits are unlimited), which is what the
+// windows count.
+func (l *Limiter) reserve(ctx context.Context, account string, limits Limits, recipients int) (wait time.Duration, at time.Time, err error) {
+	if err := validate(account, limits, recipients); err != nil {
+		return 0, time.Time{}, err
+	}
+	if limits.unlimited() {
+		wait, err := l.pauseLeft(ctx, account)
+		return wait, time.Time{}, err
+	}
+	err = l.store.InTx(ctx, func(tx *db.Tx) error {
+		acct, err := l.lock(ctx, tx, account)
+		if err != nil {
+			return err
+		}
+		if acct.PausedUntil != nil {
+			wait = max(wait, acct.PausedUntil.Sub(acct.Now))
+		}
+		windowWait, err := l.windowWait(ctx, tx, account, acct, limits, recipients)
+		if err != nil {
+			return err
+		}
+		if wait = max(wait, windowWait); wait > 0 {
+			return nil
+		}
+		err = tx.Q.RateLimitReservationInsert(ctx, dbsqlc.RateLimitReservationInsertParams{
+			Account:         account,
+			Seq:             acct.Seq + 1,
+			RecipientsTotal: acct.RecipientsTotal + int64(recipients),
+			At:              acct.Now,
+			PruneFromSeq:    acct.PrunedSeq + 1,
+			PruneToSeq:      acct.PrunedSeq + pruneBatch,
+			PruneBefore:     acct.Now.Add(-l.windows.day),
+		})
+		if err != nil {
+			return fmt.Errorf("recording reservation: %w", err)
+		}
+		at = acct.Now
+		return nil
+	})
+	if err != nil {
+		return 0, time.Time{}, fmt.Errorf("reserving a send of %s: %w", account, err)
+	}
+	return wait, at, nil
+}
+
+// pauseLeft returns how long the account stays paused, reading its row
+// without a lock: what an unlimited account needs.
+func (l *Limiter) pauseLeft(ctx context.Context, account string) (time.Duration, error) {
+	row, err := l.store.Q().RateLimitAccountGet(ctx, dbsqlc.RateLimitAccountGetParams{Account: account, Now: l.clock()})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil // never limited nor paused
+	}
+	if err != nil {
+		return 0, fmt.Errorf("reading sending account pause: %w", err)
+	}
+	if row.PausedUntil == nil {
+		return 0, nil
+	}
+	return max(0, row.PausedUntil.Sub(row.Now)), nil
+}
+
+// lock locks the account's row for the rest of tx, creating it on first use,
+// and returns its state with the instant the reservation is decided at.
+func (l *Limiter) lock(ctx context.Context, tx *db.Tx, account string) (dbsqlc.RateLimitAccountLockRow, error) {
+	params := dbsqlc.RateLimitAccountLockParams{Account: account, Now: l.clock()}
+	acct, err := tx.Q.RateLimitAccountLock(ctx, params)
+	if errors.Is(err, pgx.ErrNoRows) {
+		if err := tx.Q.RateLimitAccountCreate(ctx, account); err != nil {
+			return acct, fmt.Errorf("creating sending account: %w", err)
+		}
+		acct, err = tx.Q.RateLimitAccountLock(ctx, params)
+	}
+	if err != nil {
+		return acct, fmt.Errorf("locking sending account: %w", err)
+	}
+	return acct, nil
+}
+
+// window is one limited window: at most limit of something in any stretch of
+// length.
+type window struct {
+	limit  int
+	length time.Duration
+}
+
+// windowWait returns how long until every window of limits has room for one
+// more message with recipients recipients, 0 when they have room now.
+//
+// Reservation n carries the running totals n (messages) and recipients_total.
+// A window of length W and limit L has room at instant t for a message of
+// weight w when the reservations inside (t-W, t] weigh at most L-w, that is
+// when the first reservation m whose running total reaches total+w-L is at or
+// before t-W. So the wait is at(m)+W-t: one lookup per window, by seq for the
+// message windows, by the recipients index for the recipient window.
+// Reservations up to the pruned watermark are older than the longest window:
+// when m is among them, the window has room.
+func (l *Limiter) windowWait(ctx context.Context, tx *db.Tx, account string, acct dbsqlc.RateLimitAccountLockRow, limits Limits, recipients int) (time.Duration, error) {
+	type blocker struct {
+		seq    int64
+		length time.Duration
+	}
+	var bySeq []blocker
+	var seqs []int64
+	for _, w := range [...]window{
+		{limits.PerSecond, l.windows.second},
+		{limits.PerMinute, l.windows.minute},
+		{limits.PerHour, l.windows.hour},
+		{limits.PerDay, l.windows.day},
+	} {
+		if m := acct.Seq + 1 - int64(w.limit); w.limit > 0 && m > acct.PrunedSeq {
+			bySeq = append(bySeq, blocker{m, w.length})
+			seqs = append(seqs, m)
+		}
+	}
+	var minTotal *int64
+	if limits.RecipientsPerDay > 0 {
+		if x := acct.RecipientsTotal + int64(recipients) - int64(limits.RecipientsPerDay); x > acct.PrunedRecipients {
+			minTotal = &x
+		}
+	}
+	if len(seqs) == 0 && minTotal == nil {
+		return 0, nil
+	}
+
+	rows, err := tx.Q.RateLimitReservationsBlocking(ctx, dbsqlc.RateLimitReservationsBlockingParams{
+		Account: account, Seqs: seqs, MinRecipientsTotal: minTotal,
+	})
+	if err != nil {
+		return 0, fmt.Errorf("reading reservations: %w", err)
+	}
+	at := make(map[int64]time.Time, len(rows))
+	for _, r := range rows {
+		at[r.Seq] = r.At
+	}
+	var wait time.Duration
+	for _, b := range bySeq {
+		a, ok := at[b.seq]
+		if !ok {
+			return 0, fmt.Errorf("reservation %d of the log is missing", b.seq)
+		}
+		wait = max(wait, a.Add(b.length).Sub(acct.Now))
+	}
+	if minTotal != nil {
+		// The first reservation reaching minTotal is the returned one with
+		// the lowest seq among those reaching it (seq lookups come after it).
+		var first *dbsqlc.RateLimitReservationsBlockingRow
+		for i, r := range rows {
+			if r.RecipientsTotal >= *minTotal && (first == nil || r.Seq < first.Seq) {
+				first = &rows[i]
+			}
+		}
+		if first == nil {
+			return 0, fmt.Errorf("no reservation of the log reaches %d recipients", *minTotal)
+		}
+		wait = max(wait, first.At.Add(l.windows.day).Sub(acct.Now))
+	}
+	return wait, nil
+}
+
+// clock returns the instant to decide at when tests replace the database
+// clock, nil otherwise.
+func (l *Limiter) clock() *time.Time {
+	if l.now == nil {
+		return nil
+	}
+	t := l.now()
+	return &t
+}
+
+func validate(account string, limits Limits, recipients int) error {
+	if err := validAccount(account); err != nil {
+		return err
+	}
+	if limits.PerSecond < 0 || limits.PerMinute < 0 || limits.PerHour < 0 || limits.PerDay < 0 || limits.RecipientsPerDay < 0 {
+		return outbox.Invalid("limits", "limits cannot be negative: %+v", limits)
+	}
+	if recipients < 1 {
+		return outbox.Invalid("recipients", "a message has at least one recipient, not %d", recipients)
+	}
+	if limits.RecipientsPerDay > 0 && recipients > limits.RecipientsPerDay {
+		return fmt.Errorf("%w: %d recipients, at most %d a day", ErrTooManyRecipients, recipients, limits.RecipientsPerDay)
+	}
+	return nil
+}
+
+func validAccount(account string) error {
+	if account == "" || len(account) > maxAccountLen {
+		return outbox.Invalid("account", "a sending account key has 1 to %d bytes", maxAccountLen)
+	}
+	return nil
+}
