@@ -4,34 +4,88 @@ import (
 	"context"
 
 	"github.com/outbox/outbox/graph/model"
+	"github.com/outbox/outbox/internal/delivery"
 )
 
 // SendNotification queues one notification.
 func (r *mutationResolver) SendNotification(ctx context.Context, input model.SendNotificationInput) (*model.Message, error) {
-	return nil, errUnbuilt
+	row, err := r.Delivery.Send(ctx, sendInput(input))
+	if err != nil {
+		return nil, err
+	}
+	return messageModel(row)
 }
 
 // SendNotifications queues up to 1,000 notifications in one transaction.
 func (r *mutationResolver) SendNotifications(ctx context.Context, inputs []model.SendNotificationInput) ([]model.Message, error) {
-	return nil, errUnbuilt
+	ins := make([]delivery.SendInput, len(inputs))
+	for i, in := range inputs {
+		ins[i] = sendInput(in)
+	}
+	rows, err := r.Delivery.SendMany(ctx, ins)
+	if err != nil {
+		return nil, err
+	}
+	return messageModels(rows)
+}
+
+func sendInput(in model.SendNotificationInput) delivery.SendInput {
+	out := delivery.SendInput{
+		To: in.To, Cc: in.Cc, Template: deref(in.Template),
+		Subject: deref(in.Subject), Text: deref(in.Text), HTML: deref(in.HTML),
+		Variables: in.Variables, IdempotencyKey: deref(in.IdempotencyKey),
+	}
+	for _, a := range in.Attachments {
+		out.Attachments = append(out.Attachments, delivery.AttachmentInput{
+			Filename: a.Filename, ContentType: a.ContentType, ContentBase64: a.ContentBase64,
+		})
+	}
+	return out
 }
 
 // CancelMessage cancels a message not yet sent.
 func (r *mutationResolver) CancelMessage(ctx context.Context, id string) (*model.Message, error) {
-	return nil, errUnbuilt
+	msgID, err := parseID(id, "message")
+	if err != nil {
+		return nil, err
+	}
+	row, err := r.Delivery.Cancel(ctx, msgID)
+	if err != nil {
+		return nil, err
+	}
+	return messageModel(row)
 }
 
 // ResendMessage sends a message again as a new, linked message.
 func (r *mutationResolver) ResendMessage(ctx context.Context, id string) (*model.Message, error) {
-	return nil, errUnbuilt
+	msgID, err := parseID(id, "message")
+	if err != nil {
+		return nil, err
+	}
+	row, err := r.Delivery.Resend(ctx, msgID)
+	if err != nil {
+		return nil, err
+	}
+	return messageModel(row)
 }
 
 // Suppressions lists the tenant's suppressed addresses.
 func (r *queryResolver) Suppressions(ctx context.Context, first *int, after *string) (*model.SuppressionConnection, error) {
-	return nil, errUnbuilt
+	page, err := r.Delivery.Suppressions(ctx, deref(first), deref(after))
+	if err != nil {
+		return nil, err
+	}
+	conn := &model.SuppressionConnection{Edges: make([]model.SuppressionEdge, len(page.Items)), PageInfo: &model.PageInfo{HasNextPage: page.HasNext}}
+	for i, s := range page.Items {
+		conn.Edges[i] = model.SuppressionEdge{Cursor: s.Cursor, Node: &model.Suppression{Email: s.Email, Reason: s.Reason, CreatedAt: s.CreatedAt}}
+	}
+	if n := len(page.Items); n > 0 {
+		conn.PageInfo.EndCursor = &page.Items[n-1].Cursor
+	}
+	return conn, nil
 }
 
 // RemoveSuppression lets mail to email go out again.
 func (r *mutationResolver) RemoveSuppression(ctx context.Context, email string) (bool, error) {
-	return false, errUnbuilt
+	return r.Delivery.RemoveSuppression(ctx, email)
 }

@@ -1,0 +1,79 @@
+-- Notifications (internal/delivery): writing a batch of messages with their
+-- first events, idempotency keys, and what the delivery worker reads and
+-- locks.
+
+-- name: MessageInsertMany :many
+-- Writes a batch of new messages in one statement. Arrays run in parallel,
+-- one element per message; to_addrs and cc_addrs are JSON arrays of strings
+-- (rows of a text[][] would have to be of equal length); an empty string,
+-- 0 and the nil UUID stand for NULL.
+INSERT INTO messages (id, tenant_id, kind, status, from_addr, to_addrs, cc_addrs, subject,
+                      template_key, idempotency_key, payload, job_id, resent_from)
+SELECT u.id, @tenant_id, u.kind, u.status, u.from_addr,
+       ARRAY(SELECT jsonb_array_elements_text(u.to_addrs)),
+       ARRAY(SELECT jsonb_array_elements_text(u.cc_addrs)),
+       u.subject, NULLIF(u.template_key, ''), NULLIF(u.idempotency_key, ''), u.payload,
+       NULLIF(u.job_id, 0), NULLIF(u.resent_from, '00000000-0000-0000-0000-000000000000'::uuid)
+FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@kinds::text[]) AS kind, unnest(@statuses::text[]) AS status,
+             unnest(@from_addrs::text[]) AS from_addr, unnest(@to_addrs::jsonb[]) AS to_addrs,
+             unnest(@cc_addrs::jsonb[]) AS cc_addrs, unnest(@subjects::text[]) AS subject,
+             unnest(@template_keys::text[]) AS template_key, unnest(@idempotency_keys::text[]) AS idempotency_key,
+             unnest(@payloads::jsonb[]) AS payload, unnest(@job_ids::bigint[]) AS job_id,
+             unnest(@resent_froms::uuid[]) AS resent_from) AS u
+RETURNING *;
+
+-- name: MessageEventInsertMany :exec
+-- Records the first event of each message of a batch and tells every API
+-- process about it at commit, with the payload of MessageChangeNotify
+-- (message_log.sql): {"k":"m","t":tenant id,"id":message id,"s":status,"e":event id}.
+WITH ev AS (
+    INSERT INTO message_events (message_id, tenant_id, status, detail)
+    SELECT u.message_id, @tenant_id, u.status, u.detail
+    FROM (SELECT unnest(@message_ids::uuid[]) AS message_id, unnest(@statuses::text[]) AS status,
+                 unnest(@details::text[]) AS detail) AS u
+    RETURNING id, message_id, tenant_id, status
+)
+SELECT pg_notify('outbox_changes',
+                 json_build_object('k', 'm', 't', ev.tenant_id, 'id', ev.message_id, 's', ev.status, 'e', ev.id)::text)
+FROM ev;
+
+-- name: IdempotencyKeyClaim :many
+-- Claims each key for the message id beside it and returns the keys claimed.
+-- A key whose claim is still live is left alone (and not returned); an
+-- expired claim is taken over. A concurrent claim of the same key waits for
+-- the first transaction and then sees its row.
+INSERT INTO idempotency_keys (tenant_id, key, message_id, expires_at)
+SELECT @tenant_id, u.key, u.message_id, now() + make_interval(secs => @ttl_seconds::float8)
+FROM (SELECT unnest(@keys::text[]) AS key, unnest(@message_ids::uuid[]) AS message_id) AS u
+ON CONFLICT (tenant_id, key) DO UPDATE
+SET message_id = EXCLUDED.message_id, expires_at = EXCLUDED.expires_at
+WHERE idempotency_keys.expires_at <= now()
+RETURNING key;
+
+-- name: IdempotencyKeyMessages :many
+-- The messages that live claims of the given keys name.
+SELECT i.key AS idempotency_key, sqlc.embed(messages)
+FROM idempotency_keys i
+JOIN messages ON messages.id = i.message_id AND messages.tenant_id = i.tenant_id
+WHERE i.tenant_id = @tenant_id AND i.key = ANY (@keys::text[]) AND i.expires_at > now();
+
+-- name: DeliveryLoad :one
+-- What the delivery worker needs to build and send one message: the message,
+-- its tenant, the tenant's active sender settings, and which of the
+-- message's recipients (To, Cc, the settings' BCC and archive addresses) are
+-- suppressed.
+SELECT sqlc.embed(messages), sqlc.embed(tenants), sqlc.embed(sender_settings),
+       ARRAY(SELECT sp.email FROM suppressions sp
+             WHERE sp.tenant_id = messages.tenant_id
+               AND sp.email IN (SELECT lower(a) FROM unnest(messages.to_addrs || messages.cc_addrs ||
+                                                            sender_settings.bcc || sender_settings.archive_copy_to) AS a)
+       )::text[] AS suppressed
+FROM messages
+JOIN tenants ON tenants.id = messages.tenant_id
+JOIN sender_settings ON sender_settings.tenant_id = messages.tenant_id
+WHERE messages.tenant_id = @tenant_id AND messages.id = @id;
+
+-- name: MessageLock :one
+-- Locks a message row until the transaction ends and returns its status and
+-- job: a delivery about to start and a cancel take turns through it.
+SELECT status, job_id, kind FROM messages WHERE tenant_id = @tenant_id AND id = @id FOR UPDATE;

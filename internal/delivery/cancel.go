@@ -1,0 +1,90 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/riverqueue/river"
+
+	"github.com/outbox/outbox/db"
+	"github.com/outbox/outbox/db/dbsqlc"
+	"github.com/outbox/outbox/internal/outbox"
+)
+
+// Cancel stops a notification that was not sent yet (QUEUED or RETRYING):
+// its River job is cancelled (JobCancelTx) and the message becomes
+// CANCELLED in one transaction. The message row's lock orders a cancel and a
+// delivery about to start, so a cancelled message is never sent. It returns
+// ENOTFOUND for an unknown id and ECONFLICT, saying why, for a message that
+// is being sent, already final, or not a notification.
+func (s *Service) Cancel(ctx context.Context, id uuid.UUID) (dbsqlc.Message, error) {
+	tenant, err := outbox.MustTenant(ctx)
+	if err != nil {
+		return dbsqlc.Message{}, err
+	}
+	var row dbsqlc.Message
+	err = s.deps.Store.InTx(ctx, func(tx *db.Tx) error {
+		lock, err := tx.Q.MessageLock(ctx, dbsqlc.MessageLockParams{TenantID: tenant.ID, ID: id})
+		if err != nil {
+			return db.Check(err, "message")
+		}
+		if outbox.MessageKind(lock.Kind) != outbox.KindNotification {
+			return outbox.Errorf(outbox.ECONFLICT, "only notifications can be cancelled; this is a %s message", lock.Kind)
+		}
+		switch outbox.MessageStatus(lock.Status) {
+		case outbox.StatusQueued, outbox.StatusRetrying:
+		case outbox.StatusSending:
+			return outbox.Errorf(outbox.ECONFLICT, "the message is being sent right now and can no longer be cancelled")
+		default:
+			return outbox.Errorf(outbox.ECONFLICT, "the message is already %s", lock.Status)
+		}
+		if lock.JobID != nil {
+			if _, err := s.deps.Jobs.JobCancelTx(ctx, tx, *lock.JobID); err != nil && !errors.Is(err, river.ErrNotFound) {
+				return fmt.Errorf("cancelling delivery job: %w", err)
+			}
+		}
+		row, err = tx.SetMessageStatus(ctx, db.StatusChange{TenantID: tenant.ID, MessageID: id, Status: outbox.StatusCancelled, Detail: "cancelled"})
+		return err
+	})
+	return row, err
+}
+
+// Resend sends a notification again as a new message linked to the old one
+// (resentFrom): same recipients, subject, bodies and attachments, through
+// the tenant's current settings, and subject to the suppression list as any
+// send. It returns ENOTFOUND for an unknown id and ECONFLICT for a message
+// still on its way (cancel it first) or not a notification.
+func (s *Service) Resend(ctx context.Context, id uuid.UUID) (dbsqlc.Message, error) {
+	tenant, err := outbox.MustTenant(ctx)
+	if err != nil {
+		return dbsqlc.Message{}, err
+	}
+	orig, err := s.deps.Store.Q().MessageGet(ctx, dbsqlc.MessageGetParams{TenantID: tenant.ID, ID: id})
+	if err != nil {
+		return dbsqlc.Message{}, db.Check(err, "message")
+	}
+	if outbox.MessageKind(orig.Kind) != outbox.KindNotification {
+		return dbsqlc.Message{}, outbox.Errorf(outbox.ECONFLICT, "only notifications can be resent; this is a %s message", orig.Kind)
+	}
+	if deliverable(orig.Status) {
+		return dbsqlc.Message{}, outbox.Errorf(outbox.ECONFLICT, "the message is still on its way (%s): cancel it first, or wait until it is sent", orig.Status)
+	}
+	sc, err := s.sendContext(ctx, tenant, nil)
+	if err != nil {
+		return dbsqlc.Message{}, err
+	}
+	d := draft{
+		id: uuid.New(), to: orig.ToAddrs, cc: orig.CcAddrs, subject: orig.Subject,
+		payload: orig.Payload, resentFrom: orig.ID,
+	}
+	if orig.TemplateKey != nil {
+		d.templateKey = *orig.TemplateKey
+	}
+	rows, err := s.enqueue(ctx, sc, []draft{d})
+	if err != nil {
+		return dbsqlc.Message{}, err
+	}
+	return rows[0], nil
+}

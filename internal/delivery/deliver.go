@@ -1,0 +1,292 @@
+package delivery
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/outbox/outbox/db"
+	"github.com/outbox/outbox/db/dbsqlc"
+	"github.com/outbox/outbox/internal/outbox"
+	"github.com/outbox/outbox/internal/ratelimit"
+	"github.com/outbox/outbox/internal/sender"
+	"github.com/outbox/outbox/internal/transport"
+)
+
+// bookkeepingTimeout bounds the transaction that records an attempt's
+// outcome. It runs even when the job's context has ended (shutdown), so
+// that a message is never left SENDING after its attempt finished.
+const bookkeepingTimeout = 30 * time.Second
+
+// deliverable reports whether a message in status may be sent: queued,
+// waiting for a retry, or SENDING after a worker died mid-attempt.
+func deliverable(status string) bool {
+	switch outbox.MessageStatus(status) {
+	case outbox.StatusQueued, outbox.StatusRetrying, outbox.StatusSending:
+		return true
+	}
+	return false
+}
+
+// Deliver is the worker side of a delivery job: it sends one message through
+// its tenant's active settings and returns what River does next. In order:
+// a message that is gone or final is done; suppressed recipients are left
+// out (none left: SUPPRESSED); the sending account's limiter is asked for a
+// slot (none: snooze, no attempt spent); the message moves to SENDING; one
+// attempt is made; the attempt is recorded with the new status in one
+// transaction (SENT, RETRYING or FAILED), with suppression or settings
+// health when the reply calls for it. It logs nothing per message above
+// debug level.
+func (s *Service) Deliver(ctx context.Context, args JobArgs, run Run) Outcome {
+	row, err := s.deps.Store.Q().DeliveryLoad(ctx, dbsqlc.DeliveryLoadParams{TenantID: args.TenantID, ID: args.MessageID})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return done() // purged by retention, or its tenant deleted
+	}
+	if err != nil {
+		return retry(fmt.Errorf("loading message: %w", err))
+	}
+	if !deliverable(row.Message.Status) {
+		return done()
+	}
+	d := &delivery{s: s, run: run, msg: row.Message, settings: row.SenderSetting, tenant: outbox.Tenant{
+		ID: row.Tenant.ID, Slug: row.Tenant.Slug, Name: row.Tenant.Name, RetentionDays: int(row.Tenant.RetentionDays),
+	}}
+
+	active, err := s.deps.Senders.ActiveFromRow(d.tenant, row.SenderSetting)
+	if err != nil {
+		s.deps.Logger.ErrorContext(ctx, "delivery: reading sender settings", "tenant", d.tenant.Slug, "error", err)
+		return d.settle(ctx, transport.Attempt{}, &transport.Failure{
+			Category: outbox.CategoryInternal, Message: "the stored sender settings could not be read",
+			Hint: "an operator has to check the server (OUTBOX_SECRET_KEY); Outbox will try again", Temporary: true,
+		})
+	}
+	var p payload
+	if err := json.Unmarshal(row.Message.Payload, &p); err != nil {
+		return d.settle(ctx, transport.Attempt{}, &transport.Failure{Category: outbox.CategoryInternal, Message: "the stored message could not be read"})
+	}
+	d.env = recipientsOf(row.Message, active, row.Suppressed)
+	if len(d.env.to)+len(d.env.cc) == 0 {
+		return d.finish(ctx, outbox.StatusSuppressed, nil, nil, "not sent: suppressed address "+strings.Join(d.env.dropped, ", "), done())
+	}
+	d.route = s.route(active)
+
+	wait, err := s.deps.Limiter.Reserve(ctx, d.route.account, d.route.limits, d.env.count())
+	switch {
+	case errors.Is(err, ratelimit.ErrTooManyRecipients):
+		return d.settle(ctx, transport.Attempt{}, &transport.Failure{
+			Category: outbox.CategoryConfig, Message: fmt.Sprintf("the message has %d recipients, more than the account may send to in a day", d.env.count()),
+			Hint: "send to fewer recipients, or raise the account's recipients-per-day limit",
+		})
+	case err != nil:
+		return retry(fmt.Errorf("reserving a send: %w", err))
+	case wait > 0:
+		if !s.canSnooze(run, d.msg.CreatedAt, wait) {
+			return d.giveUpWaiting(ctx)
+		}
+		return snooze(s.limitSnooze(wait, run.Snoozes))
+	}
+
+	started, err := d.start(ctx)
+	if err != nil {
+		return retry(err)
+	}
+	if !started {
+		return done() // cancelled (or finished) meanwhile
+	}
+	sendCtx, stop := context.WithTimeout(ctx, s.opts.SendTimeout)
+	att, err := d.route.send(sendCtx, buildMessage(d.msg, p, active, d.env))
+	stop()
+	d.sentAt = time.Now().Add(-att.Duration)
+	return d.settle(ctx, att, err)
+}
+
+// delivery is one run of Deliver: what it loaded and decided.
+type delivery struct {
+	s        *Service
+	run      Run
+	tenant   outbox.Tenant
+	msg      dbsqlc.Message
+	settings dbsqlc.SenderSetting
+	env      envelope
+	route    route
+	sentAt   time.Time
+}
+
+// start moves the message to SENDING, unless a cancel got there first: the
+// row lock orders the two. It reports whether the attempt may go ahead.
+func (d *delivery) start(ctx context.Context) (bool, error) {
+	started := false
+	err := d.s.deps.Store.InTx(ctx, func(tx *db.Tx) error {
+		lock, err := tx.Q.MessageLock(ctx, dbsqlc.MessageLockParams{TenantID: d.tenant.ID, ID: d.msg.ID})
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("locking message: %w", err)
+		}
+		if !deliverable(lock.Status) {
+			return nil
+		}
+		_, err = tx.SetMessageStatus(ctx, db.StatusChange{
+			TenantID: d.tenant.ID, MessageID: d.msg.ID, Status: outbox.StatusSending,
+			Detail: fmt.Sprintf("attempt %d of %d", d.run.Attempt, d.run.MaxAttempts),
+		})
+		started = err == nil
+		return err
+	})
+	return started, err
+}
+
+// settle records an attempt's outcome (sendErr nil: sent) and decides what
+// River does next; see Deliver.
+func (d *delivery) settle(ctx context.Context, att transport.Attempt, sendErr error) Outcome {
+	attempt := &outbox.Attempt{
+		At: d.sentAt, Duration: att.Duration, Server: att.Server, Code: att.Code,
+		EnhancedCode: att.EnhancedCode, Reply: att.Reply, TLSVersion: att.TLSVersion,
+	}
+	if d.sentAt.IsZero() {
+		attempt = nil // nothing was sent: no attempt to record
+	}
+	if sendErr == nil {
+		detail := fmt.Sprintf("sent to %d recipients", d.env.count())
+		if len(d.env.dropped) > 0 {
+			detail += "; left out suppressed " + strings.Join(d.env.dropped, ", ")
+		}
+		return d.finish(ctx, outbox.StatusSent, attempt, nil, detail, done())
+	}
+
+	f := transport.Classify("", sendErr)
+	derr := sender.DeliveryErrorOf(f)
+	if attempt != nil {
+		attempt.Category = f.Category
+	}
+	switch {
+	case f.Throttled:
+		pause := d.s.throttlePause(f.RetryAfter, d.run.Snoozes)
+		if err := d.s.deps.Limiter.Pause(ctx, d.route.account, time.Now().Add(pause)); err != nil {
+			d.s.deps.Logger.WarnContext(ctx, "delivery: pausing a throttled sending account", "error", err)
+		}
+		if !d.s.canSnooze(d.run, d.msg.CreatedAt, pause) {
+			return d.finish(ctx, outbox.StatusFailed, attempt, derr, "failed: the provider kept throttling the account", cancel(f))
+		}
+		return d.finish(ctx, outbox.StatusRetrying, attempt, derr,
+			fmt.Sprintf("throttled by the provider: account paused for %s, no attempt spent", pause.Round(time.Second)),
+			snooze(pause+time.Duration(d.s.opts.Rand()*float64(pause/10))))
+
+	case f.Category == outbox.CategoryAuthFailed && d.route.own:
+		return d.finish(ctx, outbox.StatusFailed, attempt, derr, "failed: the server refused the login", cancel(f))
+
+	case f.NoSuchUser && f.Recipient != "":
+		if d.isCopy(f.Recipient) {
+			// A BCC or archive address does not exist: suppressed now, the
+			// next attempt leaves it out and reaches the customer.
+			return d.finish(ctx, outbox.StatusRetrying, attempt, derr, "copy address "+f.Recipient+" does not exist: suppressed, retrying without it", retry(f))
+		}
+		return d.finish(ctx, outbox.StatusFailed, attempt, derr, "failed: "+f.Recipient+" does not exist; suppressed", cancel(f))
+
+	case f.Temporary || f.Category == outbox.CategoryAuthFailed:
+		// An auth failure at the platform relay is the operator's to fix:
+		// retried like a temporary failure.
+		if d.run.last() {
+			return d.finish(ctx, outbox.StatusFailed, attempt, derr, fmt.Sprintf("failed after %d attempts", d.run.Attempt), cancel(f))
+		}
+		return d.finish(ctx, outbox.StatusRetrying, attempt, derr,
+			fmt.Sprintf("attempt %d of %d failed; retrying", d.run.Attempt, d.run.MaxAttempts), retry(f))
+
+	default:
+		return d.finish(ctx, outbox.StatusFailed, attempt, derr, "failed: "+string(f.Category), cancel(f))
+	}
+}
+
+// giveUpWaiting fails a message that waited for its account's limits
+// longer than MaxWait or more than MaxSnoozes times.
+func (d *delivery) giveUpWaiting(ctx context.Context) Outcome {
+	f := &transport.Failure{
+		Category: outbox.CategoryThrottled,
+		Message:  "the sending limits of the account kept the message waiting too long",
+		Hint:     "lower the volume, or raise the account's limits with your provider",
+	}
+	return d.finish(ctx, outbox.StatusFailed, nil, sender.DeliveryErrorOf(f), "failed: waited too long for the sending limits", cancel(f))
+}
+
+// isCopy reports whether addr is one of the blind copies (BCC, archive)
+// rather than a To or Cc recipient.
+func (d *delivery) isCopy(addr string) bool {
+	return slices.ContainsFunc(d.env.bcc, func(a string) bool { return strings.EqualFold(a, addr) }) &&
+		!slices.ContainsFunc(append(slices.Clone(d.env.to), d.env.cc...), func(a string) bool { return strings.EqualFold(a, addr) })
+}
+
+// finish records the new status with the attempt (when there was one) in
+// one transaction, together with what the failure calls for: the refused
+// address on the suppression list, the settings' health after an auth
+// failure or once sending works again. It returns out, or a retry when the
+// database could not record it.
+func (d *delivery) finish(ctx context.Context, status outbox.MessageStatus, attempt *outbox.Attempt, derr *outbox.DeliveryError, detail string, out Outcome) Outcome {
+	ctx, stop := context.WithTimeout(context.WithoutCancel(ctx), bookkeepingTimeout)
+	defer stop()
+	var f *transport.Failure
+	errors.As(out.Err, &f)
+	err := d.s.deps.Store.InTx(ctx, func(tx *db.Tx) error {
+		if f != nil && f.NoSuchUser && f.Recipient != "" {
+			if err := tx.Q.SuppressionInsert(ctx, dbsqlc.SuppressionInsertParams{
+				TenantID: d.tenant.ID, Email: f.Recipient, Reason: reason(f), MessageID: uuid.NullUUID{UUID: d.msg.ID, Valid: true},
+			}); err != nil {
+				return fmt.Errorf("suppressing %s: %w", f.Recipient, err)
+			}
+		}
+		if err := d.recordHealth(ctx, tx, status, f); err != nil {
+			return err
+		}
+		_, err := tx.SetMessageStatus(ctx, db.StatusChange{
+			TenantID: d.tenant.ID, MessageID: d.msg.ID, Status: status, Error: derr, Attempt: attempt, Detail: detail,
+		})
+		return err
+	})
+	if err != nil {
+		return retry(fmt.Errorf("recording the outcome of message %s: %w", d.msg.ID, err))
+	}
+	return out
+}
+
+// recordHealth marks the tenant's settings as needing new credentials after
+// an auth failure of its own server, and as healthy again after a message
+// went out through it.
+func (d *delivery) recordHealth(ctx context.Context, tx *db.Tx, status outbox.MessageStatus, f *transport.Failure) error {
+	p := dbsqlc.SenderSettingsSetHealthParams{TenantID: d.tenant.ID}
+	switch {
+	case !d.route.own:
+		return nil
+	case status == outbox.StatusFailed && f != nil && f.Category == outbox.CategoryAuthFailed:
+		p.HealthOk, p.HealthCategory = false, string(outbox.CategoryAuthFailed)
+		p.HealthMessage = "The server refused the login (" + strings.TrimSpace(reason(f)) + "): update the username and password " +
+			"(an app password for Gmail and Microsoft 365) in your sender settings and test them again."
+	case status == outbox.StatusSent && !d.settings.HealthOk:
+		p.HealthOk = true
+	default:
+		return nil
+	}
+	if err := tx.Q.SenderSettingsSetHealth(ctx, p); err != nil {
+		return fmt.Errorf("recording sender settings health: %w", err)
+	}
+	return nil
+}
+
+// reason is a failure as a reply line: "550 5.1.1 no such user".
+func reason(f *transport.Failure) string {
+	var b strings.Builder
+	if f.Code != 0 {
+		fmt.Fprintf(&b, "%d ", f.Code)
+	}
+	if f.EnhancedCode != "" {
+		b.WriteString(f.EnhancedCode + " ")
+	}
+	b.WriteString(f.Message)
+	return b.String()
+}

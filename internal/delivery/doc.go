@@ -1,0 +1,27 @@
+// Package delivery sends notifications (DESIGN.md §1.4, §1.5): the API side
+// validates, renders and queues them, the worker side delivers one message
+// per River job and decides what River does next.
+//
+// The story, in files:
+//
+//   - send.go checks and renders sendNotification(s) inputs: recipients
+//     (sender.NormalizeAddress), a template (internal/templates) or a raw
+//     subject and body, attachments (attachment.go: base64, size, type).
+//   - enqueue.go writes a batch in one transaction with a fixed number of
+//     statements whatever its size: idempotency claims, River jobs
+//     (InsertManyTx), message rows and their first events. An idempotency
+//     key claimed within its TTL returns the first message, also when the
+//     repeats arrive at once (the claim row serializes them).
+//   - deliver.go is [Service.Deliver], the worker side: suppressed
+//     recipients left out, the account's limiter asked for a slot (none:
+//     snooze), QUEUED → SENDING → SENT / RETRYING / FAILED, every attempt
+//     recorded with its status change in one transaction.
+//   - route.go picks the way out by sender mode (platform relay, or the
+//     tenant's own SMTP server through a connection pool, or HTTP API), the
+//     sending account key of the limiter and the From identity.
+//   - policy.go is the retry policy: exponential backoff with full jitter
+//     for temporary failures, snoozes that spend no attempt for limits and
+//     throttling, and their caps.
+//   - suppression.go lists and removes suppressed addresses; cancel.go
+//     cancels a queued message and resends a finished one.
+package delivery

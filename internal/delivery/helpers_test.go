@@ -1,0 +1,194 @@
+package delivery_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/outbox/outbox/db"
+	"github.com/outbox/outbox/db/dbsqlc"
+	"github.com/outbox/outbox/internal/config"
+	"github.com/outbox/outbox/internal/dbtest"
+	"github.com/outbox/outbox/internal/delivery"
+	"github.com/outbox/outbox/internal/outbox"
+	"github.com/outbox/outbox/internal/ratelimit"
+	"github.com/outbox/outbox/internal/relay"
+	"github.com/outbox/outbox/internal/secret"
+	"github.com/outbox/outbox/internal/sender"
+	"github.com/outbox/outbox/internal/smtptest"
+	"github.com/outbox/outbox/internal/templates"
+)
+
+func TestMain(m *testing.M) { dbtest.Main(m) }
+
+const (
+	platformFrom = "notifications@outbox.example"
+	smtpUser     = "shop@example.com"
+	smtpPassword = "app-password-0123"
+)
+
+// statements counts the SQL statements sent on a pool, besides BEGIN,
+// COMMIT and ROLLBACK.
+type statements struct{ n atomic.Int64 }
+
+func (s *statements) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
+	switch strings.ToLower(strings.TrimSpace(data.SQL)) {
+	case "begin", "begin isolation level read committed", "commit", "rollback":
+	default:
+		s.n.Add(1)
+	}
+	return ctx
+}
+
+func (s *statements) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+type bundle struct {
+	svc     *delivery.Service
+	store   *db.Store
+	senders *sender.Service
+	river   *river.Client[pgx.Tx]
+	limiter *ratelimit.Limiter
+	// relay is the platform relay's SMTP server; mail of PLATFORM and
+	// BRANDED tenants arrives here.
+	relay *smtptest.Server
+	stmts *statements
+}
+
+// setup builds a delivery service on a fresh database with an insert-only
+// River client, the platform relay on a loopback SMTP server, and a pool
+// that counts statements.
+func setup(t testing.TB, opts delivery.Options) *bundle {
+	t.Helper()
+	cfg, err := pgxpool.ParseConfig(dbtest.URL(t))
+	require.NoError(t, err)
+	b := &bundle{stmts: &statements{}}
+	cfg.ConnConfig.Tracer = b.stmts
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	b.store = db.NewStore(pool)
+	b.river, err = river.NewClient(riverpgxv5.New(pool), &river.Config{}) // insert only
+	require.NoError(t, err)
+	spec, err := secret.GenerateKeySpec("k1")
+	require.NoError(t, err)
+	keyring, err := secret.ParseKeyring(spec)
+	require.NoError(t, err)
+
+	if opts.SMTPTimeout == 0 {
+		opts.SMTPTimeout = 5 * time.Second
+	}
+	b.relay = smtptest.Start(t, smtptest.Options{})
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	rel, err := relay.New(&config.Config{
+		PlatformSMTPURL: "smtp://" + b.relay.Addr() + "?security=none", PlatformFrom: platformFrom,
+	}, b.store, logger, relay.Options{Timeout: opts.SMTPTimeout})
+	require.NoError(t, err)
+	t.Cleanup(func() { rel.(io.Closer).Close() })
+
+	b.senders = sender.NewService(b.store, b.river, keyring, sender.Platform{Name: "Outbox", From: platformFrom}, sender.Options{TestTimeout: 5 * time.Second, RootCAs: opts.RootCAs})
+	b.limiter = ratelimit.New(pool)
+	b.svc = delivery.NewService(delivery.Deps{
+		Store: b.store, Jobs: b.river, Senders: b.senders, Templates: templates.NewService(b.store, templates.Limits{}),
+		Relay: rel, Limiter: b.limiter, Logger: logger,
+	}, opts)
+	t.Cleanup(func() { b.svc.Close() })
+	return b
+}
+
+// tenant returns a context acting for a new tenant in PLATFORM mode.
+func (b *bundle) tenant(t testing.TB, slug string) context.Context {
+	t.Helper()
+	tenant, err := b.store.EnsureTenant(context.Background(), slug)
+	require.NoError(t, err)
+	return outbox.NewContextWithTenant(context.Background(), tenant)
+}
+
+// useSMTP saves settings for the tenant of ctx that send through srv, the
+// way a tenant does: a test send that passes, then save. It returns the
+// server with its test mail already counted.
+func (b *bundle) useSMTP(t *testing.T, ctx context.Context, srv *smtptest.Server, identity sender.Settings) {
+	t.Helper()
+	identity.Mode = outbox.ModeSMTP
+	identity.SMTP = &sender.SMTP{
+		Preset: "custom", Host: srv.Host(), Port: srv.Port(), Security: outbox.SecurityStartTLS,
+		Auth: outbox.AuthPlain, Username: smtpUser, Password: smtpPassword,
+	}
+	if identity.FromEmail == "" {
+		identity.FromEmail = smtpUser
+	}
+	test, err := b.senders.StartTest(ctx, identity, "owner@example.net")
+	require.NoError(t, err)
+	tenant, _ := outbox.TenantFromContext(ctx)
+	require.NoError(t, b.senders.RunTest(ctx, tenant.ID, test.ID))
+	got, err := b.senders.Test(ctx, test.ID)
+	require.NoError(t, err)
+	require.Equal(t, sender.TestPassed, got.Status, "%+v", got.Error)
+	_, err = b.senders.Save(ctx, test.ID)
+	require.NoError(t, err)
+}
+
+// smtpServer starts a tenant's SMTP server (STARTTLS, AUTH required) and
+// returns options trusting it.
+func smtpServer(t *testing.T) *smtptest.Server {
+	t.Helper()
+	return smtptest.Start(t, smtptest.Options{
+		Security: smtptest.SecurityStartTLS, Username: smtpUser, Password: smtpPassword, RequireAuth: true,
+	})
+}
+
+// deliver runs the delivery job of msg once, as the worker would on the
+// given attempt.
+func (b *bundle) deliver(t *testing.T, msg dbsqlc.Message, run delivery.Run) delivery.Outcome {
+	t.Helper()
+	if run.MaxAttempts == 0 {
+		run.MaxAttempts = 10
+	}
+	if run.Attempt == 0 {
+		run.Attempt = 1
+	}
+	return b.svc.Deliver(context.Background(), delivery.JobArgs{TenantID: msg.TenantID, MessageID: msg.ID}, run)
+}
+
+// message reloads a message with its attempts and events.
+func (b *bundle) message(t *testing.T, msg dbsqlc.Message) (dbsqlc.Message, []dbsqlc.MessageAttempt, []dbsqlc.MessageEvent) {
+	t.Helper()
+	ctx := context.Background()
+	row, err := b.store.Q().MessageGet(ctx, dbsqlc.MessageGetParams{TenantID: msg.TenantID, ID: msg.ID})
+	require.NoError(t, err)
+	attempts, err := b.store.Q().MessageAttemptsList(ctx, dbsqlc.MessageAttemptsListParams{TenantID: msg.TenantID, MessageID: msg.ID})
+	require.NoError(t, err)
+	events, err := b.store.Q().MessageEventsList(ctx, dbsqlc.MessageEventsListParams{TenantID: msg.TenantID, MessageID: msg.ID})
+	require.NoError(t, err)
+	return row, attempts, events
+}
+
+// countMessages counts the tenant's messages.
+func (b *bundle) countMessages(t *testing.T, tenantID uuid.UUID) int {
+	t.Helper()
+	var n int
+	require.NoError(t, b.store.Pool().QueryRow(context.Background(), "SELECT count(*) FROM messages WHERE tenant_id = $1", tenantID).Scan(&n))
+	return n
+}
+
+// countSuppressions counts the tenant's suppressed addresses.
+func (b *bundle) countSuppressions(t *testing.T, tenantID uuid.UUID) int {
+	t.Helper()
+	var n int
+	require.NoError(t, b.store.Pool().QueryRow(context.Background(), "SELECT count(*) FROM suppressions WHERE tenant_id = $1", tenantID).Scan(&n))
+	return n
+}
+
+func raw(to ...string) delivery.SendInput {
+	return delivery.SendInput{To: to, Subject: "Hello", Text: "Hello there"}
+}

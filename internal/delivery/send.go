@@ -1,0 +1,291 @@
+package delivery
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/outbox/outbox/db"
+	"github.com/outbox/outbox/db/dbsqlc"
+	"github.com/outbox/outbox/internal/outbox"
+	"github.com/outbox/outbox/internal/sender"
+	"github.com/outbox/outbox/internal/templates"
+)
+
+// Limits of one sendNotification(s) call (DESIGN.md §1.4).
+const (
+	// MaxBatch is the most notifications one SendMany takes.
+	MaxBatch = 1000
+	// MaxRecipients is the most To and Cc addresses of one notification.
+	MaxRecipients = 50
+	// MaxIdempotencyKeyLen is the longest idempotency key, in bytes.
+	MaxIdempotencyKeyLen = 255
+)
+
+// SendInput is one notification as a caller asks for it: a template key with
+// variables, or a subject and body sent as they are.
+type SendInput struct {
+	To, Cc []string
+	// Template is an event key (order.confirmed, …); leave Subject, Text and
+	// HTML empty with it.
+	Template string
+	// Subject, Text and HTML are a message without a template: sent as
+	// given (they are not templates), Text or HTML or both.
+	Subject, Text, HTML string
+	// Variables are the template's data.
+	Variables   map[string]any
+	Attachments []AttachmentInput
+	// IdempotencyKey, when set, makes a repeat within IdempotencyTTL return
+	// the message created the first time instead of creating another.
+	IdempotencyKey string
+}
+
+// payload is messages.payload of a notification: what the worker needs
+// besides the columns.
+type payload struct {
+	Text        string       `json:"text,omitempty"`
+	HTML        string       `json:"html,omitempty"`
+	Attachments []attachment `json:"attachments,omitempty"`
+}
+
+// draft is a new message, checked and rendered, ready to be written.
+type draft struct {
+	id             uuid.UUID
+	to, cc         []string
+	subject        string
+	templateKey    string
+	idempotencyKey string
+	payload        []byte
+	resentFrom     uuid.UUID
+	// suppressed says that every To and Cc address is suppressed: the
+	// message is written SUPPRESSED, with no job.
+	suppressed []string
+}
+
+// Send validates, renders and queues one notification, returning its
+// message (for a repeated idempotency key, the first message). Errors are
+// EINVALID naming the field ("to", "variables", "attachments[0]…").
+func (s *Service) Send(ctx context.Context, in SendInput) (dbsqlc.Message, error) {
+	rows, err := s.send(ctx, []SendInput{in}, false)
+	if err != nil {
+		return dbsqlc.Message{}, err
+	}
+	return rows[0], nil
+}
+
+// SendMany queues up to MaxBatch notifications in one transaction (their
+// rows and River jobs together), returning their messages in input order.
+// Any invalid input fails the whole call with EINVALID on
+// "inputs[i].field", and nothing is written.
+func (s *Service) SendMany(ctx context.Context, ins []SendInput) ([]dbsqlc.Message, error) {
+	return s.send(ctx, ins, true)
+}
+
+func (s *Service) send(ctx context.Context, ins []SendInput, batch bool) ([]dbsqlc.Message, error) {
+	tenant, err := outbox.MustTenant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(ins) == 0 {
+		return []dbsqlc.Message{}, nil
+	}
+	if len(ins) > MaxBatch {
+		return nil, outbox.Invalid("inputs", "at most %d notifications per call; %d were given", MaxBatch, len(ins))
+	}
+	keys := make(map[string]bool)
+	for _, in := range ins {
+		if in.Template != "" {
+			keys[in.Template] = true
+		}
+	}
+	sc, err := s.sendContext(ctx, tenant, slices.Sorted(maps.Keys(keys)))
+	if err != nil {
+		return nil, err
+	}
+	drafts := make([]draft, len(ins))
+	for i, in := range ins {
+		prefix := ""
+		if batch {
+			prefix = fmt.Sprintf("inputs[%d].", i)
+		}
+		if drafts[i], err = s.prepare(sc, prefix, in); err != nil {
+			return nil, err
+		}
+	}
+	return s.enqueue(ctx, sc, drafts)
+}
+
+// sendContext is what preparing a tenant's messages needs, loaded once per
+// call.
+type sendContext struct {
+	tenant    outbox.Tenant
+	view      sender.View
+	shop      templates.Shop
+	templates map[string]templates.Template
+	// copies is the number of BCC and archive addresses every message gets.
+	copies int
+}
+
+func (s *Service) sendContext(ctx context.Context, tenant outbox.Tenant, keys []string) (*sendContext, error) {
+	row, err := s.deps.Store.Q().SenderSettingsGet(ctx, tenant.ID)
+	if err != nil {
+		return nil, db.Check(err, "sender settings")
+	}
+	view, err := s.deps.Senders.ViewFromRow(tenant, row)
+	if err != nil {
+		return nil, err
+	}
+	tpls, err := s.deps.Templates.Resolve(ctx, tenant.ID, keys)
+	if err != nil {
+		return nil, err
+	}
+	sc := &sendContext{tenant: tenant, view: view, shop: templates.ShopOf(tenant, row), templates: tpls, copies: len(view.BCC)}
+	if view.ArchiveCopyTo != "" {
+		sc.copies++
+	}
+	return sc, nil
+}
+
+// prepare checks and renders one input into a draft. Errors are EINVALID on
+// prefix+field.
+func (s *Service) prepare(sc *sendContext, prefix string, in SendInput) (draft, error) {
+	d := draft{id: uuid.New(), templateKey: in.Template}
+	var err error
+	if d.to, err = recipients(prefix+"to", in.To); err != nil {
+		return draft{}, err
+	}
+	if len(d.to) == 0 {
+		return draft{}, outbox.Invalid(prefix+"to", "enter at least one recipient")
+	}
+	if d.cc, err = recipients(prefix+"cc", in.Cc); err != nil {
+		return draft{}, err
+	}
+	n := len(d.to) + len(d.cc)
+	if n > MaxRecipients {
+		return draft{}, outbox.Invalid(prefix+"to", "at most %d recipients (To and Cc) per message; %d were given", MaxRecipients, n)
+	}
+	if most := sc.view.Limits.RecipientsPerMessage; most > 0 && n+sc.copies > most {
+		return draft{}, outbox.Invalid(prefix+"to", "your mail provider takes at most %d recipients per message, BCC and archive copies included; this one has %d", most, n+sc.copies)
+	}
+	if d.idempotencyKey, err = checkIdempotencyKey(prefix+"idempotencyKey", in.IdempotencyKey); err != nil {
+		return draft{}, err
+	}
+
+	var p payload
+	if in.Template != "" {
+		if in.Subject != "" || in.Text != "" || in.HTML != "" {
+			return draft{}, outbox.Invalid(prefix+"template", "give a template or a subject and body, not both")
+		}
+		tpl, ok := sc.templates[in.Template]
+		if !ok {
+			if err := templates.CheckKey(prefix+"template", in.Template); err != nil {
+				return draft{}, err
+			}
+			return draft{}, outbox.Invalid(prefix+"template", "there is no template %q: save one with upsertTemplate first", in.Template)
+		}
+		r, err := templates.Render(tpl, templates.Variables(in.Template, sc.shop, in.Variables), s.deps.Templates.Limits())
+		if err != nil {
+			return draft{}, renderError(prefix, err)
+		}
+		d.subject, p.Text, p.HTML = r.Subject, r.Text, r.HTML
+	} else {
+		if d.subject, err = checkSubject(prefix+"subject", in.Subject); err != nil {
+			return draft{}, err
+		}
+		if strings.TrimSpace(in.Text) == "" && strings.TrimSpace(in.HTML) == "" {
+			return draft{}, outbox.Invalid(prefix+"text", "give a template, or a text body, an HTML body or both")
+		}
+		most := s.deps.Templates.Limits().MaxOutput
+		for _, b := range []struct{ field, body string }{{"text", in.Text}, {"html", in.HTML}} {
+			if len(b.body) > most {
+				return draft{}, outbox.Invalid(prefix+b.field, "is %d bytes; the limit is %d", len(b.body), most)
+			}
+			if !utf8.ValidString(b.body) {
+				return draft{}, outbox.Invalid(prefix+b.field, "is not valid UTF-8")
+			}
+		}
+		p.Text, p.HTML = in.Text, in.HTML
+	}
+	if p.Attachments, err = decodeAttachments(prefix, in.Attachments, s.opts.MaxAttachmentBytes); err != nil {
+		return draft{}, err
+	}
+	if d.payload, err = json.Marshal(p); err != nil {
+		return draft{}, fmt.Errorf("encoding message payload: %w", err)
+	}
+	return d, nil
+}
+
+// recipients normalizes a list of addresses (sender.NormalizeAddress),
+// dropping repeats case-insensitively. Errors name the entry: "to[2]".
+func recipients(field string, list []string) ([]string, error) {
+	out := make([]string, 0, len(list))
+	seen := make(map[string]bool, len(list))
+	for i, entry := range list {
+		addr, err := sender.NormalizeAddress(fmt.Sprintf("%s[%d]", field, i), entry)
+		if err != nil {
+			return nil, err
+		}
+		if key := strings.ToLower(addr); !seen[key] {
+			seen[key] = true
+			out = append(out, addr)
+		}
+	}
+	return out, nil
+}
+
+func checkIdempotencyKey(field, key string) (string, error) {
+	key = strings.TrimSpace(key)
+	if len(key) > MaxIdempotencyKeyLen {
+		return "", outbox.Invalid(field, "must be at most %d bytes", MaxIdempotencyKeyLen)
+	}
+	if !utf8.ValidString(key) {
+		return "", outbox.Invalid(field, "is not valid UTF-8")
+	}
+	for _, r := range key {
+		if unicode.IsControl(r) {
+			return "", outbox.Invalid(field, "must not contain control characters")
+		}
+	}
+	return key, nil
+}
+
+// checkSubject checks a subject given as is: one line, not empty, at most
+// templates.MaxSubjectRunes characters.
+func checkSubject(field, subject string) (string, error) {
+	subject = strings.TrimSpace(subject)
+	if subject == "" {
+		return "", outbox.Invalid(field, "enter a subject, or use a template")
+	}
+	if !utf8.ValidString(subject) {
+		return "", outbox.Invalid(field, "is not valid UTF-8")
+	}
+	for _, r := range subject {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+			return "", outbox.Invalid(field, "must be a single line without control characters")
+		}
+	}
+	if n := utf8.RuneCountInString(subject); n > templates.MaxSubjectRunes {
+		return "", outbox.Invalid(field, "is %d characters long; at most %d are allowed", n, templates.MaxSubjectRunes)
+	}
+	return subject, nil
+}
+
+// renderError places a rendering error on the input: variables stay
+// "variables", a part of the stored template is reported on "template".
+func renderError(prefix string, err error) error {
+	e := outbox.AsError(err)
+	if e == nil || e.Code != outbox.EINVALID {
+		return err
+	}
+	if e.Field == "variables" {
+		return outbox.Invalid(prefix+"variables", "%s", e.Message)
+	}
+	return outbox.Invalid(prefix+"template", "the template's %s: %s", e.Field, e.Message)
+}

@@ -1,0 +1,164 @@
+package delivery
+
+import (
+	"context"
+	"crypto/x509"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/outbox/outbox/db"
+	"github.com/outbox/outbox/internal/ratelimit"
+	"github.com/outbox/outbox/internal/relay"
+	"github.com/outbox/outbox/internal/sender"
+	"github.com/outbox/outbox/internal/templates"
+	"github.com/outbox/outbox/internal/transport"
+)
+
+// JobArgs is the River job that delivers one message.
+type JobArgs struct {
+	TenantID  uuid.UUID `json:"tenant_id"`
+	MessageID uuid.UUID `json:"message_id"`
+}
+
+// Kind is the River job kind.
+func (JobArgs) Kind() string { return "delivery" }
+
+// Jobs inserts and cancels River jobs in a transaction; *river.Client is one.
+type Jobs interface {
+	InsertManyTx(ctx context.Context, tx pgx.Tx, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
+	JobCancelTx(ctx context.Context, tx pgx.Tx, jobID int64) (*rivertype.JobRow, error)
+}
+
+// Limiter enforces per-account sending limits across processes;
+// *ratelimit.Limiter is one.
+type Limiter interface {
+	Reserve(ctx context.Context, account string, limits ratelimit.Limits, recipients int) (wait time.Duration, err error)
+	Pause(ctx context.Context, account string, until time.Time) error
+}
+
+// Deps are the services a Service works with.
+type Deps struct {
+	Store     *db.Store
+	Jobs      Jobs
+	Senders   *sender.Service
+	Templates *templates.Service
+	// Relay carries the mail of tenants in PLATFORM and BRANDED mode.
+	Relay   relay.Sender
+	Limiter Limiter
+	Logger  *slog.Logger
+}
+
+// Options are the settings of a Service. Zero fields take the defaults
+// named on each.
+type Options struct {
+	// MaxAttempts is how many times a message is tried before it fails
+	// (OUTBOX_DELIVERY_MAX_ATTEMPTS). Default 10.
+	MaxAttempts int
+	// RetryBase is the ceiling of the first retry's delay; each further
+	// retry doubles it (OUTBOX_DELIVERY_RETRY_BASE). The delay itself is
+	// drawn uniformly below the ceiling ("full jitter"). Default 5m: ten
+	// attempts then take about a day (21 h on average, at most 43 h).
+	RetryBase time.Duration
+	// RetryMax caps one retry's ceiling. Default 24h.
+	RetryMax time.Duration
+	// MaxAttachmentBytes bounds a message's decoded attachments together
+	// (OUTBOX_MAX_ATTACHMENT_BYTES). Default 10 MiB.
+	MaxAttachmentBytes int
+	// IdempotencyTTL is how long an idempotency key returns the message it
+	// created. Default 24h.
+	IdempotencyTTL time.Duration
+	// ThrottleBase is how long a sending account pauses after its first
+	// throttling reply without a Retry-After; it doubles with each throttle
+	// the same message meets, up to ThrottleMax. Default 1m.
+	ThrottleBase time.Duration
+	// ThrottleMax caps a throttling pause. Default 1h.
+	ThrottleMax time.Duration
+	// MaxSnoozes is how often one message may be put back because of
+	// sending limits or throttling (which spend no attempt) before it fails
+	// with THROTTLED. Default 1000.
+	MaxSnoozes int
+	// MaxWait is how long after its creation a message may still be put
+	// back for sending limits before it fails with THROTTLED. Default 72h.
+	MaxWait time.Duration
+	// SendTimeout bounds one attempt: waiting for a pooled connection and
+	// the whole conversation. Default 2m.
+	SendTimeout time.Duration
+	// SMTPTimeout bounds each step of an SMTP conversation and an HTTP API
+	// request. Default transport.DefaultTimeout (30s).
+	SMTPTimeout time.Duration
+	// Pool bounds the connections kept to tenants' SMTP servers; zero
+	// fields take transport's defaults.
+	Pool transport.PoolConfig
+	// RelayLimits are the platform relay's sending limits, shared by every
+	// tenant in PLATFORM and BRANDED mode. Default: none.
+	RelayLimits ratelimit.Limits
+	// RootCAs, when not nil, replaces the system roots that verify tenants'
+	// SMTP servers (tests).
+	RootCAs *x509.CertPool
+	// Rand returns a number in [0, 1) for jitter; nil uses math/rand/v2.
+	Rand func() float64
+}
+
+func (o Options) withDefaults() Options {
+	set := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 10
+	}
+	set(&o.RetryBase, 5*time.Minute)
+	set(&o.RetryMax, 24*time.Hour)
+	if o.MaxAttachmentBytes <= 0 {
+		o.MaxAttachmentBytes = 10 << 20
+	}
+	set(&o.IdempotencyTTL, 24*time.Hour)
+	set(&o.ThrottleBase, time.Minute)
+	set(&o.ThrottleMax, time.Hour)
+	if o.MaxSnoozes <= 0 {
+		o.MaxSnoozes = 1000
+	}
+	set(&o.MaxWait, 72*time.Hour)
+	set(&o.SendTimeout, 2*time.Minute)
+	set(&o.SMTPTimeout, transport.DefaultTimeout)
+	if o.Rand == nil {
+		o.Rand = rand.Float64
+	}
+	return o
+}
+
+// Service sends notifications: the API side validates, renders and queues
+// them; the worker side (Deliver) sends one message and decides what River
+// does next. Methods called for a request take the tenant from ctx.
+type Service struct {
+	deps Deps
+	opts Options
+	// pool keeps connections to tenants' own SMTP servers.
+	pool *transport.Pool
+}
+
+// NewService returns a Service. Close it to close its SMTP connections.
+func NewService(deps Deps, opts Options) *Service {
+	opts = opts.withDefaults()
+	return &Service{deps: deps, opts: opts, pool: transport.NewPool(opts.Pool)}
+}
+
+// Close closes the idle connections to tenants' SMTP servers. It always
+// returns nil.
+func (s *Service) Close() error { return s.pool.Close() }
+
+// JobTimeout is how long River lets one delivery job run: an attempt and
+// the database work around it.
+func (s *Service) JobTimeout() time.Duration { return s.opts.SendTimeout + 30*time.Second }
+
+// insertOpts are the River options of a delivery job.
+func (s *Service) insertOpts() *river.InsertOpts {
+	return &river.InsertOpts{MaxAttempts: s.opts.MaxAttempts}
+}

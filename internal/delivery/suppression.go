@@ -1,0 +1,122 @@
+package delivery
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/outbox/outbox/db"
+	"github.com/outbox/outbox/db/dbsqlc"
+	"github.com/outbox/outbox/internal/audit"
+	"github.com/outbox/outbox/internal/outbox"
+	"github.com/outbox/outbox/internal/sender"
+)
+
+// Page sizes of Suppressions.
+const (
+	DefaultPageSize = 50
+	MaxPageSize     = 500
+)
+
+// Suppression is an address the tenant's mail no longer goes to.
+type Suppression struct {
+	Email     string
+	Reason    string
+	CreatedAt time.Time
+	// Cursor is the position of this entry, for the after argument.
+	Cursor string
+}
+
+// SuppressionPage is one page of suppressions, newest first.
+type SuppressionPage struct {
+	Items   []Suppression
+	HasNext bool
+}
+
+// Suppressions returns up to first of the tenant's suppressed addresses
+// after the cursor after (empty: from the newest). first defaults to
+// DefaultPageSize and may be at most MaxPageSize. It returns EINVALID for a
+// bad first or cursor.
+func (s *Service) Suppressions(ctx context.Context, first int, after string) (SuppressionPage, error) {
+	tenant, err := outbox.MustTenant(ctx)
+	if err != nil {
+		return SuppressionPage{}, err
+	}
+	switch {
+	case first == 0:
+		first = DefaultPageSize
+	case first < 0 || first > MaxPageSize:
+		return SuppressionPage{}, outbox.Invalid("first", "must be between 1 and %d", MaxPageSize)
+	}
+	p := dbsqlc.SuppressionListParams{TenantID: tenant.ID, RowLimit: int32(first + 1)}
+	if after != "" {
+		at, email, err := decodeCursor(after)
+		if err != nil {
+			return SuppressionPage{}, err
+		}
+		p.AfterCreatedAt, p.AfterEmail = &at, &email
+	}
+	rows, err := s.deps.Store.Q().SuppressionList(ctx, p)
+	if err != nil {
+		return SuppressionPage{}, db.Check(err, "suppressions")
+	}
+	page := SuppressionPage{Items: make([]Suppression, 0, min(len(rows), first))}
+	for i, r := range rows {
+		if i == first {
+			page.HasNext = true
+			break
+		}
+		page.Items = append(page.Items, Suppression{Email: r.Email, Reason: r.Reason, CreatedAt: r.CreatedAt, Cursor: encodeCursor(r.CreatedAt, r.Email)})
+	}
+	return page, nil
+}
+
+// RemoveSuppression lets mail go to email again, with an audit entry. It
+// reports whether the address was suppressed; EINVALID for a malformed one.
+func (s *Service) RemoveSuppression(ctx context.Context, email string) (bool, error) {
+	tenant, err := outbox.MustTenant(ctx)
+	if err != nil {
+		return false, err
+	}
+	addr, err := sender.NormalizeAddress("email", email)
+	if err != nil {
+		return false, err
+	}
+	removed := false
+	err = s.deps.Store.InTx(ctx, func(tx *db.Tx) error {
+		n, err := tx.Q.SuppressionDelete(ctx, dbsqlc.SuppressionDeleteParams{TenantID: tenant.ID, Email: addr})
+		if err != nil {
+			return fmt.Errorf("removing suppression: %w", err)
+		}
+		if removed = n > 0; !removed {
+			return nil
+		}
+		return audit.Record(ctx, tx, "suppression.remove", strings.ToLower(addr), nil, nil)
+	})
+	return removed, err
+}
+
+// encodeCursor and decodeCursor turn a position in the list, (created_at,
+// email), into an opaque string and back.
+func encodeCursor(at time.Time, email string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(at.UTC().Format(time.RFC3339Nano) + "|" + email))
+}
+
+func decodeCursor(c string) (time.Time, string, error) {
+	bad := outbox.Invalid("after", "is not a cursor of this list")
+	raw, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return time.Time{}, "", bad
+	}
+	ts, email, ok := strings.Cut(string(raw), "|")
+	if !ok {
+		return time.Time{}, "", bad
+	}
+	at, err := time.Parse(time.RFC3339Nano, ts)
+	if err != nil {
+		return time.Time{}, "", bad
+	}
+	return at, email, nil
+}
