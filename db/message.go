@@ -25,7 +25,8 @@ type StatusChange struct {
 	Detail string
 }
 
-// SetMessageStatus applies change in tx and returns the updated row.
+// SetMessageStatus applies change in tx and returns the updated row. It
+// NOTIFYs the change on ChangesChannel, delivered when tx commits.
 func (tx *Tx) SetMessageStatus(ctx context.Context, change StatusChange) (dbsqlc.Message, error) {
 	var lastErr []byte
 	if change.Error != nil {
@@ -62,6 +63,12 @@ func (tx *Tx) SetMessageStatus(ctx context.Context, change StatusChange) (dbsqlc
 		MessageID: change.MessageID, TenantID: change.TenantID, Status: string(change.Status), Detail: change.Detail,
 	}); err != nil {
 		return dbsqlc.Message{}, fmt.Errorf("recording message event: %w", err)
+	}
+	// Subscribers in every API process learn of the change at commit.
+	if err := tx.Q.MessageChangeNotify(ctx, dbsqlc.MessageChangeNotifyParams{
+		TenantID: change.TenantID, MessageID: change.MessageID,
+	}); err != nil {
+		return dbsqlc.Message{}, fmt.Errorf("notifying message change: %w", err)
 	}
 	return row, nil
 }

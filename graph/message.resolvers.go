@@ -4,29 +4,116 @@ import (
 	"context"
 
 	"github.com/outbox/outbox/graph/model"
+	"github.com/outbox/outbox/internal/logs"
+	"github.com/outbox/outbox/internal/outbox"
 )
 
 // Messages is the email log: newest first, filtered, keyset-paginated.
 func (r *queryResolver) Messages(ctx context.Context, filter *model.MessageFilter, first *int, after *string) (*model.MessageConnection, error) {
-	return nil, errUnbuilt
+	page, err := r.Logs.List(ctx, messageFilter(filter), first, after)
+	if err != nil {
+		return nil, err
+	}
+	conn := &model.MessageConnection{Edges: make([]model.MessageEdge, len(page.Messages)), PageInfo: &model.PageInfo{HasNextPage: page.HasNext}}
+	for i, row := range page.Messages {
+		m, err := messageModel(row)
+		if err != nil {
+			return nil, err
+		}
+		conn.Edges[i] = model.MessageEdge{Cursor: logs.Cursor(row), Node: m}
+	}
+	if len(page.Messages) > 0 {
+		end := page.EndCursor()
+		conn.PageInfo.EndCursor = &end
+	}
+	return conn, nil
 }
 
 // Message returns one message of the tenant's, or null.
 func (r *queryResolver) Message(ctx context.Context, id string) (*model.Message, error) {
-	return nil, errUnbuilt
+	msgID, err := parseID(id, "message")
+	if err != nil {
+		return nil, nil
+	}
+	row, err := r.Logs.Get(ctx, msgID)
+	if outbox.ErrorCode(err) == outbox.ENOTFOUND {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return messageModel(row)
 }
 
 // Attempts lists a message's delivery attempts.
 func (r *messageResolver) Attempts(ctx context.Context, obj *model.Message) ([]model.DeliveryAttempt, error) {
-	return nil, errUnbuilt
+	msgID, err := parseID(obj.ID, "message")
+	if err != nil {
+		return nil, err
+	}
+	rows, err := r.Logs.Attempts(ctx, msgID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]model.DeliveryAttempt, len(rows))
+	for i, a := range rows {
+		out[i] = model.DeliveryAttempt{
+			At: a.At, DurationMs: int(a.DurationMs), Server: optional(a.Server), EnhancedCode: optional(a.EnhancedCode),
+			Reply: optional(a.Reply), TLSVersion: optional(a.TlsVersion),
+		}
+		if a.Code != nil {
+			code := int(*a.Code)
+			out[i].Code = &code
+		}
+		if a.Category != "" {
+			c := model.ErrorCategory(a.Category)
+			out[i].Category = &c
+		}
+	}
+	return out, nil
 }
 
 // Events lists a message's status changes.
 func (r *messageResolver) Events(ctx context.Context, obj *model.Message) ([]model.MessageEvent, error) {
-	return nil, errUnbuilt
+	msgID, err := parseID(obj.ID, "message")
+	if err != nil {
+		return nil, err
+	}
+	rows, err := r.Logs.Events(ctx, msgID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]model.MessageEvent, len(rows))
+	for i, e := range rows {
+		out[i] = model.MessageEvent{Status: model.MessageStatus(e.Status), At: e.At, Detail: optional(e.Detail)}
+	}
+	return out, nil
 }
 
 // SetLogRetention sets how many days the tenant's messages are kept.
 func (r *mutationResolver) SetLogRetention(ctx context.Context, days int) (*model.Tenant, error) {
-	return nil, errUnbuilt
+	t, err := r.Logs.SetRetention(ctx, days)
+	if err != nil {
+		return nil, err
+	}
+	return &model.Tenant{ID: t.ID.String(), Name: t.Name, RetentionDays: t.RetentionDays}, nil
+}
+
+// messageFilter maps the GraphQL filter (shared by messages and
+// messageEvents) to the log's.
+func messageFilter(in *model.MessageFilter) logs.Filter {
+	if in == nil {
+		return logs.Filter{}
+	}
+	f := logs.Filter{
+		Recipient: deref(in.Recipient), Template: deref(in.Template), IdempotencyKey: deref(in.IdempotencyKey),
+		Since: deref(in.Since), Until: deref(in.Until), Search: deref(in.Search),
+	}
+	if in.Kind != nil {
+		f.Kind = outbox.MessageKind(*in.Kind)
+	}
+	for _, st := range in.Status {
+		f.Statuses = append(f.Statuses, outbox.MessageStatus(st))
+	}
+	return f
 }

@@ -31,6 +31,9 @@ func (s *Service) RunTest(ctx context.Context, tenantID, testID uuid.UUID) error
 		if err != nil {
 			return db.Check(err, "pending sender test")
 		}
+		if err := tx.NotifySenderTest(ctx, tenantID, testID); err != nil {
+			return err
+		}
 		_, err = tx.SetMessageStatus(ctx, db.StatusChange{TenantID: tenantID, MessageID: test.MessageID, Status: outbox.StatusSending, Detail: "test send started"})
 		return err
 	})
@@ -100,6 +103,9 @@ func (s *Service) finishTest(ctx context.Context, tenant outbox.Tenant, test dbs
 			TenantID: tenant.ID, ID: test.ID, Status: string(status), Steps: stepsJSON, Error: errJSON,
 		}); err != nil {
 			return fmt.Errorf("recording test outcome: %w", err)
+		}
+		if err := tx.NotifySenderTest(ctx, tenant.ID, test.ID); err != nil {
+			return err
 		}
 		_, err := tx.SetMessageStatus(ctx, db.StatusChange{
 			TenantID: tenant.ID, MessageID: test.MessageID, Status: msgStatus, Error: deliveryErr,

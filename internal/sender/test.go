@@ -115,6 +115,9 @@ func (s *Service) StartTest(ctx context.Context, draft Settings, testRecipient s
 		if err := tx.Q.SenderDraftUpsert(ctx, dbsqlc.SenderDraftUpsertParams{TenantID: tenant.ID, TestID: row.ID, Fingerprint: fingerprint}); err != nil {
 			return fmt.Errorf("recording sender draft: %w", err)
 		}
+		if err := tx.NotifySenderTest(ctx, tenant.ID, row.ID); err != nil {
+			return err
+		}
 		if _, err := tx.SetMessageStatus(ctx, db.StatusChange{TenantID: tenant.ID, MessageID: msg.ID, Status: outbox.StatusQueued, Detail: "test send queued"}); err != nil {
 			return err
 		}

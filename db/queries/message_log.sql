@@ -1,0 +1,86 @@
+-- The email log (internal/logs): listing and filtering messages, one message
+-- with the id of its latest event, retention, and the NOTIFYs that carry
+-- status changes to every API process (internal/events).
+
+-- name: MessageLogList :many
+-- One page of a tenant's messages, newest first, after the keyset cursor
+-- (after_created_at, after_id) when given. Every filter is optional: NULL
+-- (or an empty status list) leaves it out. It must run with a plan made for
+-- its arguments (db.Store.LogQ), so that the catch-all conditions fold away
+-- and the index of the filter given is used.
+SELECT * FROM messages
+WHERE tenant_id = @tenant_id
+  AND (sqlc.narg(after_created_at)::timestamptz IS NULL
+       OR (created_at, id) < (sqlc.narg(after_created_at)::timestamptz, sqlc.narg(after_id)::uuid))
+  AND (cardinality(@statuses::text[]) = 0 OR status = ANY (@statuses::text[]))
+  AND (sqlc.narg(kind)::text IS NULL OR kind = sqlc.narg(kind)::text)
+  AND (sqlc.narg(recipient)::text IS NULL
+       OR outbox_lower_addrs(to_addrs || cc_addrs) @> ARRAY[sqlc.narg(recipient)::text])
+  AND (sqlc.narg(template_key)::text IS NULL OR template_key = sqlc.narg(template_key)::text)
+  AND (sqlc.narg(idempotency_key)::text IS NULL OR idempotency_key = sqlc.narg(idempotency_key)::text)
+  AND (sqlc.narg(since)::timestamptz IS NULL OR created_at >= sqlc.narg(since)::timestamptz)
+  AND (sqlc.narg(until)::timestamptz IS NULL OR created_at < sqlc.narg(until)::timestamptz)
+  AND (sqlc.narg(subject_pattern)::text IS NULL OR subject ILIKE sqlc.narg(subject_pattern)::text)
+ORDER BY created_at DESC, id DESC
+LIMIT @row_limit;
+
+-- name: MessageLogGet :one
+-- One message of a tenant's and the id of its latest event (0 when it has
+-- none), read in one snapshot: a subscriber compares that id with the ones
+-- notified to skip changes the row already shows.
+SELECT sqlc.embed(messages),
+       coalesce((SELECT max(e.id) FROM message_events e WHERE e.message_id = messages.id), 0)::bigint AS last_event_id
+FROM messages
+WHERE messages.tenant_id = @tenant_id AND messages.id = @id;
+
+-- name: MessageLogChangedSince :many
+-- A tenant's messages with an event at or after since, least recently
+-- changed first: what a subscriber re-reads after changes may have been
+-- missed.
+SELECT * FROM messages
+WHERE messages.tenant_id = @tenant_id
+  AND messages.id IN (SELECT e.message_id FROM message_events e WHERE e.tenant_id = @tenant_id AND e.at >= @since)
+ORDER BY updated_at, id
+LIMIT @row_limit;
+
+-- name: MessageChangeNotify :exec
+-- Tells every API process (LISTEN outbox_changes) about a message's latest
+-- event, delivered at commit:
+-- {"k":"m","t":tenant id,"id":message id,"s":status,"e":event id}.
+SELECT pg_notify('outbox_changes',
+                 json_build_object('k', 'm', 't', e.tenant_id, 'id', e.message_id, 's', e.status, 'e', e.id)::text)
+FROM message_events e
+WHERE e.tenant_id = @tenant_id AND e.message_id = @message_id
+ORDER BY e.id DESC
+LIMIT 1;
+
+-- name: SenderTestChangeNotify :exec
+-- Tells every API process about a sender test's current status, delivered
+-- at commit: {"k":"t","t":tenant id,"id":test id,"s":status}.
+SELECT pg_notify('outbox_changes',
+                 json_build_object('k', 't', 't', t.tenant_id, 'id', t.id, 's', t.status)::text)
+FROM sender_tests t
+WHERE t.tenant_id = @tenant_id AND t.id = @id;
+
+-- name: TenantRetentionSet :one
+UPDATE tenants SET retention_days = @retention_days WHERE id = @id RETURNING *;
+
+-- name: TenantRetentionList :many
+-- Every tenant's retention, for the purge job.
+SELECT id, retention_days FROM tenants ORDER BY id;
+
+-- name: MessagePurgeExpired :execrows
+-- Deletes one batch of a tenant's messages created before the cutoff; their
+-- attempts, events and sender tests go with them (ON DELETE CASCADE). A
+-- message still on its way (not in a final status) is kept until it, too,
+-- has not changed since the cutoff. Rows a delivery holds locked are
+-- skipped, not waited for: a later run takes them.
+DELETE FROM messages
+WHERE messages.tenant_id = @tenant_id
+  AND messages.id IN (SELECT m.id FROM messages m
+             WHERE m.tenant_id = @tenant_id
+               AND m.created_at < @cutoff
+               AND (m.status IN ('SENT', 'FAILED', 'CANCELLED', 'SUPPRESSED') OR m.updated_at < @cutoff)
+             ORDER BY m.created_at
+             LIMIT @batch_size
+             FOR UPDATE SKIP LOCKED);

@@ -1,0 +1,121 @@
+package logs
+
+import (
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/outbox/outbox/db/dbsqlc"
+	"github.com/outbox/outbox/internal/outbox"
+)
+
+// Filter selects messages, for the list and for messageEvents alike. Zero
+// fields select everything.
+type Filter struct {
+	// Statuses keeps messages in any of these statuses.
+	Statuses []outbox.MessageStatus
+	Kind     outbox.MessageKind
+	// Recipient keeps messages to this address (To or Cc), in any case.
+	Recipient      string
+	Template       string
+	IdempotencyKey string
+	// Since and Until keep messages created in [Since, Until).
+	Since, Until time.Time
+	// Search keeps messages whose subject contains it, in any case.
+	Search string
+}
+
+// Lengths past which a filter value cannot match anything stored.
+const (
+	maxAddressLen = 320
+	maxKeyLen     = 255
+	maxSearchLen  = 200
+)
+
+var (
+	allStatuses = []outbox.MessageStatus{
+		outbox.StatusQueued, outbox.StatusSending, outbox.StatusRetrying, outbox.StatusSent,
+		outbox.StatusFailed, outbox.StatusCancelled, outbox.StatusSuppressed,
+	}
+	allKinds = []outbox.MessageKind{outbox.KindTest, outbox.KindVerification, outbox.KindNotification}
+)
+
+// normalize checks f and returns it trimmed, with the recipient lower-cased
+// and duplicate statuses dropped. Errors are EINVALID naming the field
+// (under "filter.").
+func (f Filter) normalize() (Filter, error) {
+	var statuses []outbox.MessageStatus
+	for _, st := range f.Statuses {
+		if !slices.Contains(allStatuses, st) {
+			return Filter{}, outbox.Invalid("filter.status", "unknown status %q", st)
+		}
+		if !slices.Contains(statuses, st) {
+			statuses = append(statuses, st)
+		}
+	}
+	f.Statuses = statuses
+	if f.Kind != "" && !slices.Contains(allKinds, f.Kind) {
+		return Filter{}, outbox.Invalid("filter.kind", "unknown kind %q", f.Kind)
+	}
+	f.Recipient = strings.ToLower(strings.TrimSpace(f.Recipient))
+	f.Template = strings.TrimSpace(f.Template)
+	f.IdempotencyKey = strings.TrimSpace(f.IdempotencyKey)
+	f.Search = strings.TrimSpace(f.Search)
+	for _, v := range []struct {
+		field, value string
+		max          int
+	}{
+		{"filter.recipient", f.Recipient, maxAddressLen},
+		{"filter.template", f.Template, maxKeyLen},
+		{"filter.idempotencyKey", f.IdempotencyKey, maxKeyLen},
+		{"filter.search", f.Search, maxSearchLen},
+	} {
+		if n := utf8.RuneCountInString(v.value); n > v.max {
+			return Filter{}, outbox.Invalid(v.field, "is %d characters long; at most %d", n, v.max)
+		}
+		if strings.ContainsRune(v.value, 0) || !utf8.ValidString(v.value) {
+			return Filter{}, outbox.Invalid(v.field, "must be valid text")
+		}
+	}
+	if !f.Since.IsZero() && !f.Until.IsZero() && !f.Until.After(f.Since) {
+		return Filter{}, outbox.Invalid("filter.until", "must be after since")
+	}
+	return f, nil
+}
+
+// Match reports whether m passes f (as normalized), the same test the list
+// query makes in SQL, for messageEvents.
+func (f Filter) Match(m dbsqlc.Message) bool {
+	switch {
+	case len(f.Statuses) > 0 && !slices.Contains(f.Statuses, outbox.MessageStatus(m.Status)):
+		return false
+	case f.Kind != "" && string(f.Kind) != m.Kind:
+		return false
+	case f.Template != "" && (m.TemplateKey == nil || *m.TemplateKey != f.Template):
+		return false
+	case f.IdempotencyKey != "" && (m.IdempotencyKey == nil || *m.IdempotencyKey != f.IdempotencyKey):
+		return false
+	case !f.Since.IsZero() && m.CreatedAt.Before(f.Since):
+		return false
+	case !f.Until.IsZero() && !m.CreatedAt.Before(f.Until):
+		return false
+	case f.Search != "" && !strings.Contains(strings.ToLower(m.Subject), strings.ToLower(f.Search)):
+		return false
+	case f.Recipient != "" && !hasAddress(m, f.Recipient):
+		return false
+	}
+	return true
+}
+
+func hasAddress(m dbsqlc.Message, lower string) bool {
+	is := func(a string) bool { return strings.ToLower(a) == lower }
+	return slices.ContainsFunc(m.ToAddrs, is) || slices.ContainsFunc(m.CcAddrs, is)
+}
+
+// likePattern turns search text into an ILIKE pattern matching it anywhere,
+// with the pattern characters in it taken literally.
+func likePattern(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return "%" + r.Replace(s) + "%"
+}

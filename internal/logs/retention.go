@@ -1,0 +1,108 @@
+package logs
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/outbox/outbox/db"
+	"github.com/outbox/outbox/db/dbsqlc"
+	"github.com/outbox/outbox/internal/audit"
+	"github.com/outbox/outbox/internal/outbox"
+)
+
+// Retention bounds, in days (DESIGN.md §1.6).
+const (
+	DefaultRetentionDays = 30
+	MaxRetentionDays     = 365
+)
+
+// SetRetention sets how many days the tenant's messages are kept (1 to
+// MaxRetentionDays) and records it in the audit log; the next purge applies
+// it. It returns the updated tenant; EINVALID for days out of range.
+func (s *Service) SetRetention(ctx context.Context, days int) (outbox.Tenant, error) {
+	tenant, err := outbox.MustTenant(ctx)
+	if err != nil {
+		return outbox.Tenant{}, err
+	}
+	if days < 1 || days > MaxRetentionDays {
+		return outbox.Tenant{}, outbox.Invalid("days", "must be between 1 and %d", MaxRetentionDays)
+	}
+	var row dbsqlc.Tenant
+	err = s.store.InTx(ctx, func(tx *db.Tx) error {
+		before, err := tx.Q.TenantGetByID(ctx, tenant.ID)
+		if err != nil {
+			return db.Check(err, "tenant")
+		}
+		row, err = tx.Q.TenantRetentionSet(ctx, dbsqlc.TenantRetentionSetParams{ID: tenant.ID, RetentionDays: int32(days)})
+		if err != nil {
+			return fmt.Errorf("setting log retention: %w", err)
+		}
+		return audit.Record(ctx, tx, "log_retention.set", tenant.ID.String(),
+			map[string]int{"retentionDays": int(before.RetentionDays)}, map[string]int{"retentionDays": days})
+	})
+	if err != nil {
+		return outbox.Tenant{}, err
+	}
+	return outbox.Tenant{ID: row.ID, Slug: row.Slug, Name: row.Name, RetentionDays: int(row.RetentionDays)}, nil
+}
+
+// Retention returns how many days the caller's tenant keeps its messages,
+// read from the database (the tenant in ctx may be cached from before a
+// change).
+func (s *Service) Retention(ctx context.Context) (int, error) {
+	tenant, err := outbox.MustTenant(ctx)
+	if err != nil {
+		return 0, err
+	}
+	t, err := s.store.Tenant(ctx, tenant.ID)
+	if err != nil {
+		return 0, err
+	}
+	return t.RetentionDays, nil
+}
+
+// Purge deletes every tenant's messages older than its retention (with
+// their attempts and events), in batches of PurgeBatch, each statement its
+// own short transaction, skipping rows that are locked. It returns how many
+// messages it deleted; on an error, those deleted until then stay deleted.
+func (s *Service) Purge(ctx context.Context, now time.Time) (int64, error) {
+	tenants, err := s.store.Q().TenantRetentionList(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("listing tenants to purge: %w", err)
+	}
+	var total int64
+	for _, t := range tenants {
+		cutoff := now.Add(-time.Duration(t.RetentionDays) * 24 * time.Hour)
+		for {
+			n, err := s.store.Q().MessagePurgeExpired(ctx, dbsqlc.MessagePurgeExpiredParams{
+				TenantID: t.ID, Cutoff: cutoff, BatchSize: int32(s.purgeBatch),
+			})
+			if err != nil {
+				return total, fmt.Errorf("purging expired messages: %w", err)
+			}
+			total += n
+			if n < int64(s.purgeBatch) {
+				break
+			}
+		}
+	}
+	return total, nil
+}
+
+// PurgeJobArgs is the periodic River job that runs Purge.
+type PurgeJobArgs struct{}
+
+// Kind is the River job kind.
+func (PurgeJobArgs) Kind() string { return "log_purge" }
+
+// InsertOpts keeps one purge per period: a run that is still going when
+// the next is due is not joined by a second.
+func (PurgeJobArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: 3, UniqueOpts: river.UniqueOpts{ByPeriod: PurgeInterval}}
+}
+
+// PurgeInterval is how often expired messages are purged.
+const PurgeInterval = time.Hour

@@ -1,0 +1,38 @@
+package worker
+
+import (
+	"context"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/outbox/outbox/internal/logs"
+)
+
+// Retention purges every tenant's messages older than its log retention.
+type Retention struct {
+	river.WorkerDefaults[logs.PurgeJobArgs]
+	deps *Deps
+}
+
+// Work runs one purge. It deletes in small batches, each its own short
+// transaction, so a failure midway keeps what was purged; the next run
+// (or River's retry) goes on from there.
+func (w *Retention) Work(ctx context.Context, _ *river.Job[logs.PurgeJobArgs]) error {
+	_, err := w.deps.Logs.Purge(ctx, time.Now())
+	return err
+}
+
+// Timeout gives a purge after a long outage time to catch up.
+func (w *Retention) Timeout(*river.Job[logs.PurgeJobArgs]) time.Duration { return 30 * time.Minute }
+
+// RetentionPeriodicJob schedules the purge every logs.PurgeInterval, and
+// once when the worker starts. Only started River clients (worker
+// processes) run periodic jobs, and only the leader among them inserts it.
+func RetentionPeriodicJob() *river.PeriodicJob {
+	return river.NewPeriodicJob(
+		river.PeriodicInterval(logs.PurgeInterval),
+		func() (river.JobArgs, *river.InsertOpts) { return logs.PurgeJobArgs{}, nil },
+		&river.PeriodicJobOpts{RunOnStart: true},
+	)
+}
