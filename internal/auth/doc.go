@@ -6,7 +6,8 @@
 //
 //   - Platform users, whose tokens come from the platform's identity provider
 //     (iss == Config.Issuer). They are signed with a shared HS256 secret or
-//     with a key from a JWKS file, and carry the user's tenant and roles.
+//     with a key from a JWKS file or URL (fetched, cached and refreshed when
+//     a token names an unknown kid), and carry the user's tenant and roles.
 //   - Partner systems, which sign short-lived tokens themselves with a key a
 //     tenant admin registered (iss == the partner's client id). The tenant and
 //     the scopes come from that registration, never from the token, so a

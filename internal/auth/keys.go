@@ -167,16 +167,22 @@ type jwksKey struct {
 	pub  crypto.PublicKey
 }
 
-// loadJWKS reads the identity provider's signing keys from a JWKS file. Keys
-// for encryption and key types this service does not know are skipped, as
-// RFC 7517 §5 asks; a private, symmetric or weak key, a duplicate kid, or a
-// file without any usable key is an error, since each is a configuration
-// mistake someone should see at startup.
+// loadJWKS reads the identity provider's signing keys from a JWKS file, as
+// parseJWKS does.
 func loadJWKS(path string) ([]jwksKey, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
+	return parseJWKS(data)
+}
+
+// parseJWKS reads the signing keys of a JWKS document. Keys for encryption
+// and key types this service does not know are skipped, as RFC 7517 §5
+// asks; a private, symmetric or weak key, a duplicate kid, or a document
+// without any usable key is an error, since each is a configuration mistake
+// someone should see.
+func parseJWKS(data []byte) ([]jwksKey, error) {
 	var doc struct {
 		Keys []json.RawMessage `json:"keys"`
 	}

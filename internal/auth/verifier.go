@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net/http"
 	"slices"
 	"time"
 
@@ -14,7 +16,7 @@ import (
 )
 
 // Config configures a Verifier. Issuer, Audience and at least one of
-// HS256Secret and JWKSFile are required.
+// HS256Secret, JWKSFile and JWKSURL are required.
 type Config struct {
 	// Issuer is the `iss` of platform user tokens (OUTBOX_JWT_ISSUER). A token
 	// with another issuer is taken for a partner token. Required.
@@ -29,6 +31,24 @@ type Config struct {
 	// provider's public keys for RS256, PS256, ES256 and EdDSA. It is read
 	// once, by NewVerifier. Default: none, only HS256 is accepted.
 	JWKSFile string
+	// JWKSURL is where the identity provider publishes its public keys
+	// (OUTBOX_JWT_JWKS_URL), e.g. https://example.eu.auth0.com/.well-known/jwks.json
+	// or Keycloak's …/protocol/openid-connect/certs. Keys are fetched on first
+	// use and cached; see jwksRemote. Not together with JWKSFile. Default: none.
+	JWKSURL string
+	// JWKSCacheTTL is how long keys fetched from JWKSURL are used before
+	// they are fetched again. Default (zero): 10 minutes.
+	JWKSCacheTTL time.Duration
+	// JWKSTimeout bounds one fetch of JWKSURL. Default (zero): 5 seconds.
+	JWKSTimeout time.Duration
+	// JWKSMinRefresh is the least time between two fetches of JWKSURL, also
+	// when tokens name a kid the cached keys do not hold. Default (zero): 30
+	// seconds.
+	JWKSMinRefresh time.Duration
+	// HTTPClient fetches JWKSURL. Default: http.DefaultClient.
+	HTTPClient *http.Client
+	// Logger receives warnings about failed JWKS fetches. Default: discarded.
+	Logger *slog.Logger
 	// Leeway is the clock skew allowed when checking exp, nbf and iat.
 	// Default (zero): 1 minute.
 	Leeway time.Duration
@@ -50,12 +70,15 @@ const (
 )
 
 // Verifier turns a bearer token into a Principal. It is safe for concurrent
-// use; its keys are fixed when it is created.
+// use; its keys are fixed when it is created, except those behind a JWKS
+// URL, which it fetches and refreshes itself.
 type Verifier struct {
 	issuer   string
 	audience string
 	secret   []byte
 	jwks     []jwksKey
+	// remote, when not nil, serves the JWKS keys from Config.JWKSURL.
+	remote   *jwksRemote
 	leeway   time.Duration
 	partners PartnerKeys
 	now      func() time.Time
@@ -77,8 +100,10 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 		return nil, errors.New("auth: an issuer is required")
 	case cfg.Audience == "":
 		return nil, errors.New("auth: an audience is required")
-	case len(cfg.HS256Secret) == 0 && cfg.JWKSFile == "":
-		return nil, errors.New("auth: an HS256 secret or a JWKS file is required")
+	case len(cfg.HS256Secret) == 0 && cfg.JWKSFile == "" && cfg.JWKSURL == "":
+		return nil, errors.New("auth: an HS256 secret or a JWKS file is required (or a JWKS URL)")
+	case cfg.JWKSFile != "" && cfg.JWKSURL != "":
+		return nil, errors.New("auth: give a JWKS file or a JWKS URL, not both")
 	case len(cfg.HS256Secret) > 0 && len(cfg.HS256Secret) < minSecretSize:
 		return nil, fmt.Errorf("auth: the HS256 secret must have at least %d bytes", minSecretSize)
 	case cfg.Leeway < 0:
@@ -105,7 +130,14 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 		}
 		v.jwks = keys
 	}
-	v.platformAlgs = platformAlgorithms(v.secret, v.jwks)
+	if cfg.JWKSURL != "" {
+		remote, err := newJWKSRemote(cfg, v.now)
+		if err != nil {
+			return nil, err
+		}
+		v.remote = remote
+	}
+	v.platformAlgs = platformAlgorithms(v.secret, v.jwks, v.remote != nil)
 	v.platform = jwt.NewParser(
 		jwt.WithValidMethods(v.platformAlgs),
 		jwt.WithIssuer(v.issuer),
@@ -119,11 +151,16 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 }
 
 // platformAlgorithms returns the algorithms for which a platform key is
-// configured.
-func platformAlgorithms(secret []byte, jwks []jwksKey) []string {
+// configured. The keys behind a JWKS URL are not known in advance, so with
+// one every public-key algorithm is allowed; each token is still checked
+// against the algorithms of the one key it names.
+func platformAlgorithms(secret []byte, jwks []jwksKey, remote bool) []string {
 	var algs []string
 	if len(secret) > 0 {
 		algs = append(algs, algHS256)
+	}
+	if remote {
+		algs = append(algs, algRS256, algPS256, algES256, algEdDSA)
 	}
 	for _, k := range jwks {
 		for _, alg := range k.algs {
@@ -164,7 +201,7 @@ func (v *Verifier) Verify(ctx context.Context, rawToken string) (Principal, erro
 	case claims.Issuer == "":
 		return Principal{}, unauthenticated("missing iss")
 	case claims.Issuer == v.issuer:
-		return v.verifyPlatform(rawToken, tok)
+		return v.verifyPlatform(ctx, rawToken, tok)
 	case v.partners != nil:
 		return v.verifyPartner(ctx, rawToken, tok, claims.Issuer)
 	}
@@ -204,8 +241,8 @@ func headerKid(tok *jwt.Token) string {
 }
 
 // verifyPlatform verifies a token of the platform's identity provider.
-func (v *Verifier) verifyPlatform(raw string, tok *jwt.Token) (Principal, error) {
-	key, err := v.platformKey(tok)
+func (v *Verifier) verifyPlatform(ctx context.Context, raw string, tok *jwt.Token) (Principal, error) {
+	key, err := v.platformKey(ctx, tok)
 	if err != nil {
 		return Principal{}, err
 	}
@@ -237,7 +274,7 @@ func (v *Verifier) verifyPlatform(raw string, tok *jwt.Token) (Principal, error)
 // algorithm decides the kind of key: HS256 only ever gets the shared secret
 // and a public-key algorithm only a JWKS key registered for it, so a token
 // can never make us use a public key as an HMAC secret.
-func (v *Verifier) platformKey(tok *jwt.Token) (any, error) {
+func (v *Verifier) platformKey(ctx context.Context, tok *jwt.Token) (any, error) {
 	alg := tok.Method.Alg()
 	if !slices.Contains(v.platformAlgs, alg) {
 		return nil, unauthenticated("algorithm not allowed")
@@ -245,7 +282,13 @@ func (v *Verifier) platformKey(tok *jwt.Token) (any, error) {
 	if alg == algHS256 {
 		return v.secret, nil
 	}
-	k, err := findJWKSKey(v.jwks, headerKid(tok))
+	var k jwksKey
+	var err error
+	if v.remote != nil {
+		k, err = v.remote.key(ctx, headerKid(tok))
+	} else {
+		k, err = findJWKSKey(v.jwks, headerKid(tok))
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,141 @@
+package apilimit
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/outbox/outbox/internal/auth"
+	"github.com/outbox/outbox/internal/outbox"
+)
+
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+var (
+	userA    = auth.Principal{Kind: auth.KindUser, Subject: "u", Tenant: "acme", Roles: []string{auth.RoleAdmin}}
+	userB    = auth.Principal{Kind: auth.KindUser, Subject: "u", Tenant: "globex", Roles: []string{auth.RoleAdmin}}
+	partner1 = auth.Principal{Kind: auth.KindPartner, Subject: "ptr_1", ClientID: "ptr_1", Tenant: "acme"}
+	partner2 = auth.Principal{Kind: auth.KindPartner, Subject: "ptr_2", ClientID: "ptr_2", Tenant: "acme"}
+)
+
+// allowed counts how many operations pass in a row until the first refusal
+// (at most max), and returns that refusal.
+func allowed(l *Limiter, p auth.Principal, send bool, max int) (int, *outbox.Error) {
+	for i := range max {
+		if err := l.Allow(p, send); err != nil {
+			return i, outbox.AsError(err)
+		}
+	}
+	return max, nil
+}
+
+func TestTenantLimitBurstsThenRefills(t *testing.T) {
+	t.Parallel()
+	c := &clock{now: time.Date(2026, 3, 14, 12, 0, 0, 0, time.UTC)}
+	l := New(Limits{Tenant: 60}, c.Now)
+
+	n, err := allowed(l, userA, false, 100)
+	require.Equal(t, 60, n, "a minute's worth at once")
+	require.NotNil(t, err)
+	require.Equal(t, outbox.ERATELIMITED, err.Code)
+	require.Equal(t, time.Second, err.RetryAfter)
+	require.Contains(t, err.Message, "this tenant")
+
+	// Other tenants have their own budget.
+	n, _ = allowed(l, userB, false, 100)
+	require.Equal(t, 60, n)
+
+	// One a second comes back.
+	c.advance(time.Second)
+	n, _ = allowed(l, userA, false, 100)
+	require.Equal(t, 1, n)
+	c.advance(10 * time.Second)
+	n, _ = allowed(l, userA, false, 100)
+	require.Equal(t, 10, n)
+	c.advance(time.Hour)
+	n, _ = allowed(l, userA, false, 100)
+	require.Equal(t, 60, n, "never more than the burst")
+}
+
+func TestClientLimitWithinTenant(t *testing.T) {
+	t.Parallel()
+	c := &clock{now: time.Unix(0, 0)}
+	l := New(Limits{Tenant: 100, Client: 30}, c.Now)
+
+	n, err := allowed(l, partner1, false, 100)
+	require.Equal(t, 30, n)
+	require.Contains(t, err.Message, "this partner client")
+	require.Equal(t, 2*time.Second, err.RetryAfter)
+	n, _ = allowed(l, partner2, false, 100)
+	require.Equal(t, 30, n)
+	// The partners used 60 of the tenant's 100; a refused call counts nothing.
+	n, err = allowed(l, userA, false, 100)
+	require.Equal(t, 40, n)
+	require.Contains(t, err.Message, "this tenant")
+}
+
+func TestSendingHasItsOwnBudget(t *testing.T) {
+	t.Parallel()
+	c := &clock{now: time.Unix(0, 0)}
+	l := New(Limits{Tenant: 100, Client: 100, SendTenant: 20, SendClient: 5}, c.Now)
+
+	n, err := allowed(l, partner1, true, 100)
+	require.Equal(t, 5, n)
+	require.Contains(t, err.Message, "sending requests for this partner client")
+	require.Equal(t, 12*time.Second, err.RetryAfter)
+	// Reading is still allowed.
+	require.NoError(t, l.Allow(partner1, false))
+	n, err = allowed(l, userA, true, 100)
+	require.Equal(t, 15, n)
+	require.Contains(t, err.Message, "sending requests for this tenant")
+}
+
+func TestZeroTurnsALimitOff(t *testing.T) {
+	t.Parallel()
+	l := New(Limits{}, nil)
+	n, _ := allowed(l, partner1, true, 10_000)
+	require.Equal(t, 10_000, n)
+	require.Empty(t, l.tat)
+}
+
+func TestFullBucketsAreDropped(t *testing.T) {
+	t.Parallel()
+	c := &clock{now: time.Unix(0, 0)}
+	l := New(Limits{Tenant: 60}, c.Now)
+	for i := range 1000 {
+		require.NoError(t, l.Allow(auth.Principal{Kind: auth.KindUser, Tenant: string(rune('a' + i))}, false))
+	}
+	c.advance(2 * time.Minute)
+	require.NoError(t, l.Allow(userA, false))
+	require.Len(t, l.tat, 1)
+}
+
+// BenchmarkAllow measures the cost the limiter adds to each operation of a
+// partner (two buckets; four for a sending operation).
+func BenchmarkAllow(b *testing.B) {
+	l := New(Limits{Tenant: 1 << 30, Client: 1 << 30, SendTenant: 1 << 30, SendClient: 1 << 30}, nil)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := l.Allow(partner1, true); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -1,0 +1,204 @@
+package app_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/json"
+	"sync"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"github.com/outbox/outbox/internal/smtptest"
+)
+
+// fixture is tenant A's callers and objects, and tenant B's admin.
+type fixture struct {
+	b              *bundle
+	smtp           *smtptest.Server
+	adminA, member string
+	adminB         string
+	expired        string
+	partners       map[string]partnerClient // by caller name
+	tenantA        string
+
+	mu sync.Mutex
+	// testID, messageID: A's sender test and its test mail.
+	testID, messageID string
+	verificationID    string
+	suppressed        string
+	partner           *partnerClient
+	// leaks are identifiers of A that no answer to B may contain.
+	leaks []string
+}
+
+func newFixture(t *testing.T, b *bundle) *fixture {
+	t.Helper()
+	f := &fixture{
+		b:       b,
+		smtp:    smtptest.Start(t, smtptest.Options{}),
+		adminA:  b.token(t, "tenant-a", "admin"),
+		member:  b.token(t, "tenant-a", "member"),
+		adminB:  b.token(t, "tenant-b", "admin"),
+		expired: b.expiredToken(t, "tenant-a"),
+	}
+	var v struct {
+		Viewer struct{ Tenant struct{ ID string } }
+	}
+	b.do(t, f.adminA, `{ viewer { tenant { id } } }`, nil).decode(t, &v)
+	f.tenantA = v.Viewer.Tenant.ID
+	f.leaks = append(f.leaks, f.tenantA)
+	f.partners = map[string]partnerClient{
+		callerSettingsRd: b.registerPartner(t, f.adminA, "settings:read"),
+		callerSettingsWr: b.registerPartner(t, f.adminA, "settings:write"),
+		callerSend:       b.registerPartner(t, f.adminA, "messages:send"),
+		callerLogs:       b.registerPartner(t, f.adminA, "logs:read"),
+	}
+	for _, p := range f.partners {
+		f.leaks = append(f.leaks, p.ID, p.ClientID)
+	}
+	return f
+}
+
+// token returns a fresh token of caller c ("" for none).
+func (f *fixture) token(t *testing.T, c string) string {
+	switch c {
+	case callerAnonymous:
+		return ""
+	case callerExpired:
+		return f.expired
+	case callerAdmin:
+		return f.adminA
+	case callerMember:
+		return f.member
+	case callerAdminB:
+		return f.adminB
+	}
+	return f.partners[c].token(t, f.b, nil)
+}
+
+func (f *fixture) leak(ids ...string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.leaks = append(f.leaks, ids...)
+}
+
+// senderTest returns A's sender test (PENDING: no workers run).
+func (f *fixture) senderTest(t *testing.T) (string, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.testID == "" {
+		var got struct {
+			TestSenderSettings struct{ ID, MessageID string }
+		}
+		f.b.do(t, f.adminA, testSenderMutation, map[string]any{"input": smtpInput(f.smtp, "pw")}).decode(t, &got)
+		f.testID, f.messageID = got.TestSenderSettings.ID, got.TestSenderSettings.MessageID
+		f.leaks = append(f.leaks, f.testID, f.messageID)
+	}
+	return f.testID, true
+}
+
+// message returns a message of A: the test mail of its sender test.
+func (f *fixture) message(t *testing.T) (string, bool) {
+	f.senderTest(t)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.messageID, true
+}
+
+// freshNotification sends a new notification in A.
+func (f *fixture) freshNotification(t *testing.T) (string, bool) {
+	var got struct{ SendNotification struct{ ID string } }
+	resp := f.b.do(t, f.adminA, `mutation($input: SendNotificationInput!) { sendNotification(input: $input) { id } }`,
+		map[string]any{"input": map[string]any{"to": []string{"a-customer@example.com"}, "subject": "Order", "text": "Thanks"}})
+	resp.decode(t, &got)
+	f.leak(got.SendNotification.ID)
+	return got.SendNotification.ID, true
+}
+
+// verification returns A's branded address under verification.
+func (f *fixture) verification(t *testing.T) (string, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.verificationID == "" {
+		var got struct{ RequestSenderVerification struct{ ID string } }
+		resp := f.b.do(t, f.adminA, `mutation { requestSenderVerification(email: "brand-a@example.com") { id } }`, nil)
+		resp.decode(t, &got)
+		f.verificationID = got.RequestSenderVerification.ID
+		f.leaks = append(f.leaks, f.verificationID, "brand-a@example.com")
+	}
+	return f.verificationID, true
+}
+
+// suppression returns an address on A's suppression list. Addresses get
+// there only through a delivery failure, so the fixture writes the row.
+func (f *fixture) suppression(t *testing.T) (string, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.suppressed == "" {
+		f.suppressed = "gone-a@example.com"
+		_, err := f.b.app.Store().Pool().Exec(context.Background(),
+			`INSERT INTO suppressions (tenant_id, email, reason) VALUES ($1, $2, '550 5.1.1 no such user')`, f.tenantA, f.suppressed)
+		require.NoError(t, err)
+		f.leaks = append(f.leaks, f.suppressed)
+	}
+	return f.suppressed, true
+}
+
+// partnerOfA returns a partner client of A with the keys k1 and k2.
+func (f *fixture) partnerOfA(t *testing.T) (string, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.partner == nil {
+		p := f.b.registerPartner(t, f.adminA, "logs:read")
+		var got struct{ AddPartnerKey struct{ ID string } }
+		f.b.do(t, f.adminA, `mutation($id: ID!, $key: PartnerKeyInput!) { addPartnerKey(clientId: $id, key: $key) { id } }`,
+			map[string]any{"id": p.ID, "key": freshKey(t, "k2")}).decode(t, &got)
+		f.partner = &p
+		f.leaks = append(f.leaks, p.ID, p.ClientID)
+	}
+	return f.partner.ID, true
+}
+
+// messageChange makes a message of token's tenant change status (send,
+// then cancel) and returns its id.
+func (f *fixture) messageChange(t *testing.T, token string) (string, bool) {
+	var sent struct{ SendNotification struct{ ID string } }
+	resp := f.b.do(t, token, `mutation($input: SendNotificationInput!) { sendNotification(input: $input) { id } }`,
+		map[string]any{"input": map[string]any{"to": []string{"watch@example.com"}, "subject": "Watch", "text": "me"}})
+	resp.decode(t, &sent)
+	resp = f.b.do(t, token, `mutation($id: ID!) { cancelMessage(id: $id) { id } }`, map[string]any{"id": sent.SendNotification.ID})
+	require.Empty(t, resp.Errors, resp.raw)
+	return sent.SendNotification.ID, true
+}
+
+// freshKey is a key input with a new Ed25519 public key.
+func freshKey(t *testing.T, kid string) map[string]any {
+	t.Helper()
+	pub, _, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	return map[string]any{"kid": kid, "pem": pemOf(t, pub)}
+}
+
+func jsonString(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	return string(b)
+}
+
+// varsFor returns the variables of row for ref, including those that need
+// fresh values on every call.
+func (f *fixture) varsFor(t *testing.T, row matrixRow, ref string) map[string]any {
+	switch row.op {
+	case "Mutation.testSenderSettings":
+		return map[string]any{"input": smtpInput(f.smtp, "pw")}
+	case "Mutation.registerPartnerClient":
+		return map[string]any{"input": map[string]any{"name": "ERP", "scopes": []string{"logs:read"}, "keys": []any{freshKey(t, "k1")}}}
+	case "Mutation.addPartnerKey":
+		return map[string]any{"id": ref, "key": freshKey(t, "k-"+uuid.NewString()[:8])}
+	}
+	return row.vars(ref)
+}

@@ -1,0 +1,391 @@
+package app_test
+
+import (
+	"errors"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+	"github.com/vektah/gqlparser/v2"
+	"github.com/vektah/gqlparser/v2/ast"
+)
+
+// The authorization matrix (DESIGN.md §2): every query, mutation and
+// subscription of schema.graphql, run by every kind of caller. A caller of
+// tenant A that the operation allows must get through (a domain error such
+// as CONFLICT may be what it gets through to); any other caller of A must
+// get UNAUTHENTICATED (no or expired token) or FORBIDDEN. The admin of
+// tenant B, pointed at A's objects, must get exactly the answer it gets for
+// an object that does not exist, must not change A's object, and must never
+// see an identifier of A. TestAuthorizationMatrixCoversSchema fails when an
+// operation has no row.
+//
+
+// The callers, in the order they run. B runs first, so that A's shared
+// objects are still as the fixture made them when B tries to change them.
+const (
+	callerAdminB     = "admin of B"
+	callerAnonymous  = "no token"
+	callerExpired    = "expired token"
+	callerAdmin      = "admin of A"
+	callerMember     = "member of A"
+	callerSettingsRd = "partner settings:read"
+	callerSettingsWr = "partner settings:write"
+	callerSend       = "partner messages:send"
+	callerLogs       = "partner logs:read"
+)
+
+func callers() []string {
+	return []string{callerAdminB, callerAnonymous, callerExpired, callerAdmin, callerMember,
+		callerSettingsRd, callerSettingsWr, callerSend, callerLogs}
+}
+
+// Who may run an operation. The admin of B counts as an admin: it may run
+// everything, on its own tenant.
+var (
+	allowPublic        = []string{callerAnonymous, callerExpired, callerAdmin, callerMember, callerSettingsRd, callerSettingsWr, callerSend, callerLogs}
+	allowAuthenticated = []string{callerAdmin, callerMember, callerSettingsRd, callerSettingsWr, callerSend, callerLogs}
+	allowSettingsRead  = []string{callerAdmin, callerMember, callerSettingsRd}
+	allowSettingsWrite = []string{callerAdmin, callerSettingsWr}
+	allowSend          = []string{callerAdmin, callerMember, callerSend}
+	allowLogs          = []string{callerAdmin, callerMember, callerLogs}
+	allowAdmin         = []string{callerAdmin}
+)
+
+// matrixRow is one operation of the schema.
+type matrixRow struct {
+	// op is "Query.viewer", "Mutation.sendNotification", "Subscription.messageEvents".
+	op    string
+	query string
+	// vars returns the variables; ref is what object returned ("" without).
+	vars func(ref string) map[string]any
+	// object returns a reference (id, email…) to an object of tenant A the
+	// operation acts on; nil for operations on the caller's tenant as a
+	// whole. ok=false means the object cannot be made yet (its resolvers are
+	// not built), which skips the row for allowed callers and B.
+	object func(f *fixture, t *testing.T) (ref string, ok bool)
+	// fake returns a reference of the same kind to nothing; default a UUID.
+	fake func() string
+	// probe returns, as admin A sees it, the state of the object ref; B's
+	// attempt must leave it unchanged. nil: the object is only read.
+	probe func(t *testing.T, f *fixture, ref string) string
+	allow []string
+	// ok are the error codes that count as having got through authorization
+	// for an allowed caller (CONFLICT for a test that has not passed…).
+	ok []string
+	// trigger, for a subscription with no initial event, makes a change in
+	// the tenant of token and returns the id the event must carry.
+	trigger func(f *fixture, t *testing.T, token string) (id string, ok bool)
+}
+
+func (r matrixRow) subscription() bool { return strings.HasPrefix(r.op, "Subscription.") }
+
+func noVars(string) map[string]any { return nil }
+
+func idVar(name string) func(string) map[string]any {
+	return func(ref string) map[string]any { return map[string]any{name: ref} }
+}
+
+func matrixRows() []matrixRow {
+	sendInput := map[string]any{"to": []string{"customer@example.com"}, "subject": "Your order", "text": "Thanks!"}
+	messageProbe := probeQuery(`query($id: ID!) { message(id: $id) { status } }`, "id")
+	clientProbe := func(t *testing.T, f *fixture, ref string) string {
+		var got struct {
+			PartnerClients []struct {
+				ID        string
+				Keys      []struct{ Kid string }
+				RevokedAt *string
+			}
+		}
+		f.b.do(t, f.adminA, `{ partnerClients { id keys { kid } revokedAt } }`, nil).decode(t, &got)
+		for _, c := range got.PartnerClients {
+			if c.ID == ref {
+				return jsonString(t, c)
+			}
+		}
+		t.Fatalf("A's partner client %s is gone", ref)
+		return ""
+	}
+	return []matrixRow{
+		// Queries.
+		{op: "Query.viewer", query: `{ viewer { subject tenant { id name } roles scopes } }`, vars: noVars, allow: allowAuthenticated},
+		{op: "Query.senderSettings", query: `{ senderSettings { mode fromEmail fromName } }`, vars: noVars, allow: allowSettingsRead},
+		{op: "Query.providerPresets", query: `{ providerPresets { key } }`, vars: noVars, allow: allowAuthenticated},
+		{op: "Query.senderTest", query: `query($id: ID!) { senderTest(id: $id) { id status } }`, vars: idVar("id"),
+			object: (*fixture).senderTest, allow: allowSettingsRead},
+		{op: "Query.senderVerifications", query: `{ senderVerifications { id email status } }`, vars: noVars, allow: allowSettingsRead},
+		{op: "Query.templates", query: `{ templates { key subject } }`, vars: noVars, allow: allowSettingsRead},
+		{op: "Query.templatePreview", query: `{ templatePreview(input: {subject: "Hello", text: "Thanks for your order"}) { subject text } }`,
+			vars: noVars, allow: allowSettingsRead},
+		{op: "Query.messages", query: `{ messages(first: 20) { edges { node { id to subject } } } }`, vars: noVars, allow: allowLogs},
+		{op: "Query.message", query: `query($id: ID!) { message(id: $id) { id status to } }`, vars: idVar("id"),
+			object: (*fixture).message, allow: allowLogs},
+		{op: "Query.suppressions", query: `{ suppressions(first: 20) { edges { node { email } } } }`, vars: noVars, allow: allowLogs},
+		{op: "Query.partnerClients", query: `{ partnerClients { id clientId name } }`, vars: noVars, allow: allowAdmin},
+		{op: "Query.auditLog", query: `{ auditLog(first: 50) { edges { node { actor action target before after } } } }`, vars: noVars, allow: allowAdmin},
+
+		// Mutations.
+		{op: "Mutation.testSenderSettings", query: testSenderMutation, vars: func(string) map[string]any {
+			return nil // filled in by the fixture: it needs the SMTP server
+		}, allow: allowSettingsWrite},
+		{op: "Mutation.saveSenderSettings", query: `mutation($id: ID!) { saveSenderSettings(testId: $id) { mode } }`, vars: idVar("id"),
+			object: (*fixture).senderTest, probe: probeQuery(`{ senderSettings { mode fromEmail smtp { host } } }`, ""),
+			allow: allowSettingsWrite, ok: []string{"CONFLICT"}},
+		{op: "Mutation.useDefaultSender", query: `mutation { useDefaultSender { mode } }`, vars: noVars, allow: allowSettingsWrite},
+		{op: "Mutation.requestSenderVerification", query: `mutation($email: String!) { requestSenderVerification(email: $email) { id email } }`,
+			vars: func(string) map[string]any {
+				return map[string]any{"email": "brand-" + uuid.NewString()[:8] + "@example.com"}
+			},
+			allow: allowSettingsWrite},
+		{op: "Mutation.resendSenderVerification", query: `mutation($id: ID!) { resendSenderVerification(id: $id) { id status } }`,
+			vars: idVar("id"), object: (*fixture).verification,
+			probe: probeQuery(`{ senderVerifications { id status expiresAt resendAvailableAt } }`, ""),
+			allow: allowSettingsWrite, ok: []string{"RATE_LIMITED"}},
+		{op: "Mutation.verifySender", query: `mutation { verifySender(token: "not-a-real-token") { id } }`, vars: noVars,
+			allow: allowPublic, ok: []string{"NOT_FOUND", "INVALID_INPUT", "CONFLICT"}},
+		{op: "Mutation.upsertTemplate", query: `mutation { upsertTemplate(input: {key: "order.shipped", subject: "Shipped", text: "Your order is on its way"}) { key } }`,
+			vars: noVars, allow: allowAdmin},
+		{op: "Mutation.sendNotification", query: `mutation($input: SendNotificationInput!) { sendNotification(input: $input) { id status } }`,
+			vars: func(string) map[string]any { return map[string]any{"input": sendInput} }, allow: allowSend},
+		{op: "Mutation.sendNotifications", query: `mutation($inputs: [SendNotificationInput!]!) { sendNotifications(inputs: $inputs) { id } }`,
+			vars: func(string) map[string]any { return map[string]any{"inputs": []any{sendInput}} }, allow: allowSend},
+		{op: "Mutation.cancelMessage", query: `mutation($id: ID!) { cancelMessage(id: $id) { id status } }`, vars: idVar("id"),
+			object: (*fixture).freshNotification, probe: messageProbe, allow: allowSend},
+		{op: "Mutation.resendMessage", query: `mutation($id: ID!) { resendMessage(id: $id) { id status } }`, vars: idVar("id"),
+			object: (*fixture).freshNotification, probe: messageProbe, allow: allowSend, ok: []string{"CONFLICT"}},
+		{op: "Mutation.removeSuppression", query: `mutation($email: String!) { removeSuppression(email: $email) }`, vars: idVar("email"),
+			object: (*fixture).suppression, fake: func() string { return "nobody-" + uuid.NewString()[:8] + "@example.com" },
+			probe: probeQuery(`{ suppressions(first: 100) { edges { node { email } } } }`, ""),
+			allow: allowSettingsWrite, ok: []string{"NOT_FOUND"}},
+		{op: "Mutation.setLogRetention", query: `mutation { setLogRetention(days: 30) { retentionDays } }`, vars: noVars, allow: allowSettingsWrite},
+		{op: "Mutation.registerPartnerClient", query: registerPartnerMutation, vars: nil, allow: allowAdmin},
+		{op: "Mutation.addPartnerKey", query: `mutation($id: ID!, $key: PartnerKeyInput!) { addPartnerKey(clientId: $id, key: $key) { id keys { kid } } }`,
+			vars: nil, object: (*fixture).partnerOfA, probe: clientProbe, allow: allowAdmin},
+		{op: "Mutation.removePartnerKey", query: `mutation($id: ID!) { removePartnerKey(clientId: $id, kid: "k2") { id keys { kid } } }`,
+			vars: idVar("id"), object: (*fixture).partnerOfA, probe: clientProbe, allow: allowAdmin},
+		{op: "Mutation.revokePartnerClient", query: `mutation($id: ID!) { revokePartnerClient(id: $id) { id revokedAt } }`,
+			vars: idVar("id"), object: (*fixture).partnerOfA, probe: clientProbe, allow: allowAdmin},
+
+		// Subscriptions.
+		{op: "Subscription.messageUpdated", query: `subscription($id: ID!) { messageUpdated(id: $id) { id status } }`, vars: idVar("id"),
+			object: (*fixture).message, allow: allowLogs},
+		{op: "Subscription.messageEvents", query: `subscription { messageEvents { id status } }`, vars: noVars,
+			trigger: (*fixture).messageChange, allow: allowLogs},
+		{op: "Subscription.senderTestUpdated", query: `subscription($id: ID!) { senderTestUpdated(id: $id) { id status } }`, vars: idVar("id"),
+			object: (*fixture).senderTest, allow: allowSettingsRead},
+	}
+}
+
+// probeQuery returns a probe running query as admin A with the object in
+// variable name ("" for none).
+func probeQuery(query, name string) func(t *testing.T, f *fixture, ref string) string {
+	return func(t *testing.T, f *fixture, ref string) string {
+		var vars map[string]any
+		if name != "" {
+			vars = map[string]any{name: ref}
+		}
+		resp := f.b.do(t, f.adminA, query, vars)
+		require.Empty(t, resp.Errors, resp.raw)
+		return string(resp.Data)
+	}
+}
+
+func TestAuthorizationMatrixCoversSchema(t *testing.T) {
+	t.Parallel()
+	ops := schemaOperations(t)
+	var rows []string
+	for _, r := range matrixRows() {
+		rows = append(rows, r.op)
+	}
+	for _, op := range ops {
+		require.Contains(t, rows, op, "%s has no row in the authorization matrix: add one to matrixRows", op)
+	}
+	for _, op := range rows {
+		require.Contains(t, ops, op, "the matrix has a row for %s, which is not in schema.graphql", op)
+	}
+	require.Len(t, rows, len(ops), "duplicate rows")
+}
+
+// schemaOperations lists every root field of schema.graphql as "Type.field".
+func schemaOperations(t *testing.T) []string {
+	t.Helper()
+	src, err := os.ReadFile("../../schema.graphql")
+	require.NoError(t, err)
+	schema, gqlErr := gqlparser.LoadSchema(&ast.Source{Name: "schema.graphql", Input: string(src)})
+	require.Nil(t, gqlErr)
+	var ops []string
+	for _, root := range []*ast.Definition{schema.Query, schema.Mutation, schema.Subscription} {
+		if root == nil {
+			continue
+		}
+		for _, f := range root.Fields {
+			if !strings.HasPrefix(f.Name, "__") {
+				ops = append(ops, root.Name+"."+f.Name)
+			}
+		}
+	}
+	sort.Strings(ops)
+	require.NotEmpty(t, ops)
+	return ops
+}
+
+func TestAuthorizationMatrix(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{noWorkers: true})
+	f := newFixture(t, b)
+	for _, row := range matrixRows() {
+		t.Run(row.op, func(t *testing.T) {
+			for _, c := range callers() {
+				t.Run(c, func(t *testing.T) { f.check(t, row, c) })
+			}
+		})
+	}
+}
+
+// check runs row as caller c and checks the outcome.
+func (f *fixture) check(t *testing.T, row matrixRow, c string) {
+	if c == callerAdminB {
+		f.checkOtherTenant(t, row)
+		return
+	}
+	allowed := slices.Contains(row.allow, c)
+	ref := ""
+	if row.object != nil {
+		if !allowed {
+			// Refused before any object is looked at: any id will do.
+			ref = uuid.NewString()
+		} else {
+			var ok bool
+			ref, ok = row.object(f, t)
+			require.True(t, ok, "%s: the fixture could not make the object", row.op)
+		}
+	}
+	resp := f.run(t, row, c, f.varsFor(t, row, ref), f.token(t, c), allowed)
+	if !allowed {
+		want := "FORBIDDEN"
+		if c == callerAnonymous || c == callerExpired {
+			want = "UNAUTHENTICATED"
+		}
+		require.Equal(t, want, resp.code(), "%s as %s: %s", row.op, c, resp.raw)
+		return
+	}
+	if code := resp.code(); code != "" {
+		require.Contains(t, row.ok, code, "%s as %s must get through: %s", row.op, c, resp.raw)
+		return
+	}
+	require.NotEqual(t, "null", string(resp.Data), resp.raw)
+}
+
+// checkOtherTenant runs row as the admin of B: on A's object, the answer
+// must equal the one for a made-up object and leave A's object as it was;
+// on B's own tenant, it must work and show nothing of A.
+func (f *fixture) checkOtherTenant(t *testing.T, row matrixRow) {
+	if row.object == nil {
+		resp := f.run(t, row, callerAdminB, f.varsFor(t, row, ""), f.adminB, true)
+		if code := resp.code(); code != "" {
+			require.Contains(t, row.ok, code, resp.raw)
+		}
+		f.requireNoLeak(t, resp.raw)
+		return
+	}
+	ref, ok := row.object(f, t)
+	require.True(t, ok, "%s: the fixture could not make the object", row.op)
+	fake := uuid.NewString()
+	if row.fake != nil {
+		fake = row.fake()
+	}
+	var before string
+	if row.probe != nil {
+		before = row.probe(t, f, ref)
+	}
+	onA := f.run(t, row, callerAdminB, f.varsFor(t, row, ref), f.adminB, false)
+	onNothing := f.run(t, row, callerAdminB, f.varsFor(t, row, fake), f.adminB, false)
+	require.NotEmpty(t, onA.raw)
+	require.Equal(t, onNothing.raw, strings.ReplaceAll(onA.raw, ref, fake),
+		"%s: B's answer about A's object differs from its answer about no object", row.op)
+	// B is an admin: anything but an answer about a missing object (NOT_FOUND,
+	// null, false…) would mean the test is not testing tenant isolation.
+	require.NotContains(t, []string{"FORBIDDEN", "UNAUTHENTICATED"}, onA.code(), "%s: %s", row.op, onA.raw)
+	f.requireNoLeak(t, strings.ReplaceAll(onA.raw, ref, fake))
+	if row.probe != nil {
+		require.Equal(t, before, row.probe(t, f, ref), "%s: B changed A's object", row.op)
+	}
+}
+
+func (f *fixture) requireNoLeak(t *testing.T, raw string) {
+	t.Helper()
+	f.mu.Lock()
+	leaks := slices.Clone(f.leaks)
+	f.mu.Unlock()
+	for _, id := range leaks {
+		require.NotContains(t, raw, id, "an answer to tenant B names something of tenant A")
+	}
+}
+
+// run runs row with vars and token over HTTP, or over a websocket for a
+// subscription. For a subscription that is accepted, the first event is the
+// answer; trigger makes one when the subscription has no initial event
+// (expect says whether one should come).
+func (f *fixture) run(t *testing.T, row matrixRow, c string, vars map[string]any, token string, expect bool) gqlResponse {
+	t.Helper()
+	if !row.subscription() {
+		return f.b.do(t, token, row.query, vars)
+	}
+	ws, err := f.b.dialWS(t, token)
+	if errors.Is(err, errInitRefused) {
+		return gqlResponse{Errors: []gqlError{{Message: "connection_init refused", Extensions: map[string]any{"code": "UNAUTHENTICATED"}}},
+			raw: "connection_init refused"}
+	}
+	require.NoError(t, err)
+	ws.subscribe(t, "1", row.query, vars)
+	if row.trigger == nil || !expect {
+		typ, resp, err := ws.next(t, "1", 20*time.Second)
+		require.NoError(t, err, "no answer to %s", row.op)
+		require.NotEqual(t, "complete", typ, "%s completed without an answer", row.op)
+		return resp
+	}
+	// The subscription may not be registered yet when the change commits,
+	// so changes are made until one arrives.
+	deadline := time.Now().Add(20 * time.Second)
+	var own []string // the ids of the changes made in the caller's tenant
+	for time.Now().Before(deadline) {
+		if c == callerAdminB {
+			// A change in A first: were it leaked, B would see it first.
+			if _, ok := row.trigger(f, t, f.adminA); !ok {
+				return unbuiltResponse()
+			}
+		}
+		token := f.adminA
+		if c == callerAdminB {
+			token = f.adminB
+		}
+		id, ok := row.trigger(f, t, token)
+		if !ok {
+			return unbuiltResponse()
+		}
+		own = append(own, id)
+		typ, resp, err := ws.next(t, "1", 2*time.Second)
+		if errors.Is(err, errNoMessage) {
+			continue
+		}
+		require.NoError(t, err)
+		require.Equal(t, "next", typ, resp.raw)
+		if resp.code() == "" {
+			require.True(t, slices.ContainsFunc(own, func(id string) bool { return strings.Contains(resp.raw, id) }),
+				"%s: the first event is not of a change in the caller's tenant: %s", row.op, resp.raw)
+		}
+		return resp
+	}
+	t.Fatalf("%s: no event within 20s", row.op)
+	return gqlResponse{}
+}
+
+// unbuiltResponse stands for the answer of a resolver not built yet.
+func unbuiltResponse() gqlResponse {
+	return gqlResponse{Errors: []gqlError{{Message: "not built yet", Extensions: map[string]any{"code": "INTERNAL"}}}, raw: "not built yet"}
+}

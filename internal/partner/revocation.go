@@ -1,0 +1,205 @@
+package partner
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/outbox/outbox/db"
+	"github.com/outbox/outbox/db/dbsqlc"
+)
+
+// Reconnection backoff of the revocation listener.
+const (
+	minListenBackoff = 100 * time.Millisecond
+	maxListenBackoff = 10 * time.Second
+)
+
+// Revocations ends the websocket sessions of partner clients when they are
+// revoked, in whichever API process the session is. Registry.Revoke
+// NOTIFYs in its transaction; Revocations LISTENs on one connection of its
+// own, started with the first watched session and kept until Close.
+//
+// No revocation slips through a gap: a session checks its client once
+// right after it is registered (a revocation that committed before is seen
+// there), and every time the listener (re)connects it checks every watched
+// client (a revocation committed while it was not listening is seen then).
+type Revocations struct {
+	store  *db.Store
+	logger *slog.Logger
+
+	mu       sync.Mutex
+	sessions map[string]map[*session]struct{} // by client id
+	started  bool
+	closed   bool
+	ctx      context.Context
+	stop     context.CancelFunc
+	done     chan struct{}
+	// connected is closed once the listener first LISTENs; for tests.
+	connected chan struct{}
+}
+
+// session is one watched websocket.
+type session struct{ cancel context.CancelFunc }
+
+// NewRevocations returns a Revocations listening through store's pool.
+func NewRevocations(store *db.Store, logger *slog.Logger) *Revocations {
+	ctx, stop := context.WithCancel(context.Background())
+	return &Revocations{
+		store: store, logger: logger, sessions: map[string]map[*session]struct{}{},
+		ctx: ctx, stop: stop, done: make(chan struct{}), connected: make(chan struct{}),
+	}
+}
+
+// Watch returns a copy of ctx that is cancelled when the partner client
+// clientID is revoked; gqlgen closes a websocket whose init context is
+// cancelled, ending its subscriptions. The watch ends with ctx. After
+// Close, Watch returns ctx unchanged.
+func (r *Revocations) Watch(ctx context.Context, clientID string) context.Context {
+	wctx, cancel := context.WithCancel(ctx)
+	s := &session{cancel: cancel}
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		cancel()
+		return ctx
+	}
+	if r.sessions[clientID] == nil {
+		r.sessions[clientID] = map[*session]struct{}{}
+	}
+	r.sessions[clientID][s] = struct{}{}
+	if !r.started {
+		r.started = true
+		go r.listen()
+	}
+	r.mu.Unlock()
+	context.AfterFunc(wctx, func() { r.forget(clientID, s) })
+
+	// The client may have been revoked after its token was verified but
+	// before the listener knew of this session.
+	r.check(wctx, []string{clientID})
+	return wctx
+}
+
+// Close stops the listener and waits for it. Sessions being watched stay
+// open; the process is shutting down.
+func (r *Revocations) Close() {
+	r.mu.Lock()
+	r.closed = true
+	started := r.started
+	r.mu.Unlock()
+	r.stop()
+	if started {
+		<-r.done
+	}
+}
+
+func (r *Revocations) forget(clientID string, s *session) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.sessions[clientID], s)
+	if len(r.sessions[clientID]) == 0 {
+		delete(r.sessions, clientID)
+	}
+}
+
+// revoked cancels every session of clientID.
+func (r *Revocations) revoked(clientID string) {
+	r.mu.Lock()
+	var cancels []context.CancelFunc
+	for s := range r.sessions[clientID] {
+		cancels = append(cancels, s.cancel)
+	}
+	r.mu.Unlock()
+	if len(cancels) > 0 {
+		r.logger.Info("closing websockets of a revoked partner client", "client_id", clientID, "sessions", len(cancels))
+	}
+	for _, cancel := range cancels {
+		cancel()
+	}
+}
+
+// check asks the database which of clientIDs are revoked and ends their
+// sessions. A failure is logged: the listener's next reconnection checks
+// again.
+func (r *Revocations) check(ctx context.Context, clientIDs []string) {
+	if len(clientIDs) == 0 {
+		return
+	}
+	revoked, err := r.store.Q().PartnerClientsRevoked(ctx, clientIDs)
+	if err != nil {
+		if ctx.Err() == nil {
+			r.logger.Warn("checking partner clients for revocation", "error", err)
+		}
+		return
+	}
+	for _, id := range revoked {
+		r.revoked(id)
+	}
+}
+
+// watched returns the client ids with open sessions.
+func (r *Revocations) watched() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ids := make([]string, 0, len(r.sessions))
+	for id := range r.sessions {
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// listen receives revocation notices until Close, reconnecting with backoff.
+func (r *Revocations) listen() {
+	defer close(r.done)
+	backoff := minListenBackoff
+	for {
+		listened, err := r.listenOnce()
+		if r.ctx.Err() != nil {
+			return
+		}
+		if listened {
+			backoff = minListenBackoff
+		}
+		r.logger.Warn("listening for partner revocations; reconnecting", "error", err, "in", backoff)
+		select {
+		case <-r.ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, maxListenBackoff)
+	}
+}
+
+// listenOnce LISTENs on a connection taken out of the pool, checks every
+// watched client, then handles notices until the connection fails. It
+// reports whether it got as far as listening.
+func (r *Revocations) listenOnce() (bool, error) {
+	pooled, err := r.store.Pool().Acquire(r.ctx)
+	if err != nil {
+		return false, fmt.Errorf("connecting: %w", err)
+	}
+	// A LISTENing connection must not go back to the pool.
+	conn := pooled.Hijack()
+	defer conn.Close(context.Background()) //nolint:errcheck // the connection is being dropped
+	if err := dbsqlc.New(conn).PartnerRevocationsListen(r.ctx); err != nil {
+		return false, fmt.Errorf("listening: %w", err)
+	}
+	r.mu.Lock()
+	select {
+	case <-r.connected:
+	default:
+		close(r.connected)
+	}
+	r.mu.Unlock()
+	r.check(r.ctx, r.watched())
+	for {
+		n, err := conn.WaitForNotification(r.ctx)
+		if err != nil {
+			return true, fmt.Errorf("waiting for notices: %w", err)
+		}
+		r.revoked(n.Payload)
+	}
+}
