@@ -14,6 +14,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/playground"
 	coderws "github.com/coder/websocket"
 
+	"github.com/outbox/outbox/internal/apilimit"
 	"github.com/outbox/outbox/internal/metrics"
 	"github.com/outbox/outbox/internal/outbox"
 )
@@ -33,6 +34,12 @@ type HandlerConfig struct {
 	MaxBodyBytes int64
 	// OriginPatterns are the websocket origins allowed besides the same host.
 	OriginPatterns []string
+	// Limiter, when not nil, refuses callers over their abuse limits.
+	Limiter *apilimit.Limiter
+	// Revocations, when not nil, closes partners' websockets on revocation.
+	Revocations RevocationWatcher
+	// Websocket tunes websockets: init timeout, pings, subscription caps.
+	Websocket WebsocketConfig
 }
 
 // NewHandler returns the /graphql endpoint: POST, GET and websockets
@@ -41,16 +48,17 @@ type HandlerConfig struct {
 func NewHandler(cfg HandlerConfig) http.Handler {
 	es := NewExecutableSchema(Config{
 		Resolvers:  cfg.Resolver,
-		Directives: DirectiveRoot{Requires: requires},
+		Directives: DirectiveRoot{Requires: requires, Public: public},
 	})
 	srv := handler.New(es)
 	srv.AddTransport(&transport.Websocket{
 		Implementation: transport.CoderWebsocketImplementation{
 			AcceptOptions: coderws.AcceptOptions{OriginPatterns: cfg.OriginPatterns},
 		},
-		InitFunc:              websocketInit(cfg.Authenticator),
-		InitTimeout:           10 * time.Second,
-		KeepAlivePingInterval: 15 * time.Second,
+		InitFunc:              websocketSession(websocketInit(cfg.Authenticator, cfg.Revocations), cfg.Websocket),
+		InitTimeout:           cfg.Websocket.initTimeout(),
+		KeepAlivePingInterval: cfg.Websocket.pingInterval(), // graphql-ws
+		PingPongInterval:      cfg.Websocket.pingInterval(), // graphql-transport-ws
 	})
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
@@ -59,6 +67,9 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 	srv.SetRecoverFunc(recoverFunc)
 	srv.Use(extension.FixedComplexityLimit(cfg.ComplexityLimit))
 	srv.Use(depthLimit{max: cfg.DepthLimit})
+	if cfg.Limiter != nil {
+		srv.Use(rateLimit{limiter: cfg.Limiter, present: errorPresenter(cfg.Logger)})
+	}
 	if !cfg.Production {
 		srv.Use(extension.Introspection{})
 	}
@@ -88,14 +99,17 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 
 // websocketInit authenticates a websocket from the `authorization` field of
 // its connection_init payload ("Bearer <token>" or the bare token).
-func websocketInit(a *Authenticator) transport.WebsocketInitFunc {
+func websocketInit(a *Authenticator, revocations RevocationWatcher) transport.WebsocketInitFunc {
 	return func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
 		header := payload.Authorization()
 		if header != "" && !hasScheme(header) {
 			header = "Bearer " + header
 		}
-		ctx, _, err := a.Authenticate(ctx, header)
-		return ctx, nil, err
+		ctx, p, err := a.Authenticate(ctx, header)
+		if err != nil {
+			return ctx, nil, err
+		}
+		return watchRevocation(ctx, p, revocations), nil, nil
 	}
 }
 

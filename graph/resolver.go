@@ -3,13 +3,31 @@ package graph
 import (
 	"log/slog"
 
+	"github.com/outbox/outbox/internal/audit"
+	"github.com/outbox/outbox/internal/delivery"
+	"github.com/outbox/outbox/internal/logs"
+	"github.com/outbox/outbox/internal/partner"
 	"github.com/outbox/outbox/internal/sender"
+	"github.com/outbox/outbox/internal/templates"
+	"github.com/outbox/outbox/internal/verify"
 )
 
 // Resolver holds the dependencies of the resolvers and nothing else.
 type Resolver struct {
 	Sender *sender.Service
-	Logger *slog.Logger
+	Verify *verify.Service
+	// Partners registers and revokes partner clients.
+	Partners *partner.Registry
+	// Audit reads the audit log.
+	Audit *audit.Log
+	// Logs is the email log and its live feeds.
+	Logs *logs.Service
+	// Templates lists, saves and previews notification templates.
+	Templates *templates.Service
+	// Delivery sends, cancels and resends notifications and keeps the
+	// suppression list.
+	Delivery *delivery.Service
+	Logger   *slog.Logger
 }
 
 // Query returns the resolver of the Query type.

@@ -18,6 +18,10 @@ func (r *queryResolver) Viewer(ctx context.Context) (*model.Viewer, error) {
 	if err != nil {
 		return nil, err
 	}
+	retention, err := r.Logs.Retention(ctx)
+	if err != nil {
+		return nil, err
+	}
 	scopes := make([]string, len(p.Scopes))
 	for i, s := range p.Scopes {
 		scopes[i] = string(s)
@@ -28,7 +32,7 @@ func (r *queryResolver) Viewer(ctx context.Context) (*model.Viewer, error) {
 	}
 	return &model.Viewer{
 		Subject: p.Subject,
-		Tenant:  &model.Tenant{ID: tenant.ID.String(), Name: tenant.Name},
+		Tenant:  &model.Tenant{ID: tenant.ID.String(), Name: tenant.Name, RetentionDays: retention},
 		Roles:   roles,
 		Scopes:  scopes,
 	}, nil

@@ -3,16 +3,26 @@ package worker
 import (
 	"github.com/riverqueue/river"
 
+	"github.com/outbox/outbox/internal/delivery"
+	"github.com/outbox/outbox/internal/logs"
 	"github.com/outbox/outbox/internal/sender"
+	"github.com/outbox/outbox/internal/verify"
 )
 
 // Deps are the domain services the workers call. The app fills them in
 // after creating the River client, which the services need to enqueue jobs.
 type Deps struct {
 	Sender *sender.Service
+	Verify *verify.Service
+	Logs   *logs.Service
+	// Delivery sends notifications.
+	Delivery *delivery.Service
 }
 
 // Register adds every worker to workers.
 func Register(workers *river.Workers, deps *Deps) {
 	river.AddWorker(workers, &SenderTest{deps: deps})
+	river.AddWorker(workers, &VerificationSend{deps: deps})
+	river.AddWorker(workers, &Retention{deps: deps})
+	river.AddWorker(workers, &Delivery{deps: deps})
 }

@@ -73,6 +73,23 @@ type AuditLog struct {
 	CreatedAt time.Time
 }
 
+type DevMailbox struct {
+	ID         int64
+	ReceivedAt time.Time
+	MailFrom   string
+	RcptTo     []string
+	Subject    string
+	MessageID  string
+	Raw        []byte
+}
+
+type IdempotencyKey struct {
+	TenantID  uuid.UUID
+	Key       string
+	MessageID uuid.UUID
+	ExpiresAt time.Time
+}
+
 type Message struct {
 	ID             uuid.UUID
 	TenantID       uuid.UUID
@@ -115,6 +132,49 @@ type MessageEvent struct {
 	Status    string
 	Detail    string
 	At        time.Time
+}
+
+type PartnerClient struct {
+	ID        uuid.UUID
+	TenantID  uuid.UUID
+	ClientID  string
+	Name      string
+	Scopes    []string
+	CreatedAt time.Time
+	RevokedAt *time.Time
+}
+
+type PartnerKey struct {
+	PartnerClientID uuid.UUID
+	TenantID        uuid.UUID
+	Kid             string
+	Algorithm       string
+	PublicKey       string
+	Thumbprint      string
+	CreatedAt       time.Time
+}
+
+type PartnerTokenID struct {
+	ClientID  string
+	Jti       string
+	ExpiresAt time.Time
+}
+
+type RatelimitAccount struct {
+	Account          string
+	Seq              int64
+	RecipientsTotal  int64
+	LastAt           *time.Time
+	PrunedSeq        int64
+	PrunedRecipients int64
+	PausedUntil      *time.Time
+}
+
+type RatelimitReservation struct {
+	Account         string
+	Seq             int64
+	At              time.Time
+	RecipientsTotal int64
 }
 
 type RiverJob struct {
@@ -163,6 +223,50 @@ type SenderTest struct {
 	Error         []byte
 	CreatedAt     time.Time
 	FinishedAt    *time.Time
+}
+
+type SenderVerification struct {
+	ID         uuid.UUID
+	TenantID   uuid.UUID
+	Email      string
+	ExpiresAt  time.Time
+	VerifiedAt *time.Time
+	LastSentAt time.Time
+	ResentAt   []time.Time
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+type SenderVerificationToken struct {
+	ID             uuid.UUID
+	VerificationID uuid.UUID
+	TenantID       uuid.UUID
+	Hash           []byte
+	SealedKeyID    *string
+	Sealed         []byte
+	MessageID      uuid.NullUUID
+	CreatedAt      time.Time
+	ExpiresAt      time.Time
+	UsedAt         *time.Time
+	RevokedAt      *time.Time
+}
+
+type Suppression struct {
+	TenantID  uuid.UUID
+	Email     string
+	Reason    string
+	MessageID uuid.NullUUID
+	CreatedAt time.Time
+}
+
+type Template struct {
+	TenantID  uuid.UUID
+	Key       string
+	Subject   string
+	TextBody  string
+	HtmlBody  string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 type Tenant struct {

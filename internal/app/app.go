@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -18,12 +19,22 @@ import (
 
 	"github.com/outbox/outbox/db"
 	"github.com/outbox/outbox/graph"
+	"github.com/outbox/outbox/internal/apilimit"
+	"github.com/outbox/outbox/internal/audit"
 	"github.com/outbox/outbox/internal/auth"
 	"github.com/outbox/outbox/internal/config"
+	"github.com/outbox/outbox/internal/delivery"
+	"github.com/outbox/outbox/internal/logs"
 	"github.com/outbox/outbox/internal/metrics"
+	"github.com/outbox/outbox/internal/pages"
+	"github.com/outbox/outbox/internal/partner"
 	"github.com/outbox/outbox/internal/pgserver"
+	"github.com/outbox/outbox/internal/ratelimit"
+	"github.com/outbox/outbox/internal/relay"
 	"github.com/outbox/outbox/internal/secret"
 	"github.com/outbox/outbox/internal/sender"
+	"github.com/outbox/outbox/internal/templates"
+	"github.com/outbox/outbox/internal/verify"
 	"github.com/outbox/outbox/worker"
 )
 
@@ -37,12 +48,28 @@ type App struct {
 	store   *db.Store
 	river   *river.Client[pgx.Tx]
 	handler http.Handler
+	// relay is the platform relay (an io.Closer); nil until built.
+	relay relay.Sender
+	// revocations closes revoked partners' websockets; nil until built.
+	revocations *partner.Revocations
+	// logs is the email log, whose hub holds the LISTEN connection; nil
+	// until built.
+	logs *logs.Service
+	// delivery keeps connections to tenants' SMTP servers; nil until built.
+	delivery *delivery.Service
 }
 
 // Options are what tests change beyond the configuration.
 type Options struct {
 	// Sender tunes the sender service (tests give it their own CA).
 	Sender sender.Options
+	// Relay tunes the platform relay (tests trust the smtptest CA).
+	Relay relay.Options
+	// Verify tunes sender verification (tests set the clock and limits).
+	Verify verify.Options
+	// Delivery tunes notification delivery (tests shorten the retry delays
+	// and trust the smtptest CA); zero fields take the configuration's.
+	Delivery delivery.Options
 }
 
 // New connects to (or starts) the database, migrates it, and builds the
@@ -72,21 +99,40 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	if err := db.Migrate(ctx, url); err != nil {
 		return nil, err
 	}
-	a.pool, err = pgxpool.New(ctx, url)
+	poolCfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	// pgxpool's default, max(4, CPUs), would leave most delivery workers
+	// waiting for a connection (OUTBOX_DB_MAX_CONNS).
+	poolCfg.MaxConns = int32(cfg.DBConns())
+	a.pool, err = pgxpool.NewWithConfig(ctx, poolCfg)
 	if err != nil {
 		return nil, fmt.Errorf("connecting to the database: %w", err)
 	}
 	a.store = db.NewStore(a.pool)
 
+	partners := partner.NewRegistry(a.store, partner.Options{PlatformIssuer: cfg.JWTIssuer})
 	verifier, err := auth.NewVerifier(auth.Config{
-		Issuer:      cfg.JWTIssuer,
-		Audience:    cfg.JWTAudience,
-		HS256Secret: []byte(cfg.JWTSecret),
-		JWKSFile:    cfg.JWTJWKSFile,
+		Issuer:       cfg.JWTIssuer,
+		Audience:     cfg.JWTAudience,
+		HS256Secret:  []byte(cfg.JWTSecret),
+		JWKSFile:     cfg.JWTJWKSFile,
+		JWKSURL:      cfg.JWTJWKSURL,
+		JWKSCacheTTL: cfg.JWTJWKSCacheTTL,
+		JWKSTimeout:  cfg.JWTJWKSTimeout,
+		Logger:       logger,
+		Partners:     partners,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("configuring token verification: %w", err)
 	}
+	if cfg.RunsAPI() {
+		if err := verifier.Prefetch(ctx); err != nil {
+			logger.Warn("the identity provider's keys could not be fetched; retrying on requests", "url", cfg.JWTJWKSURL, "error", err)
+		}
+	}
+	a.revocations = partner.NewRevocations(a.store, logger)
 
 	keyring, err := secret.ParseKeyring(cfg.SecretKey)
 	if err != nil {
@@ -98,7 +144,10 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	deps := &worker.Deps{}
 	workers := river.NewWorkers()
 	worker.Register(workers, deps)
-	riverCfg := &river.Config{Logger: logger, Workers: workers}
+	riverCfg := &river.Config{
+		Logger: logger, Workers: workers, PeriodicJobs: []*river.PeriodicJob{worker.RetentionPeriodicJob()},
+		FetchCooldown: cfg.FetchCooldown, FetchPollInterval: cfg.FetchPollInterval,
+	}
 	if cfg.RunsWorker() {
 		riverCfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}}
 	}
@@ -108,10 +157,29 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	}
 	senders := sender.NewService(a.store, a.river, keyring, sender.Platform{Name: cfg.PlatformName, From: cfg.PlatformFrom}, opts.Sender)
 	deps.Sender = senders
+	a.logs = logs.NewService(a.store, senders, logger, logs.Options{})
+	deps.Logs = a.logs
+	a.relay, err = relay.New(cfg, a.store, logger, opts.Relay)
+	if err != nil {
+		return nil, err
+	}
+	logger.Info("platform mail goes to the " + fmt.Sprint(a.relay))
+	verifications := verify.NewService(
+		verify.Deps{Store: a.store, Jobs: a.river, Keyring: keyring, Senders: senders, Relay: a.relay, Logger: logger},
+		verify.Config{PublicURL: cfg.PublicURL, Platform: sender.Platform{Name: cfg.PlatformName, From: cfg.PlatformFrom}, TTL: cfg.VerificationTTL},
+		opts.Verify,
+	)
+	deps.Verify = verifications
+	tpls := templates.NewService(a.store, templates.Limits{})
+	a.delivery = delivery.NewService(delivery.Deps{
+		Store: a.store, Jobs: a.river, Senders: senders, Templates: tpls, Relay: a.relay,
+		Limiter: ratelimit.New(a.pool), Logger: logger,
+	}, deliveryOptions(cfg, opts.Delivery))
+	deps.Delivery = a.delivery
 
 	m := metrics.New(a.store.JobCounts, logger)
 	gql := graph.NewHandler(graph.HandlerConfig{
-		Resolver:        &graph.Resolver{Sender: senders, Logger: logger},
+		Resolver:        &graph.Resolver{Sender: senders, Verify: verifications, Partners: partners, Audit: audit.NewLog(a.store), Logs: a.logs, Templates: tpls, Delivery: a.delivery, Logger: logger},
 		Authenticator:   graph.NewAuthenticator(verifier, a.store),
 		Metrics:         m,
 		Logger:          logger,
@@ -120,6 +188,15 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		DepthLimit:      cfg.QueryDepth,
 		MaxBodyBytes:    cfg.MaxBodyBytes,
 		OriginPatterns:  splitList(cfg.WebsocketOrigins),
+		Limiter: apilimit.New(apilimit.Limits{
+			Tenant: cfg.RateLimitTenant, Client: cfg.RateLimitClient,
+			SendTenant: cfg.RateLimitSendTenant, SendClient: cfg.RateLimitSendClient,
+		}, nil),
+		Revocations: a.revocations,
+		Websocket: graph.WebsocketConfig{
+			InitTimeout: cfg.WebsocketInitTimeout, PingInterval: cfg.WebsocketPingInterval,
+			MaxPerConnection: cfg.WebsocketMaxSubscriptions, MaxTotal: cfg.MaxSubscriptions,
+		},
 	})
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", m.Middleware("/graphql", gql))
@@ -130,6 +207,19 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		w.Write([]byte("ok\n")) //nolint:errcheck // a failed write to a health probe has no one to tell
 	})
 	mux.HandleFunc("GET /readyz", a.ready)
+	verifyPage := m.Middleware("/verify", pages.VerifyPage(verifications, logger))
+	mux.Handle("GET /verify", verifyPage)
+	mux.Handle("POST /verify", verifyPage)
+	if !cfg.Production() {
+		relayInUse := ""
+		if cfg.PlatformSMTPURL != "" {
+			relayInUse = fmt.Sprint(a.relay)
+		}
+		box := pages.NewMailbox(relay.NewMailbox(a.store), relayInUse, logger)
+		mux.HandleFunc("GET /dev/mailbox", box.List)
+		mux.HandleFunc("GET /dev/mailbox.json", box.JSON)
+		mux.HandleFunc("GET /dev/mailbox/{id}", box.Raw)
+	}
 	mux.Handle("GET /metrics", m.Handler())
 	a.handler = graph.RequestIDs(mux)
 	return a, nil
@@ -215,6 +305,18 @@ func (a *App) Run(ctx context.Context) error {
 
 // Close releases the pool and stops the private PostgreSQL, if any.
 func (a *App) Close() {
+	if a.logs != nil {
+		a.logs.Close()
+	}
+	if a.revocations != nil {
+		a.revocations.Close()
+	}
+	if c, ok := a.relay.(io.Closer); ok {
+		c.Close() //nolint:errcheck // closing idle relay connections cannot fail in a way worth reporting
+	}
+	if a.delivery != nil {
+		a.delivery.Close() //nolint:errcheck // closing idle SMTP connections always succeeds
+	}
 	if a.pool != nil {
 		a.pool.Close()
 	}
@@ -235,4 +337,22 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// deliveryOptions fills what the configuration says into the delivery
+// options tests may have set.
+func deliveryOptions(cfg *config.Config, o delivery.Options) delivery.Options {
+	if o.MaxAttempts == 0 {
+		o.MaxAttempts = cfg.DeliveryMaxAttempts
+	}
+	if o.RetryBase == 0 {
+		o.RetryBase = cfg.DeliveryRetryBase
+	}
+	if o.MaxAttachmentBytes == 0 {
+		o.MaxAttachmentBytes = cfg.MaxAttachmentBytes
+	}
+	if o.Pool.MaxConnsPerAccount == 0 {
+		o.Pool.MaxConnsPerAccount = cfg.SMTPConnsPerAccount
+	}
+	return o
 }

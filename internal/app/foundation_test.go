@@ -35,8 +35,11 @@ func TestDefaultSenderSettingsArePlatform(t *testing.T) {
 	var got struct {
 		Viewer struct {
 			Subject string
-			Tenant  struct{ ID, Name string }
-			Roles   []string
+			Tenant  struct {
+				ID, Name      string
+				RetentionDays int
+			}
+			Roles []string
 		}
 		SenderSettings struct {
 			Mode, FromEmail, FromName string
@@ -45,11 +48,12 @@ func TestDefaultSenderSettingsArePlatform(t *testing.T) {
 		}
 	}
 	b.do(t, b.token(t, "acme", "member"), `{
-		viewer { subject tenant { id name } roles }
+		viewer { subject tenant { id name retentionDays } roles }
 		senderSettings { mode fromEmail fromName bcc health { ok } }
 	}`, nil).decode(t, &got)
 	require.Equal(t, "user-acme", got.Viewer.Subject)
 	require.Equal(t, "acme", got.Viewer.Tenant.Name)
+	require.Equal(t, 30, got.Viewer.Tenant.RetentionDays)
 	require.NotEmpty(t, got.Viewer.Tenant.ID)
 	require.Equal(t, []string{"member"}, got.Viewer.Roles)
 	require.Equal(t, "PLATFORM", got.SenderSettings.Mode)

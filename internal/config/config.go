@@ -62,6 +62,18 @@ type Config struct {
 	// JWTJWKSFile is OUTBOX_JWT_JWKS_FILE / --jwt-jwks-file, public keys of the
 	// platform identity provider (optional).
 	JWTJWKSFile string
+	// JWTJWKSURL is OUTBOX_JWT_JWKS_URL / --jwt-jwks-url, where the platform
+	// identity provider publishes its public keys (Auth0, Keycloak…;
+	// optional, not together with JWTJWKSFile; https in production).
+	JWTJWKSURL string
+	// JWTJWKSCacheTTL is OUTBOX_JWT_JWKS_CACHE_TTL / --jwt-jwks-cache-ttl
+	// (default 10m): how long keys fetched from JWTJWKSURL are used before
+	// they are fetched again (earlier when a token names an unknown kid, at
+	// most every 30s).
+	JWTJWKSCacheTTL time.Duration
+	// JWTJWKSTimeout is OUTBOX_JWT_JWKS_TIMEOUT / --jwt-jwks-timeout (default
+	// 5s): how long one fetch of JWTJWKSURL may take.
+	JWTJWKSTimeout time.Duration
 	// JWTIssuer is OUTBOX_JWT_ISSUER / --jwt-issuer (default outbox-dev).
 	JWTIssuer string
 	// JWTAudience is OUTBOX_JWT_AUDIENCE / --jwt-audience (default outbox).
@@ -72,6 +84,24 @@ type Config struct {
 	// Workers is OUTBOX_WORKERS / --workers (default 50): River workers of
 	// the default queue in this process.
 	Workers int
+	// FetchCooldown is OUTBOX_FETCH_COOLDOWN / --fetch-cooldown (default
+	// 5ms): the shortest time between two fetches of jobs by this process.
+	// River fetches at most Workers jobs at a time, so this bounds the rate
+	// at Workers per cooldown (River's own default, 100ms, would cap 50
+	// workers at 500 jobs a second); an idle queue costs nothing, as
+	// fetches are triggered by inserts and FetchPollInterval.
+	FetchCooldown time.Duration
+	// FetchPollInterval is OUTBOX_FETCH_POLL_INTERVAL / --fetch-poll-interval
+	// (default 1s): how often this process looks for jobs without being
+	// told of an insert (scheduled retries, missed notifications).
+	FetchPollInterval time.Duration
+	// DBMaxConns is OUTBOX_DB_MAX_CONNS / --db-max-conns: the connections
+	// this process keeps to PostgreSQL at most. Default 0: Workers/2 + 10
+	// when it runs workers, else 20. A delivery holds a connection only for
+	// its few statements, not while talking SMTP, so half the workers is
+	// plenty; PostgreSQL's max_connections (100 by default) has to cover
+	// every process together.
+	DBMaxConns int
 	// LogLevel is OUTBOX_LOG_LEVEL / --log-level: debug, info (default), warn, error.
 	LogLevel string
 	// MaxBodyBytes is OUTBOX_MAX_BODY_BYTES / --max-body-bytes (default 32 MiB):
@@ -86,9 +116,57 @@ type Config struct {
 	// WebsocketOrigins is OUTBOX_WS_ORIGINS / --ws-origins: comma-separated
 	// origin patterns allowed to open websockets (default: same host only).
 	WebsocketOrigins string
+	// WebsocketInitTimeout is OUTBOX_WS_INIT_TIMEOUT / --ws-init-timeout
+	// (default 10s): how long a websocket may take to send connection_init.
+	WebsocketInitTimeout time.Duration
+	// WebsocketPingInterval is OUTBOX_WS_PING_INTERVAL / --ws-ping-interval
+	// (default 15s): how often the server pings a websocket; one that has not
+	// answered within two intervals is closed.
+	WebsocketPingInterval time.Duration
+	// WebsocketMaxSubscriptions is OUTBOX_WS_MAX_SUBSCRIPTIONS /
+	// --ws-max-subscriptions (default 100): open subscriptions per websocket.
+	WebsocketMaxSubscriptions int
+	// MaxSubscriptions is OUTBOX_MAX_SUBSCRIPTIONS / --max-subscriptions
+	// (default 10000): open subscriptions per API process, all websockets
+	// together.
+	MaxSubscriptions int
 	// VerificationTTL is OUTBOX_VERIFICATION_TTL / --verification-ttl (default
 	// 24h): how long a sender verification link stays valid.
 	VerificationTTL time.Duration
+	// DeliveryMaxAttempts is OUTBOX_DELIVERY_MAX_ATTEMPTS /
+	// --delivery-max-attempts (default 10): how often a notification is tried
+	// before it fails. Waiting for sending limits or after throttling spends
+	// no attempt.
+	DeliveryMaxAttempts int
+	// DeliveryRetryBase is OUTBOX_DELIVERY_RETRY_BASE / --delivery-retry-base
+	// (default 5m): the ceiling of the first retry's delay, doubled for each
+	// further retry; the delay is drawn at random below it (full jitter).
+	DeliveryRetryBase time.Duration
+	// MaxAttachmentBytes is OUTBOX_MAX_ATTACHMENT_BYTES /
+	// --max-attachment-bytes (default 10 MiB): the attachments of one
+	// notification together, decoded.
+	MaxAttachmentBytes int
+	// SMTPConnsPerAccount is OUTBOX_SMTP_CONNS_PER_ACCOUNT /
+	// --smtp-conns-per-account (default 4): connections this process keeps
+	// open to one tenant's SMTP account at a time.
+	SMTPConnsPerAccount int
+	// RateLimitTenant is OUTBOX_RATE_LIMIT_TENANT / --rate-limit-tenant
+	// (default 3000): GraphQL operations a tenant's callers may run per
+	// minute, per API process; 0 turns the limit off.
+	RateLimitTenant int
+	// RateLimitClient is OUTBOX_RATE_LIMIT_CLIENT / --rate-limit-client
+	// (default 1200): operations one partner client may run per minute, per
+	// API process; 0 turns the limit off.
+	RateLimitClient int
+	// RateLimitSendTenant is OUTBOX_RATE_LIMIT_SEND_TENANT /
+	// --rate-limit-send-tenant (default 1200): sending operations
+	// (sendNotification(s), resendMessage, testSenderSettings, verification
+	// mails) a tenant may run per minute, per API process; 0 turns it off.
+	RateLimitSendTenant int
+	// RateLimitSendClient is OUTBOX_RATE_LIMIT_SEND_CLIENT /
+	// --rate-limit-send-client (default 600): sending operations one partner
+	// client may run per minute, per API process; 0 turns it off.
+	RateLimitSendClient int
 }
 
 // Production reports whether the service runs with OUTBOX_ENV=production.
@@ -99,6 +177,19 @@ func (c *Config) RunsAPI() bool { return c.Role == RoleAll || c.Role == RoleAPI 
 
 // RunsWorker reports whether this process works River jobs.
 func (c *Config) RunsWorker() bool { return c.Role == RoleAll || c.Role == RoleWorker }
+
+// DBConns is the size of this process's PostgreSQL pool: DBMaxConns, or
+// the default it documents.
+func (c *Config) DBConns() int {
+	switch {
+	case c.DBMaxConns > 0:
+		return c.DBMaxConns
+	case c.RunsWorker():
+		return c.Workers/2 + 10
+	default:
+		return 20
+	}
+}
 
 // Bind registers every setting as a flag on fs, with defaults taken from the
 // environment (read through getenv) and then from the built-in defaults. The
@@ -118,16 +209,34 @@ func Bind(fs *flag.FlagSet, c *Config, getenv func(string) string) (envErrors fu
 	b.str(&c.SecretKey, "secret-key", "OUTBOX_SECRET_KEY", "", "keyring sealing stored passwords: kid:base64key[,…]")
 	b.str(&c.JWTSecret, "jwt-secret", "OUTBOX_JWT_SECRET", "", "HS256 secret of platform user tokens")
 	b.str(&c.JWTJWKSFile, "jwt-jwks-file", "OUTBOX_JWT_JWKS_FILE", "", "JWKS file of the platform identity provider")
+	b.str(&c.JWTJWKSURL, "jwt-jwks-url", "OUTBOX_JWT_JWKS_URL", "", "JWKS URL of the platform identity provider")
+	b.duration(&c.JWTJWKSCacheTTL, "jwt-jwks-cache-ttl", "OUTBOX_JWT_JWKS_CACHE_TTL", 10*time.Minute, "how long keys from the JWKS URL are cached")
+	b.duration(&c.JWTJWKSTimeout, "jwt-jwks-timeout", "OUTBOX_JWT_JWKS_TIMEOUT", 5*time.Second, "timeout of one JWKS URL fetch")
 	b.str(&c.JWTIssuer, "jwt-issuer", "OUTBOX_JWT_ISSUER", "outbox-dev", "issuer of platform user tokens")
 	b.str(&c.JWTAudience, "jwt-audience", "OUTBOX_JWT_AUDIENCE", "outbox", "audience of every token")
 	b.duration(&c.ShutdownTimeout, "shutdown-timeout", "OUTBOX_SHUTDOWN_TIMEOUT", 30*time.Second, "time running jobs get on shutdown")
 	b.int(&c.Workers, "workers", "OUTBOX_WORKERS", 50, "River workers in this process")
+	b.duration(&c.FetchCooldown, "fetch-cooldown", "OUTBOX_FETCH_COOLDOWN", 5*time.Millisecond, "shortest time between two job fetches")
+	b.duration(&c.FetchPollInterval, "fetch-poll-interval", "OUTBOX_FETCH_POLL_INTERVAL", time.Second, "how often to look for jobs without an insert notification")
+	b.int(&c.DBMaxConns, "db-max-conns", "OUTBOX_DB_MAX_CONNS", 0, "PostgreSQL connections of this process (0: workers/2+10, or 20 without workers)")
 	b.str(&c.LogLevel, "log-level", "OUTBOX_LOG_LEVEL", "info", "debug, info, warn or error")
 	b.int64(&c.MaxBodyBytes, "max-body-bytes", "OUTBOX_MAX_BODY_BYTES", 32<<20, "largest GraphQL request body")
 	b.int(&c.QueryComplexity, "query-complexity", "OUTBOX_QUERY_COMPLEXITY", 2000, "GraphQL complexity limit")
 	b.int(&c.QueryDepth, "query-depth", "OUTBOX_QUERY_DEPTH", 12, "GraphQL depth limit")
 	b.str(&c.WebsocketOrigins, "ws-origins", "OUTBOX_WS_ORIGINS", "", "comma-separated websocket origin patterns")
+	b.duration(&c.WebsocketInitTimeout, "ws-init-timeout", "OUTBOX_WS_INIT_TIMEOUT", 10*time.Second, "time a websocket gets to send connection_init")
+	b.duration(&c.WebsocketPingInterval, "ws-ping-interval", "OUTBOX_WS_PING_INTERVAL", 15*time.Second, "websocket keep-alive ping interval")
+	b.int(&c.WebsocketMaxSubscriptions, "ws-max-subscriptions", "OUTBOX_WS_MAX_SUBSCRIPTIONS", 100, "open subscriptions per websocket")
+	b.int(&c.MaxSubscriptions, "max-subscriptions", "OUTBOX_MAX_SUBSCRIPTIONS", 10000, "open subscriptions per API process")
 	b.duration(&c.VerificationTTL, "verification-ttl", "OUTBOX_VERIFICATION_TTL", 24*time.Hour, "sender verification link lifetime")
+	b.int(&c.DeliveryMaxAttempts, "delivery-max-attempts", "OUTBOX_DELIVERY_MAX_ATTEMPTS", 10, "attempts per notification before it fails")
+	b.duration(&c.DeliveryRetryBase, "delivery-retry-base", "OUTBOX_DELIVERY_RETRY_BASE", 5*time.Minute, "ceiling of the first retry delay (doubles per retry)")
+	b.int(&c.MaxAttachmentBytes, "max-attachment-bytes", "OUTBOX_MAX_ATTACHMENT_BYTES", 10<<20, "largest attachments of one notification, decoded")
+	b.int(&c.SMTPConnsPerAccount, "smtp-conns-per-account", "OUTBOX_SMTP_CONNS_PER_ACCOUNT", 4, "open connections per tenant SMTP account")
+	b.int(&c.RateLimitTenant, "rate-limit-tenant", "OUTBOX_RATE_LIMIT_TENANT", 3000, "GraphQL operations per minute per tenant (0: off)")
+	b.int(&c.RateLimitClient, "rate-limit-client", "OUTBOX_RATE_LIMIT_CLIENT", 1200, "GraphQL operations per minute per partner client (0: off)")
+	b.int(&c.RateLimitSendTenant, "rate-limit-send-tenant", "OUTBOX_RATE_LIMIT_SEND_TENANT", 1200, "sending operations per minute per tenant (0: off)")
+	b.int(&c.RateLimitSendClient, "rate-limit-send-client", "OUTBOX_RATE_LIMIT_SEND_CLIENT", 600, "sending operations per minute per partner client (0: off)")
 	return func() error { return errors.Join(b.errs...) }
 }
 
@@ -180,8 +289,11 @@ func (c *Config) Validate() error {
 		bad("OUTBOX_JWT_SECRET", "must be at least 32 bytes")
 	}
 	if c.Production() {
-		if c.JWTSecret == "" && c.JWTJWKSFile == "" {
-			bad("OUTBOX_JWT_SECRET", "required in production (or OUTBOX_JWT_JWKS_FILE)")
+		if c.JWTSecret == "" && c.JWTJWKSFile == "" && c.JWTJWKSURL == "" {
+			bad("OUTBOX_JWT_SECRET", "required in production (or OUTBOX_JWT_JWKS_FILE or OUTBOX_JWT_JWKS_URL)")
+		}
+		if strings.HasPrefix(c.JWTJWKSURL, "http://") {
+			bad("OUTBOX_JWT_JWKS_URL", "must be an https URL in production")
 		}
 		if c.SecretKey == "" {
 			bad("OUTBOX_SECRET_KEY", "required in production")
@@ -195,6 +307,15 @@ func (c *Config) Validate() error {
 	}
 	if c.Workers < 1 || c.Workers > 10000 {
 		bad("OUTBOX_WORKERS", "must be between 1 and 10000")
+	}
+	if c.FetchCooldown < time.Millisecond || c.FetchCooldown > time.Minute {
+		bad("OUTBOX_FETCH_COOLDOWN", "must be between 1ms and 1m")
+	}
+	if c.FetchPollInterval < c.FetchCooldown || c.FetchPollInterval > time.Hour {
+		bad("OUTBOX_FETCH_POLL_INTERVAL", "must be between OUTBOX_FETCH_COOLDOWN and 1h")
+	}
+	if c.DBMaxConns < 0 || c.DBMaxConns > 10000 {
+		bad("OUTBOX_DB_MAX_CONNS", "must be between 1 and 10000, or 0 for the default")
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
@@ -210,8 +331,57 @@ func (c *Config) Validate() error {
 	if c.QueryDepth < 2 {
 		bad("OUTBOX_QUERY_DEPTH", "must be at least 2")
 	}
+	if c.JWTJWKSURL != "" {
+		if u, err := url.Parse(c.JWTJWKSURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("OUTBOX_JWT_JWKS_URL", "must be an absolute https URL")
+		}
+		if c.JWTJWKSFile != "" {
+			bad("OUTBOX_JWT_JWKS_URL", "set OUTBOX_JWT_JWKS_FILE or OUTBOX_JWT_JWKS_URL, not both")
+		}
+	}
+	if c.JWTJWKSCacheTTL < 10*time.Second {
+		bad("OUTBOX_JWT_JWKS_CACHE_TTL", "must be at least 10s")
+	}
+	if c.JWTJWKSTimeout < 100*time.Millisecond || c.JWTJWKSTimeout > time.Minute {
+		bad("OUTBOX_JWT_JWKS_TIMEOUT", "must be between 100ms and 1m")
+	}
+	for _, l := range []struct {
+		env string
+		n   int
+	}{
+		{"OUTBOX_RATE_LIMIT_TENANT", c.RateLimitTenant}, {"OUTBOX_RATE_LIMIT_CLIENT", c.RateLimitClient},
+		{"OUTBOX_RATE_LIMIT_SEND_TENANT", c.RateLimitSendTenant}, {"OUTBOX_RATE_LIMIT_SEND_CLIENT", c.RateLimitSendClient},
+	} {
+		if l.n < 0 {
+			bad(l.env, "must not be negative (0 turns the limit off)")
+		}
+	}
+	if c.WebsocketInitTimeout < 100*time.Millisecond {
+		bad("OUTBOX_WS_INIT_TIMEOUT", "must be at least 100ms")
+	}
+	if c.WebsocketPingInterval < 100*time.Millisecond {
+		bad("OUTBOX_WS_PING_INTERVAL", "must be at least 100ms")
+	}
+	if c.WebsocketMaxSubscriptions < 1 {
+		bad("OUTBOX_WS_MAX_SUBSCRIPTIONS", "must be at least 1")
+	}
+	if c.MaxSubscriptions < 1 {
+		bad("OUTBOX_MAX_SUBSCRIPTIONS", "must be at least 1")
+	}
 	if c.VerificationTTL < time.Minute {
 		bad("OUTBOX_VERIFICATION_TTL", "must be at least 1m")
+	}
+	if c.DeliveryMaxAttempts < 1 || c.DeliveryMaxAttempts > 100 {
+		bad("OUTBOX_DELIVERY_MAX_ATTEMPTS", "must be between 1 and 100")
+	}
+	if c.DeliveryRetryBase < time.Second {
+		bad("OUTBOX_DELIVERY_RETRY_BASE", "must be at least 1s")
+	}
+	if c.MaxAttachmentBytes < 1024 {
+		bad("OUTBOX_MAX_ATTACHMENT_BYTES", "must be at least 1024")
+	}
+	if c.SMTPConnsPerAccount < 1 || c.SMTPConnsPerAccount > 100 {
+		bad("OUTBOX_SMTP_CONNS_PER_ACCOUNT", "must be between 1 and 100")
 	}
 	return errors.Join(errs...)
 }
