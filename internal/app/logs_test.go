@@ -131,7 +131,9 @@ func TestLogRetention(t *testing.T) {
 	var set struct{ SetLogRetention struct{ RetentionDays int } }
 	b.do(t, admin, `mutation { setLogRetention(days: 7) { retentionDays } }`, nil).decode(t, &set)
 	require.Equal(t, 7, set.SetLogRetention.RetentionDays)
-	var viewer struct{ Viewer struct{ Tenant struct{ RetentionDays int } } }
+	var viewer struct {
+		Viewer struct{ Tenant struct{ RetentionDays int } }
+	}
 	b.do(t, admin, `{ viewer { tenant { retentionDays } } }`, nil).decode(t, &viewer)
 	require.Equal(t, 7, viewer.Viewer.Tenant.RetentionDays, "the viewer shows the new retention at once")
 

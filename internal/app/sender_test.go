@@ -2,9 +2,13 @@ package app_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"net/mail"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -259,4 +263,63 @@ func TestProviderPresets(t *testing.T) {
 	xs := got.ProviderPresets[byKey["xserver"]]
 	require.Equal(t, 587, xs.Port)
 	require.Equal(t, "STARTTLS", xs.Security)
+}
+
+func TestSenderSettingsHTTPAPI(t *testing.T) {
+	t.Parallel()
+	const secret = "Bearer api-key-5b1c"
+	var mu sync.Mutex
+	var bodies []map[string]any
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != secret {
+			http.Error(w, "bad key", http.StatusUnauthorized)
+			return
+		}
+		var body map[string]any
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		bodies = append(bodies, body)
+		mu.Unlock()
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	t.Cleanup(api.Close)
+	b := setup(t, setupOpts{})
+	admin := b.token(t, "acme", "admin")
+	input := func(authValue string) map[string]any {
+		return map[string]any{
+			"mode": "HTTP", "fromName": "株式会社テスト", "fromEmail": "shop@example.com", "testRecipient": "owner@example.net",
+			"http": map[string]any{"url": api.URL + "/send", "authHeader": "Authorization", "authValue": authValue},
+		}
+	}
+
+	failed := b.runSenderTest(t, admin, input("Bearer wrong"))
+	require.Equal(t, "FAILED", failed.Status)
+	require.Equal(t, "AUTH_FAILED", failed.Error.Category)
+
+	passed := b.runSenderTest(t, admin, input(secret))
+	require.Equal(t, "PASSED", passed.Status, "%+v", passed.Error)
+	mu.Lock()
+	require.Len(t, bodies, 1)
+	require.Equal(t, map[string]any{"name": "株式会社テスト", "email": "shop@example.com"}, bodies[0]["from"])
+	require.Equal(t, []any{"owner@example.net"}, bodies[0]["to"])
+	mu.Unlock()
+
+	var saved struct {
+		SaveSenderSettings struct {
+			Mode string
+			HTTP struct {
+				URL          string
+				AuthValueSet bool
+			}
+		}
+	}
+	resp := b.do(t, admin, `mutation($id: ID!) { saveSenderSettings(testId: $id) { mode http { url authValueSet } } }`, map[string]any{"id": passed.ID})
+	resp.decode(t, &saved)
+	require.Equal(t, "HTTP", saved.SaveSenderSettings.Mode)
+	require.True(t, saved.SaveSenderSettings.HTTP.AuthValueSet)
+	require.NotContains(t, resp.raw, "api-key-5b1c")
+	require.NotContains(t, b.logs.String(), "api-key-5b1c")
 }
