@@ -34,6 +34,7 @@ import (
 	"github.com/outbox/outbox/internal/secret"
 	"github.com/outbox/outbox/internal/sender"
 	"github.com/outbox/outbox/internal/templates"
+	"github.com/outbox/outbox/internal/transport"
 	"github.com/outbox/outbox/internal/verify"
 	"github.com/outbox/outbox/worker"
 )
@@ -155,7 +156,9 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	if err != nil {
 		return nil, fmt.Errorf("creating the River client: %w", err)
 	}
-	senders := sender.NewService(a.store, a.river, keyring, sender.Platform{Name: cfg.PlatformName, From: cfg.PlatformFrom}, opts.Sender)
+	senderOpts := opts.Sender
+	senderOpts.AddrPolicy = addrPolicy(cfg)
+	senders := sender.NewService(a.store, a.river, keyring, sender.Platform{Name: cfg.PlatformName, From: cfg.PlatformFrom}, senderOpts)
 	deps.Sender = senders
 	a.logs = logs.NewService(a.store, senders, logger, logs.Options{})
 	deps.Logs = a.logs
@@ -327,6 +330,15 @@ func (a *App) Close() {
 			a.logger.Warn("stopping private PostgreSQL", "error", err)
 		}
 	}
+}
+
+// addrPolicy is where tenants' own SMTP hosts and HTTP APIs may be
+// (OUTBOX_PRIVATE_NETWORKS).
+func addrPolicy(cfg *config.Config) transport.AddrPolicy {
+	if cfg.AllowPrivateNetworks() {
+		return transport.AllowAllAddrs
+	}
+	return transport.PublicAddrsOnly
 }
 
 func splitList(s string) []string {

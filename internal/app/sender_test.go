@@ -323,3 +323,18 @@ func TestSenderSettingsHTTPAPI(t *testing.T) {
 	require.NotContains(t, resp.raw, "api-key-5b1c")
 	require.NotContains(t, b.logs.String(), "api-key-5b1c")
 }
+
+func TestPrivateNetworksCanBeDenied(t *testing.T) {
+	t.Parallel()
+	srv := smtptest.Start(t, smtptest.Options{})
+	b := setup(t, setupOpts{env: map[string]string{"OUTBOX_PRIVATE_NETWORKS": "deny"}})
+	in := map[string]any{
+		"mode": "SMTP", "fromEmail": "shop@example.com", "testRecipient": "owner@example.net",
+		"smtp": map[string]any{"host": srv.Host(), "port": srv.Port(), "security": "NONE", "auth": "NONE"},
+	}
+	res := b.runSenderTest(t, b.token(t, "acme", "admin"), in)
+	require.Equal(t, "FAILED", res.Status)
+	require.Equal(t, "CONFIG", res.Error.Category)
+	require.Contains(t, res.Error.Message, "private or local address")
+	require.Zero(t, srv.Connections())
+}

@@ -130,6 +130,12 @@ type Config struct {
 	// (default 10000): open subscriptions per API process, all websockets
 	// together.
 	MaxSubscriptions int
+	// PrivateNetworks is OUTBOX_PRIVATE_NETWORKS / --private-networks: whether
+	// tenants' SMTP hosts and HTTP API URLs may resolve to loopback, private
+	// or link-local addresses: "allow", "deny", or "" (default: allow in
+	// development, deny in production, so a tenant cannot make the service
+	// probe the network it runs in).
+	PrivateNetworks string
 	// VerificationTTL is OUTBOX_VERIFICATION_TTL / --verification-ttl (default
 	// 24h): how long a sender verification link stays valid.
 	VerificationTTL time.Duration
@@ -171,6 +177,10 @@ type Config struct {
 
 // Production reports whether the service runs with OUTBOX_ENV=production.
 func (c *Config) Production() bool { return c.Env == EnvProduction }
+
+// AllowPrivateNetworks reports whether tenants' SMTP hosts and HTTP API URLs
+// may resolve to loopback, private or link-local addresses.
+func (c *Config) AllowPrivateNetworks() bool { return c.PrivateNetworks != "deny" }
 
 // RunsAPI reports whether this process serves HTTP.
 func (c *Config) RunsAPI() bool { return c.Role == RoleAll || c.Role == RoleAPI }
@@ -228,6 +238,7 @@ func Bind(fs *flag.FlagSet, c *Config, getenv func(string) string) (envErrors fu
 	b.duration(&c.WebsocketPingInterval, "ws-ping-interval", "OUTBOX_WS_PING_INTERVAL", 15*time.Second, "websocket keep-alive ping interval")
 	b.int(&c.WebsocketMaxSubscriptions, "ws-max-subscriptions", "OUTBOX_WS_MAX_SUBSCRIPTIONS", 100, "open subscriptions per websocket")
 	b.int(&c.MaxSubscriptions, "max-subscriptions", "OUTBOX_MAX_SUBSCRIPTIONS", 10000, "open subscriptions per API process")
+	b.str(&c.PrivateNetworks, "private-networks", "OUTBOX_PRIVATE_NETWORKS", "", "allow or deny tenant hosts on private networks (default: allow in development, deny in production)")
 	b.duration(&c.VerificationTTL, "verification-ttl", "OUTBOX_VERIFICATION_TTL", 24*time.Hour, "sender verification link lifetime")
 	b.int(&c.DeliveryMaxAttempts, "delivery-max-attempts", "OUTBOX_DELIVERY_MAX_ATTEMPTS", 10, "attempts per notification before it fails")
 	b.duration(&c.DeliveryRetryBase, "delivery-retry-base", "OUTBOX_DELIVERY_RETRY_BASE", 5*time.Minute, "ceiling of the first retry delay (doubles per retry)")
@@ -367,6 +378,16 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxSubscriptions < 1 {
 		bad("OUTBOX_MAX_SUBSCRIPTIONS", "must be at least 1")
+	}
+	switch c.PrivateNetworks {
+	case "":
+		c.PrivateNetworks = "allow"
+		if c.Production() {
+			c.PrivateNetworks = "deny"
+		}
+	case "allow", "deny":
+	default:
+		bad("OUTBOX_PRIVATE_NETWORKS", "must be allow or deny, not %q", c.PrivateNetworks)
 	}
 	if c.VerificationTTL < time.Minute {
 		bad("OUTBOX_VERIFICATION_TTL", "must be at least 1m")

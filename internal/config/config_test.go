@@ -26,6 +26,7 @@ func TestLoadDefaults(t *testing.T) {
 	require.Equal(t, "outbox-dev", c.JWTIssuer)
 	require.NotEmpty(t, c.JWTSecret)
 	require.Regexp(t, `^dev1:`, c.SecretKey)
+	require.True(t, c.AllowPrivateNetworks(), "development talks to servers on loopback")
 
 	for _, name := range []string{jwtSecretFile, secretKeyFile} {
 		st, err := os.Stat(filepath.Join(dir, name))
@@ -71,6 +72,7 @@ func TestValidationNamesTheVariable(t *testing.T) {
 		{map[string]string{"OUTBOX_PLATFORM_SMTP_URL": "smtp://u:hunter2@relay?security=ssl"}, "OUTBOX_PLATFORM_SMTP_URL"},
 		{map[string]string{"OUTBOX_JWT_SECRET": "short"}, "OUTBOX_JWT_SECRET"},
 		{map[string]string{"OUTBOX_LOG_LEVEL": "loud"}, "OUTBOX_LOG_LEVEL"},
+		{map[string]string{"OUTBOX_PRIVATE_NETWORKS": "maybe"}, "OUTBOX_PRIVATE_NETWORKS"},
 		{map[string]string{"OUTBOX_ENV": "production", "OUTBOX_JWT_ISSUER": "idp"}, "OUTBOX_SECRET_KEY"},
 		{map[string]string{"OUTBOX_ENV": "production", "OUTBOX_JWT_ISSUER": "idp", "OUTBOX_SECRET_KEY": "k:x"}, "OUTBOX_JWT_SECRET"},
 	}
@@ -116,4 +118,20 @@ func TestParseRelayURL(t *testing.T) {
 		_, err := ParseRelayURL(bad)
 		require.Error(t, err, bad)
 	}
+}
+
+func TestProductionDeniesPrivateNetworksByDefault(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{
+		"OUTBOX_DATA_DIR": t.TempDir(), "OUTBOX_ENV": "production", "OUTBOX_JWT_ISSUER": "idp",
+		"OUTBOX_JWT_SECRET": "0123456789abcdef0123456789abcdef", "OUTBOX_SECRET_KEY": "k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+	}
+	c, err := FromEnv(envOf(env))
+	require.NoError(t, err)
+	require.False(t, c.AllowPrivateNetworks())
+
+	env["OUTBOX_PRIVATE_NETWORKS"] = "allow"
+	c, err = FromEnv(envOf(env))
+	require.NoError(t, err)
+	require.True(t, c.AllowPrivateNetworks())
 }

@@ -65,13 +65,14 @@ func (s *Service) RunTest(ctx context.Context, tenantID, testID uuid.UUID) error
 func (s *Service) sendTest(ctx context.Context, settings Settings, msg transport.Message) transport.Report {
 	if c := settings.HTTP; c != nil {
 		return transport.TestHTTP(ctx, transport.HTTPConfig{
-			URL: c.URL, AuthHeader: c.AuthHeader, AuthValue: c.AuthValue, Timeout: s.testTimeout,
+			URL: c.URL, AuthHeader: c.AuthHeader, AuthValue: c.AuthValue, Timeout: s.testTimeout, AddrPolicy: s.addrs,
 		}, msg)
 	}
 	c := settings.SMTP
 	return transport.TestSend(ctx, transport.SMTPConfig{
 		Host: c.Host, Port: c.Port, Security: c.Security, Auth: c.Auth, Username: c.Username,
 		Password: c.Password, SkipTLSVerify: c.SkipTLSVerify, RootCAs: s.rootCAs, Timeout: s.testTimeout,
+		AddrPolicy: s.addrs,
 	}, msg)
 }
 

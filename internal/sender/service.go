@@ -11,6 +11,7 @@ import (
 	"github.com/outbox/outbox/db/dbsqlc"
 	"github.com/outbox/outbox/internal/outbox"
 	"github.com/outbox/outbox/internal/secret"
+	"github.com/outbox/outbox/internal/transport"
 )
 
 // Platform is the platform's own sender identity, used in PLATFORM mode.
@@ -32,6 +33,8 @@ type Service struct {
 	testTimeout time.Duration
 	// rootCAs, when not nil, replaces the system roots (tests use their own CA).
 	rootCAs *x509.CertPool
+	// addrs says which addresses test sends may connect to.
+	addrs transport.AddrPolicy
 }
 
 // Options are the optional settings of a Service.
@@ -40,6 +43,9 @@ type Options struct {
 	TestTimeout time.Duration
 	// RootCAs replaces the system certificate roots; nil uses the system's.
 	RootCAs *x509.CertPool
+	// AddrPolicy says which addresses a tenant's host may resolve to; the
+	// zero value allows all (OUTBOX_PRIVATE_NETWORKS).
+	AddrPolicy transport.AddrPolicy
 }
 
 // NewService returns a Service storing settings in store, enqueueing test
@@ -48,7 +54,7 @@ func NewService(store *db.Store, jobs JobInserter, keyring *secret.Keyring, plat
 	if opts.TestTimeout <= 0 {
 		opts.TestTimeout = 10 * time.Second
 	}
-	return &Service{store: store, jobs: jobs, keyring: keyring, platform: platform, testTimeout: opts.TestTimeout, rootCAs: opts.RootCAs}
+	return &Service{store: store, jobs: jobs, keyring: keyring, platform: platform, testTimeout: opts.TestTimeout, rootCAs: opts.RootCAs, addrs: opts.AddrPolicy}
 }
 
 // View is a tenant's active settings as shown to the tenant: secrets replaced

@@ -31,10 +31,15 @@ type HTTPConfig struct {
 	// Timeout bounds the whole request, from lookup to the response
 	// headers; zero uses DefaultTimeout, or DefaultTestTimeout in TestHTTP.
 	Timeout time.Duration
-	// Client sends the request; nil uses a shared client for SendHTTP and a
-	// throwaway one for TestHTTP. Redirects are never followed either way:
-	// a 3xx fails with a hint to use the final URL.
+	// Client sends the request; nil uses a new client (NewHTTPClient with
+	// AddrPolicy) for SendHTTP and a throwaway one for TestHTTP. A Client
+	// given here must apply the policy itself (NewHTTPClient does).
+	// Redirects are never followed either way: a 3xx fails with a hint to
+	// use the final URL.
 	Client *http.Client
+	// AddrPolicy refuses addresses the URL's host must not resolve to; the
+	// zero value allows every address.
+	AddrPolicy AddrPolicy
 }
 
 // HTTPPayload is the JSON body POSTed to a tenant's HTTP mail API; the README
@@ -145,9 +150,9 @@ func SendHTTP(ctx context.Context, cfg HTTPConfig, msg Message) (Attempt, error)
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
 	}
-	client := http.DefaultClient
-	if cfg.Client != nil {
-		client = cfg.Client
+	client := cfg.Client
+	if client == nil {
+		client = NewHTTPClient(cfg.AddrPolicy)
 	}
 	return postHTTP(ctx, cfg, client, msg, nil)
 }
@@ -165,6 +170,7 @@ func TestHTTP(ctx context.Context, cfg HTTPConfig, msg Message) Report {
 	if client == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.DisableKeepAlives = true
+		cfg.AddrPolicy.guard(tr)
 		client = &http.Client{Transport: tr}
 	}
 	log := &stepLog{}

@@ -73,6 +73,9 @@ func (c *smtpConn) handshake(ctx context.Context, log *stepLog) error {
 		if err != nil {
 			return "", err
 		}
+		if addrs, err = c.cfg.AddrPolicy.allowed(addrs); err != nil {
+			return "", err
+		}
 		return describeAddrs(c.host, addrs), nil
 	})
 	if err != nil {

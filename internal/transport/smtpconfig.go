@@ -53,6 +53,10 @@ type SMTPConfig struct {
 	// message transfer); zero uses DefaultTimeout, or DefaultTestTimeout in
 	// TestSend. The caller's context bounds the whole conversation.
 	Timeout time.Duration
+	// AddrPolicy refuses addresses Host must not resolve to (the RESOLVE
+	// step fails with CONFIG when none is left); the zero value allows every
+	// address.
+	AddrPolicy AddrPolicy
 }
 
 // check validates the configuration and returns Host in ASCII form.
