@@ -10,9 +10,12 @@ import (
 	"github.com/outbox/outbox/db/dbsqlc"
 )
 
-// ChangesChannel is the Postgres channel status changes are notified on
-// (MessageChangeNotify, SenderTestChangeNotify): every API process LISTENs
-// on it and pushes the changes to its subscribers (internal/events).
+// ChangesChannel is the Postgres channel status changes are notified on, at
+// commit, with ids only: {"k":"m","t":tenant id,"id":message id,"s":status,
+// "e":event id} for a message (MessageStatusChangeMany, MessageEventInsertMany)
+// and {"k":"t","t":tenant id,"id":test id,"s":status} for a sender test
+// (SenderTestChangeNotify). Every API process LISTENs on it and pushes the
+// changes to its subscribers (internal/events).
 const ChangesChannel = "outbox_changes"
 
 // ListenerApplicationName is the application_name of the LISTEN

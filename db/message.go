@@ -4,15 +4,18 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/outbox/outbox/db/dbsqlc"
 	"github.com/outbox/outbox/internal/outbox"
 )
 
 // StatusChange moves one message to a new status: the status, the last
-// error, an optional attempt and the event, all in the caller's transaction.
+// error, an optional attempt and the event, all in one statement.
 type StatusChange struct {
 	TenantID  uuid.UUID
 	MessageID uuid.UUID
@@ -23,52 +26,99 @@ type StatusChange struct {
 	Attempt *outbox.Attempt
 	// Detail is a short note on the event.
 	Detail string
+	// From, when not empty, are the statuses the message may be in for the
+	// change to apply; in any other, nothing is written. Checked in the
+	// statement that writes, it orders the change with a concurrent one
+	// (a delivery starting and a cancel) without a separate row lock.
+	From []outbox.MessageStatus
 }
 
 // SetMessageStatus applies change in tx and returns the updated row. It
-// NOTIFYs the change on ChangesChannel, delivered when tx commits.
+// NOTIFYs the change on ChangesChannel, delivered when tx commits. It fails
+// with ENOTFOUND when the message does not exist or, with change.From, is
+// in none of those statuses.
 func (tx *Tx) SetMessageStatus(ctx context.Context, change StatusChange) (dbsqlc.Message, error) {
-	var lastErr []byte
-	if change.Error != nil {
-		b, err := json.Marshal(change.Error)
-		if err != nil {
-			return dbsqlc.Message{}, fmt.Errorf("encoding delivery error: %w", err)
-		}
-		lastErr = b
-	}
-	var added int32
-	if a := change.Attempt; a != nil {
-		added = 1
-		var code *int32
-		if a.Code != 0 {
-			c := int32(a.Code)
-			code = &c
-		}
-		if err := tx.Q.MessageAttemptInsert(ctx, dbsqlc.MessageAttemptInsertParams{
-			MessageID: change.MessageID, TenantID: change.TenantID, At: a.At,
-			DurationMs: int32(a.Duration.Milliseconds()), Server: a.Server, Code: code,
-			EnhancedCode: a.EnhancedCode, Reply: a.Reply, TlsVersion: a.TLSVersion, Category: string(a.Category),
-		}); err != nil {
-			return dbsqlc.Message{}, fmt.Errorf("recording attempt: %w", err)
-		}
-	}
-	row, err := tx.Q.MessageSetStatus(ctx, dbsqlc.MessageSetStatusParams{
-		Status: string(change.Status), LastError: lastErr, AttemptsAdded: added,
-		TenantID: change.TenantID, ID: change.MessageID,
-	})
+	applied, err := setMessageStatuses(ctx, tx.Q, []StatusChange{change})
 	if err != nil {
-		return dbsqlc.Message{}, Check(err, "message")
+		return dbsqlc.Message{}, err
 	}
-	if err := tx.Q.MessageEventInsert(ctx, dbsqlc.MessageEventInsertParams{
-		MessageID: change.MessageID, TenantID: change.TenantID, Status: string(change.Status), Detail: change.Detail,
-	}); err != nil {
-		return dbsqlc.Message{}, fmt.Errorf("recording message event: %w", err)
+	if !applied[0] {
+		return dbsqlc.Message{}, Check(pgx.ErrNoRows, "message")
 	}
-	// Subscribers in every API process learn of the change at commit.
-	if err := tx.Q.MessageChangeNotify(ctx, dbsqlc.MessageChangeNotifyParams{
-		TenantID: change.TenantID, MessageID: change.MessageID,
-	}); err != nil {
-		return dbsqlc.Message{}, fmt.Errorf("notifying message change: %w", err)
+	row, err := tx.Q.MessageGet(ctx, dbsqlc.MessageGetParams{TenantID: change.TenantID, ID: change.MessageID})
+	return row, Check(err, "message")
+}
+
+// SetMessageStatuses applies many changes in one statement, its own
+// transaction: what a worker process uses to write the status changes of
+// its concurrent deliveries together (one round trip and one commit for
+// all of them). Changes of the same message are applied in order, one
+// statement each. It reports for each change whether it applied (false:
+// the message does not exist or, with change.From, is in none of those
+// statuses), or fails as a whole.
+func (s *Store) SetMessageStatuses(ctx context.Context, changes []StatusChange) ([]bool, error) {
+	type key struct{ tenant, id uuid.UUID }
+	seen := make(map[key]bool, len(changes))
+	for i, c := range changes {
+		k := key{c.TenantID, c.MessageID}
+		if seen[k] {
+			first, err := setMessageStatuses(ctx, s.q, changes[:i])
+			if err != nil {
+				return nil, err
+			}
+			rest, err := s.SetMessageStatuses(ctx, changes[i:])
+			return append(first, rest...), err
+		}
+		seen[k] = true
 	}
-	return row, nil
+	return setMessageStatuses(ctx, s.q, changes)
+}
+
+// setMessageStatuses is the one statement of every status change
+// (MessageStatusChangeMany): row, attempt, event and NOTIFY together.
+func setMessageStatuses(ctx context.Context, q *dbsqlc.Queries, changes []StatusChange) ([]bool, error) {
+	n := len(changes)
+	p := dbsqlc.MessageStatusChangeManyParams{
+		Ids: make([]uuid.UUID, n), TenantIds: make([]uuid.UUID, n), Statuses: make([]string, n),
+		FromStatuses: make([]string, n), LastErrors: make([][]byte, n), WithAttempts: make([]bool, n),
+		Ats: make([]time.Time, n), DurationMs: make([]int32, n), Servers: make([]string, n), Codes: make([]int32, n),
+		EnhancedCodes: make([]string, n), Replies: make([]string, n), TlsVersions: make([]string, n),
+		Categories: make([]string, n), Details: make([]string, n),
+	}
+	for i, c := range changes {
+		p.Ids[i], p.TenantIds[i], p.Statuses[i], p.Details[i] = c.MessageID, c.TenantID, string(c.Status), c.Detail
+		from := make([]string, len(c.From))
+		for j, st := range c.From {
+			from[j] = string(st)
+		}
+		p.FromStatuses[i] = strings.Join(from, ",")
+		if c.Error != nil {
+			b, err := json.Marshal(c.Error)
+			if err != nil {
+				return nil, fmt.Errorf("encoding delivery error: %w", err)
+			}
+			p.LastErrors[i] = b
+		}
+		if a := c.Attempt; a != nil {
+			p.WithAttempts[i] = true
+			p.Ats[i], p.DurationMs[i], p.Servers[i], p.Codes[i] = a.At, int32(a.Duration.Milliseconds()), a.Server, int32(a.Code)
+			p.EnhancedCodes[i], p.Replies[i], p.TlsVersions[i], p.Categories[i] = a.EnhancedCode, a.Reply, a.TLSVersion, string(a.Category)
+		} else {
+			p.Ats[i] = time.Unix(0, 0)
+		}
+	}
+	rows, err := q.MessageStatusChangeMany(ctx, p)
+	if err != nil {
+		return nil, fmt.Errorf("changing message statuses: %w", err)
+	}
+	type key struct{ tenant, id uuid.UUID }
+	changed := make(map[key]bool, len(rows))
+	for _, r := range rows {
+		changed[key{r.TenantID, r.MessageID}] = true
+	}
+	out := make([]bool, n)
+	for i, c := range changes {
+		out[i] = changed[key{c.TenantID, c.MessageID}]
+	}
+	return out, nil
 }

@@ -12,40 +12,6 @@ import (
 	"github.com/google/uuid"
 )
 
-const messageAttemptInsert = `-- name: MessageAttemptInsert :exec
-INSERT INTO message_attempts (message_id, tenant_id, at, duration_ms, server, code, enhanced_code, reply, tls_version, category)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-`
-
-type MessageAttemptInsertParams struct {
-	MessageID    uuid.UUID
-	TenantID     uuid.UUID
-	At           time.Time
-	DurationMs   int32
-	Server       string
-	Code         *int32
-	EnhancedCode string
-	Reply        string
-	TlsVersion   string
-	Category     string
-}
-
-func (q *Queries) MessageAttemptInsert(ctx context.Context, arg MessageAttemptInsertParams) error {
-	_, err := q.db.Exec(ctx, messageAttemptInsert,
-		arg.MessageID,
-		arg.TenantID,
-		arg.At,
-		arg.DurationMs,
-		arg.Server,
-		arg.Code,
-		arg.EnhancedCode,
-		arg.Reply,
-		arg.TlsVersion,
-		arg.Category,
-	)
-	return err
-}
-
 const messageAttemptsList = `-- name: MessageAttemptsList :many
 SELECT id, message_id, tenant_id, at, duration_ms, server, code, enhanced_code, reply, tls_version, category FROM message_attempts WHERE tenant_id = $1 AND message_id = $2 ORDER BY id
 `
@@ -85,28 +51,6 @@ func (q *Queries) MessageAttemptsList(ctx context.Context, arg MessageAttemptsLi
 		return nil, err
 	}
 	return items, nil
-}
-
-const messageEventInsert = `-- name: MessageEventInsert :exec
-INSERT INTO message_events (message_id, tenant_id, status, detail)
-VALUES ($1, $2, $3, $4)
-`
-
-type MessageEventInsertParams struct {
-	MessageID uuid.UUID
-	TenantID  uuid.UUID
-	Status    string
-	Detail    string
-}
-
-func (q *Queries) MessageEventInsert(ctx context.Context, arg MessageEventInsertParams) error {
-	_, err := q.db.Exec(ctx, messageEventInsert,
-		arg.MessageID,
-		arg.TenantID,
-		arg.Status,
-		arg.Detail,
-	)
-	return err
 }
 
 const messageEventsList = `-- name: MessageEventsList :many
@@ -251,55 +195,115 @@ func (q *Queries) MessageSetJob(ctx context.Context, arg MessageSetJobParams) er
 	return err
 }
 
-const messageSetStatus = `-- name: MessageSetStatus :one
-UPDATE messages
-SET status = $1,
-    last_error = $2,
-    attempt_count = attempt_count + $3::int,
-    sent_at = CASE WHEN $1 = 'SENT' THEN now() ELSE sent_at END,
-    updated_at = now()
-WHERE tenant_id = $4 AND id = $5
-RETURNING id, tenant_id, kind, status, from_addr, to_addrs, cc_addrs, subject, template_key, idempotency_key, payload, job_id, resent_from, last_error, attempt_count, created_at, updated_at, sent_at
+const messageStatusChangeMany = `-- name: MessageStatusChangeMany :many
+WITH input AS (
+    SELECT unnest($1::uuid[]) AS id, unnest($2::uuid[]) AS tenant_id,
+           unnest($3::text[]) AS status, unnest($4::text[]) AS from_statuses,
+           unnest($5::jsonb[]) AS last_error, unnest($6::bool[]) AS with_attempt,
+           unnest($7::timestamptz[]) AS at, unnest($8::int[]) AS duration_ms,
+           unnest($9::text[]) AS server, unnest($10::int[]) AS code,
+           unnest($11::text[]) AS enhanced_code, unnest($12::text[]) AS reply,
+           unnest($13::text[]) AS tls_version, unnest($14::text[]) AS category,
+           unnest($15::text[]) AS detail
+), changed AS (
+    UPDATE messages
+    SET status = i.status,
+        last_error = i.last_error,
+        attempt_count = messages.attempt_count + CASE WHEN i.with_attempt THEN 1 ELSE 0 END,
+        sent_at = CASE WHEN i.status = 'SENT' THEN now() ELSE messages.sent_at END,
+        updated_at = now()
+    FROM input i
+    WHERE messages.id = ANY ($1::uuid[]) -- the primary key, whatever the statistics say
+      AND messages.tenant_id = i.tenant_id AND messages.id = i.id
+      AND (i.from_statuses = '' OR messages.status = ANY (string_to_array(i.from_statuses, ',')))
+    RETURNING messages.id, messages.tenant_id, messages.status
+), attempt AS (
+    INSERT INTO message_attempts (message_id, tenant_id, at, duration_ms, server, code, enhanced_code, reply, tls_version, category)
+    SELECT changed.id, changed.tenant_id, i.at, i.duration_ms, i.server, NULLIF(i.code, 0),
+           i.enhanced_code, i.reply, i.tls_version, i.category
+    FROM changed JOIN input i ON i.tenant_id = changed.tenant_id AND i.id = changed.id
+    WHERE i.with_attempt
+), event AS (
+    INSERT INTO message_events (message_id, tenant_id, status, detail)
+    SELECT changed.id, changed.tenant_id, changed.status, i.detail
+    FROM changed JOIN input i ON i.tenant_id = changed.tenant_id AND i.id = changed.id
+    RETURNING id, message_id, tenant_id, status
+), notified AS (
+    SELECT pg_notify('outbox_changes',
+                     json_build_object('k', 'm', 't', event.tenant_id, 'id', event.message_id, 's', event.status, 'e', event.id)::text)
+    FROM event
+)
+SELECT event.tenant_id, event.message_id FROM event
+WHERE (SELECT count(*) FROM notified) >= 0
 `
 
-type MessageSetStatusParams struct {
-	Status        string
-	LastError     []byte
-	AttemptsAdded int32
-	TenantID      uuid.UUID
-	ID            uuid.UUID
+type MessageStatusChangeManyParams struct {
+	Ids           []uuid.UUID
+	TenantIds     []uuid.UUID
+	Statuses      []string
+	FromStatuses  []string
+	LastErrors    [][]byte
+	WithAttempts  []bool
+	Ats           []time.Time
+	DurationMs    []int32
+	Servers       []string
+	Codes         []int32
+	EnhancedCodes []string
+	Replies       []string
+	TlsVersions   []string
+	Categories    []string
+	Details       []string
 }
 
-// Moves a message to a new status; sent_at is set on SENT, last_error is
-// replaced (NULL clears it).
-func (q *Queries) MessageSetStatus(ctx context.Context, arg MessageSetStatusParams) (Message, error) {
-	row := q.db.QueryRow(ctx, messageSetStatus,
-		arg.Status,
-		arg.LastError,
-		arg.AttemptsAdded,
-		arg.TenantID,
-		arg.ID,
+type MessageStatusChangeManyRow struct {
+	TenantID  uuid.UUID
+	MessageID uuid.UUID
+}
+
+// Moves messages to new statuses in one statement, the one every status
+// change goes through (db.SetMessageStatuses, Tx.SetMessageStatus): for
+// each, the row (sent_at set on SENT, last_error replaced, NULL clears
+// it), the attempt where with_attempts (a code of 0 is NULL), the event,
+// and the NOTIFY of that event on outbox_changes, delivered at commit,
+// with the payload documented at db.ChangesChannel:
+// {"k":"m","t":tenant id,"id":message id,"s":status,"e":event id}.
+// Arrays run in parallel, one element per change, a message at most once.
+// A change with from_statuses (comma-separated; empty for any) applies
+// only to a message in one of them: the UPDATE waits for a concurrent
+// change of the row and then looks again. It returns the tenant and id of
+// each message that changed.
+func (q *Queries) MessageStatusChangeMany(ctx context.Context, arg MessageStatusChangeManyParams) ([]MessageStatusChangeManyRow, error) {
+	rows, err := q.db.Query(ctx, messageStatusChangeMany,
+		arg.Ids,
+		arg.TenantIds,
+		arg.Statuses,
+		arg.FromStatuses,
+		arg.LastErrors,
+		arg.WithAttempts,
+		arg.Ats,
+		arg.DurationMs,
+		arg.Servers,
+		arg.Codes,
+		arg.EnhancedCodes,
+		arg.Replies,
+		arg.TlsVersions,
+		arg.Categories,
+		arg.Details,
 	)
-	var i Message
-	err := row.Scan(
-		&i.ID,
-		&i.TenantID,
-		&i.Kind,
-		&i.Status,
-		&i.FromAddr,
-		&i.ToAddrs,
-		&i.CcAddrs,
-		&i.Subject,
-		&i.TemplateKey,
-		&i.IdempotencyKey,
-		&i.Payload,
-		&i.JobID,
-		&i.ResentFrom,
-		&i.LastError,
-		&i.AttemptCount,
-		&i.CreatedAt,
-		&i.UpdatedAt,
-		&i.SentAt,
-	)
-	return i, err
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []MessageStatusChangeManyRow{}
+	for rows.Next() {
+		var i MessageStatusChangeManyRow
+		if err := rows.Scan(&i.TenantID, &i.MessageID); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }

@@ -12,28 +12,6 @@ import (
 	"github.com/google/uuid"
 )
 
-const messageChangeNotify = `-- name: MessageChangeNotify :exec
-SELECT pg_notify('outbox_changes',
-                 json_build_object('k', 'm', 't', e.tenant_id, 'id', e.message_id, 's', e.status, 'e', e.id)::text)
-FROM message_events e
-WHERE e.tenant_id = $1 AND e.message_id = $2
-ORDER BY e.id DESC
-LIMIT 1
-`
-
-type MessageChangeNotifyParams struct {
-	TenantID  uuid.UUID
-	MessageID uuid.UUID
-}
-
-// Tells every API process (LISTEN outbox_changes) about a message's latest
-// event, delivered at commit:
-// {"k":"m","t":tenant id,"id":message id,"s":status,"e":event id}.
-func (q *Queries) MessageChangeNotify(ctx context.Context, arg MessageChangeNotifyParams) error {
-	_, err := q.db.Exec(ctx, messageChangeNotify, arg.TenantID, arg.MessageID)
-	return err
-}
-
 const messageLogChangedSince = `-- name: MessageLogChangedSince :many
 SELECT id, tenant_id, kind, status, from_addr, to_addrs, cc_addrs, subject, template_key, idempotency_key, payload, job_id, resent_from, last_error, attempt_count, created_at, updated_at, sent_at FROM messages
 WHERE messages.tenant_id = $1

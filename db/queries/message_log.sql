@@ -43,17 +43,6 @@ WHERE messages.tenant_id = @tenant_id
 ORDER BY updated_at, id
 LIMIT @row_limit;
 
--- name: MessageChangeNotify :exec
--- Tells every API process (LISTEN outbox_changes) about a message's latest
--- event, delivered at commit:
--- {"k":"m","t":tenant id,"id":message id,"s":status,"e":event id}.
-SELECT pg_notify('outbox_changes',
-                 json_build_object('k', 'm', 't', e.tenant_id, 'id', e.message_id, 's', e.status, 'e', e.id)::text)
-FROM message_events e
-WHERE e.tenant_id = @tenant_id AND e.message_id = @message_id
-ORDER BY e.id DESC
-LIMIT 1;
-
 -- name: SenderTestChangeNotify :exec
 -- Tells every API process about a sender test's current status, delivered
 -- at commit: {"k":"t","t":tenant id,"id":test id,"s":status}.

@@ -6,7 +6,9 @@
 -- Writes a batch of new messages in one statement. Arrays run in parallel,
 -- one element per message; to_addrs and cc_addrs are JSON arrays of strings
 -- (rows of a text[][] would have to be of equal length); an empty string,
--- 0 and the nil UUID stand for NULL.
+-- 0 and the nil UUID stand for NULL. The rows come back without their
+-- payloads (an empty object): the caller has them, and sending a thousand rendered
+-- bodies back would double the statement's traffic.
 INSERT INTO messages (id, tenant_id, kind, status, from_addr, to_addrs, cc_addrs, subject,
                       template_key, idempotency_key, payload, job_id, resent_from)
 SELECT u.id, @tenant_id, u.kind, u.status, u.from_addr,
@@ -20,11 +22,12 @@ FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@kinds::text[]) AS kind, unnest(
              unnest(@template_keys::text[]) AS template_key, unnest(@idempotency_keys::text[]) AS idempotency_key,
              unnest(@payloads::jsonb[]) AS payload, unnest(@job_ids::bigint[]) AS job_id,
              unnest(@resent_froms::uuid[]) AS resent_from) AS u
-RETURNING *;
+RETURNING id, tenant_id, kind, status, from_addr, to_addrs, cc_addrs, subject, template_key, idempotency_key,
+          '{}'::jsonb AS payload, job_id, resent_from, last_error, attempt_count, created_at, updated_at, sent_at;
 
 -- name: MessageEventInsertMany :exec
 -- Records the first event of each message of a batch and tells every API
--- process about it at commit, with the payload of MessageChangeNotify
+-- process about it at commit, with the payload documented at db.ChangesChannel
 -- (message_log.sql): {"k":"m","t":tenant id,"id":message id,"s":status,"e":event id}.
 WITH ev AS (
     INSERT INTO message_events (message_id, tenant_id, status, detail)
@@ -57,11 +60,16 @@ FROM idempotency_keys i
 JOIN messages ON messages.id = i.message_id AND messages.tenant_id = i.tenant_id
 WHERE i.tenant_id = @tenant_id AND i.key = ANY (@keys::text[]) AND i.expires_at > now();
 
--- name: DeliveryLoad :one
--- What the delivery worker needs to build and send one message: the message,
--- its tenant, the tenant's active sender settings, and which of the
--- message's recipients (To, Cc, the settings' BCC and archive addresses) are
--- suppressed.
+-- name: DeliveryLoadMany :many
+-- What the delivery worker needs to build and send messages, for many at
+-- once (a worker process loads those of its concurrent deliveries
+-- together): each message, its tenant, the tenant's active sender
+-- settings, and which of the message's recipients (To, Cc, the settings'
+-- BCC and archive addresses) are suppressed. Messages are given as
+-- parallel arrays of tenant ids and ids; one that does not exist (any
+-- more) has no row. The conditions are kept simple so that the plan is the
+-- primary key's whatever the statistics say; the caller matches each row
+-- to the tenant it asked for.
 SELECT sqlc.embed(messages), sqlc.embed(tenants), sqlc.embed(sender_settings),
        ARRAY(SELECT sp.email FROM suppressions sp
              WHERE sp.tenant_id = messages.tenant_id
@@ -71,7 +79,7 @@ SELECT sqlc.embed(messages), sqlc.embed(tenants), sqlc.embed(sender_settings),
 FROM messages
 JOIN tenants ON tenants.id = messages.tenant_id
 JOIN sender_settings ON sender_settings.tenant_id = messages.tenant_id
-WHERE messages.tenant_id = @tenant_id AND messages.id = @id;
+WHERE messages.id = ANY (@ids::uuid[]) AND messages.tenant_id = ANY (@tenant_ids::uuid[]);
 
 -- name: MessageLock :one
 -- Locks a message row until the transaction ends and returns its status and

@@ -107,6 +107,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	// pgxpool's default, max(4, CPUs), would leave most delivery workers
 	// waiting for a connection (OUTBOX_DB_MAX_CONNS).
 	poolCfg.MaxConns = int32(cfg.DBConns())
+	poolCfg.AfterConnect = db.RegisterTypes
 	a.pool, err = pgxpool.NewWithConfig(ctx, poolCfg)
 	if err != nil {
 		return nil, fmt.Errorf("connecting to the database: %w", err)
@@ -366,5 +367,6 @@ func deliveryOptions(cfg *config.Config, o delivery.Options) delivery.Options {
 	if o.Pool.MaxConnsPerAccount == 0 {
 		o.Pool.MaxConnsPerAccount = cfg.SMTPConnsPerAccount
 	}
+	o.AddrPolicy = addrPolicy(cfg)
 	return o
 }

@@ -81,8 +81,10 @@ type Config struct {
 	// ShutdownTimeout is OUTBOX_SHUTDOWN_TIMEOUT / --shutdown-timeout (default
 	// 30s): how long running jobs and requests get to finish on SIGTERM.
 	ShutdownTimeout time.Duration
-	// Workers is OUTBOX_WORKERS / --workers (default 50): River workers of
-	// the default queue in this process.
+	// Workers is OUTBOX_WORKERS / --workers (default 100): River workers of
+	// the default queue in this process. A delivery spends most of its time
+	// waiting for the SMTP server, and the more run at once, the more of
+	// their database work is batched (docs/benchmarks.md).
 	Workers int
 	// FetchCooldown is OUTBOX_FETCH_COOLDOWN / --fetch-cooldown (default
 	// 5ms): the shortest time between two fetches of jobs by this process.
@@ -96,11 +98,13 @@ type Config struct {
 	// told of an insert (scheduled retries, missed notifications).
 	FetchPollInterval time.Duration
 	// DBMaxConns is OUTBOX_DB_MAX_CONNS / --db-max-conns: the connections
-	// this process keeps to PostgreSQL at most. Default 0: Workers/2 + 10
-	// when it runs workers, else 20. A delivery holds a connection only for
-	// its few statements, not while talking SMTP, so half the workers is
-	// plenty; PostgreSQL's max_connections (100 by default) has to cover
-	// every process together.
+	// this process keeps to PostgreSQL at most. Default 0: a quarter of
+	// Workers, at least 10, when it runs workers; else 20. Deliveries load
+	// and change their messages in shared batches and hold a connection of
+	// their own only for sending limits and rare outcomes, never while
+	// talking SMTP; more connections than the database has cores for mostly
+	// contend (docs/benchmarks.md). PostgreSQL's max_connections (100 by
+	// default) has to cover every process together.
 	DBMaxConns int
 	// LogLevel is OUTBOX_LOG_LEVEL / --log-level: debug, info (default), warn, error.
 	LogLevel string
@@ -195,7 +199,7 @@ func (c *Config) DBConns() int {
 	case c.DBMaxConns > 0:
 		return c.DBMaxConns
 	case c.RunsWorker():
-		return c.Workers/2 + 10
+		return max(10, c.Workers/4)
 	default:
 		return 20
 	}
@@ -225,10 +229,10 @@ func Bind(fs *flag.FlagSet, c *Config, getenv func(string) string) (envErrors fu
 	b.str(&c.JWTIssuer, "jwt-issuer", "OUTBOX_JWT_ISSUER", "outbox-dev", "issuer of platform user tokens")
 	b.str(&c.JWTAudience, "jwt-audience", "OUTBOX_JWT_AUDIENCE", "outbox", "audience of every token")
 	b.duration(&c.ShutdownTimeout, "shutdown-timeout", "OUTBOX_SHUTDOWN_TIMEOUT", 30*time.Second, "time running jobs get on shutdown")
-	b.int(&c.Workers, "workers", "OUTBOX_WORKERS", 50, "River workers in this process")
+	b.int(&c.Workers, "workers", "OUTBOX_WORKERS", 100, "River workers in this process")
 	b.duration(&c.FetchCooldown, "fetch-cooldown", "OUTBOX_FETCH_COOLDOWN", 5*time.Millisecond, "shortest time between two job fetches")
 	b.duration(&c.FetchPollInterval, "fetch-poll-interval", "OUTBOX_FETCH_POLL_INTERVAL", time.Second, "how often to look for jobs without an insert notification")
-	b.int(&c.DBMaxConns, "db-max-conns", "OUTBOX_DB_MAX_CONNS", 0, "PostgreSQL connections of this process (0: workers/2+10, or 20 without workers)")
+	b.int(&c.DBMaxConns, "db-max-conns", "OUTBOX_DB_MAX_CONNS", 0, "PostgreSQL connections of this process (0: workers/4, at least 10; 20 without workers)")
 	b.str(&c.LogLevel, "log-level", "OUTBOX_LOG_LEVEL", "info", "debug, info, warn or error")
 	b.int64(&c.MaxBodyBytes, "max-body-bytes", "OUTBOX_MAX_BODY_BYTES", 32<<20, "largest GraphQL request body")
 	b.int(&c.QueryComplexity, "query-complexity", "OUTBOX_QUERY_COMPLEXITY", 2000, "GraphQL complexity limit")

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/outbox/outbox/db"
 	"github.com/outbox/outbox/db/dbsqlc"
@@ -25,14 +24,13 @@ import (
 // that a message is never left SENDING after its attempt finished.
 const bookkeepingTimeout = 30 * time.Second
 
-// deliverable reports whether a message in status may be sent: queued,
+// deliverableStatuses are those of a message that may be sent: queued,
 // waiting for a retry, or SENDING after a worker died mid-attempt.
+var deliverableStatuses = []outbox.MessageStatus{outbox.StatusQueued, outbox.StatusRetrying, outbox.StatusSending}
+
+// deliverable reports whether a message in status may be sent.
 func deliverable(status string) bool {
-	switch outbox.MessageStatus(status) {
-	case outbox.StatusQueued, outbox.StatusRetrying, outbox.StatusSending:
-		return true
-	}
-	return false
+	return slices.Contains(deliverableStatuses, outbox.MessageStatus(status))
 }
 
 // Deliver is the worker side of a delivery job: it sends one message through
@@ -42,16 +40,19 @@ func deliverable(status string) bool {
 // slot (none: snooze, no attempt spent); the message moves to SENDING; one
 // attempt is made; the attempt is recorded with the new status in one
 // transaction (SENT, RETRYING or FAILED), with suppression or settings
-// health when the reply calls for it. It logs nothing per message above
-// debug level.
+// health when the reply calls for it. The load and the status changes are
+// run together with those of the other deliveries under way (batch.go):
+// three shared statements per message for an account without limits. It
+// logs nothing per message above debug level.
 func (s *Service) Deliver(ctx context.Context, args JobArgs, run Run) Outcome {
-	row, err := s.deps.Store.Q().DeliveryLoad(ctx, dbsqlc.DeliveryLoadParams{TenantID: args.TenantID, ID: args.MessageID})
-	if errors.Is(err, pgx.ErrNoRows) {
-		return done() // purged by retention, or its tenant deleted
-	}
+	res, err := s.loads.call(ctx, messageKey{tenantID: args.TenantID, id: args.MessageID})
 	if err != nil {
 		return retry(fmt.Errorf("loading message: %w", err))
 	}
+	if !res.found {
+		return done() // purged by retention, or its tenant deleted
+	}
+	row := res.row
 	if !deliverable(row.Message.Status) {
 		return done()
 	}
@@ -77,7 +78,7 @@ func (s *Service) Deliver(ctx context.Context, args JobArgs, run Run) Outcome {
 	}
 	d.route = s.route(active)
 
-	wait, err := s.deps.Limiter.Reserve(ctx, d.route.account, d.route.limits, d.env.count())
+	wait, err := s.reserve(ctx, d.route, d.env.count())
 	switch {
 	case errors.Is(err, ratelimit.ErrTooManyRecipients):
 		return d.settle(ctx, transport.Attempt{}, &transport.Failure{
@@ -120,28 +121,20 @@ type delivery struct {
 }
 
 // start moves the message to SENDING, unless a cancel got there first: the
-// row lock orders the two. It reports whether the attempt may go ahead.
+// change applies only to a deliverable message, and a concurrent cancel
+// holding the row makes it wait and look again. It is written with the
+// other deliveries' changes (batch.go). It reports whether the attempt
+// may go ahead: false when the message was cancelled, finished or purged
+// meanwhile.
 func (d *delivery) start(ctx context.Context) (bool, error) {
-	started := false
-	err := d.s.deps.Store.InTx(ctx, func(tx *db.Tx) error {
-		lock, err := tx.Q.MessageLock(ctx, dbsqlc.MessageLockParams{TenantID: d.tenant.ID, ID: d.msg.ID})
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("locking message: %w", err)
-		}
-		if !deliverable(lock.Status) {
-			return nil
-		}
-		_, err = tx.SetMessageStatus(ctx, db.StatusChange{
-			TenantID: d.tenant.ID, MessageID: d.msg.ID, Status: outbox.StatusSending,
-			Detail: fmt.Sprintf("attempt %d of %d", d.run.Attempt, d.run.MaxAttempts),
-		})
-		started = err == nil
-		return err
+	started, err := d.s.statuses.call(ctx, db.StatusChange{
+		TenantID: d.tenant.ID, MessageID: d.msg.ID, Status: outbox.StatusSending, From: deliverableStatuses,
+		Detail: fmt.Sprintf("attempt %d of %d", d.run.Attempt, d.run.MaxAttempts),
 	})
-	return started, err
+	if err != nil {
+		return false, fmt.Errorf("moving the message to SENDING: %w", err)
+	}
+	return started, nil
 }
 
 // settle records an attempt's outcome (sendErr nil: sent) and decides what
@@ -170,7 +163,7 @@ func (d *delivery) settle(ctx context.Context, att transport.Attempt, sendErr er
 	switch {
 	case f.Throttled:
 		pause := d.s.throttlePause(f.RetryAfter, d.run.Snoozes)
-		if err := d.s.deps.Limiter.Pause(ctx, d.route.account, time.Now().Add(pause)); err != nil {
+		if err := d.s.pause(ctx, d.route.account, time.Now().Add(pause)); err != nil {
 			d.s.deps.Logger.WarnContext(ctx, "delivery: pausing a throttled sending account", "error", err)
 		}
 		if !d.s.canSnooze(d.run, d.msg.CreatedAt, pause) {
@@ -223,42 +216,53 @@ func (d *delivery) isCopy(addr string) bool {
 		!slices.ContainsFunc(append(slices.Clone(d.env.to), d.env.cc...), func(a string) bool { return strings.EqualFold(a, addr) })
 }
 
-// finish records the new status with the attempt (when there was one) in
-// one transaction, together with what the failure calls for: the refused
-// address on the suppression list, the settings' health after an auth
-// failure or once sending works again. It returns out, or a retry when the
+// finish records the new status with the attempt (when there was one),
+// together with what the failure calls for: the refused address on the
+// suppression list, the settings' health after an auth failure or once
+// sending works again. The common case, a status change alone, is written
+// with the other deliveries' changes (batch.go); with more to write,
+// it is one transaction of its own. It returns out, or a retry when the
 // database could not record it.
 func (d *delivery) finish(ctx context.Context, status outbox.MessageStatus, attempt *outbox.Attempt, derr *outbox.DeliveryError, detail string, out Outcome) Outcome {
 	ctx, stop := context.WithTimeout(context.WithoutCancel(ctx), bookkeepingTimeout)
 	defer stop()
 	var f *transport.Failure
 	errors.As(out.Err, &f)
-	err := d.s.deps.Store.InTx(ctx, func(tx *db.Tx) error {
-		if f != nil && f.NoSuchUser && f.Recipient != "" {
-			if err := tx.Q.SuppressionInsert(ctx, dbsqlc.SuppressionInsertParams{
-				TenantID: d.tenant.ID, Email: f.Recipient, Reason: reason(f), MessageID: uuid.NullUUID{UUID: d.msg.ID, Valid: true},
-			}); err != nil {
-				return fmt.Errorf("suppressing %s: %w", f.Recipient, err)
+	change := db.StatusChange{TenantID: d.tenant.ID, MessageID: d.msg.ID, Status: status, Error: derr, Attempt: attempt, Detail: detail}
+	suppress := f != nil && f.NoSuchUser && f.Recipient != ""
+	health := d.healthChange(status, f)
+	var err error
+	if !suppress && health == nil {
+		// Not applied: the message was purged meanwhile; nothing to record.
+		_, err = d.s.statuses.call(ctx, change)
+	} else {
+		err = d.s.deps.Store.InTx(ctx, func(tx *db.Tx) error {
+			if suppress {
+				if err := tx.Q.SuppressionInsert(ctx, dbsqlc.SuppressionInsertParams{
+					TenantID: d.tenant.ID, Email: f.Recipient, Reason: reason(f), MessageID: uuid.NullUUID{UUID: d.msg.ID, Valid: true},
+				}); err != nil {
+					return fmt.Errorf("suppressing %s: %w", f.Recipient, err)
+				}
 			}
-		}
-		if err := d.recordHealth(ctx, tx, status, f); err != nil {
+			if health != nil {
+				if err := tx.Q.SenderSettingsSetHealth(ctx, *health); err != nil {
+					return fmt.Errorf("recording sender settings health: %w", err)
+				}
+			}
+			_, err := tx.SetMessageStatus(ctx, change)
 			return err
-		}
-		_, err := tx.SetMessageStatus(ctx, db.StatusChange{
-			TenantID: d.tenant.ID, MessageID: d.msg.ID, Status: status, Error: derr, Attempt: attempt, Detail: detail,
 		})
-		return err
-	})
+	}
 	if err != nil {
 		return retry(fmt.Errorf("recording the outcome of message %s: %w", d.msg.ID, err))
 	}
 	return out
 }
 
-// recordHealth marks the tenant's settings as needing new credentials after
-// an auth failure of its own server, and as healthy again after a message
-// went out through it.
-func (d *delivery) recordHealth(ctx context.Context, tx *db.Tx, status outbox.MessageStatus, f *transport.Failure) error {
+// healthChange is the change of the tenant's settings health an outcome
+// calls for, or nil: needing new credentials after an auth failure of its
+// own server, healthy again after a message went out through it.
+func (d *delivery) healthChange(status outbox.MessageStatus, f *transport.Failure) *dbsqlc.SenderSettingsSetHealthParams {
 	p := dbsqlc.SenderSettingsSetHealthParams{TenantID: d.tenant.ID}
 	switch {
 	case !d.route.own:
@@ -272,10 +276,7 @@ func (d *delivery) recordHealth(ctx context.Context, tx *db.Tx, status outbox.Me
 	default:
 		return nil
 	}
-	if err := tx.Q.SenderSettingsSetHealth(ctx, p); err != nil {
-		return fmt.Errorf("recording sender settings health: %w", err)
-	}
-	return nil
+	return &p
 }
 
 // reason is a failure as a reply line: "550 5.1.1 no such user".

@@ -15,7 +15,10 @@
 //   - deliver.go is [Service.Deliver], the worker side: suppressed
 //     recipients left out, the account's limiter asked for a slot (none:
 //     snooze), QUEUED → SENDING → SENT / RETRYING / FAILED, every attempt
-//     recorded with its status change in one transaction.
+//     recorded with its status change in one transaction. batch.go runs
+//     the loads and status changes of concurrent deliveries together, one
+//     statement per batch; pause.go spares accounts without limits a
+//     limiter round trip per message (docs/benchmarks.md).
 //   - route.go picks the way out by sender mode (platform relay, or the
 //     tenant's own SMTP server through a connection pool, or HTTP API), the
 //     sending account key of the limiter and the From identity.

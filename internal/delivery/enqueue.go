@@ -161,7 +161,7 @@ func (s *Service) claimKeys(ctx context.Context, tx *db.Tx, tenant outbox.Tenant
 
 // insert writes the drafts numbered fresh: River jobs for those not
 // suppressed, then the message rows with their job ids, then their first
-// events. It returns the rows by message id.
+// events. It returns the rows by message id, without their payloads.
 func (s *Service) insert(ctx context.Context, tx *db.Tx, tenant outbox.Tenant, from string, drafts []draft, fresh []int) (map[uuid.UUID]dbsqlc.Message, error) {
 	if len(fresh) == 0 {
 		return nil, nil
@@ -230,7 +230,7 @@ func (s *Service) insert(ctx context.Context, tx *db.Tx, tenant outbox.Tenant, f
 	}
 	out := make(map[uuid.UUID]dbsqlc.Message, len(rows))
 	for _, r := range rows {
-		out[r.ID] = r
+		out[r.ID] = dbsqlc.Message(r)
 	}
 	return out, nil
 }

@@ -39,13 +39,17 @@ func (s *Service) route(a sender.Active) route {
 		cfg := transport.SMTPConfig{
 			Host: c.Host, Port: c.Port, Security: c.Security, Auth: c.Auth, Username: c.Username, Password: c.Password,
 			SkipTLSVerify: c.SkipTLSVerify, RootCAs: s.opts.RootCAs, HeloName: domainOf(a.FromEmail, ""), Timeout: s.opts.SMTPTimeout,
+			AddrPolicy: s.opts.AddrPolicy,
 		}
 		return route{account: key, limits: accountLimits(a.Limits), own: true,
 			send: func(ctx context.Context, msg transport.Message) (transport.Attempt, error) {
 				return s.pool.Send(ctx, key, cfg, msg)
 			}}
 	case a.Mode == outbox.ModeHTTP && a.HTTP != nil:
-		cfg := transport.HTTPConfig{URL: a.HTTP.URL, AuthHeader: a.HTTP.AuthHeader, AuthValue: a.HTTP.AuthValue, Timeout: s.opts.SMTPTimeout}
+		cfg := transport.HTTPConfig{
+			URL: a.HTTP.URL, AuthHeader: a.HTTP.AuthHeader, AuthValue: a.HTTP.AuthValue, Timeout: s.opts.SMTPTimeout,
+			Client: s.http, AddrPolicy: s.opts.AddrPolicy,
+		}
 		return route{account: HTTPAccountKey(a.HTTP), limits: accountLimits(a.Limits), own: true,
 			send: func(ctx context.Context, msg transport.Message) (transport.Attempt, error) {
 				return transport.SendHTTP(ctx, cfg, msg)

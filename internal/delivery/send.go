@@ -129,6 +129,9 @@ type sendContext struct {
 	view      sender.View
 	shop      templates.Shop
 	templates map[string]templates.Template
+	// prepared are the templates parsed so far in this call: a batch parses
+	// each template once, not once per message.
+	prepared map[string]*templates.Prepared
 	// copies is the number of BCC and archive addresses every message gets.
 	copies int
 }
@@ -146,7 +149,10 @@ func (s *Service) sendContext(ctx context.Context, tenant outbox.Tenant, keys []
 	if err != nil {
 		return nil, err
 	}
-	sc := &sendContext{tenant: tenant, view: view, shop: templates.ShopOf(tenant, row), templates: tpls, copies: len(view.BCC)}
+	sc := &sendContext{
+		tenant: tenant, view: view, shop: templates.ShopOf(tenant, row), templates: tpls,
+		prepared: make(map[string]*templates.Prepared, len(tpls)), copies: len(view.BCC),
+	}
 	if view.ArchiveCopyTo != "" {
 		sc.copies++
 	}
@@ -190,7 +196,14 @@ func (s *Service) prepare(sc *sendContext, prefix string, in SendInput) (draft, 
 			}
 			return draft{}, outbox.Invalid(prefix+"template", "there is no template %q: save one with upsertTemplate first", in.Template)
 		}
-		r, err := templates.Render(tpl, templates.Variables(in.Template, sc.shop, in.Variables), s.deps.Templates.Limits())
+		prepared := sc.prepared[in.Template]
+		if prepared == nil {
+			if prepared, err = templates.Prepare(tpl, s.deps.Templates.Limits()); err != nil {
+				return draft{}, renderError(prefix, err)
+			}
+			sc.prepared[in.Template] = prepared
+		}
+		r, err := prepared.Render(templates.Variables(in.Template, sc.shop, in.Variables))
 		if err != nil {
 			return draft{}, renderError(prefix, err)
 		}

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"log/slog"
 	"math/rand/v2"
+	"net/http"
 	"time"
 
 	"github.com/google/uuid"
@@ -98,6 +99,9 @@ type Options struct {
 	// RelayLimits are the platform relay's sending limits, shared by every
 	// tenant in PLATFORM and BRANDED mode. Default: none.
 	RelayLimits ratelimit.Limits
+	// AddrPolicy says which addresses tenants' own SMTP hosts and HTTP APIs
+	// may resolve to (OUTBOX_PRIVATE_NETWORKS). Default: all.
+	AddrPolicy transport.AddrPolicy
 	// RootCAs, when not nil, replaces the system roots that verify tenants'
 	// SMTP servers (tests).
 	RootCAs *x509.CertPool
@@ -142,17 +146,33 @@ type Service struct {
 	opts Options
 	// pool keeps connections to tenants' own SMTP servers.
 	pool *transport.Pool
+	// http keeps connections to tenants' HTTP mail APIs.
+	http *http.Client
+	// pauses are what this process knows of the pauses of sending
+	// accounts without limits (pause.go).
+	pauses pauses
+	// loads and statuses run the loads and the status changes of
+	// concurrent deliveries together (batch.go).
+	loads    *batcher[messageKey, loaded]
+	statuses *batcher[db.StatusChange, bool]
 }
 
 // NewService returns a Service. Close it to close its SMTP connections.
 func NewService(deps Deps, opts Options) *Service {
 	opts = opts.withDefaults()
-	return &Service{deps: deps, opts: opts, pool: transport.NewPool(opts.Pool)}
+	return &Service{
+		deps: deps, opts: opts, pool: transport.NewPool(opts.Pool), http: transport.NewHTTPClient(opts.AddrPolicy),
+		loads: newBatcher(loadMessages(deps.Store)), statuses: newBatcher(deps.Store.SetMessageStatuses),
+	}
 }
 
-// Close closes the idle connections to tenants' SMTP servers. It always
-// returns nil.
-func (s *Service) Close() error { return s.pool.Close() }
+// Close closes the idle connections to tenants' SMTP servers and stops
+// the batch runners; call it once no delivery runs. It always returns nil.
+func (s *Service) Close() error {
+	s.loads.close()
+	s.statuses.close()
+	return s.pool.Close()
+}
 
 // JobTimeout is how long River lets one delivery job run: an attempt and
 // the database work around it.

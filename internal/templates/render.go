@@ -74,21 +74,62 @@ type Rendered struct {
 // ("subject", "text", "html") when the template is invalid or breaks a limit.
 func Render(t Template, vars map[string]any, limits Limits) (Rendered, error) {
 	r := newRun(limits)
-	data := normalize(vars)
-	var out Rendered
-	for _, p := range t.parts() {
-		if p.src == "" {
+	p, err := prepare(t, r)
+	if err != nil {
+		return Rendered{}, err
+	}
+	return p.render(r, vars)
+}
+
+// Prepared is a template parsed, checked and escaped once, to render many
+// messages: a batch of sendNotifications renders one template up to a
+// thousand times, and parsing it each time would cost more than the
+// rendering. Each Render has the budget of a Render of its own (Limits);
+// parsing is charged to Prepare. A Prepared is not safe for concurrent
+// use.
+type Prepared struct {
+	limits Limits
+	parts  []*compiled
+}
+
+// Prepare parses t for Render calls under limits. It returns the errors of
+// Render that do not depend on the variables: EINVALID on the part
+// ("subject", "text", "html") that is invalid.
+func Prepare(t Template, limits Limits) (*Prepared, error) {
+	return prepare(t, newRun(limits))
+}
+
+func prepare(t Template, r *run) (*Prepared, error) {
+	p := &Prepared{limits: r.limits}
+	for _, part := range t.parts() {
+		if part.src == "" {
 			continue
 		}
-		c, err := compile(p, r)
+		c, err := compile(part, r)
 		if err != nil {
-			return Rendered{}, err
+			return nil, err
 		}
+		p.parts = append(p.parts, c)
+	}
+	return p, nil
+}
+
+// Render renders the prepared template with vars, as the function Render
+// does with the template and limits given to Prepare, and fails in the
+// same ways.
+func (p *Prepared) Render(vars map[string]any) (Rendered, error) {
+	return p.render(newRun(p.limits), vars)
+}
+
+func (p *Prepared) render(r *run, vars map[string]any) (Rendered, error) {
+	data := normalize(vars)
+	var out Rendered
+	for _, c := range p.parts {
 		s, err := c.execute(r, data)
 		if err != nil {
 			return Rendered{}, err
 		}
-		switch p.field {
+		switch c.part.field {
 		case "subject":
 			out.Subject = oneLine(s)
 		case "text":
@@ -194,15 +235,23 @@ func (r *run) produce(s string) (string, error) {
 	return s, nil
 }
 
+// binding is the run a compiled part's functions charge. A part is
+// compiled once with its functions bound to the binding, and the run is set
+// before each execution (Prepared renders many messages with one
+// compilation, each with a budget of its own).
+type binding struct{ r *run }
+
 // funcs are the functions of every template: the string builtins replaced by
 // size-checked ones (so a loop cannot double a string until memory runs
-// out), call removed, and the range guard.
-func (r *run) funcs() map[string]any {
+// out), call removed, and the range guard. They charge the binding's
+// current run.
+func (b *binding) funcs() map[string]any {
 	return map[string]any{
-		guardFunc: r.rangeGuard,
-		"print":   func(args ...any) (string, error) { return r.produce(fmt.Sprint(args...)) },
-		"println": func(args ...any) (string, error) { return r.produce(fmt.Sprintln(args...)) },
+		guardFunc: func(v reflect.Value) (reflect.Value, error) { return b.r.rangeGuard(v) },
+		"print":   func(args ...any) (string, error) { return b.r.produce(fmt.Sprint(args...)) },
+		"println": func(args ...any) (string, error) { return b.r.produce(fmt.Sprintln(args...)) },
 		"printf": func(format string, args ...any) (string, error) {
+			r := b.r
 			if r.dry {
 				return "", errDry
 			}
@@ -211,10 +260,11 @@ func (r *run) funcs() map[string]any {
 			}
 			return r.produce(fmt.Sprintf(format, args...))
 		},
-		"html":     func(args ...any) (string, error) { return r.produce(texttemplate.HTMLEscaper(args...)) },
-		"js":       func(args ...any) (string, error) { return r.produce(texttemplate.JSEscaper(args...)) },
-		"urlquery": func(args ...any) (string, error) { return r.produce(texttemplate.URLQueryEscaper(args...)) },
+		"html":     func(args ...any) (string, error) { return b.r.produce(texttemplate.HTMLEscaper(args...)) },
+		"js":       func(args ...any) (string, error) { return b.r.produce(texttemplate.JSEscaper(args...)) },
+		"urlquery": func(args ...any) (string, error) { return b.r.produce(texttemplate.URLQueryEscaper(args...)) },
 		"call": func(...any) (any, error) {
+			r := b.r
 			if r.dry {
 				return nil, errDry
 			}
@@ -283,28 +333,30 @@ func (w *capWriter) Write(p []byte) (int, error) {
 	return w.b.Write(p)
 }
 
-// compiled is one part parsed, checked and guarded, ready to execute once.
+// compiled is one part parsed, checked and guarded, ready to execute (once
+// per run bound to it).
 type compiled struct {
 	part part
+	bind *binding
 	text *texttemplate.Template
 	html *htmltemplate.Template
 }
 
-// compile parses one part with r's functions, refuses {{define}},
+// compile parses one part with functions bound to r, refuses {{define}},
 // {{template}} and {{block}}, and guards every {{range}}. Errors are
 // EINVALID on the part's field, naming the line.
 func compile(p part, r *run) (*compiled, error) {
-	c := &compiled{part: p}
+	c := &compiled{part: p, bind: &binding{r: r}}
 	var tree *parse.Tree
 	var count int
 	if p.html {
-		t, err := htmltemplate.New(p.field).Option("missingkey=error").Funcs(r.funcs()).Parse(p.src)
+		t, err := htmltemplate.New(p.field).Option("missingkey=error").Funcs(c.bind.funcs()).Parse(p.src)
 		if err != nil {
 			return nil, templateError(p.field, err)
 		}
 		c.html, tree, count = t, t.Tree, len(t.Templates())
 	} else {
-		t, err := texttemplate.New(p.field).Option("missingkey=error").Funcs(r.funcs()).Parse(p.src)
+		t, err := texttemplate.New(p.field).Option("missingkey=error").Funcs(c.bind.funcs()).Parse(p.src)
 		if err != nil {
 			return nil, templateError(p.field, err)
 		}
@@ -398,8 +450,9 @@ func lineOf(tree *parse.Tree, n parse.Node) int {
 	return 0
 }
 
-// execute runs the part once into a capped buffer.
+// execute runs the part once into a capped buffer, charging r.
 func (c *compiled) execute(r *run, data map[string]any) (string, error) {
+	c.bind.r = r
 	w := &capWriter{r: r, field: c.part.field, max: r.limits.MaxOutput}
 	if c.part.field == "subject" {
 		w.max = MaxSubjectSource * 4

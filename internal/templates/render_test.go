@@ -112,7 +112,8 @@ func TestRenderHostileTemplates(t *testing.T) {
 			start := time.Now()
 			_, err := Render(Template{Key: "k", Subject: "s", Text: tc.text}, vars, Limits{Timeout: time.Minute})
 			requireInvalid(t, err, "text", tc.contains)
-			require.Less(t, time.Since(start), 2*time.Second)
+			// Stopped by the budget, not the (1 min) deadline; generous for -race on a busy machine.
+			require.Less(t, time.Since(start), 10*time.Second)
 		})
 	}
 

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+)
+
+// gql is a GraphQL client over real HTTP, as a partner system or the web
+// app calls the service.
+type gql struct {
+	url   string
+	token string
+	http  *http.Client
+}
+
+func newGQL(url, token string) *gql {
+	return &gql{url: url, token: token, http: &http.Client{
+		Timeout:   2 * time.Minute,
+		Transport: &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true},
+	}}
+}
+
+// do posts one operation and decodes data into out; GraphQL errors are
+// returned as an error.
+func (c *gql) do(ctx context.Context, query string, vars map[string]any, out any) error {
+	_, err := c.timed(ctx, query, vars, out)
+	return err
+}
+
+// timed is do, returning how long the request took from sending it to
+// reading the whole answer (encoding the request and decoding the answer
+// left out).
+func (c *gql) timed(ctx context.Context, query string, vars map[string]any, out any) (time.Duration, error) {
+	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
+	if err != nil {
+		return 0, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	start := time.Now()
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	took := time.Since(start)
+	if err != nil {
+		return took, err
+	}
+	var r struct {
+		Data   json.RawMessage   `json:"data"`
+		Errors []json.RawMessage `json:"errors"`
+	}
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return took, fmt.Errorf("HTTP %d: %.300s", resp.StatusCode, raw)
+	}
+	if len(r.Errors) > 0 {
+		return took, fmt.Errorf("GraphQL error: %s", r.Errors[0])
+	}
+	if out == nil {
+		return took, nil
+	}
+	return took, json.Unmarshal(r.Data, out)
+}
+
+// useSink switches the tenant to SMTP mode on the sink the way a tenant
+// does it: a test send with the settings, then saving the passed test.
+func (c *gql) useSink(ctx context.Context, port int) error {
+	var started struct{ TestSenderSettings struct{ ID string } }
+	err := c.do(ctx, `mutation($input: SenderSettingsInput!) { testSenderSettings(input: $input) { id } }`, map[string]any{"input": map[string]any{
+		"mode": "SMTP", "fromName": "Bench Shop", "fromEmail": "shop@bench.example", "testRecipient": "owner@bench.example",
+		"smtp": map[string]any{"preset": "custom", "host": "127.0.0.1", "port": port, "security": "NONE", "auth": "NONE"},
+	}}, &started)
+	if err != nil {
+		return fmt.Errorf("starting the sender test: %w", err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var got struct {
+			SenderTest struct {
+				Status string
+				Error  *struct{ Message string }
+			}
+		}
+		if err := c.do(ctx, `query($id: ID!) { senderTest(id: $id) { status error { message } } }`, map[string]any{"id": started.TestSenderSettings.ID}, &got); err != nil {
+			return err
+		}
+		switch got.SenderTest.Status {
+		case "PASSED":
+			return c.do(ctx, `mutation($id: ID!) { saveSenderSettings(testId: $id) { mode } }`, map[string]any{"id": started.TestSenderSettings.ID}, nil)
+		case "FAILED":
+			return fmt.Errorf("the sender test failed: %+v", got.SenderTest.Error)
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the sender test did not finish within 30s (status %s)", got.SenderTest.Status)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+const sendMany = `mutation($inputs: [SendNotificationInput!]!) { sendNotifications(inputs: $inputs) { id } }`
+
+// mailText is the body of raw messages, about the size of an order mail.
+const mailText = `Hello,
+
+thank you for your order. We will let you know as soon as it ships.
+You can follow it at any time in your account.
+
+Your shop`
+
+// orderVariables are the variables of one order.confirmed notification.
+func orderVariables(order int) map[string]any {
+	return map[string]any{
+		"customerName": "山田 花子", "orderNumber": order, "total": "¥8,250",
+		"items": []any{map[string]any{"name": "Mug", "quantity": 2, "price": "¥3,300"}},
+	}
+}
+
+// send posts one sendNotifications call with n notifications numbered from
+// first and returns how long the call took.
+func (c *gql) send(ctx context.Context, first, n int, template bool) (time.Duration, error) {
+	inputs := make([]map[string]any, n)
+	for i := range inputs {
+		to := []string{fmt.Sprintf("customer%d@example.com", first+i)}
+		if template {
+			inputs[i] = map[string]any{"to": to, "template": "order.confirmed", "variables": orderVariables(first + i)}
+		} else {
+			inputs[i] = map[string]any{"to": to, "subject": fmt.Sprintf("Order %d confirmed", first+i), "text": mailText}
+		}
+	}
+	var out struct{ SendNotifications []struct{ ID string } }
+	took, err := c.timed(ctx, sendMany, map[string]any{"inputs": inputs}, &out)
+	if err != nil {
+		return 0, err
+	}
+	if len(out.SendNotifications) != n {
+		return 0, fmt.Errorf("sendNotifications returned %d messages for %d inputs", len(out.SendNotifications), n)
+	}
+	return took, nil
+}

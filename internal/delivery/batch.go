@@ -1,0 +1,181 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/outbox/outbox/db"
+	"github.com/outbox/outbox/db/dbsqlc"
+)
+
+// Batching of the per-message statements. A delivery loads its message
+// and changes its status twice (SENDING, then SENT or another outcome),
+// each a statement of its own; a worker process runs many deliveries at
+// once, and on a busy database most of a statement's cost is its round
+// trip, plan start-up and commit, not the row. So the loads, and the
+// status changes, that are waiting are run together: one statement, one
+// round trip and (for status changes) one commit for the lot, as River's
+// completer does for its jobs (docs/benchmarks.md). A batcher never waits
+// for a batch to fill up: a runner takes what is queued when it is free,
+// so a lone delivery goes out at once and batches grow only as fast as
+// requests arrive while a statement is under way.
+const (
+	// batchRunners run batches of one kind in parallel.
+	batchRunners = 2
+	// maxBatch bounds the requests of one statement.
+	maxBatch = 200
+	// batchTimeout bounds one batch's statement.
+	batchTimeout = 30 * time.Second
+)
+
+// errClosed is returned once the Service is closed.
+var errClosed = errors.New("the delivery service is closed")
+
+// batcher gathers requests from concurrent callers and runs them with do,
+// which returns one result per request, in order, or fails them all.
+type batcher[In, Out any] struct {
+	do    func(ctx context.Context, in []In) ([]Out, error)
+	reqs  chan batchRequest[In, Out]
+	stop  chan struct{}
+	start sync.Once
+	once  sync.Once
+	wg    sync.WaitGroup
+}
+
+type batchRequest[In, Out any] struct {
+	in   In
+	done chan batchResult[Out]
+}
+
+type batchResult[Out any] struct {
+	out Out
+	err error
+}
+
+func newBatcher[In, Out any](do func(ctx context.Context, in []In) ([]Out, error)) *batcher[In, Out] {
+	return &batcher[In, Out]{do: do, reqs: make(chan batchRequest[In, Out], maxBatch), stop: make(chan struct{})}
+}
+
+// call runs in with the other requests waiting and returns its result.
+// Once handed over, the request runs even when ctx ends; call then returns
+// ctx's error without waiting for it.
+func (b *batcher[In, Out]) call(ctx context.Context, in In) (Out, error) {
+	b.start.Do(func() {
+		for range batchRunners {
+			b.wg.Go(b.run)
+		}
+	})
+	var zero Out
+	if err := ctx.Err(); err != nil {
+		return zero, err
+	}
+	select {
+	case <-b.stop:
+		return zero, errClosed
+	default:
+	}
+	req := batchRequest[In, Out]{in: in, done: make(chan batchResult[Out], 1)}
+	select {
+	case b.reqs <- req:
+	case <-b.stop:
+		return zero, errClosed
+	case <-ctx.Done():
+		return zero, ctx.Err()
+	}
+	select {
+	case r := <-req.done:
+		return r.out, r.err
+	case <-b.stop:
+		return zero, errClosed // maybe run, maybe not: the service is going away
+	case <-ctx.Done():
+		return zero, ctx.Err()
+	}
+}
+
+// run is one runner: it takes the first request that comes, then every
+// other one already waiting (up to maxBatch), and runs them.
+func (b *batcher[In, Out]) run() {
+	batch := make([]batchRequest[In, Out], 0, maxBatch)
+	ins := make([]In, 0, maxBatch)
+	for {
+		batch, ins = batch[:0], ins[:0]
+		select {
+		case r := <-b.reqs:
+			batch = append(batch, r)
+		case <-b.stop:
+			return
+		}
+	gather:
+		for len(batch) < maxBatch {
+			select {
+			case r := <-b.reqs:
+				batch = append(batch, r)
+			default:
+				break gather
+			}
+		}
+		for _, r := range batch {
+			ins = append(ins, r.in)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
+		outs, err := b.do(ctx, ins)
+		cancel()
+		if err == nil && len(outs) != len(ins) {
+			err = fmt.Errorf("a batch of %d gave %d results", len(ins), len(outs))
+		}
+		for i, r := range batch {
+			res := batchResult[Out]{err: err}
+			if err == nil {
+				res.out = outs[i]
+			}
+			r.done <- res
+		}
+	}
+}
+
+// close stops the runners once their batches are done; call fails from
+// then on.
+func (b *batcher[In, Out]) close() {
+	b.once.Do(func() { close(b.stop) })
+	b.wg.Wait()
+}
+
+// messageKey names a message to load.
+type messageKey struct{ tenantID, id uuid.UUID }
+
+// loaded is a message loaded for delivery; found is false when it does
+// not exist (any more).
+type loaded struct {
+	row   dbsqlc.DeliveryLoadManyRow
+	found bool
+}
+
+// loadMessages loads the messages of keys in one statement
+// (DeliveryLoadMany).
+func loadMessages(store *db.Store) func(ctx context.Context, keys []messageKey) ([]loaded, error) {
+	return func(ctx context.Context, keys []messageKey) ([]loaded, error) {
+		p := dbsqlc.DeliveryLoadManyParams{TenantIds: make([]uuid.UUID, len(keys)), Ids: make([]uuid.UUID, len(keys))}
+		for i, k := range keys {
+			p.TenantIds[i], p.Ids[i] = k.tenantID, k.id
+		}
+		rows, err := store.Q().DeliveryLoadMany(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		byKey := make(map[messageKey]dbsqlc.DeliveryLoadManyRow, len(rows))
+		for _, r := range rows {
+			byKey[messageKey{tenantID: r.Message.TenantID, id: r.Message.ID}] = r
+		}
+		out := make([]loaded, len(keys))
+		for i, k := range keys {
+			// A message of another tenant than the job names is not found.
+			out[i].row, out[i].found = byKey[k]
+		}
+		return out, nil
+	}
+}
