@@ -239,7 +239,7 @@ func (d *delivery) finish(ctx context.Context, status outbox.MessageStatus, atte
 		err = d.s.deps.Store.InTx(ctx, func(tx *db.Tx) error {
 			if suppress {
 				if err := tx.Q.SuppressionInsert(ctx, dbsqlc.SuppressionInsertParams{
-					TenantID: d.tenant.ID, Email: f.Recipient, Reason: reason(f), MessageID: uuid.NullUUID{UUID: d.msg.ID, Valid: true},
+					TenantID: d.tenant.ID, Email: f.Recipient, Reason: f.Reply(), MessageID: uuid.NullUUID{UUID: d.msg.ID, Valid: true},
 				}); err != nil {
 					return fmt.Errorf("suppressing %s: %w", f.Recipient, err)
 				}
@@ -269,7 +269,7 @@ func (d *delivery) healthChange(status outbox.MessageStatus, f *transport.Failur
 		return nil
 	case status == outbox.StatusFailed && f != nil && f.Category == outbox.CategoryAuthFailed:
 		p.HealthOk, p.HealthCategory = false, string(outbox.CategoryAuthFailed)
-		p.HealthMessage = "The server refused the login (" + strings.TrimSpace(reason(f)) + "): update the username and password " +
+		p.HealthMessage = "The server refused the login (" + strings.TrimSpace(f.Reply()) + "): update the username and password " +
 			"(an app password for Gmail and Microsoft 365) in your sender settings and test them again."
 	case status == outbox.StatusSent && !d.settings.HealthOk:
 		p.HealthOk = true
@@ -277,17 +277,4 @@ func (d *delivery) healthChange(status outbox.MessageStatus, f *transport.Failur
 		return nil
 	}
 	return &p
-}
-
-// reason is a failure as a reply line: "550 5.1.1 no such user".
-func reason(f *transport.Failure) string {
-	var b strings.Builder
-	if f.Code != 0 {
-		fmt.Fprintf(&b, "%d ", f.Code)
-	}
-	if f.EnhancedCode != "" {
-		b.WriteString(f.EnhancedCode + " ")
-	}
-	b.WriteString(f.Message)
-	return b.String()
 }

@@ -75,17 +75,18 @@ type Failure struct {
 // missing.
 func (f *Failure) Error() string {
 	if f.Step == "" {
-		return f.reply()
+		return f.Reply()
 	}
-	return f.Step + ": " + f.reply()
+	return f.Step + ": " + f.Reply()
 }
 
 // Unwrap returns the underlying error, so that errors.Is and errors.As see,
 // for example, the *outbox.Error of an invalid message.
 func (f *Failure) Unwrap() error { return f.err }
 
-// reply is the failure as a server reply line, for a step's Detail.
-func (f *Failure) reply() string {
+// Reply is the failure as a server reply line ("550 5.1.1 no such user"),
+// for a step's Detail, a suppression reason or a health message.
+func (f *Failure) Reply() string {
 	var b strings.Builder
 	if f.Code != 0 {
 		fmt.Fprintf(&b, "%d ", f.Code)

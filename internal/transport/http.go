@@ -230,7 +230,7 @@ func postHTTP(ctx context.Context, cfg HTTPConfig, base *http.Client, msg Messag
 	}
 	att.Code, att.Reply, att.Duration = resp.StatusCode, excerpt, time.Since(start)
 	if f := classifyHTTPStatus(resp.StatusCode, excerpt, resp.Header, time.Now()); f != nil {
-		tr.finish(f.reply(), false)
+		tr.finish(f.Reply(), false)
 		return att, f
 	}
 	tr.finish(fmt.Sprintf("HTTP %s", resp.Status), true)
@@ -349,6 +349,6 @@ func (t *httpTrace) fail(ctx context.Context, err error) *Failure {
 	if !t.started.IsZero() {
 		d = time.Since(t.started)
 	}
-	t.log.add(Step{Name: step, Duration: d, Detail: f.reply()})
+	t.log.add(Step{Name: step, Duration: d, Detail: f.Reply()})
 	return f
 }

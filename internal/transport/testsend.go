@@ -90,6 +90,6 @@ func runStep(ctx context.Context, log *stepLog, name string, fn func() (detail s
 		err = fmt.Errorf("%w (%w)", ctx.Err(), err)
 	}
 	f := Classify(name, err)
-	log.add(Step{Name: name, Duration: time.Since(start), Detail: f.reply()})
+	log.add(Step{Name: name, Duration: time.Since(start), Detail: f.Reply()})
 	return f
 }
