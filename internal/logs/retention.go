@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/outbox/outbox/db"
 	"github.com/outbox/outbox/db/dbsqlc"
@@ -98,10 +99,15 @@ type PurgeJobArgs struct{}
 // Kind is the River job kind.
 func (PurgeJobArgs) Kind() string { return "log_purge" }
 
-// InsertOpts keeps one purge per period: a run that is still going when
-// the next is due is not joined by a second.
+// InsertOpts keeps purges from overlapping: while one is waiting or
+// running, inserting another is a no-op. A finished purge does not block
+// the next one (River's default unique states include completed, which
+// would refuse a second purge within the same period).
 func (PurgeJobArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{MaxAttempts: 3, UniqueOpts: river.UniqueOpts{ByPeriod: PurgeInterval}}
+	return river.InsertOpts{MaxAttempts: 3, UniqueOpts: river.UniqueOpts{ByState: []rivertype.JobState{
+		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
+		rivertype.JobStateRunning, rivertype.JobStateScheduled,
+	}}}
 }
 
 // PurgeInterval is how often expired messages are purged.
