@@ -149,11 +149,10 @@ func TestRiverTwoProcessesHoldAMinuteLimit(t *testing.T) {
 }
 
 // The same at full length: 60 jobs through 30 a minute take a bit over a
-// minute, most of it waiting.
+// minute, most of it waiting. It runs only with OUTBOX_LONG_TESTS=1
+// (scripts/test-long, which CI runs after scripts/test).
 func TestRiverTwoProcessesHoldAMinuteLimitFullLength(t *testing.T) {
-	if testing.Short() {
-		t.Skip("takes over a minute")
-	}
+	skipUnlessLong(t, "takes over a minute")
 	t.Parallel()
 	limits := Limits{PerMinute: 30}
 	sends := runRiverProcesses(t, realWindows, limits, 60, 3*time.Minute)
