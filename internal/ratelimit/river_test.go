@@ -135,10 +135,10 @@ func runRiverProcesses(t *testing.T, w windowLengths, limits Limits, jobs int, t
 	return sends
 }
 
-// The test with scaled windows: the "minute" is 3 s, so 75 jobs
-// through a 30-a-minute account take three windows in seconds. Every window
-// before the last must be at least 90% used: snoozed jobs come back when the
-// window lets them.
+// Two worker processes hold a minute limit, with scaled windows: the
+// "minute" is 3 s, so 75 jobs through a 30-a-minute account take three
+// windows in seconds. Every window before the last must be at least 90%
+// used: snoozed jobs come back when the window lets them.
 func TestRiverTwoProcessesHoldAMinuteLimit(t *testing.T) {
 	t.Parallel()
 	w := windowLengths{second: 50 * time.Millisecond, minute: 3 * time.Second, hour: 3 * time.Minute, day: 72 * time.Minute}
