@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"fmt"
+	"os"
 	"sort"
 	"sync"
 	"testing"
@@ -15,6 +16,19 @@ import (
 )
 
 func TestMain(m *testing.M) { dbtest.Main(m) }
+
+// longTestsEnv names the variable that turns on the tests too slow for
+// scripts/test. scripts/test-long sets it and runs the tests whose names end
+// in FullLength, so a long test is named so and calls skipUnlessLong.
+const longTestsEnv = "OUTBOX_LONG_TESTS"
+
+// skipUnlessLong skips t unless longTestsEnv is "1", saying why it is long.
+func skipUnlessLong(t *testing.T, why string) {
+	t.Helper()
+	if os.Getenv(longTestsEnv) != "1" {
+		t.Skipf("%s; runs with %s=1 (scripts/test-long)", why, longTestsEnv)
+	}
+}
 
 // testClock is a clock that moves only when told to.
 type testClock struct {

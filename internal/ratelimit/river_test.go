@@ -135,10 +135,10 @@ func runRiverProcesses(t *testing.T, w windowLengths, limits Limits, jobs int, t
 	return sends
 }
 
-// The test with scaled windows: the "minute" is 3 s, so 75 jobs
-// through a 30-a-minute account take three windows in seconds. Every window
-// before the last must be at least 90% used: snoozed jobs come back when the
-// window lets them.
+// Two worker processes hold a minute limit, with scaled windows: the
+// "minute" is 3 s, so 75 jobs through a 30-a-minute account take three
+// windows in seconds. Every window before the last must be at least 90%
+// used: snoozed jobs come back when the window lets them.
 func TestRiverTwoProcessesHoldAMinuteLimit(t *testing.T) {
 	t.Parallel()
 	w := windowLengths{second: 50 * time.Millisecond, minute: 3 * time.Second, hour: 3 * time.Minute, day: 72 * time.Minute}
@@ -149,11 +149,10 @@ func TestRiverTwoProcessesHoldAMinuteLimit(t *testing.T) {
 }
 
 // The same at full length: 60 jobs through 30 a minute take a bit over a
-// minute, most of it waiting.
+// minute, most of it waiting. It runs only with OUTBOX_LONG_TESTS=1
+// (scripts/test-long, which CI runs after scripts/test).
 func TestRiverTwoProcessesHoldAMinuteLimitFullLength(t *testing.T) {
-	if testing.Short() {
-		t.Skip("takes over a minute")
-	}
+	skipUnlessLong(t, "takes over a minute")
 	t.Parallel()
 	limits := Limits{PerMinute: 30}
 	sends := runRiverProcesses(t, realWindows, limits, 60, 3*time.Minute)
