@@ -111,7 +111,7 @@ func removeStalePIDFile(dataDir string, logger *slog.Logger) error {
 		return err
 	}
 	if pid != 0 {
-		return fmt.Errorf("%w: %s is held by PostgreSQL PID %d, which no outbox process started; stop that server (pg_ctl stop -D %s) or use another data directory", ErrDataDirInUse, dataDir, pid, dataDir)
+		return fmt.Errorf("%w: %s is held by PostgreSQL PID %d, which outbox has no record of starting (an older version may have); stop that server (pg_ctl stop -D %s) or use another data directory", ErrDataDirInUse, dataDir, pid, dataDir)
 	}
 	if stale {
 		if err := os.Remove(filepath.Join(dataDir, pidFileName)); err != nil && !errors.Is(err, fs.ErrNotExist) {
