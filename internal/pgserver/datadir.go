@@ -14,9 +14,9 @@ import (
 	"time"
 )
 
-// ErrDataDirInUse is returned by Start when a running postmaster already holds
-// the data directory, for instance one left behind by an outbox process that
-// was killed. Start never adopts or stops it.
+// ErrDataDirInUse is returned by Start when a live process owns the data
+// directory, or a running postmaster that no outbox process started holds
+// it. Start never adopts or stops such a server.
 var ErrDataDirInUse = errors.New("data directory is in use by a running PostgreSQL server")
 
 const (
@@ -28,8 +28,8 @@ const (
 )
 
 // initialize runs initdb when dataDir holds no cluster yet and reports whether
-// it did. Trust authentication is confined to loopback and the private socket;
-// the C locale keeps sorting identical on every machine.
+// it did. TCP is refused until writeHBA replaces initdb's pg_hba.conf; the C
+// locale keeps sorting identical on every machine.
 func initialize(ctx context.Context, binDir, dataDir string, acct osAccount, fsync bool) (bool, error) {
 	if _, err := os.Stat(filepath.Join(dataDir, "PG_VERSION")); err == nil {
 		return false, nil
@@ -37,9 +37,6 @@ func initialize(ctx context.Context, binDir, dataDir string, acct osAccount, fsy
 		return false, fmt.Errorf("checking data directory %s: %w", dataDir, err)
 	}
 
-	if err := os.MkdirAll(filepath.Dir(dataDir), 0o755); err != nil {
-		return false, fmt.Errorf("creating parent of data directory: %w", err)
-	}
 	if err := os.Mkdir(dataDir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 		return false, fmt.Errorf("creating data directory: %w", err)
 	}
@@ -60,7 +57,8 @@ func initialize(ctx context.Context, binDir, dataDir string, acct osAccount, fsy
 	args := []string{
 		"-D", dataDir,
 		"-U", "postgres",
-		"--auth=trust",
+		"--auth-local=trust",
+		"--auth-host=reject",
 		"--encoding=UTF8",
 		"--no-locale",
 	}
@@ -113,7 +111,7 @@ func removeStalePIDFile(dataDir string, logger *slog.Logger) error {
 		return err
 	}
 	if pid != 0 {
-		return fmt.Errorf("%w: %s is held by PID %d; stop that server (pg_ctl stop -D %s) or use another data directory", ErrDataDirInUse, dataDir, pid, dataDir)
+		return fmt.Errorf("%w: %s is held by PostgreSQL PID %d, which outbox has no record of starting (an older version may have); stop that server (pg_ctl stop -D %s) or use another data directory", ErrDataDirInUse, dataDir, pid, dataDir)
 	}
 	if stale {
 		if err := os.Remove(filepath.Join(dataDir, pidFileName)); err != nil && !errors.Is(err, fs.ErrNotExist) {

@@ -4,6 +4,7 @@ package pgserver
 
 import (
 	"errors"
+	"os"
 	"os/exec"
 )
 
@@ -17,6 +18,8 @@ func (osAccount) prepare(*exec.Cmd) {}
 
 func (osAccount) own(string) error { return nil }
 
+func (osAccount) ids() (uid, gid int) { return -1, -1 }
+
 func (osAccount) checkReachable(string) error { return nil }
 
 // processAlive cannot tell here, so it answers the cautious "yes": a
@@ -26,3 +29,9 @@ func processAlive(pid int) bool { return pid > 0 }
 func processDir(int) (string, bool) { return "", false }
 
 func quit(int) error { return errors.New("signalling a postmaster is not supported on this system") }
+
+// ownerLocks is false here: tryLock cannot lock, so a server whose owner
+// died is never taken for an orphan and stopped.
+const ownerLocks = false
+
+func tryLock(*os.File) error { return nil }

@@ -53,6 +53,15 @@ func (a osAccount) prepare(cmd *exec.Cmd) {
 	}
 }
 
+// ids returns the uid and gid files of the server must have, -1 for the
+// current user's.
+func (a osAccount) ids() (uid, gid int) {
+	if !a.switchUser {
+		return -1, -1
+	}
+	return a.uid, a.gid
+}
+
 // own hands path to the account, when it is not the current user.
 func (a osAccount) own(path string) error {
 	if !a.switchUser {
@@ -125,4 +134,18 @@ func processDir(pid int) (dir string, ok bool) {
 // quit asks a postmaster for an immediate shutdown.
 func quit(pid int) error {
 	return syscall.Kill(pid, syscall.SIGQUIT)
+}
+
+// ownerLocks reports that tryLock really locks, so that a free lock means
+// the owner is gone.
+const ownerLocks = true
+
+// tryLock takes an exclusive flock on f without waiting; errLocked when
+// another open file holds it. The kernel drops it when f's process exits.
+func tryLock(f *os.File) error {
+	err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+	if errors.Is(err, syscall.EWOULDBLOCK) {
+		return errLocked
+	}
+	return err
 }

@@ -75,8 +75,11 @@ type Server struct {
 	database  string
 	port      int
 	pid       int
+	password  string // the superuser's, needed on TCP
 	acct      osAccount
 	logger    *slog.Logger
+	// lock marks this process as the server's owner until Stop.
+	lock *ownerLock
 
 	// cleanup holds directories Stop removes: the socket directory Start
 	// created, StartTemporary's whole directory.
@@ -92,13 +95,16 @@ var reservedSettings = []string{"listen_addresses", "port", "unix_socket_directo
 
 // Start runs a PostgreSQL server on opts.DataDir, initializing the directory
 // first when needed, and returns once the server accepts connections and has
-// been confirmed to be the one serving that directory.
+// been confirmed to be the one serving that directory. The calling process
+// owns the server until Stop; should it die first, the next Start on the
+// directory shuts down the server it left behind, then starts anew.
 //
 // It returns ErrNotInstalled when no server binaries are found,
-// ErrDataDirInUse when a running postmaster holds the directory, ErrPortInUse
-// when opts.Port is taken, and otherwise an error carrying the tail of the
-// server log. On failure no server is left running.
-func Start(ctx context.Context, opts Options) (*Server, error) {
+// ErrDataDirInUse when a live process owns the directory or a postmaster
+// that no outbox process started holds it, ErrPortInUse when opts.Port is
+// taken, and otherwise an error carrying the tail of the server log. On
+// failure no server is left running.
+func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 	begin := time.Now()
 	logger := opts.Logger
 	if logger == nil {
@@ -141,6 +147,18 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := os.MkdirAll(filepath.Dir(dataDir), 0o755); err != nil {
+		return nil, fmt.Errorf("creating parent of data directory: %w", err)
+	}
+	lock, orphan, err := acquireOwner(dataDir)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			lock.release()
+		}
+	}()
 	created, err := initialize(ctx, binDir, dataDir, acct, opts.Fsync)
 	if err != nil {
 		return nil, err
@@ -148,7 +166,17 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if created {
 		logger.Info("initialized PostgreSQL data directory", "data_dir", dataDir, "version", major, "elapsed", time.Since(begin))
 	}
+	if err := stopOrphan(ctx, binDir, dataDir, acct, orphan, logger); err != nil {
+		return nil, err
+	}
 	if err := removeStalePIDFile(dataDir, logger); err != nil {
+		return nil, err
+	}
+	if err := writeHBA(dataDir, acct); err != nil {
+		return nil, err
+	}
+	password, err := loadPassword(dataDir)
+	if err != nil {
 		return nil, err
 	}
 
@@ -158,16 +186,23 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		logFile:   filepath.Join(dataDir, logFileName),
 		socketDir: opts.socketDir,
 		database:  cmp.Or(opts.Database, "postgres"),
+		password:  password,
 		acct:      acct,
 		logger:    logger,
+		lock:      lock,
 	}
 	if s.socketDir == "" {
-		if s.socketDir, err = makePrivateDir(acct, "outbox-pgsock-"); err != nil {
+		if s.socketDir, err = makePrivateDir(acct, socketDirPrefix); err != nil {
 			return nil, err
 		}
 		s.cleanup = append(s.cleanup, s.socketDir)
 	}
 	if err := s.launch(ctx, opts); err != nil {
+		s.removeDirs()
+		return nil, err
+	}
+	if err := lock.record(s.pid); err != nil {
+		s.abort()
 		s.removeDirs()
 		return nil, err
 	}
@@ -183,9 +218,13 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 
 // URL returns the connection string of the server's database
 // (Options.Database, default postgres) as the superuser postgres over TCP.
-// The server trusts loopback connections, so it carries no password.
+// It carries the generated password, so it must not be logged.
 func (s *Server) URL() string {
-	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", s.port, url.PathEscape(s.database))
+	return s.tcpURL(s.database)
+}
+
+func (s *Server) tcpURL(database string) string {
+	return fmt.Sprintf("postgres://postgres:%s@127.0.0.1:%d/%s?sslmode=disable", url.PathEscape(s.password), s.port, url.PathEscape(database))
 }
 
 // PID returns the process ID of the postmaster.
@@ -224,12 +263,21 @@ func (s *Server) Stop(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("stopping PostgreSQL (pid %d): %w\n%s", s.pid, err, out)
 		}
+		// pg_ctl returns once postmaster.pid is gone, a moment before the
+		// postmaster itself.
+		if err := waitExit(ctx, s.pid); err != nil {
+			return fmt.Errorf("stopping PostgreSQL: %w", err)
+		}
 		s.logger.Info("private PostgreSQL stopped", "data_dir", s.dataDir, "pid", s.pid)
 	default:
 		return fmt.Errorf("not stopping PostgreSQL: %s is now held by PID %d, not by the server this process started (PID %d)", s.dataDir, pid, s.pid)
 	}
 	s.stopped = true
 	s.removeDirs()
+	if err := s.lock.record(0); err != nil {
+		s.logger.Warn("clearing the lock file", "error", err)
+	}
+	s.lock.release()
 	return nil
 }
 
@@ -295,12 +343,17 @@ func (s *Server) launch(ctx context.Context, opts Options) error {
 
 // confirm checks that the server answering on the port serves this data
 // directory, never someone else's database that happened to be reachable
-// there, and creates Options.Database when it is missing.
+// there, sets the superuser's password, and creates Options.Database when it
+// is missing. The administration goes through the private socket, which
+// needs no password; then the TCP port must admit the password.
 func (s *Server) confirm(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	adminURL := fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", s.port)
-	conn, err := pgx.Connect(ctx, adminURL)
+	cfg, err := pgx.ParseConfig(fmt.Sprintf("host=%s port=%d user=postgres dbname=postgres sslmode=disable", s.socketDir, s.port))
+	if err != nil {
+		return fmt.Errorf("configuring the socket connection: %w", err)
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("connecting to the new PostgreSQL server: %w", err)
 	}
@@ -308,6 +361,26 @@ func (s *Server) confirm(ctx context.Context) error {
 	if err := checkDataDirectory(ctx, conn, s.dataDir); err != nil {
 		return err
 	}
+	verifier, err := scramVerifier(s.password)
+	if err != nil {
+		return err
+	}
+	if _, err := conn.Exec(ctx, "ALTER ROLE postgres PASSWORD '"+verifier+"'"); err != nil {
+		return fmt.Errorf("setting the superuser's password: %w", err)
+	}
+	if err := s.createDatabase(ctx, conn); err != nil {
+		return err
+	}
+
+	tcp, err := pgx.Connect(ctx, s.tcpURL("postgres"))
+	if err != nil {
+		return fmt.Errorf("connecting to the new PostgreSQL server over TCP: %w", err)
+	}
+	defer tcp.Close(context.WithoutCancel(ctx))
+	return checkDataDirectory(ctx, tcp, s.dataDir)
+}
+
+func (s *Server) createDatabase(ctx context.Context, conn *pgx.Conn) error {
 	if s.database == "postgres" {
 		return nil
 	}
@@ -360,10 +433,14 @@ func (s *Server) removeDirs() {
 
 // pgctl runs pg_ctl as the server's OS account and returns its output.
 func (s *Server) pgctl(ctx context.Context, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, filepath.Join(s.binDir, "pg_ctl"), args...)
+	return runPGCtl(ctx, s.binDir, s.acct, args...)
+}
+
+func runPGCtl(ctx context.Context, binDir string, acct osAccount, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, filepath.Join(binDir, "pg_ctl"), args...)
 	cmd.Env = cleanEnv()
 	cmd.WaitDelay = 5 * time.Second
-	s.acct.prepare(cmd)
+	acct.prepare(cmd)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }

@@ -121,6 +121,7 @@ func TestStartRecoversFromCrash(t *testing.T) {
 	require.NoError(t, syscall.Kill(s.PID(), syscall.SIGKILL))
 	require.NoError(t, waitExit(ctx, s.PID()))
 	require.FileExists(t, filepath.Join(opts.DataDir, pidFileName), "a crash leaves postmaster.pid behind")
+	require.NoError(t, s.Stop(ctx), "stopping a crashed server gives the data directory up")
 
 	s = start(t, opts)
 	var body string

@@ -17,6 +17,8 @@ const (
 	// tempPrefix names StartTemporary's directories, so that a later run can
 	// find the ones whose owner died.
 	tempPrefix = "outbox-pg-"
+	// socketDirPrefix names the socket directories Start makes.
+	socketDirPrefix = "outbox-pgsock-"
 	// ownerFileName holds the PID of the process that made a temporary
 	// directory.
 	ownerFileName = "owner.pid"
