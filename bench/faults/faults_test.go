@@ -427,14 +427,15 @@ func waitFor(ctx context.Context, timeout time.Duration, cond func() bool) error
 	return nil
 }
 
+// firstLine is the first line of err and, when it has more, its last: the
+// last line the process logged, usually why it stopped.
 func firstLine(err error) string {
-	s, _, _ := strings.Cut(err.Error(), "\n")
-	for _, line := range strings.Split(err.Error(), "\n") {
-		if strings.Contains(line, "level=ERROR") || strings.Contains(strings.ToLower(line), "error:") {
-			return strings.TrimSpace(s + " / " + line)
-		}
+	msg := strings.TrimRight(err.Error(), "\n")
+	first, _, _ := strings.Cut(msg, "\n")
+	if last := lastLines(msg, 1); last != first {
+		return first + " " + strings.TrimSpace(last)
 	}
-	return s
+	return first
 }
 
 func lastLines(s string, n int) string {
