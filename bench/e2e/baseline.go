@@ -13,6 +13,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
+	"github.com/outbox/outbox/internal/e2etest"
 	"github.com/outbox/outbox/internal/outbox"
 	"github.com/outbox/outbox/internal/templates"
 	"github.com/outbox/outbox/internal/transport"
@@ -25,10 +26,10 @@ import (
 // template rendered once, text and HTML, or the raw text), so that both
 // hand the same bytes to go-mail.
 func smtpBaseline(ctx context.Context, sk *sink, n, conns int, template bool) (float64, error) {
-	subject, text, html := "Order 1 confirmed", mailText, ""
+	subject, text, html := "Order 1 confirmed", e2etest.MailText, ""
 	if template {
 		tpl, _ := templates.BuiltIn(templates.KeyOrderConfirmed)
-		r, err := templates.Render(tpl, templates.Variables(templates.KeyOrderConfirmed, templates.Shop{Name: "bench", ContactEmail: "shop@bench.example"}, orderVariables(1)), templates.Limits{})
+		r, err := templates.Render(tpl, templates.Variables(templates.KeyOrderConfirmed, templates.Shop{Name: "bench", ContactEmail: "shop@bench.example"}, e2etest.OrderVariables(1)), templates.Limits{})
 		if err != nil {
 			return 0, err
 		}

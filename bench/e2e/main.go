@@ -28,6 +28,7 @@ import (
 	"github.com/outbox/outbox/internal/app"
 	"github.com/outbox/outbox/internal/auth"
 	"github.com/outbox/outbox/internal/config"
+	"github.com/outbox/outbox/internal/e2etest"
 	"github.com/outbox/outbox/internal/pgserver"
 )
 
@@ -91,7 +92,7 @@ type bench struct {
 	app    *app.App
 	db     *pgxpool.Pool // the harness's own connections
 	sink   *sink
-	client *gql
+	client *e2etest.Client
 	tenant uuid.UUID
 	rss    *rssSampler
 	stmts  *statements
@@ -246,8 +247,8 @@ func (b *bench) start(ctx context.Context, url string) error {
 	if err != nil {
 		return err
 	}
-	b.client = newGQL("http://"+ln.Addr().String()+"/graphql", token)
-	if err := b.client.useSink(ctx, b.sink.addr().Port); err != nil {
+	b.client = e2etest.NewClient("http://"+ln.Addr().String()+"/graphql", token)
+	if err := b.client.UseSMTP(ctx, b.sink.addr().Port); err != nil {
 		return err
 	}
 	return b.db.QueryRow(ctx, "/* bench */ SELECT id FROM tenants WHERE slug = $1", slug).Scan(&b.tenant)

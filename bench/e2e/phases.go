@@ -48,7 +48,7 @@ func (b *bench) throughput(ctx context.Context) error {
 				if first >= n {
 					return
 				}
-				took, err := b.client.send(ctx, first, min(b.o.batch, n-first), b.o.template)
+				_, took, err := b.client.Send(ctx, first, min(b.o.batch, n-first), b.o.template)
 				if err != nil {
 					errc <- err
 					return
@@ -122,7 +122,7 @@ func (b *bench) steady(ctx context.Context) error {
 		sent += b.o.steadyBatch
 		wg.Go(func() {
 			defer func() { <-sem }()
-			took, err := b.client.send(ctx, first, b.o.steadyBatch, b.o.template)
+			_, took, err := b.client.Send(ctx, first, b.o.steadyBatch, b.o.template)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil && firstErr == nil {
@@ -166,7 +166,7 @@ func (b *bench) steady(ctx context.Context) error {
 func (b *bench) batchCalls(ctx context.Context) error {
 	for i := range b.o.batchCalls {
 		base := b.sink.count()
-		took, err := b.client.send(ctx, 20_000_000+i*b.o.batch, b.o.batch, b.o.template)
+		_, took, err := b.client.Send(ctx, 20_000_000+i*b.o.batch, b.o.batch, b.o.template)
 		if err != nil {
 			return err
 		}

@@ -305,3 +305,25 @@ func TestServerArgsQuoteForTheShell(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "-c|listen_addresses=127.0.0.1|-c|port=5433|-c|unix_socket_directories=/tmp/s|-c|application_name=it's|", string(out))
 }
+
+func TestRestartKeepsPortAndData(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	s, err := StartTemporary(ctx, Options{Logger: testLogger(t)})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Stop(context.Background()) })
+	_, err = connect(t, s.URL()).Exec(ctx, "CREATE TABLE kept (x int); INSERT INTO kept VALUES (1)")
+	require.NoError(t, err)
+
+	for _, mode := range []string{"fast", "immediate"} {
+		before := s.PID()
+		require.NoError(t, s.Restart(ctx, mode))
+		require.NotEqual(t, before, s.PID(), "a new postmaster after a %s restart", mode)
+		var n int
+		require.NoError(t, connect(t, s.URL()).QueryRow(ctx, "SELECT count(*) FROM kept").Scan(&n))
+		require.Equal(t, 1, n)
+	}
+	require.ErrorContains(t, s.Restart(ctx, "sideways"), "unknown shutdown mode")
+	require.NoError(t, s.Stop(ctx))
+	require.ErrorContains(t, s.Restart(ctx, "fast"), "stopped")
+}

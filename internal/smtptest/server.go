@@ -92,15 +92,20 @@ type Server struct {
 	opts Options
 	ca   *CA
 	srv  *smtp.Server
-	ln   net.Listener
+	ln   net.Listener // the current listener; Down closes it, Up replaces it
 	port int
+	// tlsConf is the certificate configuration of a TLS server, nil for
+	// SecurityNone.
+	tlsConf *tls.Config
 
 	mu      sync.Mutex
 	msgs    []Message
 	changed chan struct{} // closed and replaced whenever msgs grows
 	faults  map[Stage]*faultState
 	counts  map[Stage]int
-	held    map[net.Conn]struct{} // connections a fault keeps away from go-smtp
+	held    map[net.Conn]struct{}     // connections a fault keeps away from go-smtp
+	open    map[*trackedConn]struct{} // every TCP connection not yet closed, for Down
+	down    bool                      // Down closed the listener
 	closed  chan struct{}
 	once    sync.Once
 	wg      sync.WaitGroup
@@ -128,6 +133,7 @@ func Start(t testing.TB, opts Options) *Server {
 		faults:  make(map[Stage]*faultState),
 		counts:  make(map[Stage]int),
 		held:    make(map[net.Conn]struct{}),
+		open:    make(map[*trackedConn]struct{}),
 		closed:  make(chan struct{}),
 	}
 
@@ -143,25 +149,14 @@ func Start(t testing.TB, opts Options) *Server {
 	if err != nil {
 		t.Fatalf("smtptest: listening: %v", err)
 	}
-	s.ln = ln
 	s.port = ln.Addr().(*net.TCPAddr).Port
-
-	var served net.Listener = ln
 	if opts.Security != SecurityNone {
-		tlsConf := &tls.Config{Certificates: []tls.Certificate{s.certificate(t)}}
-		if opts.Security == SecurityImplicitTLS {
-			served = tls.NewListener(ln, tlsConf)
-		} else {
-			s.srv.TLSConfig = tlsConf
+		s.tlsConf = &tls.Config{Certificates: []tls.Certificate{s.certificate(t)}}
+		if opts.Security != SecurityImplicitTLS {
+			s.srv.TLSConfig = s.tlsConf
 		}
 	}
-	served = &faultListener{Listener: served, srv: s}
-
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		_ = s.srv.Serve(served)
-	}()
+	s.serve(ln)
 	t.Cleanup(s.Close)
 	return s
 }
@@ -180,13 +175,19 @@ func (s *Server) Close() {
 	s.once.Do(func() {
 		s.mu.Lock()
 		close(s.closed)
+		held := make([]net.Conn, 0, len(s.held))
 		for c := range s.held {
+			held = append(held, c)
+		}
+		ln := s.ln
+		s.mu.Unlock()
+		// Outside mu: closing a connection takes it to forget the connection.
+		for _, c := range held {
 			c.Close()
 		}
-		s.mu.Unlock()
 		_ = s.srv.Close()
 		// Serve may not have registered the listener yet.
-		_ = s.ln.Close()
+		_ = ln.Close()
 		s.wg.Wait()
 	})
 }

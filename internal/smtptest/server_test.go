@@ -439,3 +439,27 @@ func TestServerWait(t *testing.T) {
 	require.Len(t, <-done, 2)
 	require.Equal(t, 2, srv.Connections())
 }
+
+func TestDownRefusesAndClosesUntilUp(t *testing.T) {
+	t.Parallel()
+	for _, sec := range []smtptest.Security{smtptest.SecurityNone, smtptest.SecurityImplicitTLS} {
+		srv := smtptest.Start(t, smtptest.Options{Security: sec})
+		implicit := sec == smtptest.SecurityImplicitTLS
+		open := dial(t, srv, implicit)
+		open.expect(220)
+		open.cmd("EHLO client.example", 250)
+
+		srv.Down()
+		srv.Down() // twice is harmless
+		_, err := net.DialTimeout("tcp", srv.Addr(), 5*time.Second)
+		require.Error(t, err, "a down server refuses connections")
+		_, _, err = open.text.ReadResponse(0)
+		require.Error(t, err, "a down server closes open connections")
+
+		srv.Up()
+		c := dial(t, srv, implicit)
+		c.expect(220)
+		c.cmd("EHLO client.example", 250)
+		c.cmd("MAIL FROM:<a@example.com>", 250)
+	}
+}

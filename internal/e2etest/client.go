@@ -1,4 +1,4 @@
-package main
+package e2etest
 
 import (
 	"bytes"
@@ -10,32 +10,34 @@ import (
 	"time"
 )
 
-// gql is a GraphQL client over real HTTP, as a partner system or the web
-// app calls the service.
-type gql struct {
+// Client is a GraphQL client over real HTTP, as a partner system or the web
+// app calls the service. It is safe for concurrent use.
+type Client struct {
 	url   string
 	token string
 	http  *http.Client
 }
 
-func newGQL(url, token string) *gql {
-	return &gql{url: url, token: token, http: &http.Client{
+// NewClient returns a client of the GraphQL endpoint url (http://host:port/graphql)
+// that sends token as a bearer token.
+func NewClient(url, token string) *Client {
+	return &Client{url: url, token: token, http: &http.Client{
 		Timeout:   2 * time.Minute,
 		Transport: &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true},
 	}}
 }
 
-// do posts one operation and decodes data into out; GraphQL errors are
+// Do posts one operation and decodes data into out; GraphQL errors are
 // returned as an error.
-func (c *gql) do(ctx context.Context, query string, vars map[string]any, out any) error {
-	_, err := c.timed(ctx, query, vars, out)
+func (c *Client) Do(ctx context.Context, query string, vars map[string]any, out any) error {
+	_, err := c.Timed(ctx, query, vars, out)
 	return err
 }
 
-// timed is do, returning how long the request took from sending it to
+// Timed is Do, returning how long the request took from sending it to
 // reading the whole answer (encoding the request and decoding the answer
 // left out).
-func (c *gql) timed(ctx context.Context, query string, vars map[string]any, out any) (time.Duration, error) {
+func (c *Client) Timed(ctx context.Context, query string, vars map[string]any, out any) (time.Duration, error) {
 	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
 	if err != nil {
 		return 0, err
@@ -73,11 +75,13 @@ func (c *gql) timed(ctx context.Context, query string, vars map[string]any, out 
 	return took, json.Unmarshal(r.Data, out)
 }
 
-// useSink switches the tenant to SMTP mode on the sink the way a tenant
-// does it: a test send with the settings, then saving the passed test.
-func (c *gql) useSink(ctx context.Context, port int) error {
+// UseSMTP switches the tenant to SMTP mode on a plaintext server without
+// AUTH on 127.0.0.1:port the way a tenant does it: a test send with the
+// settings, then saving the passed test. It returns an error when the test
+// send fails or does not finish within 30 s.
+func (c *Client) UseSMTP(ctx context.Context, port int) error {
 	var started struct{ TestSenderSettings struct{ ID string } }
-	err := c.do(ctx, `mutation($input: SenderSettingsInput!) { testSenderSettings(input: $input) { id } }`, map[string]any{"input": map[string]any{
+	err := c.Do(ctx, `mutation($input: SenderSettingsInput!) { testSenderSettings(input: $input) { id } }`, map[string]any{"input": map[string]any{
 		"mode": "SMTP", "fromName": "Bench Shop", "fromEmail": "shop@bench.example", "testRecipient": "owner@bench.example",
 		"smtp": map[string]any{"preset": "custom", "host": "127.0.0.1", "port": port, "security": "NONE", "auth": "NONE"},
 	}}, &started)
@@ -92,12 +96,12 @@ func (c *gql) useSink(ctx context.Context, port int) error {
 				Error  *struct{ Message string }
 			}
 		}
-		if err := c.do(ctx, `query($id: ID!) { senderTest(id: $id) { status error { message } } }`, map[string]any{"id": started.TestSenderSettings.ID}, &got); err != nil {
+		if err := c.Do(ctx, `query($id: ID!) { senderTest(id: $id) { status error { message } } }`, map[string]any{"id": started.TestSenderSettings.ID}, &got); err != nil {
 			return err
 		}
 		switch got.SenderTest.Status {
 		case "PASSED":
-			return c.do(ctx, `mutation($id: ID!) { saveSenderSettings(testId: $id) { mode } }`, map[string]any{"id": started.TestSenderSettings.ID}, nil)
+			return c.Do(ctx, `mutation($id: ID!) { saveSenderSettings(testId: $id) { mode } }`, map[string]any{"id": started.TestSenderSettings.ID}, nil)
 		case "FAILED":
 			return fmt.Errorf("the sender test failed: %+v", got.SenderTest.Error)
 		}
@@ -110,41 +114,47 @@ func (c *gql) useSink(ctx context.Context, port int) error {
 
 const sendMany = `mutation($inputs: [SendNotificationInput!]!) { sendNotifications(inputs: $inputs) { id } }`
 
-// mailText is the body of raw messages, about the size of an order mail.
-const mailText = `Hello,
+// MailText is the body of raw messages, about the size of an order mail.
+const MailText = `Hello,
 
 thank you for your order. We will let you know as soon as it ships.
 You can follow it at any time in your account.
 
 Your shop`
 
-// orderVariables are the variables of one order.confirmed notification.
-func orderVariables(order int) map[string]any {
+// OrderVariables are the variables of one order.confirmed notification.
+func OrderVariables(order int) map[string]any {
 	return map[string]any{
 		"customerName": "山田 花子", "orderNumber": order, "total": "¥8,250",
 		"items": []any{map[string]any{"name": "Mug", "quantity": 2, "price": "¥3,300"}},
 	}
 }
 
-// send posts one sendNotifications call with n notifications numbered from
-// first and returns how long the call took.
-func (c *gql) send(ctx context.Context, first, n int, template bool) (time.Duration, error) {
+// Send posts one sendNotifications call with n notifications numbered from
+// first (to customer<i>@example.com; the order.confirmed template, or a
+// raw subject and MailText) and returns the messages' ids and how long the
+// call took. It returns an error for a GraphQL error or a short answer.
+func (c *Client) Send(ctx context.Context, first, n int, template bool) ([]string, time.Duration, error) {
 	inputs := make([]map[string]any, n)
 	for i := range inputs {
 		to := []string{fmt.Sprintf("customer%d@example.com", first+i)}
 		if template {
-			inputs[i] = map[string]any{"to": to, "template": "order.confirmed", "variables": orderVariables(first + i)}
+			inputs[i] = map[string]any{"to": to, "template": "order.confirmed", "variables": OrderVariables(first + i)}
 		} else {
-			inputs[i] = map[string]any{"to": to, "subject": fmt.Sprintf("Order %d confirmed", first+i), "text": mailText}
+			inputs[i] = map[string]any{"to": to, "subject": fmt.Sprintf("Order %d confirmed", first+i), "text": MailText}
 		}
 	}
 	var out struct{ SendNotifications []struct{ ID string } }
-	took, err := c.timed(ctx, sendMany, map[string]any{"inputs": inputs}, &out)
+	took, err := c.Timed(ctx, sendMany, map[string]any{"inputs": inputs}, &out)
 	if err != nil {
-		return 0, err
+		return nil, 0, err
 	}
 	if len(out.SendNotifications) != n {
-		return 0, fmt.Errorf("sendNotifications returned %d messages for %d inputs", len(out.SendNotifications), n)
+		return nil, 0, fmt.Errorf("sendNotifications returned %d messages for %d inputs", len(out.SendNotifications), n)
 	}
-	return took, nil
+	ids := make([]string, n)
+	for i, m := range out.SendNotifications {
+		ids[i] = m.ID
+	}
+	return ids, took, nil
 }
