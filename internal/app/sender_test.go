@@ -335,6 +335,7 @@ func TestPrivateNetworksCanBeDenied(t *testing.T) {
 	res := b.runSenderTest(t, b.token(t, "acme", "admin"), in)
 	require.Equal(t, "FAILED", res.Status)
 	require.Equal(t, "CONFIG", res.Error.Category)
-	require.Contains(t, res.Error.Message, "private or local address")
+	require.Contains(t, res.Error.Message, "on a network that is not allowed")
+	require.NotContains(t, res.Error.Message, "127.0.0.1")
 	require.Zero(t, srv.Connections())
 }
