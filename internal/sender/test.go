@@ -92,7 +92,7 @@ func (s *Service) StartTest(ctx context.Context, draft Settings, testRecipient s
 	if err := draft.Normalize(); err != nil {
 		return Test{}, err
 	}
-	fingerprint := Fingerprint(draft)
+	fingerprint := Fingerprint(s.keyring, draft)
 	stored, sealed, err := s.encodeDraft(tenant, draft)
 	if err != nil {
 		return Test{}, err
