@@ -28,6 +28,7 @@ import (
 	"github.com/outbox/outbox/internal/app"
 	"github.com/outbox/outbox/internal/auth"
 	"github.com/outbox/outbox/internal/config"
+	"github.com/outbox/outbox/internal/loglimit"
 	"github.com/outbox/outbox/internal/pgserver"
 )
 
@@ -154,14 +155,17 @@ func token(args []string, stdout, stderr io.Writer, getenv func(string) string) 
 	return nil
 }
 
+// newLogger returns the service's logger: JSON in production, text
+// otherwise, with every value bounded and secrets redacted (loglimit).
 func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.LogLevel)) // validated by config
 	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
 	if cfg.Production() {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		h = slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(loglimit.NewHandler(h, loglimit.Options{}))
 }
 
 func version() string {

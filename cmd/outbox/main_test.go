@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -46,4 +47,21 @@ func TestCommandErrors(t *testing.T) {
 	out.Reset()
 	require.NoError(t, run([]string{"version"}, &out, &errOut, getenv))
 	require.True(t, strings.HasPrefix(out.String(), "outbox "))
+}
+
+// TestLoggerBoundsAndRedacts: the service's logger cuts long values and
+// hides secrets, in development (text) and production (JSON) alike.
+func TestLoggerBoundsAndRedacts(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"OUTBOX_DATA_DIR": t.TempDir()}
+	cfg, err := config.FromEnv(func(k string) string { return env[k] })
+	require.NoError(t, err)
+	for _, envName := range []string{config.EnvDevelopment, config.EnvProduction} {
+		cfg.Env = envName
+		var buf bytes.Buffer
+		newLogger(cfg, &buf).Error("decoding request", "err", errors.New(strings.Repeat("q", 100_000)), "password", "hunter2")
+		require.Less(t, buf.Len(), 2048, envName)
+		require.Contains(t, buf.String(), "truncated", envName)
+		require.NotContains(t, buf.String(), "hunter2", envName)
+	}
 }

@@ -84,10 +84,11 @@ type DevMailbox struct {
 }
 
 type IdempotencyKey struct {
-	TenantID  uuid.UUID
-	Key       string
-	MessageID uuid.UUID
-	ExpiresAt time.Time
+	TenantID    uuid.UUID
+	Key         string
+	MessageID   uuid.UUID
+	ExpiresAt   time.Time
+	PayloadHash []byte
 }
 
 type Message struct {

@@ -108,32 +108,35 @@ func (q *Queries) DeliveryLoadMany(ctx context.Context, arg DeliveryLoadManyPara
 }
 
 const idempotencyKeyClaim = `-- name: IdempotencyKeyClaim :many
-INSERT INTO idempotency_keys (tenant_id, key, message_id, expires_at)
-SELECT $1, u.key, u.message_id, now() + make_interval(secs => $2::float8)
-FROM (SELECT unnest($3::text[]) AS key, unnest($4::uuid[]) AS message_id) AS u
+INSERT INTO idempotency_keys (tenant_id, key, message_id, payload_hash, expires_at)
+SELECT $1, u.key, u.message_id, u.payload_hash, now() + make_interval(secs => $2::float8)
+FROM (SELECT unnest($3::text[]) AS key, unnest($4::uuid[]) AS message_id,
+             unnest($5::bytea[]) AS payload_hash) AS u
 ON CONFLICT (tenant_id, key) DO UPDATE
-SET message_id = EXCLUDED.message_id, expires_at = EXCLUDED.expires_at
+SET message_id = EXCLUDED.message_id, payload_hash = EXCLUDED.payload_hash, expires_at = EXCLUDED.expires_at
 WHERE idempotency_keys.expires_at <= now()
 RETURNING key
 `
 
 type IdempotencyKeyClaimParams struct {
-	TenantID   uuid.UUID
-	TtlSeconds float64
-	Keys       []string
-	MessageIds []uuid.UUID
+	TenantID      uuid.UUID
+	TtlSeconds    float64
+	Keys          []string
+	MessageIds    []uuid.UUID
+	PayloadHashes [][]byte
 }
 
-// Claims each key for the message id beside it and returns the keys claimed.
-// A key whose claim is still live is left alone (and not returned); an
-// expired claim is taken over. A concurrent claim of the same key waits for
-// the first transaction and then sees its row.
+// Claims each key for the message id and payload hash beside it and
+// returns the keys claimed. A key whose claim is still live is left alone
+// (and not returned); an expired claim is taken over. A concurrent claim of
+// the same key waits for the first transaction and then sees its row.
 func (q *Queries) IdempotencyKeyClaim(ctx context.Context, arg IdempotencyKeyClaimParams) ([]string, error) {
 	rows, err := q.db.Query(ctx, idempotencyKeyClaim,
 		arg.TenantID,
 		arg.TtlSeconds,
 		arg.Keys,
 		arg.MessageIds,
+		arg.PayloadHashes,
 	)
 	if err != nil {
 		return nil, err
@@ -154,7 +157,7 @@ func (q *Queries) IdempotencyKeyClaim(ctx context.Context, arg IdempotencyKeyCla
 }
 
 const idempotencyKeyMessages = `-- name: IdempotencyKeyMessages :many
-SELECT i.key AS idempotency_key, messages.id, messages.tenant_id, messages.kind, messages.status, messages.from_addr, messages.to_addrs, messages.cc_addrs, messages.subject, messages.template_key, messages.idempotency_key, messages.payload, messages.job_id, messages.resent_from, messages.last_error, messages.attempt_count, messages.created_at, messages.updated_at, messages.sent_at
+SELECT i.key AS idempotency_key, i.payload_hash, messages.id, messages.tenant_id, messages.kind, messages.status, messages.from_addr, messages.to_addrs, messages.cc_addrs, messages.subject, messages.template_key, messages.idempotency_key, messages.payload, messages.job_id, messages.resent_from, messages.last_error, messages.attempt_count, messages.created_at, messages.updated_at, messages.sent_at
 FROM idempotency_keys i
 JOIN messages ON messages.id = i.message_id AND messages.tenant_id = i.tenant_id
 WHERE i.tenant_id = $1 AND i.key = ANY ($2::text[]) AND i.expires_at > now()
@@ -167,10 +170,12 @@ type IdempotencyKeyMessagesParams struct {
 
 type IdempotencyKeyMessagesRow struct {
 	IdempotencyKey string
+	PayloadHash    []byte
 	Message        Message
 }
 
-// The messages that live claims of the given keys name.
+// The messages that live claims of the given keys name, with the payload
+// hash each claim was made with (NULL for claims older than the hash).
 func (q *Queries) IdempotencyKeyMessages(ctx context.Context, arg IdempotencyKeyMessagesParams) ([]IdempotencyKeyMessagesRow, error) {
 	rows, err := q.db.Query(ctx, idempotencyKeyMessages, arg.TenantID, arg.Keys)
 	if err != nil {
@@ -182,6 +187,7 @@ func (q *Queries) IdempotencyKeyMessages(ctx context.Context, arg IdempotencyKey
 		var i IdempotencyKeyMessagesRow
 		if err := rows.Scan(
 			&i.IdempotencyKey,
+			&i.PayloadHash,
 			&i.Message.ID,
 			&i.Message.TenantID,
 			&i.Message.Kind,

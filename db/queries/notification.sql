@@ -41,21 +41,23 @@ SELECT pg_notify('outbox_changes',
 FROM ev;
 
 -- name: IdempotencyKeyClaim :many
--- Claims each key for the message id beside it and returns the keys claimed.
--- A key whose claim is still live is left alone (and not returned); an
--- expired claim is taken over. A concurrent claim of the same key waits for
--- the first transaction and then sees its row.
-INSERT INTO idempotency_keys (tenant_id, key, message_id, expires_at)
-SELECT @tenant_id, u.key, u.message_id, now() + make_interval(secs => @ttl_seconds::float8)
-FROM (SELECT unnest(@keys::text[]) AS key, unnest(@message_ids::uuid[]) AS message_id) AS u
+-- Claims each key for the message id and payload hash beside it and
+-- returns the keys claimed. A key whose claim is still live is left alone
+-- (and not returned); an expired claim is taken over. A concurrent claim of
+-- the same key waits for the first transaction and then sees its row.
+INSERT INTO idempotency_keys (tenant_id, key, message_id, payload_hash, expires_at)
+SELECT @tenant_id, u.key, u.message_id, u.payload_hash, now() + make_interval(secs => @ttl_seconds::float8)
+FROM (SELECT unnest(@keys::text[]) AS key, unnest(@message_ids::uuid[]) AS message_id,
+             unnest(@payload_hashes::bytea[]) AS payload_hash) AS u
 ON CONFLICT (tenant_id, key) DO UPDATE
-SET message_id = EXCLUDED.message_id, expires_at = EXCLUDED.expires_at
+SET message_id = EXCLUDED.message_id, payload_hash = EXCLUDED.payload_hash, expires_at = EXCLUDED.expires_at
 WHERE idempotency_keys.expires_at <= now()
 RETURNING key;
 
 -- name: IdempotencyKeyMessages :many
--- The messages that live claims of the given keys name.
-SELECT i.key AS idempotency_key, sqlc.embed(messages)
+-- The messages that live claims of the given keys name, with the payload
+-- hash each claim was made with (NULL for claims older than the hash).
+SELECT i.key AS idempotency_key, i.payload_hash, sqlc.embed(messages)
 FROM idempotency_keys i
 JOIN messages ON messages.id = i.message_id AND messages.tenant_id = i.tenant_id
 WHERE i.tenant_id = @tenant_id AND i.key = ANY (@keys::text[]) AND i.expires_at > now();

@@ -105,13 +105,14 @@ func TestSendNotificationEndToEnd(t *testing.T) {
 	b, relay := relayBundle(t, setupOpts{})
 	member := b.token(t, "acme", "member")
 
-	sent := b.sendNotification(t, member, map[string]any{
+	order := map[string]any{
 		"to": []string{"hanako@example.com"}, "template": "order.confirmed", "idempotencyKey": "order-1042",
 		"variables": map[string]any{"customerName": "山田 花子", "orderNumber": 1042, "total": "¥8,250",
 			"items": []any{map[string]any{"name": "Mug", "quantity": 2, "price": "¥3,300"}}},
 		"attachments": []any{map[string]any{"filename": "invoice-1042.pdf", "contentType": "application/pdf",
 			"contentBase64": base64.StdEncoding.EncodeToString([]byte("%PDF-1.4\n%%EOF\n"))}},
-	})
+	}
+	sent := b.sendNotification(t, member, order)
 	require.Equal(t, "QUEUED", sent.Status)
 	require.Equal(t, "Order 1042 confirmed – acme", sent.Subject)
 	require.Equal(t, `"acme via Outbox" <notifications@outbox.localhost>`, sent.From)
@@ -128,9 +129,14 @@ func TestSendNotificationEndToEnd(t *testing.T) {
 	require.Len(t, got, 1)
 	require.Contains(t, string(got[0].Data), "invoice-1042.pdf")
 
-	// The same key returns the first message.
-	again := b.sendNotification(t, member, map[string]any{"to": []string{"someone@example.com"}, "subject": "x", "text": "y", "idempotencyKey": "order-1042"})
+	// The same request with the same key returns the first message; another
+	// notification under that key is a conflict.
+	again := b.sendNotification(t, member, order)
 	require.Equal(t, sent.ID, again.ID)
+	resp := b.do(t, member, sendNotificationMutation, map[string]any{"input": map[string]any{
+		"to": []string{"someone@example.com"}, "subject": "x", "text": "y", "idempotencyKey": "order-1042"}})
+	require.Equal(t, "CONFLICT", resp.code(), resp.raw)
+	require.Contains(t, resp.Errors[0].Message, "different notification")
 
 	// A batch: one transaction, messages in input order.
 	var batch struct{ SendNotifications []sentNotification }
@@ -145,7 +151,7 @@ func TestSendNotificationEndToEnd(t *testing.T) {
 		require.Equal(t, "SENT", b.waitDelivered(t, member, s.ID).Status)
 	}
 
-	resp := b.do(t, member, sendNotificationMutation, map[string]any{"input": map[string]any{"to": []string{"a@example.com"}, "template": "password.reset"}})
+	resp = b.do(t, member, sendNotificationMutation, map[string]any{"input": map[string]any{"to": []string{"a@example.com"}, "template": "password.reset"}})
 	require.Equal(t, "INVALID_INPUT", resp.code())
 	require.Equal(t, "variables", resp.Errors[0].Extensions["field"])
 	resp = b.do(t, member, `mutation($inputs: [SendNotificationInput!]!) { sendNotifications(inputs: $inputs) { id } }`,

@@ -335,6 +335,97 @@ func TestPrivateNetworksCanBeDenied(t *testing.T) {
 	res := b.runSenderTest(t, b.token(t, "acme", "admin"), in)
 	require.Equal(t, "FAILED", res.Status)
 	require.Equal(t, "CONFIG", res.Error.Category)
-	require.Contains(t, res.Error.Message, "private or local address")
+	require.Contains(t, res.Error.Message, "on a network that is not allowed")
+	require.NotContains(t, res.Error.Message, "127.0.0.1")
 	require.Zero(t, srv.Connections())
+}
+
+// TestStoredSecretStaysWithItsServer: a password left out is reused only for
+// the server it was given for, so a tenant (or a stolen session) cannot send
+// the stored password to a server of its choosing.
+func TestStoredSecretStaysWithItsServer(t *testing.T) {
+	t.Parallel()
+	const password = "app-password-31c7"
+	srv := smtptest.Start(t, smtptest.Options{Username: "shop", Password: password, RequireAuth: true})
+	other := smtptest.Start(t, smtptest.Options{})
+	b := setup(t, setupOpts{options: app.Options{Sender: sender.Options{RootCAs: srv.RootCAs(), TestTimeout: 5 * time.Second}}})
+	admin := b.token(t, "acme", "admin")
+	input := func(edit func(smtp map[string]any)) map[string]any {
+		in := smtpInput(srv, password)
+		c := in["smtp"].(map[string]any)
+		c["security"], c["auth"] = "NONE", "PLAIN"
+		edit(c)
+		return in
+	}
+	passed := b.runSenderTest(t, admin, input(func(map[string]any) {}))
+	require.Equal(t, "PASSED", passed.Status, "%+v", passed.Error)
+	resp := b.do(t, admin, `mutation($id: ID!) { saveSenderSettings(testId: $id) { mode } }`, map[string]any{"id": passed.ID})
+	require.Empty(t, resp.Errors, resp.raw)
+
+	forgetPassword := func(c map[string]any) { delete(c, "password") }
+	for name, edit := range map[string]func(map[string]any){
+		"another host":     func(c map[string]any) { c["host"] = "localhost" },
+		"another port":     func(c map[string]any) { c["port"] = other.Port() },
+		"another security": func(c map[string]any) { c["security"] = "STARTTLS" },
+		"another username": func(c map[string]any) { c["username"] = "someone-else" },
+	} {
+		in := input(func(c map[string]any) { edit(c); forgetPassword(c) })
+		resp := b.do(t, admin, testSenderMutation, map[string]any{"input": in})
+		require.Equal(t, "INVALID_INPUT", resp.code(), "%s: %s", name, resp.raw)
+		require.Equal(t, "smtp.password", resp.Errors[0].Extensions["field"], "%s: %s", name, resp.raw)
+		require.Contains(t, resp.Errors[0].Message, "enter the password again for a new server", name)
+	}
+	require.Zero(t, other.Connections(), "the stored password went nowhere else")
+
+	// The same server, its host spelled in capitals and the From changed,
+	// keeps the stored password.
+	kept := b.runSenderTest(t, admin, input(func(c map[string]any) {
+		forgetPassword(c)
+		c["host"] = strings.ToUpper(srv.Host())
+	}))
+	require.Equal(t, "PASSED", kept.Status, "%+v", kept.Error)
+}
+
+func TestStoredAuthValueStaysWithItsAPI(t *testing.T) {
+	t.Parallel()
+	const secret = "Bearer api-key-77aa"
+	var hits sync.Map
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Store(r.Header.Get("Authorization")+" "+r.Header.Get("X-Api-Key"), true)
+		if r.Header.Get("Authorization") != secret {
+			http.Error(w, "bad key", http.StatusUnauthorized)
+			return
+		}
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	t.Cleanup(api.Close)
+	_, port, _ := strings.Cut(strings.TrimPrefix(api.URL, "http://"), ":")
+	b := setup(t, setupOpts{})
+	admin := b.token(t, "acme", "admin")
+	input := func(url, header string, value any) map[string]any {
+		h := map[string]any{"url": url, "authHeader": header}
+		if value != nil {
+			h["authValue"] = value
+		}
+		return map[string]any{"mode": "HTTP", "fromEmail": "shop@example.com", "testRecipient": "owner@example.net", "http": h}
+	}
+	passed := b.runSenderTest(t, admin, input(api.URL+"/send", "Authorization", secret))
+	require.Equal(t, "PASSED", passed.Status, "%+v", passed.Error)
+	resp := b.do(t, admin, `mutation($id: ID!) { saveSenderSettings(testId: $id) { mode } }`, map[string]any{"id": passed.ID})
+	require.Empty(t, resp.Errors, resp.raw)
+
+	for name, in := range map[string]map[string]any{
+		"another host":   input("http://localhost:"+port+"/send", "Authorization", nil),
+		"another header": input(api.URL+"/send", "X-Api-Key", nil),
+	} {
+		resp := b.do(t, admin, testSenderMutation, map[string]any{"input": in})
+		require.Equal(t, "INVALID_INPUT", resp.code(), "%s: %s", name, resp.raw)
+		require.Equal(t, "http.authValue", resp.Errors[0].Extensions["field"], "%s: %s", name, resp.raw)
+		require.Contains(t, resp.Errors[0].Message, "again for a new server", name)
+	}
+
+	// Another path on the same host, with the header spelled in lower case,
+	// keeps the stored value.
+	kept := b.runSenderTest(t, admin, input(api.URL+"/v2/send", "authorization", nil))
+	require.Equal(t, "PASSED", kept.Status, "%+v", kept.Error)
 }

@@ -1,9 +1,13 @@
 package delivery
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
@@ -19,7 +23,7 @@ import (
 // claims, their River jobs (InsertManyTx) and rows (one statement each for
 // all messages and all first events). A draft whose idempotency key is
 // already live is not written: the message of the first claim takes its
-// place. A draft whose every To and Cc address is suppressed is written
+// place, provided the request is the same (else ECONFLICT). A draft whose every To and Cc address is suppressed is written
 // SUPPRESSED, without a job. It returns one message per draft, in order.
 func (s *Service) enqueue(ctx context.Context, sc *sendContext, drafts []draft) ([]dbsqlc.Message, error) {
 	if err := s.markSuppressed(ctx, sc.tenant, drafts); err != nil {
@@ -110,21 +114,29 @@ func (s *Service) claimKeys(ctx context.Context, tx *db.Tx, tenant outbox.Tenant
 	firstOf := make(map[string]int)
 	var keys []string
 	var ids []uuid.UUID
+	var hashes [][]byte
 	for i, d := range drafts {
-		if k := d.idempotencyKey; k != "" {
-			if _, seen := firstOf[k]; !seen {
-				firstOf[k] = i
-				keys = append(keys, k)
-				ids = append(ids, d.id)
-			}
+		k := d.idempotencyKey
+		if k == "" {
+			continue
 		}
+		if first, seen := firstOf[k]; seen {
+			if !bytes.Equal(drafts[first].requestHash, d.requestHash) {
+				return nil, nil, reusedKey(k)
+			}
+			continue
+		}
+		firstOf[k] = i
+		keys = append(keys, k)
+		ids = append(ids, d.id)
+		hashes = append(hashes, d.requestHash)
 	}
 	existing := make(map[string]*dbsqlc.Message)
 	if len(keys) == 0 {
 		return firstOf, existing, nil
 	}
 	claimed, err := tx.Q.IdempotencyKeyClaim(ctx, dbsqlc.IdempotencyKeyClaimParams{
-		TenantID: tenant.ID, Keys: keys, MessageIds: ids, TtlSeconds: s.opts.IdempotencyTTL.Seconds(),
+		TenantID: tenant.ID, Keys: keys, MessageIds: ids, PayloadHashes: hashes, TtlSeconds: s.opts.IdempotencyTTL.Seconds(),
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("claiming idempotency keys: %w", err)
@@ -147,6 +159,11 @@ func (s *Service) claimKeys(ctx context.Context, tx *db.Tx, tenant outbox.Tenant
 		return nil, nil, fmt.Errorf("reading messages of idempotency keys: %w", err)
 	}
 	for _, r := range rows {
+		// A claim made before payload hashes were kept has none; it
+		// matches any request until it expires.
+		if r.PayloadHash != nil && !bytes.Equal(r.PayloadHash, drafts[firstOf[r.IdempotencyKey]].requestHash) {
+			return nil, nil, reusedKey(r.IdempotencyKey)
+		}
 		existing[r.IdempotencyKey] = &r.Message
 	}
 	for _, k := range taken {
@@ -157,6 +174,47 @@ func (s *Service) claimKeys(ctx context.Context, tx *db.Tx, tenant outbox.Tenant
 		}
 	}
 	return firstOf, existing, nil
+}
+
+// reusedKey is the error for an idempotency key used again, while its claim
+// lives, with a different request.
+func reusedKey(key string) error {
+	return outbox.Errorf(outbox.ECONFLICT, "idempotency key %q was already used for a different notification: send the same notification again, or use a new key for a new one", key)
+}
+
+// requestHash returns the SHA-256 of what a caller asked for in a draft:
+// its normalized recipients, template or subject and bodies, variables and
+// attachments. The same request gives the same hash whatever the templates
+// render meanwhile; any difference gives another.
+func requestHash(d draft, in SendInput, atts []attachment) ([]byte, error) {
+	vars, err := json.Marshal(in.Variables) // map keys sorted
+	if err != nil {
+		return nil, fmt.Errorf("encoding variables: %w", err)
+	}
+	h := sha256.New()
+	str := func(s string) {
+		h.Write(binary.BigEndian.AppendUint64(nil, uint64(len(s))))
+		h.Write([]byte(s))
+	}
+	str("outbox/send-request/v1")
+	for _, list := range [][]string{d.to, d.cc} {
+		str(strconv.Itoa(len(list)))
+		for _, a := range list {
+			str(strings.ToLower(a))
+		}
+	}
+	str(in.Template)
+	str(in.Subject)
+	str(in.Text)
+	str(in.HTML)
+	str(string(vars))
+	str(strconv.Itoa(len(atts)))
+	for _, a := range atts {
+		str(a.Filename)
+		str(a.ContentType)
+		str(string(a.Data))
+	}
+	return h.Sum(nil), nil
 }
 
 // insert writes the drafts numbered fresh: River jobs for those not

@@ -43,7 +43,8 @@ type SendInput struct {
 	Variables   map[string]any
 	Attachments []AttachmentInput
 	// IdempotencyKey, when set, makes a repeat within IdempotencyTTL return
-	// the message created the first time instead of creating another.
+	// the message created the first time instead of creating another; a
+	// different request under a live key is ECONFLICT.
 	IdempotencyKey string
 }
 
@@ -62,8 +63,11 @@ type draft struct {
 	subject        string
 	templateKey    string
 	idempotencyKey string
-	payload        []byte
-	resentFrom     uuid.UUID
+	// requestHash identifies the request an idempotency key is used with
+	// (see requestHash); set only with a key.
+	requestHash []byte
+	payload     []byte
+	resentFrom  uuid.UUID
 	// suppressed says that every To and Cc address is suppressed: the
 	// message is written SUPPRESSED, with no job.
 	suppressed []string
@@ -231,6 +235,11 @@ func (s *Service) prepare(sc *sendContext, prefix string, in SendInput) (draft, 
 	}
 	if d.payload, err = json.Marshal(p); err != nil {
 		return draft{}, fmt.Errorf("encoding message payload: %w", err)
+	}
+	if d.idempotencyKey != "" {
+		if d.requestHash, err = requestHash(d, in, p.Attachments); err != nil {
+			return draft{}, err
+		}
 	}
 	return d, nil
 }

@@ -13,5 +13,11 @@
 // password column into an API-key column, fails to open instead of
 // revealing the secret to the wrong owner.
 //
+// A keyring also keys digests (NewMAC): HMAC-SHA256 under a key derived
+// from each key with HKDF, for values such as a settings fingerprint that
+// cover a secret and so must not be a plain hash anyone with a database
+// dump could test guesses against. A digest records the key id it was made
+// with and verifies as long as that key is configured.
+//
 // Key material never appears in errors or in a Keyring's printed form.
 package secret

@@ -3,11 +3,15 @@ package secret
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash"
 	"slices"
 	"strings"
 )
@@ -46,7 +50,14 @@ type Keyring struct {
 	current string
 	ids     []string // current first, then the others in sorted order
 	aeads   map[string]cipher.AEAD
+	// macKeys are derived from the keys (see NewMAC); pointers, so that
+	// printing a Keyring value shows addresses, not key bytes.
+	macKeys map[string]*[KeySize]byte
 }
+
+// macLabel is the HKDF info that derives a key's MAC key, so that the MAC
+// key is independent of the encryption key it comes from.
+const macLabel = "outbox-secret/mac/v1"
 
 // NewKeyring returns a keyring that seals with the key named current and
 // opens with any of keys. Every key must be exactly KeySize bytes, and key ids
@@ -59,7 +70,7 @@ func NewKeyring(current string, keys map[string][]byte) (*Keyring, error) {
 	if _, ok := keys[current]; !ok {
 		return nil, errors.New("secret: the current key id is not among the configured keys")
 	}
-	k := &Keyring{current: current, aeads: make(map[string]cipher.AEAD, len(keys))}
+	k := &Keyring{current: current, aeads: make(map[string]cipher.AEAD, len(keys)), macKeys: make(map[string]*[KeySize]byte, len(keys))}
 	for id, key := range keys {
 		if err := checkKeyID(id); err != nil {
 			return nil, fmt.Errorf("secret: %w", err)
@@ -76,6 +87,11 @@ func NewKeyring(current string, keys map[string][]byte) (*Keyring, error) {
 			return nil, fmt.Errorf("secret: creating GCM for key %q: %w", id, err)
 		}
 		k.aeads[id] = aead
+		macKey, err := hkdf.Key(sha256.New, key, nil, macLabel, KeySize)
+		if err != nil {
+			return nil, fmt.Errorf("secret: deriving MAC key for key %q: %w", id, err)
+		}
+		k.macKeys[id] = (*[KeySize]byte)(macKey)
 		if id != current {
 			k.ids = append(k.ids, id)
 		}
@@ -213,6 +229,21 @@ func (k *Keyring) Open(s Sealed, aad []byte) ([]byte, error) {
 		return nil, ErrCannotOpen
 	}
 	return plaintext, nil
+}
+
+// NewMAC returns an HMAC-SHA256 keyed with a key derived (HKDF-SHA256) from
+// the key named keyID, already fed with purpose, so that digests made for
+// different purposes never compare equal. Use CurrentKeyID for new digests
+// and keep the id with them, so that they still verify after a rotation. It
+// returns an error wrapping ErrUnknownKey when the keyring lacks that key.
+func (k *Keyring) NewMAC(keyID, purpose string) (hash.Hash, error) {
+	key, ok := k.macKeys[keyID]
+	if !ok {
+		return nil, fmt.Errorf("%w (key id %q)", ErrUnknownKey, keyID)
+	}
+	h := hmac.New(sha256.New, key[:])
+	h.Write(AAD(purpose))
+	return h, nil
 }
 
 // String describes the keyring by its key ids, current first; it never

@@ -2,7 +2,10 @@ package secret
 
 import (
 	"bytes"
+	"crypto/hkdf"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -372,4 +375,53 @@ func TestConcurrentUse(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// macKeyFor is the MAC key derivation spelled out independently of the
+// keyring: HKDF-SHA256 of the key with the fixed label.
+func macKeyFor(t *testing.T, key []byte) []byte {
+	t.Helper()
+	k, err := hkdf.Key(sha256.New, key, nil, "outbox-secret/mac/v1", KeySize)
+	require.NoError(t, err)
+	return k
+}
+
+func TestMACIsKeyBound(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	sum := func(ring *Keyring, keyID, purpose, msg string) []byte {
+		h, err := ring.NewMAC(keyID, purpose)
+		require.NoError(t, err)
+		h.Write([]byte(msg))
+		return h.Sum(nil)
+	}
+	got := sum(b.ring, "k2", "fingerprint", "hello")
+
+	want := hmac.New(sha256.New, macKeyFor(t, b.k2))
+	want.Write(AAD("fingerprint"))
+	want.Write([]byte("hello"))
+	require.Equal(t, want.Sum(nil), got, "HMAC-SHA256 under the key derived from k2, purpose first")
+
+	plain := sha256.Sum256([]byte("hello"))
+	require.NotEqual(t, plain[:], got, "not a plain digest")
+	require.NotEqual(t, got, sum(b.ring, "k1", "fingerprint", "hello"), "another key, another MAC")
+	require.NotEqual(t, got, sum(b.ring, "k2", "other", "hello"), "another purpose, another MAC")
+	require.Equal(t, got, sum(b.ring, "k2", "fingerprint", "hello"))
+
+	// After a rotation the old key still computes the same MAC.
+	old, err := ParseKeyring("k1:" + b.k1b64)
+	require.NoError(t, err)
+	require.Equal(t, sum(old, "k1", "fingerprint", "x"), sum(b.ring, "k1", "fingerprint", "x"))
+
+	_, err = b.ring.NewMAC("k3", "fingerprint")
+	require.ErrorIs(t, err, ErrUnknownKey)
+
+	// The derived MAC keys never show in the printed keyring either.
+	for _, format := range []string{"%v", "%+v", "%#v"} {
+		for _, v := range []any{b.ring, *b.ring} {
+			out := fmt.Sprintf(format, v)
+			requireNoKeyMaterial(t, out, macKeyFor(t, b.k1))
+			requireNoKeyMaterial(t, out, macKeyFor(t, b.k2))
+		}
+	}
 }

@@ -1,32 +1,67 @@
 package sender
 
 import (
-	"crypto/sha256"
+	"crypto/hmac"
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"hash"
 	"strconv"
+	"strings"
+
+	"github.com/outbox/outbox/internal/secret"
 )
 
-// fingerprintVersion starts every encoding. Change it whenever the encoding
-// changes, so that a fingerprint taken by an older build never matches one
-// taken by a newer build by accident.
-const fingerprintVersion = "outbox/sender-settings/v1"
+// fingerprintVersion names the encoding and is the MAC's purpose. Change it
+// whenever the encoding changes, so that a fingerprint taken by an older
+// build never matches one taken by a newer build by accident.
+const fingerprintVersion = "outbox/sender-settings/v2"
 
-// Fingerprint returns a hex SHA-256 digest of everything in s that affects
-// how mail is sent: the mode, the identity fields, the BCC list in order, and
-// every field of the smtp and http blocks, secrets and limits included. Two
-// Settings that differ in any of those give different fingerprints, equal ones
-// give equal fingerprints. saveSenderSettings compares the fingerprint of the
-// draft with that of the settings a test passed with.
+// Fingerprint returns "<key id>:<hex HMAC-SHA256>" of everything in s that
+// affects how mail is sent: the mode, the identity fields, the BCC list in
+// order, and every field of the smtp and http blocks, secrets and limits
+// included, keyed by keyring's current key (see secret.Keyring.NewMAC). Two
+// Settings that differ in any of those give different fingerprints, equal
+// ones give equal fingerprints under the same key. saveSenderSettings
+// compares the fingerprint of the draft with that of the settings a test
+// passed with.
 //
+// Because the digest covers the password it is keyed: a database dump alone
+// is no oracle for guessing the password. Still store it server-side only.
 // Call it on normalized settings (see Settings.Normalize), so that spellings
-// of the same choice agree. Because the digest covers the password, treat it
-// like a password hash: store it server-side only and never return it.
-func Fingerprint(s Settings) string {
-	w := fingerprinter{h: sha256.New()}
-	w.str(fingerprintVersion)
+// of the same choice agree.
+func Fingerprint(keyring *secret.Keyring, s Settings) string {
+	fp, err := fingerprintWith(keyring, keyring.CurrentKeyID(), s)
+	if err != nil {
+		panic(err) // the current key is always in the keyring
+	}
+	return fp
+}
 
+// FingerprintMatches reports whether fp is the fingerprint of s under the
+// key fp names, which may be an older key of keyring (a rotation in
+// between). It is false for a key no longer configured and for a malformed
+// fingerprint, such as one taken by an older build.
+func FingerprintMatches(keyring *secret.Keyring, s Settings, fp string) bool {
+	keyID, _, ok := strings.Cut(fp, ":")
+	if !ok {
+		return false
+	}
+	want, err := fingerprintWith(keyring, keyID, s)
+	return err == nil && hmac.Equal([]byte(want), []byte(fp))
+}
+
+func fingerprintWith(keyring *secret.Keyring, keyID string, s Settings) (string, error) {
+	mac, err := keyring.NewMAC(keyID, fingerprintVersion)
+	if err != nil {
+		return "", fmt.Errorf("fingerprinting settings: %w", err)
+	}
+	writeFingerprint(&fingerprinter{h: mac}, s)
+	return keyID + ":" + hex.EncodeToString(mac.Sum(nil)), nil
+}
+
+// writeFingerprint writes the canonical encoding of s to w.
+func writeFingerprint(w *fingerprinter, s Settings) {
 	w.field("mode", string(s.Mode))
 	w.field("fromName", s.FromName)
 	w.field("fromEmail", s.FromEmail)
@@ -55,7 +90,6 @@ func Fingerprint(s Settings) string {
 		w.field("http.authValue", c.AuthValue)
 		w.limits("http.limits", c.Limits)
 	}
-	return hex.EncodeToString(w.h.Sum(nil))
 }
 
 // fingerprinter writes the canonical encoding: a sequence of strings, each

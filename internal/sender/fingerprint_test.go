@@ -1,6 +1,8 @@
 package sender
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"reflect"
 	"regexp"
 	"strings"
@@ -9,7 +11,19 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/outbox/outbox/internal/outbox"
+	"github.com/outbox/outbox/internal/secret"
 )
+
+// testRing is a fixed keyring for fingerprints; k1 is its only key.
+var testRing = mustParseKeyring("k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8")
+
+func mustParseKeyring(spec string) *secret.Keyring {
+	k, err := secret.ParseKeyring(spec)
+	if err != nil {
+		panic(err)
+	}
+	return k
+}
 
 // fullSettings returns settings with every field set, both transport blocks
 // included, so that a change to any field can show in the fingerprint.
@@ -44,11 +58,11 @@ func fullSettings() Settings {
 
 func TestFingerprintIsStableHex(t *testing.T) {
 	t.Parallel()
-	fp := Fingerprint(fullSettings())
-	require.Regexp(t, regexp.MustCompile(`^[0-9a-f]{64}$`), fp)
-	require.Equal(t, fp, Fingerprint(fullSettings()), "equal settings give equal fingerprints")
-	require.Equal(t, fp, Fingerprint(clone(fullSettings())))
-	require.Equal(t, Fingerprint(Settings{}), Fingerprint(Settings{}))
+	fp := Fingerprint(testRing, fullSettings())
+	require.Regexp(t, regexp.MustCompile(`^k1:[0-9a-f]{64}$`), fp)
+	require.Equal(t, fp, Fingerprint(testRing, fullSettings()), "equal settings give equal fingerprints")
+	require.Equal(t, fp, Fingerprint(testRing, clone(fullSettings())))
+	require.Equal(t, Fingerprint(testRing, Settings{}), Fingerprint(testRing, Settings{}))
 }
 
 func TestFingerprintChangesWithEachField(t *testing.T) {
@@ -108,12 +122,12 @@ func TestFingerprintChangesWithEachField(t *testing.T) {
 		{"http.limits.recipientsPerDay", func(s *Settings) { s.HTTP.Limits.RecipientsPerDay++ }},
 		{"http.limits.recipientsPerMessage", func(s *Settings) { s.HTTP.Limits.RecipientsPerMessage++ }},
 	}
-	base := Fingerprint(fullSettings())
+	base := Fingerprint(testRing, fullSettings())
 	seen := map[string]string{base: "base"}
 	for _, tt := range tests {
 		s := fullSettings()
 		tt.mutate(&s)
-		fp := Fingerprint(s)
+		fp := Fingerprint(testRing, s)
 		require.NotEqual(t, base, fp, "changing %s must change the fingerprint", tt.name)
 		if other, dup := seen[fp]; dup {
 			t.Fatalf("%s and %s give the same fingerprint", tt.name, other)
@@ -128,7 +142,7 @@ func TestFingerprintChangesWithEachField(t *testing.T) {
 func TestFingerprintCoversEveryField(t *testing.T) {
 	t.Parallel()
 	base := fullSettings()
-	baseFP := Fingerprint(base)
+	baseFP := Fingerprint(testRing, base)
 	paths := leafFields(reflect.TypeFor[Settings](), nil, "")
 	require.Greater(t, len(paths), 20, "the walk must reach the nested blocks")
 	for _, p := range paths {
@@ -146,7 +160,7 @@ func TestFingerprintCoversEveryField(t *testing.T) {
 		default:
 			t.Fatalf("%s: the test does not know how to change a %s; teach it, and Fingerprint", p.name, v.Kind())
 		}
-		require.NotEqual(t, baseFP, Fingerprint(s), "Fingerprint ignores %s", p.name)
+		require.NotEqual(t, baseFP, Fingerprint(testRing, s), "Fingerprint ignores %s", p.name)
 	}
 }
 
@@ -187,5 +201,50 @@ func TestFingerprintOfNormalizedSpellingsAgree(t *testing.T) {
 	b.BCC = []string{"x@example.com", "y@example.com", "Y@EXAMPLE.com"}
 	require.NoError(t, a.Normalize())
 	require.NoError(t, b.Normalize())
-	require.Equal(t, Fingerprint(a), Fingerprint(b))
+	require.Equal(t, Fingerprint(testRing, a), Fingerprint(testRing, b))
+}
+
+// TestFingerprintIsKeyBound: the fingerprint covers the password, so in a
+// database dump it must not be an offline oracle for guessing it: it is an
+// HMAC under a key from the keyring, named in the fingerprint so that it
+// still verifies after a rotation.
+func TestFingerprintIsKeyBound(t *testing.T) {
+	t.Parallel()
+	s := fullSettings()
+	fp := Fingerprint(testRing, s)
+
+	mac, err := testRing.NewMAC("k1", fingerprintVersion)
+	require.NoError(t, err)
+	writeFingerprint(&fingerprinter{h: mac}, s)
+	require.Equal(t, "k1:"+hex.EncodeToString(mac.Sum(nil)), fp, "an HMAC under the keyring's current key")
+
+	plain := fingerprinter{h: sha256.New()}
+	plain.str("outbox/sender-settings/v1")
+	writeFingerprint(&plain, s)
+	require.NotContains(t, fp, hex.EncodeToString(plain.h.Sum(nil)), "not the plain SHA-256 of the settings")
+	plain = fingerprinter{h: sha256.New()}
+	writeFingerprint(&plain, s)
+	require.NotContains(t, fp, hex.EncodeToString(plain.h.Sum(nil)))
+
+	other := mustParseKeyring("k1:HyAhIiMkJSYnKCkqKywtLi8wMTIzNDU2Nzg5Ojs8PT4")
+	require.NotEqual(t, fp, Fingerprint(other, s), "another key with the same id, another fingerprint")
+	require.False(t, FingerprintMatches(other, s, fp))
+
+	require.True(t, FingerprintMatches(testRing, s, fp))
+	changed := fullSettings()
+	changed.SMTP.Password += "x"
+	require.False(t, FingerprintMatches(testRing, changed, fp))
+	for _, bad := range []string{"", "k1:", "k1:00", fp[3:], "k9" + fp[2:], strings.ToUpper(fp)} {
+		require.False(t, FingerprintMatches(testRing, s, bad), "%q", bad)
+	}
+
+	// After a rotation (k2 current, k1 kept), a fingerprint taken under k1
+	// still matches; new ones are taken under k2.
+	rotated := mustParseKeyring("k2:HyAhIiMkJSYnKCkqKywtLi8wMTIzNDU2Nzg5Ojs8PT4,k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8")
+	require.True(t, FingerprintMatches(rotated, s, fp))
+	require.True(t, strings.HasPrefix(Fingerprint(rotated, s), "k2:"))
+	require.True(t, FingerprintMatches(rotated, s, Fingerprint(rotated, s)))
+	// Once k1 is retired, it no longer does (the secret could not be opened either).
+	retired := mustParseKeyring("k2:HyAhIiMkJSYnKCkqKywtLi8wMTIzNDU2Nzg5Ojs8PT4")
+	require.False(t, FingerprintMatches(retired, s, fp))
 }

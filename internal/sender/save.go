@@ -50,7 +50,7 @@ func (s *Service) Save(ctx context.Context, testID uuid.UUID) (View, error) {
 		if err != nil {
 			return err
 		}
-		if Fingerprint(settings) != test.Fingerprint {
+		if !FingerprintMatches(s.keyring, settings, test.Fingerprint) {
 			return outbox.Errorf(outbox.ECONFLICT, "the tested settings no longer match their fingerprint: test again")
 		}
 		before, err := s.viewFromRow(tenant, current)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -90,7 +92,7 @@ func (s *Service) StartTest(ctx context.Context, draft Settings, testRecipient s
 	if err := draft.Normalize(); err != nil {
 		return Test{}, err
 	}
-	fingerprint := Fingerprint(draft)
+	fingerprint := Fingerprint(s.keyring, draft)
 	stored, sealed, err := s.encodeDraft(tenant, draft)
 	if err != nil {
 		return Test{}, err
@@ -149,8 +151,11 @@ func (s *Service) Test(ctx context.Context, id uuid.UUID) (Test, error) {
 }
 
 // fillStoredSecret puts the stored SMTP password (or HTTP auth value) into
-// a draft that left it empty, when the stored settings use the same kind of
-// transport.
+// a draft that left it empty, but only for the server the secret was given
+// for: the same SMTP host, port, security and username, or the same HTTP API
+// host and header. For another server it returns EINVALID on smtp.password
+// (http.authValue), so that nobody can send a stored password to a server of
+// their choosing.
 func (s *Service) fillStoredSecret(ctx context.Context, tenant outbox.Tenant, draft *Settings) error {
 	needs := (draft.SMTP != nil && draft.SMTP.Password == "" && draft.SMTP.Auth != outbox.AuthNone) ||
 		(draft.HTTP != nil && draft.HTTP.AuthValue == "")
@@ -164,21 +169,79 @@ func (s *Service) fillStoredSecret(ctx context.Context, tenant outbox.Tenant, dr
 	if len(row.Secret) == 0 || row.SecretKeyID == nil {
 		return nil // Normalize reports the missing secret
 	}
-	plain, err := s.openSecret(tenant, *row.SecretKeyID, row.Secret)
-	if err != nil {
-		return err
-	}
 	var stored storedTransport
 	if err := json.Unmarshal(row.Transport, &stored); err != nil {
 		return fmt.Errorf("decoding stored transport: %w", err)
 	}
 	switch {
 	case draft.SMTP != nil && stored.SMTP != nil:
-		draft.SMTP.Password = plain
+		same, err := sameSMTPServer(*draft, stored.SMTP)
+		if err != nil {
+			return err
+		}
+		if !same {
+			return outbox.Invalid("smtp.password", "enter the password again for a new server: the stored one is kept only for the same host, port, security and user name")
+		}
 	case draft.HTTP != nil && stored.HTTP != nil:
+		same, err := sameHTTPServer(*draft, stored.HTTP)
+		if err != nil {
+			return err
+		}
+		if !same {
+			return outbox.Invalid("http.authValue", "enter the value again for a new server: the stored one is kept only for the same API host and header")
+		}
+	default:
+		return nil // Normalize reports the missing secret
+	}
+	plain, err := s.openSecret(tenant, *row.SecretKeyID, row.Secret)
+	if err != nil {
+		return err
+	}
+	if draft.SMTP != nil {
+		draft.SMTP.Password = plain
+	} else {
 		draft.HTTP.AuthValue = plain
 	}
 	return nil
+}
+
+// placeholderSecret stands in for a secret left out while a draft is
+// normalized to be compared with the stored server; it never leaves memory.
+const placeholderSecret = "x"
+
+// sameSMTPServer reports whether the draft's SMTP server, normalized, is
+// the stored one: host, port, security and username. It returns the
+// draft's validation error, if any.
+func sameSMTPServer(draft Settings, stored *SMTP) (bool, error) {
+	c := *draft.SMTP
+	c.Password = placeholderSecret
+	draft.SMTP = &c
+	if err := draft.Normalize(); err != nil {
+		return false, err
+	}
+	d := draft.SMTP
+	return d.Host == stored.Host && d.Port == stored.Port && d.Security == stored.Security && d.Username == stored.Username, nil
+}
+
+// sameHTTPServer reports whether the draft's HTTP API, normalized, has the
+// stored one's host (with port) and auth header. It returns the draft's
+// validation error, if any.
+func sameHTTPServer(draft Settings, stored *HTTPAPI) (bool, error) {
+	c := *draft.HTTP
+	c.AuthValue = placeholderSecret
+	draft.HTTP = &c
+	if err := draft.Normalize(); err != nil {
+		return false, err
+	}
+	d, err := url.Parse(draft.HTTP.URL)
+	if err != nil {
+		return false, outbox.Invalid("http.url", "is not a valid URL")
+	}
+	s, err := url.Parse(stored.URL)
+	if err != nil {
+		return false, nil
+	}
+	return strings.EqualFold(d.Host, s.Host) && strings.EqualFold(draft.HTTP.AuthHeader, stored.AuthHeader), nil
 }
 
 func testFromRow(row dbsqlc.SenderTest) (Test, error) {

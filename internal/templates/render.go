@@ -7,6 +7,7 @@ import (
 	htmltemplate "html/template"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	texttemplate "text/template"
@@ -24,7 +25,9 @@ type Limits struct {
 	// Timeout is the longest a rendering may take, parsing included. It is
 	// the last line of defence behind the iteration and size budgets, which
 	// bound the work anyway, so it is generous: a busy CPU must not fail a
-	// legitimate template. Default 1s.
+	// legitimate template. It is checked at every write, every string
+	// function and every {{range}} iteration, so a loop whose body only
+	// compares large values stops at it too. Default 1s.
 	Timeout time.Duration
 	// MaxOutput is the largest rendered text or HTML body, in bytes, and
 	// the most the string functions (print, printf, html, …) may produce
@@ -189,6 +192,20 @@ func (r *run) checkTime() error {
 // pipeline, so that a loop is paid for before it runs.
 const guardFunc = "_outboxRange"
 
+// tickFunc is the function compile calls at the start of every {{range}}
+// iteration (as {{if _outboxTick}}{{end}}, which writes nothing in any
+// context), so that the time budget holds inside a loop whose body writes
+// nothing but compares or indexes large values.
+const tickFunc = "_outboxTick"
+
+// tick checks the time budget once per loop iteration.
+func (r *run) tick() (bool, error) {
+	if r.dry {
+		return false, errDry
+	}
+	return false, r.checkTime()
+}
+
 // rangeGuard charges the iterations a {{range}} is about to run to the
 // budget and passes its value through unchanged.
 func (r *run) rangeGuard(v reflect.Value) (reflect.Value, error) {
@@ -248,6 +265,7 @@ type binding struct{ r *run }
 func (b *binding) funcs() map[string]any {
 	return map[string]any{
 		guardFunc: func(v reflect.Value) (reflect.Value, error) { return b.r.rangeGuard(v) },
+		tickFunc:  func() (bool, error) { return b.r.tick() },
 		"print":   func(args ...any) (string, error) { return b.r.produce(fmt.Sprint(args...)) },
 		"println": func(args ...any) (string, error) { return b.r.produce(fmt.Sprintln(args...)) },
 		"printf": func(format string, args ...any) (string, error) {
@@ -401,7 +419,8 @@ type discard struct{}
 func (discard) Write([]byte) (int, error) { return 0, errors.New("discarded") }
 
 // guardTree walks the nodes under n: it appends the range guard to every
-// {{range}} pipeline and refuses {{template}} (and so {{block}}).
+// {{range}} pipeline, starts every {{range}} body with the tick, and refuses
+// {{template}} (and so {{block}}).
 func guardTree(field string, tree *parse.Tree, n parse.Node) error {
 	switch n := n.(type) {
 	case *parse.ListNode:
@@ -421,11 +440,29 @@ func guardTree(field string, tree *parse.Tree, n parse.Node) error {
 		cmd := &parse.CommandNode{NodeType: parse.NodeCommand, Pos: n.Pipe.Pos}
 		cmd.Args = []parse.Node{parse.NewIdentifier(guardFunc).SetTree(tree).SetPos(n.Pipe.Pos)}
 		n.Pipe.Cmds = append(n.Pipe.Cmds, cmd)
-		return guardBranch(field, tree, &n.BranchNode)
+		if err := guardBranch(field, tree, &n.BranchNode); err != nil {
+			return err
+		}
+		if n.List != nil {
+			n.List.Nodes = slices.Insert(n.List.Nodes, 0, tickNode(tree, n.Pos, n.Line))
+		}
+		return nil
 	case *parse.TemplateNode:
 		return outbox.Invalid(field, "line %d: {{template}} and {{block}} are not allowed in templates", lineOf(tree, n))
 	}
 	return nil
+}
+
+// tickNode is {{if _outboxTick}}{{end}}: an if writes nothing, and
+// html/template adds no escapers to its pipeline.
+func tickNode(tree *parse.Tree, pos parse.Pos, line int) parse.Node {
+	cmd := &parse.CommandNode{NodeType: parse.NodeCommand, Pos: pos}
+	cmd.Args = []parse.Node{parse.NewIdentifier(tickFunc).SetTree(tree).SetPos(pos)}
+	pipe := &parse.PipeNode{NodeType: parse.NodePipe, Pos: pos, Line: line, Cmds: []*parse.CommandNode{cmd}}
+	return &parse.IfNode{BranchNode: parse.BranchNode{
+		NodeType: parse.NodeIf, Pos: pos, Line: line, Pipe: pipe,
+		List: &parse.ListNode{NodeType: parse.NodeList, Pos: pos},
+	}}
 }
 
 func guardBranch(field string, tree *parse.Tree, b *parse.BranchNode) error {

@@ -173,3 +173,47 @@ func TestBuiltInsRender(t *testing.T) {
 	}
 	require.Len(t, BuiltIns(), 5)
 }
+
+// TestRenderTimeBudgetInsideLoops: a loop whose body writes nothing but
+// does costly work (eq over two 1 MiB strings, 100,000 times: many seconds)
+// stops at the time budget, not when the loop ends.
+func TestRenderTimeBudgetInsideLoops(t *testing.T) {
+	t.Parallel()
+	// Two allocations: equal strings sharing memory compare at once.
+	a, b := strings.Repeat("a", 1<<20), strings.Repeat("a", 1<<20)
+	vars := map[string]any{"n": 100_000, "a": a, "b": b, "items": make([]any, 100_000)}
+	for name, text := range map[string]string{
+		"range over a number": `{{range $i := .n}}{{if eq $.a $.b}}{{end}}{{end}}done`,
+		"range over a list":   `{{range .items}}{{if ne $.a $.b}}{{end}}{{end}}done`,
+		"nested with":         `{{range .items}}{{with $.a}}{{if eq . $.b}}{{end}}{{end}}{{end}}done`,
+		"break and continue":  `{{range .items}}{{if lt $.a $.b}}{{break}}{{end}}{{if eq $.a $.b}}{{continue}}{{end}}{{end}}done`,
+	} {
+		for _, html := range []bool{false, true} {
+			tpl := Template{Key: "k", Subject: "s", Text: text}
+			if html {
+				tpl = Template{Key: "k", Subject: "s", HTML: "<p>" + text + "</p>"}
+			}
+			start := time.Now()
+			_, err := Render(tpl, vars, Limits{Timeout: 100 * time.Millisecond})
+			elapsed := time.Since(start)
+			require.Error(t, err, name)
+			require.Contains(t, err.Error(), "longer than", name)
+			require.Less(t, elapsed, 2*time.Second, "%s (html %v) stopped after %s", name, html, elapsed)
+		}
+	}
+}
+
+// TestRenderLoopChecksDoNotShowInOutput: the per-iteration check renders
+// nothing, in text and in every HTML context.
+func TestRenderLoopChecksDoNotShowInOutput(t *testing.T) {
+	t.Parallel()
+	vars := map[string]any{"items": []any{"a", "b"}}
+	out, err := Render(Template{Key: "k", Subject: "{{range .items}}{{.}}{{end}}",
+		Text: "[{{range .items}}{{.}},{{end}}]",
+		HTML: `<p>{{range .items}}{{.}}{{end}}</p><a href="/x?{{range .items}}q={{.}}&{{end}}">x</a><script>var x = [{{range .items}}{{.}},{{end}}];</script>`,
+	}, vars, Limits{})
+	require.NoError(t, err)
+	require.Equal(t, "ab", out.Subject)
+	require.Equal(t, "[a,b,]", out.Text)
+	require.Equal(t, `<p>ab</p><a href="/x?q=a&q=b&">x</a><script>var x = ["a","b",];</script>`, out.HTML)
+}

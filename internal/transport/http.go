@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptrace"
 	"net/netip"
@@ -168,9 +169,8 @@ func TestHTTP(ctx context.Context, cfg HTTPConfig, msg Message) Report {
 	}
 	client := cfg.Client
 	if client == nil {
-		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr := tenantTransport(cfg.AddrPolicy)
 		tr.DisableKeepAlives = true
-		cfg.AddrPolicy.guard(tr)
 		client = &http.Client{Transport: tr}
 	}
 	log := &stepLog{}
@@ -197,7 +197,7 @@ func postHTTP(ctx context.Context, cfg HTTPConfig, base *http.Client, msg Messag
 
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
-	tr := &httpTrace{log: log}
+	tr := &httpTrace{log: log, policy: cfg.AddrPolicy}
 	if _, err := netip.ParseAddr(u.Hostname()); err == nil {
 		tr.log.add(Step{Name: StepResolve, OK: true, Detail: u.Hostname() + " is an IP address"})
 	}
@@ -271,8 +271,32 @@ func readExcerpt(r io.Reader) string {
 type httpTrace struct {
 	mu      sync.Mutex
 	log     *stepLog
-	step    string    // the step in progress, "" before the first
-	started time.Time // when step began
+	policy  AddrPolicy // hides the addresses it refuses from the steps
+	step    string     // the step in progress, "" before the first
+	started time.Time  // when step began
+}
+
+// describeAddrs lists the addresses a name resolved to, leaving out those
+// the policy refuses: a tenant must not learn what an internal name
+// resolves to.
+func (t *httpTrace) describeAddrs(found []net.IPAddr) string {
+	var addrs []string
+	refused := 0
+	for _, a := range found {
+		if ip, ok := netip.AddrFromSlice(a.IP); ok && t.policy.check(ip) != nil {
+			refused++
+			continue
+		}
+		addrs = append(addrs, a.String())
+	}
+	switch {
+	case refused == 0:
+		return "found " + strings.Join(addrs, ", ")
+	case len(addrs) == 0:
+		return fmt.Sprintf("found %d addresses, all on networks that are not allowed", refused)
+	default:
+		return fmt.Sprintf("found %s (and %d on networks that are not allowed)", strings.Join(addrs, ", "), refused)
+	}
 }
 
 func (t *httpTrace) clientTrace() *httptrace.ClientTrace {
@@ -280,11 +304,7 @@ func (t *httpTrace) clientTrace() *httptrace.ClientTrace {
 		DNSStart: func(httptrace.DNSStartInfo) { t.begin(StepResolve) },
 		DNSDone: func(info httptrace.DNSDoneInfo) {
 			if info.Err == nil {
-				var addrs []string
-				for _, a := range info.Addrs {
-					addrs = append(addrs, a.String())
-				}
-				t.end(StepResolve, "found "+strings.Join(addrs, ", "))
+				t.end(StepResolve, t.describeAddrs(info.Addrs))
 			}
 		},
 		ConnectStart: func(string, string) { t.begin(StepConnect) },
