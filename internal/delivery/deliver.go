@@ -219,44 +219,79 @@ func (d *delivery) isCopy(addr string) bool {
 // finish records the new status with the attempt (when there was one),
 // together with what the failure calls for: the refused address on the
 // suppression list, the settings' health after an auth failure or once
-// sending works again. The common case, a status change alone, is written
-// with the other deliveries' changes (batch.go); with more to write,
-// it is one transaction of its own. It returns out, or a retry when the
-// database could not record it.
+// sending works again. It returns out, or a retry when the database could
+// not record it within OutcomeRetry: the outcome of an attempt that was
+// made is known only here, so it is tried again from memory, with
+// backoff, through a database restart (a job given up would send the
+// message again).
 func (d *delivery) finish(ctx context.Context, status outbox.MessageStatus, attempt *outbox.Attempt, derr *outbox.DeliveryError, detail string, out Outcome) Outcome {
-	ctx, stop := context.WithTimeout(context.WithoutCancel(ctx), bookkeepingTimeout)
-	defer stop()
+	ctx = context.WithoutCancel(ctx)
 	var f *transport.Failure
 	errors.As(out.Err, &f)
-	change := db.StatusChange{TenantID: d.tenant.ID, MessageID: d.msg.ID, Status: status, Error: derr, Attempt: attempt, Detail: detail}
+	// From makes a repeat harmless: a change that was committed although
+	// its answer was lost does not apply twice.
+	change := db.StatusChange{
+		TenantID: d.tenant.ID, MessageID: d.msg.ID, Status: status, Error: derr, Attempt: attempt, Detail: detail,
+		From: deliverableStatuses,
+	}
 	suppress := f != nil && f.NoSuchUser && f.Recipient != ""
 	health := d.healthChange(status, f)
-	var err error
+	deadline := time.Now().Add(d.s.opts.OutcomeRetry)
+	wait := outcomeRetryFirst
+	for {
+		err := d.record(ctx, change, f, suppress, health)
+		if err == nil {
+			return out
+		}
+		if errors.Is(err, errClosed) || time.Now().Add(wait).After(deadline) {
+			d.s.deps.Logger.ErrorContext(ctx, "delivery: the outcome of an attempt could not be recorded; giving the job up",
+				"message", d.msg.ID, "status", status, "error", err)
+			return retry(fmt.Errorf("recording the outcome of message %s: %w", d.msg.ID, err))
+		}
+		d.s.deps.Logger.DebugContext(ctx, "delivery: recording an outcome failed; trying again", "message", d.msg.ID, "in", wait, "error", err)
+		time.Sleep(wait)
+		wait = min(2*wait, outcomeRetryMax)
+	}
+}
+
+// The backoff of finish's tries: the first wait, doubling up to the last.
+const (
+	outcomeRetryFirst = 250 * time.Millisecond
+	outcomeRetryMax   = 10 * time.Second
+)
+
+// record writes one outcome, once, within bookkeepingTimeout. The common
+// case, a status change alone, is written with the other deliveries'
+// changes (batch.go); with more to write, it is one transaction of its
+// own. A change that does not apply (the message was purged, or the
+// change was committed before) is no error: there is nothing to record.
+func (d *delivery) record(ctx context.Context, change db.StatusChange, f *transport.Failure, suppress bool, health *dbsqlc.SenderSettingsSetHealthParams) error {
+	ctx, stop := context.WithTimeout(ctx, bookkeepingTimeout)
+	defer stop()
 	if !suppress && health == nil {
-		// Not applied: the message was purged meanwhile; nothing to record.
-		_, err = d.s.statuses.call(ctx, change)
-	} else {
-		err = d.s.deps.Store.InTx(ctx, func(tx *db.Tx) error {
-			if suppress {
-				if err := tx.Q.SuppressionInsert(ctx, dbsqlc.SuppressionInsertParams{
-					TenantID: d.tenant.ID, Email: f.Recipient, Reason: f.Reply(), MessageID: uuid.NullUUID{UUID: d.msg.ID, Valid: true},
-				}); err != nil {
-					return fmt.Errorf("suppressing %s: %w", f.Recipient, err)
-				}
-			}
-			if health != nil {
-				if err := tx.Q.SenderSettingsSetHealth(ctx, *health); err != nil {
-					return fmt.Errorf("recording sender settings health: %w", err)
-				}
-			}
-			_, err := tx.SetMessageStatus(ctx, change)
-			return err
-		})
+		_, err := d.s.statuses.call(ctx, change)
+		return err
 	}
-	if err != nil {
-		return retry(fmt.Errorf("recording the outcome of message %s: %w", d.msg.ID, err))
+	err := d.s.deps.Store.InTx(ctx, func(tx *db.Tx) error {
+		if suppress {
+			if err := tx.Q.SuppressionInsert(ctx, dbsqlc.SuppressionInsertParams{
+				TenantID: d.tenant.ID, Email: f.Recipient, Reason: f.Reply(), MessageID: uuid.NullUUID{UUID: d.msg.ID, Valid: true},
+			}); err != nil {
+				return fmt.Errorf("suppressing %s: %w", f.Recipient, err)
+			}
+		}
+		if health != nil {
+			if err := tx.Q.SenderSettingsSetHealth(ctx, *health); err != nil {
+				return fmt.Errorf("recording sender settings health: %w", err)
+			}
+		}
+		_, err := tx.SetMessageStatus(ctx, change)
+		return err
+	})
+	if outbox.ErrorCode(err) == outbox.ENOTFOUND {
+		return nil
 	}
-	return out
+	return err
 }
 
 // healthChange is the change of the tenant's settings health an outcome

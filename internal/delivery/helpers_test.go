@@ -63,17 +63,23 @@ type bundle struct {
 	// BRANDED tenants arrives here.
 	relay *smtptest.Server
 	stmts *statements
+	// url is the test database's.
+	url string
 }
 
 // setup builds a delivery service on a fresh database with an insert-only
 // River client, the platform relay on a loopback SMTP server, and a pool
-// that counts statements.
-func setup(t testing.TB, opts delivery.Options) *bundle {
+// that counts statements. tune, when given, changes the pool's settings
+// before it connects.
+func setup(t testing.TB, opts delivery.Options, tune ...func(*pgxpool.Config)) *bundle {
 	t.Helper()
 	cfg, err := pgxpool.ParseConfig(dbtest.URL(t))
 	require.NoError(t, err)
-	b := &bundle{stmts: &statements{}}
+	b := &bundle{stmts: &statements{}, url: cfg.ConnString()}
 	cfg.ConnConfig.Tracer = b.stmts
+	for _, f := range tune {
+		f(cfg)
+	}
 	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)

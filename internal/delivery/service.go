@@ -90,6 +90,12 @@ type Options struct {
 	// SendTimeout bounds one attempt: waiting for a pooled connection and
 	// the whole conversation. Default 2m.
 	SendTimeout time.Duration
+	// OutcomeRetry is how long a worker keeps trying to record the outcome
+	// of an attempt it made (the server said 250, the database did not
+	// answer) before it gives the job up (OUTBOX_DELIVERY_OUTCOME_RETRY).
+	// A database restart shorter than this sends no message twice.
+	// Default 2m.
+	OutcomeRetry time.Duration
 	// SMTPTimeout bounds each step of an SMTP conversation and an HTTP API
 	// request. Default transport.DefaultTimeout (30s).
 	SMTPTimeout time.Duration
@@ -131,6 +137,7 @@ func (o Options) withDefaults() Options {
 	}
 	set(&o.MaxWait, 72*time.Hour)
 	set(&o.SendTimeout, 2*time.Minute)
+	set(&o.OutcomeRetry, 2*time.Minute)
 	set(&o.SMTPTimeout, transport.DefaultTimeout)
 	if o.Rand == nil {
 		o.Rand = rand.Float64
