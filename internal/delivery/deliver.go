@@ -127,9 +127,12 @@ type delivery struct {
 // may go ahead: false when the message was cancelled, finished or purged
 // meanwhile.
 func (d *delivery) start(ctx context.Context) (bool, error) {
+	detail := fmt.Sprintf("attempt %d of %d", d.run.Attempt, d.run.MaxAttempts)
+	if outbox.MessageStatus(d.msg.Status) == outbox.StatusSending {
+		detail += " (the worker delivering the one before stopped)"
+	}
 	started, err := d.s.statuses.call(ctx, db.StatusChange{
-		TenantID: d.tenant.ID, MessageID: d.msg.ID, Status: outbox.StatusSending, From: deliverableStatuses,
-		Detail: fmt.Sprintf("attempt %d of %d", d.run.Attempt, d.run.MaxAttempts),
+		TenantID: d.tenant.ID, MessageID: d.msg.ID, Status: outbox.StatusSending, From: deliverableStatuses, Detail: detail,
 	})
 	if err != nil {
 		return false, fmt.Errorf("moving the message to SENDING: %w", err)
