@@ -23,7 +23,9 @@ func (w *DeliveryRescue) Work(ctx context.Context, _ *river.Job[delivery.RescueJ
 }
 
 // Timeout bounds one sweep: a short transaction.
-func (w *DeliveryRescue) Timeout(*river.Job[delivery.RescueJobArgs]) time.Duration { return time.Minute }
+func (w *DeliveryRescue) Timeout(*river.Job[delivery.RescueJobArgs]) time.Duration {
+	return time.Minute
+}
 
 // DeliveryRescuePeriodicJob schedules the sweep every
 // delivery.RescueInterval, and once when the worker starts. A sweep that
@@ -31,7 +33,9 @@ func (w *DeliveryRescue) Timeout(*river.Job[delivery.RescueJobArgs]) time.Durati
 func DeliveryRescuePeriodicJob() *river.PeriodicJob {
 	return river.NewPeriodicJob(
 		river.PeriodicInterval(delivery.RescueInterval),
-		func() (river.JobArgs, *river.InsertOpts) { return delivery.RescueJobArgs{}, &river.InsertOpts{MaxAttempts: 1} },
+		func() (river.JobArgs, *river.InsertOpts) {
+			return delivery.RescueJobArgs{}, &river.InsertOpts{MaxAttempts: 1}
+		},
 		&river.PeriodicJobOpts{RunOnStart: true},
 	)
 }
