@@ -94,11 +94,24 @@ func (s *Service) Deliver(ctx context.Context, args JobArgs, run Run) Outcome {
 		return snooze(s.limitSnooze(wait, run.Snoozes))
 	}
 
-	started, err := d.start(ctx)
-	if err != nil {
-		return retry(err)
+	g := s.circuits.admit(d.route.account, time.Now(), s.opts.CircuitBase, s.opts.SendTimeout+bookkeepingTimeout)
+	if g.wait > 0 {
+		// The account's server is down (circuit.go): wait for the probe.
+		if !s.canSnooze(run, d.msg.CreatedAt, g.wait) {
+			return d.giveUpWaiting(ctx)
+		}
+		return snooze(s.limitSnooze(g.wait, run.Snoozes))
 	}
-	if !started {
+	d.probe = g.probe
+
+	started, err := d.start(ctx)
+	if err != nil || !started {
+		if d.probe {
+			s.circuits.abandon(d.route.account)
+		}
+		if err != nil {
+			return retry(err)
+		}
 		return done() // cancelled (or finished) meanwhile
 	}
 	sendCtx, stop := context.WithTimeout(ctx, s.opts.SendTimeout)
@@ -118,6 +131,9 @@ type delivery struct {
 	env      envelope
 	route    route
 	sentAt   time.Time
+	// probe is set when this attempt tests an account after an outage
+	// (circuit.go).
+	probe bool
 }
 
 // start moves the message to SENDING, unless a cancel got there first: the
@@ -151,6 +167,7 @@ func (d *delivery) settle(ctx context.Context, att transport.Attempt, sendErr er
 		attempt = nil // nothing was sent: no attempt to record
 	}
 	if sendErr == nil {
+		d.closeCircuit(ctx)
 		detail := fmt.Sprintf("sent to %d recipients", d.env.count())
 		if len(d.env.dropped) > 0 {
 			detail += "; left out suppressed " + strings.Join(d.env.dropped, ", ")
@@ -162,6 +179,15 @@ func (d *delivery) settle(ctx context.Context, att transport.Attempt, sendErr er
 	derr := sender.DeliveryErrorOf(f)
 	if attempt != nil {
 		attempt.Category = f.Category
+	}
+	if attempt != nil && isOutage(f, d.s.circuits.hasWorked(d.route.account)) {
+		return d.outage(ctx, attempt, f, d.probe)
+	}
+	switch {
+	case attempt != nil && f.Step != "":
+		d.closeCircuit(ctx) // the server answered: it is up, and this reply is the message's
+	case d.probe:
+		d.s.circuits.abandon(d.route.account)
 	}
 	switch {
 	case f.Throttled:

@@ -80,7 +80,7 @@ func TestDeliverRecordsOutcomeAcrossDatabaseRestart(t *testing.T) {
 		// first moves it to SENDING).
 		return strings.Contains(sql, "MessageStatusChangeMany") && changes.Add(1) == 2
 	}
-	b := setup(t, delivery.Options{OutcomeRetry: 30 * time.Second}, r.tune)
+	b := setup(t, delivery.Options{OutcomeRetry: 30 * time.Second}, withPool(r.tune))
 	r.url = b.url
 	ctx := b.tenant(t, "acme")
 	msg, err := b.svc.Send(ctx, raw("a@example.com"))

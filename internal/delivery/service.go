@@ -172,6 +172,9 @@ type Service struct {
 	// pauses are what this process knows of the pauses of sending
 	// accounts without limits (pause.go).
 	pauses pauses
+	// circuits are this process's view of outages of sending accounts
+	// (circuit.go).
+	circuits circuits
 	// loads and statuses run the loads and the status changes of
 	// concurrent deliveries together (batch.go).
 	loads    *batcher[messageKey, loaded]
