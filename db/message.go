@@ -49,6 +49,13 @@ func (tx *Tx) SetMessageStatus(ctx context.Context, change StatusChange) (dbsqlc
 	return row, Check(err, "message")
 }
 
+// SetMessageStatuses applies many changes, each of a different message, in
+// one statement in tx, and reports for each whether it applied, as
+// Store.SetMessageStatuses does.
+func (tx *Tx) SetMessageStatuses(ctx context.Context, changes []StatusChange) ([]bool, error) {
+	return setMessageStatuses(ctx, tx.Q, changes)
+}
+
 // SetMessageStatuses applies many changes in one statement, its own
 // transaction: what a worker process uses to write the status changes of
 // its concurrent deliveries together (one round trip and one commit for

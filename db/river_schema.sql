@@ -7,5 +7,7 @@ CREATE TYPE river_job_state AS ENUM (
 CREATE TABLE river_job (
     id bigserial PRIMARY KEY,
     state river_job_state NOT NULL,
-    kind text NOT NULL
+    kind text NOT NULL,
+    attempt smallint NOT NULL DEFAULT 0,
+    max_attempts smallint NOT NULL
 );

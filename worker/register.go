@@ -25,4 +25,5 @@ func Register(workers *river.Workers, deps *Deps) {
 	river.AddWorker(workers, &VerificationSend{deps: deps})
 	river.AddWorker(workers, &Retention{deps: deps})
 	river.AddWorker(workers, &Delivery{deps: deps})
+	river.AddWorker(workers, &DeliveryRescue{deps: deps})
 }

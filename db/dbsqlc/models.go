@@ -179,9 +179,11 @@ type RatelimitReservation struct {
 }
 
 type RiverJob struct {
-	ID    int64
-	State RiverJobState
-	Kind  string
+	ID          int64
+	State       RiverJobState
+	Kind        string
+	Attempt     int16
+	MaxAttempts int16
 }
 
 type SenderDraft struct {

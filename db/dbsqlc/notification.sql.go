@@ -12,6 +12,20 @@ import (
 	"github.com/google/uuid"
 )
 
+const deliveryJobStateLock = `-- name: DeliveryJobStateLock :one
+SELECT state::text AS state FROM river_job WHERE id = $1 FOR UPDATE
+`
+
+// Locks a delivery job's row until the transaction ends and returns its
+// state: a cancel looks at whether a worker runs it, and River cannot
+// fetch it meanwhile.
+func (q *Queries) DeliveryJobStateLock(ctx context.Context, id int64) (string, error) {
+	row := q.db.QueryRow(ctx, deliveryJobStateLock, id)
+	var state string
+	err := row.Scan(&state)
+	return state, err
+}
+
 const deliveryLoadMany = `-- name: DeliveryLoadMany :many
 SELECT messages.id, messages.tenant_id, messages.kind, messages.status, messages.from_addr, messages.to_addrs, messages.cc_addrs, messages.subject, messages.template_key, messages.idempotency_key, messages.payload, messages.job_id, messages.resent_from, messages.last_error, messages.attempt_count, messages.created_at, messages.updated_at, messages.sent_at, tenants.id, tenants.slug, tenants.name, tenants.retention_days, tenants.created_at, sender_settings.tenant_id, sender_settings.mode, sender_settings.from_name, sender_settings.from_email, sender_settings.reply_to, sender_settings.contact_email, sender_settings.bcc, sender_settings.archive_copy_to, sender_settings.transport, sender_settings.secret_key_id, sender_settings.secret, sender_settings.health_ok, sender_settings.health_message, sender_settings.health_category, sender_settings.health_updated_at, sender_settings.updated_at,
        ARRAY(SELECT sp.email FROM suppressions sp
@@ -390,4 +404,54 @@ func (q *Queries) MessageLock(ctx context.Context, arg MessageLockParams) (Messa
 	var i MessageLockRow
 	err := row.Scan(&i.Status, &i.JobID, &i.Kind)
 	return i, err
+}
+
+const messageStrandedList = `-- name: MessageStrandedList :many
+SELECT m.tenant_id, m.id, j.id AS job_id, j.state::text AS job_state, j.attempt, j.max_attempts
+FROM messages m
+JOIN river_job j ON j.id = m.job_id
+WHERE m.status = 'SENDING' AND m.kind = 'NOTIFICATION' AND j.state <> 'running'
+ORDER BY m.job_id
+LIMIT $1
+FOR UPDATE OF m, j SKIP LOCKED
+`
+
+type MessageStrandedListRow struct {
+	TenantID    uuid.UUID
+	ID          uuid.UUID
+	JobID       int64
+	JobState    string
+	Attempt     int16
+	MaxAttempts int16
+}
+
+// Notifications left SENDING by a worker that stopped mid-attempt: their
+// job is no longer running (River's rescuer moved it on, or it ended).
+// Both rows are locked, so that River cannot fetch the job meanwhile, and
+// rows another transaction holds are skipped: they are in use.
+func (q *Queries) MessageStrandedList(ctx context.Context, max int32) ([]MessageStrandedListRow, error) {
+	rows, err := q.db.Query(ctx, messageStrandedList, max)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []MessageStrandedListRow{}
+	for rows.Next() {
+		var i MessageStrandedListRow
+		if err := rows.Scan(
+			&i.TenantID,
+			&i.ID,
+			&i.JobID,
+			&i.JobState,
+			&i.Attempt,
+			&i.MaxAttempts,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }

@@ -87,3 +87,22 @@ WHERE messages.id = ANY (@ids::uuid[]) AND messages.tenant_id = ANY (@tenant_ids
 -- Locks a message row until the transaction ends and returns its status and
 -- job: a delivery about to start and a cancel take turns through it.
 SELECT status, job_id, kind FROM messages WHERE tenant_id = @tenant_id AND id = @id FOR UPDATE;
+
+-- name: MessageStrandedList :many
+-- Notifications left SENDING by a worker that stopped mid-attempt: their
+-- job is no longer running (River's rescuer moved it on, or it ended).
+-- Both rows are locked, so that River cannot fetch the job meanwhile, and
+-- rows another transaction holds are skipped: they are in use.
+SELECT m.tenant_id, m.id, j.id AS job_id, j.state::text AS job_state, j.attempt, j.max_attempts
+FROM messages m
+JOIN river_job j ON j.id = m.job_id
+WHERE m.status = 'SENDING' AND m.kind = 'NOTIFICATION' AND j.state <> 'running'
+ORDER BY m.job_id
+LIMIT @max
+FOR UPDATE OF m, j SKIP LOCKED;
+
+-- name: DeliveryJobStateLock :one
+-- Locks a delivery job's row until the transaction ends and returns its
+-- state: a cancel looks at whether a worker runs it, and River cannot
+-- fetch it meanwhile.
+SELECT state::text AS state FROM river_job WHERE id = @id FOR UPDATE;

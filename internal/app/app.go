@@ -146,9 +146,14 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	deps := &worker.Deps{}
 	workers := river.NewWorkers()
 	worker.Register(workers, deps)
+	deliveryOpts := deliveryOptions(cfg, opts.Delivery)
 	riverCfg := &river.Config{
-		Logger: logger, Workers: workers, PeriodicJobs: []*river.PeriodicJob{worker.RetentionPeriodicJob()},
+		Logger: logger, Workers: workers,
+		PeriodicJobs:  []*river.PeriodicJob{worker.RetentionPeriodicJob(), worker.DeliveryRescuePeriodicJob()},
 		FetchCooldown: cfg.FetchCooldown, FetchPollInterval: cfg.FetchPollInterval,
+		// A delivery whose worker died is taken up again this long after
+		// its attempt started, not after River's default hour.
+		RescueStuckJobsAfter: deliveryOpts.RescueStuckJobsAfter(),
 	}
 	if cfg.RunsWorker() {
 		riverCfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}}
@@ -163,7 +168,11 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	deps.Sender = senders
 	a.logs = logs.NewService(a.store, senders, logger, logs.Options{})
 	deps.Logs = a.logs
-	a.relay, err = relay.New(cfg, a.store, logger, opts.Relay)
+	relayOpts := opts.Relay
+	if relayOpts.Pool.MaxConnsPerAccount == 0 {
+		relayOpts.Pool.MaxConnsPerAccount = cfg.RelayConns
+	}
+	a.relay, err = relay.New(cfg, a.store, logger, relayOpts)
 	if err != nil {
 		return nil, err
 	}
@@ -178,7 +187,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	a.delivery = delivery.NewService(delivery.Deps{
 		Store: a.store, Jobs: a.river, Senders: senders, Templates: tpls, Relay: a.relay,
 		Limiter: ratelimit.New(a.pool), Logger: logger,
-	}, deliveryOptions(cfg, opts.Delivery))
+	}, deliveryOpts)
 	deps.Delivery = a.delivery
 
 	m := metrics.New(a.store.JobCounts, logger)
@@ -366,6 +375,18 @@ func deliveryOptions(cfg *config.Config, o delivery.Options) delivery.Options {
 	}
 	if o.Pool.MaxConnsPerAccount == 0 {
 		o.Pool.MaxConnsPerAccount = cfg.SMTPConnsPerAccount
+	}
+	if o.OutcomeRetry == 0 {
+		o.OutcomeRetry = cfg.DeliveryOutcomeRetry
+	}
+	if o.RescueAfter == 0 {
+		o.RescueAfter = cfg.DeliveryRescueAfter
+	}
+	if o.CircuitBase == 0 {
+		o.CircuitBase = cfg.DeliveryCircuitBase
+	}
+	if o.CircuitMax == 0 {
+		o.CircuitMax = cfg.DeliveryCircuitMax
 	}
 	o.AddrPolicy = addrPolicy(cfg)
 	return o

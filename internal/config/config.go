@@ -160,6 +160,30 @@ type Config struct {
 	// --smtp-conns-per-account (default 4): connections this process keeps
 	// open to one tenant's SMTP account at a time.
 	SMTPConnsPerAccount int
+	// RelayConns is OUTBOX_RELAY_CONNS / --relay-conns (default 8):
+	// connections this process keeps open to the platform relay at a time.
+	RelayConns int
+	// DeliveryOutcomeRetry is OUTBOX_DELIVERY_OUTCOME_RETRY /
+	// --delivery-outcome-retry (default 2m): how long a worker keeps trying
+	// to record the outcome of an attempt it made while the database does
+	// not answer (a restart), before it gives the job up and the message
+	// may be sent again.
+	DeliveryOutcomeRetry time.Duration
+	// DeliveryRescueAfter is OUTBOX_DELIVERY_RESCUE_AFTER /
+	// --delivery-rescue-after: how long a delivery job may run before it
+	// is taken for one whose worker died and is retried. Default 0: the
+	// longest a live worker can take (2m attempt + the outcome retry +
+	// 30s) plus a minute, 5m with the defaults.
+	DeliveryRescueAfter time.Duration
+	// DeliveryCircuitBase is OUTBOX_DELIVERY_CIRCUIT_BASE /
+	// --delivery-circuit-base (default 5s): how long a sending account
+	// pauses when its server cannot be reached (refused, timed out, TLS
+	// broken, 421 at the greeting); it doubles with each failed probe up to
+	// DeliveryCircuitMax. Waiting messages spend no attempt.
+	DeliveryCircuitBase time.Duration
+	// DeliveryCircuitMax is OUTBOX_DELIVERY_CIRCUIT_MAX /
+	// --delivery-circuit-max (default 5m): the longest such pause.
+	DeliveryCircuitMax time.Duration
 	// RateLimitTenant is OUTBOX_RATE_LIMIT_TENANT / --rate-limit-tenant
 	// (default 3000): GraphQL operations a tenant's callers may run per
 	// minute, per API process; 0 turns the limit off.
@@ -248,6 +272,11 @@ func Bind(fs *flag.FlagSet, c *Config, getenv func(string) string) (envErrors fu
 	b.duration(&c.DeliveryRetryBase, "delivery-retry-base", "OUTBOX_DELIVERY_RETRY_BASE", 5*time.Minute, "ceiling of the first retry delay (doubles per retry)")
 	b.int(&c.MaxAttachmentBytes, "max-attachment-bytes", "OUTBOX_MAX_ATTACHMENT_BYTES", 10<<20, "largest attachments of one notification, decoded")
 	b.int(&c.SMTPConnsPerAccount, "smtp-conns-per-account", "OUTBOX_SMTP_CONNS_PER_ACCOUNT", 4, "open connections per tenant SMTP account")
+	b.int(&c.RelayConns, "relay-conns", "OUTBOX_RELAY_CONNS", 8, "open connections to the platform relay per process")
+	b.duration(&c.DeliveryOutcomeRetry, "delivery-outcome-retry", "OUTBOX_DELIVERY_OUTCOME_RETRY", 2*time.Minute, "how long a worker retries recording an attempt's outcome")
+	b.duration(&c.DeliveryRescueAfter, "delivery-rescue-after", "OUTBOX_DELIVERY_RESCUE_AFTER", 0, "run time after which a delivery job counts as stuck (0: derived, 5m)")
+	b.duration(&c.DeliveryCircuitBase, "delivery-circuit-base", "OUTBOX_DELIVERY_CIRCUIT_BASE", 5*time.Second, "first pause of an account whose server is unreachable")
+	b.duration(&c.DeliveryCircuitMax, "delivery-circuit-max", "OUTBOX_DELIVERY_CIRCUIT_MAX", 5*time.Minute, "longest pause of an account whose server is unreachable")
 	b.int(&c.RateLimitTenant, "rate-limit-tenant", "OUTBOX_RATE_LIMIT_TENANT", 3000, "GraphQL operations per minute per tenant (0: off)")
 	b.int(&c.RateLimitClient, "rate-limit-client", "OUTBOX_RATE_LIMIT_CLIENT", 1200, "GraphQL operations per minute per partner client (0: off)")
 	b.int(&c.RateLimitSendTenant, "rate-limit-send-tenant", "OUTBOX_RATE_LIMIT_SEND_TENANT", 1200, "sending operations per minute per tenant (0: off)")
@@ -407,6 +436,21 @@ func (c *Config) Validate() error {
 	}
 	if c.SMTPConnsPerAccount < 1 || c.SMTPConnsPerAccount > 100 {
 		bad("OUTBOX_SMTP_CONNS_PER_ACCOUNT", "must be between 1 and 100")
+	}
+	if c.RelayConns < 1 || c.RelayConns > 1000 {
+		bad("OUTBOX_RELAY_CONNS", "must be between 1 and 1000")
+	}
+	if c.DeliveryOutcomeRetry < time.Second || c.DeliveryOutcomeRetry > time.Hour {
+		bad("OUTBOX_DELIVERY_OUTCOME_RETRY", "must be between 1s and 1h")
+	}
+	if c.DeliveryRescueAfter != 0 && (c.DeliveryRescueAfter < time.Minute || c.DeliveryRescueAfter > 24*time.Hour) {
+		bad("OUTBOX_DELIVERY_RESCUE_AFTER", "must be between 1m and 24h, or 0 for the default")
+	}
+	if c.DeliveryCircuitBase < 100*time.Millisecond || c.DeliveryCircuitBase > time.Hour {
+		bad("OUTBOX_DELIVERY_CIRCUIT_BASE", "must be between 100ms and 1h")
+	}
+	if c.DeliveryCircuitMax < c.DeliveryCircuitBase || c.DeliveryCircuitMax > 24*time.Hour {
+		bad("OUTBOX_DELIVERY_CIRCUIT_MAX", "must be between OUTBOX_DELIVERY_CIRCUIT_BASE and 24h")
 	}
 	return errors.Join(errs...)
 }

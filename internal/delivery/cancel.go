@@ -6,14 +6,20 @@ import (
 	"fmt"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/outbox/outbox/db"
 	"github.com/outbox/outbox/db/dbsqlc"
 	"github.com/outbox/outbox/internal/outbox"
 )
 
-// Cancel stops a notification that was not sent yet (QUEUED or RETRYING):
+// errSending refuses to cancel a message a worker is sending.
+var errSending = outbox.Errorf(outbox.ECONFLICT, "the message is being sent right now and can no longer be cancelled")
+
+// Cancel stops a notification that was not sent yet (QUEUED or RETRYING,
+// or SENDING when the worker sending it stopped and River rescued its job):
 // its River job is cancelled (JobCancelTx) and the message becomes
 // CANCELLED in one transaction. The message row's lock orders a cancel and a
 // delivery about to start, so a cancelled message is never sent. It returns
@@ -36,7 +42,18 @@ func (s *Service) Cancel(ctx context.Context, id uuid.UUID) (dbsqlc.Message, err
 		switch outbox.MessageStatus(lock.Status) {
 		case outbox.StatusQueued, outbox.StatusRetrying:
 		case outbox.StatusSending:
-			return outbox.Errorf(outbox.ECONFLICT, "the message is being sent right now and can no longer be cancelled")
+			// SENDING with a job that no longer runs: its worker stopped
+			// mid-attempt and River has rescued the job (rescue.go).
+			if lock.JobID == nil {
+				return errSending
+			}
+			state, err := tx.Q.DeliveryJobStateLock(ctx, *lock.JobID)
+			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+				return fmt.Errorf("reading delivery job: %w", err)
+			}
+			if rivertype.JobState(state) == rivertype.JobStateRunning {
+				return errSending
+			}
 		default:
 			return outbox.Errorf(outbox.ECONFLICT, "the message is already %s", lock.Status)
 		}

@@ -94,11 +94,24 @@ func (s *Service) Deliver(ctx context.Context, args JobArgs, run Run) Outcome {
 		return snooze(s.limitSnooze(wait, run.Snoozes))
 	}
 
-	started, err := d.start(ctx)
-	if err != nil {
-		return retry(err)
+	g := s.circuits.admit(d.route.account, time.Now(), s.opts.CircuitBase, s.opts.SendTimeout+bookkeepingTimeout)
+	if g.wait > 0 {
+		// The account's server is down (circuit.go): wait for the probe.
+		if !s.canSnooze(run, d.msg.CreatedAt, g.wait) {
+			return d.giveUpWaiting(ctx)
+		}
+		return snooze(s.limitSnooze(g.wait, run.Snoozes))
 	}
-	if !started {
+	d.probe = g.probe
+
+	started, err := d.start(ctx)
+	if err != nil || !started {
+		if d.probe {
+			s.circuits.abandon(d.route.account)
+		}
+		if err != nil {
+			return retry(err)
+		}
 		return done() // cancelled (or finished) meanwhile
 	}
 	sendCtx, stop := context.WithTimeout(ctx, s.opts.SendTimeout)
@@ -118,6 +131,9 @@ type delivery struct {
 	env      envelope
 	route    route
 	sentAt   time.Time
+	// probe is set when this attempt tests an account after an outage
+	// (circuit.go).
+	probe bool
 }
 
 // start moves the message to SENDING, unless a cancel got there first: the
@@ -127,9 +143,12 @@ type delivery struct {
 // may go ahead: false when the message was cancelled, finished or purged
 // meanwhile.
 func (d *delivery) start(ctx context.Context) (bool, error) {
+	detail := fmt.Sprintf("attempt %d of %d", d.run.Attempt, d.run.MaxAttempts)
+	if outbox.MessageStatus(d.msg.Status) == outbox.StatusSending {
+		detail += " (the worker delivering the one before stopped)"
+	}
 	started, err := d.s.statuses.call(ctx, db.StatusChange{
-		TenantID: d.tenant.ID, MessageID: d.msg.ID, Status: outbox.StatusSending, From: deliverableStatuses,
-		Detail: fmt.Sprintf("attempt %d of %d", d.run.Attempt, d.run.MaxAttempts),
+		TenantID: d.tenant.ID, MessageID: d.msg.ID, Status: outbox.StatusSending, From: deliverableStatuses, Detail: detail,
 	})
 	if err != nil {
 		return false, fmt.Errorf("moving the message to SENDING: %w", err)
@@ -148,6 +167,7 @@ func (d *delivery) settle(ctx context.Context, att transport.Attempt, sendErr er
 		attempt = nil // nothing was sent: no attempt to record
 	}
 	if sendErr == nil {
+		d.closeCircuit(ctx)
 		detail := fmt.Sprintf("sent to %d recipients", d.env.count())
 		if len(d.env.dropped) > 0 {
 			detail += "; left out suppressed " + strings.Join(d.env.dropped, ", ")
@@ -159,6 +179,15 @@ func (d *delivery) settle(ctx context.Context, att transport.Attempt, sendErr er
 	derr := sender.DeliveryErrorOf(f)
 	if attempt != nil {
 		attempt.Category = f.Category
+	}
+	if attempt != nil && isOutage(f, d.s.circuits.hasWorked(d.route.account)) {
+		return d.outage(ctx, attempt, f, d.probe)
+	}
+	switch {
+	case attempt != nil && f.Step != "":
+		d.closeCircuit(ctx) // the server answered: it is up, and this reply is the message's
+	case d.probe:
+		d.s.circuits.abandon(d.route.account)
 	}
 	switch {
 	case f.Throttled:
@@ -219,44 +248,79 @@ func (d *delivery) isCopy(addr string) bool {
 // finish records the new status with the attempt (when there was one),
 // together with what the failure calls for: the refused address on the
 // suppression list, the settings' health after an auth failure or once
-// sending works again. The common case, a status change alone, is written
-// with the other deliveries' changes (batch.go); with more to write,
-// it is one transaction of its own. It returns out, or a retry when the
-// database could not record it.
+// sending works again. It returns out, or a retry when the database could
+// not record it within OutcomeRetry: the outcome of an attempt that was
+// made is known only here, so it is tried again from memory, with
+// backoff, through a database restart (a job given up would send the
+// message again).
 func (d *delivery) finish(ctx context.Context, status outbox.MessageStatus, attempt *outbox.Attempt, derr *outbox.DeliveryError, detail string, out Outcome) Outcome {
-	ctx, stop := context.WithTimeout(context.WithoutCancel(ctx), bookkeepingTimeout)
-	defer stop()
+	ctx = context.WithoutCancel(ctx)
 	var f *transport.Failure
 	errors.As(out.Err, &f)
-	change := db.StatusChange{TenantID: d.tenant.ID, MessageID: d.msg.ID, Status: status, Error: derr, Attempt: attempt, Detail: detail}
+	// From makes a repeat harmless: a change that was committed although
+	// its answer was lost does not apply twice.
+	change := db.StatusChange{
+		TenantID: d.tenant.ID, MessageID: d.msg.ID, Status: status, Error: derr, Attempt: attempt, Detail: detail,
+		From: deliverableStatuses,
+	}
 	suppress := f != nil && f.NoSuchUser && f.Recipient != ""
 	health := d.healthChange(status, f)
-	var err error
+	deadline := time.Now().Add(d.s.opts.OutcomeRetry)
+	wait := outcomeRetryFirst
+	for {
+		err := d.record(ctx, change, f, suppress, health)
+		if err == nil {
+			return out
+		}
+		if errors.Is(err, errClosed) || time.Now().Add(wait).After(deadline) {
+			d.s.deps.Logger.ErrorContext(ctx, "delivery: the outcome of an attempt could not be recorded; giving the job up",
+				"message", d.msg.ID, "status", status, "error", err)
+			return retry(fmt.Errorf("recording the outcome of message %s: %w", d.msg.ID, err))
+		}
+		d.s.deps.Logger.DebugContext(ctx, "delivery: recording an outcome failed; trying again", "message", d.msg.ID, "in", wait, "error", err)
+		time.Sleep(wait)
+		wait = min(2*wait, outcomeRetryMax)
+	}
+}
+
+// The backoff of finish's tries: the first wait, doubling up to the last.
+const (
+	outcomeRetryFirst = 250 * time.Millisecond
+	outcomeRetryMax   = 10 * time.Second
+)
+
+// record writes one outcome, once, within bookkeepingTimeout. The common
+// case, a status change alone, is written with the other deliveries'
+// changes (batch.go); with more to write, it is one transaction of its
+// own. A change that does not apply (the message was purged, or the
+// change was committed before) is no error: there is nothing to record.
+func (d *delivery) record(ctx context.Context, change db.StatusChange, f *transport.Failure, suppress bool, health *dbsqlc.SenderSettingsSetHealthParams) error {
+	ctx, stop := context.WithTimeout(ctx, bookkeepingTimeout)
+	defer stop()
 	if !suppress && health == nil {
-		// Not applied: the message was purged meanwhile; nothing to record.
-		_, err = d.s.statuses.call(ctx, change)
-	} else {
-		err = d.s.deps.Store.InTx(ctx, func(tx *db.Tx) error {
-			if suppress {
-				if err := tx.Q.SuppressionInsert(ctx, dbsqlc.SuppressionInsertParams{
-					TenantID: d.tenant.ID, Email: f.Recipient, Reason: f.Reply(), MessageID: uuid.NullUUID{UUID: d.msg.ID, Valid: true},
-				}); err != nil {
-					return fmt.Errorf("suppressing %s: %w", f.Recipient, err)
-				}
-			}
-			if health != nil {
-				if err := tx.Q.SenderSettingsSetHealth(ctx, *health); err != nil {
-					return fmt.Errorf("recording sender settings health: %w", err)
-				}
-			}
-			_, err := tx.SetMessageStatus(ctx, change)
-			return err
-		})
+		_, err := d.s.statuses.call(ctx, change)
+		return err
 	}
-	if err != nil {
-		return retry(fmt.Errorf("recording the outcome of message %s: %w", d.msg.ID, err))
+	err := d.s.deps.Store.InTx(ctx, func(tx *db.Tx) error {
+		if suppress {
+			if err := tx.Q.SuppressionInsert(ctx, dbsqlc.SuppressionInsertParams{
+				TenantID: d.tenant.ID, Email: f.Recipient, Reason: f.Reply(), MessageID: uuid.NullUUID{UUID: d.msg.ID, Valid: true},
+			}); err != nil {
+				return fmt.Errorf("suppressing %s: %w", f.Recipient, err)
+			}
+		}
+		if health != nil {
+			if err := tx.Q.SenderSettingsSetHealth(ctx, *health); err != nil {
+				return fmt.Errorf("recording sender settings health: %w", err)
+			}
+		}
+		_, err := tx.SetMessageStatus(ctx, change)
+		return err
+	})
+	if outbox.ErrorCode(err) == outbox.ENOTFOUND {
+		return nil
 	}
-	return out
+	return err
 }
 
 // healthChange is the change of the tenant's settings health an outcome

@@ -22,6 +22,15 @@
 //   - route.go picks the way out by sender mode (platform relay, or the
 //     tenant's own SMTP server through a connection pool, or HTTP API), the
 //     sending account key of the limiter and the From identity.
+//   - circuit.go makes an outage the account's: when its server cannot be
+//     reached at all, the account pauses with backoff for every process,
+//     one probe tests it, and the waiting messages spend no attempt;
+//     each change is logged once.
+//   - rescue.go takes up messages whose worker died mid-attempt: River's
+//     rescuer retries the job after RescueStuckJobsAfter, and
+//     RescueStranded moves the message out of SENDING. finish (deliver.go)
+//     retries recording an outcome through a database restart, so that
+//     a message the server accepted is not sent again.
 //   - policy.go is the retry policy: exponential backoff with full jitter
 //     for temporary failures, snoozes that spend no attempt for limits and
 //     throttling, and their caps.

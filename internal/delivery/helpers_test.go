@@ -63,17 +63,27 @@ type bundle struct {
 	// BRANDED tenants arrives here.
 	relay *smtptest.Server
 	stmts *statements
+	// url is the test database's.
+	url string
 }
 
 // setup builds a delivery service on a fresh database with an insert-only
 // River client, the platform relay on a loopback SMTP server, and a pool
-// that counts statements.
-func setup(t testing.TB, opts delivery.Options) *bundle {
+// that counts statements. with, when given, changes the pool's settings
+// before it connects or the logger.
+func setup(t testing.TB, opts delivery.Options, with ...extra) *bundle {
 	t.Helper()
 	cfg, err := pgxpool.ParseConfig(dbtest.URL(t))
 	require.NoError(t, err)
-	b := &bundle{stmts: &statements{}}
+	b := &bundle{stmts: &statements{}, url: cfg.ConnString()}
 	cfg.ConnConfig.Tracer = b.stmts
+	var x extras
+	for _, f := range with {
+		f(&x)
+	}
+	if x.pool != nil {
+		x.pool(cfg)
+	}
 	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
@@ -90,6 +100,9 @@ func setup(t testing.TB, opts delivery.Options) *bundle {
 	}
 	b.relay = smtptest.Start(t, smtptest.Options{})
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if x.log != nil {
+		logger = slog.New(x.log)
+	}
 	rel, err := relay.New(&config.Config{
 		PlatformSMTPURL: "smtp://" + b.relay.Addr() + "?security=none", PlatformFrom: platformFrom,
 	}, b.store, logger, relay.Options{Timeout: opts.SMTPTimeout})
@@ -105,6 +118,20 @@ func setup(t testing.TB, opts delivery.Options) *bundle {
 	t.Cleanup(func() { b.svc.Close() })
 	return b
 }
+
+// extras are what a test changes in setup.
+type extras struct {
+	pool func(*pgxpool.Config)
+	log  slog.Handler
+}
+
+type extra func(*extras)
+
+// withPool changes the pool's settings before it connects.
+func withPool(f func(*pgxpool.Config)) extra { return func(x *extras) { x.pool = f } }
+
+// withLog sends the service's and the relay's log to h.
+func withLog(h slog.Handler) extra { return func(x *extras) { x.log = h } }
 
 // tenant returns a context acting for a new tenant in PLATFORM mode.
 func (b *bundle) tenant(t testing.TB, slug string) context.Context {

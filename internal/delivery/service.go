@@ -30,10 +30,11 @@ type JobArgs struct {
 // Kind is the River job kind.
 func (JobArgs) Kind() string { return "delivery" }
 
-// Jobs inserts and cancels River jobs in a transaction; *river.Client is one.
+// Jobs inserts, cancels and retries River jobs in a transaction; *river.Client is one.
 type Jobs interface {
 	InsertManyTx(ctx context.Context, tx pgx.Tx, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
 	JobCancelTx(ctx context.Context, tx pgx.Tx, jobID int64) (*rivertype.JobRow, error)
+	JobRetryTx(ctx context.Context, tx pgx.Tx, jobID int64) (*rivertype.JobRow, error)
 }
 
 // Limiter enforces per-account sending limits across processes;
@@ -90,6 +91,23 @@ type Options struct {
 	// SendTimeout bounds one attempt: waiting for a pooled connection and
 	// the whole conversation. Default 2m.
 	SendTimeout time.Duration
+	// OutcomeRetry is how long a worker keeps trying to record the outcome
+	// of an attempt it made (the server said 250, the database did not
+	// answer) before it gives the job up (OUTBOX_DELIVERY_OUTCOME_RETRY).
+	// A database restart shorter than this sends no message twice.
+	// Default 2m.
+	OutcomeRetry time.Duration
+	// RescueAfter is how long a delivery job may run before River takes it
+	// for one whose worker died and schedules it again
+	// (OUTBOX_DELIVERY_RESCUE_AFTER). Default 0: derived from SendTimeout
+	// and OutcomeRetry, see RescueStuckJobsAfter (5m with the defaults).
+	RescueAfter time.Duration
+	// CircuitBase is how long a sending account pauses once its server
+	// cannot be reached (circuit.go); it doubles with each failed probe,
+	// up to CircuitMax (OUTBOX_DELIVERY_CIRCUIT_BASE). Default 5s.
+	CircuitBase time.Duration
+	// CircuitMax caps that pause (OUTBOX_DELIVERY_CIRCUIT_MAX). Default 5m.
+	CircuitMax time.Duration
 	// SMTPTimeout bounds each step of an SMTP conversation and an HTTP API
 	// request. Default transport.DefaultTimeout (30s).
 	SMTPTimeout time.Duration
@@ -131,6 +149,9 @@ func (o Options) withDefaults() Options {
 	}
 	set(&o.MaxWait, 72*time.Hour)
 	set(&o.SendTimeout, 2*time.Minute)
+	set(&o.OutcomeRetry, 2*time.Minute)
+	set(&o.CircuitBase, 5*time.Second)
+	set(&o.CircuitMax, 5*time.Minute)
 	set(&o.SMTPTimeout, transport.DefaultTimeout)
 	if o.Rand == nil {
 		o.Rand = rand.Float64
@@ -151,6 +172,9 @@ type Service struct {
 	// pauses are what this process knows of the pauses of sending
 	// accounts without limits (pause.go).
 	pauses pauses
+	// circuits are this process's view of outages of sending accounts
+	// (circuit.go).
+	circuits circuits
 	// loads and statuses run the loads and the status changes of
 	// concurrent deliveries together (batch.go).
 	loads    *batcher[messageKey, loaded]

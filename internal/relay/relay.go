@@ -33,9 +33,16 @@ type Options struct {
 	RootCAs *x509.CertPool
 	// Timeout bounds each SMTP step; zero uses transport.DefaultTimeout.
 	Timeout time.Duration
-	// Pool bounds the relay's connections; zero fields take the defaults.
+	// Pool bounds the relay's connections (OUTBOX_RELAY_CONNS);
+	// MaxConnsPerAccount defaults to DefaultConns, the other fields to
+	// transport's defaults.
 	Pool transport.PoolConfig
 }
+
+// DefaultConns is how many connections one process keeps open to the
+// relay at most, by default: enough that a few hung connections do not
+// stop all platform mail.
+const DefaultConns = 8
 
 // New returns the platform relay that cfg describes: an SMTP relay when
 // cfg.PlatformSMTPURL is set, else the development mailbox in store. The
@@ -65,7 +72,11 @@ func New(cfg *config.Config, store *db.Store, logger *slog.Logger, opts Options)
 	if r.Username != "" {
 		smtpCfg.Auth = outbox.AuthPlain
 	}
-	return &smtpRelay{pool: transport.NewPool(opts.Pool), cfg: smtpCfg, logger: logger}, nil
+	pool := opts.Pool
+	if pool.MaxConnsPerAccount <= 0 {
+		pool.MaxConnsPerAccount = DefaultConns
+	}
+	return &smtpRelay{pool: transport.NewPool(pool), cfg: smtpCfg, logger: logger}, nil
 }
 
 func security(s string) outbox.SMTPSecurity {
@@ -99,7 +110,10 @@ type smtpRelay struct {
 func (r *smtpRelay) Send(ctx context.Context, msg transport.Message) (transport.Attempt, error) {
 	att, err := r.pool.Send(ctx, AccountKey, r.cfg, msg)
 	if err != nil {
-		r.logger.WarnContext(ctx, "platform relay refused a message", "server", att.Server, "error", err)
+		// Not a warning per message: the failure is recorded with the
+		// message, and an outage of the relay is logged once per change
+		// by delivery (circuit.go).
+		r.logger.DebugContext(ctx, "platform relay refused a message", "server", att.Server, "error", err)
 		return att, err
 	}
 	r.logger.DebugContext(ctx, "platform relay accepted a message", "server", att.Server, "code", att.Code)
