@@ -316,11 +316,11 @@ func TestAbuseLimits(t *testing.T) {
 		resp := b.do(t, shop, send, map[string]any{"e": "brand" + string(rune('a'+i)) + "@example.com"})
 		require.NotEqual(t, "RATE_LIMITED", resp.code(), resp.raw)
 	}
-	requireLimited(b.do(t, shop, send, map[string]any{"e": "brandz@example.com"}), "too many sending requests for this tenant", 30)
+	requireLimited(b.do(t, shop, send, map[string]any{"e": "brandz@example.com"}), "too many messages for this tenant", 30)
 	require.Empty(t, b.do(t, shop, `{ senderVerifications { id } }`, nil).Errors)
 	// A sending field hidden in a fragment counts too.
 	requireLimited(b.do(t, shop, `mutation($e: String!) { ...F } fragment F on Mutation { requestSenderVerification(email: $e) { id } }`,
-		map[string]any{"e": "brandy@example.com"}), "too many sending requests", 30)
+		map[string]any{"e": "brandy@example.com"}), "too many messages", 30)
 }
 
 func TestWideQueryIsRefusedBeforeExecution(t *testing.T) {

@@ -169,13 +169,14 @@ type Config struct {
 	// API process; 0 turns the limit off.
 	RateLimitClient int
 	// RateLimitSendTenant is OUTBOX_RATE_LIMIT_SEND_TENANT /
-	// --rate-limit-send-tenant (default 1200): sending operations
-	// (sendNotification(s), resendMessage, testSenderSettings, verification
-	// mails) a tenant may run per minute, per API process; 0 turns it off.
+	// --rate-limit-send-tenant (default 6000): messages a tenant's operations
+	// may send per minute, per API process — each input of
+	// sendNotifications, each sendNotification, resendMessage,
+	// testSenderSettings and verification mail; 0 turns it off.
 	RateLimitSendTenant int
 	// RateLimitSendClient is OUTBOX_RATE_LIMIT_SEND_CLIENT /
-	// --rate-limit-send-client (default 600): sending operations one partner
-	// client may run per minute, per API process; 0 turns it off.
+	// --rate-limit-send-client (default 3000): messages one partner client's
+	// operations may send per minute, per API process; 0 turns it off.
 	RateLimitSendClient int
 }
 
@@ -250,8 +251,8 @@ func Bind(fs *flag.FlagSet, c *Config, getenv func(string) string) (envErrors fu
 	b.int(&c.SMTPConnsPerAccount, "smtp-conns-per-account", "OUTBOX_SMTP_CONNS_PER_ACCOUNT", 4, "open connections per tenant SMTP account")
 	b.int(&c.RateLimitTenant, "rate-limit-tenant", "OUTBOX_RATE_LIMIT_TENANT", 3000, "GraphQL operations per minute per tenant (0: off)")
 	b.int(&c.RateLimitClient, "rate-limit-client", "OUTBOX_RATE_LIMIT_CLIENT", 1200, "GraphQL operations per minute per partner client (0: off)")
-	b.int(&c.RateLimitSendTenant, "rate-limit-send-tenant", "OUTBOX_RATE_LIMIT_SEND_TENANT", 1200, "sending operations per minute per tenant (0: off)")
-	b.int(&c.RateLimitSendClient, "rate-limit-send-client", "OUTBOX_RATE_LIMIT_SEND_CLIENT", 600, "sending operations per minute per partner client (0: off)")
+	b.int(&c.RateLimitSendTenant, "rate-limit-send-tenant", "OUTBOX_RATE_LIMIT_SEND_TENANT", 6000, "messages sent per minute per tenant (0: off)")
+	b.int(&c.RateLimitSendClient, "rate-limit-send-client", "OUTBOX_RATE_LIMIT_SEND_CLIENT", 3000, "messages sent per minute per partner client (0: off)")
 	return func() error { return errors.Join(b.errs...) }
 }
 
