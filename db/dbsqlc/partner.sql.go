@@ -309,6 +309,40 @@ func (q *Queries) PartnerKeyListByClients(ctx context.Context, arg PartnerKeyLis
 	return items, nil
 }
 
+const partnerKeyRefs = `-- name: PartnerKeyRefs :many
+SELECT c.client_id, k.kid
+FROM partner_keys k
+JOIN partner_clients c ON c.id = k.partner_client_id
+`
+
+type PartnerKeyRefsRow struct {
+	ClientID string
+	Kid      string
+}
+
+// Every registered partner key's client id and kid, revoked clients'
+// included: the index that lets a token naming no key be refused without
+// a query of its own.
+func (q *Queries) PartnerKeyRefs(ctx context.Context) ([]PartnerKeyRefsRow, error) {
+	rows, err := q.db.Query(ctx, partnerKeyRefs)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []PartnerKeyRefsRow{}
+	for rows.Next() {
+		var i PartnerKeyRefsRow
+		if err := rows.Scan(&i.ClientID, &i.Kid); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const partnerRevocationsListen = `-- name: PartnerRevocationsListen :exec
 LISTEN outbox_partner_revoked
 `

@@ -80,3 +80,11 @@ WHERE (client_id, jti) IN (
 -- name: PartnerRevocationsListen :exec
 -- Subscribes the session to PartnerClientNotifyRevoked's notices.
 LISTEN outbox_partner_revoked;
+
+-- name: PartnerKeyRefs :many
+-- Every registered partner key's client id and kid, revoked clients'
+-- included: the index that lets a token naming no key be refused without
+-- a query of its own.
+SELECT c.client_id, k.kid
+FROM partner_keys k
+JOIN partner_clients c ON c.id = k.partner_client_id;

@@ -140,6 +140,9 @@ func (r *Registry) AddKey(ctx context.Context, ref string, in KeyInput) (Client,
 		}
 		return audit.Record(ctx, tx, "partner_key.add", auditTarget(client)+"/key:"+k.kid, Redact(before), Redact(client))
 	})
+	if err == nil {
+		r.keys.stale()
+	}
 	return client, err
 }
 
