@@ -88,3 +88,17 @@ LISTEN outbox_partner_revoked;
 SELECT c.client_id, k.kid
 FROM partner_keys k
 JOIN partner_clients c ON c.id = k.partner_client_id;
+
+-- name: PartnerKeyNotifyRemoved :exec
+-- Tells every API process, at commit, to close the websockets opened with
+-- the key; the payload is the client id and the kid, space-separated (a
+-- kid holds no spaces).
+SELECT pg_notify('outbox_partner_revoked', @client_id::text || ' ' || @kid::text);
+
+-- name: PartnerKeysPresent :many
+-- Which of the given keys, each "client_id kid", are registered; for
+-- websockets opened while a removal notice could have been missed.
+SELECT (c.client_id || ' ' || k.kid)::text AS ref
+FROM partner_keys k
+JOIN partner_clients c ON c.id = k.partner_client_id
+WHERE c.client_id || ' ' || k.kid = ANY(@refs::text[]);
