@@ -333,29 +333,35 @@ func (a *App) Run(ctx context.Context) error {
 		if a.metrics != nil {
 			listeners = append(listeners, listener{"metrics", "OUTBOX_METRICS_ADDR", a.cfg.MetricsAddr, a.metrics})
 		}
-		for _, l := range listeners {
+		// Listen on every address before serving any, so that a bad one
+		// leaves nothing half started.
+		lns := make([]net.Listener, len(listeners))
+		for i, l := range listeners {
 			ln, err := net.Listen("tcp", l.addr)
 			if err != nil {
-				for _, srv := range servers {
-					srv.Close() //nolint:errcheck // giving up anyway
+				for _, ln := range lns[:i] {
+					ln.Close() //nolint:errcheck // giving up anyway
 				}
 				return fmt.Errorf("%s: listening on %s: %w", l.env, l.addr, err)
 			}
+			lns[i] = ln
+		}
+		a.mu.Lock()
+		a.addrs = map[string]string{}
+		for i, l := range listeners {
+			a.addrs[l.name] = lns[i].Addr().String()
+		}
+		a.mu.Unlock()
+		for i, l := range listeners {
 			srv := NewServer(a.cfg, l.h)
 			servers = append(servers, srv)
-			a.mu.Lock()
-			if a.addrs == nil {
-				a.addrs = map[string]string{}
-			}
-			a.addrs[l.name] = ln.Addr().String()
-			a.mu.Unlock()
 			if l.name == "http" {
-				a.logger.Info("serving", "addr", ln.Addr().String(), "graphql", a.cfg.PublicURL+"/graphql")
+				a.logger.Info("serving", "addr", lns[i].Addr().String(), "graphql", a.cfg.PublicURL+"/graphql")
 			} else {
-				a.logger.Info("serving /metrics", "addr", ln.Addr().String())
+				a.logger.Info("serving /metrics", "addr", lns[i].Addr().String())
 			}
 			go func() {
-				if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+				if err := srv.Serve(lns[i]); !errors.Is(err, http.ErrServerClosed) {
 					errc <- fmt.Errorf("serving HTTP on %s: %w", l.addr, err)
 				}
 			}()
