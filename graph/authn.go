@@ -2,11 +2,15 @@ package graph
 
 import (
 	"context"
+	"encoding/json"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/outbox/outbox/db"
+	"github.com/outbox/outbox/internal/apilimit"
 	"github.com/outbox/outbox/internal/auth"
 	"github.com/outbox/outbox/internal/outbox"
 )
@@ -17,15 +21,19 @@ import (
 type Authenticator struct {
 	verifier *auth.Verifier
 	store    *db.Store
+	// anonymous limits the requests without a valid token per client
+	// address; nil: unlimited.
+	anonymous *apilimit.Anonymous
 	// tenants caches slug → tenant, saving an upsert per request; a tenant's
 	// id never changes once created.
 	tenants sync.Map
 }
 
 // NewAuthenticator returns an Authenticator verifying tokens with verifier
-// and creating tenants in store on their first request.
-func NewAuthenticator(verifier *auth.Verifier, store *db.Store) *Authenticator {
-	return &Authenticator{verifier: verifier, store: store}
+// and creating tenants in store on their first request. anonymous, when not
+// nil, limits the HTTP requests that carry no valid token.
+func NewAuthenticator(verifier *auth.Verifier, store *db.Store, anonymous *apilimit.Anonymous) *Authenticator {
+	return &Authenticator{verifier: verifier, store: store, anonymous: anonymous}
 }
 
 // Authenticate verifies the value of an Authorization header ("Bearer
@@ -64,19 +72,44 @@ func (a *Authenticator) tenant(ctx context.Context, slug string) (outbox.Tenant,
 
 // Middleware authenticates requests that carry an Authorization header. A
 // request without one goes on anonymous (verifySender needs no token); a
-// refused token is remembered so that @requires reports why.
+// refused token is remembered so that @requires reports why. Requests
+// without a valid token count against the per-address anonymous limit
+// first (a websocket's upgrade is one), and over it are answered 429 with
+// RATE_LIMITED before anything else is done.
 func (a *Authenticator) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		header := r.Header.Get("Authorization")
-		if header == "" {
-			next.ServeHTTP(w, r)
-			return
+		ctx := r.Context()
+		var err error
+		if header := r.Header.Get("Authorization"); header != "" {
+			ctx, _, err = a.Authenticate(ctx, header)
+			if err != nil {
+				ctx = context.WithValue(r.Context(), tokenErrorKey{}, err)
+			}
 		}
-		ctx, _, err := a.Authenticate(r.Context(), header)
-		if err != nil {
-			ctx = context.WithValue(r.Context(), tokenErrorKey{}, err)
+		if _, ok := auth.PrincipalFromContext(ctx); !ok {
+			if err := a.anonymous.Allow(r.RemoteAddr); err != nil {
+				WriteRateLimited(w, err)
+				return
+			}
 		}
 		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// WriteRateLimited answers a request refused by a rate limit: HTTP 429 with
+// a Retry-After header and a GraphQL error RATE_LIMITED with retryAfter.
+func WriteRateLimited(w http.ResponseWriter, err error) {
+	e := outbox.AsError(err)
+	seconds := max(1, int(math.Ceil(e.RetryAfter.Seconds())))
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Retry-After", strconv.Itoa(seconds))
+	w.WriteHeader(http.StatusTooManyRequests)
+	json.NewEncoder(w).Encode(map[string]any{ //nolint:errcheck // the client may be gone; nothing to tell it
+		"errors": []map[string]any{{
+			"message":    e.Message,
+			"extensions": map[string]any{"code": string(outbox.ERATELIMITED), "retryAfter": seconds},
+		}},
+		"data": nil,
 	})
 }
 

@@ -7,11 +7,12 @@ import (
 )
 
 // RevocationWatcher ends the websocket sessions of partner clients that are
-// revoked while connected; partner.Revocations is one.
+// revoked, or whose key is removed, while connected; partner.Revocations
+// is one.
 type RevocationWatcher interface {
 	// Watch returns a copy of ctx that is cancelled when the partner client
-	// clientID is revoked.
-	Watch(ctx context.Context, clientID string) context.Context
+	// clientID is revoked or its key kid removed.
+	Watch(ctx context.Context, clientID, kid string) context.Context
 }
 
 // watchRevocation ties a websocket's context to its partner client: gqlgen
@@ -22,5 +23,5 @@ func watchRevocation(ctx context.Context, p auth.Principal, w RevocationWatcher)
 	if w == nil || p.Kind != auth.KindPartner {
 		return ctx
 	}
-	return w.Watch(ctx, p.ClientID)
+	return w.Watch(ctx, p.ClientID, p.KeyID)
 }

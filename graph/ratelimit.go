@@ -12,7 +12,8 @@ import (
 )
 
 // sendingFields are the Mutation fields that send mail; an operation with
-// one of them also counts against the sending limits.
+// them also counts against the sending limits, one message each, except
+// sendNotifications, which sends one per input.
 var sendingFields = map[string]bool{
 	"sendNotification":          true,
 	"sendNotifications":         true,
@@ -21,6 +22,10 @@ var sendingFields = map[string]bool{
 	"requestSenderVerification": true,
 	"resendSenderVerification":  true,
 }
+
+// maxCountedMessages caps the count of an operation's messages, far above
+// any limit, so that counting cannot overflow.
+const maxCountedMessages = 1 << 40
 
 // rateLimit refuses, before execution, an operation of a caller over its
 // abuse limits (apilimit), with RATE_LIMITED and retryAfter. Operations
@@ -44,31 +49,72 @@ func (r rateLimit) MutateOperationContext(ctx context.Context, oc *graphql.Opera
 	if !ok || oc.Operation == nil {
 		return nil
 	}
-	send := oc.Operation.Operation == ast.Mutation && sends(oc.Operation.SelectionSet)
-	if err := r.limiter.Allow(p, send); err != nil {
+	if err := r.limiter.Allow(p, messages(oc.Operation, oc.Variables)); err != nil {
 		return r.present(ctx, err)
 	}
 	return nil
 }
 
-// sends reports whether a root selection set selects a sending field,
-// fragments included.
-func sends(set ast.SelectionSet) bool {
+// messages returns how many messages a mutation may send: the inputs of
+// every sendNotifications plus one for each other sending field, aliases
+// and fragments included, with vars (the operation's coerced variables)
+// filling in lists given as variables. A field skipped by @skip or
+// @include is counted all the same. Each fragment is counted once, however
+// often it is spread, so the count takes time linear in the document.
+func messages(op *ast.OperationDefinition, vars map[string]any) int {
+	if op.Operation != ast.Mutation {
+		return 0
+	}
+	c := messageCounter{vars: vars, fragments: map[string]int{}}
+	return c.count(op.SelectionSet)
+}
+
+type messageCounter struct {
+	vars map[string]any
+	// fragments memoises the count of each named fragment.
+	fragments map[string]int
+}
+
+func (c *messageCounter) count(set ast.SelectionSet) int {
+	n := 0
 	for _, sel := range set {
 		switch s := sel.(type) {
 		case *ast.Field:
 			if sendingFields[s.Name] {
-				return true
+				n += c.field(s)
 			}
 		case *ast.InlineFragment:
-			if sends(s.SelectionSet) {
-				return true
-			}
+			n += c.count(s.SelectionSet)
 		case *ast.FragmentSpread:
-			if s.Definition != nil && sends(s.Definition.SelectionSet) {
-				return true
+			if s.Definition == nil {
+				continue
 			}
+			m, ok := c.fragments[s.Name]
+			if !ok {
+				// A cycle is refused by validation before this runs; the
+				// placeholder stops one anyway.
+				c.fragments[s.Name] = 0
+				m = c.count(s.Definition.SelectionSet)
+				c.fragments[s.Name] = m
+			}
+			n += m
 		}
+		n = min(n, maxCountedMessages)
 	}
-	return false
+	return n
+}
+
+// field counts the messages of one sending field.
+func (c *messageCounter) field(f *ast.Field) int {
+	if f.Name != "sendNotifications" {
+		return 1
+	}
+	switch inputs := f.ArgumentMap(c.vars)["inputs"].(type) {
+	case []any:
+		return len(inputs)
+	case nil:
+		return 0
+	default:
+		return 1 // a single input given for the list (input coercion)
+	}
 }

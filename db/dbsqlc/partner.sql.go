@@ -309,6 +309,86 @@ func (q *Queries) PartnerKeyListByClients(ctx context.Context, arg PartnerKeyLis
 	return items, nil
 }
 
+const partnerKeyNotifyRemoved = `-- name: PartnerKeyNotifyRemoved :exec
+SELECT pg_notify('outbox_partner_revoked', $1::text || ' ' || $2::text)
+`
+
+type PartnerKeyNotifyRemovedParams struct {
+	ClientID string
+	Kid      string
+}
+
+// Tells every API process, at commit, to close the websockets opened with
+// the key; the payload is the client id and the kid, space-separated (a
+// kid holds no spaces).
+func (q *Queries) PartnerKeyNotifyRemoved(ctx context.Context, arg PartnerKeyNotifyRemovedParams) error {
+	_, err := q.db.Exec(ctx, partnerKeyNotifyRemoved, arg.ClientID, arg.Kid)
+	return err
+}
+
+const partnerKeyRefs = `-- name: PartnerKeyRefs :many
+SELECT c.client_id, k.kid
+FROM partner_keys k
+JOIN partner_clients c ON c.id = k.partner_client_id
+`
+
+type PartnerKeyRefsRow struct {
+	ClientID string
+	Kid      string
+}
+
+// Every registered partner key's client id and kid, revoked clients'
+// included: the index that lets a token naming no key be refused without
+// a query of its own.
+func (q *Queries) PartnerKeyRefs(ctx context.Context) ([]PartnerKeyRefsRow, error) {
+	rows, err := q.db.Query(ctx, partnerKeyRefs)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []PartnerKeyRefsRow{}
+	for rows.Next() {
+		var i PartnerKeyRefsRow
+		if err := rows.Scan(&i.ClientID, &i.Kid); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const partnerKeysPresent = `-- name: PartnerKeysPresent :many
+SELECT (c.client_id || ' ' || k.kid)::text AS ref
+FROM partner_keys k
+JOIN partner_clients c ON c.id = k.partner_client_id
+WHERE c.client_id || ' ' || k.kid = ANY($1::text[])
+`
+
+// Which of the given keys, each "client_id kid", are registered; for
+// websockets opened while a removal notice could have been missed.
+func (q *Queries) PartnerKeysPresent(ctx context.Context, refs []string) ([]string, error) {
+	rows, err := q.db.Query(ctx, partnerKeysPresent, refs)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []string{}
+	for rows.Next() {
+		var ref string
+		if err := rows.Scan(&ref); err != nil {
+			return nil, err
+		}
+		items = append(items, ref)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const partnerRevocationsListen = `-- name: PartnerRevocationsListen :exec
 LISTEN outbox_partner_revoked
 `

@@ -80,3 +80,25 @@ WHERE (client_id, jti) IN (
 -- name: PartnerRevocationsListen :exec
 -- Subscribes the session to PartnerClientNotifyRevoked's notices.
 LISTEN outbox_partner_revoked;
+
+-- name: PartnerKeyRefs :many
+-- Every registered partner key's client id and kid, revoked clients'
+-- included: the index that lets a token naming no key be refused without
+-- a query of its own.
+SELECT c.client_id, k.kid
+FROM partner_keys k
+JOIN partner_clients c ON c.id = k.partner_client_id;
+
+-- name: PartnerKeyNotifyRemoved :exec
+-- Tells every API process, at commit, to close the websockets opened with
+-- the key; the payload is the client id and the kid, space-separated (a
+-- kid holds no spaces).
+SELECT pg_notify('outbox_partner_revoked', @client_id::text || ' ' || @kid::text);
+
+-- name: PartnerKeysPresent :many
+-- Which of the given keys, each "client_id kid", are registered; for
+-- websockets opened while a removal notice could have been missed.
+SELECT (c.client_id || ' ' || k.kid)::text AS ref
+FROM partner_keys k
+JOIN partner_clients c ON c.id = k.partner_client_id
+WHERE c.client_id || ' ' || k.kid = ANY(@refs::text[]);

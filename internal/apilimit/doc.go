@@ -1,7 +1,8 @@
 // Package apilimit holds the abuse limits of the API: how many GraphQL
 // operations a tenant, and a partner client within it, may run per minute,
-// with a separate, lower budget for operations that send mail. A caller over
-// a limit gets RATE_LIMITED with retryAfter, before anything runs.
+// with a separate budget for the messages those operations send (a batch of
+// 1,000 inputs is 1,000 messages, however it is aliased). A caller over a
+// limit gets RATE_LIMITED with retryAfter, before anything runs.
 //
 // The limiter lives in each API process, not in Postgres. It guards the
 // database among other things, so it must not cost a database round trip
@@ -12,6 +13,8 @@
 // exactly across processes, are a different limiter, in Postgres.
 //
 // Each limit is a token bucket (implemented as GCRA: one timestamp per
-// caller) holding a minute's worth of operations: an idle caller may burst
-// up to the per-minute limit, then runs at the limit's steady rate.
+// caller) holding a minute's worth of operations or messages: an idle caller
+// may burst up to the per-minute limit, then runs at the limit's steady
+// rate. A batch larger than a whole minute's budget passes on a full bucket
+// and is paid off by waiting.
 package apilimit

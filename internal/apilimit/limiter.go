@@ -9,7 +9,8 @@ import (
 	"github.com/outbox/outbox/internal/outbox"
 )
 
-// Limits are the operations allowed per minute; zero turns a limit off.
+// Limits are the operations, and for sending the messages, allowed per
+// minute; zero turns a limit off.
 type Limits struct {
 	// Tenant bounds every operation of a tenant's callers, users and
 	// partners together (OUTBOX_RATE_LIMIT_TENANT).
@@ -17,10 +18,10 @@ type Limits struct {
 	// Client bounds every operation of one partner client
 	// (OUTBOX_RATE_LIMIT_CLIENT).
 	Client int
-	// SendTenant bounds a tenant's sending operations
+	// SendTenant bounds the messages a tenant's operations send
 	// (OUTBOX_RATE_LIMIT_SEND_TENANT).
 	SendTenant int
-	// SendClient bounds one partner client's sending operations
+	// SendClient bounds the messages one partner client's operations send
 	// (OUTBOX_RATE_LIMIT_SEND_CLIENT).
 	SendClient int
 }
@@ -57,26 +58,29 @@ func New(limits Limits, now func() time.Time) *Limiter {
 	return &Limiter{limits: limits, now: now, tat: map[bucket]time.Time{}}
 }
 
-// Allow counts one operation of p, a sending one when send is set, against
-// every limit that applies: the tenant's and, for a partner, the client's;
-// for a sending operation also the sending limits. It returns nil and
-// counts the operation when every limit has room, and otherwise an
-// ERATELIMITED error whose RetryAfter says when the fullest has room again
-// (and counts nothing).
-func (l *Limiter) Allow(p auth.Principal, send bool) error {
+// Allow counts one operation of p, which sends messages messages (0 for one
+// that sends none), against every limit that applies: the operation against
+// the tenant's and, for a partner, the client's; its messages against the
+// sending limits. It returns nil and counts the operation when every limit
+// has room, and otherwise an ERATELIMITED error whose RetryAfter says when
+// the fullest has room again (and counts nothing). An operation sending
+// more messages than a limit allows in a minute passes only when that
+// limit's budget is whole; the caller then waits off the excess.
+func (l *Limiter) Allow(p auth.Principal, messages int) error {
 	type check struct {
 		b     bucket
 		limit int
+		cost  int
 		what  string
 	}
-	checks := []check{{bucket{id: p.Tenant}, l.limits.Tenant, "this tenant"}}
+	checks := []check{{bucket{id: p.Tenant}, l.limits.Tenant, 1, "this tenant"}}
 	if p.Kind == auth.KindPartner {
-		checks = append(checks, check{bucket{client: true, id: p.ClientID}, l.limits.Client, "this partner client"})
+		checks = append(checks, check{bucket{client: true, id: p.ClientID}, l.limits.Client, 1, "this partner client"})
 	}
-	if send {
-		checks = append(checks, check{bucket{id: p.Tenant, send: true}, l.limits.SendTenant, "this tenant"})
+	if messages > 0 {
+		checks = append(checks, check{bucket{id: p.Tenant, send: true}, l.limits.SendTenant, messages, "this tenant"})
 		if p.Kind == auth.KindPartner {
-			checks = append(checks, check{bucket{client: true, id: p.ClientID, send: true}, l.limits.SendClient, "this partner client"})
+			checks = append(checks, check{bucket{client: true, id: p.ClientID, send: true}, l.limits.SendClient, messages, "this partner client"})
 		}
 	}
 
@@ -90,15 +94,14 @@ func (l *Limiter) Allow(p auth.Principal, send bool) error {
 		if c.limit <= 0 {
 			continue
 		}
-		_, burst := rate(c.limit)
-		if w := l.arrival(c.b, now).Sub(now) - burst; w > wait {
+		if w := l.wait(c.b, c.limit, c.cost, now); w > wait {
 			wait, refused = w, c
 		}
 	}
 	if wait > 0 {
 		kind := "requests"
 		if refused.b.send {
-			kind = "sending requests"
+			kind = "messages"
 		}
 		return outbox.RateLimited(wait, "too many %s for %s (at most %d a minute); try again in %ds",
 			kind, refused.what, refused.limit, int(math.Ceil(wait.Seconds())))
@@ -107,10 +110,22 @@ func (l *Limiter) Allow(p auth.Principal, send bool) error {
 		if c.limit <= 0 {
 			continue
 		}
-		interval, _ := rate(c.limit)
-		l.tat[c.b] = l.arrival(c.b, now).Add(interval)
+		l.tat[c.b] = l.arrival(c.b, now).Add(interval(c.limit) * time.Duration(c.cost))
 	}
 	return nil
+}
+
+// wait returns how long cost units must wait for room in the bucket b of a
+// per-minute limit; zero or less means they fit now. The bucket holds a
+// minute's worth: cost fits when the arrival time it would push forward
+// stays within a minute of now. A cost over the whole minute fits only a
+// full bucket.
+func (l *Limiter) wait(b bucket, limit, cost int, now time.Time) time.Duration {
+	ahead := l.arrival(b, now).Sub(now)
+	if cost > limit {
+		return ahead
+	}
+	return ahead + interval(limit)*time.Duration(cost) - time.Minute
 }
 
 // arrival returns the bucket's theoretical arrival time, at least now.
@@ -121,11 +136,10 @@ func (l *Limiter) arrival(b bucket, now time.Time) time.Time {
 	return now
 }
 
-// rate returns the emission interval of a per-minute limit and the burst
-// tolerance that lets an idle caller use the whole minute's worth at once.
-func rate(perMinute int) (interval, burst time.Duration) {
-	interval = time.Minute / time.Duration(perMinute)
-	return interval, interval * time.Duration(perMinute-1)
+// interval returns the emission interval of a per-minute limit: the time
+// one unit takes to come back.
+func interval(perMinute int) time.Duration {
+	return time.Minute / time.Duration(perMinute)
 }
 
 // sweep drops the buckets that are full again; a missing bucket is full.

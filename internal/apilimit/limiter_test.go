@@ -36,10 +36,15 @@ var (
 )
 
 // allowed counts how many operations pass in a row until the first refusal
-// (at most max), and returns that refusal.
+// (at most max), and returns that refusal; a sending operation sends one
+// message.
 func allowed(l *Limiter, p auth.Principal, send bool, max int) (int, *outbox.Error) {
+	messages := 0
+	if send {
+		messages = 1
+	}
 	for i := range max {
-		if err := l.Allow(p, send); err != nil {
+		if err := l.Allow(p, messages); err != nil {
 			return i, outbox.AsError(err)
 		}
 	}
@@ -98,13 +103,55 @@ func TestSendingHasItsOwnBudget(t *testing.T) {
 
 	n, err := allowed(l, partner1, true, 100)
 	require.Equal(t, 5, n)
-	require.Contains(t, err.Message, "sending requests for this partner client")
+	require.Contains(t, err.Message, "messages for this partner client")
 	require.Equal(t, 12*time.Second, err.RetryAfter)
 	// Reading is still allowed.
-	require.NoError(t, l.Allow(partner1, false))
+	require.NoError(t, l.Allow(partner1, 0))
 	n, err = allowed(l, userA, true, 100)
 	require.Equal(t, 15, n)
-	require.Contains(t, err.Message, "sending requests for this tenant")
+	require.Contains(t, err.Message, "messages for this tenant")
+}
+
+func TestSendingCountsMessages(t *testing.T) {
+	t.Parallel()
+	c := &clock{now: time.Unix(0, 0)}
+	l := New(Limits{Tenant: 100, SendTenant: 60}, c.Now)
+
+	// 60 messages a minute: a batch of 50 and one of 10 pass, the next
+	// message waits a second.
+	require.NoError(t, l.Allow(userA, 50))
+	require.NoError(t, l.Allow(userA, 10))
+	err := outbox.AsError(l.Allow(userA, 1))
+	require.NotNil(t, err)
+	require.Equal(t, outbox.ERATELIMITED, err.Code)
+	require.Equal(t, time.Second, err.RetryAfter)
+	require.Contains(t, err.Message, "messages for this tenant (at most 60 a minute)")
+	// A refused batch counts nothing: after 5 s, 5 messages fit, 6 do not.
+	c.advance(5 * time.Second)
+	err = outbox.AsError(l.Allow(userA, 6))
+	require.NotNil(t, err)
+	require.Equal(t, time.Second, err.RetryAfter)
+	require.NoError(t, l.Allow(userA, 5))
+	// Reading costs no message.
+	require.NoError(t, l.Allow(userA, 0))
+}
+
+func TestBatchLargerThanTheLimitPassesOnAFullBucket(t *testing.T) {
+	t.Parallel()
+	c := &clock{now: time.Unix(0, 0)}
+	l := New(Limits{SendTenant: 60}, c.Now)
+
+	// A batch over a minute's budget would never fit; it passes when the
+	// budget is whole, and the caller then waits off the excess.
+	require.NoError(t, l.Allow(userA, 1))
+	err := outbox.AsError(l.Allow(userA, 120))
+	require.NotNil(t, err)
+	require.Equal(t, time.Second, err.RetryAfter, "the budget is whole again in a second")
+	c.advance(time.Second)
+	require.NoError(t, l.Allow(userA, 120))
+	err = outbox.AsError(l.Allow(userA, 1))
+	require.NotNil(t, err)
+	require.Equal(t, 61*time.Second, err.RetryAfter)
 }
 
 func TestZeroTurnsALimitOff(t *testing.T) {
@@ -120,10 +167,10 @@ func TestFullBucketsAreDropped(t *testing.T) {
 	c := &clock{now: time.Unix(0, 0)}
 	l := New(Limits{Tenant: 60}, c.Now)
 	for i := range 1000 {
-		require.NoError(t, l.Allow(auth.Principal{Kind: auth.KindUser, Tenant: string(rune('a' + i))}, false))
+		require.NoError(t, l.Allow(auth.Principal{Kind: auth.KindUser, Tenant: string(rune('a' + i))}, 0))
 	}
 	c.advance(2 * time.Minute)
-	require.NoError(t, l.Allow(userA, false))
+	require.NoError(t, l.Allow(userA, 0))
 	require.Len(t, l.tat, 1)
 }
 
@@ -133,7 +180,7 @@ func BenchmarkAllow(b *testing.B) {
 	l := New(Limits{Tenant: 1 << 30, Client: 1 << 30, SendTenant: 1 << 30, SendClient: 1 << 30}, nil)
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if err := l.Allow(partner1, true); err != nil {
+			if err := l.Allow(partner1, 1); err != nil {
 				b.Fatal(err)
 			}
 		}

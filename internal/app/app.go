@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -26,6 +29,7 @@ import (
 	"github.com/outbox/outbox/internal/delivery"
 	"github.com/outbox/outbox/internal/logs"
 	"github.com/outbox/outbox/internal/metrics"
+	"github.com/outbox/outbox/internal/outbox"
 	"github.com/outbox/outbox/internal/pages"
 	"github.com/outbox/outbox/internal/partner"
 	"github.com/outbox/outbox/internal/pgserver"
@@ -49,6 +53,12 @@ type App struct {
 	store   *db.Store
 	river   *river.Client[pgx.Tx]
 	handler http.Handler
+	// metrics serves /metrics on OUTBOX_METRICS_ADDR; nil without it.
+	metrics http.Handler
+
+	mu sync.Mutex
+	// addrs are the addresses Run listens on, by name ("http", "metrics").
+	addrs map[string]string
 	// relay is the platform relay (an io.Closer); nil until built.
 	relay relay.Sender
 	// revocations closes revoked partners' websockets; nil until built.
@@ -191,9 +201,10 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	deps.Delivery = a.delivery
 
 	m := metrics.New(a.store.JobCounts, logger)
+	anonymous := apilimit.NewAnonymous(cfg.RateLimitAnonymous, nil)
 	gql := graph.NewHandler(graph.HandlerConfig{
 		Resolver:        &graph.Resolver{Sender: senders, Verify: verifications, Partners: partners, Audit: audit.NewLog(a.store), Logs: a.logs, Templates: tpls, Delivery: a.delivery, Logger: logger},
-		Authenticator:   graph.NewAuthenticator(verifier, a.store),
+		Authenticator:   graph.NewAuthenticator(verifier, a.store, anonymous),
 		Metrics:         m,
 		Logger:          logger,
 		Production:      cfg.Production(),
@@ -220,7 +231,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		w.Write([]byte("ok\n")) //nolint:errcheck // a failed write to a health probe has no one to tell
 	})
 	mux.HandleFunc("GET /readyz", a.ready)
-	verifyPage := m.Middleware("/verify", pages.VerifyPage(verifications, logger))
+	verifyPage := m.Middleware("/verify", limitAnonymous(anonymous, pages.VerifyPage(verifications, logger)))
 	mux.Handle("GET /verify", verifyPage)
 	mux.Handle("POST /verify", verifyPage)
 	if !cfg.Production() {
@@ -233,13 +244,57 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		mux.HandleFunc("GET /dev/mailbox.json", box.JSON)
 		mux.HandleFunc("GET /dev/mailbox/{id}", box.Raw)
 	}
-	mux.Handle("GET /metrics", m.Handler())
+	switch {
+	case cfg.MetricsAddr != "":
+		metricsMux := http.NewServeMux()
+		metricsMux.Handle("GET /metrics", m.Handler())
+		a.metrics = metricsMux
+	case !cfg.Production():
+		mux.Handle("GET /metrics", m.Handler())
+	}
 	a.handler = graph.RequestIDs(mux)
 	return a, nil
 }
 
-// Handler returns the HTTP handler of every endpoint.
+// Handler returns the HTTP handler of every endpoint of OUTBOX_HTTP_ADDR.
 func (a *App) Handler() http.Handler { return a.handler }
+
+// Addr returns the address Run listens on for name ("http", or "metrics"
+// with OUTBOX_METRICS_ADDR), or "" before it listens; for tests.
+func (a *App) Addr(name string) string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.addrs[name]
+}
+
+// NewServer returns the HTTP server of h with the timeouts and header limit
+// of cfg, so that a slow or idle client holds a connection only so long.
+// There is no write timeout: a test send or a long poll may take its time,
+// and the handlers bound their own work. A websocket, once upgraded, is
+// bound by its pings instead: net/http clears the deadlines of a hijacked
+// connection.
+func NewServer(cfg *config.Config, h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: cfg.HTTPReadHeaderTimeout,
+		ReadTimeout:       cfg.HTTPReadTimeout,
+		IdleTimeout:       cfg.HTTPIdleTimeout,
+		MaxHeaderBytes:    cfg.HTTPMaxHeaderBytes,
+	}
+}
+
+// limitAnonymous answers 429 to a client address over its anonymous limit.
+func limitAnonymous(l *apilimit.Anonymous, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := l.Allow(r.RemoteAddr); err != nil {
+			e := outbox.AsError(err)
+			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(e.RetryAfter.Seconds())))))
+			http.Error(w, e.Message, http.StatusTooManyRequests)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
 
 // Store returns the database access, for tests.
 func (a *App) Store() *db.Store { return a.store }
@@ -271,25 +326,55 @@ func readinessReason(err error) string {
 // then shuts down gracefully: River stops taking jobs and gives running ones
 // the shutdown timeout; HTTP stops accepting and drains.
 func (a *App) Run(ctx context.Context) error {
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	if a.cfg.RunsWorker() {
 		if err := a.river.Start(ctx); err != nil {
 			return fmt.Errorf("starting River: %w", err)
 		}
 	}
-	var srv *http.Server
+	var servers []*http.Server
 	if a.cfg.RunsAPI() {
-		ln, err := net.Listen("tcp", a.cfg.HTTPAddr)
-		if err != nil {
-			return fmt.Errorf("OUTBOX_HTTP_ADDR: listening on %s: %w", a.cfg.HTTPAddr, err)
+		type listener struct {
+			name, env, addr string
+			h               http.Handler
 		}
-		srv = &http.Server{Handler: a.handler, ReadHeaderTimeout: 10 * time.Second}
-		a.logger.Info("serving", "addr", ln.Addr().String(), "graphql", a.cfg.PublicURL+"/graphql")
-		go func() {
-			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-				errc <- fmt.Errorf("serving HTTP: %w", err)
+		listeners := []listener{{"http", "OUTBOX_HTTP_ADDR", a.cfg.HTTPAddr, a.handler}}
+		if a.metrics != nil {
+			listeners = append(listeners, listener{"metrics", "OUTBOX_METRICS_ADDR", a.cfg.MetricsAddr, a.metrics})
+		}
+		// Listen on every address before serving any, so that a bad one
+		// leaves nothing half started.
+		lns := make([]net.Listener, len(listeners))
+		for i, l := range listeners {
+			ln, err := net.Listen("tcp", l.addr)
+			if err != nil {
+				for _, ln := range lns[:i] {
+					ln.Close() //nolint:errcheck // giving up anyway
+				}
+				return fmt.Errorf("%s: listening on %s: %w", l.env, l.addr, err)
 			}
-		}()
+			lns[i] = ln
+		}
+		a.mu.Lock()
+		a.addrs = map[string]string{}
+		for i, l := range listeners {
+			a.addrs[l.name] = lns[i].Addr().String()
+		}
+		a.mu.Unlock()
+		for i, l := range listeners {
+			srv := NewServer(a.cfg, l.h)
+			servers = append(servers, srv)
+			if l.name == "http" {
+				a.logger.Info("serving", "addr", lns[i].Addr().String(), "graphql", a.cfg.PublicURL+"/graphql")
+			} else {
+				a.logger.Info("serving /metrics", "addr", lns[i].Addr().String())
+			}
+			go func() {
+				if err := srv.Serve(lns[i]); !errors.Is(err, http.ErrServerClosed) {
+					errc <- fmt.Errorf("serving HTTP on %s: %w", l.addr, err)
+				}
+			}()
+		}
 	}
 
 	var runErr error
@@ -300,7 +385,7 @@ func (a *App) Run(ctx context.Context) error {
 	a.logger.Info("shutting down", "timeout", a.cfg.ShutdownTimeout)
 	stopCtx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
 	defer cancel()
-	if srv != nil {
+	for _, srv := range servers {
 		if err := srv.Shutdown(stopCtx); err != nil {
 			a.logger.Warn("HTTP shutdown", "error", err)
 		}

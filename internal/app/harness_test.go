@@ -48,6 +48,8 @@ func setup(t *testing.T, opts setupOpts) *bundle {
 		"OUTBOX_DATA_DIR":   t.TempDir(),
 		"OUTBOX_JWT_SECRET": "test-secret-test-secret-test-secret-0123",
 		"OUTBOX_LOG_LEVEL":  "debug",
+		// Every test client is 127.0.0.1; tests of the limit set their own.
+		"OUTBOX_RATE_LIMIT_ANONYMOUS": "0",
 	}
 	for k, v := range opts.env {
 		env[k] = v
@@ -59,7 +61,10 @@ func setup(t *testing.T, opts setupOpts) *bundle {
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := app.New(ctx, cfg, logger, opts.options)
 	require.NoError(t, err)
-	srv := httptest.NewServer(a.Handler())
+	// The server production runs, timeouts included.
+	srv := httptest.NewUnstartedServer(a.Handler())
+	srv.Config = app.NewServer(cfg, a.Handler())
+	srv.Start()
 	if !opts.noWorkers {
 		require.NoError(t, a.River().Start(ctx))
 	}

@@ -316,11 +316,11 @@ func TestAbuseLimits(t *testing.T) {
 		resp := b.do(t, shop, send, map[string]any{"e": "brand" + string(rune('a'+i)) + "@example.com"})
 		require.NotEqual(t, "RATE_LIMITED", resp.code(), resp.raw)
 	}
-	requireLimited(b.do(t, shop, send, map[string]any{"e": "brandz@example.com"}), "too many sending requests for this tenant", 30)
+	requireLimited(b.do(t, shop, send, map[string]any{"e": "brandz@example.com"}), "too many messages for this tenant", 30)
 	require.Empty(t, b.do(t, shop, `{ senderVerifications { id } }`, nil).Errors)
 	// A sending field hidden in a fragment counts too.
 	requireLimited(b.do(t, shop, `mutation($e: String!) { ...F } fragment F on Mutation { requestSenderVerification(email: $e) { id } }`,
-		map[string]any{"e": "brandy@example.com"}), "too many sending requests", 30)
+		map[string]any{"e": "brandy@example.com"}), "too many messages", 30)
 }
 
 func TestWideQueryIsRefusedBeforeExecution(t *testing.T) {
@@ -349,4 +349,31 @@ func TestWideQueryIsRefusedBeforeExecution(t *testing.T) {
 	require.NoError(t, b.app.Store().Pool().QueryRow(context.Background(),
 		`SELECT count(*) FROM audit_log WHERE action = 'sender_settings.use_default'`).Scan(&ran))
 	require.Equal(t, 2, ran)
+}
+
+func TestRemovingAPartnerKeyClosesItsWebsockets(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{noWorkers: true})
+	admin := b.token(t, "acme", "admin")
+	p := b.registerPartner(t, admin, "logs:read")
+	pub2, key2, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	b.do(t, admin, `mutation($id: ID!, $key: PartnerKeyInput!) { addPartnerKey(clientId: $id, key: $key) { id } }`,
+		map[string]any{"id": p.ClientID, "key": map[string]any{"kid": "k2", "pem": pemOf(t, pub2)}}).decode(t, &struct{}{})
+	rotated := p
+	rotated.Kid, rotated.Key = "k2", key2
+
+	old, err := b.dialWS(t, p.token(t, b, nil))
+	require.NoError(t, err)
+	current, err := b.dialWS(t, rotated.token(t, b, nil))
+	require.NoError(t, err)
+	b.do(t, admin, `mutation($id: ID!) { removePartnerKey(clientId: $id, kid: "k1") { id } }`,
+		map[string]any{"id": p.ClientID}).decode(t, &struct{}{})
+	old.closed(t, 30*time.Second)
+
+	// The websocket of the other key still answers.
+	current.subscribe(t, "1", `subscription { nothing }`, nil)
+	kind, _, err := current.next(t, "1", 10*time.Second)
+	require.NoError(t, err)
+	require.Equal(t, "error", kind)
 }

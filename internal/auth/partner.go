@@ -128,6 +128,7 @@ func (v *Verifier) verifyPartner(ctx context.Context, raw string, tok *jwt.Token
 		Tenant:    key.Tenant,
 		Scopes:    slices.Clone(key.Scopes),
 		ClientID:  clientID,
+		KeyID:     kid,
 		TokenID:   claims.ID,
 		ExpiresAt: claims.ExpiresAt.UTC(),
 	}, nil

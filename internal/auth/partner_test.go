@@ -36,7 +36,7 @@ func TestVerifyPartnerToken(t *testing.T) {
 		{
 			name:  "RS256 valid",
 			token: rs256(keep),
-			want: Principal{Kind: KindPartner, Subject: "client-rs", ClientID: "client-rs", Tenant: "acme",
+			want: Principal{Kind: KindPartner, Subject: "client-rs", ClientID: "client-rs", KeyID: "k1", Tenant: "acme",
 				Scopes: []Scope{ScopeMessagesSend, ScopeLogsRead}},
 		},
 		{
@@ -44,7 +44,7 @@ func TestVerifyPartnerToken(t *testing.T) {
 			token: func(t *testing.T) string {
 				return sign(t, jwt.SigningMethodES256, b.keys.ec, kid("k1"), partnerClaims("client-es"))
 			},
-			want: Principal{Kind: KindPartner, Subject: "client-es", ClientID: "client-es", Tenant: "acme",
+			want: Principal{Kind: KindPartner, Subject: "client-es", ClientID: "client-es", KeyID: "k1", Tenant: "acme",
 				Scopes: []Scope{ScopeSettingsRead}},
 		},
 		{
@@ -52,7 +52,7 @@ func TestVerifyPartnerToken(t *testing.T) {
 			token: func(t *testing.T) string {
 				return sign(t, jwt.SigningMethodEdDSA, b.keys.ed, kid("2026-03"), partnerClaims("client-ed"))
 			},
-			want: Principal{Kind: KindPartner, Subject: "client-ed", ClientID: "client-ed", Tenant: "globex",
+			want: Principal{Kind: KindPartner, Subject: "client-ed", ClientID: "client-ed", KeyID: "2026-03", Tenant: "globex",
 				Scopes: []Scope{ScopeSettingsWrite}},
 		},
 		{
@@ -62,7 +62,7 @@ func TestVerifyPartnerToken(t *testing.T) {
 				c["tenant"] = "globex"
 				c["roles"] = []string{RoleAdmin}
 			}),
-			want: Principal{Kind: KindPartner, Subject: "client-rs", ClientID: "client-rs", Tenant: "acme",
+			want: Principal{Kind: KindPartner, Subject: "client-rs", ClientID: "client-rs", KeyID: "k1", Tenant: "acme",
 				Scopes: []Scope{ScopeMessagesSend, ScopeLogsRead}},
 		},
 		{
@@ -71,7 +71,7 @@ func TestVerifyPartnerToken(t *testing.T) {
 				c["iat"] = testNow.Add(-10 * time.Minute).Unix()
 				c["exp"] = testNow.Add(50 * time.Minute).Unix()
 			}),
-			want: Principal{Kind: KindPartner, Subject: "client-rs", ClientID: "client-rs", Tenant: "acme",
+			want: Principal{Kind: KindPartner, Subject: "client-rs", ClientID: "client-rs", KeyID: "k1", Tenant: "acme",
 				Scopes: []Scope{ScopeMessagesSend, ScopeLogsRead}},
 		},
 		{name: "missing jti", reason: "missing jti", token: rs256(func(c jwt.MapClaims) { delete(c, "jti") })},

@@ -31,6 +31,9 @@ type Principal struct {
 	Scopes []Scope
 	// ClientID is the partner's client id; empty for users.
 	ClientID string
+	// KeyID is the kid of the partner key the token was signed with; empty
+	// for users.
+	KeyID string
 	// TokenID is the token's `jti`, empty when a user token has none.
 	TokenID string
 	// ExpiresAt is the token's `exp`.

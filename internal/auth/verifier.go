@@ -8,7 +8,10 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/golang-jwt/jwt/v5"
 
@@ -253,8 +256,8 @@ func (v *Verifier) verifyPlatform(ctx context.Context, raw string, tok *jwt.Toke
 	if claims.Subject == "" {
 		return Principal{}, unauthenticated("missing sub")
 	}
-	if claims.Tenant == "" {
-		return Principal{}, unauthenticated("missing tenant")
+	if err := checkTenant(claims.Tenant); err != nil {
+		return Principal{}, err
 	}
 	roles, err := parseRoles(claims.Roles)
 	if err != nil {
@@ -296,6 +299,27 @@ func (v *Verifier) platformKey(ctx context.Context, tok *jwt.Token) (any, error)
 		return nil, unauthenticated("algorithm does not match key")
 	}
 	return k.pub, nil
+}
+
+// maxTenantLength is the longest tenant slug, in characters, the tenants
+// table accepts.
+const maxTenantLength = 200
+
+// checkTenant refuses a tenant claim that could never name a tenant: empty,
+// longer than maxTenantLength characters, or holding control characters
+// (which Postgres refuses, NUL, or would show in logs, newlines). A signed
+// token with such a claim is a misconfigured identity provider, not an
+// internal error.
+func checkTenant(tenant string) error {
+	switch {
+	case tenant == "":
+		return unauthenticated("missing tenant")
+	case utf8.RuneCountInString(tenant) > maxTenantLength:
+		return unauthenticated(fmt.Sprintf("tenant longer than %d characters", maxTenantLength))
+	case !utf8.ValidString(tenant) || strings.IndexFunc(tenant, unicode.IsControl) >= 0:
+		return unauthenticated("tenant holds control characters")
+	}
+	return nil
 }
 
 // parseRoles checks the roles claim: absent, or a list of known roles.

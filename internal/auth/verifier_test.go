@@ -60,6 +60,12 @@ func TestVerifyPlatformToken(t *testing.T) {
 		{name: "missing iss", reason: "missing iss", token: hs256(func(c jwt.MapClaims) { delete(c, "iss") })},
 		{name: "missing sub", reason: "missing sub", token: hs256(func(c jwt.MapClaims) { delete(c, "sub") })},
 		{name: "missing tenant", reason: "missing tenant", token: hs256(func(c jwt.MapClaims) { delete(c, "tenant") })},
+		{name: "tenant over 200 characters", reason: "tenant longer than 200 characters", token: hs256(func(c jwt.MapClaims) {
+			c["tenant"] = strings.Repeat("a", 201)
+		})},
+		{name: "tenant with a newline", reason: "tenant holds control characters", token: hs256(func(c jwt.MapClaims) { c["tenant"] = "acme\nshop" })},
+		{name: "tenant with NUL", reason: "tenant holds control characters", token: hs256(func(c jwt.MapClaims) { c["tenant"] = "acme\x00" })},
+		{name: "tenant with DEL", reason: "tenant holds control characters", token: hs256(func(c jwt.MapClaims) { c["tenant"] = "acme\x7f" })},
 		{name: "unknown role", reason: `unknown role "owner"`, token: hs256(func(c jwt.MapClaims) {
 			c["roles"] = []string{RoleMember, "owner"}
 		})},
@@ -182,6 +188,18 @@ func TestVerifyPlatformTokenFields(t *testing.T) {
 		TokenID:   c["jti"].(string),
 		ExpiresAt: testNow.Add(10 * time.Minute),
 	}, p)
+}
+
+func TestVerifyLongestTenant(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+
+	// 200 characters are allowed, however many bytes they take.
+	c := userClaims()
+	c["tenant"] = strings.Repeat("ä", maxTenantLength)
+	p, err := b.verifier.Verify(context.Background(), sign(t, jwt.SigningMethodHS256, b.secret, nil, c))
+	require.NoError(t, err)
+	require.Equal(t, c["tenant"], p.Tenant)
 }
 
 func TestVerifyWithoutRoles(t *testing.T) {

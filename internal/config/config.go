@@ -36,6 +36,33 @@ type Config struct {
 	DatabaseURL string
 	// HTTPAddr is OUTBOX_HTTP_ADDR / --http-addr (default 127.0.0.1:8080).
 	HTTPAddr string
+	// MetricsAddr is OUTBOX_METRICS_ADDR / --metrics-addr: a listen address
+	// of its own for /metrics, which is then served only there. Empty
+	// (default): /metrics is on HTTPAddr in development and not served at
+	// all in production.
+	MetricsAddr string
+	// HTTPReadHeaderTimeout is OUTBOX_HTTP_READ_HEADER_TIMEOUT /
+	// --http-read-header-timeout (default 10s): how long a client may take
+	// to send a request's headers.
+	HTTPReadHeaderTimeout time.Duration
+	// HTTPReadTimeout is OUTBOX_HTTP_READ_TIMEOUT / --http-read-timeout
+	// (default 2m): how long a client may take to send a whole request,
+	// body included. Websockets are not bound by it once open.
+	HTTPReadTimeout time.Duration
+	// HTTPIdleTimeout is OUTBOX_HTTP_IDLE_TIMEOUT / --http-idle-timeout
+	// (default 2m): how long a kept-alive connection may wait for its next
+	// request.
+	HTTPIdleTimeout time.Duration
+	// HTTPMaxHeaderBytes is OUTBOX_HTTP_MAX_HEADER_BYTES /
+	// --http-max-header-bytes (default 65536): the largest request line and
+	// headers together.
+	HTTPMaxHeaderBytes int
+	// RateLimitAnonymous is OUTBOX_RATE_LIMIT_ANONYMOUS /
+	// --rate-limit-anonymous (default 120): requests to /graphql and /verify
+	// without a valid token that one client IP may make per minute, per API
+	// process; 0 turns the limit off. The IP is the connection's peer: behind
+	// a proxy, the proxy's.
+	RateLimitAnonymous int
 	// DataDir is OUTBOX_DATA_DIR / --data-dir (default ./.outbox): the private
 	// database and the generated development secrets.
 	DataDir string
@@ -193,13 +220,14 @@ type Config struct {
 	// API process; 0 turns the limit off.
 	RateLimitClient int
 	// RateLimitSendTenant is OUTBOX_RATE_LIMIT_SEND_TENANT /
-	// --rate-limit-send-tenant (default 1200): sending operations
-	// (sendNotification(s), resendMessage, testSenderSettings, verification
-	// mails) a tenant may run per minute, per API process; 0 turns it off.
+	// --rate-limit-send-tenant (default 6000): messages a tenant's operations
+	// may send per minute, per API process — each input of
+	// sendNotifications, each sendNotification, resendMessage,
+	// testSenderSettings and verification mail; 0 turns it off.
 	RateLimitSendTenant int
 	// RateLimitSendClient is OUTBOX_RATE_LIMIT_SEND_CLIENT /
-	// --rate-limit-send-client (default 600): sending operations one partner
-	// client may run per minute, per API process; 0 turns it off.
+	// --rate-limit-send-client (default 3000): messages one partner client's
+	// operations may send per minute, per API process; 0 turns it off.
 	RateLimitSendClient int
 }
 
@@ -239,6 +267,12 @@ func Bind(fs *flag.FlagSet, c *Config, getenv func(string) string) (envErrors fu
 	b.str(&c.Role, "role", "OUTBOX_ROLE", RoleAll, "all, api or worker")
 	b.str(&c.DatabaseURL, "database-url", "DATABASE_URL", "", "PostgreSQL URL; empty starts a private server under the data directory")
 	b.str(&c.HTTPAddr, "http-addr", "OUTBOX_HTTP_ADDR", "127.0.0.1:8080", "HTTP listen address")
+	b.str(&c.MetricsAddr, "metrics-addr", "OUTBOX_METRICS_ADDR", "", "listen address of /metrics alone (default: on the HTTP address in development, not served in production)")
+	b.duration(&c.HTTPReadHeaderTimeout, "http-read-header-timeout", "OUTBOX_HTTP_READ_HEADER_TIMEOUT", 10*time.Second, "time a client gets to send a request's headers")
+	b.duration(&c.HTTPReadTimeout, "http-read-timeout", "OUTBOX_HTTP_READ_TIMEOUT", 2*time.Minute, "time a client gets to send a whole request")
+	b.duration(&c.HTTPIdleTimeout, "http-idle-timeout", "OUTBOX_HTTP_IDLE_TIMEOUT", 2*time.Minute, "time a kept-alive connection may wait for its next request")
+	b.int(&c.HTTPMaxHeaderBytes, "http-max-header-bytes", "OUTBOX_HTTP_MAX_HEADER_BYTES", 64<<10, "largest request headers")
+	b.int(&c.RateLimitAnonymous, "rate-limit-anonymous", "OUTBOX_RATE_LIMIT_ANONYMOUS", 120, "requests per minute per client IP without a valid token (0: off)")
 	b.str(&c.DataDir, "data-dir", "OUTBOX_DATA_DIR", "./.outbox", "data directory (private database, development secrets)")
 	b.str(&c.PublicURL, "public-url", "OUTBOX_PUBLIC_URL", "", "public base URL of links in mail (default http://<http-addr>)")
 	b.str(&c.PlatformName, "platform-name", "OUTBOX_PLATFORM_NAME", "Outbox", "platform name in \"<tenant> via <platform>\"")
@@ -279,8 +313,8 @@ func Bind(fs *flag.FlagSet, c *Config, getenv func(string) string) (envErrors fu
 	b.duration(&c.DeliveryCircuitMax, "delivery-circuit-max", "OUTBOX_DELIVERY_CIRCUIT_MAX", 5*time.Minute, "longest pause of an account whose server is unreachable")
 	b.int(&c.RateLimitTenant, "rate-limit-tenant", "OUTBOX_RATE_LIMIT_TENANT", 3000, "GraphQL operations per minute per tenant (0: off)")
 	b.int(&c.RateLimitClient, "rate-limit-client", "OUTBOX_RATE_LIMIT_CLIENT", 1200, "GraphQL operations per minute per partner client (0: off)")
-	b.int(&c.RateLimitSendTenant, "rate-limit-send-tenant", "OUTBOX_RATE_LIMIT_SEND_TENANT", 1200, "sending operations per minute per tenant (0: off)")
-	b.int(&c.RateLimitSendClient, "rate-limit-send-client", "OUTBOX_RATE_LIMIT_SEND_CLIENT", 600, "sending operations per minute per partner client (0: off)")
+	b.int(&c.RateLimitSendTenant, "rate-limit-send-tenant", "OUTBOX_RATE_LIMIT_SEND_TENANT", 6000, "messages sent per minute per tenant (0: off)")
+	b.int(&c.RateLimitSendClient, "rate-limit-send-client", "OUTBOX_RATE_LIMIT_SEND_CLIENT", 3000, "messages sent per minute per partner client (0: off)")
 	return func() error { return errors.Join(b.errs...) }
 }
 
@@ -299,6 +333,28 @@ func (c *Config) Validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
 		bad("OUTBOX_HTTP_ADDR", "must be host:port: %v", err)
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			bad("OUTBOX_METRICS_ADDR", "must be host:port: %v", err)
+		}
+	}
+	for _, d := range []struct {
+		env string
+		d   time.Duration
+	}{
+		{"OUTBOX_HTTP_READ_HEADER_TIMEOUT", c.HTTPReadHeaderTimeout}, {"OUTBOX_HTTP_READ_TIMEOUT", c.HTTPReadTimeout},
+		{"OUTBOX_HTTP_IDLE_TIMEOUT", c.HTTPIdleTimeout},
+	} {
+		if d.d < 100*time.Millisecond {
+			bad(d.env, "must be at least 100ms")
+		}
+	}
+	if c.HTTPMaxHeaderBytes < 4096 {
+		bad("OUTBOX_HTTP_MAX_HEADER_BYTES", "must be at least 4096")
+	}
+	if c.RateLimitAnonymous < 0 {
+		bad("OUTBOX_RATE_LIMIT_ANONYMOUS", "must not be negative (0 turns the limit off)")
 	}
 	if c.DataDir == "" {
 		bad("OUTBOX_DATA_DIR", "must not be empty")

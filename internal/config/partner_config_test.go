@@ -16,8 +16,8 @@ func TestJWKSURLAndRateLimitSettings(t *testing.T) {
 	require.Equal(t, 5*time.Second, c.JWTJWKSTimeout)
 	require.Equal(t, 3000, c.RateLimitTenant)
 	require.Equal(t, 1200, c.RateLimitClient)
-	require.Equal(t, 1200, c.RateLimitSendTenant)
-	require.Equal(t, 600, c.RateLimitSendClient)
+	require.Equal(t, 6000, c.RateLimitSendTenant)
+	require.Equal(t, 3000, c.RateLimitSendClient)
 
 	c, err = FromEnv(envOf(map[string]string{
 		"OUTBOX_DATA_DIR": t.TempDir(), "OUTBOX_JWT_JWKS_URL": "https://idp.example/.well-known/jwks.json",

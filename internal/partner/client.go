@@ -68,6 +68,8 @@ type Options struct {
 	// PlatformIssuer is the `iss` of platform user tokens
 	// (OUTBOX_JWT_ISSUER); no client id may equal it. Required.
 	PlatformIssuer string
+	// Now is the clock of the key index's refreshes. Default: time.Now.
+	Now func() time.Time
 }
 
 // Registry manages the partner clients of every tenant and serves their
@@ -76,13 +78,19 @@ type Options struct {
 type Registry struct {
 	store          *db.Store
 	platformIssuer string
+	// keys spares a query for tokens that name no registered key.
+	keys *keyIndex
 }
 
 var _ auth.PartnerKeys = (*Registry)(nil)
 
 // NewRegistry returns a Registry over store.
 func NewRegistry(store *db.Store, opts Options) *Registry {
-	return &Registry{store: store, platformIssuer: opts.PlatformIssuer}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Registry{store: store, platformIssuer: opts.PlatformIssuer, keys: newKeyIndex(store, now)}
 }
 
 // Register validates reg and stores the client with its keys under a new
@@ -141,6 +149,9 @@ func (r *Registry) Register(ctx context.Context, reg Registration) (Client, erro
 		}
 		return audit.Record(ctx, tx, "partner_client.register", auditTarget(client), nil, Redact(client))
 	})
+	if err == nil {
+		r.keys.stale()
+	}
 	return client, err
 }
 

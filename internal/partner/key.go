@@ -140,11 +140,15 @@ func (r *Registry) AddKey(ctx context.Context, ref string, in KeyInput) (Client,
 		}
 		return audit.Record(ctx, tx, "partner_key.add", auditTarget(client)+"/key:"+k.kid, Redact(before), Redact(client))
 	})
+	if err == nil {
+		r.keys.stale()
+	}
 	return client, err
 }
 
 // RemoveKey removes the key kid from the client named by ref; tokens signed
-// with it are refused from then on. It returns ENOTFOUND for an unknown
+// with it are refused from then on, and the websockets opened with it are
+// closed (the removal NOTIFYs at commit; see Revocations). It returns ENOTFOUND for an unknown
 // client or kid, and ECONFLICT for a revoked client or its last key (revoke
 // the client instead).
 func (r *Registry) RemoveKey(ctx context.Context, ref, kid string) (Client, error) {
@@ -160,6 +164,9 @@ func (r *Registry) RemoveKey(ctx context.Context, ref, kid string) (Client, erro
 		}
 		if _, err := tx.Q.PartnerKeyDelete(ctx, dbsqlc.PartnerKeyDeleteParams{TenantID: row.TenantID, PartnerClientID: row.ID, Kid: kid}); err != nil {
 			return fmt.Errorf("removing partner key: %w", err)
+		}
+		if err := tx.Q.PartnerKeyNotifyRemoved(ctx, dbsqlc.PartnerKeyNotifyRemovedParams{ClientID: row.ClientID, Kid: kid}); err != nil {
+			return fmt.Errorf("notifying the key's removal: %w", err)
 		}
 		var err error
 		if client, err = loadClient(ctx, tx.Q, row); err != nil {

@@ -399,8 +399,8 @@ func TestRevocationsEndWatchedSessions(t *testing.T) {
 	c, _ := b.register(t, b.acme, "logs:read")
 	other, _ := b.register(t, b.acme, "logs:read")
 
-	session := rev.Watch(context.Background(), c.ClientID)
-	bystander := rev.Watch(context.Background(), other.ClientID)
+	session := rev.Watch(context.Background(), c.ClientID, "k1")
+	bystander := rev.Watch(context.Background(), other.ClientID, "k1")
 	select {
 	case <-rev.connected:
 	case <-time.After(30 * time.Second):
@@ -419,12 +419,12 @@ func TestRevocationsEndWatchedSessions(t *testing.T) {
 	require.NoError(t, bystander.Err(), "other clients' sessions stay open")
 
 	// A session opened after the revocation ends at once.
-	late := rev.Watch(context.Background(), c.ClientID)
+	late := rev.Watch(context.Background(), c.ClientID, "k1")
 	require.Error(t, late.Err())
 
 	// A session that ends on its own is forgotten.
 	ctx, cancel := context.WithCancel(context.Background())
-	rev.Watch(ctx, other.ClientID)
+	rev.Watch(ctx, other.ClientID, "k1")
 	cancel()
 	require.Eventually(t, func() bool {
 		rev.mu.Lock()
@@ -439,7 +439,39 @@ func TestRevocationsAfterClose(t *testing.T) {
 	rev := NewRevocations(b.store, slogDiscard())
 	rev.Close()
 	ctx := context.Background()
-	require.Equal(t, ctx, rev.Watch(ctx, "ptr_x"))
+	require.Equal(t, ctx, rev.Watch(ctx, "ptr_x", "k1"))
 }
 
 func slogDiscard() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+func TestRemovedKeyEndsItsSessions(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	rev := NewRevocations(b.store, slogDiscard())
+	t.Cleanup(rev.Close)
+	c, _ := b.register(t, b.acme, "logs:read")
+	_, err := b.registry.AddKey(b.acme, c.ClientID, KeyInput{Kid: "k2", PEM: publicPEM(t, edKey(t).Public())})
+	require.NoError(t, err)
+
+	old := rev.Watch(context.Background(), c.ClientID, "k1")
+	current := rev.Watch(context.Background(), c.ClientID, "k2")
+	select {
+	case <-rev.connected:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the listener did not connect")
+	}
+
+	// Removing k1 ends the sessions opened with it, not the others.
+	_, err = b.registry.RemoveKey(b.acme, c.ClientID, "k1")
+	require.NoError(t, err)
+	select {
+	case <-old.Done():
+	case <-time.After(30 * time.Second):
+		t.Fatal("the session of the removed key is still open")
+	}
+	require.NoError(t, current.Err(), "sessions of the client's other keys stay open")
+
+	// A session opened with the removed key after its removal ends at once.
+	require.Error(t, rev.Watch(context.Background(), c.ClientID, "k1").Err())
+	require.NoError(t, rev.Watch(context.Background(), c.ClientID, "k2").Err())
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -18,14 +20,17 @@ const (
 )
 
 // Revocations ends the websocket sessions of partner clients when they are
-// revoked, in whichever API process the session is. Registry.Revoke
-// NOTIFYs in its transaction; Revocations LISTENs on one connection of its
-// own, started with the first watched session and kept until Close.
+// revoked, and those opened with a key when the key is removed, in
+// whichever API process the session is. Registry.Revoke and RemoveKey
+// NOTIFY in their transaction (the payload is the client id, or the client
+// id and the kid); Revocations LISTENs on one connection of its own,
+// started with the first watched session and kept until Close.
 //
-// No revocation slips through a gap: a session checks its client once
-// right after it is registered (a revocation that committed before is seen
-// there), and every time the listener (re)connects it checks every watched
-// client (a revocation committed while it was not listening is seen then).
+// No revocation slips through a gap: a session checks its client and key
+// once right after it is registered (a change that committed before is
+// seen there), and every time the listener (re)connects it checks every
+// watched client and key (a change committed while it was not listening is
+// seen then).
 type Revocations struct {
 	store  *db.Store
 	logger *slog.Logger
@@ -41,8 +46,11 @@ type Revocations struct {
 	connected chan struct{}
 }
 
-// session is one watched websocket.
-type session struct{ cancel context.CancelFunc }
+// session is one watched websocket, opened with the key kid.
+type session struct {
+	kid    string
+	cancel context.CancelFunc
+}
 
 // NewRevocations returns a Revocations listening through store's pool.
 func NewRevocations(store *db.Store, logger *slog.Logger) *Revocations {
@@ -54,12 +62,12 @@ func NewRevocations(store *db.Store, logger *slog.Logger) *Revocations {
 }
 
 // Watch returns a copy of ctx that is cancelled when the partner client
-// clientID is revoked; gqlgen closes a websocket whose init context is
-// cancelled, ending its subscriptions. The watch ends with ctx. After
-// Close, Watch returns ctx unchanged.
-func (r *Revocations) Watch(ctx context.Context, clientID string) context.Context {
+// clientID is revoked or its key kid removed; gqlgen closes a websocket
+// whose init context is cancelled, ending its subscriptions. The watch
+// ends with ctx. After Close, Watch returns ctx unchanged.
+func (r *Revocations) Watch(ctx context.Context, clientID, kid string) context.Context {
 	wctx, cancel := context.WithCancel(ctx)
-	s := &session{cancel: cancel}
+	s := &session{kid: kid, cancel: cancel}
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
@@ -77,9 +85,9 @@ func (r *Revocations) Watch(ctx context.Context, clientID string) context.Contex
 	r.mu.Unlock()
 	context.AfterFunc(wctx, func() { r.forget(clientID, s) })
 
-	// The client may have been revoked after its token was verified but
-	// before the listener knew of this session.
-	r.check(wctx, []string{clientID})
+	// The client may have been revoked, or the key removed, after its token
+	// was verified but before the listener knew of this session.
+	r.check(wctx, []string{clientID}, []string{keyRefString(clientID, kid)})
 	return wctx
 }
 
@@ -105,26 +113,43 @@ func (r *Revocations) forget(clientID string, s *session) {
 	}
 }
 
-// revoked cancels every session of clientID.
-func (r *Revocations) revoked(clientID string) {
+// keyRefString is a key as notices and PartnerKeysPresent name it.
+func keyRefString(clientID, kid string) string { return clientID + " " + kid }
+
+// notice handles a payload of the revocation channel: a client id (the
+// client is revoked) or a client id and a kid (the key is removed).
+func (r *Revocations) notice(payload string) {
+	clientID, kid, _ := strings.Cut(payload, " ")
+	r.end(clientID, kid)
+}
+
+// end cancels the sessions of clientID opened with kid, or all of them
+// when kid is "".
+func (r *Revocations) end(clientID, kid string) {
 	r.mu.Lock()
 	var cancels []context.CancelFunc
 	for s := range r.sessions[clientID] {
-		cancels = append(cancels, s.cancel)
+		if kid == "" || s.kid == kid {
+			cancels = append(cancels, s.cancel)
+		}
 	}
 	r.mu.Unlock()
-	if len(cancels) > 0 {
+	switch {
+	case len(cancels) == 0:
+	case kid == "":
 		r.logger.Info("closing websockets of a revoked partner client", "client_id", clientID, "sessions", len(cancels))
+	default:
+		r.logger.Info("closing websockets opened with a removed partner key", "client_id", clientID, "kid", kid, "sessions", len(cancels))
 	}
 	for _, cancel := range cancels {
 		cancel()
 	}
 }
 
-// check asks the database which of clientIDs are revoked and ends their
-// sessions. A failure is logged: the listener's next reconnection checks
-// again.
-func (r *Revocations) check(ctx context.Context, clientIDs []string) {
+// check asks the database which of clientIDs are revoked and which of keys
+// (keyRefString) are gone, and ends their sessions. A failure is logged:
+// the listener's next reconnection checks again.
+func (r *Revocations) check(ctx context.Context, clientIDs, keys []string) {
 	if len(clientIDs) == 0 {
 		return
 	}
@@ -136,19 +161,37 @@ func (r *Revocations) check(ctx context.Context, clientIDs []string) {
 		return
 	}
 	for _, id := range revoked {
-		r.revoked(id)
+		r.end(id, "")
+	}
+	present, err := r.store.Q().PartnerKeysPresent(ctx, keys)
+	if err != nil {
+		if ctx.Err() == nil {
+			r.logger.Warn("checking partner keys for removal", "error", err)
+		}
+		return
+	}
+	for _, k := range keys {
+		if !slices.Contains(present, k) {
+			r.notice(k)
+		}
 	}
 }
 
-// watched returns the client ids with open sessions.
-func (r *Revocations) watched() []string {
+// watched returns the client ids with open sessions, and their keys.
+func (r *Revocations) watched() (clientIDs, keys []string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	ids := make([]string, 0, len(r.sessions))
-	for id := range r.sessions {
-		ids = append(ids, id)
+	for id, sessions := range r.sessions {
+		clientIDs = append(clientIDs, id)
+		seen := map[string]bool{}
+		for s := range sessions {
+			if !seen[s.kid] {
+				seen[s.kid] = true
+				keys = append(keys, keyRefString(id, s.kid))
+			}
+		}
 	}
-	return ids
+	return clientIDs, keys
 }
 
 // listen receives revocation notices until Close, reconnecting with backoff.
@@ -194,12 +237,13 @@ func (r *Revocations) listenOnce() (bool, error) {
 		close(r.connected)
 	}
 	r.mu.Unlock()
-	r.check(r.ctx, r.watched())
+	ids, keys := r.watched()
+	r.check(r.ctx, ids, keys)
 	for {
 		n, err := conn.WaitForNotification(r.ctx)
 		if err != nil {
 			return true, fmt.Errorf("waiting for notices: %w", err)
 		}
-		r.revoked(n.Payload)
+		r.notice(n.Payload)
 	}
 }

@@ -18,10 +18,19 @@ const forgetBatch = 4
 // PartnerKey returns the key registered under clientID and kid, with the
 // client's tenant and scopes and whether it is revoked, as auth.PartnerKeys
 // asks. It reads the database on every call, so a revocation or a removed
-// key takes effect at once. It returns an error wrapping an ENOTFOUND error
-// when there is no such key, and an internal error (never an EINVALID one,
-// which would reach the caller) when the stored key does not parse.
+// key takes effect at once. A key missing from the registry's index of key
+// names costs no query (see keyIndex), so garbage tokens do not reach the
+// database. It returns an error wrapping an ENOTFOUND error when there is
+// no such key, and an internal error (never an EINVALID one, which would
+// reach the caller) when the stored key does not parse.
 func (r *Registry) PartnerKey(ctx context.Context, clientID, kid string) (auth.PartnerKey, error) {
+	known, err := r.keys.has(ctx, clientID, kid)
+	if err != nil {
+		return auth.PartnerKey{}, err
+	}
+	if !known {
+		return auth.PartnerKey{}, outbox.Errorf(outbox.ENOTFOUND, "partner key not found")
+	}
 	row, err := r.store.Q().PartnerKeyGetForToken(ctx, dbsqlc.PartnerKeyGetForTokenParams{ClientID: clientID, Kid: kid})
 	if err != nil {
 		return auth.PartnerKey{}, db.Check(err, "partner key")
