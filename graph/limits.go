@@ -9,14 +9,16 @@ import (
 	"github.com/vektah/gqlparser/v2/parser"
 )
 
-// maxFieldRepeats is how often one response name may occur in a document.
+// maxFieldRepeats is how often one response name may occur in a selection
+// set.
 // Validation compares the fields sharing a name pairwise, so thousands of
 // `__typename` would cost seconds; real operations repeat a name a few
 // times.
 const maxFieldRepeats = 100
 
-// repeatLimit refuses, before gqlgen validates a document, one that repeats
-// a response name more than maxFieldRepeats times (BAD_REQUEST). It parses
+// repeatLimit refuses, before gqlgen validates a document, one with a
+// selection set that repeats a response name more than maxFieldRepeats
+// times (BAD_REQUEST). It parses
 // with the same token limit as the executor, so its cost is bounded too; a
 // document that does not parse is left to the executor to report.
 type repeatLimit struct{ tokens int }
@@ -34,9 +36,32 @@ func (l repeatLimit) MutateOperationParameters(ctx context.Context, p *graphql.R
 	if err != nil {
 		return nil
 	}
+	r := repeatCounter{fragments: doc.Fragments}
+	ok := true
+	for _, op := range doc.Operations {
+		ok = ok && r.fewRepeats(op.SelectionSet)
+	}
+	for _, f := range doc.Fragments {
+		ok = ok && r.fewRepeats(f.SelectionSet)
+	}
+	if !ok {
+		return badRequest(ctx, "a selection repeats a field more than %d times", maxFieldRepeats)
+	}
+	return nil
+}
+
+// repeatCounter counts response names per selection set as validation
+// merges them: the set's fields, those of its inline fragments, and those
+// of every fragment it reaches through spreads, each fragment once.
+type repeatCounter struct{ fragments ast.FragmentDefinitionList }
+
+// fewRepeats reports whether no response name occurs more than
+// maxFieldRepeats times in set or in any set below it.
+func (r repeatCounter) fewRepeats(set ast.SelectionSet) bool {
 	counts := map[string]int{}
-	var walk func(ast.SelectionSet) bool
-	walk = func(set ast.SelectionSet) bool {
+	seen := map[string]bool{}
+	var count func(ast.SelectionSet) bool
+	count = func(set ast.SelectionSet) bool {
 		for _, sel := range set {
 			switch s := sel.(type) {
 			case *ast.Field:
@@ -44,28 +69,41 @@ func (l repeatLimit) MutateOperationParameters(ctx context.Context, p *graphql.R
 				if name == "" {
 					name = s.Name
 				}
-				if counts[name]++; counts[name] > maxFieldRepeats || !walk(s.SelectionSet) {
+				if counts[name]++; counts[name] > maxFieldRepeats {
 					return false
 				}
 			case *ast.InlineFragment:
-				if !walk(s.SelectionSet) {
+				if !count(s.SelectionSet) {
 					return false
+				}
+			case *ast.FragmentSpread:
+				if f := r.fragments.ForName(s.Name); f != nil && !seen[s.Name] {
+					seen[s.Name] = true
+					if !count(f.SelectionSet) {
+						return false
+					}
 				}
 			}
 		}
 		return true
 	}
-	ok := true
-	for _, op := range doc.Operations {
-		ok = ok && walk(op.SelectionSet)
+	if !count(set) {
+		return false
 	}
-	for _, f := range doc.Fragments {
-		ok = ok && walk(f.SelectionSet)
+	// Sub-selections are sets of their own (fragments are checked apart).
+	for _, sel := range set {
+		switch s := sel.(type) {
+		case *ast.Field:
+			if len(s.SelectionSet) > 0 && !r.fewRepeats(s.SelectionSet) {
+				return false
+			}
+		case *ast.InlineFragment:
+			if !r.fewRepeats(s.SelectionSet) {
+				return false
+			}
+		}
 	}
-	if !ok {
-		return badRequest(ctx, "a field name occurs more than %d times in the document", maxFieldRepeats)
-	}
-	return nil
+	return true
 }
 
 // depthLimit refuses, before execution, an operation whose selections nest
