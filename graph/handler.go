@@ -13,6 +13,8 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/99designs/gqlgen/graphql/playground"
 	coderws "github.com/coder/websocket"
+	"github.com/vektah/gqlparser/v2/validator/core"
+	"github.com/vektah/gqlparser/v2/validator/rules"
 
 	"github.com/outbox/outbox/internal/apilimit"
 	"github.com/outbox/outbox/internal/metrics"
@@ -30,8 +32,10 @@ type HandlerConfig struct {
 	// ComplexityLimit and DepthLimit refuse expensive operations before they run.
 	ComplexityLimit int
 	DepthLimit      int
-	// MaxBodyBytes caps a request body.
-	MaxBodyBytes int64
+	// TokenLimit caps the tokens of a document; parsing stops there.
+	TokenLimit int
+	// Bodies caps request bodies (a sending mutation may be larger).
+	Bodies BodyLimits
 	// OriginPatterns are the websocket origins allowed besides the same host.
 	OriginPatterns []string
 	// Limiter, when not nil, refuses callers over their abuse limits.
@@ -61,11 +65,17 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 		PingPongInterval:      cfg.Websocket.pingInterval(), // graphql-transport-ws
 	})
 	srv.AddTransport(transport.Options{})
-	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
+	srv.AddTransport(httpTransport{limits: cfg.Bodies})
 	srv.SetErrorPresenter(errorPresenter(cfg.Logger))
 	srv.SetRecoverFunc(recoverFunc)
-	srv.Use(extension.FixedComplexityLimit(cfg.ComplexityLimit))
+	srv.SetParserTokenLimit(cfg.TokenLimit)
+	srv.Use(repeatLimit{tokens: cfg.TokenLimit})
+	if cfg.Production {
+		srv.Use(noIntrospection{})
+		srv.SetDisableSuggestion(true)
+		srv.SetValidationRulesFn(rulesWithoutSuggestions)
+	}
+	srv.Use(&complexityLimit{max: cfg.ComplexityLimit})
 	srv.Use(depthLimit{max: cfg.DepthLimit})
 	if cfg.Limiter != nil {
 		srv.Use(rateLimit{limiter: cfg.Limiter, present: errorPresenter(cfg.Logger)})
@@ -74,18 +84,12 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 		srv.Use(extension.Introspection{})
 	}
 	if cfg.Metrics != nil {
+		labels := newOperationLabels(es.Schema())
 		srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 			start := time.Now()
 			resp := next(ctx)
 			if graphql.HasOperationContext(ctx) {
-				oc := graphql.GetOperationContext(ctx)
-				opType, name := "unknown", oc.OperationName
-				if oc.Operation != nil {
-					opType = string(oc.Operation.Operation)
-					if name == "" {
-						name = oc.Operation.Name
-					}
-				}
+				opType, name := labels.of(graphql.GetOperationContext(ctx).Operation)
 				cfg.Metrics.ObserveGraphQL(opType, name, resp != nil && len(resp.Errors) > 0, time.Since(start))
 			}
 			return resp
@@ -93,8 +97,24 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 	}
 	var h http.Handler = srv
 	h = jsonByDefault(h)
-	h = cfg.Authenticator.Middleware(h)
-	return http.MaxBytesHandler(h, cfg.MaxBodyBytes)
+	return cfg.Authenticator.Middleware(h)
+}
+
+// rulesWithoutSuggestions are gqlparser's validation rules with every
+// "Did you mean …" left out (gqlgen's SetDisableSuggestion covers only
+// fields and scalar leaves), so that production does not spell out the
+// schema it keeps private.
+func rulesWithoutSuggestions() *rules.Rules {
+	r := rules.NewDefaultRules()
+	for _, rule := range []core.Rule{
+		rules.KnownArgumentNamesRuleWithoutSuggestions,
+		rules.KnownTypeNamesRuleWithoutSuggestions,
+		rules.ValuesOfCorrectTypeRuleWithoutSuggestions,
+	} {
+		r.RemoveRule(strings.TrimSuffix(rule.Name, "WithoutSuggestions"))
+		r.AddRule(rule.Name, rule.RuleFunc)
+	}
+	return r
 }
 
 // websocketInit authenticates a websocket from the `authorization` field of

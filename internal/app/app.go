@@ -210,7 +210,8 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		Production:      cfg.Production(),
 		ComplexityLimit: cfg.QueryComplexity,
 		DepthLimit:      cfg.QueryDepth,
-		MaxBodyBytes:    cfg.MaxBodyBytes,
+		TokenLimit:      cfg.QueryTokens,
+		Bodies:          graph.BodyLimits{Query: cfg.MaxQueryBodyBytes, Send: cfg.MaxBodyBytes},
 		OriginPatterns:  splitList(cfg.WebsocketOrigins),
 		Limiter: apilimit.New(apilimit.Limits{
 			Tenant: cfg.RateLimitTenant, Client: cfg.RateLimitClient,

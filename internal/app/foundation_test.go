@@ -123,7 +123,7 @@ func TestOperationalEndpoints(t *testing.T) {
 	b.do(t, b.token(t, "acme", "admin"), `query Probe { viewer { subject } }`, nil)
 	code, body = get("/metrics")
 	require.Equal(t, http.StatusOK, code)
-	require.Contains(t, body, `outbox_graphql_operations_total{operation="Probe",outcome="ok",type="query"} 1`)
+	require.Contains(t, body, `outbox_graphql_operations_total{operation="viewer",outcome="ok",type="query"} 1`)
 	require.Contains(t, body, `outbox_http_requests_total{code="200",route="/graphql"}`)
 	require.Contains(t, body, "outbox_http_request_duration_seconds")
 

@@ -136,8 +136,16 @@ type Config struct {
 	// LogLevel is OUTBOX_LOG_LEVEL / --log-level: debug, info (default), warn, error.
 	LogLevel string
 	// MaxBodyBytes is OUTBOX_MAX_BODY_BYTES / --max-body-bytes (default 32 MiB):
-	// the largest GraphQL request body.
+	// the largest GraphQL request body of an authenticated sendNotification
+	// or sendNotifications mutation (attachments travel in it).
 	MaxBodyBytes int64
+	// MaxQueryBodyBytes is OUTBOX_MAX_QUERY_BODY_BYTES /
+	// --max-query-body-bytes (default 1 MiB): the largest body of any other
+	// GraphQL request, and of every request without a valid token.
+	MaxQueryBodyBytes int64
+	// QueryTokens is OUTBOX_QUERY_TOKENS / --query-tokens (default 15000):
+	// the most tokens a GraphQL document may have; parsing stops there.
+	QueryTokens int
 	// QueryComplexity is OUTBOX_QUERY_COMPLEXITY / --query-complexity (default
 	// 2000): the most complex GraphQL operation accepted.
 	QueryComplexity int
@@ -292,7 +300,9 @@ func Bind(fs *flag.FlagSet, c *Config, getenv func(string) string) (envErrors fu
 	b.duration(&c.FetchPollInterval, "fetch-poll-interval", "OUTBOX_FETCH_POLL_INTERVAL", time.Second, "how often to look for jobs without an insert notification")
 	b.int(&c.DBMaxConns, "db-max-conns", "OUTBOX_DB_MAX_CONNS", 0, "PostgreSQL connections of this process (0: workers/4, at least 10; 20 without workers)")
 	b.str(&c.LogLevel, "log-level", "OUTBOX_LOG_LEVEL", "info", "debug, info, warn or error")
-	b.int64(&c.MaxBodyBytes, "max-body-bytes", "OUTBOX_MAX_BODY_BYTES", 32<<20, "largest GraphQL request body")
+	b.int64(&c.MaxBodyBytes, "max-body-bytes", "OUTBOX_MAX_BODY_BYTES", 32<<20, "largest body of an authenticated sending mutation")
+	b.int64(&c.MaxQueryBodyBytes, "max-query-body-bytes", "OUTBOX_MAX_QUERY_BODY_BYTES", 1<<20, "largest body of any other GraphQL request")
+	b.int(&c.QueryTokens, "query-tokens", "OUTBOX_QUERY_TOKENS", 15000, "most tokens of a GraphQL document")
 	b.int(&c.QueryComplexity, "query-complexity", "OUTBOX_QUERY_COMPLEXITY", 2000, "GraphQL complexity limit")
 	b.int(&c.QueryDepth, "query-depth", "OUTBOX_QUERY_DEPTH", 12, "GraphQL depth limit")
 	b.str(&c.WebsocketOrigins, "ws-origins", "OUTBOX_WS_ORIGINS", "", "comma-separated websocket origin patterns")
@@ -424,6 +434,12 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxBodyBytes < 1024 {
 		bad("OUTBOX_MAX_BODY_BYTES", "must be at least 1024")
+	}
+	if c.MaxQueryBodyBytes < 1024 || c.MaxQueryBodyBytes > c.MaxBodyBytes {
+		bad("OUTBOX_MAX_QUERY_BODY_BYTES", "must be between 1024 and OUTBOX_MAX_BODY_BYTES")
+	}
+	if c.QueryTokens < 100 {
+		bad("OUTBOX_QUERY_TOKENS", "must be at least 100")
 	}
 	if c.QueryComplexity < 5 {
 		bad("OUTBOX_QUERY_COMPLEXITY", "must be at least 5")

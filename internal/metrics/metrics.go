@@ -68,10 +68,12 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{Registry: m.registry})
 }
 
-// ObserveGraphQL records one GraphQL operation.
+// ObserveGraphQL records one GraphQL operation. opType and name become
+// label values, so they must come from a fixed set (the schema's root
+// fields, "other"), never from the client; an empty name is "other".
 func (m *Metrics) ObserveGraphQL(opType, name string, failed bool, d time.Duration) {
 	if name == "" {
-		name = "anonymous"
+		name = "other"
 	}
 	outcome := "ok"
 	if failed {

@@ -18,6 +18,7 @@ const (
 	EINVALID         Code = "INVALID_INPUT"
 	ECONFLICT        Code = "CONFLICT"
 	ERATELIMITED     Code = "RATE_LIMITED"
+	EBADREQUEST      Code = "BAD_REQUEST"
 	EINTERNAL        Code = "INTERNAL"
 )
 
