@@ -31,6 +31,7 @@ func (r *mutationResolver) SendNotifications(ctx context.Context, inputs []model
 	if err != nil {
 		return nil, err
 	}
+	batchLoads(ctx, msgs)
 	return messageModels(msgs), nil
 }
 

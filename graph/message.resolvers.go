@@ -3,8 +3,6 @@ package graph
 import (
 	"context"
 
-	"github.com/google/uuid"
-
 	"github.com/outbox/outbox/graph/model"
 	"github.com/outbox/outbox/internal/logs"
 	"github.com/outbox/outbox/internal/outbox"
@@ -16,6 +14,7 @@ func (r *queryResolver) Messages(ctx context.Context, filter *model.MessageFilte
 	if err != nil {
 		return nil, err
 	}
+	batchLoads(ctx, page.Messages)
 	conn := &model.MessageConnection{Edges: make([]model.MessageEdge, len(page.Messages)), PageInfo: &model.PageInfo{HasNextPage: page.HasNext}}
 	for i, m := range page.Messages {
 		conn.Edges[i] = model.MessageEdge{Cursor: logs.Cursor(m), Node: messageModel(m)}
@@ -43,30 +42,30 @@ func (r *queryResolver) Message(ctx context.Context, id string) (*model.Message,
 	return messageModel(m), nil
 }
 
-// Attempts lists a message's delivery attempts.
+// Attempts lists a message's delivery attempts (batched per request).
 func (r *messageResolver) Attempts(ctx context.Context, obj *model.Message) ([]model.DeliveryAttempt, error) {
 	msgID, err := parseID(obj.ID, "message")
 	if err != nil {
 		return nil, err
 	}
-	attempts, err := r.Logs.Attempts(ctx, []uuid.UUID{msgID})
+	attempts, err := r.attemptsOf(ctx, msgID)
 	if err != nil {
 		return nil, err
 	}
-	return attemptModels(attempts[msgID]), nil
+	return attemptModels(attempts), nil
 }
 
-// Events lists a message's status changes.
+// Events lists a message's status changes (batched per request).
 func (r *messageResolver) Events(ctx context.Context, obj *model.Message) ([]model.MessageEvent, error) {
 	msgID, err := parseID(obj.ID, "message")
 	if err != nil {
 		return nil, err
 	}
-	events, err := r.Logs.Events(ctx, []uuid.UUID{msgID})
+	events, err := r.eventsOf(ctx, msgID)
 	if err != nil {
 		return nil, err
 	}
-	return eventModels(events[msgID]), nil
+	return eventModels(events), nil
 }
 
 // SetLogRetention sets how many days the tenant's messages are kept.
