@@ -28,11 +28,13 @@ type listLoaders struct {
 	events   *dataloadgen.Loader[uuid.UUID, []outbox.MessageEvent]
 }
 
-// requestLoaders are the list loaders of one request, by message.
+// requestLoaders are the list loaders of one request, by message, and the
+// loads of many messages they batch into.
 type requestLoaders struct {
-	logs *logs.Service
-	mu   sync.Mutex
-	byID map[uuid.UUID]*listLoaders
+	attempts func(context.Context, []uuid.UUID) (map[uuid.UUID][]outbox.Attempt, error)
+	events   func(context.Context, []uuid.UUID) (map[uuid.UUID][]outbox.MessageEvent, error)
+	mu       sync.Mutex
+	byID     map[uuid.UUID]*listLoaders
 }
 
 type loadersKey struct{}
@@ -49,7 +51,7 @@ func Dataloaders(l *logs.Service) func(http.Handler) http.Handler {
 				next.ServeHTTP(w, r)
 				return
 			}
-			rl := &requestLoaders{logs: l, byID: map[uuid.UUID]*listLoaders{}}
+			rl := &requestLoaders{attempts: l.Attempts, events: l.Events, byID: map[uuid.UUID]*listLoaders{}}
 			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), loadersKey{}, rl)))
 		})
 	}
@@ -69,8 +71,8 @@ func batchLoads(ctx context.Context, msgs []outbox.Message) {
 	}
 	opts := []dataloadgen.Option{dataloadgen.WithWait(loadWait), dataloadgen.WithBatchCapacity(len(distinct))}
 	ll := &listLoaders{
-		attempts: dataloadgen.NewLoader(byKey(rl.logs.Attempts), opts...),
-		events:   dataloadgen.NewLoader(byKey(rl.logs.Events), opts...),
+		attempts: dataloadgen.NewLoader(byKey(rl.attempts), opts...),
+		events:   dataloadgen.NewLoader(byKey(rl.events), opts...),
 	}
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
