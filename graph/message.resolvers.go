@@ -42,7 +42,7 @@ func (r *queryResolver) Message(ctx context.Context, id string) (*model.Message,
 	return messageModel(m), nil
 }
 
-// Attempts lists a message's delivery attempts (batched per request).
+// Attempts lists a message's delivery attempts (one statement for all of its list).
 func (r *messageResolver) Attempts(ctx context.Context, obj *model.Message) ([]model.DeliveryAttempt, error) {
 	msgID, err := parseID(obj.ID, "message")
 	if err != nil {
@@ -55,7 +55,7 @@ func (r *messageResolver) Attempts(ctx context.Context, obj *model.Message) ([]m
 	return attemptModels(attempts), nil
 }
 
-// Events lists a message's status changes (batched per request).
+// Events lists a message's status changes (one statement for all of its list).
 func (r *messageResolver) Events(ctx context.Context, obj *model.Message) ([]model.MessageEvent, error) {
 	msgID, err := parseID(obj.ID, "message")
 	if err != nil {
