@@ -129,3 +129,58 @@ func setMessageStatuses(ctx context.Context, q *dbsqlc.Queries, changes []Status
 	}
 	return out, nil
 }
+
+// MessageFromRow maps a message row to the domain's Message. It fails only
+// when the stored last error is not valid JSON.
+func MessageFromRow(row dbsqlc.Message) (outbox.Message, error) {
+	m := outbox.Message{
+		ID: row.ID, TenantID: row.TenantID, Kind: outbox.MessageKind(row.Kind), Status: outbox.MessageStatus(row.Status),
+		From: row.FromAddr, To: row.ToAddrs, Cc: row.CcAddrs, Subject: row.Subject,
+		Template: deref(row.TemplateKey), IdempotencyKey: deref(row.IdempotencyKey), ResentFrom: row.ResentFrom.UUID,
+		AttemptCount: int(row.AttemptCount), CreatedAt: row.CreatedAt, UpdatedAt: row.UpdatedAt, SentAt: row.SentAt,
+	}
+	if len(row.LastError) > 0 {
+		var e outbox.DeliveryError
+		if err := json.Unmarshal(row.LastError, &e); err != nil {
+			return outbox.Message{}, fmt.Errorf("decoding last error of message %s: %w", row.ID, err)
+		}
+		m.LastError = &e
+	}
+	return m, nil
+}
+
+// MessagesFromRows maps rows with MessageFromRow, in order.
+func MessagesFromRows(rows []dbsqlc.Message) ([]outbox.Message, error) {
+	out := make([]outbox.Message, len(rows))
+	for i, row := range rows {
+		m, err := MessageFromRow(row)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = m
+	}
+	return out, nil
+}
+
+func attemptFromRow(row dbsqlc.MessageAttempt) outbox.Attempt {
+	a := outbox.Attempt{
+		At: row.At, Duration: time.Duration(row.DurationMs) * time.Millisecond, Server: row.Server,
+		EnhancedCode: row.EnhancedCode, Reply: row.Reply, TLSVersion: row.TlsVersion, Category: outbox.ErrorCategory(row.Category),
+	}
+	if row.Code != nil {
+		a.Code = int(*row.Code)
+	}
+	return a
+}
+
+func eventFromRow(row dbsqlc.MessageEvent) outbox.MessageEvent {
+	return outbox.MessageEvent{Status: outbox.MessageStatus(row.Status), At: row.At, Detail: row.Detail}
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}

@@ -2,25 +2,193 @@ package db
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/outbox/outbox/db/dbsqlc"
+	"github.com/outbox/outbox/internal/outbox"
 )
 
-// LogQ returns the queries with a plan made for each call's arguments, for
-// the email log's catch-all filter query (MessageLogList). The default
-// (statements prepared once per connection) lets Postgres switch to a
-// generic plan after five calls, and a generic plan of "filter IS NULL OR
-// column = filter" cannot pick the index of the filter actually given. An
-// unnamed statement is planned at every call with its arguments, so the
-// conditions of absent filters fold away.
-func (s *Store) LogQ() *dbsqlc.Queries {
-	return dbsqlc.New(customPlans{s.pool})
+// MessageQuery selects one page of a tenant's messages for MessageList,
+// newest first. Zero fields select everything.
+type MessageQuery struct {
+	TenantID uuid.UUID
+	// Statuses keeps messages in any of these statuses.
+	Statuses []outbox.MessageStatus
+	Kind     outbox.MessageKind
+	// Recipient keeps messages to this address (To or Cc); it must be
+	// lower-cased.
+	Recipient      string
+	Template       string
+	IdempotencyKey string
+	// Since and Until keep messages created in [Since, Until).
+	Since, Until time.Time
+	// Search keeps messages whose subject contains it, in any case; its
+	// pattern characters (% and _) are taken literally.
+	Search string
+	// AfterID, when not uuid.Nil, starts the page after the message with
+	// that id created at AfterCreatedAt (the keyset cursor).
+	AfterCreatedAt time.Time
+	AfterID        uuid.UUID
+	// Limit is how many messages the page holds at most.
+	Limit int
 }
 
-// customPlans runs every statement as an unnamed prepared statement.
+// MessageList returns the page of messages q selects (MessageLogList),
+// planned for its actual arguments (see customPlans).
+func (s *Store) MessageList(ctx context.Context, q MessageQuery) ([]outbox.Message, error) {
+	p := dbsqlc.MessageLogListParams{
+		TenantID: q.TenantID, Statuses: make([]string, len(q.Statuses)), RowLimit: int32(q.Limit),
+		Kind: optional(string(q.Kind)), Recipient: optional(q.Recipient), TemplateKey: optional(q.Template),
+		IdempotencyKey: optional(q.IdempotencyKey), Since: optionalTime(q.Since), Until: optionalTime(q.Until),
+	}
+	for i, st := range q.Statuses {
+		p.Statuses[i] = string(st)
+	}
+	if q.Search != "" {
+		pattern := likePattern(q.Search)
+		p.SubjectPattern = &pattern
+	}
+	if q.AfterID != uuid.Nil {
+		p.AfterCreatedAt, p.AfterID = &q.AfterCreatedAt, uuid.NullUUID{UUID: q.AfterID, Valid: true}
+	}
+	rows, err := dbsqlc.New(customPlans{s.pool}).MessageLogList(ctx, p)
+	if err != nil {
+		return nil, fmt.Errorf("listing messages: %w", err)
+	}
+	return MessagesFromRows(rows)
+}
+
+// MessageGetByID returns one of a tenant's messages; ENOTFOUND when the
+// tenant has none with that id.
+func (s *Store) MessageGetByID(ctx context.Context, tenantID, id uuid.UUID) (outbox.Message, error) {
+	row, err := s.q.MessageGet(ctx, dbsqlc.MessageGetParams{TenantID: tenantID, ID: id})
+	if err != nil {
+		return outbox.Message{}, Check(err, "message")
+	}
+	return MessageFromRow(row)
+}
+
+// MessageGetWithLastEvent returns one of a tenant's messages and the id of
+// its latest event (0 when it has none), read in one snapshot; ENOTFOUND
+// when the tenant has no such message.
+func (s *Store) MessageGetWithLastEvent(ctx context.Context, tenantID, id uuid.UUID) (outbox.Message, int64, error) {
+	r, err := s.q.MessageLogGet(ctx, dbsqlc.MessageLogGetParams{TenantID: tenantID, ID: id})
+	if err != nil {
+		return outbox.Message{}, 0, Check(err, "message")
+	}
+	m, err := MessageFromRow(r.Message)
+	return m, r.LastEventID, err
+}
+
+// MessageListChangedSince returns up to limit of a tenant's messages with
+// an event at or after since, least recently changed first.
+func (s *Store) MessageListChangedSince(ctx context.Context, tenantID uuid.UUID, since time.Time, limit int) ([]outbox.Message, error) {
+	rows, err := s.q.MessageLogChangedSince(ctx, dbsqlc.MessageLogChangedSinceParams{TenantID: tenantID, Since: since, RowLimit: int32(limit)})
+	if err != nil {
+		return nil, fmt.Errorf("re-reading changed messages: %w", err)
+	}
+	return MessagesFromRows(rows)
+}
+
+// AttemptsByMessageIDs returns the delivery attempts of those of ids that
+// are the tenant's messages, oldest first per message, in one statement. A
+// message without attempts (or not the tenant's) has no entry.
+func (s *Store) AttemptsByMessageIDs(ctx context.Context, tenantID uuid.UUID, ids []uuid.UUID) (map[uuid.UUID][]outbox.Attempt, error) {
+	rows, err := s.q.MessageAttemptsByMessageIDs(ctx, dbsqlc.MessageAttemptsByMessageIDsParams{TenantID: tenantID, MessageIds: ids})
+	if err != nil {
+		return nil, fmt.Errorf("loading delivery attempts: %w", err)
+	}
+	out := make(map[uuid.UUID][]outbox.Attempt)
+	for _, r := range rows {
+		out[r.MessageID] = append(out[r.MessageID], attemptFromRow(r))
+	}
+	return out, nil
+}
+
+// EventsByMessageIDs returns the status changes of those of ids that are
+// the tenant's messages, oldest first per message, in one statement. A
+// message without events (or not the tenant's) has no entry.
+func (s *Store) EventsByMessageIDs(ctx context.Context, tenantID uuid.UUID, ids []uuid.UUID) (map[uuid.UUID][]outbox.MessageEvent, error) {
+	rows, err := s.q.MessageEventsByMessageIDs(ctx, dbsqlc.MessageEventsByMessageIDsParams{TenantID: tenantID, MessageIds: ids})
+	if err != nil {
+		return nil, fmt.Errorf("loading message events: %w", err)
+	}
+	out := make(map[uuid.UUID][]outbox.MessageEvent)
+	for _, r := range rows {
+		out[r.MessageID] = append(out[r.MessageID], eventFromRow(r))
+	}
+	return out, nil
+}
+
+// TenantRetention is how many days one tenant keeps its messages.
+type TenantRetention struct {
+	TenantID uuid.UUID
+	Days     int
+}
+
+// TenantRetentionList returns every tenant's retention, for the purge.
+func (s *Store) TenantRetentionList(ctx context.Context) ([]TenantRetention, error) {
+	rows, err := s.q.TenantRetentionList(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("listing tenants' retention: %w", err)
+	}
+	out := make([]TenantRetention, len(rows))
+	for i, r := range rows {
+		out[i] = TenantRetention{TenantID: r.ID, Days: int(r.RetentionDays)}
+	}
+	return out, nil
+}
+
+// MessagePurgeExpired deletes up to batch of a tenant's messages created
+// before cutoff (with their attempts and events), skipping rows that are
+// locked, in one statement (MessagePurgeExpired), and returns how many it
+// deleted.
+func (s *Store) MessagePurgeExpired(ctx context.Context, tenantID uuid.UUID, cutoff time.Time, batch int) (int64, error) {
+	n, err := s.q.MessagePurgeExpired(ctx, dbsqlc.MessagePurgeExpiredParams{TenantID: tenantID, Cutoff: cutoff, BatchSize: int32(batch)})
+	if err != nil {
+		return 0, fmt.Errorf("purging expired messages: %w", err)
+	}
+	return n, nil
+}
+
+// TenantGetByID returns the tenant with the given id, read in tx;
+// ENOTFOUND when there is none.
+func (tx *Tx) TenantGetByID(ctx context.Context, id uuid.UUID) (outbox.Tenant, error) {
+	row, err := tx.Q.TenantGetByID(ctx, id)
+	if err != nil {
+		return outbox.Tenant{}, Check(err, "tenant")
+	}
+	return tenantFromRow(row), nil
+}
+
+// TenantRetentionSet sets how many days a tenant keeps its messages and
+// returns the updated tenant; ENOTFOUND when there is no such tenant.
+func (tx *Tx) TenantRetentionSet(ctx context.Context, id uuid.UUID, days int) (outbox.Tenant, error) {
+	row, err := tx.Q.TenantRetentionSet(ctx, dbsqlc.TenantRetentionSetParams{ID: id, RetentionDays: int32(days)})
+	if err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			return outbox.Tenant{}, Check(err, "tenant")
+		}
+		return outbox.Tenant{}, fmt.Errorf("setting log retention: %w", err)
+	}
+	return tenantFromRow(row), nil
+}
+
+// customPlans runs every statement as an unnamed prepared statement: a
+// plan made for each call's arguments, for the email log's catch-all filter
+// query (MessageLogList). The default (statements prepared once per
+// connection) lets Postgres switch to a generic plan after five calls, and
+// a generic plan of "filter IS NULL OR column = filter" cannot pick the
+// index of the filter actually given. An unnamed statement is planned at
+// every call with its arguments, so the conditions of absent filters fold
+// away.
 type customPlans struct{ db dbsqlc.DBTX }
 
 func (c customPlans) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
@@ -33,4 +201,25 @@ func (c customPlans) Query(ctx context.Context, sql string, args ...any) (pgx.Ro
 
 func (c customPlans) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 	return c.db.QueryRow(ctx, sql, append([]any{pgx.QueryExecModeDescribeExec}, args...)...)
+}
+
+// likePattern turns search text into an ILIKE pattern matching it anywhere,
+// with the pattern characters in it taken literally.
+func likePattern(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return "%" + r.Replace(s) + "%"
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func optionalTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
 }

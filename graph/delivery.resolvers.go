@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 
+	"github.com/outbox/outbox/db"
 	"github.com/outbox/outbox/graph/model"
 	"github.com/outbox/outbox/internal/delivery"
 )
@@ -13,7 +14,7 @@ func (r *mutationResolver) SendNotification(ctx context.Context, input model.Sen
 	if err != nil {
 		return nil, err
 	}
-	return messageModel(row)
+	return storedMessageModel(db.MessageFromRow(row))
 }
 
 // SendNotifications queues up to 1,000 notifications in one transaction.
@@ -26,7 +27,12 @@ func (r *mutationResolver) SendNotifications(ctx context.Context, inputs []model
 	if err != nil {
 		return nil, err
 	}
-	return messageModels(rows)
+	msgs, err := db.MessagesFromRows(rows)
+	if err != nil {
+		return nil, err
+	}
+	batchLoads(ctx, msgs)
+	return messageModels(msgs), nil
 }
 
 func sendInput(in model.SendNotificationInput) delivery.SendInput {
@@ -53,7 +59,7 @@ func (r *mutationResolver) CancelMessage(ctx context.Context, id string) (*model
 	if err != nil {
 		return nil, err
 	}
-	return messageModel(row)
+	return storedMessageModel(db.MessageFromRow(row))
 }
 
 // ResendMessage sends a message again as a new, linked message.
@@ -66,7 +72,7 @@ func (r *mutationResolver) ResendMessage(ctx context.Context, id string) (*model
 	if err != nil {
 		return nil, err
 	}
-	return messageModel(row)
+	return storedMessageModel(db.MessageFromRow(row))
 }
 
 // Suppressions lists the tenant's suppressed addresses.

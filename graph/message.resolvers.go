@@ -14,13 +14,10 @@ func (r *queryResolver) Messages(ctx context.Context, filter *model.MessageFilte
 	if err != nil {
 		return nil, err
 	}
+	batchLoads(ctx, page.Messages)
 	conn := &model.MessageConnection{Edges: make([]model.MessageEdge, len(page.Messages)), PageInfo: &model.PageInfo{HasNextPage: page.HasNext}}
-	for i, row := range page.Messages {
-		m, err := messageModel(row)
-		if err != nil {
-			return nil, err
-		}
-		conn.Edges[i] = model.MessageEdge{Cursor: logs.Cursor(row), Node: m}
+	for i, m := range page.Messages {
+		conn.Edges[i] = model.MessageEdge{Cursor: logs.Cursor(m), Node: messageModel(m)}
 	}
 	if len(page.Messages) > 0 {
 		end := page.EndCursor()
@@ -35,59 +32,40 @@ func (r *queryResolver) Message(ctx context.Context, id string) (*model.Message,
 	if err != nil {
 		return nil, nil
 	}
-	row, err := r.Logs.Get(ctx, msgID)
+	m, err := r.Logs.Get(ctx, msgID)
 	if outbox.ErrorCode(err) == outbox.ENOTFOUND {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	return messageModel(row)
+	return messageModel(m), nil
 }
 
-// Attempts lists a message's delivery attempts.
+// Attempts lists a message's delivery attempts (one statement for all of its list).
 func (r *messageResolver) Attempts(ctx context.Context, obj *model.Message) ([]model.DeliveryAttempt, error) {
 	msgID, err := parseID(obj.ID, "message")
 	if err != nil {
 		return nil, err
 	}
-	rows, err := r.Logs.Attempts(ctx, msgID)
+	attempts, err := r.attemptsOf(ctx, msgID)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]model.DeliveryAttempt, len(rows))
-	for i, a := range rows {
-		out[i] = model.DeliveryAttempt{
-			At: a.At, DurationMs: int(a.DurationMs), Server: optional(a.Server), EnhancedCode: optional(a.EnhancedCode),
-			Reply: optional(a.Reply), TLSVersion: optional(a.TlsVersion),
-		}
-		if a.Code != nil {
-			code := int(*a.Code)
-			out[i].Code = &code
-		}
-		if a.Category != "" {
-			c := model.ErrorCategory(a.Category)
-			out[i].Category = &c
-		}
-	}
-	return out, nil
+	return attemptModels(attempts), nil
 }
 
-// Events lists a message's status changes.
+// Events lists a message's status changes (one statement for all of its list).
 func (r *messageResolver) Events(ctx context.Context, obj *model.Message) ([]model.MessageEvent, error) {
 	msgID, err := parseID(obj.ID, "message")
 	if err != nil {
 		return nil, err
 	}
-	rows, err := r.Logs.Events(ctx, msgID)
+	events, err := r.eventsOf(ctx, msgID)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]model.MessageEvent, len(rows))
-	for i, e := range rows {
-		out[i] = model.MessageEvent{Status: model.MessageStatus(e.Status), At: e.At, Detail: optional(e.Detail)}
-	}
-	return out, nil
+	return eventModels(events), nil
 }
 
 // SetLogRetention sets how many days the tenant's messages are kept.

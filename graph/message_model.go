@@ -1,59 +1,84 @@
 package graph
 
 import (
-	"encoding/json"
-	"fmt"
+	"github.com/google/uuid"
 
-	"github.com/outbox/outbox/db/dbsqlc"
 	"github.com/outbox/outbox/graph/model"
 	"github.com/outbox/outbox/internal/outbox"
 )
 
-// messageModel maps a message row to the GraphQL Message: the one mapping
+// messageModel maps a message to the GraphQL Message: the one mapping
 // every resolver returning a Message uses (logs, subscriptions, sending).
 // Attempts and events are left out: the Message resolver loads them when
-// they are selected. It fails only when the stored last error is not valid
-// JSON.
-func messageModel(row dbsqlc.Message) (*model.Message, error) {
-	m := &model.Message{
-		ID:             row.ID.String(),
-		Kind:           model.MessageKind(row.Kind),
-		Status:         model.MessageStatus(row.Status),
-		From:           row.FromAddr,
-		To:             nonNilStrings(row.ToAddrs),
-		Cc:             nonNilStrings(row.CcAddrs),
-		Subject:        row.Subject,
-		Template:       row.TemplateKey,
-		IdempotencyKey: row.IdempotencyKey,
-		CreatedAt:      row.CreatedAt,
-		UpdatedAt:      row.UpdatedAt,
-		SentAt:         row.SentAt,
+// they are selected.
+func messageModel(m outbox.Message) *model.Message {
+	out := &model.Message{
+		ID:             m.ID.String(),
+		Kind:           model.MessageKind(m.Kind),
+		Status:         model.MessageStatus(m.Status),
+		From:           m.From,
+		To:             nonNilStrings(m.To),
+		Cc:             nonNilStrings(m.Cc),
+		Subject:        m.Subject,
+		Template:       optional(m.Template),
+		IdempotencyKey: optional(m.IdempotencyKey),
+		CreatedAt:      m.CreatedAt,
+		UpdatedAt:      m.UpdatedAt,
+		SentAt:         m.SentAt,
+		LastError:      deliveryErrorModel(m.LastError),
 	}
-	if row.ResentFrom.Valid {
-		id := row.ResentFrom.UUID.String()
-		m.ResentFrom = &id
+	if m.ResentFrom != uuid.Nil {
+		id := m.ResentFrom.String()
+		out.ResentFrom = &id
 	}
-	if len(row.LastError) > 0 {
-		var e outbox.DeliveryError
-		if err := json.Unmarshal(row.LastError, &e); err != nil {
-			return nil, fmt.Errorf("decoding last error of message %s: %w", row.ID, err)
-		}
-		m.LastError = deliveryErrorModel(&e)
-	}
-	return m, nil
+	return out
 }
 
-// messageModels maps rows with messageModel, in order.
-func messageModels(rows []dbsqlc.Message) ([]model.Message, error) {
-	out := make([]model.Message, len(rows))
-	for i, row := range rows {
-		m, err := messageModel(row)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = *m
+// messageModels maps messages with messageModel, in order.
+func messageModels(ms []outbox.Message) []model.Message {
+	out := make([]model.Message, len(ms))
+	for i, m := range ms {
+		out[i] = *messageModel(m)
 	}
-	return out, nil
+	return out
+}
+
+// storedMessageModel maps a message as read (with the error of reading
+// it) with messageModel.
+func storedMessageModel(m outbox.Message, err error) (*model.Message, error) {
+	if err != nil {
+		return nil, err
+	}
+	return messageModel(m), nil
+}
+
+// attemptModels maps a message's delivery attempts, in order.
+func attemptModels(as []outbox.Attempt) []model.DeliveryAttempt {
+	out := make([]model.DeliveryAttempt, len(as))
+	for i, a := range as {
+		out[i] = model.DeliveryAttempt{
+			At: a.At, DurationMs: int(a.Duration.Milliseconds()), Server: optional(a.Server), EnhancedCode: optional(a.EnhancedCode),
+			Reply: optional(a.Reply), TLSVersion: optional(a.TLSVersion),
+		}
+		if a.Code != 0 {
+			code := a.Code
+			out[i].Code = &code
+		}
+		if a.Category != "" {
+			c := model.ErrorCategory(a.Category)
+			out[i].Category = &c
+		}
+	}
+	return out
+}
+
+// eventModels maps a message's status changes, in order.
+func eventModels(es []outbox.MessageEvent) []model.MessageEvent {
+	out := make([]model.MessageEvent, len(es))
+	for i, e := range es {
+		out[i] = model.MessageEvent{Status: model.MessageStatus(e.Status), At: e.At, Detail: optional(e.Detail)}
+	}
+	return out
 }
 
 func nonNilStrings(s []string) []string {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/outbox/outbox/graph/model"
 	"github.com/outbox/outbox/internal/logs"
+	"github.com/outbox/outbox/internal/outbox"
 	"github.com/outbox/outbox/internal/sender"
 )
 
@@ -25,7 +26,9 @@ func (r *subscriptionResolver) MessageUpdated(ctx context.Context, id string) (<
 		release()
 		return nil, err
 	}
-	return stream(ctx, r.Resolver, feed, release, messageModel), nil
+	return stream(ctx, r.Resolver, feed, release, func(m outbox.Message) (*model.Message, error) {
+		return messageModel(m), nil
+	}), nil
 }
 
 // MessageEvents streams changes of the tenant's messages matching filter.
@@ -39,7 +42,9 @@ func (r *subscriptionResolver) MessageEvents(ctx context.Context, filter *model.
 		release()
 		return nil, err
 	}
-	return stream(ctx, r.Resolver, feed, release, messageModel), nil
+	return stream(ctx, r.Resolver, feed, release, func(m outbox.Message) (*model.Message, error) {
+		return messageModel(m), nil
+	}), nil
 }
 
 // SenderTestUpdated streams one sender test until it finishes.

@@ -12,6 +12,92 @@ import (
 	"github.com/google/uuid"
 )
 
+const messageAttemptsByMessageIDs = `-- name: MessageAttemptsByMessageIDs :many
+SELECT id, message_id, tenant_id, at, duration_ms, server, code, enhanced_code, reply, tls_version, category FROM message_attempts
+WHERE tenant_id = $1 AND message_id = ANY ($2::uuid[])
+ORDER BY message_id, id
+`
+
+type MessageAttemptsByMessageIDsParams struct {
+	TenantID   uuid.UUID
+	MessageIds []uuid.UUID
+}
+
+// The delivery attempts of several of a tenant's messages, oldest first
+// per message: one statement for a page of messages (the GraphQL
+// dataloader), not one per message.
+func (q *Queries) MessageAttemptsByMessageIDs(ctx context.Context, arg MessageAttemptsByMessageIDsParams) ([]MessageAttempt, error) {
+	rows, err := q.db.Query(ctx, messageAttemptsByMessageIDs, arg.TenantID, arg.MessageIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []MessageAttempt{}
+	for rows.Next() {
+		var i MessageAttempt
+		if err := rows.Scan(
+			&i.ID,
+			&i.MessageID,
+			&i.TenantID,
+			&i.At,
+			&i.DurationMs,
+			&i.Server,
+			&i.Code,
+			&i.EnhancedCode,
+			&i.Reply,
+			&i.TlsVersion,
+			&i.Category,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const messageEventsByMessageIDs = `-- name: MessageEventsByMessageIDs :many
+SELECT id, message_id, tenant_id, status, detail, at FROM message_events
+WHERE tenant_id = $1 AND message_id = ANY ($2::uuid[])
+ORDER BY message_id, id
+`
+
+type MessageEventsByMessageIDsParams struct {
+	TenantID   uuid.UUID
+	MessageIds []uuid.UUID
+}
+
+// The status changes of several of a tenant's messages, oldest first per
+// message, as MessageAttemptsByMessageIDs.
+func (q *Queries) MessageEventsByMessageIDs(ctx context.Context, arg MessageEventsByMessageIDsParams) ([]MessageEvent, error) {
+	rows, err := q.db.Query(ctx, messageEventsByMessageIDs, arg.TenantID, arg.MessageIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []MessageEvent{}
+	for rows.Next() {
+		var i MessageEvent
+		if err := rows.Scan(
+			&i.ID,
+			&i.MessageID,
+			&i.TenantID,
+			&i.Status,
+			&i.Detail,
+			&i.At,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const messageLogChangedSince = `-- name: MessageLogChangedSince :many
 SELECT id, tenant_id, kind, status, from_addr, to_addrs, cc_addrs, subject, template_key, idempotency_key, payload, job_id, resent_from, last_error, attempt_count, created_at, updated_at, sent_at FROM messages
 WHERE messages.tenant_id = $1
@@ -150,13 +236,14 @@ type MessageLogListParams struct {
 }
 
 // The email log (internal/logs): listing and filtering messages, one message
-// with the id of its latest event, retention, and the NOTIFYs that carry
-// status changes to every API process (internal/events).
+// with the id of its latest event, the attempts and events of many messages,
+// retention, and the NOTIFYs that carry status changes to every API process
+// (internal/events).
 // One page of a tenant's messages, newest first, after the keyset cursor
 // (after_created_at, after_id) when given. Every filter is optional: NULL
 // (or an empty status list) leaves it out. It must run with a plan made for
-// its arguments (db.Store.LogQ), so that the catch-all conditions fold away
-// and the index of the filter given is used.
+// its arguments (db.Store.MessageList), so that the catch-all conditions
+// fold away and the index of the filter given is used.
 func (q *Queries) MessageLogList(ctx context.Context, arg MessageLogListParams) ([]Message, error) {
 	rows, err := q.db.Query(ctx, messageLogList,
 		arg.TenantID,

@@ -1,13 +1,14 @@
 -- The email log (internal/logs): listing and filtering messages, one message
--- with the id of its latest event, retention, and the NOTIFYs that carry
--- status changes to every API process (internal/events).
+-- with the id of its latest event, the attempts and events of many messages,
+-- retention, and the NOTIFYs that carry status changes to every API process
+-- (internal/events).
 
 -- name: MessageLogList :many
 -- One page of a tenant's messages, newest first, after the keyset cursor
 -- (after_created_at, after_id) when given. Every filter is optional: NULL
 -- (or an empty status list) leaves it out. It must run with a plan made for
--- its arguments (db.Store.LogQ), so that the catch-all conditions fold away
--- and the index of the filter given is used.
+-- its arguments (db.Store.MessageList), so that the catch-all conditions
+-- fold away and the index of the filter given is used.
 SELECT * FROM messages
 WHERE tenant_id = @tenant_id
   AND (sqlc.narg(after_created_at)::timestamptz IS NULL
@@ -32,6 +33,21 @@ SELECT sqlc.embed(messages),
        coalesce((SELECT max(e.id) FROM message_events e WHERE e.message_id = messages.id), 0)::bigint AS last_event_id
 FROM messages
 WHERE messages.tenant_id = @tenant_id AND messages.id = @id;
+
+-- name: MessageAttemptsByMessageIDs :many
+-- The delivery attempts of several of a tenant's messages, oldest first
+-- per message: one statement for a page of messages (the GraphQL
+-- dataloader), not one per message.
+SELECT * FROM message_attempts
+WHERE tenant_id = @tenant_id AND message_id = ANY (@message_ids::uuid[])
+ORDER BY message_id, id;
+
+-- name: MessageEventsByMessageIDs :many
+-- The status changes of several of a tenant's messages, oldest first per
+-- message, as MessageAttemptsByMessageIDs.
+SELECT * FROM message_events
+WHERE tenant_id = @tenant_id AND message_id = ANY (@message_ids::uuid[])
+ORDER BY message_id, id;
 
 -- name: MessageLogChangedSince :many
 -- A tenant's messages with an event at or after since, least recently

@@ -81,6 +81,9 @@ type Options struct {
 	// Delivery tunes notification delivery (tests shorten the retry delays
 	// and trust the smtptest CA); zero fields take the configuration's.
 	Delivery delivery.Options
+	// DBTracer, when not nil, sees every statement of the pool (tests
+	// count them).
+	DBTracer pgx.QueryTracer
 }
 
 // New connects to (or starts) the database, migrates it, and builds the
@@ -118,6 +121,9 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	// waiting for a connection (OUTBOX_DB_MAX_CONNS).
 	poolCfg.MaxConns = int32(cfg.DBConns())
 	poolCfg.AfterConnect = db.RegisterTypes
+	if opts.DBTracer != nil {
+		poolCfg.ConnConfig.Tracer = opts.DBTracer
+	}
 	a.pool, err = pgxpool.NewWithConfig(ctx, poolCfg)
 	if err != nil {
 		return nil, fmt.Errorf("connecting to the database: %w", err)
@@ -224,7 +230,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		},
 	})
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", m.Middleware("/graphql", gql))
+	mux.Handle("/graphql", m.Middleware("/graphql", graph.Dataloaders(a.logs)(gql)))
 	if !cfg.Production() {
 		mux.Handle("GET /graphiql", graph.PlaygroundHandler())
 	}

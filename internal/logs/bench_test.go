@@ -11,7 +11,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/outbox/outbox/db/dbsqlc"
 	"github.com/outbox/outbox/internal/logs"
 	"github.com/outbox/outbox/internal/outbox"
 )
@@ -40,7 +39,7 @@ func BenchmarkList(b *testing.B) {
 
 	cursorAt := func(offset int) *string {
 		tenant, _ := outbox.MustTenant(ctx)
-		var row dbsqlc.Message
+		var row outbox.Message
 		require.NoError(b, bu.pool.QueryRow(context.Background(),
 			`SELECT id, created_at FROM messages WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC OFFSET $2 LIMIT 1`,
 			tenant.ID, offset).Scan(&row.ID, &row.CreatedAt))

@@ -8,7 +8,7 @@
 // so a page costs the same at any depth and rows inserted while a client
 // pages never shift it: no duplicates, no gaps. Each filter that can be
 // selective has an index (db/migrations/006_logs.sql), and the list query
-// is planned for its actual arguments (db.Store.LogQ).
+// is planned for its actual arguments (db.Store.MessageList).
 //
 // Live feeds (Watch, WatchAll, WatchTest) follow the changes a events.Hub
 // fans out: a feed first delivers the current state, then each later

@@ -6,7 +6,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/outbox/outbox/db/dbsqlc"
 	"github.com/outbox/outbox/internal/outbox"
 )
 
@@ -86,15 +85,15 @@ func (f Filter) normalize() (Filter, error) {
 
 // Match reports whether m passes f (as normalized), the same test the list
 // query makes in SQL, for messageEvents.
-func (f Filter) Match(m dbsqlc.Message) bool {
+func (f Filter) Match(m outbox.Message) bool {
 	switch {
-	case len(f.Statuses) > 0 && !slices.Contains(f.Statuses, outbox.MessageStatus(m.Status)):
+	case len(f.Statuses) > 0 && !slices.Contains(f.Statuses, m.Status):
 		return false
-	case f.Kind != "" && string(f.Kind) != m.Kind:
+	case f.Kind != "" && f.Kind != m.Kind:
 		return false
-	case f.Template != "" && (m.TemplateKey == nil || *m.TemplateKey != f.Template):
+	case f.Template != "" && m.Template != f.Template:
 		return false
-	case f.IdempotencyKey != "" && (m.IdempotencyKey == nil || *m.IdempotencyKey != f.IdempotencyKey):
+	case f.IdempotencyKey != "" && m.IdempotencyKey != f.IdempotencyKey:
 		return false
 	case !f.Since.IsZero() && m.CreatedAt.Before(f.Since):
 		return false
@@ -108,14 +107,7 @@ func (f Filter) Match(m dbsqlc.Message) bool {
 	return true
 }
 
-func hasAddress(m dbsqlc.Message, lower string) bool {
+func hasAddress(m outbox.Message, lower string) bool {
 	is := func(a string) bool { return strings.ToLower(a) == lower }
-	return slices.ContainsFunc(m.ToAddrs, is) || slices.ContainsFunc(m.CcAddrs, is)
-}
-
-// likePattern turns search text into an ILIKE pattern matching it anywhere,
-// with the pattern characters in it taken literally.
-func likePattern(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-	return "%" + r.Replace(s) + "%"
+	return slices.ContainsFunc(m.To, is) || slices.ContainsFunc(m.Cc, is)
 }

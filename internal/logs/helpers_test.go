@@ -12,7 +12,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/outbox/outbox/db"
-	"github.com/outbox/outbox/db/dbsqlc"
 	"github.com/outbox/outbox/internal/dbtest"
 	"github.com/outbox/outbox/internal/events"
 	"github.com/outbox/outbox/internal/logs"
@@ -64,8 +63,8 @@ type msg struct {
 }
 
 // insert writes m for the tenant of ctx, moving it to its status through
-// SetMessageStatus as the service does, and returns the row.
-func (b *bundle) insert(t testing.TB, ctx context.Context, m msg) dbsqlc.Message {
+// SetMessageStatus as the service does, and returns it as stored.
+func (b *bundle) insert(t testing.TB, ctx context.Context, m msg) outbox.Message {
 	t.Helper()
 	tenant, err := outbox.MustTenant(ctx)
 	require.NoError(t, err)
@@ -78,28 +77,30 @@ func (b *bundle) insert(t testing.TB, ctx context.Context, m msg) dbsqlc.Message
 	if m.cc == nil {
 		m.cc = []string{}
 	}
-	var row dbsqlc.Message
+	var id uuid.UUID
 	require.NoError(t, b.store.InTx(ctx, func(tx *db.Tx) error {
-		row, err = tx.Q.MessageInsert(ctx, dbsqlc.MessageInsertParams{
-			TenantID: tenant.ID, Kind: string(m.kind), FromAddr: "shop@example.com", ToAddrs: m.to, CcAddrs: m.cc,
-			Subject: m.subject, TemplateKey: ptr(m.template), IdempotencyKey: ptr(m.key), Payload: []byte("{}"),
-		})
+		err := tx.QueryRow(ctx, `
+			INSERT INTO messages (tenant_id, kind, status, from_addr, to_addrs, cc_addrs, subject, template_key, idempotency_key, payload)
+			VALUES ($1, $2, 'QUEUED', 'shop@example.com', $3, $4, $5, NULLIF($6, ''), NULLIF($7, ''), '{}')
+			RETURNING id`,
+			tenant.ID, string(m.kind), m.to, m.cc, m.subject, m.template, m.key).Scan(&id)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.SetMessageStatus(ctx, db.StatusChange{TenantID: tenant.ID, MessageID: row.ID, Status: outbox.StatusQueued}); err != nil {
+		if _, err := tx.SetMessageStatus(ctx, db.StatusChange{TenantID: tenant.ID, MessageID: id, Status: outbox.StatusQueued}); err != nil {
 			return err
 		}
 		if m.status != "" && m.status != outbox.StatusQueued {
-			row, err = tx.SetMessageStatus(ctx, db.StatusChange{TenantID: tenant.ID, MessageID: row.ID, Status: m.status})
+			_, err = tx.SetMessageStatus(ctx, db.StatusChange{TenantID: tenant.ID, MessageID: id, Status: m.status})
 		}
 		return err
 	}))
 	if !m.createdAt.IsZero() {
-		_, err := b.pool.Exec(context.Background(), `UPDATE messages SET created_at = $1, updated_at = $1 WHERE id = $2`, m.createdAt, row.ID)
+		_, err := b.pool.Exec(context.Background(), `UPDATE messages SET created_at = $1, updated_at = $1 WHERE id = $2`, m.createdAt, id)
 		require.NoError(t, err)
-		row.CreatedAt, row.UpdatedAt = m.createdAt, m.createdAt
 	}
+	row, err := b.store.MessageGetByID(ctx, tenant.ID, id)
+	require.NoError(t, err)
 	return row
 }
 
@@ -160,7 +161,7 @@ func waitConnects(t *testing.T, h *events.Hub, n int64) {
 	}
 }
 
-func ids(rows []dbsqlc.Message) []uuid.UUID {
+func ids(rows []outbox.Message) []uuid.UUID {
 	out := make([]uuid.UUID, len(rows))
 	for i, r := range rows {
 		out[i] = r.ID
@@ -168,7 +169,7 @@ func ids(rows []dbsqlc.Message) []uuid.UUID {
 	return out
 }
 
-func describe(rows []dbsqlc.Message) string {
+func describe(rows []outbox.Message) string {
 	s := ""
 	for _, r := range rows {
 		s += fmt.Sprintf("%s %s %s\n", r.ID, r.Status, r.Subject)

@@ -10,7 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/outbox/outbox/db/dbsqlc"
+	"github.com/outbox/outbox/db"
 	"github.com/outbox/outbox/internal/outbox"
 )
 
@@ -22,13 +22,13 @@ const (
 
 // Page is one page of the log, newest first.
 type Page struct {
-	Messages []dbsqlc.Message
+	Messages []outbox.Message
 	// HasNext says whether older messages follow; pass EndCursor to get them.
 	HasNext bool
 }
 
 // Cursor returns the opaque cursor of m, to pass as List's after.
-func Cursor(m dbsqlc.Message) string {
+func Cursor(m outbox.Message) string {
 	return base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "%d:%s", m.CreatedAt.UnixMicro(), m.ID))
 }
 
@@ -60,28 +60,18 @@ func (s *Service) List(ctx context.Context, f Filter, first *int, after *string)
 	if f, err = f.normalize(); err != nil {
 		return Page{}, err
 	}
-	params := dbsqlc.MessageLogListParams{
-		TenantID: tenant.ID, Statuses: []string{}, RowLimit: int32(n + 1),
-		Kind: optional(string(f.Kind)), Recipient: optional(f.Recipient), TemplateKey: optional(f.Template),
-		IdempotencyKey: optional(f.IdempotencyKey), Since: optionalTime(f.Since), Until: optionalTime(f.Until),
-	}
-	for _, st := range f.Statuses {
-		params.Statuses = append(params.Statuses, string(st))
-	}
-	if f.Search != "" {
-		pattern := likePattern(f.Search)
-		params.SubjectPattern = &pattern
+	q := db.MessageQuery{
+		TenantID: tenant.ID, Statuses: f.Statuses, Kind: f.Kind, Recipient: f.Recipient, Template: f.Template,
+		IdempotencyKey: f.IdempotencyKey, Since: f.Since, Until: f.Until, Search: f.Search, Limit: n + 1,
 	}
 	if after != nil && *after != "" {
-		at, id, err := parseCursor(*after)
-		if err != nil {
+		if q.AfterCreatedAt, q.AfterID, err = parseCursor(*after); err != nil {
 			return Page{}, err
 		}
-		params.AfterCreatedAt, params.AfterID = &at, uuid.NullUUID{UUID: id, Valid: true}
 	}
-	rows, err := s.store.LogQ().MessageLogList(ctx, params)
+	rows, err := s.store.MessageList(ctx, q)
 	if err != nil {
-		return Page{}, fmt.Errorf("listing messages: %w", err)
+		return Page{}, err
 	}
 	page := Page{Messages: rows}
 	if len(rows) > n {
@@ -110,18 +100,4 @@ func parseCursor(c string) (time.Time, uuid.UUID, error) {
 		return time.Time{}, uuid.Nil, bad
 	}
 	return time.UnixMicro(us), id, nil
-}
-
-func optional(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
-func optionalTime(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	return &t
 }

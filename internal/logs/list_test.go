@@ -11,15 +11,14 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
-	"github.com/outbox/outbox/db/dbsqlc"
 	"github.com/outbox/outbox/internal/logs"
 	"github.com/outbox/outbox/internal/outbox"
 )
 
 // listAll pages through the log with pages of size first.
-func listAll(t *testing.T, svc *logs.Service, ctx context.Context, f logs.Filter, first int) []dbsqlc.Message {
+func listAll(t *testing.T, svc *logs.Service, ctx context.Context, f logs.Filter, first int) []outbox.Message {
 	t.Helper()
-	var all []dbsqlc.Message
+	var all []outbox.Message
 	var after *string
 	for range 10000 {
 		page, err := svc.List(ctx, f, &first, after)
@@ -42,13 +41,13 @@ func TestListNewestFirstKeysetPaginated(t *testing.T) {
 	b := setup(t, setupOpts{})
 	acme, other := b.tenant(t, "acme"), b.tenant(t, "other")
 	base := time.Now().Add(-time.Hour).Truncate(time.Second)
-	var want []dbsqlc.Message
+	var want []outbox.Message
 	for i := range 23 {
 		// Pairs share a creation time: the id breaks the tie.
 		want = append(want, b.insert(t, acme, msg{subject: "m", createdAt: base.Add(time.Duration(i/2) * time.Second)}))
 	}
 	b.insert(t, other, msg{subject: "someone else's"})
-	slices.SortFunc(want, func(a, b dbsqlc.Message) int {
+	slices.SortFunc(want, func(a, b outbox.Message) int {
 		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
 			return c
 		}
@@ -85,31 +84,31 @@ func TestListFilters(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		filter logs.Filter
-		want   []dbsqlc.Message
+		want   []outbox.Message
 	}{
-		{"none", logs.Filter{}, []dbsqlc.Message{queued, test, failed, sent}},
-		{"one status", logs.Filter{Statuses: []outbox.MessageStatus{outbox.StatusSent}}, []dbsqlc.Message{sent}},
-		{"several statuses", logs.Filter{Statuses: []outbox.MessageStatus{outbox.StatusFailed, outbox.StatusRetrying, outbox.StatusFailed}}, []dbsqlc.Message{test, failed}},
-		{"kind", logs.Filter{Kind: outbox.KindTest}, []dbsqlc.Message{test}},
-		{"recipient in To or Cc, any case", logs.Filter{Recipient: " alice@EXAMPLE.com "}, []dbsqlc.Message{failed, sent}},
+		{"none", logs.Filter{}, []outbox.Message{queued, test, failed, sent}},
+		{"one status", logs.Filter{Statuses: []outbox.MessageStatus{outbox.StatusSent}}, []outbox.Message{sent}},
+		{"several statuses", logs.Filter{Statuses: []outbox.MessageStatus{outbox.StatusFailed, outbox.StatusRetrying, outbox.StatusFailed}}, []outbox.Message{test, failed}},
+		{"kind", logs.Filter{Kind: outbox.KindTest}, []outbox.Message{test}},
+		{"recipient in To or Cc, any case", logs.Filter{Recipient: " alice@EXAMPLE.com "}, []outbox.Message{failed, sent}},
 		{"recipient is exact", logs.Filter{Recipient: "alice@example"}, nil},
-		{"template", logs.Filter{Template: "order.confirmed"}, []dbsqlc.Message{failed}},
-		{"idempotency key", logs.Filter{IdempotencyKey: "k-2"}, []dbsqlc.Message{queued}},
-		{"since", logs.Filter{Since: day(2).Add(-time.Minute)}, []dbsqlc.Message{queued, test, failed}},
-		{"until", logs.Filter{Until: day(2).Add(time.Minute)}, []dbsqlc.Message{failed, sent}},
-		{"since and until", logs.Filter{Since: day(2).Add(-time.Minute), Until: day(1).Add(time.Minute)}, []dbsqlc.Message{test, failed}},
-		{"search, any case", logs.Filter{Search: "ORDER"}, []dbsqlc.Message{failed, sent}},
-		{"search takes % literally", logs.Filter{Search: "100%"}, []dbsqlc.Message{failed}},
+		{"template", logs.Filter{Template: "order.confirmed"}, []outbox.Message{failed}},
+		{"idempotency key", logs.Filter{IdempotencyKey: "k-2"}, []outbox.Message{queued}},
+		{"since", logs.Filter{Since: day(2).Add(-time.Minute)}, []outbox.Message{queued, test, failed}},
+		{"until", logs.Filter{Until: day(2).Add(time.Minute)}, []outbox.Message{failed, sent}},
+		{"since and until", logs.Filter{Since: day(2).Add(-time.Minute), Until: day(1).Add(time.Minute)}, []outbox.Message{test, failed}},
+		{"search, any case", logs.Filter{Search: "ORDER"}, []outbox.Message{failed, sent}},
+		{"search takes % literally", logs.Filter{Search: "100%"}, []outbox.Message{failed}},
 		{"search takes _ literally", logs.Filter{Search: "r_#"}, nil},
-		{"search with _", logs.Filter{Search: "reset_link"}, []dbsqlc.Message{queued}},
-		{"filters combine", logs.Filter{Search: "order", Statuses: []outbox.MessageStatus{outbox.StatusSent}, Recipient: "alice@example.com"}, []dbsqlc.Message{sent}},
+		{"search with _", logs.Filter{Search: "reset_link"}, []outbox.Message{queued}},
+		{"filters combine", logs.Filter{Search: "order", Statuses: []outbox.MessageStatus{outbox.StatusSent}, Recipient: "alice@example.com"}, []outbox.Message{sent}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			page, err := b.svc.List(ctx, tc.filter, nil, nil)
 			require.NoError(t, err)
 			require.Equal(t, ids(tc.want), ids(page.Messages), describe(page.Messages))
 			// messageEvents applies the same filter in memory.
-			for _, m := range []dbsqlc.Message{sent, failed, test, queued} {
+			for _, m := range []outbox.Message{sent, failed, test, queued} {
 				require.Equal(t, slices.Contains(ids(tc.want), m.ID), logs.MatchForTest(tc.filter, m), "Match of %s", m.Subject)
 			}
 		})
@@ -178,7 +177,7 @@ func TestListPaginationUnderConcurrentInserts(t *testing.T) {
 			inserted.Add(1)
 		}
 	})
-	var got []dbsqlc.Message
+	var got []outbox.Message
 	var after *string
 	for {
 		page, err := b.svc.List(ctx, logs.Filter{}, ptrInt(7), after)

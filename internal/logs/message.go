@@ -2,86 +2,73 @@ package logs
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/google/uuid"
 
-	"github.com/outbox/outbox/db"
-	"github.com/outbox/outbox/db/dbsqlc"
 	"github.com/outbox/outbox/internal/outbox"
 )
 
 // Get returns one of the tenant's messages; ENOTFOUND when the tenant has
 // none with that id.
-func (s *Service) Get(ctx context.Context, id uuid.UUID) (dbsqlc.Message, error) {
+func (s *Service) Get(ctx context.Context, id uuid.UUID) (outbox.Message, error) {
 	tenant, err := outbox.MustTenant(ctx)
 	if err != nil {
-		return dbsqlc.Message{}, err
+		return outbox.Message{}, err
 	}
-	row, err := s.store.Q().MessageGet(ctx, dbsqlc.MessageGetParams{TenantID: tenant.ID, ID: id})
-	if err != nil {
-		return dbsqlc.Message{}, db.Check(err, "message")
-	}
-	return row, nil
+	return s.store.MessageGetByID(ctx, tenant.ID, id)
 }
 
-// Attempts returns the delivery attempts of one of the tenant's messages,
-// oldest first (none for an unknown message).
-func (s *Service) Attempts(ctx context.Context, messageID uuid.UUID) ([]dbsqlc.MessageAttempt, error) {
+// Attempts returns the delivery attempts of those of messageIDs that are
+// the tenant's messages, oldest first per message, in one statement: a
+// message without attempts, unknown or another tenant's has no entry.
+func (s *Service) Attempts(ctx context.Context, messageIDs []uuid.UUID) (map[uuid.UUID][]outbox.Attempt, error) {
 	tenant, err := outbox.MustTenant(ctx)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.store.Q().MessageAttemptsList(ctx, dbsqlc.MessageAttemptsListParams{TenantID: tenant.ID, MessageID: messageID})
-	if err != nil {
-		return nil, fmt.Errorf("loading delivery attempts: %w", err)
-	}
-	return rows, nil
+	return s.store.AttemptsByMessageIDs(ctx, tenant.ID, messageIDs)
 }
 
-// Events returns the status changes of one of the tenant's messages,
-// oldest first (none for an unknown message).
-func (s *Service) Events(ctx context.Context, messageID uuid.UUID) ([]dbsqlc.MessageEvent, error) {
+// Events returns the status changes of those of messageIDs that are the
+// tenant's messages, oldest first per message, in one statement: a message
+// without events, unknown or another tenant's has no entry.
+func (s *Service) Events(ctx context.Context, messageIDs []uuid.UUID) (map[uuid.UUID][]outbox.MessageEvent, error) {
 	tenant, err := outbox.MustTenant(ctx)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.store.Q().MessageEventsList(ctx, dbsqlc.MessageEventsListParams{TenantID: tenant.ID, MessageID: messageID})
-	if err != nil {
-		return nil, fmt.Errorf("loading message events: %w", err)
-	}
-	return rows, nil
+	return s.store.EventsByMessageIDs(ctx, tenant.ID, messageIDs)
 }
 
-// version is a message as of one of its events: the row and the id of the
-// event whose status it shows. The hub loads it once per change and shares
-// it among subscribers.
+// version is a message as of one of its events: the message and the id of
+// the event whose status it shows. The hub loads it once per change and
+// shares it among subscribers.
 type version struct {
-	row dbsqlc.Message
+	msg outbox.Message
 	seq int64
 }
 
 // current reads a message and the id of its latest event in one snapshot.
 func (s *Service) current(ctx context.Context, tenantID, id uuid.UUID) (version, error) {
-	r, err := s.store.Q().MessageLogGet(ctx, dbsqlc.MessageLogGetParams{TenantID: tenantID, ID: id})
+	m, seq, err := s.store.MessageGetWithLastEvent(ctx, tenantID, id)
 	if err != nil {
-		return version{}, db.Check(err, "message")
+		return version{}, err
 	}
-	return version{row: r.Message, seq: r.LastEventID}, nil
+	return version{msg: m, seq: seq}, nil
 }
 
 // as returns v as of the notified event seq with status: v itself when it
 // is that event's state, or, when v was loaded after later changes, v with
-// the status, sent time and event id of that event. (The other columns then
+// the status, sent time and event id of that event. (The other fields then
 // already show the later state; the later change follows as its own event.)
 func (v version) as(seq int64, status string) version {
 	if seq >= v.seq {
 		return v
 	}
 	v.seq = seq
-	v.row.Status = status
-	if status != string(outbox.StatusSent) {
-		v.row.SentAt = nil
+	v.msg.Status = outbox.MessageStatus(status)
+	if v.msg.Status != outbox.StatusSent {
+		v.msg.SentAt = nil
 	}
 	return v
 }

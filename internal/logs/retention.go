@@ -2,14 +2,12 @@ package logs
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/outbox/outbox/db"
-	"github.com/outbox/outbox/db/dbsqlc"
 	"github.com/outbox/outbox/internal/audit"
 	"github.com/outbox/outbox/internal/outbox"
 )
@@ -31,23 +29,22 @@ func (s *Service) SetRetention(ctx context.Context, days int) (outbox.Tenant, er
 	if days < 1 || days > MaxRetentionDays {
 		return outbox.Tenant{}, outbox.Invalid("days", "must be between 1 and %d", MaxRetentionDays)
 	}
-	var row dbsqlc.Tenant
+	var updated outbox.Tenant
 	err = s.store.InTx(ctx, func(tx *db.Tx) error {
-		before, err := tx.Q.TenantGetByID(ctx, tenant.ID)
+		before, err := tx.TenantGetByID(ctx, tenant.ID)
 		if err != nil {
-			return db.Check(err, "tenant")
+			return err
 		}
-		row, err = tx.Q.TenantRetentionSet(ctx, dbsqlc.TenantRetentionSetParams{ID: tenant.ID, RetentionDays: int32(days)})
-		if err != nil {
-			return fmt.Errorf("setting log retention: %w", err)
+		if updated, err = tx.TenantRetentionSet(ctx, tenant.ID, days); err != nil {
+			return err
 		}
 		return audit.Record(ctx, tx, "log_retention.set", tenant.ID.String(),
-			map[string]int{"retentionDays": int(before.RetentionDays)}, map[string]int{"retentionDays": days})
+			map[string]int{"retentionDays": before.RetentionDays}, map[string]int{"retentionDays": days})
 	})
 	if err != nil {
 		return outbox.Tenant{}, err
 	}
-	return outbox.Tenant{ID: row.ID, Slug: row.Slug, Name: row.Name, RetentionDays: int(row.RetentionDays)}, nil
+	return updated, nil
 }
 
 // Retention returns how many days the caller's tenant keeps its messages,
@@ -70,19 +67,17 @@ func (s *Service) Retention(ctx context.Context) (int, error) {
 // own short transaction, skipping rows that are locked. It returns how many
 // messages it deleted; on an error, those deleted until then stay deleted.
 func (s *Service) Purge(ctx context.Context, now time.Time) (int64, error) {
-	tenants, err := s.store.Q().TenantRetentionList(ctx)
+	tenants, err := s.store.TenantRetentionList(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("listing tenants to purge: %w", err)
+		return 0, err
 	}
 	var total int64
 	for _, t := range tenants {
-		cutoff := now.Add(-time.Duration(t.RetentionDays) * 24 * time.Hour)
+		cutoff := now.Add(-time.Duration(t.Days) * 24 * time.Hour)
 		for {
-			n, err := s.store.Q().MessagePurgeExpired(ctx, dbsqlc.MessagePurgeExpiredParams{
-				TenantID: t.ID, Cutoff: cutoff, BatchSize: int32(s.purgeBatch),
-			})
+			n, err := s.store.MessagePurgeExpired(ctx, t.TenantID, cutoff, s.purgeBatch)
 			if err != nil {
-				return total, fmt.Errorf("purging expired messages: %w", err)
+				return total, err
 			}
 			total += n
 			if n < int64(s.purgeBatch) {

@@ -6,7 +6,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/outbox/outbox/db/dbsqlc"
 	"github.com/outbox/outbox/internal/events"
 	"github.com/outbox/outbox/internal/outbox"
 	"github.com/outbox/outbox/internal/sender"
@@ -15,7 +14,7 @@ import (
 // Watch follows one of the tenant's messages: its current state, then each
 // change in commit order, until ctx ends. ENOTFOUND when the tenant has no
 // such message.
-func (s *Service) Watch(ctx context.Context, id uuid.UUID) (*Feed[dbsqlc.Message], error) {
+func (s *Service) Watch(ctx context.Context, id uuid.UUID) (*Feed[outbox.Message], error) {
 	tenant, err := outbox.MustTenant(ctx)
 	if err != nil {
 		return nil, err
@@ -30,7 +29,7 @@ func (s *Service) Watch(ctx context.Context, id uuid.UUID) (*Feed[dbsqlc.Message
 		sub.Close()
 		return nil, err
 	}
-	f := newFeed[dbsqlc.Message]()
+	f := newFeed[outbox.Message]()
 	go func() {
 		defer sub.Close()
 		f.finish(s.follow(ctx, sub, cur, f))
@@ -38,8 +37,8 @@ func (s *Service) Watch(ctx context.Context, id uuid.UUID) (*Feed[dbsqlc.Message
 	return f, nil
 }
 
-func (s *Service) follow(ctx context.Context, sub *events.Subscription, cur version, f *Feed[dbsqlc.Message]) error {
-	if !f.send(ctx, cur.row) {
+func (s *Service) follow(ctx context.Context, sub *events.Subscription, cur version, f *Feed[outbox.Message]) error {
+	if !f.send(ctx, cur.msg) {
 		return nil
 	}
 	for {
@@ -55,7 +54,7 @@ func (s *Service) follow(ctx context.Context, sub *events.Subscription, cur vers
 		}
 		next := cur
 		if ev.Resync {
-			v, err := s.current(ctx, cur.row.TenantID, cur.row.ID)
+			v, err := s.current(ctx, cur.msg.TenantID, cur.msg.ID)
 			if err != nil {
 				if ctx.Err() != nil {
 					return nil
@@ -70,7 +69,7 @@ func (s *Service) follow(ctx context.Context, sub *events.Subscription, cur vers
 			continue // already sent
 		}
 		cur = next
-		if !f.send(ctx, cur.row) {
+		if !f.send(ctx, cur.msg) {
 			return nil
 		}
 	}
@@ -82,7 +81,7 @@ func (s *Service) follow(ctx context.Context, sub *events.Subscription, cur vers
 // resync it sends again the messages changed since shortly before the
 // changes may have been missed (at most ResyncLimit of them). EINVALID for
 // a bad filter.
-func (s *Service) WatchAll(ctx context.Context, filter Filter) (*Feed[dbsqlc.Message], error) {
+func (s *Service) WatchAll(ctx context.Context, filter Filter) (*Feed[outbox.Message], error) {
 	tenant, err := outbox.MustTenant(ctx)
 	if err != nil {
 		return nil, err
@@ -94,7 +93,7 @@ func (s *Service) WatchAll(ctx context.Context, filter Filter) (*Feed[dbsqlc.Mes
 	if err != nil {
 		return nil, fmt.Errorf("following messages: %w", err)
 	}
-	f := newFeed[dbsqlc.Message]()
+	f := newFeed[outbox.Message]()
 	go func() {
 		defer sub.Close()
 		f.finish(s.followAll(ctx, tenant.ID, sub, filter, f))
@@ -102,7 +101,7 @@ func (s *Service) WatchAll(ctx context.Context, filter Filter) (*Feed[dbsqlc.Mes
 	return f, nil
 }
 
-func (s *Service) followAll(ctx context.Context, tenantID uuid.UUID, sub *events.Subscription, filter Filter, f *Feed[dbsqlc.Message]) error {
+func (s *Service) followAll(ctx context.Context, tenantID uuid.UUID, sub *events.Subscription, filter Filter, f *Feed[outbox.Message]) error {
 	for {
 		var ev events.Event
 		var ok bool
@@ -114,23 +113,21 @@ func (s *Service) followAll(ctx context.Context, tenantID uuid.UUID, sub *events
 		if !ok {
 			return errEnded(sub.Err())
 		}
-		rows := []dbsqlc.Message{}
+		rows := []outbox.Message{}
 		if ev.Resync {
-			changed, err := s.store.Q().MessageLogChangedSince(ctx, dbsqlc.MessageLogChangedSinceParams{
-				TenantID: tenantID, Since: ev.Since, RowLimit: int32(s.resyncLimit),
-			})
+			changed, err := s.store.MessageListChangedSince(ctx, tenantID, ev.Since, s.resyncLimit)
 			if err != nil {
 				if ctx.Err() != nil {
 					return nil
 				}
-				return fmt.Errorf("re-reading changed messages: %w", err)
+				return err
 			}
 			if len(changed) == s.resyncLimit {
 				s.logger.Warn("a messageEvents resync re-read only the oldest changes", "tenant", tenantID, "limit", s.resyncLimit)
 			}
 			rows = changed
 		} else {
-			rows = append(rows, ev.Value.(version).as(ev.Change.Seq, ev.Change.Status).row)
+			rows = append(rows, ev.Value.(version).as(ev.Change.Seq, ev.Change.Status).msg)
 		}
 		for _, row := range rows {
 			if filter.Match(row) && !f.send(ctx, row) {

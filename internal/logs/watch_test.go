@@ -28,7 +28,7 @@ func TestWatchSendsCurrentStateThenEveryChangeInOrder(t *testing.T) {
 	require.NoError(t, err)
 	first := next(t, feed)
 	require.Equal(t, m.ID, first.ID)
-	require.Equal(t, "QUEUED", first.Status)
+	require.Equal(t, outbox.StatusQueued, first.Status)
 
 	// Changes in quick succession, each its own transaction: the feed
 	// shows each one, in order, even when it loads the row after later
@@ -44,7 +44,7 @@ func TestWatchSendsCurrentStateThenEveryChangeInOrder(t *testing.T) {
 	for range 7 {
 		u := next(t, feed)
 		require.Equal(t, m.ID, u.ID)
-		got = append(got, u.Status)
+		got = append(got, string(u.Status))
 	}
 	require.Equal(t, []string{"SENDING", "RETRYING", "SENDING", "RETRYING", "SENDING", "RETRYING", "SENT"}, got)
 
@@ -88,7 +88,7 @@ func TestWatchAllFiltersAndStaysInTenant(t *testing.T) {
 
 	u := next(t, feed)
 	require.Equal(t, toAlice.ID, u.ID, "the first change through the filter is acme's SENT to alice")
-	require.Equal(t, "SENT", u.Status)
+	require.Equal(t, outbox.StatusSent, u.Status)
 }
 
 // A subscriber never misses a final status, even when the LISTEN
@@ -116,10 +116,10 @@ func TestWatchRereadsAfterTheListenConnectionBreaks(t *testing.T) {
 	require.NoError(t, err)
 	all, err := svc.WatchAll(watchCtx, logs.Filter{Statuses: []outbox.MessageStatus{outbox.StatusSent}})
 	require.NoError(t, err)
-	require.Equal(t, "QUEUED", next(t, feed).Status)
+	require.Equal(t, outbox.StatusQueued, next(t, feed).Status)
 	waitConnects(t, svc.Hub(), 1)
 	b.setStatus(t, ctx, m.ID, outbox.StatusSending)
-	require.Equal(t, "SENDING", next(t, feed).Status)
+	require.Equal(t, outbox.StatusSending, next(t, feed).Status)
 
 	// Break the connection and keep it down while the message is sent.
 	gate.close()
@@ -133,11 +133,11 @@ func TestWatchRereadsAfterTheListenConnectionBreaks(t *testing.T) {
 	waitConnects(t, svc.Hub(), 2)
 
 	u := next(t, feed)
-	require.Equal(t, "SENT", u.Status)
+	require.Equal(t, outbox.StatusSent, u.Status)
 	require.NotNil(t, u.SentAt)
 	a := next(t, all)
 	require.Equal(t, m.ID, a.ID)
-	require.Equal(t, "SENT", a.Status)
+	require.Equal(t, outbox.StatusSent, a.Status)
 }
 
 // connectGate holds reconnects back while closed.
