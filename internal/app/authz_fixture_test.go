@@ -32,6 +32,8 @@ type fixture struct {
 	partner           *partnerClient
 	// leaks are identifiers of A that no answer to B may contain.
 	leaks []string
+	// changesA are the messages changed in A to trigger subscription events.
+	changesA []string
 }
 
 func newFixture(t *testing.T, b *bundle) *fixture {
