@@ -185,3 +185,45 @@ func eventually(t *testing.T, cond func() bool, what string) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// A feed whose reader stops reading is dropped, not waited for: it ends
+// with RATE_LIMITED once the hub's buffer is full, and lets go of its
+// subscription.
+func TestWatchDropsAReaderThatFallsBehind(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name  string
+		watch func(svc *logs.Service, ctx context.Context, m outbox.Message) (*logs.Feed[outbox.Message], error)
+	}{
+		{"one message", func(svc *logs.Service, ctx context.Context, m outbox.Message) (*logs.Feed[outbox.Message], error) {
+			return svc.Watch(ctx, m.ID)
+		}},
+		{"a filter", func(svc *logs.Service, ctx context.Context, _ outbox.Message) (*logs.Feed[outbox.Message], error) {
+			return svc.WatchAll(ctx, logs.Filter{})
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, setupOpts{options: logs.Options{Hub: events.Config{Buffer: 1}}})
+			ctx := b.tenant(t, "acme")
+			m := b.insert(t, ctx, msg{})
+			watchCtx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			feed, err := tt.watch(b.svc, watchCtx, m)
+			require.NoError(t, err)
+
+			// Nobody reads: the feed's own buffer, the update it waits to
+			// hand over and the hub's buffer of one take a few changes;
+			// the next one drops it.
+			statuses := []outbox.MessageStatus{outbox.StatusSending, outbox.StatusRetrying}
+			for i := 0; b.svc.Hub().Stats().Dropped == 0; i++ {
+				require.Less(t, i, 100, "the slow feed was never dropped")
+				b.setStatus(t, ctx, m.ID, statuses[i%2])
+			}
+			for range feed.Updates() {
+			}
+			require.Equal(t, outbox.ERATELIMITED, outbox.ErrorCode(feed.Err()), "%v", feed.Err())
+			eventually(t, func() bool { return b.svc.Hub().Stats().Subscriptions == 0 }, "the subscription to be released")
+		})
+	}
+}
