@@ -186,7 +186,7 @@ func (r *run) do(ctx context.Context) {
 	}
 
 	// Wait for every message to be final, up to the recovery time.
-	deadline := r.res.faultEnd.Add(*recoveryFlag)
+	deadline := r.res.faultEnd.Add(max(*recoveryFlag, r.res.scenario.recovery))
 	for {
 		pending, err := r.countPending(ctx)
 		if err == nil && pending == 0 {
@@ -341,23 +341,19 @@ func (r *run) startPrivate() error {
 }
 
 // restartPrivate starts `serve` again on the private database of a killed
-// one. When it refuses, the orphaned PostgreSQL is ended by its PID and
-// `serve` started once more; the notes say so.
+// one, which must recognise the orphaned PostgreSQL as its own and start by
+// itself. When it refuses, the scenario fails; the orphan is ended by its PID
+// so that nothing the suite started outlives it.
 func (r *run) restartPrivate(context.Context) ([]string, error) {
 	err := r.startPrivate()
 	if err == nil {
 		return []string{"`serve` started again by itself"}, nil
 	}
-	notes := []string{"`serve` refused to start again: " + firstLine(err)}
 	r.api.Kill()
-	if err := r.endOrphan(); err != nil {
-		return notes, err
+	if endErr := r.endOrphan(); endErr != nil {
+		err = errors.Join(err, endErr)
 	}
-	notes = append(notes, "orphaned PostgreSQL ended by hand (SIGQUIT to its PID)")
-	if err := r.startPrivate(); err != nil {
-		return notes, fmt.Errorf("`serve` after ending the orphan: %w", err)
-	}
-	return notes, nil
+	return nil, fmt.Errorf("`serve` refused to start again on its data directory: %w", err)
 }
 
 // endOrphan ends the postmaster of the private data directory, by the PID

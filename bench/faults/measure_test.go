@@ -5,7 +5,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"net/textproto"
+	"slices"
 	"strings"
 	"time"
 
@@ -128,6 +130,12 @@ func (res *result) count(enqueued []string, msgs []message, received []smtptest.
 		copies[messageID(m.Data)]++
 	}
 	batch := make(map[string]bool, len(enqueued))
+	stuckBy := map[string]int{} // status → messages not final
+	defer func() {
+		for _, st := range slices.Sorted(maps.Keys(stuckBy)) {
+			res.notes = append(res.notes, fmt.Sprintf("stuck in %s: %d", st, stuckBy[st]))
+		}
+	}()
 	var last time.Time
 	attempts := 0
 	for _, id := range enqueued {
@@ -137,6 +145,7 @@ func (res *result) count(enqueued []string, msgs []message, received []smtptest.
 		switch {
 		case !final:
 			res.stuck++
+			stuckBy[m.Status]++
 		case at.After(last):
 			last = at
 		}
@@ -208,7 +217,7 @@ func (res result) line() string {
 // markdown renders the results as a table with its legend.
 func markdown(results []result, messages int, mode string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d notifications per scenario, %s mode, recovery time %s.\n\n", messages, mode, *recoveryFlag)
+	fmt.Fprintf(&b, "%d notifications per scenario, %s mode, recovery time %s (%s for the scenarios that kill a worker).\n\n", messages, mode, *recoveryFlag, rescueRecovery)
 	b.WriteString("| scenario | fault | in flight | lost | duplicates | stuck | failed | attempts in fault (mean / max) | fault end → last final | log lines | notes |\n")
 	b.WriteString("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|\n")
 	for _, r := range results {

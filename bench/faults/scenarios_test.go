@@ -29,6 +29,19 @@ var serviceEnv = map[string]string{
 	"OUTBOX_QUERY_COMPLEXITY": "1000000",
 }
 
+// rescueSoon takes up the messages of a killed worker after 1 min (the
+// least the setting takes) instead of the production default of 5 minutes
+// (OUTBOX_DELIVERY_RESCUE_AFTER must exceed the longest live attempt; here
+// attempts take milliseconds).
+var rescueSoon = map[string]string{"OUTBOX_DELIVERY_RESCUE_AFTER": "1m"}
+
+// rescueRecovery is how long the messages of a killed worker may take to be
+// final: River takes up a job only once it has run longer than both
+// OUTBOX_DELIVERY_RESCUE_AFTER and the delivery job's timeout (2m30s),
+// looking every 30 s, and the rescue sweep moves its message within another
+// 30 s; then it is sent.
+const rescueRecovery = 4 * time.Minute
+
 // scenario is one fault injected into a batch in flight.
 type scenario struct {
 	name  string
@@ -38,6 +51,9 @@ type scenario struct {
 	// `serve` on its private database (DATABASE_URL unset) instead.
 	workers int
 	env     map[string]string
+	// recovery, when longer than -recovery, is how long after the fault
+	// every message must be final in this scenario.
+	recovery time.Duration
 	// inject does the fault and returns once it is over (the service may
 	// still be recovering); the suite times the fault around it. It returns
 	// notes for the table, and an error when the fault could not be
@@ -48,6 +64,7 @@ type scenario struct {
 var scenarios = []scenario{
 	{
 		name: "kill-worker", fault: "kill -9 of one of two worker processes", workers: 2,
+		env: rescueSoon, recovery: rescueRecovery,
 		inject: func(_ context.Context, r *run) ([]string, error) {
 			r.workers[0].Kill()
 			return nil, nil
@@ -89,6 +106,7 @@ var scenarios = []scenario{
 	},
 	{
 		name: "kill-serve-private", fault: "kill -9 of `serve` on its private database, then `serve` again", workers: 0,
+		env: rescueSoon, recovery: rescueRecovery,
 		inject: func(ctx context.Context, r *run) ([]string, error) {
 			r.api.Kill()
 			return r.restartPrivate(ctx)

@@ -27,6 +27,7 @@ import (
 	"github.com/outbox/outbox/internal/auth"
 	"github.com/outbox/outbox/internal/config"
 	"github.com/outbox/outbox/internal/delivery"
+	"github.com/outbox/outbox/internal/loglimit"
 	"github.com/outbox/outbox/internal/logs"
 	"github.com/outbox/outbox/internal/metrics"
 	"github.com/outbox/outbox/internal/outbox"
@@ -164,7 +165,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	worker.Register(workers, deps)
 	deliveryOpts := deliveryOptions(cfg, opts.Delivery)
 	riverCfg := &river.Config{
-		Logger: logger, Workers: workers,
+		Logger: riverLogger(cfg, logger), Workers: workers,
 		PeriodicJobs:  []*river.PeriodicJob{worker.RetentionPeriodicJob(), worker.DeliveryRescuePeriodicJob()},
 		FetchCooldown: cfg.FetchCooldown, FetchPollInterval: cfg.FetchPollInterval,
 		// A delivery whose worker died is taken up again this long after
@@ -432,6 +433,17 @@ func (a *App) Close() {
 			a.logger.Warn("stopping private PostgreSQL", "error", err)
 		}
 	}
+}
+
+// riverLogger is River's logger: River's INFO lines (one per job that
+// errors and is retried: one per message attempt while a mail server
+// fails) show only with OUTBOX_LOG_LEVEL=debug; its warnings and errors
+// always do.
+func riverLogger(cfg *config.Config, logger *slog.Logger) *slog.Logger {
+	if cfg.LogLevel == "debug" {
+		return logger
+	}
+	return slog.New(loglimit.MinLevel(logger.Handler(), slog.LevelWarn))
 }
 
 // addrPolicy is where tenants' own SMTP hosts and HTTP APIs may be
