@@ -251,7 +251,7 @@ func (r *run) startService(ctx context.Context) error {
 			}
 			r.workers = append(r.workers, w)
 			// A worker serves no HTTP; it is ready once River runs.
-			if err := waitFor(ctx, 90*time.Second, func() bool { return strings.Contains(w.Output(), "River client started") }); err != nil {
+			if err := waitFor(ctx, 90*time.Second, func() bool { return strings.Contains(w.Output(), `msg="working jobs"`) }); err != nil {
 				return fmt.Errorf("worker did not start River: %w\n%s", err, lastLines(w.Output(), 15))
 			}
 		}

@@ -339,6 +339,7 @@ func (a *App) Run(ctx context.Context) error {
 		if err := a.river.Start(ctx); err != nil {
 			return fmt.Errorf("starting River: %w", err)
 		}
+		a.logger.Info("working jobs", "workers", a.cfg.Workers)
 	}
 	var servers []*http.Server
 	if a.cfg.RunsAPI() {
