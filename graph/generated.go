@@ -1727,6 +1727,9 @@ directive @public on FIELD_DEFINITION
 "Refuses the field with UNAUTHENTICATED without a valid token, and with FORBIDDEN unless the caller holds the permission (when one is named)."
 directive @requires(permission: Permission) on FIELD_DEFINITION
 
+"Marks a mutation that sends mail: an operation with it counts against the caller's sending limits, one message, or with each one per element of the named list argument. A @sends field whose arguments can hold an AttachmentInput may carry the larger request body."
+directive @sends(each: String) on FIELD_DEFINITION
+
 type Query {
   "The caller: token subject, tenant and roles."
   viewer: Viewer! @requires
@@ -1752,25 +1755,25 @@ type Query {
 
 type Mutation {
   "Stores the settings as a draft and starts a test send with exactly them."
-  testSenderSettings(input: SenderSettingsInput!): SenderTest! @requires(permission: SETTINGS_WRITE)
+  testSenderSettings(input: SenderSettingsInput!): SenderTest! @requires(permission: SETTINGS_WRITE) @sends
   "Makes a passed test's settings (younger than 1 h, still the latest draft) the active ones."
   saveSenderSettings(testId: ID!): SenderSettings! @requires(permission: SETTINGS_WRITE)
   "Returns to the platform's sender (mode PLATFORM); needs no test."
   useDefaultSender: SenderSettings! @requires(permission: SETTINGS_WRITE)
   "Sends a verification link to a branded sender address."
-  requestSenderVerification(email: String!): SenderVerification! @requires(permission: SETTINGS_WRITE)
+  requestSenderVerification(email: String!): SenderVerification! @requires(permission: SETTINGS_WRITE) @sends
   "Sends a fresh link (earlier links stop working). Limited: RATE_LIMITED with retryAfter."
-  resendSenderVerification(id: ID!): SenderVerification! @requires(permission: SETTINGS_WRITE)
+  resendSenderVerification(id: ID!): SenderVerification! @requires(permission: SETTINGS_WRITE) @sends
   "Verifies an address with the token from its link. Needs no JWT."
   verifySender(token: String!): SenderVerification! @public
   upsertTemplate(input: TemplateInput!): Template! @requires(permission: TEMPLATES_WRITE)
-  sendNotification(input: SendNotificationInput!): Message! @requires(permission: MESSAGES_SEND)
+  sendNotification(input: SendNotificationInput!): Message! @requires(permission: MESSAGES_SEND) @sends
   "Up to 1,000 notifications in one transaction."
-  sendNotifications(inputs: [SendNotificationInput!]!): [Message!]! @requires(permission: MESSAGES_SEND)
+  sendNotifications(inputs: [SendNotificationInput!]!): [Message!]! @requires(permission: MESSAGES_SEND) @sends(each: "inputs")
   "Cancels a message that was not sent yet."
   cancelMessage(id: ID!): Message! @requires(permission: MESSAGES_SEND)
   "Sends a message again, as a new message linked to the old one."
-  resendMessage(id: ID!): Message! @requires(permission: MESSAGES_SEND)
+  resendMessage(id: ID!): Message! @requires(permission: MESSAGES_SEND) @sends
   removeSuppression(email: String!): Boolean! @requires(permission: SETTINGS_WRITE)
   "How many days messages are kept in the logs (1–365, default 30)."
   setLogRetention(days: Int!): Tenant! @requires(permission: SETTINGS_WRITE)

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -48,12 +49,17 @@ type HandlerConfig struct {
 
 // NewHandler returns the /graphql endpoint: POST, GET and websockets
 // (graphql-transport-ws) over one executable schema, behind the HTTP
-// authentication middleware.
-func NewHandler(cfg HandlerConfig) http.Handler {
+// authentication middleware. It returns an error when the schema's @sends
+// directives do not fit their fields.
+func NewHandler(cfg HandlerConfig) (http.Handler, error) {
 	es := NewExecutableSchema(Config{
 		Resolvers:  cfg.Resolver,
 		Directives: DirectiveRoot{Requires: requires, Public: public},
 	})
+	sending, err := newSendingFields(es.Schema())
+	if err != nil {
+		return nil, fmt.Errorf("reading the schema: %w", err)
+	}
 	srv := handler.New(es)
 	srv.AddTransport(&transport.Websocket{
 		Implementation: transport.CoderWebsocketImplementation{
@@ -65,7 +71,7 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 		PingPongInterval:      cfg.Websocket.pingInterval(), // graphql-transport-ws
 	})
 	srv.AddTransport(transport.Options{})
-	srv.AddTransport(httpTransport{limits: cfg.Bodies})
+	srv.AddTransport(httpTransport{limits: cfg.Bodies, sending: sending})
 	srv.SetErrorPresenter(errorPresenter(cfg.Logger))
 	srv.SetRecoverFunc(recoverFunc)
 	srv.SetParserTokenLimit(cfg.TokenLimit)
@@ -78,7 +84,7 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 	srv.Use(&complexityLimit{max: cfg.ComplexityLimit})
 	srv.Use(depthLimit{max: cfg.DepthLimit})
 	if cfg.Limiter != nil {
-		srv.Use(rateLimit{limiter: cfg.Limiter, present: errorPresenter(cfg.Logger)})
+		srv.Use(rateLimit{limiter: cfg.Limiter, sending: sending, present: errorPresenter(cfg.Logger)})
 	}
 	if !cfg.Production {
 		srv.Use(extension.Introspection{})
@@ -97,7 +103,7 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 	}
 	var h http.Handler = srv
 	h = jsonByDefault(h)
-	return cfg.Authenticator.Middleware(h)
+	return cfg.Authenticator.Middleware(h), nil
 }
 
 // rulesWithoutSuggestions are gqlparser's validation rules with every

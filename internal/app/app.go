@@ -208,7 +208,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 
 	m := metrics.New(a.store.JobCounts, logger)
 	anonymous := apilimit.NewAnonymous(cfg.RateLimitAnonymous, nil)
-	gql := graph.NewHandler(graph.HandlerConfig{
+	gql, err := graph.NewHandler(graph.HandlerConfig{
 		Resolver:        &graph.Resolver{Sender: senders, Verify: verifications, Partners: partners, Audit: audit.NewLog(a.store), Logs: a.logs, Templates: tpls, Delivery: a.delivery, Logger: logger},
 		Authenticator:   graph.NewAuthenticator(verifier, a.store, anonymous),
 		Metrics:         m,
@@ -229,6 +229,9 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 			MaxPerConnection: cfg.WebsocketMaxSubscriptions, MaxTotal: cfg.MaxSubscriptions,
 		},
 	})
+	if err != nil {
+		return nil, fmt.Errorf("building the GraphQL endpoint: %w", err)
+	}
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", m.Middleware("/graphql", graph.Dataloaders(a.logs)(gql)))
 	if !cfg.Production() {
