@@ -36,7 +36,7 @@ func TestSendsMustFitItsField(t *testing.T) {
 		`
 	tests := []struct {
 		name, schema, err string
-		want          sendingFields
+		want              sendingFields
 	}{
 		{"plain", `type Mutation { m(a: A): Int @sends n: Int }`, "", sendingFields{"m": {}}},
 		{"each", `type Mutation { m(as: [A!]!): Int @sends(each: "as") }`, "", sendingFields{"m": {each: "as"}}},

@@ -38,6 +38,7 @@ import (
 	"github.com/outbox/outbox/internal/secret"
 	"github.com/outbox/outbox/internal/sender"
 	"github.com/outbox/outbox/internal/templates"
+	"github.com/outbox/outbox/internal/tenant"
 	"github.com/outbox/outbox/internal/transport"
 	"github.com/outbox/outbox/internal/verify"
 	"github.com/outbox/outbox/worker"
@@ -210,7 +211,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	anonymous := apilimit.NewAnonymous(cfg.RateLimitAnonymous, nil)
 	gql, err := graph.NewHandler(graph.HandlerConfig{
 		Resolver:        &graph.Resolver{Sender: senders, Verify: verifications, Partners: partners, Audit: audit.NewLog(a.store), Logs: a.logs, Templates: tpls, Delivery: a.delivery, Logger: logger},
-		Authenticator:   graph.NewAuthenticator(verifier, a.store, anonymous),
+		Authenticator:   graph.NewAuthenticator(verifier, tenant.NewService(a.store), anonymous),
 		Metrics:         m,
 		Logger:          logger,
 		Production:      cfg.Production(),
