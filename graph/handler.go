@@ -12,14 +12,12 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
-	"github.com/99designs/gqlgen/graphql/playground"
 	coderws "github.com/coder/websocket"
 	"github.com/vektah/gqlparser/v2/validator/core"
 	"github.com/vektah/gqlparser/v2/validator/rules"
 
 	"github.com/outbox/outbox/internal/apilimit"
 	"github.com/outbox/outbox/internal/metrics"
-	"github.com/outbox/outbox/internal/outbox"
 )
 
 // HandlerConfig is what NewHandler needs.
@@ -101,9 +99,7 @@ func NewHandler(cfg HandlerConfig) (http.Handler, error) {
 			return resp
 		})
 	}
-	var h http.Handler = srv
-	h = jsonByDefault(h)
-	return cfg.Authenticator.Middleware(h), nil
+	return cfg.Authenticator.Middleware(srv), nil
 }
 
 // rulesWithoutSuggestions are gqlparser's validation rules with every
@@ -142,36 +138,4 @@ func websocketInit(a *Authenticator, revocations RevocationWatcher) transport.We
 func hasScheme(h string) bool {
 	scheme, _, ok := strings.Cut(h, " ")
 	return ok && strings.EqualFold(scheme, "Bearer")
-}
-
-// PlaygroundHandler serves GraphiQL for /graphql (development only).
-func PlaygroundHandler() http.Handler {
-	return playground.Handler("Outbox GraphiQL", "/graphql")
-}
-
-// RequestIDs is a middleware that gives every request an id (or keeps the
-// caller's X-Request-Id) and echoes it in the response.
-func RequestIDs(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.Header.Get("X-Request-Id")
-		if id == "" || len(id) > 64 {
-			id = outbox.NewRequestID()
-		}
-		w.Header().Set("X-Request-Id", id)
-		next.ServeHTTP(w, r.WithContext(outbox.NewContextWithRequestID(r.Context(), id)))
-	})
-}
-
-// jsonByDefault treats a POST body as JSON when the client did not say it
-// is, as `curl -d '{"query":…}'` does (it sends a form content type).
-func jsonByDefault(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost {
-			switch ct := r.Header.Get("Content-Type"); {
-			case ct == "", strings.HasPrefix(ct, "application/x-www-form-urlencoded"), strings.HasPrefix(ct, "text/plain"):
-				r.Header.Set("Content-Type", "application/json")
-			}
-		}
-		next.ServeHTTP(w, r)
-	})
 }
