@@ -7,9 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 
-	"github.com/outbox/outbox/db"
 	"github.com/outbox/outbox/internal/apilimit"
 	"github.com/outbox/outbox/internal/auth"
 	"github.com/outbox/outbox/internal/outbox"
@@ -20,20 +18,24 @@ import (
 // middleware and the websocket connection_init.
 type Authenticator struct {
 	verifier *auth.Verifier
-	store    *db.Store
+	tenants  Tenants
 	// anonymous limits the requests without a valid token per client
 	// address; nil: unlimited.
 	anonymous *apilimit.Anonymous
-	// tenants caches slug → tenant, saving an upsert per request; a tenant's
-	// id never changes once created.
-	tenants sync.Map
+}
+
+// Tenants provisions the tenant a token names: tenant.Service implements it.
+type Tenants interface {
+	// Ensure returns the tenant with the slug, creating it on its first
+	// request.
+	Ensure(ctx context.Context, slug string) (outbox.Tenant, error)
 }
 
 // NewAuthenticator returns an Authenticator verifying tokens with verifier
-// and creating tenants in store on their first request. anonymous, when not
-// nil, limits the HTTP requests that carry no valid token.
-func NewAuthenticator(verifier *auth.Verifier, store *db.Store, anonymous *apilimit.Anonymous) *Authenticator {
-	return &Authenticator{verifier: verifier, store: store, anonymous: anonymous}
+// and taking their tenants from tenants. anonymous, when not nil, limits
+// the HTTP requests that carry no valid token.
+func NewAuthenticator(verifier *auth.Verifier, tenants Tenants, anonymous *apilimit.Anonymous) *Authenticator {
+	return &Authenticator{verifier: verifier, tenants: tenants, anonymous: anonymous}
 }
 
 // Authenticate verifies the value of an Authorization header ("Bearer
@@ -49,25 +51,13 @@ func (a *Authenticator) Authenticate(ctx context.Context, header string) (contex
 	if err != nil {
 		return ctx, auth.Principal{}, err
 	}
-	tenant, err := a.tenant(ctx, p.Tenant)
+	tenant, err := a.tenants.Ensure(ctx, p.Tenant)
 	if err != nil {
 		return ctx, auth.Principal{}, err
 	}
 	ctx = auth.NewContextWithPrincipal(ctx, p)
 	ctx = outbox.NewContextWithTenant(ctx, tenant)
 	return ctx, p, nil
-}
-
-func (a *Authenticator) tenant(ctx context.Context, slug string) (outbox.Tenant, error) {
-	if t, ok := a.tenants.Load(slug); ok {
-		return t.(outbox.Tenant), nil
-	}
-	t, err := a.store.EnsureTenant(ctx, slug)
-	if err != nil {
-		return outbox.Tenant{}, err
-	}
-	a.tenants.Store(slug, t)
-	return t, nil
 }
 
 // Middleware authenticates requests that carry an Authorization header. A

@@ -5,21 +5,9 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 
-	"github.com/outbox/outbox/graph/model"
 	"github.com/outbox/outbox/internal/auth"
 	"github.com/outbox/outbox/internal/outbox"
 )
-
-// permissions maps the schema's Permission enum to the domain's permissions.
-var permissions = map[model.Permission]auth.Permission{
-	model.PermissionSettingsRead:   auth.PermSettingsRead,
-	model.PermissionSettingsWrite:  auth.PermSettingsWrite,
-	model.PermissionMessagesSend:   auth.PermMessagesSend,
-	model.PermissionLogsRead:       auth.PermLogsRead,
-	model.PermissionTemplatesWrite: auth.PermTemplatesWrite,
-	model.PermissionPartnersManage: auth.PermPartnersManage,
-	model.PermissionAuditRead:      auth.PermAuditRead,
-}
 
 // public implements @public: the field runs with or without a caller
 // (verifySender, whose token is its own credential). A caller that is there
@@ -31,7 +19,7 @@ func public(ctx context.Context, _ any, next graphql.Resolver) (any, error) {
 // requires implements @requires: without a caller the field fails with
 // UNAUTHENTICATED (with the reason the token was refused, when there was
 // one), and without the named permission with FORBIDDEN.
-func requires(ctx context.Context, _ any, next graphql.Resolver, permission *model.Permission) (any, error) {
+func requires(ctx context.Context, _ any, next graphql.Resolver, permission *auth.Permission) (any, error) {
 	if _, ok := auth.PrincipalFromContext(ctx); !ok {
 		if err := tokenErrorFromContext(ctx); err != nil {
 			return nil, err
@@ -39,7 +27,7 @@ func requires(ctx context.Context, _ any, next graphql.Resolver, permission *mod
 		return nil, outbox.Errorf(outbox.EUNAUTHENTICATED, "authentication required: send Authorization: Bearer <token>")
 	}
 	if permission != nil {
-		if _, err := auth.Require(ctx, permissions[*permission]); err != nil {
+		if _, err := auth.Require(ctx, *permission); err != nil {
 			return nil, err
 		}
 	}

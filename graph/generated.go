@@ -15,6 +15,10 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/introspection"
 	"github.com/outbox/outbox/graph/model"
+	"github.com/outbox/outbox/internal/auth"
+	"github.com/outbox/outbox/internal/outbox"
+	"github.com/outbox/outbox/internal/sender"
+	"github.com/outbox/outbox/internal/verify"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 )
@@ -37,7 +41,7 @@ type ResolverRoot interface {
 
 type DirectiveRoot struct {
 	Public   func(ctx context.Context, obj any, next graphql.Resolver) (res any, err error)
-	Requires func(ctx context.Context, obj any, next graphql.Resolver, permission *model.Permission) (res any, err error)
+	Requires func(ctx context.Context, obj any, next graphql.Resolver, permission *auth.Permission) (res any, err error)
 }
 
 type ComplexityRoot struct {
@@ -1723,6 +1727,9 @@ directive @public on FIELD_DEFINITION
 "Refuses the field with UNAUTHENTICATED without a valid token, and with FORBIDDEN unless the caller holds the permission (when one is named)."
 directive @requires(permission: Permission) on FIELD_DEFINITION
 
+"Marks a mutation that sends mail: an operation with it counts against the caller's sending limits, one message, or with each one per element of the named list argument. A @sends field whose arguments can hold an AttachmentInput may carry the larger request body."
+directive @sends(each: String) on FIELD_DEFINITION
+
 type Query {
   "The caller: token subject, tenant and roles."
   viewer: Viewer! @requires
@@ -1748,25 +1755,25 @@ type Query {
 
 type Mutation {
   "Stores the settings as a draft and starts a test send with exactly them."
-  testSenderSettings(input: SenderSettingsInput!): SenderTest! @requires(permission: SETTINGS_WRITE)
+  testSenderSettings(input: SenderSettingsInput!): SenderTest! @requires(permission: SETTINGS_WRITE) @sends
   "Makes a passed test's settings (younger than 1 h, still the latest draft) the active ones."
   saveSenderSettings(testId: ID!): SenderSettings! @requires(permission: SETTINGS_WRITE)
   "Returns to the platform's sender (mode PLATFORM); needs no test."
   useDefaultSender: SenderSettings! @requires(permission: SETTINGS_WRITE)
   "Sends a verification link to a branded sender address."
-  requestSenderVerification(email: String!): SenderVerification! @requires(permission: SETTINGS_WRITE)
+  requestSenderVerification(email: String!): SenderVerification! @requires(permission: SETTINGS_WRITE) @sends
   "Sends a fresh link (earlier links stop working). Limited: RATE_LIMITED with retryAfter."
-  resendSenderVerification(id: ID!): SenderVerification! @requires(permission: SETTINGS_WRITE)
+  resendSenderVerification(id: ID!): SenderVerification! @requires(permission: SETTINGS_WRITE) @sends
   "Verifies an address with the token from its link. Needs no JWT."
   verifySender(token: String!): SenderVerification! @public
   upsertTemplate(input: TemplateInput!): Template! @requires(permission: TEMPLATES_WRITE)
-  sendNotification(input: SendNotificationInput!): Message! @requires(permission: MESSAGES_SEND)
+  sendNotification(input: SendNotificationInput!): Message! @requires(permission: MESSAGES_SEND) @sends
   "Up to 1,000 notifications in one transaction."
-  sendNotifications(inputs: [SendNotificationInput!]!): [Message!]! @requires(permission: MESSAGES_SEND)
+  sendNotifications(inputs: [SendNotificationInput!]!): [Message!]! @requires(permission: MESSAGES_SEND) @sends(each: "inputs")
   "Cancels a message that was not sent yet."
   cancelMessage(id: ID!): Message! @requires(permission: MESSAGES_SEND)
   "Sends a message again, as a new message linked to the old one."
-  resendMessage(id: ID!): Message! @requires(permission: MESSAGES_SEND)
+  resendMessage(id: ID!): Message! @requires(permission: MESSAGES_SEND) @sends
   removeSuppression(email: String!): Boolean! @requires(permission: SETTINGS_WRITE)
   "How many days messages are kept in the logs (1–365, default 30)."
   setLogRetention(days: Int!): Tenant! @requires(permission: SETTINGS_WRITE)
@@ -2744,8 +2751,8 @@ func (ec *executionContext) dir_requires_args(ctx context.Context, rawArgs map[s
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "permission",
-		func(ctx context.Context, v any) (*model.Permission, error) {
-			return ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐPermission(ctx, v)
+		func(ctx context.Context, v any) (*auth.Permission, error) {
+			return ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -3725,8 +3732,8 @@ func (ec *executionContext) _DeliveryAttempt_category(ctx context.Context, field
 			return obj.Category, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.ErrorCategory) graphql.Marshaler {
-			return ec.marshalOErrorCategory2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐErrorCategory(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *outbox.ErrorCategory) graphql.Marshaler {
+			return ec.marshalOErrorCategory2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐErrorCategory(ctx, selections, v)
 		},
 		true,
 		false,
@@ -3748,8 +3755,8 @@ func (ec *executionContext) _DeliveryError_category(ctx context.Context, field g
 			return obj.Category, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.ErrorCategory) graphql.Marshaler {
-			return ec.marshalNErrorCategory2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐErrorCategory(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v outbox.ErrorCategory) graphql.Marshaler {
+			return ec.marshalNErrorCategory2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐErrorCategory(ctx, selections, v)
 		},
 		true,
 		true,
@@ -3955,8 +3962,8 @@ func (ec *executionContext) _Message_kind(ctx context.Context, field graphql.Col
 			return obj.Kind, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.MessageKind) graphql.Marshaler {
-			return ec.marshalNMessageKind2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐMessageKind(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v outbox.MessageKind) graphql.Marshaler {
+			return ec.marshalNMessageKind2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐMessageKind(ctx, selections, v)
 		},
 		true,
 		true,
@@ -3978,8 +3985,8 @@ func (ec *executionContext) _Message_status(ctx context.Context, field graphql.C
 			return obj.Status, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.MessageStatus) graphql.Marshaler {
-			return ec.marshalNMessageStatus2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐMessageStatus(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v outbox.MessageStatus) graphql.Marshaler {
+			return ec.marshalNMessageStatus2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐMessageStatus(ctx, selections, v)
 		},
 		true,
 		true,
@@ -4446,8 +4453,8 @@ func (ec *executionContext) _MessageEvent_status(ctx context.Context, field grap
 			return obj.Status, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.MessageStatus) graphql.Marshaler {
-			return ec.marshalNMessageStatus2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐMessageStatus(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v outbox.MessageStatus) graphql.Marshaler {
+			return ec.marshalNMessageStatus2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐMessageStatus(ctx, selections, v)
 		},
 		true,
 		true,
@@ -4519,7 +4526,7 @@ func (ec *executionContext) _Mutation_testSenderSettings(ctx context.Context, fi
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐPermission(ctx, "SETTINGS_WRITE")
+				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission(ctx, "SETTINGS_WRITE")
 				if err != nil {
 					var zeroVal *model.SenderTest
 					return zeroVal, err
@@ -4581,7 +4588,7 @@ func (ec *executionContext) _Mutation_saveSenderSettings(ctx context.Context, fi
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐPermission(ctx, "SETTINGS_WRITE")
+				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission(ctx, "SETTINGS_WRITE")
 				if err != nil {
 					var zeroVal *model.SenderSettings
 					return zeroVal, err
@@ -4642,7 +4649,7 @@ func (ec *executionContext) _Mutation_useDefaultSender(ctx context.Context, fiel
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐPermission(ctx, "SETTINGS_WRITE")
+				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission(ctx, "SETTINGS_WRITE")
 				if err != nil {
 					var zeroVal *model.SenderSettings
 					return zeroVal, err
@@ -4693,7 +4700,7 @@ func (ec *executionContext) _Mutation_requestSenderVerification(ctx context.Cont
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐPermission(ctx, "SETTINGS_WRITE")
+				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission(ctx, "SETTINGS_WRITE")
 				if err != nil {
 					var zeroVal *model.SenderVerification
 					return zeroVal, err
@@ -4755,7 +4762,7 @@ func (ec *executionContext) _Mutation_resendSenderVerification(ctx context.Conte
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐPermission(ctx, "SETTINGS_WRITE")
+				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission(ctx, "SETTINGS_WRITE")
 				if err != nil {
 					var zeroVal *model.SenderVerification
 					return zeroVal, err
@@ -4874,7 +4881,7 @@ func (ec *executionContext) _Mutation_upsertTemplate(ctx context.Context, field 
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐPermission(ctx, "TEMPLATES_WRITE")
+				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission(ctx, "TEMPLATES_WRITE")
 				if err != nil {
 					var zeroVal *model.Template
 					return zeroVal, err
@@ -4936,7 +4943,7 @@ func (ec *executionContext) _Mutation_sendNotification(ctx context.Context, fiel
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐPermission(ctx, "MESSAGES_SEND")
+				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission(ctx, "MESSAGES_SEND")
 				if err != nil {
 					var zeroVal *model.Message
 					return zeroVal, err
@@ -4998,7 +5005,7 @@ func (ec *executionContext) _Mutation_sendNotifications(ctx context.Context, fie
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐPermission(ctx, "MESSAGES_SEND")
+				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission(ctx, "MESSAGES_SEND")
 				if err != nil {
 					var zeroVal []model.Message
 					return zeroVal, err
@@ -5060,7 +5067,7 @@ func (ec *executionContext) _Mutation_cancelMessage(ctx context.Context, field g
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐPermission(ctx, "MESSAGES_SEND")
+				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission(ctx, "MESSAGES_SEND")
 				if err != nil {
 					var zeroVal *model.Message
 					return zeroVal, err
@@ -5122,7 +5129,7 @@ func (ec *executionContext) _Mutation_resendMessage(ctx context.Context, field g
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐPermission(ctx, "MESSAGES_SEND")
+				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission(ctx, "MESSAGES_SEND")
 				if err != nil {
 					var zeroVal *model.Message
 					return zeroVal, err
@@ -5184,7 +5191,7 @@ func (ec *executionContext) _Mutation_removeSuppression(ctx context.Context, fie
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐPermission(ctx, "SETTINGS_WRITE")
+				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission(ctx, "SETTINGS_WRITE")
 				if err != nil {
 					var zeroVal bool
 					return zeroVal, err
@@ -5246,7 +5253,7 @@ func (ec *executionContext) _Mutation_setLogRetention(ctx context.Context, field
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐPermission(ctx, "SETTINGS_WRITE")
+				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission(ctx, "SETTINGS_WRITE")
 				if err != nil {
 					var zeroVal *model.Tenant
 					return zeroVal, err
@@ -5308,7 +5315,7 @@ func (ec *executionContext) _Mutation_registerPartnerClient(ctx context.Context,
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐPermission(ctx, "PARTNERS_MANAGE")
+				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission(ctx, "PARTNERS_MANAGE")
 				if err != nil {
 					var zeroVal *model.PartnerClient
 					return zeroVal, err
@@ -5370,7 +5377,7 @@ func (ec *executionContext) _Mutation_addPartnerKey(ctx context.Context, field g
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐPermission(ctx, "PARTNERS_MANAGE")
+				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission(ctx, "PARTNERS_MANAGE")
 				if err != nil {
 					var zeroVal *model.PartnerClient
 					return zeroVal, err
@@ -5432,7 +5439,7 @@ func (ec *executionContext) _Mutation_removePartnerKey(ctx context.Context, fiel
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐPermission(ctx, "PARTNERS_MANAGE")
+				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission(ctx, "PARTNERS_MANAGE")
 				if err != nil {
 					var zeroVal *model.PartnerClient
 					return zeroVal, err
@@ -5494,7 +5501,7 @@ func (ec *executionContext) _Mutation_revokePartnerClient(ctx context.Context, f
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐPermission(ctx, "PARTNERS_MANAGE")
+				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission(ctx, "PARTNERS_MANAGE")
 				if err != nil {
 					var zeroVal *model.PartnerClient
 					return zeroVal, err
@@ -5952,8 +5959,8 @@ func (ec *executionContext) _ProviderPreset_security(ctx context.Context, field 
 			return obj.Security, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.SMTPSecurity) graphql.Marshaler {
-			return ec.marshalNSmtpSecurity2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSMTPSecurity(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v outbox.SMTPSecurity) graphql.Marshaler {
+			return ec.marshalNSmtpSecurity2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐSMTPSecurity(ctx, selections, v)
 		},
 		true,
 		true,
@@ -5975,8 +5982,8 @@ func (ec *executionContext) _ProviderPreset_auth(ctx context.Context, field grap
 			return obj.Auth, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.SMTPAuth) graphql.Marshaler {
-			return ec.marshalNSmtpAuth2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSMTPAuth(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v outbox.SMTPAuth) graphql.Marshaler {
+			return ec.marshalNSmtpAuth2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐSMTPAuth(ctx, selections, v)
 		},
 		true,
 		true,
@@ -6124,7 +6131,7 @@ func (ec *executionContext) _Query_senderSettings(ctx context.Context, field gra
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐPermission(ctx, "SETTINGS_READ")
+				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission(ctx, "SETTINGS_READ")
 				if err != nil {
 					var zeroVal *model.SenderSettings
 					return zeroVal, err
@@ -6220,7 +6227,7 @@ func (ec *executionContext) _Query_senderTest(ctx context.Context, field graphql
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐPermission(ctx, "SETTINGS_READ")
+				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission(ctx, "SETTINGS_READ")
 				if err != nil {
 					var zeroVal *model.SenderTest
 					return zeroVal, err
@@ -6281,7 +6288,7 @@ func (ec *executionContext) _Query_senderVerifications(ctx context.Context, fiel
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐPermission(ctx, "SETTINGS_READ")
+				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission(ctx, "SETTINGS_READ")
 				if err != nil {
 					var zeroVal []model.SenderVerification
 					return zeroVal, err
@@ -6331,7 +6338,7 @@ func (ec *executionContext) _Query_templates(ctx context.Context, field graphql.
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐPermission(ctx, "SETTINGS_READ")
+				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission(ctx, "SETTINGS_READ")
 				if err != nil {
 					var zeroVal []model.Template
 					return zeroVal, err
@@ -6382,7 +6389,7 @@ func (ec *executionContext) _Query_templatePreview(ctx context.Context, field gr
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐPermission(ctx, "SETTINGS_READ")
+				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission(ctx, "SETTINGS_READ")
 				if err != nil {
 					var zeroVal *model.TemplatePreview
 					return zeroVal, err
@@ -6444,7 +6451,7 @@ func (ec *executionContext) _Query_messages(ctx context.Context, field graphql.C
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐPermission(ctx, "LOGS_READ")
+				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission(ctx, "LOGS_READ")
 				if err != nil {
 					var zeroVal *model.MessageConnection
 					return zeroVal, err
@@ -6506,7 +6513,7 @@ func (ec *executionContext) _Query_message(ctx context.Context, field graphql.Co
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐPermission(ctx, "LOGS_READ")
+				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission(ctx, "LOGS_READ")
 				if err != nil {
 					var zeroVal *model.Message
 					return zeroVal, err
@@ -6568,7 +6575,7 @@ func (ec *executionContext) _Query_suppressions(ctx context.Context, field graph
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐPermission(ctx, "LOGS_READ")
+				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission(ctx, "LOGS_READ")
 				if err != nil {
 					var zeroVal *model.SuppressionConnection
 					return zeroVal, err
@@ -6629,7 +6636,7 @@ func (ec *executionContext) _Query_partnerClients(ctx context.Context, field gra
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐPermission(ctx, "PARTNERS_MANAGE")
+				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission(ctx, "PARTNERS_MANAGE")
 				if err != nil {
 					var zeroVal []model.PartnerClient
 					return zeroVal, err
@@ -6680,7 +6687,7 @@ func (ec *executionContext) _Query_auditLog(ctx context.Context, field graphql.C
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐPermission(ctx, "AUDIT_READ")
+				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission(ctx, "AUDIT_READ")
 				if err != nil {
 					var zeroVal *model.AuditEntryConnection
 					return zeroVal, err
@@ -6860,8 +6867,8 @@ func (ec *executionContext) _SenderHealth_category(ctx context.Context, field gr
 			return obj.Category, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.ErrorCategory) graphql.Marshaler {
-			return ec.marshalOErrorCategory2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐErrorCategory(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *outbox.ErrorCategory) graphql.Marshaler {
+			return ec.marshalOErrorCategory2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐErrorCategory(ctx, selections, v)
 		},
 		true,
 		false,
@@ -6906,8 +6913,8 @@ func (ec *executionContext) _SenderSettings_mode(ctx context.Context, field grap
 			return obj.Mode, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.SenderMode) graphql.Marshaler {
-			return ec.marshalNSenderMode2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSenderMode(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v outbox.SenderMode) graphql.Marshaler {
+			return ec.marshalNSenderMode2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐSenderMode(ctx, selections, v)
 		},
 		true,
 		true,
@@ -7241,8 +7248,8 @@ func (ec *executionContext) _SenderTest_status(ctx context.Context, field graphq
 			return obj.Status, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.SenderTestStatus) graphql.Marshaler {
-			return ec.marshalNSenderTestStatus2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSenderTestStatus(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v sender.TestStatus) graphql.Marshaler {
+			return ec.marshalNSenderTestStatus2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋsenderᚐTestStatus(ctx, selections, v)
 		},
 		true,
 		true,
@@ -7535,8 +7542,8 @@ func (ec *executionContext) _SenderVerification_status(ctx context.Context, fiel
 			return obj.Status, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.VerificationStatus) graphql.Marshaler {
-			return ec.marshalNVerificationStatus2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐVerificationStatus(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v verify.Status) graphql.Marshaler {
+			return ec.marshalNVerificationStatus2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋverifyᚐStatus(ctx, selections, v)
 		},
 		true,
 		true,
@@ -7834,8 +7841,8 @@ func (ec *executionContext) _SmtpSettings_security(ctx context.Context, field gr
 			return obj.Security, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.SMTPSecurity) graphql.Marshaler {
-			return ec.marshalNSmtpSecurity2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSMTPSecurity(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v outbox.SMTPSecurity) graphql.Marshaler {
+			return ec.marshalNSmtpSecurity2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐSMTPSecurity(ctx, selections, v)
 		},
 		true,
 		true,
@@ -7857,8 +7864,8 @@ func (ec *executionContext) _SmtpSettings_auth(ctx context.Context, field graphq
 			return obj.Auth, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.SMTPAuth) graphql.Marshaler {
-			return ec.marshalNSmtpAuth2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSMTPAuth(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v outbox.SMTPAuth) graphql.Marshaler {
+			return ec.marshalNSmtpAuth2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐSMTPAuth(ctx, selections, v)
 		},
 		true,
 		true,
@@ -7953,7 +7960,7 @@ func (ec *executionContext) _Subscription_messageUpdated(ctx context.Context, fi
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐPermission(ctx, "LOGS_READ")
+				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission(ctx, "LOGS_READ")
 				if err != nil {
 					var zeroVal *model.Message
 					return zeroVal, err
@@ -8015,7 +8022,7 @@ func (ec *executionContext) _Subscription_messageEvents(ctx context.Context, fie
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐPermission(ctx, "LOGS_READ")
+				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission(ctx, "LOGS_READ")
 				if err != nil {
 					var zeroVal *model.Message
 					return zeroVal, err
@@ -8077,7 +8084,7 @@ func (ec *executionContext) _Subscription_senderTestUpdated(ctx context.Context,
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐPermission(ctx, "SETTINGS_READ")
+				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission(ctx, "SETTINGS_READ")
 				if err != nil {
 					var zeroVal *model.SenderTest
 					return zeroVal, err
@@ -9862,14 +9869,14 @@ func (ec *executionContext) unmarshalInputMessageFilter(ctx context.Context, obj
 		switch k {
 		case "status":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
-			data, err := ec.unmarshalOMessageStatus2ᚕgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐMessageStatusᚄ(ctx, v)
+			data, err := ec.unmarshalOMessageStatus2ᚕgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐMessageStatusᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.Status = data
 		case "kind":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
-			data, err := ec.unmarshalOMessageKind2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐMessageKind(ctx, v)
+			data, err := ec.unmarshalOMessageKind2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐMessageKind(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -10115,7 +10122,7 @@ func (ec *executionContext) unmarshalInputSenderSettingsInput(ctx context.Contex
 		switch k {
 		case "mode":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("mode"))
-			data, err := ec.unmarshalNSenderMode2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSenderMode(ctx, v)
+			data, err := ec.unmarshalNSenderMode2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐSenderMode(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -10294,14 +10301,14 @@ func (ec *executionContext) unmarshalInputSmtpInput(ctx context.Context, obj any
 			it.Port = data
 		case "security":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("security"))
-			data, err := ec.unmarshalNSmtpSecurity2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSMTPSecurity(ctx, v)
+			data, err := ec.unmarshalNSmtpSecurity2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐSMTPSecurity(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.Security = data
 		case "auth":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("auth"))
-			data, err := ec.unmarshalNSmtpAuth2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSMTPAuth(ctx, v)
+			data, err := ec.unmarshalNSmtpAuth2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐSMTPAuth(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -13146,15 +13153,47 @@ func (ec *executionContext) marshalNDeliveryAttempt2ᚕgithubᚗcomᚋoutboxᚋo
 	return ret
 }
 
-func (ec *executionContext) unmarshalNErrorCategory2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐErrorCategory(ctx context.Context, v any) (model.ErrorCategory, error) {
-	var res model.ErrorCategory
-	err := res.UnmarshalGQL(v)
+func (ec *executionContext) unmarshalNErrorCategory2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐErrorCategory(ctx context.Context, v any) (outbox.ErrorCategory, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNErrorCategory2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐErrorCategory[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNErrorCategory2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐErrorCategory(ctx context.Context, sel ast.SelectionSet, v model.ErrorCategory) graphql.Marshaler {
-	return v
+func (ec *executionContext) marshalNErrorCategory2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐErrorCategory(ctx context.Context, sel ast.SelectionSet, v outbox.ErrorCategory) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNErrorCategory2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐErrorCategory[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
 }
+
+var (
+	unmarshalNErrorCategory2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐErrorCategory = map[string]outbox.ErrorCategory{
+		"AUTH_FAILED":        outbox.CategoryAuthFailed,
+		"TLS":                outbox.CategoryTLS,
+		"CONNECTION":         outbox.CategoryConnection,
+		"TIMEOUT":            outbox.CategoryTimeout,
+		"THROTTLED":          outbox.CategoryThrottled,
+		"RECIPIENT_REJECTED": outbox.CategoryRecipientRejected,
+		"MESSAGE_REJECTED":   outbox.CategoryMessageRejected,
+		"CONFIG":             outbox.CategoryConfig,
+		"INTERNAL":           outbox.CategoryInternal,
+	}
+	marshalNErrorCategory2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐErrorCategory = map[outbox.ErrorCategory]string{
+		outbox.CategoryAuthFailed:        "AUTH_FAILED",
+		outbox.CategoryTLS:               "TLS",
+		outbox.CategoryConnection:        "CONNECTION",
+		outbox.CategoryTimeout:           "TIMEOUT",
+		outbox.CategoryThrottled:         "THROTTLED",
+		outbox.CategoryRecipientRejected: "RECIPIENT_REJECTED",
+		outbox.CategoryMessageRejected:   "MESSAGE_REJECTED",
+		outbox.CategoryConfig:            "CONFIG",
+		outbox.CategoryInternal:          "INTERNAL",
+	}
+)
 
 func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalID(v)
@@ -13272,25 +13311,73 @@ func (ec *executionContext) marshalNMessageEvent2ᚕgithubᚗcomᚋoutboxᚋoutb
 	return ret
 }
 
-func (ec *executionContext) unmarshalNMessageKind2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐMessageKind(ctx context.Context, v any) (model.MessageKind, error) {
-	var res model.MessageKind
-	err := res.UnmarshalGQL(v)
+func (ec *executionContext) unmarshalNMessageKind2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐMessageKind(ctx context.Context, v any) (outbox.MessageKind, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNMessageKind2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐMessageKind[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNMessageKind2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐMessageKind(ctx context.Context, sel ast.SelectionSet, v model.MessageKind) graphql.Marshaler {
-	return v
+func (ec *executionContext) marshalNMessageKind2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐMessageKind(ctx context.Context, sel ast.SelectionSet, v outbox.MessageKind) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNMessageKind2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐMessageKind[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
 }
 
-func (ec *executionContext) unmarshalNMessageStatus2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐMessageStatus(ctx context.Context, v any) (model.MessageStatus, error) {
-	var res model.MessageStatus
-	err := res.UnmarshalGQL(v)
+var (
+	unmarshalNMessageKind2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐMessageKind = map[string]outbox.MessageKind{
+		"TEST":         outbox.KindTest,
+		"VERIFICATION": outbox.KindVerification,
+		"NOTIFICATION": outbox.KindNotification,
+	}
+	marshalNMessageKind2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐMessageKind = map[outbox.MessageKind]string{
+		outbox.KindTest:         "TEST",
+		outbox.KindVerification: "VERIFICATION",
+		outbox.KindNotification: "NOTIFICATION",
+	}
+)
+
+func (ec *executionContext) unmarshalNMessageStatus2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐMessageStatus(ctx context.Context, v any) (outbox.MessageStatus, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNMessageStatus2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐMessageStatus[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNMessageStatus2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐMessageStatus(ctx context.Context, sel ast.SelectionSet, v model.MessageStatus) graphql.Marshaler {
-	return v
+func (ec *executionContext) marshalNMessageStatus2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐMessageStatus(ctx context.Context, sel ast.SelectionSet, v outbox.MessageStatus) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNMessageStatus2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐMessageStatus[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
 }
+
+var (
+	unmarshalNMessageStatus2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐMessageStatus = map[string]outbox.MessageStatus{
+		"QUEUED":     outbox.StatusQueued,
+		"SENDING":    outbox.StatusSending,
+		"RETRYING":   outbox.StatusRetrying,
+		"SENT":       outbox.StatusSent,
+		"FAILED":     outbox.StatusFailed,
+		"CANCELLED":  outbox.StatusCancelled,
+		"SUPPRESSED": outbox.StatusSuppressed,
+	}
+	marshalNMessageStatus2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐMessageStatus = map[outbox.MessageStatus]string{
+		outbox.StatusQueued:     "QUEUED",
+		outbox.StatusSending:    "SENDING",
+		outbox.StatusRetrying:   "RETRYING",
+		outbox.StatusSent:       "SENT",
+		outbox.StatusFailed:     "FAILED",
+		outbox.StatusCancelled:  "CANCELLED",
+		outbox.StatusSuppressed: "SUPPRESSED",
+	}
+)
 
 func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐPageInfo(ctx context.Context, sel ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
 	if v == nil {
@@ -13425,15 +13512,37 @@ func (ec *executionContext) marshalNSenderHealth2ᚖgithubᚗcomᚋoutboxᚋoutb
 	return ec._SenderHealth(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNSenderMode2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSenderMode(ctx context.Context, v any) (model.SenderMode, error) {
-	var res model.SenderMode
-	err := res.UnmarshalGQL(v)
+func (ec *executionContext) unmarshalNSenderMode2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐSenderMode(ctx context.Context, v any) (outbox.SenderMode, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNSenderMode2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐSenderMode[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNSenderMode2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSenderMode(ctx context.Context, sel ast.SelectionSet, v model.SenderMode) graphql.Marshaler {
-	return v
+func (ec *executionContext) marshalNSenderMode2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐSenderMode(ctx context.Context, sel ast.SelectionSet, v outbox.SenderMode) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNSenderMode2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐSenderMode[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
 }
+
+var (
+	unmarshalNSenderMode2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐSenderMode = map[string]outbox.SenderMode{
+		"PLATFORM": outbox.ModePlatform,
+		"BRANDED":  outbox.ModeBranded,
+		"SMTP":     outbox.ModeSMTP,
+		"HTTP":     outbox.ModeHTTP,
+	}
+	marshalNSenderMode2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐSenderMode = map[outbox.SenderMode]string{
+		outbox.ModePlatform: "PLATFORM",
+		outbox.ModeBranded:  "BRANDED",
+		outbox.ModeSMTP:     "SMTP",
+		outbox.ModeHTTP:     "HTTP",
+	}
+)
 
 func (ec *executionContext) marshalNSenderSettings2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSenderSettings(ctx context.Context, sel ast.SelectionSet, v model.SenderSettings) graphql.Marshaler {
 	return ec._SenderSettings(ctx, sel, &v)
@@ -13468,15 +13577,37 @@ func (ec *executionContext) marshalNSenderTest2ᚖgithubᚗcomᚋoutboxᚋoutbox
 	return ec._SenderTest(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNSenderTestStatus2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSenderTestStatus(ctx context.Context, v any) (model.SenderTestStatus, error) {
-	var res model.SenderTestStatus
-	err := res.UnmarshalGQL(v)
+func (ec *executionContext) unmarshalNSenderTestStatus2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋsenderᚐTestStatus(ctx context.Context, v any) (sender.TestStatus, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNSenderTestStatus2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋsenderᚐTestStatus[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNSenderTestStatus2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSenderTestStatus(ctx context.Context, sel ast.SelectionSet, v model.SenderTestStatus) graphql.Marshaler {
-	return v
+func (ec *executionContext) marshalNSenderTestStatus2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋsenderᚐTestStatus(ctx context.Context, sel ast.SelectionSet, v sender.TestStatus) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNSenderTestStatus2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋsenderᚐTestStatus[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
 }
+
+var (
+	unmarshalNSenderTestStatus2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋsenderᚐTestStatus = map[string]sender.TestStatus{
+		"PENDING": sender.TestPending,
+		"RUNNING": sender.TestRunning,
+		"PASSED":  sender.TestPassed,
+		"FAILED":  sender.TestFailed,
+	}
+	marshalNSenderTestStatus2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋsenderᚐTestStatus = map[sender.TestStatus]string{
+		sender.TestPending: "PENDING",
+		sender.TestRunning: "RUNNING",
+		sender.TestPassed:  "PASSED",
+		sender.TestFailed:  "FAILED",
+	}
+)
 
 func (ec *executionContext) marshalNSenderTestStep2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSenderTestStep(ctx context.Context, sel ast.SelectionSet, v model.SenderTestStep) graphql.Marshaler {
 	return ec._SenderTestStep(ctx, sel, &v)
@@ -13538,25 +13669,69 @@ func (ec *executionContext) marshalNSendingLimits2ᚖgithubᚗcomᚋoutboxᚋout
 	return ec._SendingLimits(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNSmtpAuth2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSMTPAuth(ctx context.Context, v any) (model.SMTPAuth, error) {
-	var res model.SMTPAuth
-	err := res.UnmarshalGQL(v)
+func (ec *executionContext) unmarshalNSmtpAuth2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐSMTPAuth(ctx context.Context, v any) (outbox.SMTPAuth, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNSmtpAuth2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐSMTPAuth[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNSmtpAuth2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSMTPAuth(ctx context.Context, sel ast.SelectionSet, v model.SMTPAuth) graphql.Marshaler {
-	return v
+func (ec *executionContext) marshalNSmtpAuth2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐSMTPAuth(ctx context.Context, sel ast.SelectionSet, v outbox.SMTPAuth) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNSmtpAuth2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐSMTPAuth[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
 }
 
-func (ec *executionContext) unmarshalNSmtpSecurity2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSMTPSecurity(ctx context.Context, v any) (model.SMTPSecurity, error) {
-	var res model.SMTPSecurity
-	err := res.UnmarshalGQL(v)
+var (
+	unmarshalNSmtpAuth2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐSMTPAuth = map[string]outbox.SMTPAuth{
+		"PLAIN":    outbox.AuthPlain,
+		"LOGIN":    outbox.AuthLogin,
+		"CRAM_MD5": outbox.AuthCRAMMD5,
+		"XOAUTH2":  outbox.AuthXOAuth2,
+		"NONE":     outbox.AuthNone,
+	}
+	marshalNSmtpAuth2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐSMTPAuth = map[outbox.SMTPAuth]string{
+		outbox.AuthPlain:   "PLAIN",
+		outbox.AuthLogin:   "LOGIN",
+		outbox.AuthCRAMMD5: "CRAM_MD5",
+		outbox.AuthXOAuth2: "XOAUTH2",
+		outbox.AuthNone:    "NONE",
+	}
+)
+
+func (ec *executionContext) unmarshalNSmtpSecurity2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐSMTPSecurity(ctx context.Context, v any) (outbox.SMTPSecurity, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNSmtpSecurity2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐSMTPSecurity[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNSmtpSecurity2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSMTPSecurity(ctx context.Context, sel ast.SelectionSet, v model.SMTPSecurity) graphql.Marshaler {
-	return v
+func (ec *executionContext) marshalNSmtpSecurity2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐSMTPSecurity(ctx context.Context, sel ast.SelectionSet, v outbox.SMTPSecurity) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNSmtpSecurity2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐSMTPSecurity[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
 }
+
+var (
+	unmarshalNSmtpSecurity2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐSMTPSecurity = map[string]outbox.SMTPSecurity{
+		"IMPLICIT_TLS": outbox.SecurityImplicitTLS,
+		"STARTTLS":     outbox.SecurityStartTLS,
+		"NONE":         outbox.SecurityNone,
+	}
+	marshalNSmtpSecurity2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐSMTPSecurity = map[outbox.SMTPSecurity]string{
+		outbox.SecurityImplicitTLS: "IMPLICIT_TLS",
+		outbox.SecurityStartTLS:    "STARTTLS",
+		outbox.SecurityNone:        "NONE",
+	}
+)
 
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalString(v)
@@ -13731,15 +13906,35 @@ func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel as
 	return res
 }
 
-func (ec *executionContext) unmarshalNVerificationStatus2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐVerificationStatus(ctx context.Context, v any) (model.VerificationStatus, error) {
-	var res model.VerificationStatus
-	err := res.UnmarshalGQL(v)
+func (ec *executionContext) unmarshalNVerificationStatus2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋverifyᚐStatus(ctx context.Context, v any) (verify.Status, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNVerificationStatus2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋverifyᚐStatus[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNVerificationStatus2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐVerificationStatus(ctx context.Context, sel ast.SelectionSet, v model.VerificationStatus) graphql.Marshaler {
-	return v
+func (ec *executionContext) marshalNVerificationStatus2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋverifyᚐStatus(ctx context.Context, sel ast.SelectionSet, v verify.Status) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNVerificationStatus2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋverifyᚐStatus[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
 }
+
+var (
+	unmarshalNVerificationStatus2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋverifyᚐStatus = map[string]verify.Status{
+		"PENDING":  verify.StatusPending,
+		"VERIFIED": verify.StatusVerified,
+		"EXPIRED":  verify.StatusExpired,
+	}
+	marshalNVerificationStatus2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋverifyᚐStatus = map[verify.Status]string{
+		verify.StatusPending:  "PENDING",
+		verify.StatusVerified: "VERIFIED",
+		verify.StatusExpired:  "EXPIRED",
+	}
+)
 
 func (ec *executionContext) marshalNViewer2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐViewer(ctx context.Context, sel ast.SelectionSet, v model.Viewer) graphql.Marshaler {
 	return ec._Viewer(ctx, sel, &v)
@@ -13949,21 +14144,49 @@ func (ec *executionContext) marshalODeliveryError2ᚖgithubᚗcomᚋoutboxᚋout
 	return ec._DeliveryError(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalOErrorCategory2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐErrorCategory(ctx context.Context, v any) (*model.ErrorCategory, error) {
+func (ec *executionContext) unmarshalOErrorCategory2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐErrorCategory(ctx context.Context, v any) (*outbox.ErrorCategory, error) {
 	if v == nil {
 		return nil, nil
 	}
-	var res = new(model.ErrorCategory)
-	err := res.UnmarshalGQL(v)
-	return res, graphql.ErrorOnPath(ctx, err)
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOErrorCategory2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐErrorCategory[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalOErrorCategory2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐErrorCategory(ctx context.Context, sel ast.SelectionSet, v *model.ErrorCategory) graphql.Marshaler {
+func (ec *executionContext) marshalOErrorCategory2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐErrorCategory(ctx context.Context, sel ast.SelectionSet, v *outbox.ErrorCategory) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
-	return v
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOErrorCategory2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐErrorCategory[*v])
+	return res
 }
+
+var (
+	unmarshalOErrorCategory2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐErrorCategory = map[string]outbox.ErrorCategory{
+		"AUTH_FAILED":        outbox.CategoryAuthFailed,
+		"TLS":                outbox.CategoryTLS,
+		"CONNECTION":         outbox.CategoryConnection,
+		"TIMEOUT":            outbox.CategoryTimeout,
+		"THROTTLED":          outbox.CategoryThrottled,
+		"RECIPIENT_REJECTED": outbox.CategoryRecipientRejected,
+		"MESSAGE_REJECTED":   outbox.CategoryMessageRejected,
+		"CONFIG":             outbox.CategoryConfig,
+		"INTERNAL":           outbox.CategoryInternal,
+	}
+	marshalOErrorCategory2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐErrorCategory = map[outbox.ErrorCategory]string{
+		outbox.CategoryAuthFailed:        "AUTH_FAILED",
+		outbox.CategoryTLS:               "TLS",
+		outbox.CategoryConnection:        "CONNECTION",
+		outbox.CategoryTimeout:           "TIMEOUT",
+		outbox.CategoryThrottled:         "THROTTLED",
+		outbox.CategoryRecipientRejected: "RECIPIENT_REJECTED",
+		outbox.CategoryMessageRejected:   "MESSAGE_REJECTED",
+		outbox.CategoryConfig:            "CONFIG",
+		outbox.CategoryInternal:          "INTERNAL",
+	}
+)
 
 func (ec *executionContext) unmarshalOHttpApiInput2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐHTTPAPIInput(ctx context.Context, v any) (*model.HTTPAPIInput, error) {
 	if v == nil {
@@ -14049,32 +14272,48 @@ func (ec *executionContext) unmarshalOMessageFilter2ᚖgithubᚗcomᚋoutboxᚋo
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalOMessageKind2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐMessageKind(ctx context.Context, v any) (*model.MessageKind, error) {
+func (ec *executionContext) unmarshalOMessageKind2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐMessageKind(ctx context.Context, v any) (*outbox.MessageKind, error) {
 	if v == nil {
 		return nil, nil
 	}
-	var res = new(model.MessageKind)
-	err := res.UnmarshalGQL(v)
-	return res, graphql.ErrorOnPath(ctx, err)
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOMessageKind2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐMessageKind[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalOMessageKind2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐMessageKind(ctx context.Context, sel ast.SelectionSet, v *model.MessageKind) graphql.Marshaler {
+func (ec *executionContext) marshalOMessageKind2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐMessageKind(ctx context.Context, sel ast.SelectionSet, v *outbox.MessageKind) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
-	return v
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOMessageKind2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐMessageKind[*v])
+	return res
 }
 
-func (ec *executionContext) unmarshalOMessageStatus2ᚕgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐMessageStatusᚄ(ctx context.Context, v any) ([]model.MessageStatus, error) {
+var (
+	unmarshalOMessageKind2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐMessageKind = map[string]outbox.MessageKind{
+		"TEST":         outbox.KindTest,
+		"VERIFICATION": outbox.KindVerification,
+		"NOTIFICATION": outbox.KindNotification,
+	}
+	marshalOMessageKind2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐMessageKind = map[outbox.MessageKind]string{
+		outbox.KindTest:         "TEST",
+		outbox.KindVerification: "VERIFICATION",
+		outbox.KindNotification: "NOTIFICATION",
+	}
+)
+
+func (ec *executionContext) unmarshalOMessageStatus2ᚕgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐMessageStatusᚄ(ctx context.Context, v any) ([]outbox.MessageStatus, error) {
 	if v == nil {
 		return nil, nil
 	}
 	vSlice := graphql.CoerceList(v)
 	var err error
-	res := make([]model.MessageStatus, len(vSlice))
+	res := make([]outbox.MessageStatus, len(vSlice))
 	for i := range vSlice {
 		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
-		res[i], err = ec.unmarshalNMessageStatus2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐMessageStatus(ctx, vSlice[i])
+		res[i], err = ec.unmarshalNMessageStatus2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐMessageStatus(ctx, vSlice[i])
 		if err != nil {
 			return nil, err
 		}
@@ -14082,14 +14321,14 @@ func (ec *executionContext) unmarshalOMessageStatus2ᚕgithubᚗcomᚋoutboxᚋo
 	return res, nil
 }
 
-func (ec *executionContext) marshalOMessageStatus2ᚕgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐMessageStatusᚄ(ctx context.Context, sel ast.SelectionSet, v []model.MessageStatus) graphql.Marshaler {
+func (ec *executionContext) marshalOMessageStatus2ᚕgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐMessageStatusᚄ(ctx context.Context, sel ast.SelectionSet, v []outbox.MessageStatus) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNMessageStatus2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐMessageStatus(ctx, sel, v[i])
+		return ec.marshalNMessageStatus2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐMessageStatus(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -14101,21 +14340,45 @@ func (ec *executionContext) marshalOMessageStatus2ᚕgithubᚗcomᚋoutboxᚋout
 	return ret
 }
 
-func (ec *executionContext) unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐPermission(ctx context.Context, v any) (*model.Permission, error) {
+func (ec *executionContext) unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission(ctx context.Context, v any) (*auth.Permission, error) {
 	if v == nil {
 		return nil, nil
 	}
-	var res = new(model.Permission)
-	err := res.UnmarshalGQL(v)
-	return res, graphql.ErrorOnPath(ctx, err)
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐPermission(ctx context.Context, sel ast.SelectionSet, v *model.Permission) graphql.Marshaler {
+func (ec *executionContext) marshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission(ctx context.Context, sel ast.SelectionSet, v *auth.Permission) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
-	return v
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission[*v])
+	return res
 }
+
+var (
+	unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission = map[string]auth.Permission{
+		"SETTINGS_READ":   auth.PermSettingsRead,
+		"SETTINGS_WRITE":  auth.PermSettingsWrite,
+		"MESSAGES_SEND":   auth.PermMessagesSend,
+		"LOGS_READ":       auth.PermLogsRead,
+		"TEMPLATES_WRITE": auth.PermTemplatesWrite,
+		"PARTNERS_MANAGE": auth.PermPartnersManage,
+		"AUDIT_READ":      auth.PermAuditRead,
+	}
+	marshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission = map[auth.Permission]string{
+		auth.PermSettingsRead:   "SETTINGS_READ",
+		auth.PermSettingsWrite:  "SETTINGS_WRITE",
+		auth.PermMessagesSend:   "MESSAGES_SEND",
+		auth.PermLogsRead:       "LOGS_READ",
+		auth.PermTemplatesWrite: "TEMPLATES_WRITE",
+		auth.PermPartnersManage: "PARTNERS_MANAGE",
+		auth.PermAuditRead:      "AUDIT_READ",
+	}
+)
 
 func (ec *executionContext) marshalOSenderTest2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSenderTest(ctx context.Context, sel ast.SelectionSet, v *model.SenderTest) graphql.Marshaler {
 	if v == nil {

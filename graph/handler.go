@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -11,14 +12,12 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
-	"github.com/99designs/gqlgen/graphql/playground"
 	coderws "github.com/coder/websocket"
 	"github.com/vektah/gqlparser/v2/validator/core"
 	"github.com/vektah/gqlparser/v2/validator/rules"
 
 	"github.com/outbox/outbox/internal/apilimit"
 	"github.com/outbox/outbox/internal/metrics"
-	"github.com/outbox/outbox/internal/outbox"
 )
 
 // HandlerConfig is what NewHandler needs.
@@ -48,12 +47,17 @@ type HandlerConfig struct {
 
 // NewHandler returns the /graphql endpoint: POST, GET and websockets
 // (graphql-transport-ws) over one executable schema, behind the HTTP
-// authentication middleware.
-func NewHandler(cfg HandlerConfig) http.Handler {
+// authentication middleware. It returns an error when the schema's @sends
+// directives do not fit their fields.
+func NewHandler(cfg HandlerConfig) (http.Handler, error) {
 	es := NewExecutableSchema(Config{
 		Resolvers:  cfg.Resolver,
 		Directives: DirectiveRoot{Requires: requires, Public: public},
 	})
+	sending, err := newSendingFields(es.Schema())
+	if err != nil {
+		return nil, fmt.Errorf("reading the schema: %w", err)
+	}
 	srv := handler.New(es)
 	srv.AddTransport(&transport.Websocket{
 		Implementation: transport.CoderWebsocketImplementation{
@@ -65,7 +69,7 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 		PingPongInterval:      cfg.Websocket.pingInterval(), // graphql-transport-ws
 	})
 	srv.AddTransport(transport.Options{})
-	srv.AddTransport(httpTransport{limits: cfg.Bodies})
+	srv.AddTransport(httpTransport{limits: cfg.Bodies, sending: sending})
 	srv.SetErrorPresenter(errorPresenter(cfg.Logger))
 	srv.SetRecoverFunc(recoverFunc)
 	srv.SetParserTokenLimit(cfg.TokenLimit)
@@ -78,7 +82,7 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 	srv.Use(&complexityLimit{max: cfg.ComplexityLimit})
 	srv.Use(depthLimit{max: cfg.DepthLimit})
 	if cfg.Limiter != nil {
-		srv.Use(rateLimit{limiter: cfg.Limiter, present: errorPresenter(cfg.Logger)})
+		srv.Use(rateLimit{limiter: cfg.Limiter, sending: sending, present: errorPresenter(cfg.Logger)})
 	}
 	if !cfg.Production {
 		srv.Use(extension.Introspection{})
@@ -95,9 +99,7 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 			return resp
 		})
 	}
-	var h http.Handler = srv
-	h = jsonByDefault(h)
-	return cfg.Authenticator.Middleware(h)
+	return cfg.Authenticator.Middleware(srv), nil
 }
 
 // rulesWithoutSuggestions are gqlparser's validation rules with every
@@ -136,36 +138,4 @@ func websocketInit(a *Authenticator, revocations RevocationWatcher) transport.We
 func hasScheme(h string) bool {
 	scheme, _, ok := strings.Cut(h, " ")
 	return ok && strings.EqualFold(scheme, "Bearer")
-}
-
-// PlaygroundHandler serves GraphiQL for /graphql (development only).
-func PlaygroundHandler() http.Handler {
-	return playground.Handler("Outbox GraphiQL", "/graphql")
-}
-
-// RequestIDs is a middleware that gives every request an id (or keeps the
-// caller's X-Request-Id) and echoes it in the response.
-func RequestIDs(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.Header.Get("X-Request-Id")
-		if id == "" || len(id) > 64 {
-			id = outbox.NewRequestID()
-		}
-		w.Header().Set("X-Request-Id", id)
-		next.ServeHTTP(w, r.WithContext(outbox.NewContextWithRequestID(r.Context(), id)))
-	})
-}
-
-// jsonByDefault treats a POST body as JSON when the client did not say it
-// is, as `curl -d '{"query":…}'` does (it sends a form content type).
-func jsonByDefault(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost {
-			switch ct := r.Header.Get("Content-Type"); {
-			case ct == "", strings.HasPrefix(ct, "application/x-www-form-urlencoded"), strings.HasPrefix(ct, "text/plain"):
-				r.Header.Set("Content-Type", "application/json")
-			}
-		}
-		next.ServeHTTP(w, r)
-	})
 }

@@ -86,12 +86,10 @@ func messageFilter(in *model.MessageFilter) logs.Filter {
 	f := logs.Filter{
 		Recipient: deref(in.Recipient), Template: deref(in.Template), IdempotencyKey: deref(in.IdempotencyKey),
 		Since: deref(in.Since), Until: deref(in.Until), Search: deref(in.Search),
+		Statuses: in.Status,
 	}
 	if in.Kind != nil {
-		f.Kind = outbox.MessageKind(*in.Kind)
-	}
-	for _, st := range in.Status {
-		f.Statuses = append(f.Statuses, outbox.MessageStatus(st))
+		f.Kind = *in.Kind
 	}
 	return f
 }

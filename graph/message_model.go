@@ -14,8 +14,8 @@ import (
 func messageModel(m outbox.Message) *model.Message {
 	out := &model.Message{
 		ID:             m.ID.String(),
-		Kind:           model.MessageKind(m.Kind),
-		Status:         model.MessageStatus(m.Status),
+		Kind:           m.Kind,
+		Status:         m.Status,
 		From:           m.From,
 		To:             nonNilStrings(m.To),
 		Cc:             nonNilStrings(m.Cc),
@@ -65,8 +65,7 @@ func attemptModels(as []outbox.Attempt) []model.DeliveryAttempt {
 			out[i].Code = &code
 		}
 		if a.Category != "" {
-			c := model.ErrorCategory(a.Category)
-			out[i].Category = &c
+			out[i].Category = &a.Category
 		}
 	}
 	return out
@@ -76,7 +75,7 @@ func attemptModels(as []outbox.Attempt) []model.DeliveryAttempt {
 func eventModels(es []outbox.MessageEvent) []model.MessageEvent {
 	out := make([]model.MessageEvent, len(es))
 	for i, e := range es {
-		out[i] = model.MessageEvent{Status: model.MessageStatus(e.Status), At: e.At, Detail: optional(e.Detail)}
+		out[i] = model.MessageEvent{Status: e.Status, At: e.At, Detail: optional(e.Detail)}
 	}
 	return out
 }

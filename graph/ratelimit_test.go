@@ -10,12 +10,62 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 )
 
-func TestSendingFieldsAreMutations(t *testing.T) {
+// TestSendingFieldsComeFromTheSchema pins what @sends marks: the fields
+// that count against the sending limits, how, and which may carry the
+// larger body.
+func TestSendingFieldsComeFromTheSchema(t *testing.T) {
 	t.Parallel()
-	schema := NewExecutableSchema(Config{}).Schema()
-	for name := range sendingFields {
-		require.NotNil(t, schema.Mutation.Fields.ForName(name), "sendingFields names %s, which is not a Mutation field", name)
+	sending, err := newSendingFields(NewExecutableSchema(Config{}).Schema())
+	require.NoError(t, err)
+	require.Equal(t, sendingFields{
+		"sendNotification":          {attachments: true},
+		"sendNotifications":         {each: "inputs", attachments: true},
+		"resendMessage":             {},
+		"testSenderSettings":        {},
+		"requestSenderVerification": {},
+		"resendSenderVerification":  {},
+	}, sending)
+}
+
+func TestSendsMustFitItsField(t *testing.T) {
+	t.Parallel()
+	const common = `directive @sends(each: String) on FIELD_DEFINITION
+		input A { filename: String! } input AttachmentInput { filename: String! }
+		input Nested { inner: [Deeper!] } input Deeper { again: Nested, files: [AttachmentInput!] }
+		type Query { q: Int }
+		`
+	tests := []struct {
+		name, schema, err string
+		want              sendingFields
+	}{
+		{"plain", `type Mutation { m(a: A): Int @sends n: Int }`, "", sendingFields{"m": {}}},
+		{"each", `type Mutation { m(as: [A!]!): Int @sends(each: "as") }`, "", sendingFields{"m": {each: "as"}}},
+		{"attachments at depth", `type Mutation { m(n: Nested): Int @sends }`, "", sendingFields{"m": {attachments: true}}},
+		{"each names no argument", `type Mutation { m(as: [A!]!): Int @sends(each: "bs") }`, "no list argument bs", nil},
+		{"each names no list", `type Mutation { m(a: A): Int @sends(each: "a") }`, "no list argument a", nil},
+		{"not a mutation", `type Mutation { m: Int } type Subscription { s: Int @sends }`, "only Mutation fields send", nil},
 	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			schema, gqlErr := gqlparser.LoadSchema(&ast.Source{Input: common + tt.schema})
+			require.Nil(t, gqlErr)
+			got, err := newSendingFields(schema)
+			if tt.err != "" {
+				require.ErrorContains(t, err, tt.err)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tt.want, got)
+		})
+	}
+}
+
+func testSendingFields(t *testing.T, schema *ast.Schema) sendingFields {
+	t.Helper()
+	s, err := newSendingFields(schema)
+	require.NoError(t, err)
+	return s
 }
 
 func TestMessagesOfAnOperation(t *testing.T) {
@@ -37,6 +87,7 @@ func TestMessagesOfAnOperation(t *testing.T) {
 		fmt.Fprintf(&chain, " fragment F%d on Mutation { ...F%d ... on Mutation { ...F%d } }", i, i+1, i+1)
 	}
 	chain.WriteString(" fragment F25 on Mutation { resendMessage(id: \"1\") { id } }")
+	sending := testSendingFields(t, schema)
 
 	tests := []struct {
 		name  string
@@ -63,7 +114,7 @@ func TestMessagesOfAnOperation(t *testing.T) {
 			require.Nil(t, errs, tt.query)
 			op := doc.Operations[0]
 			require.Equal(t, ast.Mutation, op.Operation)
-			require.Equal(t, tt.want, messages(op, tt.vars))
+			require.Equal(t, tt.want, sending.messages(op, tt.vars))
 		})
 	}
 }
@@ -71,6 +122,7 @@ func TestMessagesOfAnOperation(t *testing.T) {
 func TestSendsLooksIntoFragments(t *testing.T) {
 	t.Parallel()
 	schema := NewExecutableSchema(Config{}).Schema()
+	sending := testSendingFields(t, schema)
 	tests := []struct {
 		query string
 		want  bool
@@ -86,6 +138,6 @@ func TestSendsLooksIntoFragments(t *testing.T) {
 		require.Nil(t, errs, tt.query)
 		op := doc.Operations[0]
 		require.Equal(t, ast.Mutation, op.Operation)
-		require.Equal(t, tt.want, messages(op, nil) > 0, tt.query)
+		require.Equal(t, tt.want, sending.messages(op, nil) > 0, tt.query)
 	}
 }

@@ -19,7 +19,7 @@ func (r *queryResolver) SenderSettings(ctx context.Context) (*model.SenderSettin
 
 func senderSettingsModel(v sender.View) *model.SenderSettings {
 	m := &model.SenderSettings{
-		Mode:          model.SenderMode(v.Mode),
+		Mode:          v.Mode,
 		FromName:      v.FromName,
 		FromEmail:     v.FromEmail,
 		ReplyTo:       optional(v.ReplyTo),
@@ -34,8 +34,7 @@ func senderSettingsModel(v sender.View) *model.SenderSettings {
 		m.Bcc = []string{}
 	}
 	if v.Health.Category != "" {
-		c := model.ErrorCategory(v.Health.Category)
-		m.Health.Category = &c
+		m.Health.Category = &v.Health.Category
 	}
 	if !v.Health.UpdatedAt.IsZero() {
 		m.Health.UpdatedAt = &v.Health.UpdatedAt
@@ -45,8 +44,8 @@ func senderSettingsModel(v sender.View) *model.SenderSettings {
 			Preset:        optional(s.Preset),
 			Host:          s.Host,
 			Port:          s.Port,
-			Security:      model.SMTPSecurity(s.Security),
-			Auth:          model.SMTPAuth(s.Auth),
+			Security:      s.Security,
+			Auth:          s.Auth,
 			Username:      optional(s.Username),
 			PasswordSet:   v.PasswordSet,
 			SkipTLSVerify: s.SkipTLSVerify,
@@ -92,7 +91,7 @@ func (r *queryResolver) ProviderPresets(ctx context.Context) ([]model.ProviderPr
 	for i, p := range presets {
 		out[i] = model.ProviderPreset{
 			Key: p.Key, Name: p.Name, Host: optional(p.Host), HostPattern: optional(p.HostPattern),
-			Port: p.Port, Security: model.SMTPSecurity(p.Security), Auth: model.SMTPAuth(p.Auth),
+			Port: p.Port, Security: p.Security, Auth: p.Auth,
 			Limits: limitsModel(p.Limits), LimitsConfigurable: p.LimitsConfigurable, Note: optional(p.Note),
 		}
 	}
@@ -148,7 +147,7 @@ func (r *mutationResolver) UseDefaultSender(ctx context.Context) (*model.SenderS
 
 func settingsFromInput(in model.SenderSettingsInput) sender.Settings {
 	s := sender.Settings{
-		Mode:          outbox.SenderMode(in.Mode),
+		Mode:          in.Mode,
 		FromName:      deref(in.FromName),
 		FromEmail:     deref(in.FromEmail),
 		ReplyTo:       deref(in.ReplyTo),
@@ -159,7 +158,7 @@ func settingsFromInput(in model.SenderSettingsInput) sender.Settings {
 	if c := in.SMTP; c != nil {
 		s.SMTP = &sender.SMTP{
 			Preset: deref(c.Preset), Host: c.Host, Port: c.Port,
-			Security: outbox.SMTPSecurity(c.Security), Auth: outbox.SMTPAuth(c.Auth),
+			Security: c.Security, Auth: c.Auth,
 			Username: deref(c.Username), Password: deref(c.Password),
 			SkipTLSVerify: c.SkipTLSVerify != nil && *c.SkipTLSVerify, Limits: limitsFromInput(c.Limits),
 		}
@@ -182,7 +181,7 @@ func limitsFromInput(in *model.SendingLimitsInput) sender.Limits {
 
 func senderTestModel(t sender.Test) *model.SenderTest {
 	m := &model.SenderTest{
-		ID: t.ID.String(), Status: model.SenderTestStatus(t.Status), MessageID: t.MessageID.String(),
+		ID: t.ID.String(), Status: t.Status, MessageID: t.MessageID.String(),
 		CreatedAt: t.CreatedAt, FinishedAt: t.FinishedAt, Steps: make([]model.SenderTestStep, len(t.Steps)),
 		Error: deliveryErrorModel(t.Error),
 	}
@@ -196,7 +195,7 @@ func deliveryErrorModel(e *outbox.DeliveryError) *model.DeliveryError {
 	if e == nil {
 		return nil
 	}
-	m := &model.DeliveryError{Category: model.ErrorCategory(e.Category), Message: e.Message, EnhancedCode: optional(e.EnhancedCode), Hint: optional(e.Hint)}
+	m := &model.DeliveryError{Category: e.Category, Message: e.Message, EnhancedCode: optional(e.EnhancedCode), Hint: optional(e.Hint)}
 	if e.Code != 0 {
 		code := e.Code
 		m.Code = &code

@@ -22,22 +22,22 @@ import (
 
 // BodyLimits caps GraphQL request bodies. Every request may send Query
 // bytes; an authenticated request may send up to Send bytes, and only for a
-// mutation that selects nothing but sending fields (attachments travel in
-// those). Anything larger is 413 BAD_REQUEST.
+// mutation that selects nothing but sending fields that take attachments
+// (see @sends). Anything larger is 413 BAD_REQUEST.
 type BodyLimits struct {
 	Query int64
 	Send  int64
 }
-
-// attachmentFields are the mutations that may use BodyLimits.Send.
-var attachmentFields = map[string]bool{"sendNotification": true, "sendNotifications": true}
 
 // httpTransport serves one GraphQL operation per POST (a JSON object) or
 // GET (URL parameters). It replaces gqlgen's POST and GET transports so that
 // a body is read only up to its limit, malformed or batched JSON is
 // BAD_REQUEST without repeating the body, and subscriptions (which belong on
 // the websocket and its caps) are refused.
-type httpTransport struct{ limits BodyLimits }
+type httpTransport struct {
+	limits  BodyLimits
+	sending sendingFields
+}
 
 var _ graphql.Transport = httpTransport{}
 
@@ -67,7 +67,7 @@ func (t httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.G
 		writeResponse(w, status, resp)
 		return
 	}
-	if refusal := allowed(r.Method, oc.Operation, large, t.limits); refusal != nil {
+	if refusal := t.allowed(r.Method, oc.Operation, large); refusal != nil {
 		writeResponse(w, refusal.status, exec.DispatchError(graphql.WithOperationContext(ctx, oc), gqlerror.List{refusal.gqlError()}))
 		return
 	}
@@ -183,30 +183,16 @@ func jsonKind(goKind string) string {
 
 // allowed refuses what may not run over plain HTTP: subscriptions, anything
 // but queries over GET, and large bodies for anything but sending.
-func allowed(method string, op *ast.OperationDefinition, large bool, limits BodyLimits) *refusal {
+func (t httpTransport) allowed(method string, op *ast.OperationDefinition, large bool) *refusal {
 	switch {
 	case op.Operation == ast.Subscription:
 		return refuseRequest(http.StatusBadRequest, "subscriptions need the websocket: open /graphql with the graphql-transport-ws protocol")
 	case method == http.MethodGet && op.Operation != ast.Query:
 		return refuseRequest(http.StatusMethodNotAllowed, "GET runs only queries: send mutations with POST")
-	case large && !onlySending(op):
-		return httpTransport{limits}.tooLarge()
+	case large && !t.sending.onlyAttachments(op):
+		return t.tooLarge()
 	}
 	return nil
-}
-
-// onlySending reports whether op is a mutation of sending fields alone.
-func onlySending(op *ast.OperationDefinition) bool {
-	if op.Operation != ast.Mutation {
-		return false
-	}
-	for _, sel := range op.SelectionSet {
-		f, ok := sel.(*ast.Field)
-		if !ok || !attachmentFields[f.Name] {
-			return false
-		}
-	}
-	return true
 }
 
 // statusOf is 400 for an answer that is nothing but BAD_REQUEST errors (an

@@ -55,7 +55,7 @@ func senderVerificationModel(v verify.Verification) *model.SenderVerification {
 	return &model.SenderVerification{
 		ID:                v.ID.String(),
 		Email:             v.Email,
-		Status:            model.VerificationStatus(v.Status),
+		Status:            v.Status,
 		ExpiresAt:         v.ExpiresAt,
 		VerifiedAt:        v.VerifiedAt,
 		ResendAvailableAt: v.ResendAvailableAt,

@@ -3,11 +3,11 @@
 package model
 
 import (
-	"bytes"
-	"fmt"
-	"io"
-	"strconv"
 	"time"
+
+	"github.com/outbox/outbox/internal/outbox"
+	"github.com/outbox/outbox/internal/sender"
+	"github.com/outbox/outbox/internal/verify"
 )
 
 type AttachmentInput struct {
@@ -43,21 +43,21 @@ type AuditEntryEdge struct {
 }
 
 type DeliveryAttempt struct {
-	At           time.Time      `json:"at"`
-	DurationMs   int            `json:"durationMs"`
-	Server       *string        `json:"server,omitempty"`
-	Code         *int           `json:"code,omitempty"`
-	EnhancedCode *string        `json:"enhancedCode,omitempty"`
-	Reply        *string        `json:"reply,omitempty"`
-	TLSVersion   *string        `json:"tlsVersion,omitempty"`
-	Category     *ErrorCategory `json:"category,omitempty"`
+	At           time.Time             `json:"at"`
+	DurationMs   int                   `json:"durationMs"`
+	Server       *string               `json:"server,omitempty"`
+	Code         *int                  `json:"code,omitempty"`
+	EnhancedCode *string               `json:"enhancedCode,omitempty"`
+	Reply        *string               `json:"reply,omitempty"`
+	TLSVersion   *string               `json:"tlsVersion,omitempty"`
+	Category     *outbox.ErrorCategory `json:"category,omitempty"`
 }
 
 type DeliveryError struct {
-	Category     ErrorCategory `json:"category"`
-	Code         *int          `json:"code,omitempty"`
-	EnhancedCode *string       `json:"enhancedCode,omitempty"`
-	Message      string        `json:"message"`
+	Category     outbox.ErrorCategory `json:"category"`
+	Code         *int                 `json:"code,omitempty"`
+	EnhancedCode *string              `json:"enhancedCode,omitempty"`
+	Message      string               `json:"message"`
 	// What to do about it, in plain words.
 	Hint *string `json:"hint,omitempty"`
 }
@@ -79,16 +79,16 @@ type HTTPAPISettings struct {
 }
 
 type Message struct {
-	ID             string            `json:"id"`
-	Kind           MessageKind       `json:"kind"`
-	Status         MessageStatus     `json:"status"`
-	From           string            `json:"from"`
-	To             []string          `json:"to"`
-	Cc             []string          `json:"cc"`
-	Subject        string            `json:"subject"`
-	Template       *string           `json:"template,omitempty"`
-	IdempotencyKey *string           `json:"idempotencyKey,omitempty"`
-	Attempts       []DeliveryAttempt `json:"attempts"`
+	ID             string               `json:"id"`
+	Kind           outbox.MessageKind   `json:"kind"`
+	Status         outbox.MessageStatus `json:"status"`
+	From           string               `json:"from"`
+	To             []string             `json:"to"`
+	Cc             []string             `json:"cc"`
+	Subject        string               `json:"subject"`
+	Template       *string              `json:"template,omitempty"`
+	IdempotencyKey *string              `json:"idempotencyKey,omitempty"`
+	Attempts       []DeliveryAttempt    `json:"attempts"`
 	// Status changes, oldest first.
 	Events    []MessageEvent `json:"events"`
 	LastError *DeliveryError `json:"lastError,omitempty"`
@@ -110,14 +110,14 @@ type MessageEdge struct {
 }
 
 type MessageEvent struct {
-	Status MessageStatus `json:"status"`
-	At     time.Time     `json:"at"`
-	Detail *string       `json:"detail,omitempty"`
+	Status outbox.MessageStatus `json:"status"`
+	At     time.Time            `json:"at"`
+	Detail *string              `json:"detail,omitempty"`
 }
 
 type MessageFilter struct {
-	Status []MessageStatus `json:"status,omitempty"`
-	Kind   *MessageKind    `json:"kind,omitempty"`
+	Status []outbox.MessageStatus `json:"status,omitempty"`
+	Kind   *outbox.MessageKind    `json:"kind,omitempty"`
 	// Exact address, any case.
 	Recipient      *string    `json:"recipient,omitempty"`
 	Template       *string    `json:"template,omitempty"`
@@ -173,11 +173,11 @@ type ProviderPreset struct {
 	// The SMTP host; null where it differs per account (see hostPattern).
 	Host *string `json:"host,omitempty"`
 	// How the host looks where it differs per account, e.g. sv****.xserver.jp.
-	HostPattern *string        `json:"hostPattern,omitempty"`
-	Port        int            `json:"port"`
-	Security    SMTPSecurity   `json:"security"`
-	Auth        SMTPAuth       `json:"auth"`
-	Limits      *SendingLimits `json:"limits"`
+	HostPattern *string             `json:"hostPattern,omitempty"`
+	Port        int                 `json:"port"`
+	Security    outbox.SMTPSecurity `json:"security"`
+	Auth        outbox.SMTPAuth     `json:"auth"`
+	Limits      *SendingLimits      `json:"limits"`
 	// Whether a tenant may set limits above the preset's (its own provider quota).
 	LimitsConfigurable bool    `json:"limitsConfigurable"`
 	Note               *string `json:"note,omitempty"`
@@ -201,14 +201,14 @@ type SendNotificationInput struct {
 }
 
 type SenderHealth struct {
-	Ok        bool           `json:"ok"`
-	Message   *string        `json:"message,omitempty"`
-	Category  *ErrorCategory `json:"category,omitempty"`
-	UpdatedAt *time.Time     `json:"updatedAt,omitempty"`
+	Ok        bool                  `json:"ok"`
+	Message   *string               `json:"message,omitempty"`
+	Category  *outbox.ErrorCategory `json:"category,omitempty"`
+	UpdatedAt *time.Time            `json:"updatedAt,omitempty"`
 }
 
 type SenderSettings struct {
-	Mode SenderMode `json:"mode"`
+	Mode outbox.SenderMode `json:"mode"`
 	// The display name on outgoing mail (for PLATFORM: "<tenant> via <platform>").
 	FromName string `json:"fromName"`
 	// The From address on outgoing mail.
@@ -226,11 +226,11 @@ type SenderSettings struct {
 }
 
 type SenderSettingsInput struct {
-	Mode         SenderMode `json:"mode"`
-	FromName     *string    `json:"fromName,omitempty"`
-	FromEmail    *string    `json:"fromEmail,omitempty"`
-	ReplyTo      *string    `json:"replyTo,omitempty"`
-	ContactEmail *string    `json:"contactEmail,omitempty"`
+	Mode         outbox.SenderMode `json:"mode"`
+	FromName     *string           `json:"fromName,omitempty"`
+	FromEmail    *string           `json:"fromEmail,omitempty"`
+	ReplyTo      *string           `json:"replyTo,omitempty"`
+	ContactEmail *string           `json:"contactEmail,omitempty"`
 	// BCC addresses: a list, and each entry may itself be comma-separated. At most 10.
 	Bcc           []string `json:"bcc,omitempty"`
 	ArchiveCopyTo *string  `json:"archiveCopyTo,omitempty"`
@@ -241,8 +241,8 @@ type SenderSettingsInput struct {
 }
 
 type SenderTest struct {
-	ID     string           `json:"id"`
-	Status SenderTestStatus `json:"status"`
+	ID     string            `json:"id"`
+	Status sender.TestStatus `json:"status"`
 	// The steps the test went through: RESOLVE, CONNECT, TLS, EHLO, AUTH, MAIL, RCPT, DATA.
 	Steps []SenderTestStep `json:"steps"`
 	Error *DeliveryError   `json:"error,omitempty"`
@@ -261,11 +261,11 @@ type SenderTestStep struct {
 }
 
 type SenderVerification struct {
-	ID         string             `json:"id"`
-	Email      string             `json:"email"`
-	Status     VerificationStatus `json:"status"`
-	ExpiresAt  time.Time          `json:"expiresAt"`
-	VerifiedAt *time.Time         `json:"verifiedAt,omitempty"`
+	ID         string        `json:"id"`
+	Email      string        `json:"email"`
+	Status     verify.Status `json:"status"`
+	ExpiresAt  time.Time     `json:"expiresAt"`
+	VerifiedAt *time.Time    `json:"verifiedAt,omitempty"`
 	// When a resend is allowed again; null when it is allowed now.
 	ResendAvailableAt *time.Time `json:"resendAvailableAt,omitempty"`
 }
@@ -290,12 +290,12 @@ type SendingLimitsInput struct {
 }
 
 type SMTPInput struct {
-	Preset   *string      `json:"preset,omitempty"`
-	Host     string       `json:"host"`
-	Port     int          `json:"port"`
-	Security SMTPSecurity `json:"security"`
-	Auth     SMTPAuth     `json:"auth"`
-	Username *string      `json:"username,omitempty"`
+	Preset   *string             `json:"preset,omitempty"`
+	Host     string              `json:"host"`
+	Port     int                 `json:"port"`
+	Security outbox.SMTPSecurity `json:"security"`
+	Auth     outbox.SMTPAuth     `json:"auth"`
+	Username *string             `json:"username,omitempty"`
 	// Write-only. null keeps the stored password.
 	Password *string `json:"password,omitempty"`
 	// Accept a self-signed certificate. Off by default; use only for your own server.
@@ -305,12 +305,12 @@ type SMTPInput struct {
 }
 
 type SMTPSettings struct {
-	Preset   *string      `json:"preset,omitempty"`
-	Host     string       `json:"host"`
-	Port     int          `json:"port"`
-	Security SMTPSecurity `json:"security"`
-	Auth     SMTPAuth     `json:"auth"`
-	Username *string      `json:"username,omitempty"`
+	Preset   *string             `json:"preset,omitempty"`
+	Host     string              `json:"host"`
+	Port     int                 `json:"port"`
+	Security outbox.SMTPSecurity `json:"security"`
+	Auth     outbox.SMTPAuth     `json:"auth"`
+	Username *string             `json:"username,omitempty"`
 	// Whether a password is stored. The password itself is never returned.
 	PasswordSet   bool `json:"passwordSet"`
 	SkipTLSVerify bool `json:"skipTlsVerify"`
@@ -380,554 +380,4 @@ type Viewer struct {
 	Roles   []string `json:"roles"`
 	// Partner scopes, for partner tokens; empty for platform users.
 	Scopes []string `json:"scopes"`
-}
-
-type ErrorCategory string
-
-const (
-	ErrorCategoryAuthFailed        ErrorCategory = "AUTH_FAILED"
-	ErrorCategoryTLS               ErrorCategory = "TLS"
-	ErrorCategoryConnection        ErrorCategory = "CONNECTION"
-	ErrorCategoryTimeout           ErrorCategory = "TIMEOUT"
-	ErrorCategoryThrottled         ErrorCategory = "THROTTLED"
-	ErrorCategoryRecipientRejected ErrorCategory = "RECIPIENT_REJECTED"
-	ErrorCategoryMessageRejected   ErrorCategory = "MESSAGE_REJECTED"
-	ErrorCategoryConfig            ErrorCategory = "CONFIG"
-	ErrorCategoryInternal          ErrorCategory = "INTERNAL"
-)
-
-var AllErrorCategory = []ErrorCategory{
-	ErrorCategoryAuthFailed,
-	ErrorCategoryTLS,
-	ErrorCategoryConnection,
-	ErrorCategoryTimeout,
-	ErrorCategoryThrottled,
-	ErrorCategoryRecipientRejected,
-	ErrorCategoryMessageRejected,
-	ErrorCategoryConfig,
-	ErrorCategoryInternal,
-}
-
-func (e ErrorCategory) IsValid() bool {
-	switch e {
-	case ErrorCategoryAuthFailed, ErrorCategoryTLS, ErrorCategoryConnection, ErrorCategoryTimeout, ErrorCategoryThrottled, ErrorCategoryRecipientRejected, ErrorCategoryMessageRejected, ErrorCategoryConfig, ErrorCategoryInternal:
-		return true
-	}
-	return false
-}
-
-func (e ErrorCategory) String() string {
-	return string(e)
-}
-
-func (e *ErrorCategory) UnmarshalGQL(v any) error {
-	str, ok := v.(string)
-	if !ok {
-		return fmt.Errorf("enums must be strings")
-	}
-
-	*e = ErrorCategory(str)
-	if !e.IsValid() {
-		return fmt.Errorf("%s is not a valid ErrorCategory", str)
-	}
-	return nil
-}
-
-func (e ErrorCategory) MarshalGQL(w io.Writer) {
-	fmt.Fprint(w, strconv.Quote(e.String()))
-}
-
-func (e *ErrorCategory) UnmarshalJSON(b []byte) error {
-	s, err := strconv.Unquote(string(b))
-	if err != nil {
-		return err
-	}
-	return e.UnmarshalGQL(s)
-}
-
-func (e ErrorCategory) MarshalJSON() ([]byte, error) {
-	var buf bytes.Buffer
-	e.MarshalGQL(&buf)
-	return buf.Bytes(), nil
-}
-
-type MessageKind string
-
-const (
-	MessageKindTest         MessageKind = "TEST"
-	MessageKindVerification MessageKind = "VERIFICATION"
-	MessageKindNotification MessageKind = "NOTIFICATION"
-)
-
-var AllMessageKind = []MessageKind{
-	MessageKindTest,
-	MessageKindVerification,
-	MessageKindNotification,
-}
-
-func (e MessageKind) IsValid() bool {
-	switch e {
-	case MessageKindTest, MessageKindVerification, MessageKindNotification:
-		return true
-	}
-	return false
-}
-
-func (e MessageKind) String() string {
-	return string(e)
-}
-
-func (e *MessageKind) UnmarshalGQL(v any) error {
-	str, ok := v.(string)
-	if !ok {
-		return fmt.Errorf("enums must be strings")
-	}
-
-	*e = MessageKind(str)
-	if !e.IsValid() {
-		return fmt.Errorf("%s is not a valid MessageKind", str)
-	}
-	return nil
-}
-
-func (e MessageKind) MarshalGQL(w io.Writer) {
-	fmt.Fprint(w, strconv.Quote(e.String()))
-}
-
-func (e *MessageKind) UnmarshalJSON(b []byte) error {
-	s, err := strconv.Unquote(string(b))
-	if err != nil {
-		return err
-	}
-	return e.UnmarshalGQL(s)
-}
-
-func (e MessageKind) MarshalJSON() ([]byte, error) {
-	var buf bytes.Buffer
-	e.MarshalGQL(&buf)
-	return buf.Bytes(), nil
-}
-
-type MessageStatus string
-
-const (
-	MessageStatusQueued     MessageStatus = "QUEUED"
-	MessageStatusSending    MessageStatus = "SENDING"
-	MessageStatusRetrying   MessageStatus = "RETRYING"
-	MessageStatusSent       MessageStatus = "SENT"
-	MessageStatusFailed     MessageStatus = "FAILED"
-	MessageStatusCancelled  MessageStatus = "CANCELLED"
-	MessageStatusSuppressed MessageStatus = "SUPPRESSED"
-)
-
-var AllMessageStatus = []MessageStatus{
-	MessageStatusQueued,
-	MessageStatusSending,
-	MessageStatusRetrying,
-	MessageStatusSent,
-	MessageStatusFailed,
-	MessageStatusCancelled,
-	MessageStatusSuppressed,
-}
-
-func (e MessageStatus) IsValid() bool {
-	switch e {
-	case MessageStatusQueued, MessageStatusSending, MessageStatusRetrying, MessageStatusSent, MessageStatusFailed, MessageStatusCancelled, MessageStatusSuppressed:
-		return true
-	}
-	return false
-}
-
-func (e MessageStatus) String() string {
-	return string(e)
-}
-
-func (e *MessageStatus) UnmarshalGQL(v any) error {
-	str, ok := v.(string)
-	if !ok {
-		return fmt.Errorf("enums must be strings")
-	}
-
-	*e = MessageStatus(str)
-	if !e.IsValid() {
-		return fmt.Errorf("%s is not a valid MessageStatus", str)
-	}
-	return nil
-}
-
-func (e MessageStatus) MarshalGQL(w io.Writer) {
-	fmt.Fprint(w, strconv.Quote(e.String()))
-}
-
-func (e *MessageStatus) UnmarshalJSON(b []byte) error {
-	s, err := strconv.Unquote(string(b))
-	if err != nil {
-		return err
-	}
-	return e.UnmarshalGQL(s)
-}
-
-func (e MessageStatus) MarshalJSON() ([]byte, error) {
-	var buf bytes.Buffer
-	e.MarshalGQL(&buf)
-	return buf.Bytes(), nil
-}
-
-// What a caller needs to run a field: a role permission or a partner scope.
-type Permission string
-
-const (
-	PermissionSettingsRead   Permission = "SETTINGS_READ"
-	PermissionSettingsWrite  Permission = "SETTINGS_WRITE"
-	PermissionMessagesSend   Permission = "MESSAGES_SEND"
-	PermissionLogsRead       Permission = "LOGS_READ"
-	PermissionTemplatesWrite Permission = "TEMPLATES_WRITE"
-	PermissionPartnersManage Permission = "PARTNERS_MANAGE"
-	PermissionAuditRead      Permission = "AUDIT_READ"
-)
-
-var AllPermission = []Permission{
-	PermissionSettingsRead,
-	PermissionSettingsWrite,
-	PermissionMessagesSend,
-	PermissionLogsRead,
-	PermissionTemplatesWrite,
-	PermissionPartnersManage,
-	PermissionAuditRead,
-}
-
-func (e Permission) IsValid() bool {
-	switch e {
-	case PermissionSettingsRead, PermissionSettingsWrite, PermissionMessagesSend, PermissionLogsRead, PermissionTemplatesWrite, PermissionPartnersManage, PermissionAuditRead:
-		return true
-	}
-	return false
-}
-
-func (e Permission) String() string {
-	return string(e)
-}
-
-func (e *Permission) UnmarshalGQL(v any) error {
-	str, ok := v.(string)
-	if !ok {
-		return fmt.Errorf("enums must be strings")
-	}
-
-	*e = Permission(str)
-	if !e.IsValid() {
-		return fmt.Errorf("%s is not a valid Permission", str)
-	}
-	return nil
-}
-
-func (e Permission) MarshalGQL(w io.Writer) {
-	fmt.Fprint(w, strconv.Quote(e.String()))
-}
-
-func (e *Permission) UnmarshalJSON(b []byte) error {
-	s, err := strconv.Unquote(string(b))
-	if err != nil {
-		return err
-	}
-	return e.UnmarshalGQL(s)
-}
-
-func (e Permission) MarshalJSON() ([]byte, error) {
-	var buf bytes.Buffer
-	e.MarshalGQL(&buf)
-	return buf.Bytes(), nil
-}
-
-type SenderMode string
-
-const (
-	SenderModePlatform SenderMode = "PLATFORM"
-	SenderModeBranded  SenderMode = "BRANDED"
-	SenderModeSMTP     SenderMode = "SMTP"
-	SenderModeHTTP     SenderMode = "HTTP"
-)
-
-var AllSenderMode = []SenderMode{
-	SenderModePlatform,
-	SenderModeBranded,
-	SenderModeSMTP,
-	SenderModeHTTP,
-}
-
-func (e SenderMode) IsValid() bool {
-	switch e {
-	case SenderModePlatform, SenderModeBranded, SenderModeSMTP, SenderModeHTTP:
-		return true
-	}
-	return false
-}
-
-func (e SenderMode) String() string {
-	return string(e)
-}
-
-func (e *SenderMode) UnmarshalGQL(v any) error {
-	str, ok := v.(string)
-	if !ok {
-		return fmt.Errorf("enums must be strings")
-	}
-
-	*e = SenderMode(str)
-	if !e.IsValid() {
-		return fmt.Errorf("%s is not a valid SenderMode", str)
-	}
-	return nil
-}
-
-func (e SenderMode) MarshalGQL(w io.Writer) {
-	fmt.Fprint(w, strconv.Quote(e.String()))
-}
-
-func (e *SenderMode) UnmarshalJSON(b []byte) error {
-	s, err := strconv.Unquote(string(b))
-	if err != nil {
-		return err
-	}
-	return e.UnmarshalGQL(s)
-}
-
-func (e SenderMode) MarshalJSON() ([]byte, error) {
-	var buf bytes.Buffer
-	e.MarshalGQL(&buf)
-	return buf.Bytes(), nil
-}
-
-type SenderTestStatus string
-
-const (
-	SenderTestStatusPending SenderTestStatus = "PENDING"
-	SenderTestStatusRunning SenderTestStatus = "RUNNING"
-	SenderTestStatusPassed  SenderTestStatus = "PASSED"
-	SenderTestStatusFailed  SenderTestStatus = "FAILED"
-)
-
-var AllSenderTestStatus = []SenderTestStatus{
-	SenderTestStatusPending,
-	SenderTestStatusRunning,
-	SenderTestStatusPassed,
-	SenderTestStatusFailed,
-}
-
-func (e SenderTestStatus) IsValid() bool {
-	switch e {
-	case SenderTestStatusPending, SenderTestStatusRunning, SenderTestStatusPassed, SenderTestStatusFailed:
-		return true
-	}
-	return false
-}
-
-func (e SenderTestStatus) String() string {
-	return string(e)
-}
-
-func (e *SenderTestStatus) UnmarshalGQL(v any) error {
-	str, ok := v.(string)
-	if !ok {
-		return fmt.Errorf("enums must be strings")
-	}
-
-	*e = SenderTestStatus(str)
-	if !e.IsValid() {
-		return fmt.Errorf("%s is not a valid SenderTestStatus", str)
-	}
-	return nil
-}
-
-func (e SenderTestStatus) MarshalGQL(w io.Writer) {
-	fmt.Fprint(w, strconv.Quote(e.String()))
-}
-
-func (e *SenderTestStatus) UnmarshalJSON(b []byte) error {
-	s, err := strconv.Unquote(string(b))
-	if err != nil {
-		return err
-	}
-	return e.UnmarshalGQL(s)
-}
-
-func (e SenderTestStatus) MarshalJSON() ([]byte, error) {
-	var buf bytes.Buffer
-	e.MarshalGQL(&buf)
-	return buf.Bytes(), nil
-}
-
-type SMTPAuth string
-
-const (
-	SMTPAuthPlain   SMTPAuth = "PLAIN"
-	SMTPAuthLogin   SMTPAuth = "LOGIN"
-	SMTPAuthCramMd5 SMTPAuth = "CRAM_MD5"
-	SMTPAuthXoauth2 SMTPAuth = "XOAUTH2"
-	SMTPAuthNone    SMTPAuth = "NONE"
-)
-
-var AllSMTPAuth = []SMTPAuth{
-	SMTPAuthPlain,
-	SMTPAuthLogin,
-	SMTPAuthCramMd5,
-	SMTPAuthXoauth2,
-	SMTPAuthNone,
-}
-
-func (e SMTPAuth) IsValid() bool {
-	switch e {
-	case SMTPAuthPlain, SMTPAuthLogin, SMTPAuthCramMd5, SMTPAuthXoauth2, SMTPAuthNone:
-		return true
-	}
-	return false
-}
-
-func (e SMTPAuth) String() string {
-	return string(e)
-}
-
-func (e *SMTPAuth) UnmarshalGQL(v any) error {
-	str, ok := v.(string)
-	if !ok {
-		return fmt.Errorf("enums must be strings")
-	}
-
-	*e = SMTPAuth(str)
-	if !e.IsValid() {
-		return fmt.Errorf("%s is not a valid SmtpAuth", str)
-	}
-	return nil
-}
-
-func (e SMTPAuth) MarshalGQL(w io.Writer) {
-	fmt.Fprint(w, strconv.Quote(e.String()))
-}
-
-func (e *SMTPAuth) UnmarshalJSON(b []byte) error {
-	s, err := strconv.Unquote(string(b))
-	if err != nil {
-		return err
-	}
-	return e.UnmarshalGQL(s)
-}
-
-func (e SMTPAuth) MarshalJSON() ([]byte, error) {
-	var buf bytes.Buffer
-	e.MarshalGQL(&buf)
-	return buf.Bytes(), nil
-}
-
-type SMTPSecurity string
-
-const (
-	SMTPSecurityImplicitTLS SMTPSecurity = "IMPLICIT_TLS"
-	SMTPSecurityStarttls    SMTPSecurity = "STARTTLS"
-	SMTPSecurityNone        SMTPSecurity = "NONE"
-)
-
-var AllSMTPSecurity = []SMTPSecurity{
-	SMTPSecurityImplicitTLS,
-	SMTPSecurityStarttls,
-	SMTPSecurityNone,
-}
-
-func (e SMTPSecurity) IsValid() bool {
-	switch e {
-	case SMTPSecurityImplicitTLS, SMTPSecurityStarttls, SMTPSecurityNone:
-		return true
-	}
-	return false
-}
-
-func (e SMTPSecurity) String() string {
-	return string(e)
-}
-
-func (e *SMTPSecurity) UnmarshalGQL(v any) error {
-	str, ok := v.(string)
-	if !ok {
-		return fmt.Errorf("enums must be strings")
-	}
-
-	*e = SMTPSecurity(str)
-	if !e.IsValid() {
-		return fmt.Errorf("%s is not a valid SmtpSecurity", str)
-	}
-	return nil
-}
-
-func (e SMTPSecurity) MarshalGQL(w io.Writer) {
-	fmt.Fprint(w, strconv.Quote(e.String()))
-}
-
-func (e *SMTPSecurity) UnmarshalJSON(b []byte) error {
-	s, err := strconv.Unquote(string(b))
-	if err != nil {
-		return err
-	}
-	return e.UnmarshalGQL(s)
-}
-
-func (e SMTPSecurity) MarshalJSON() ([]byte, error) {
-	var buf bytes.Buffer
-	e.MarshalGQL(&buf)
-	return buf.Bytes(), nil
-}
-
-type VerificationStatus string
-
-const (
-	VerificationStatusPending  VerificationStatus = "PENDING"
-	VerificationStatusVerified VerificationStatus = "VERIFIED"
-	VerificationStatusExpired  VerificationStatus = "EXPIRED"
-)
-
-var AllVerificationStatus = []VerificationStatus{
-	VerificationStatusPending,
-	VerificationStatusVerified,
-	VerificationStatusExpired,
-}
-
-func (e VerificationStatus) IsValid() bool {
-	switch e {
-	case VerificationStatusPending, VerificationStatusVerified, VerificationStatusExpired:
-		return true
-	}
-	return false
-}
-
-func (e VerificationStatus) String() string {
-	return string(e)
-}
-
-func (e *VerificationStatus) UnmarshalGQL(v any) error {
-	str, ok := v.(string)
-	if !ok {
-		return fmt.Errorf("enums must be strings")
-	}
-
-	*e = VerificationStatus(str)
-	if !e.IsValid() {
-		return fmt.Errorf("%s is not a valid VerificationStatus", str)
-	}
-	return nil
-}
-
-func (e VerificationStatus) MarshalGQL(w io.Writer) {
-	fmt.Fprint(w, strconv.Quote(e.String()))
-}
-
-func (e *VerificationStatus) UnmarshalJSON(b []byte) error {
-	s, err := strconv.Unquote(string(b))
-	if err != nil {
-		return err
-	}
-	return e.UnmarshalGQL(s)
-}
-
-func (e VerificationStatus) MarshalJSON() ([]byte, error) {
-	var buf bytes.Buffer
-	e.MarshalGQL(&buf)
-	return buf.Bytes(), nil
 }

@@ -6,11 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"net"
 	"net/http"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -27,10 +25,13 @@ import (
 	"github.com/outbox/outbox/internal/auth"
 	"github.com/outbox/outbox/internal/config"
 	"github.com/outbox/outbox/internal/delivery"
+<<<<<<< HEAD
 	"github.com/outbox/outbox/internal/loglimit"
+=======
+	"github.com/outbox/outbox/internal/httpserver"
+>>>>>>> h/dgraph
 	"github.com/outbox/outbox/internal/logs"
 	"github.com/outbox/outbox/internal/metrics"
-	"github.com/outbox/outbox/internal/outbox"
 	"github.com/outbox/outbox/internal/pages"
 	"github.com/outbox/outbox/internal/partner"
 	"github.com/outbox/outbox/internal/pgserver"
@@ -39,6 +40,7 @@ import (
 	"github.com/outbox/outbox/internal/secret"
 	"github.com/outbox/outbox/internal/sender"
 	"github.com/outbox/outbox/internal/templates"
+	"github.com/outbox/outbox/internal/tenant"
 	"github.com/outbox/outbox/internal/transport"
 	"github.com/outbox/outbox/internal/verify"
 	"github.com/outbox/outbox/worker"
@@ -209,9 +211,9 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 
 	m := metrics.New(a.store.JobCounts, logger)
 	anonymous := apilimit.NewAnonymous(cfg.RateLimitAnonymous, nil)
-	gql := graph.NewHandler(graph.HandlerConfig{
+	gql, err := graph.NewHandler(graph.HandlerConfig{
 		Resolver:        &graph.Resolver{Sender: senders, Verify: verifications, Partners: partners, Audit: audit.NewLog(a.store), Logs: a.logs, Templates: tpls, Delivery: a.delivery, Logger: logger},
-		Authenticator:   graph.NewAuthenticator(verifier, a.store, anonymous),
+		Authenticator:   graph.NewAuthenticator(verifier, tenant.NewService(a.store), anonymous),
 		Metrics:         m,
 		Logger:          logger,
 		Production:      cfg.Production(),
@@ -230,37 +232,31 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 			MaxPerConnection: cfg.WebsocketMaxSubscriptions, MaxTotal: cfg.MaxSubscriptions,
 		},
 	})
-	mux := http.NewServeMux()
-	mux.Handle("/graphql", m.Middleware("/graphql", graph.Dataloaders(a.logs)(gql)))
-	if !cfg.Production() {
-		mux.Handle("GET /graphiql", graph.PlaygroundHandler())
+	if err != nil {
+		return nil, fmt.Errorf("building the GraphQL endpoint: %w", err)
 	}
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Write([]byte("ok\n")) //nolint:errcheck // a failed write to a health probe has no one to tell
-	})
-	mux.HandleFunc("GET /readyz", a.ready)
-	verifyPage := m.Middleware("/verify", limitAnonymous(anonymous, pages.VerifyPage(verifications, logger)))
-	mux.Handle("GET /verify", verifyPage)
-	mux.Handle("POST /verify", verifyPage)
+	routes := httpserver.Routes{
+		GraphQL:    graph.Dataloaders(a.logs)(gql),
+		Ready:      http.HandlerFunc(a.ready),
+		Verify:     pages.VerifyPage(verifications, logger),
+		Anonymous:  anonymous,
+		GraphiQL:   !cfg.Production(),
+		Instrument: m.Middleware,
+	}
 	if !cfg.Production() {
 		relayInUse := ""
 		if cfg.PlatformSMTPURL != "" {
 			relayInUse = fmt.Sprint(a.relay)
 		}
-		box := pages.NewMailbox(relay.NewMailbox(a.store), relayInUse, logger)
-		mux.HandleFunc("GET /dev/mailbox", box.List)
-		mux.HandleFunc("GET /dev/mailbox.json", box.JSON)
-		mux.HandleFunc("GET /dev/mailbox/{id}", box.Raw)
+		routes.Mailbox = pages.NewMailbox(relay.NewMailbox(a.store), relayInUse, logger)
 	}
 	switch {
 	case cfg.MetricsAddr != "":
-		metricsMux := http.NewServeMux()
-		metricsMux.Handle("GET /metrics", m.Handler())
-		a.metrics = metricsMux
+		a.metrics = httpserver.MetricsHandler(m.Handler())
 	case !cfg.Production():
-		mux.Handle("GET /metrics", m.Handler())
+		routes.Metrics = m.Handler()
 	}
-	a.handler = graph.RequestIDs(mux)
+	a.handler = httpserver.NewHandler(routes)
 	return a, nil
 }
 
@@ -276,31 +272,11 @@ func (a *App) Addr(name string) string {
 }
 
 // NewServer returns the HTTP server of h with the timeouts and header limit
-// of cfg, so that a slow or idle client holds a connection only so long.
-// There is no write timeout: a test send or a long poll may take its time,
-// and the handlers bound their own work. A websocket, once upgraded, is
-// bound by its pings instead: net/http clears the deadlines of a hijacked
-// connection.
+// of cfg (see httpserver.NewServer).
 func NewServer(cfg *config.Config, h http.Handler) *http.Server {
-	return &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: cfg.HTTPReadHeaderTimeout,
-		ReadTimeout:       cfg.HTTPReadTimeout,
-		IdleTimeout:       cfg.HTTPIdleTimeout,
-		MaxHeaderBytes:    cfg.HTTPMaxHeaderBytes,
-	}
-}
-
-// limitAnonymous answers 429 to a client address over its anonymous limit.
-func limitAnonymous(l *apilimit.Anonymous, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := l.Allow(r.RemoteAddr); err != nil {
-			e := outbox.AsError(err)
-			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(e.RetryAfter.Seconds())))))
-			http.Error(w, e.Message, http.StatusTooManyRequests)
-			return
-		}
-		next.ServeHTTP(w, r)
+	return httpserver.NewServer(h, httpserver.Timeouts{
+		ReadHeader: cfg.HTTPReadHeaderTimeout, Read: cfg.HTTPReadTimeout,
+		Idle: cfg.HTTPIdleTimeout, MaxHeaderBytes: cfg.HTTPMaxHeaderBytes,
 	})
 }
 

@@ -1,0 +1,89 @@
+package httpserver
+
+import (
+	"net/http"
+
+	"github.com/99designs/gqlgen/graphql/playground"
+
+	"github.com/outbox/outbox/internal/apilimit"
+)
+
+// Routes are the handlers of OUTBOX_HTTP_ADDR, built by the app.
+type Routes struct {
+	// GraphQL serves /graphql: POST, GET and websockets.
+	GraphQL http.Handler
+	// Ready answers GET /readyz.
+	Ready http.Handler
+	// Verify serves GET and POST /verify, the page behind verification
+	// links; it needs no token, so Anonymous limits it.
+	Verify http.Handler
+	// Anonymous limits the requests of the verification page per client
+	// address; nil: unlimited.
+	Anonymous *apilimit.Anonymous
+	// Metrics, when not nil, serves GET /metrics on this mux.
+	Metrics http.Handler
+	// Mailbox, when not nil, serves the development mailbox under
+	// /dev/mailbox.
+	Mailbox Mailbox
+	// GraphiQL serves GraphiQL on GET /graphiql (development only).
+	GraphiQL bool
+	// Instrument, when not nil, wraps the handler of a route with its
+	// metrics.
+	Instrument func(route string, h http.Handler) http.Handler
+}
+
+// Mailbox is the development mailbox's pages: pages.Mailbox.
+type Mailbox interface {
+	// List serves the mails as a page.
+	List(w http.ResponseWriter, r *http.Request)
+	// JSON serves the mails as JSON.
+	JSON(w http.ResponseWriter, r *http.Request)
+	// Raw serves one mail, by the path's {id}, as it was sent.
+	Raw(w http.ResponseWriter, r *http.Request)
+}
+
+// NewHandler returns the handler of every route of rt: /graphql (its POST
+// bodies read as JSON by default), /healthz, /readyz, /verify and what rt
+// adds, each request with a request id.
+func NewHandler(rt Routes) http.Handler {
+	instrument := rt.Instrument
+	if instrument == nil {
+		instrument = func(_ string, h http.Handler) http.Handler { return h }
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/graphql", instrument("/graphql", JSONByDefault(rt.GraphQL)))
+	if rt.GraphiQL {
+		mux.Handle("GET /graphiql", Playground())
+	}
+	mux.HandleFunc("GET /healthz", healthz)
+	mux.Handle("GET /readyz", rt.Ready)
+	verify := instrument("/verify", LimitAnonymous(rt.Anonymous, rt.Verify))
+	mux.Handle("GET /verify", verify)
+	mux.Handle("POST /verify", verify)
+	if rt.Mailbox != nil {
+		mux.HandleFunc("GET /dev/mailbox", rt.Mailbox.List)
+		mux.HandleFunc("GET /dev/mailbox.json", rt.Mailbox.JSON)
+		mux.HandleFunc("GET /dev/mailbox/{id}", rt.Mailbox.Raw)
+	}
+	if rt.Metrics != nil {
+		mux.Handle("GET /metrics", rt.Metrics)
+	}
+	return RequestIDs(mux)
+}
+
+// MetricsHandler returns the handler of a listener that serves nothing but
+// GET /metrics (OUTBOX_METRICS_ADDR).
+func MetricsHandler(metrics http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", metrics)
+	return mux
+}
+
+// Playground serves GraphiQL for /graphql.
+func Playground() http.Handler {
+	return playground.Handler("Outbox GraphiQL", "/graphql")
+}
+
+func healthz(w http.ResponseWriter, _ *http.Request) {
+	w.Write([]byte("ok\n")) //nolint:errcheck // a failed write to a health probe has no one to tell
+}

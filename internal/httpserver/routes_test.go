@@ -1,0 +1,120 @@
+package httpserver_test
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/outbox/outbox/internal/apilimit"
+	"github.com/outbox/outbox/internal/httpserver"
+	"github.com/outbox/outbox/internal/outbox"
+)
+
+// echo answers with its name, the request's Content-Type and its request id.
+func echo(name string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, name+" "+r.Header.Get("Content-Type")+" "+outbox.RequestIDFromContext(r.Context())) //nolint:errcheck // test
+	})
+}
+
+type mailbox struct{}
+
+func (mailbox) List(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "list") }            //nolint:errcheck // test
+func (mailbox) JSON(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "json") }            //nolint:errcheck // test
+func (mailbox) Raw(w http.ResponseWriter, r *http.Request)  { io.WriteString(w, r.PathValue("id")) } //nolint:errcheck // test
+
+func get(t *testing.T, h http.Handler, method, path, contentType string, header ...string) (int, string, http.Header) {
+	t.Helper()
+	r := httptest.NewRequest(method, path, strings.NewReader("{}"))
+	if contentType != "" {
+		r.Header.Set("Content-Type", contentType)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		r.Header.Set(header[i], header[i+1])
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w.Code, w.Body.String(), w.Header()
+}
+
+func TestRoutes(t *testing.T) {
+	t.Parallel()
+	var instrumented []string
+	base := httpserver.Routes{
+		GraphQL: echo("graphql"), Ready: echo("ready"), Verify: echo("verify"),
+		Instrument: func(route string, h http.Handler) http.Handler {
+			instrumented = append(instrumented, route)
+			return h
+		},
+	}
+	dev := base
+	dev.GraphiQL, dev.Metrics, dev.Mailbox = true, echo("metrics"), mailbox{}
+	prod := httpserver.NewHandler(base)
+	require.Equal(t, []string{"/graphql", "/verify"}, instrumented)
+	devH := httpserver.NewHandler(dev)
+
+	tests := []struct {
+		name             string
+		h                http.Handler
+		method, path, ct string
+		status           int
+		bodyPrefix       string
+	}{
+		{"graphql JSON by default", prod, http.MethodPost, "/graphql", "", 200, "graphql application/json "},
+		{"graphql form type read as JSON", prod, http.MethodPost, "/graphql", "application/x-www-form-urlencoded", 200, "graphql application/json "},
+		{"graphql text read as JSON", prod, http.MethodPost, "/graphql", "text/plain", 200, "graphql application/json "},
+		{"graphql other type kept", prod, http.MethodPost, "/graphql", "application/graphql", 200, "graphql application/graphql "},
+		{"graphql GET untouched", prod, http.MethodGet, "/graphql", "", 200, "graphql  "},
+		{"healthz", prod, http.MethodGet, "/healthz", "", 200, "ok\n"},
+		{"readyz", prod, http.MethodGet, "/readyz", "", 200, "ready "},
+		{"verify GET", prod, http.MethodGet, "/verify", "", 200, "verify "},
+		{"verify POST", prod, http.MethodPost, "/verify", "application/x-www-form-urlencoded", 200, "verify application/x-www-form-urlencoded "},
+		{"no graphiql in production", prod, http.MethodGet, "/graphiql", "", 404, ""},
+		{"no mailbox in production", prod, http.MethodGet, "/dev/mailbox", "", 404, ""},
+		{"no metrics without a handler", prod, http.MethodGet, "/metrics", "", 404, ""},
+		{"graphiql", devH, http.MethodGet, "/graphiql", "", 200, "<!DOCTYPE html>"},
+		{"mailbox", devH, http.MethodGet, "/dev/mailbox", "", 200, "list"},
+		{"mailbox JSON", devH, http.MethodGet, "/dev/mailbox.json", "", 200, "json"},
+		{"mailbox raw", devH, http.MethodGet, "/dev/mailbox/abc", "", 200, "abc"},
+		{"metrics", devH, http.MethodGet, "/metrics", "", 200, "metrics "},
+	}
+	for _, tt := range tests {
+		status, body, header := get(t, tt.h, tt.method, tt.path, tt.ct)
+		require.Equal(t, tt.status, status, tt.name)
+		if tt.bodyPrefix != "" {
+			require.True(t, strings.HasPrefix(body, tt.bodyPrefix), "%s: %q", tt.name, body)
+		}
+		require.Len(t, header.Get("X-Request-Id"), 24, tt.name)
+	}
+}
+
+func TestRequestIDs(t *testing.T) {
+	t.Parallel()
+	h := httpserver.RequestIDs(echo("x"))
+	_, body, header := get(t, h, http.MethodGet, "/", "", "X-Request-Id", "caller-7")
+	require.Equal(t, "caller-7", header.Get("X-Request-Id"))
+	require.Equal(t, "x  caller-7", body)
+
+	long := strings.Repeat("a", 65)
+	_, body, header = get(t, h, http.MethodGet, "/", "", "X-Request-Id", long)
+	id := header.Get("X-Request-Id")
+	require.Len(t, id, 24, "an id over 64 bytes is replaced")
+	require.Equal(t, "x  "+id, body)
+}
+
+func TestLimitAnonymous(t *testing.T) {
+	t.Parallel()
+	h := httpserver.LimitAnonymous(apilimit.NewAnonymous(1, nil), echo("page"))
+	status, _, _ := get(t, h, http.MethodGet, "/", "")
+	require.Equal(t, http.StatusOK, status)
+	status, _, header := get(t, h, http.MethodGet, "/", "")
+	require.Equal(t, http.StatusTooManyRequests, status)
+	require.NotEmpty(t, header.Get("Retry-After"))
+
+	status, _, _ = get(t, httpserver.LimitAnonymous(nil, echo("page")), http.MethodGet, "/", "")
+	require.Equal(t, http.StatusOK, status, "nil is unlimited")
+}
