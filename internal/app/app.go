@@ -25,11 +25,8 @@ import (
 	"github.com/outbox/outbox/internal/auth"
 	"github.com/outbox/outbox/internal/config"
 	"github.com/outbox/outbox/internal/delivery"
-<<<<<<< HEAD
-	"github.com/outbox/outbox/internal/loglimit"
-=======
 	"github.com/outbox/outbox/internal/httpserver"
->>>>>>> h/dgraph
+	"github.com/outbox/outbox/internal/loglimit"
 	"github.com/outbox/outbox/internal/logs"
 	"github.com/outbox/outbox/internal/metrics"
 	"github.com/outbox/outbox/internal/pages"
