@@ -16,8 +16,10 @@
 //   - pool.go is [Pool]: connections kept per sending account and reused.
 //   - http.go posts an [HTTPPayload] to a tenant's API: [SendHTTP], [TestHTTP].
 //   - classify.go is [Classify], the one place where SMTP replies and network,
-//     TLS, auth and HTTP errors become a [Failure]: a category, whether to
-//     retry, pause or suppress, and a hint a shop owner can act on.
+//     TLS, auth and HTTP errors become a [Failure] (failure.go): a category,
+//     whether to retry, pause or suppress, and a hint a shop owner can act on
+//     (hints.go). SMTP replies are read in classify_smtp.go, HTTP statuses in
+//     classify_http.go.
 //
 // Security is never downgraded: STARTTLS that the server does not offer fails
 // the TLS step, implicit TLS starts with the first byte, and a password is
