@@ -7,7 +7,8 @@
 //   - message.go turns a [Message] into MIME with go-mail. Display names keep
 //     any Unicode and punctuation (RFC 5322 quoting, RFC 2047 for non-ASCII);
 //     control characters in any header value are refused with an
-//     outbox.Invalid error, whatever the domain already checked.
+//     outbox.Invalid error, whatever the domain already checked (the wire
+//     rules of internal/mailaddr: Parse, CheckHeaderText).
 //   - smtp.go speaks SMTP through go-mail's smtp package, one step at a time
 //     (RESOLVE, CONNECT, TLS, EHLO, AUTH, MAIL, RCPT, DATA), so that every step
 //     can be timed, reported and classified. [Send] delivers one message.
