@@ -5,7 +5,7 @@
 // The story, in files:
 //
 //   - send.go checks and renders sendNotification(s) inputs: recipients
-//     (sender.NormalizeAddress), a template (internal/templates) or a raw
+//     (mailaddr.Normalize), a template (internal/templates) or a raw
 //     subject and body, attachments (attachment.go: base64, size, type).
 //   - enqueue.go writes a batch in one transaction with a fixed number of
 //     statements whatever its size: idempotency claims, River jobs

@@ -15,8 +15,8 @@ import (
 
 	"github.com/outbox/outbox/db"
 	"github.com/outbox/outbox/db/dbsqlc"
+	"github.com/outbox/outbox/internal/mailaddr"
 	"github.com/outbox/outbox/internal/outbox"
-	"github.com/outbox/outbox/internal/sender"
 )
 
 // enqueue writes drafts as messages in one transaction: their idempotency
@@ -29,7 +29,7 @@ func (s *Service) enqueue(ctx context.Context, sc *sendContext, drafts []draft) 
 	if err := s.markSuppressed(ctx, sc.tenant, drafts); err != nil {
 		return nil, err
 	}
-	from := sender.FormatAddress(sc.view.FromName, sc.view.FromEmail)
+	from := mailaddr.Format(sc.view.FromName, sc.view.FromEmail)
 	out := make([]dbsqlc.Message, len(drafts))
 	err := s.deps.Store.InTx(ctx, func(tx *db.Tx) error {
 		// firstOf maps an idempotency key to the first draft that has it;

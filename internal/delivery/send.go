@@ -14,6 +14,7 @@ import (
 
 	"github.com/outbox/outbox/db"
 	"github.com/outbox/outbox/db/dbsqlc"
+	"github.com/outbox/outbox/internal/mailaddr"
 	"github.com/outbox/outbox/internal/outbox"
 	"github.com/outbox/outbox/internal/sender"
 	"github.com/outbox/outbox/internal/templates"
@@ -244,13 +245,13 @@ func (s *Service) prepare(sc *sendContext, prefix string, in SendInput) (draft, 
 	return d, nil
 }
 
-// recipients normalizes a list of addresses (sender.NormalizeAddress),
+// recipients normalizes a list of addresses (mailaddr.Normalize),
 // dropping repeats case-insensitively. Errors name the entry: "to[2]".
 func recipients(field string, list []string) ([]string, error) {
 	out := make([]string, 0, len(list))
 	seen := make(map[string]bool, len(list))
 	for i, entry := range list {
-		addr, err := sender.NormalizeAddress(fmt.Sprintf("%s[%d]", field, i), entry)
+		addr, err := mailaddr.Normalize(fmt.Sprintf("%s[%d]", field, i), entry)
 		if err != nil {
 			return nil, err
 		}

@@ -10,8 +10,8 @@ import (
 	"github.com/outbox/outbox/db"
 	"github.com/outbox/outbox/db/dbsqlc"
 	"github.com/outbox/outbox/internal/audit"
+	"github.com/outbox/outbox/internal/mailaddr"
 	"github.com/outbox/outbox/internal/outbox"
-	"github.com/outbox/outbox/internal/sender"
 )
 
 // Page sizes of Suppressions.
@@ -80,7 +80,7 @@ func (s *Service) RemoveSuppression(ctx context.Context, email string) (bool, er
 	if err != nil {
 		return false, err
 	}
-	addr, err := sender.NormalizeAddress("email", email)
+	addr, err := mailaddr.Normalize("email", email)
 	if err != nil {
 		return false, err
 	}

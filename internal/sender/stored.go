@@ -3,7 +3,6 @@ package sender
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/outbox/outbox/internal/outbox"
 	"github.com/outbox/outbox/internal/secret"
@@ -73,16 +72,6 @@ func (s *Service) openSecret(tenant outbox.Tenant, keyID string, data []byte) (s
 		return "", fmt.Errorf("opening stored secret: %w", err)
 	}
 	return string(plain), nil
-}
-
-// FormatAddress renders an address with its display name for logs and the
-// UI (not for headers, which the transport encodes): `"Name" <a@b>`.
-func FormatAddress(name, email string) string {
-	if name == "" {
-		return email
-	}
-	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`)
-	return `"` + r.Replace(name) + `" <` + email + `>`
 }
 
 func jsonBytes(v any) ([]byte, error) {

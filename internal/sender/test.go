@@ -15,6 +15,7 @@ import (
 
 	"github.com/outbox/outbox/db"
 	"github.com/outbox/outbox/db/dbsqlc"
+	"github.com/outbox/outbox/internal/mailaddr"
 	"github.com/outbox/outbox/internal/outbox"
 )
 
@@ -82,7 +83,7 @@ func (s *Service) StartTest(ctx context.Context, draft Settings, testRecipient s
 	if draft.Mode == outbox.ModePlatform || draft.Mode == outbox.ModeBranded {
 		return Test{}, outbox.Invalid("mode", "a test send checks your own SMTP server or HTTP API; for %s use useDefaultSender or requestSenderVerification", draft.Mode)
 	}
-	recipient, err := NormalizeAddress("testRecipient", testRecipient)
+	recipient, err := mailaddr.Normalize("testRecipient", testRecipient)
 	if err != nil {
 		return Test{}, err
 	}
@@ -101,7 +102,7 @@ func (s *Service) StartTest(ctx context.Context, draft Settings, testRecipient s
 	var test Test
 	err = s.store.InTx(ctx, func(tx *db.Tx) error {
 		msg, err := tx.Q.MessageInsert(ctx, dbsqlc.MessageInsertParams{
-			TenantID: tenant.ID, Kind: string(outbox.KindTest), FromAddr: FormatAddress(draft.FromName, draft.FromEmail),
+			TenantID: tenant.ID, Kind: string(outbox.KindTest), FromAddr: mailaddr.Format(draft.FromName, draft.FromEmail),
 			ToAddrs: []string{recipient}, CcAddrs: []string{}, Subject: testSubject, Payload: []byte("{}"),
 		})
 		if err != nil {

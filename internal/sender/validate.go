@@ -8,253 +8,17 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"golang.org/x/net/idna"
-
+	"github.com/outbox/outbox/internal/mailaddr"
 	"github.com/outbox/outbox/internal/outbox"
 )
 
-// Limits on what a tenant may enter (DESIGN.md §1.1).
+// Limits on what a tenant may enter, besides those of the addresses and
+// display names (internal/mailaddr).
 const (
-	// MaxBCC is how many BCC addresses one tenant's settings may carry.
-	MaxBCC = 10
-	// MaxDisplayNameRunes is the longest display name accepted, in runes.
-	MaxDisplayNameRunes = 200
+	maxUsernameLen = 320
+	maxSecretLen   = 8192 // room for an OAuth2 access token used as XOAUTH2 password
+	maxURLLen      = 2048
 )
-
-const (
-	maxAddressLen   = 254 // RFC 5321 §4.5.3.1.3: a path is at most 256 octets with its brackets
-	maxLocalPartLen = 64  // RFC 5321 §4.5.3.1.1
-	maxUsernameLen  = 320
-	maxSecretLen    = 8192 // room for an OAuth2 access token used as XOAUTH2 password
-	maxURLLen       = 2048
-)
-
-// hostProfile maps and validates domain names for lookup (UTS #46,
-// non-transitional, so "ß" stays "ß"), enforcing the DNS length limits and the
-// letters-digits-hyphen rule. It holds no state and is safe to share.
-var hostProfile = idna.New(
-	idna.MapForLookup(),
-	idna.BidiRule(),
-	idna.VerifyDNSLength(true),
-	idna.Transitional(false),
-)
-
-// NormalizeAddress checks that s is a bare email address (an RFC 5322
-// addr-spec: no display name, no angle brackets) and returns it trimmed, with
-// the domain in its lower-case A-label form ("user@bücher.de" becomes
-// "user@xn--bcher-kva.de") and the local part unchanged. The local part must
-// be a dot-atom of ASCII characters: quoted local parts and internationalized
-// mailbox names are rejected because most servers cannot deliver to them.
-// It returns an outbox.EINVALID error about field when s is not acceptable.
-func NormalizeAddress(field, s string) (string, error) {
-	addr := strings.TrimSpace(s)
-	if addr == "" {
-		return "", outbox.Invalid(field, "enter an email address, like shop@example.com")
-	}
-	if reason := addressReason(addr); reason != "" {
-		return "", outbox.Invalid(field, "%s is not a valid email address: %s", shown(addr), reason)
-	}
-	at := strings.LastIndexByte(addr, '@')
-	local, domain := addr[:at], addr[at+1:]
-	if reason := localPartReason(local); reason != "" {
-		return "", outbox.Invalid(field, "%s is not a valid email address: %s", shown(addr), reason)
-	}
-	ascii, reason := normalizeHostName(domain, true)
-	if reason != "" {
-		return "", outbox.Invalid(field, "%s is not a valid email address: the domain %s", shown(addr), reason)
-	}
-	out := local + "@" + ascii
-	if len(out) > maxAddressLen {
-		return "", outbox.Invalid(field, "%s is not a valid email address: it is longer than %d characters", shown(addr), maxAddressLen)
-	}
-	return out, nil
-}
-
-// addressReason reports what is wrong with the overall shape of a trimmed
-// address, or "" when it could be an addr-spec.
-func addressReason(addr string) string {
-	if !utf8.ValidString(addr) {
-		return "it is not valid UTF-8"
-	}
-	if strings.ContainsAny(addr, "\r\n") {
-		return "it contains a line break"
-	}
-	if strings.ContainsFunc(addr, unicode.IsControl) {
-		return "it contains a control character"
-	}
-	if strings.ContainsAny(addr, "<>") {
-		return "enter the address alone, without a name or angle brackets"
-	}
-	if strings.ContainsFunc(addr, unicode.IsSpace) {
-		return "it contains a space"
-	}
-	if strings.ContainsAny(addr, ",;") {
-		return "enter a single address"
-	}
-	if !strings.Contains(addr, "@") {
-		return "it has no @"
-	}
-	return ""
-}
-
-// localPartReason reports what is wrong with the part of an address before
-// the @, or "" when it is a valid ASCII dot-atom.
-func localPartReason(local string) string {
-	switch {
-	case local == "":
-		return "the part before @ is empty"
-	case len(local) > maxLocalPartLen:
-		return "the part before @ is longer than 64 characters"
-	case strings.HasPrefix(local, `"`):
-		return "quoted names before @ are not supported"
-	case strings.HasPrefix(local, ".") || strings.HasSuffix(local, "."):
-		return "the part before @ must not start or end with a dot"
-	case strings.Contains(local, ".."):
-		return "the part before @ has two dots in a row"
-	}
-	for i := 0; i < len(local); i++ {
-		if c := local[i]; c != '.' && !isAtext(c) {
-			if c >= utf8.RuneSelf {
-				return "the part before @ must use ASCII letters, digits and !#$%&'*+-/=?^_`{|}~ only"
-			}
-			return "the part before @ must not contain " + strconv.QuoteRune(rune(c))
-		}
-	}
-	return ""
-}
-
-// isAtext reports whether c is an RFC 5322 atext character.
-func isAtext(c byte) bool {
-	switch {
-	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		return true
-	}
-	return strings.IndexByte("!#$%&'*+-/=?^_`{|}~", c) >= 0
-}
-
-// normalizeHostName returns the lower-case A-label form of a DNS host name
-// (IDN allowed), or a reason, phrased to follow "the domain" or "the host",
-// why it is not one. needDot asks for a fully qualified name, as the domain
-// of an email address must be.
-func normalizeHostName(name string, needDot bool) (string, string) {
-	switch {
-	case name == "":
-		return "", "is empty"
-	case strings.HasPrefix(name, "["):
-		return "", "must be a name like example.com, not an address literal in brackets"
-	case strings.HasPrefix(name, ".") || strings.HasSuffix(name, "."):
-		return "", "must not start or end with a dot"
-	case strings.Contains(name, ".."):
-		return "", "has two dots in a row"
-	}
-	ascii, err := hostProfile.ToASCII(name)
-	if err != nil {
-		return "", "is not a valid domain name"
-	}
-	// The mapping can turn characters such as U+3002 into dots; check the
-	// result again so that only plain LDH labels leave this function.
-	if ascii == "" || strings.HasPrefix(ascii, ".") || strings.HasSuffix(ascii, ".") || strings.Contains(ascii, "..") {
-		return "", "is not a valid domain name"
-	}
-	for i := 0; i < len(ascii); i++ {
-		c := ascii[i]
-		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '.') {
-			return "", "is not a valid domain name"
-		}
-	}
-	last := ascii[strings.LastIndexByte(ascii, '.')+1:]
-	if isAllDigits(last) {
-		return "", "must be a name like example.com, not an IP address"
-	}
-	if needDot && !strings.Contains(ascii, ".") {
-		return "", "must be a full domain name like example.com"
-	}
-	return ascii, ""
-}
-
-func isAllDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return s != ""
-}
-
-// CheckDisplayName checks a display name such as fromName. Any Unicode text is
-// accepted as is, including the punctuation []";.,<>@ that RFC 5322 quoting
-// handles at encoding time; what is rejected is invalid UTF-8, line breaks
-// (CR, LF, U+2028, U+2029) and other control characters, which could inject
-// headers, and names longer than MaxDisplayNameRunes. It returns an
-// outbox.EINVALID error about field.
-func CheckDisplayName(field, s string) error {
-	if !utf8.ValidString(s) {
-		return outbox.Invalid(field, "is not valid UTF-8")
-	}
-	for i, r := range s {
-		switch {
-		case r == '\r' || r == '\n' || r == '\u2028' || r == '\u2029':
-			return outbox.Invalid(field, "must be a single line: it contains a line break at position %d", utf8.RuneCountInString(s[:i])+1)
-		case unicode.IsControl(r):
-			return outbox.Invalid(field, "must not contain control characters (found %U at position %d)", r, utf8.RuneCountInString(s[:i])+1)
-		}
-	}
-	if n := utf8.RuneCountInString(s); n > MaxDisplayNameRunes {
-		return outbox.Invalid(field, "is %d characters long; at most %d are allowed", n, MaxDisplayNameRunes)
-	}
-	return nil
-}
-
-// CheckHeaderValue checks a value that goes into a mail or HTTP header as is,
-// such as an API key: CR, LF, NUL, the other C0 control characters (tab
-// included) and DEL are rejected, since they could end the header and start
-// another. It returns an outbox.EINVALID error about field.
-func CheckHeaderValue(field, s string) error {
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '\r' || c == '\n':
-			return outbox.Invalid(field, "must be a single line: it contains a line break")
-		case c < 0x20 || c == 0x7f:
-			return outbox.Invalid(field, "must not contain control characters (found %U)", rune(c))
-		}
-	}
-	return nil
-}
-
-// ParseBCC turns the BCC entries of an input into a list of addresses. Each
-// entry may itself be a list separated by commas or semicolons, as typed into
-// one text box; blanks are dropped, every address is normalized with
-// NormalizeAddress and repeats are dropped case-insensitively, keeping the
-// first occurrence in input order. It returns an outbox.EINVALID error naming
-// the entry ("bcc[2]") for a bad address, or field itself when more than
-// MaxBCC distinct addresses remain. No addresses give a nil slice.
-func ParseBCC(field string, entries []string) ([]string, error) {
-	var out []string
-	seen := make(map[string]bool)
-	for i, entry := range entries {
-		entryField := field + "[" + strconv.Itoa(i) + "]"
-		for part := range strings.FieldsFuncSeq(entry, func(r rune) bool { return r == ',' || r == ';' }) {
-			part = strings.TrimSpace(part)
-			if part == "" {
-				continue
-			}
-			addr, err := NormalizeAddress(entryField, part)
-			if err != nil {
-				return nil, err
-			}
-			key := strings.ToLower(addr)
-			if seen[key] {
-				continue
-			}
-			seen[key] = true
-			out = append(out, addr)
-		}
-	}
-	if len(out) > MaxBCC {
-		return nil, outbox.Invalid(field, "at most %d BCC addresses are allowed; %d were given", MaxBCC, len(out))
-	}
-	return out, nil
-}
 
 // CheckHost checks the host of a server a tenant names: a DNS host name (IDN
 // allowed; a single label such as "mailrelay" is fine) or an IP address,
@@ -292,7 +56,7 @@ func normalizeHost(field, host string) (string, error) {
 	if strings.Contains(host, ":") {
 		return "", outbox.Invalid(field, "enter the port in the port field, not in the host")
 	}
-	ascii, reason := normalizeHostName(host, false)
+	ascii, reason := mailaddr.NormalizeHostName(host, false)
 	if reason != "" {
 		return "", outbox.Invalid(field, "%s is not a valid host name: it %s", shown(host), reason)
 	}
@@ -450,8 +214,8 @@ func shown(s string) string {
 //     the smtp block; HTTP needs fromEmail and the http block. The block a
 //     mode does not use is dropped, so its secrets are never stored.
 //   - Addresses are trimmed and their domains converted to A-labels, the BCC
-//     list is parsed with ParseBCC, and fromName loses surrounding white space
-//     only after CheckDisplayName accepted it as typed.
+//     list is parsed with mailaddr.ParseBCC, and fromName loses surrounding
+//     white space only after mailaddr.CheckDisplayName accepted it as typed.
 //   - In the smtp block the preset key is made canonical ("" becomes
 //     "custom"), the host is converted to A-labels, and username, password
 //     and skipTlsVerify are cleared when they cannot apply (auth NONE,
@@ -462,7 +226,7 @@ func shown(s string) string {
 // Secrets are never trimmed or otherwise changed. On failure s is left as it
 // was and the error is an outbox.EINVALID error whose Field is the GraphQL
 // input path (mode, fromEmail, bcc[1], smtp.port, http.authHeader, …).
-// testRecipient is not part of Settings; check it with NormalizeAddress.
+// testRecipient is not part of Settings; check it with mailaddr.Normalize.
 func (s *Settings) Normalize() error {
 	n := *s
 	switch n.Mode {
@@ -503,7 +267,7 @@ func (s *Settings) Normalize() error {
 
 // normalizeIdentity validates and normalizes the fields every mode carries.
 func (s *Settings) normalizeIdentity() error {
-	if err := CheckDisplayName("fromName", s.FromName); err != nil {
+	if err := mailaddr.CheckDisplayName("fromName", s.FromName); err != nil {
 		return err
 	}
 	s.FromName = strings.TrimSpace(s.FromName)
@@ -514,7 +278,7 @@ func (s *Settings) normalizeIdentity() error {
 		if s.Mode != outbox.ModePlatform {
 			return outbox.Invalid("fromEmail", "enter the From address; mode %s sends from your own address", s.Mode)
 		}
-	} else if s.FromEmail, err = NormalizeAddress("fromEmail", s.FromEmail); err != nil {
+	} else if s.FromEmail, err = mailaddr.Normalize("fromEmail", s.FromEmail); err != nil {
 		return err
 	}
 	for _, f := range []struct {
@@ -529,16 +293,16 @@ func (s *Settings) normalizeIdentity() error {
 			return err
 		}
 	}
-	s.BCC, err = ParseBCC("bcc", s.BCC)
+	s.BCC, err = mailaddr.ParseBCC("bcc", s.BCC)
 	return err
 }
 
-// optionalAddress is NormalizeAddress for a field that may be left blank.
+// optionalAddress is mailaddr.Normalize for a field that may be left blank.
 func optionalAddress(field, s string) (string, error) {
 	if strings.TrimSpace(s) == "" {
 		return "", nil
 	}
-	return NormalizeAddress(field, s)
+	return mailaddr.Normalize(field, s)
 }
 
 // normalize validates and normalizes an smtp block; see Settings.Normalize.
@@ -605,7 +369,7 @@ func (c *SMTP) checkCredentials() error {
 	case len(c.Username) > maxUsernameLen:
 		return outbox.Invalid("smtp.username", "is longer than %d characters", maxUsernameLen)
 	}
-	if err := CheckHeaderValue("smtp.username", c.Username); err != nil {
+	if err := mailaddr.CheckHeaderValue("smtp.username", c.Username); err != nil {
 		return err
 	}
 	switch {
@@ -637,7 +401,7 @@ func (c *HTTPAPI) normalize() error {
 	case len(c.AuthValue) > maxSecretLen:
 		return outbox.Invalid("http.authValue", "is longer than %d characters", maxSecretLen)
 	}
-	if err := CheckHeaderValue("http.authValue", c.AuthValue); err != nil {
+	if err := mailaddr.CheckHeaderValue("http.authValue", c.AuthValue); err != nil {
 		return err
 	}
 	return checkLimits("http.limits", c.Limits)

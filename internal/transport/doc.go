@@ -7,7 +7,8 @@
 //   - message.go turns a [Message] into MIME with go-mail. Display names keep
 //     any Unicode and punctuation (RFC 5322 quoting, RFC 2047 for non-ASCII);
 //     control characters in any header value are refused with an
-//     outbox.Invalid error, whatever the domain already checked.
+//     outbox.Invalid error, whatever the domain already checked (the wire
+//     rules of internal/mailaddr: Parse, CheckHeaderText).
 //   - smtp.go speaks SMTP through go-mail's smtp package, one step at a time
 //     (RESOLVE, CONNECT, TLS, EHLO, AUTH, MAIL, RCPT, DATA), so that every step
 //     can be timed, reported and classified. [Send] delivers one message.
@@ -16,8 +17,10 @@
 //   - pool.go is [Pool]: connections kept per sending account and reused.
 //   - http.go posts an [HTTPPayload] to a tenant's API: [SendHTTP], [TestHTTP].
 //   - classify.go is [Classify], the one place where SMTP replies and network,
-//     TLS, auth and HTTP errors become a [Failure]: a category, whether to
-//     retry, pause or suppress, and a hint a shop owner can act on.
+//     TLS, auth and HTTP errors become a [Failure] (failure.go): a category,
+//     whether to retry, pause or suppress, and a hint a shop owner can act on
+//     (hints.go). SMTP replies are read in classify_smtp.go, HTTP statuses in
+//     classify_http.go.
 //
 // Security is never downgraded: STARTTLS that the server does not offer fails
 // the TLS step, implicit TLS starts with the first byte, and a password is

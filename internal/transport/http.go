@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"golang.org/x/net/http/httpguts"
+
+	"github.com/outbox/outbox/internal/mailaddr"
 )
 
 // HTTPConfig is a tenant's HTTP mail API: Outbox POSTs an HTTPPayload to URL
@@ -110,10 +112,10 @@ func Payload(m Message) (HTTPPayload, error) {
 		Attachments: []HTTPAttachment{},
 	}
 	// Validate succeeded, so every address parses.
-	from, _ := parseAddress("fromEmail", m.FromEmail)
+	from, _ := mailaddr.Parse("fromEmail", m.FromEmail)
 	p.From.Email = from.Address
 	if m.ReplyTo != "" {
-		replyTo, _ := parseAddress("replyTo", m.ReplyTo)
+		replyTo, _ := mailaddr.Parse("replyTo", m.ReplyTo)
 		p.ReplyTo = replyTo.Address
 	}
 	for _, list := range []struct {
@@ -121,7 +123,7 @@ func Payload(m Message) (HTTPPayload, error) {
 		out *[]string
 	}{{m.To, &p.To}, {m.Cc, &p.Cc}, {m.Bcc, &p.Bcc}} {
 		for _, s := range list.in {
-			a, _ := parseAddress("to", s)
+			a, _ := mailaddr.Parse("to", s)
 			*list.out = append(*list.out, a.Address)
 		}
 	}

@@ -9,11 +9,10 @@ import (
 	"slices"
 	"strings"
 	"unicode"
-	"unicode/utf8"
 
 	gomail "github.com/wneessen/go-mail"
-	"golang.org/x/net/idna"
 
+	"github.com/outbox/outbox/internal/mailaddr"
 	"github.com/outbox/outbox/internal/outbox"
 )
 
@@ -77,10 +76,10 @@ type envelope struct {
 	to   []string
 }
 
-// Validate checks every header-bound field of m: control characters (CR, LF
-// and the rest of Unicode's Cc class) and invalid UTF-8 anywhere, parsable
-// addresses, at least one recipient, header names that are well-formed and
-// not reserved. It returns an *outbox.Error with code EINVALID naming the
+// Validate checks every header-bound field of m with the wire rules of
+// internal/mailaddr: control characters (CR, LF and the rest of Unicode's Cc
+// class) and invalid UTF-8 anywhere, parsable addresses, at least one
+// recipient; and header names that are well-formed and not reserved. It returns an *outbox.Error with code EINVALID naming the
 // field at fault, or nil.
 func (m Message) Validate() error {
 	_, _, err := m.parse()
@@ -114,10 +113,10 @@ func (m Message) parse() (*gomail.Msg, envelope, error) {
 	msg := gomail.NewMsg(gomail.WithNoDefaultUserAgent())
 	var env envelope
 
-	if err := checkHeaderValue("fromName", m.FromName); err != nil {
+	if err := mailaddr.CheckHeaderText("fromName", m.FromName); err != nil {
 		return nil, env, err
 	}
-	from, err := parseAddress("fromEmail", m.FromEmail)
+	from, err := mailaddr.Parse("fromEmail", m.FromEmail)
 	if err != nil {
 		return nil, env, err
 	}
@@ -129,7 +128,7 @@ func (m Message) parse() (*gomail.Msg, envelope, error) {
 	env.from = from.Address
 
 	if m.ReplyTo != "" {
-		replyTo, err := parseAddress("replyTo", m.ReplyTo)
+		replyTo, err := mailaddr.Parse("replyTo", m.ReplyTo)
 		if err != nil {
 			return nil, env, err
 		}
@@ -148,7 +147,7 @@ func (m Message) parse() (*gomail.Msg, envelope, error) {
 	} {
 		var parsed []*netmail.Address
 		for _, s := range list.addrs {
-			a, err := parseAddress(list.field, s)
+			a, err := mailaddr.Parse(list.field, s)
 			if err != nil {
 				return nil, env, err
 			}
@@ -166,7 +165,7 @@ func (m Message) parse() (*gomail.Msg, envelope, error) {
 		return nil, env, outbox.Invalid("to", "at least one recipient is required")
 	}
 
-	if err := checkHeaderValue("subject", m.Subject); err != nil {
+	if err := mailaddr.CheckHeaderText("subject", m.Subject); err != nil {
 		return nil, env, err
 	}
 	msg.Subject(m.Subject)
@@ -217,7 +216,7 @@ func setExtraHeaders(msg *gomail.Msg, headers map[string]string) error {
 			return outbox.Invalid("headers", "the %s header is set by Outbox and cannot be overridden", name)
 		}
 		value := headers[name]
-		if err := checkHeaderValue("headers", value); err != nil {
+		if err := mailaddr.CheckHeaderText("headers", value); err != nil {
 			return err
 		}
 		msg.SetGenHeader(gomail.Header(name), value)
@@ -229,12 +228,12 @@ func attach(msg *gomail.Msg, i int, a Attachment) error {
 	if a.Filename == "" {
 		return outbox.Invalid("attachments", "attachment %d has no file name", i+1)
 	}
-	if err := checkHeaderValue("attachments", a.Filename); err != nil {
+	if err := mailaddr.CheckHeaderText("attachments", a.Filename); err != nil {
 		return err
 	}
 	var opts []gomail.FileOption
 	if a.ContentType != "" {
-		if err := checkHeaderValue("attachments", a.ContentType); err != nil {
+		if err := mailaddr.CheckHeaderText("attachments", a.ContentType); err != nil {
 			return err
 		}
 		if _, _, err := mime.ParseMediaType(a.ContentType); err != nil {
@@ -248,46 +247,8 @@ func attach(msg *gomail.Msg, i int, a Attachment) error {
 	return nil
 }
 
-// parseAddress parses one address ("a@b" or "Name <a@b>") after checking it
-// for control characters, and puts an internationalized domain into its ASCII
-// (punycode) form so that servers without SMTPUTF8 accept it.
-func parseAddress(field, s string) (*netmail.Address, error) {
-	if err := checkHeaderValue(field, s); err != nil {
-		return nil, err
-	}
-	if strings.TrimSpace(s) == "" {
-		return nil, outbox.Invalid(field, "an address is empty")
-	}
-	a, err := netmail.ParseAddress(s)
-	if err != nil {
-		return nil, outbox.Invalid(field, "%q is not a valid email address", s)
-	}
-	at := strings.LastIndexByte(a.Address, '@')
-	domain, err := idna.Lookup.ToASCII(a.Address[at+1:])
-	if err != nil {
-		return nil, outbox.Invalid(field, "%q has an invalid domain", s)
-	}
-	a.Address = a.Address[:at+1] + domain
-	return a, nil
-}
-
-// checkHeaderValue rejects what would let a value break out of its header
-// line or confuse a mail client: invalid UTF-8 and control characters (CR and
-// LF first of all). The domain validates too; this is defence in depth.
-func checkHeaderValue(field, s string) error {
-	if !utf8.ValidString(s) {
-		return outbox.Invalid(field, "is not valid UTF-8")
-	}
-	for _, r := range s {
-		if unicode.IsControl(r) {
-			return outbox.Invalid(field, "must not contain line breaks or control characters")
-		}
-	}
-	return nil
-}
-
 func checkMessageID(id string) error {
-	if err := checkHeaderValue("messageId", id); err != nil {
+	if err := mailaddr.CheckHeaderText("messageId", id); err != nil {
 		return err
 	}
 	left, right, ok := strings.Cut(id, "@")

@@ -13,8 +13,8 @@ import (
 	"github.com/outbox/outbox/db"
 	"github.com/outbox/outbox/db/dbsqlc"
 	"github.com/outbox/outbox/internal/audit"
+	"github.com/outbox/outbox/internal/mailaddr"
 	"github.com/outbox/outbox/internal/outbox"
-	"github.com/outbox/outbox/internal/sender"
 )
 
 // SendJobArgs is the River job that mails one link.
@@ -51,7 +51,7 @@ func (s *Service) Request(ctx context.Context, email string) (Verification, erro
 	if err != nil {
 		return Verification{}, err
 	}
-	email, err = sender.NormalizeAddress("email", email)
+	email, err = mailaddr.Normalize("email", email)
 	if err != nil {
 		return Verification{}, err
 	}
@@ -180,7 +180,7 @@ func (s *Service) sendLink(ctx context.Context, tx *db.Tx, tenant outbox.Tenant,
 	}
 	msg, err := tx.Q.MessageInsert(ctx, dbsqlc.MessageInsertParams{
 		TenantID: tenant.ID, Kind: string(outbox.KindVerification),
-		FromAddr: sender.FormatAddress(s.cfg.Platform.Name, s.cfg.Platform.From),
+		FromAddr: mailaddr.Format(s.cfg.Platform.Name, s.cfg.Platform.From),
 		ToAddrs:  []string{row.Email}, CcAddrs: []string{}, Subject: subject(tenant), Payload: payload,
 	})
 	if err != nil {
