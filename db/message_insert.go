@@ -36,3 +36,13 @@ func (tx *Tx) MessageSetJob(ctx context.Context, tenantID, id uuid.UUID, jobID i
 	}
 	return nil
 }
+
+// MessageGetByID returns one of the tenant's messages, read in tx;
+// ENOTFOUND when there is none with that id.
+func (tx *Tx) MessageGetByID(ctx context.Context, tenantID, id uuid.UUID) (outbox.Message, error) {
+	row, err := tx.Q.MessageGet(ctx, dbsqlc.MessageGetParams{TenantID: tenantID, ID: id})
+	if err != nil {
+		return outbox.Message{}, Check(err, "message")
+	}
+	return MessageFromRow(row)
+}
