@@ -10,7 +10,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/outbox/outbox/db/dbsqlc"
-	"github.com/outbox/outbox/internal/metrics"
 	"github.com/outbox/outbox/internal/outbox"
 )
 
@@ -100,15 +99,22 @@ func (s *Store) Ping(ctx context.Context) error {
 	return CheckMigrated(ctx, s.pool)
 }
 
+// JobCount is the number of River jobs of one kind in one state.
+type JobCount struct {
+	Kind  string
+	State string
+	Count int64
+}
+
 // JobCounts returns River's jobs by kind and state, for /metrics.
-func (s *Store) JobCounts(ctx context.Context) ([]metrics.JobCount, error) {
+func (s *Store) JobCounts(ctx context.Context) ([]JobCount, error) {
 	rows, err := s.q.RiverJobCounts(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("counting jobs: %w", err)
 	}
-	out := make([]metrics.JobCount, len(rows))
+	out := make([]JobCount, len(rows))
 	for i, r := range rows {
-		out[i] = metrics.JobCount{Kind: r.Kind, State: r.State, Count: r.Count}
+		out[i] = JobCount{Kind: r.Kind, State: r.State, Count: r.Count}
 	}
 	return out, nil
 }

@@ -206,7 +206,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	}, deliveryOpts)
 	deps.Delivery = a.delivery
 
-	m := metrics.New(a.store.JobCounts, logger)
+	m := metrics.New(jobCounts(a.store), logger)
 	anonymous := apilimit.NewAnonymous(cfg.RateLimitAnonymous, nil)
 	gql, err := graph.NewHandler(graph.HandlerConfig{
 		Resolver:        &graph.Resolver{Sender: senders, Verify: verifications, Partners: partners, Audit: audit.NewLog(a.store), Logs: a.logs, Templates: tpls, Delivery: a.delivery, Logger: logger},
@@ -468,4 +468,19 @@ func deliveryOptions(cfg *config.Config, o delivery.Options) delivery.Options {
 	}
 	o.AddrPolicy = addrPolicy(cfg)
 	return o
+}
+
+// jobCounts reads River's job counts from store for the metrics collector.
+func jobCounts(store *db.Store) func(context.Context) ([]metrics.JobCount, error) {
+	return func(ctx context.Context) ([]metrics.JobCount, error) {
+		rows, err := store.JobCounts(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]metrics.JobCount, len(rows))
+		for i, r := range rows {
+			out[i] = metrics.JobCount{Kind: r.Kind, State: r.State, Count: r.Count}
+		}
+		return out, nil
+	}
 }

@@ -121,11 +121,13 @@ func TestOperationalEndpoints(t *testing.T) {
 	require.Equal(t, http.StatusOK, code, body)
 
 	b.do(t, b.token(t, "acme", "admin"), `query Probe { viewer { subject } }`, nil)
+	b.sendNotification(t, b.token(t, "acme", "member"), map[string]any{"to": []string{"a@example.com"}, "subject": "Hi", "text": "Hello"})
 	code, body = get("/metrics")
 	require.Equal(t, http.StatusOK, code)
 	require.Contains(t, body, `outbox_graphql_operations_total{operation="viewer",outcome="ok",type="query"} 1`)
 	require.Contains(t, body, `outbox_http_requests_total{code="200",route="/graphql"}`)
 	require.Contains(t, body, "outbox_http_request_duration_seconds")
+	require.Contains(t, body, `outbox_river_jobs{kind="delivery",state="available"} 1`, "River's job counts, read at scrape time")
 
 	code, _ = get("/graphiql")
 	require.Equal(t, http.StatusOK, code)

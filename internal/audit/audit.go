@@ -10,7 +10,6 @@ import (
 	"fmt"
 
 	"github.com/outbox/outbox/db"
-	"github.com/outbox/outbox/db/dbsqlc"
 	"github.com/outbox/outbox/internal/auth"
 	"github.com/outbox/outbox/internal/outbox"
 )
@@ -35,13 +34,10 @@ func Record(ctx context.Context, tx *db.Tx, action, target string, before, after
 	if err != nil {
 		return err
 	}
-	if _, err := tx.Q.AuditInsert(ctx, dbsqlc.AuditInsertParams{
+	return tx.AuditInsert(ctx, outbox.AuditEntry{
 		TenantID: tenant.ID, ActorKind: kind, Actor: actor, Action: action, Target: target,
 		RequestID: outbox.RequestIDFromContext(ctx), Before: b, After: a,
-	}); err != nil {
-		return fmt.Errorf("recording audit entry: %w", err)
-	}
-	return nil
+	})
 }
 
 func encode(v any) ([]byte, error) {

@@ -2,11 +2,8 @@ package audit
 
 import (
 	"context"
-	"fmt"
-	"time"
 
 	"github.com/outbox/outbox/db"
-	"github.com/outbox/outbox/db/dbsqlc"
 	"github.com/outbox/outbox/internal/outbox"
 )
 
@@ -17,21 +14,7 @@ const (
 )
 
 // Entry is one audit log entry as the tenant sees it.
-type Entry struct {
-	// ID orders the entries; a page's last ID is the cursor of the next.
-	ID int64
-	// ActorKind is "user", "partner" or "system".
-	ActorKind string
-	// Actor is the user's subject or the partner's client id.
-	Actor     string
-	Action    string
-	Target    string
-	RequestID string
-	// Before and After are the redacted values as recorded (JSON), nil
-	// when none was.
-	Before, After []byte
-	CreatedAt     time.Time
-}
+type Entry = outbox.AuditEntry
 
 // Page is a page of entries, newest first.
 type Page struct {
@@ -61,24 +44,12 @@ func (l *Log) List(ctx context.Context, first int, after int64) (Page, error) {
 	if first == 0 {
 		first = DefaultPageSize
 	}
-	params := dbsqlc.AuditListByTenantParams{TenantID: tenant.ID, MaxRows: int32(first + 1)}
-	if after > 0 {
-		params.BeforeID = &after
-	}
-	rows, err := l.store.Q().AuditListByTenant(ctx, params)
+	entries, err := l.store.AuditListByTenant(ctx, tenant.ID, after, first+1)
 	if err != nil {
-		return Page{}, fmt.Errorf("listing audit entries: %w", err)
+		return Page{}, err
 	}
-	page := Page{Entries: make([]Entry, 0, min(len(rows), first))}
-	for i, row := range rows {
-		if i == first {
-			page.HasNext = true
-			break
-		}
-		page.Entries = append(page.Entries, Entry{
-			ID: row.ID, ActorKind: row.ActorKind, Actor: row.Actor, Action: row.Action, Target: row.Target,
-			RequestID: row.RequestID, Before: row.Before, After: row.After, CreatedAt: row.CreatedAt,
-		})
+	if len(entries) > first {
+		return Page{Entries: entries[:first], HasNext: true}, nil
 	}
-	return page, nil
+	return Page{Entries: entries}, nil
 }

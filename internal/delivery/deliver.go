@@ -60,7 +60,7 @@ func (s *Service) Deliver(ctx context.Context, args JobArgs, run Run) Outcome {
 		ID: row.Tenant.ID, Slug: row.Tenant.Slug, Name: row.Tenant.Name, RetentionDays: int(row.Tenant.RetentionDays),
 	}}
 
-	active, err := s.deps.Senders.ActiveFromRow(d.tenant, row.SenderSetting)
+	active, err := s.deps.Senders.ActiveFrom(d.tenant, db.SenderSettingsFromRow(row.SenderSetting))
 	if err != nil {
 		s.deps.Logger.ErrorContext(ctx, "delivery: reading sender settings", "tenant", d.tenant.Slug, "error", err)
 		return d.settle(ctx, transport.Attempt{}, &transport.Failure{

@@ -12,7 +12,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/outbox/outbox/db"
 	"github.com/outbox/outbox/db/dbsqlc"
 	"github.com/outbox/outbox/internal/mailaddr"
 	"github.com/outbox/outbox/internal/outbox"
@@ -142,11 +141,11 @@ type sendContext struct {
 }
 
 func (s *Service) sendContext(ctx context.Context, tenant outbox.Tenant, keys []string) (*sendContext, error) {
-	row, err := s.deps.Store.Q().SenderSettingsGet(ctx, tenant.ID)
+	row, err := s.deps.Store.SenderSettingsGet(ctx, tenant.ID)
 	if err != nil {
-		return nil, db.Check(err, "sender settings")
+		return nil, err
 	}
-	view, err := s.deps.Senders.ViewFromRow(tenant, row)
+	view, err := s.deps.Senders.ViewFrom(tenant, row)
 	if err != nil {
 		return nil, err
 	}

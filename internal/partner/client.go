@@ -13,7 +13,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/outbox/outbox/db"
-	"github.com/outbox/outbox/db/dbsqlc"
 	"github.com/outbox/outbox/internal/audit"
 	"github.com/outbox/outbox/internal/auth"
 	"github.com/outbox/outbox/internal/outbox"
@@ -133,18 +132,18 @@ func (r *Registry) Register(ctx context.Context, reg Registration) (Client, erro
 
 	var client Client
 	err = r.store.InTx(ctx, func(tx *db.Tx) error {
-		row, err := tx.Q.PartnerClientInsert(ctx, dbsqlc.PartnerClientInsertParams{
+		row, err := tx.PartnerClientInsert(ctx, outbox.PartnerClient{
 			TenantID: tenant.ID, ClientID: clientID, Name: name, Scopes: scopeStrings(scopes),
 		})
 		if err != nil {
-			return fmt.Errorf("storing partner client: %w", err)
+			return err
 		}
 		for _, k := range keys {
 			if err := insertKey(ctx, tx, row, k); err != nil {
 				return err
 			}
 		}
-		if client, err = loadClient(ctx, tx.Q, row); err != nil {
+		if client, err = loadClient(ctx, tx, row); err != nil {
 			return err
 		}
 		return audit.Record(ctx, tx, "partner_client.register", auditTarget(client), nil, Redact(client))
@@ -161,17 +160,17 @@ func (r *Registry) List(ctx context.Context) ([]Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := r.store.Q().PartnerClientListByTenant(ctx, tenant.ID)
+	rows, err := r.store.PartnerClientListByTenant(ctx, tenant.ID)
 	if err != nil {
-		return nil, fmt.Errorf("listing partner clients: %w", err)
+		return nil, err
 	}
 	ids := make([]uuid.UUID, len(rows))
 	for i, row := range rows {
 		ids[i] = row.ID
 	}
-	keys, err := r.store.Q().PartnerKeyListByClients(ctx, dbsqlc.PartnerKeyListByClientsParams{TenantID: tenant.ID, PartnerClientIds: ids})
+	keys, err := r.store.PartnerKeyListByClients(ctx, tenant.ID, ids)
 	if err != nil {
-		return nil, fmt.Errorf("listing partner keys: %w", err)
+		return nil, err
 	}
 	out := make([]Client, len(rows))
 	for i, row := range rows {
@@ -187,19 +186,19 @@ func (r *Registry) List(ctx context.Context) ([]Client, error) {
 // client.
 func (r *Registry) Revoke(ctx context.Context, ref string) (Client, error) {
 	var client Client
-	err := r.change(ctx, ref, func(tx *db.Tx, row dbsqlc.PartnerClient, before Client) error {
+	err := r.change(ctx, ref, func(tx *db.Tx, row outbox.PartnerClient, before Client) error {
 		if row.RevokedAt != nil {
 			client = before
 			return nil
 		}
-		revoked, err := tx.Q.PartnerClientRevoke(ctx, dbsqlc.PartnerClientRevokeParams{TenantID: row.TenantID, ID: row.ID})
+		revoked, err := tx.PartnerClientRevoke(ctx, row.TenantID, row.ID)
 		if err != nil {
-			return db.Check(err, "partner client")
+			return err
 		}
-		if err := tx.Q.PartnerClientNotifyRevoked(ctx, row.ClientID); err != nil {
-			return fmt.Errorf("notifying the revocation: %w", err)
+		if err := tx.PartnerClientNotifyRevoked(ctx, row.ClientID); err != nil {
+			return err
 		}
-		if client, err = loadClient(ctx, tx.Q, revoked); err != nil {
+		if client, err = loadClient(ctx, tx, revoked); err != nil {
 			return err
 		}
 		return audit.Record(ctx, tx, "partner_client.revoke", auditTarget(client), Redact(before), Redact(client))
@@ -209,21 +208,21 @@ func (r *Registry) Revoke(ctx context.Context, ref string) (Client, error) {
 
 // change runs fn in a transaction on the tenant's client named by ref,
 // locked, with the client as it was before.
-func (r *Registry) change(ctx context.Context, ref string, fn func(tx *db.Tx, row dbsqlc.PartnerClient, before Client) error) error {
+func (r *Registry) change(ctx context.Context, ref string, fn func(tx *db.Tx, row outbox.PartnerClient, before Client) error) error {
 	tenant, err := outbox.MustTenant(ctx)
 	if err != nil {
 		return err
 	}
-	params := dbsqlc.PartnerClientGetForUpdateParams{TenantID: tenant.ID, ClientID: ref}
-	if id, err := uuid.Parse(ref); err == nil {
-		params.ID = uuid.NullUUID{UUID: id, Valid: true}
+	var id uuid.UUID
+	if parsed, err := uuid.Parse(ref); err == nil {
+		id = parsed
 	}
 	return r.store.InTx(ctx, func(tx *db.Tx) error {
-		row, err := tx.Q.PartnerClientGetForUpdate(ctx, params)
+		row, err := tx.PartnerClientGetForUpdate(ctx, tenant.ID, id, ref)
 		if err != nil {
-			return db.Check(err, "partner client")
+			return err
 		}
-		before, err := loadClient(ctx, tx.Q, row)
+		before, err := loadClient(ctx, tx, row)
 		if err != nil {
 			return err
 		}
@@ -242,18 +241,18 @@ func (r *Registry) newClientID() (string, error) {
 	return "", fmt.Errorf("generating a partner client id: OUTBOX_JWT_ISSUER %q keeps coming out", r.platformIssuer)
 }
 
-// loadClient returns the client of row with its keys, read through q.
-func loadClient(ctx context.Context, q *dbsqlc.Queries, row dbsqlc.PartnerClient) (Client, error) {
-	keys, err := q.PartnerKeyListByClients(ctx, dbsqlc.PartnerKeyListByClientsParams{TenantID: row.TenantID, PartnerClientIds: []uuid.UUID{row.ID}})
+// loadClient returns the client of row with its keys, read in tx.
+func loadClient(ctx context.Context, tx *db.Tx, row outbox.PartnerClient) (Client, error) {
+	keys, err := tx.PartnerKeyListByClients(ctx, row.TenantID, []uuid.UUID{row.ID})
 	if err != nil {
-		return Client{}, fmt.Errorf("loading partner keys: %w", err)
+		return Client{}, err
 	}
 	return clientFromRows(row, keys), nil
 }
 
 // clientFromRows maps a client row and the key rows of its tenant (those
 // of other clients are skipped).
-func clientFromRows(row dbsqlc.PartnerClient, keys []dbsqlc.PartnerKey) Client {
+func clientFromRows(row outbox.PartnerClient, keys []outbox.PartnerKey) Client {
 	c := Client{
 		ID: row.ID, ClientID: row.ClientID, Name: row.Name, CreatedAt: row.CreatedAt, RevokedAt: row.RevokedAt,
 		Scopes: make([]auth.Scope, len(row.Scopes)), Keys: []Key{},

@@ -12,7 +12,6 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/outbox/outbox/db"
-	"github.com/outbox/outbox/db/dbsqlc"
 	"github.com/outbox/outbox/internal/audit"
 	"github.com/outbox/outbox/internal/auth"
 	"github.com/outbox/outbox/internal/outbox"
@@ -100,14 +99,11 @@ func kidOfJWK(jwk []byte) string {
 }
 
 // insertKey stores k for the client of row.
-func insertKey(ctx context.Context, tx *db.Tx, row dbsqlc.PartnerClient, k parsedKey) error {
-	if _, err := tx.Q.PartnerKeyInsert(ctx, dbsqlc.PartnerKeyInsertParams{
+func insertKey(ctx context.Context, tx *db.Tx, row outbox.PartnerClient, k parsedKey) error {
+	return tx.PartnerKeyInsert(ctx, outbox.PartnerKey{
 		PartnerClientID: row.ID, TenantID: row.TenantID, Kid: k.kid, Algorithm: k.algorithm,
 		PublicKey: k.pem, Thumbprint: k.thumbprint,
-	}); err != nil {
-		return fmt.Errorf("storing partner key: %w", err)
-	}
-	return nil
+	})
 }
 
 // AddKey adds a key to the client named by ref (its id or its client id),
@@ -122,7 +118,7 @@ func (r *Registry) AddKey(ctx context.Context, ref string, in KeyInput) (Client,
 		return Client{}, err
 	}
 	var client Client
-	err = r.change(ctx, ref, func(tx *db.Tx, row dbsqlc.PartnerClient, before Client) error {
+	err = r.change(ctx, ref, func(tx *db.Tx, row outbox.PartnerClient, before Client) error {
 		switch {
 		case row.RevokedAt != nil:
 			return outbox.Errorf(outbox.ECONFLICT, "the partner client is revoked; register a new one")
@@ -135,7 +131,7 @@ func (r *Registry) AddKey(ctx context.Context, ref string, in KeyInput) (Client,
 			return err
 		}
 		var err error
-		if client, err = loadClient(ctx, tx.Q, row); err != nil {
+		if client, err = loadClient(ctx, tx, row); err != nil {
 			return err
 		}
 		return audit.Record(ctx, tx, "partner_key.add", auditTarget(client)+"/key:"+k.kid, Redact(before), Redact(client))
@@ -153,7 +149,7 @@ func (r *Registry) AddKey(ctx context.Context, ref string, in KeyInput) (Client,
 // the client instead).
 func (r *Registry) RemoveKey(ctx context.Context, ref, kid string) (Client, error) {
 	var client Client
-	err := r.change(ctx, ref, func(tx *db.Tx, row dbsqlc.PartnerClient, before Client) error {
+	err := r.change(ctx, ref, func(tx *db.Tx, row outbox.PartnerClient, before Client) error {
 		switch {
 		case row.RevokedAt != nil:
 			return outbox.Errorf(outbox.ECONFLICT, "the partner client is revoked")
@@ -162,14 +158,14 @@ func (r *Registry) RemoveKey(ctx context.Context, ref, kid string) (Client, erro
 		case len(before.Keys) == 1:
 			return outbox.Errorf(outbox.ECONFLICT, "this is the client's only key; add another key first, or revoke the client")
 		}
-		if _, err := tx.Q.PartnerKeyDelete(ctx, dbsqlc.PartnerKeyDeleteParams{TenantID: row.TenantID, PartnerClientID: row.ID, Kid: kid}); err != nil {
-			return fmt.Errorf("removing partner key: %w", err)
+		if _, err := tx.PartnerKeyDelete(ctx, row.TenantID, row.ID, kid); err != nil {
+			return err
 		}
-		if err := tx.Q.PartnerKeyNotifyRemoved(ctx, dbsqlc.PartnerKeyNotifyRemovedParams{ClientID: row.ClientID, Kid: kid}); err != nil {
-			return fmt.Errorf("notifying the key's removal: %w", err)
+		if err := tx.PartnerKeyNotifyRemoved(ctx, row.ClientID, kid); err != nil {
+			return err
 		}
 		var err error
-		if client, err = loadClient(ctx, tx.Q, row); err != nil {
+		if client, err = loadClient(ctx, tx, row); err != nil {
 			return err
 		}
 		return audit.Record(ctx, tx, "partner_key.remove", auditTarget(client)+"/key:"+kid, Redact(before), Redact(client))

@@ -2,7 +2,6 @@ package partner
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -60,9 +59,9 @@ func (x *keyIndex) has(ctx context.Context, clientID, kid string) (bool, error) 
 	if !x.loaded.IsZero() && now.Sub(x.loaded) < keyIndexRefresh {
 		return false, nil
 	}
-	rows, err := x.store.Q().PartnerKeyRefs(ctx)
+	rows, err := x.store.PartnerKeyRefs(ctx)
 	if err != nil {
-		return false, fmt.Errorf("loading the partner key index: %w", err)
+		return false, err
 	}
 	refs := make(map[keyRef]struct{}, len(rows))
 	for _, r := range rows {

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/outbox/outbox/db"
-	"github.com/outbox/outbox/db/dbsqlc"
 )
 
 // Reconnection backoff of the revocation listener.
@@ -153,7 +152,7 @@ func (r *Revocations) check(ctx context.Context, clientIDs, keys []string) {
 	if len(clientIDs) == 0 {
 		return
 	}
-	revoked, err := r.store.Q().PartnerClientsRevoked(ctx, clientIDs)
+	revoked, err := r.store.PartnerClientsRevoked(ctx, clientIDs)
 	if err != nil {
 		if ctx.Err() == nil {
 			r.logger.Warn("checking partner clients for revocation", "error", err)
@@ -163,7 +162,7 @@ func (r *Revocations) check(ctx context.Context, clientIDs, keys []string) {
 	for _, id := range revoked {
 		r.end(id, "")
 	}
-	present, err := r.store.Q().PartnerKeysPresent(ctx, keys)
+	present, err := r.store.PartnerKeysPresent(ctx, keys)
 	if err != nil {
 		if ctx.Err() == nil {
 			r.logger.Warn("checking partner keys for removal", "error", err)
@@ -220,16 +219,12 @@ func (r *Revocations) listen() {
 // watched client, then handles notices until the connection fails. It
 // reports whether it got as far as listening.
 func (r *Revocations) listenOnce() (bool, error) {
-	pooled, err := r.store.Pool().Acquire(r.ctx)
-	if err != nil {
-		return false, fmt.Errorf("connecting: %w", err)
-	}
 	// A LISTENing connection must not go back to the pool.
-	conn := pooled.Hijack()
-	defer conn.Close(context.Background()) //nolint:errcheck // the connection is being dropped
-	if err := dbsqlc.New(conn).PartnerRevocationsListen(r.ctx); err != nil {
-		return false, fmt.Errorf("listening: %w", err)
+	conn, err := r.store.PartnerRevocationsListen(r.ctx)
+	if err != nil {
+		return false, err
 	}
+	defer conn.Close(context.Background()) //nolint:errcheck // the connection is being dropped
 	r.mu.Lock()
 	select {
 	case <-r.connected:

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/outbox/outbox/db"
-	"github.com/outbox/outbox/db/dbsqlc"
 	"github.com/outbox/outbox/internal/auth"
 	"github.com/outbox/outbox/internal/outbox"
 )
@@ -31,9 +29,9 @@ func (r *Registry) PartnerKey(ctx context.Context, clientID, kid string) (auth.P
 	if !known {
 		return auth.PartnerKey{}, outbox.Errorf(outbox.ENOTFOUND, "partner key not found")
 	}
-	row, err := r.store.Q().PartnerKeyGetForToken(ctx, dbsqlc.PartnerKeyGetForTokenParams{ClientID: clientID, Kid: kid})
+	row, err := r.store.PartnerKeyGetForToken(ctx, clientID, kid)
 	if err != nil {
-		return auth.PartnerKey{}, db.Check(err, "partner key")
+		return auth.PartnerKey{}, err
 	}
 	pub, alg, err := auth.ParsePublicKey(row.PublicKey, nil)
 	if err != nil {
@@ -67,17 +65,9 @@ func (r *Registry) PartnerKey(ctx context.Context, clientID, kid string) (auth.P
 // expiresAt. An id seen only on a token that has expired since counts as
 // fresh. On the way it deletes a few expired ids.
 func (r *Registry) RememberTokenID(ctx context.Context, clientID, jti string, expiresAt time.Time) (bool, error) {
-	if _, err := r.store.Q().PartnerTokenIDsForgetExpired(ctx, forgetBatch); err != nil {
-		return false, fmt.Errorf("forgetting expired partner token ids: %w", err)
-	}
-	_, err := r.store.Q().PartnerTokenIDRemember(ctx, dbsqlc.PartnerTokenIDRememberParams{
-		ClientID: clientID, Jti: jti, ExpiresAt: expiresAt,
-	})
-	if err = db.Check(err, "partner token id"); err != nil {
-		if outbox.ErrorCode(err) == outbox.ENOTFOUND {
-			return false, nil // the id is taken by a token that is still good
-		}
+	if _, err := r.store.PartnerTokenIDsForgetExpired(ctx, forgetBatch); err != nil {
 		return false, err
 	}
-	return true, nil
+	// Not fresh: the id is taken by a token that is still good.
+	return r.store.PartnerTokenIDRemember(ctx, clientID, jti, expiresAt)
 }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/outbox/outbox/db"
-	"github.com/outbox/outbox/db/dbsqlc"
 	"github.com/outbox/outbox/internal/outbox"
 	"github.com/outbox/outbox/internal/transport"
 )
@@ -42,7 +41,7 @@ func (m *devMailbox) Send(ctx context.Context, msg transport.Message) (transport
 		att.Code, att.Reply = 554, f.Message
 		return att, f
 	}
-	row, err := m.store.Q().DevMailboxInsert(ctx, dbsqlc.DevMailboxInsertParams{
+	row, err := m.store.DevMailboxInsert(ctx, outbox.MailboxEntry{
 		MailFrom:  msg.FromEmail,
 		RcptTo:    slices.Concat(msg.To, msg.Cc, msg.Bcc),
 		Subject:   msg.Subject,
@@ -62,7 +61,7 @@ func (m *devMailbox) Send(ctx context.Context, msg transport.Message) (transport
 			Temporary: true,
 		}
 	}
-	if err := m.store.Q().DevMailboxTrim(ctx, mailboxKeep); err != nil {
+	if err := m.store.DevMailboxTrim(ctx, mailboxKeep); err != nil {
 		m.logger.WarnContext(ctx, "dev mailbox: dropping old messages", "error", err)
 	}
 	att.Code, att.EnhancedCode = 250, "2.0.0"

@@ -2,7 +2,6 @@ package relay
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/outbox/outbox/db"
@@ -29,9 +28,9 @@ type MailboxMessage struct {
 // List returns the newest messages first, at most limit of them. A message
 // that does not decode is listed with its headers only and Problem set.
 func (m *Mailbox) List(ctx context.Context, limit int) ([]MailboxMessage, error) {
-	rows, err := m.store.Q().DevMailboxList(ctx, int32(limit))
+	rows, err := m.store.DevMailboxList(ctx, limit)
 	if err != nil {
-		return nil, fmt.Errorf("listing the dev mailbox: %w", err)
+		return nil, err
 	}
 	out := make([]MailboxMessage, len(rows))
 	for i, r := range rows {
@@ -47,9 +46,9 @@ func (m *Mailbox) List(ctx context.Context, limit int) ([]MailboxMessage, error)
 // Raw returns one message exactly as stored (RFC 5322, CRLF line endings);
 // ENOTFOUND when there is none with that id.
 func (m *Mailbox) Raw(ctx context.Context, id int64) ([]byte, error) {
-	row, err := m.store.Q().DevMailboxGet(ctx, id)
+	row, err := m.store.DevMailboxGet(ctx, id)
 	if err != nil {
-		return nil, db.Check(err, "dev mailbox message")
+		return nil, err
 	}
 	return row.Raw, nil
 }

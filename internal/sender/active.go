@@ -3,8 +3,6 @@ package sender
 import (
 	"context"
 
-	"github.com/outbox/outbox/db"
-	"github.com/outbox/outbox/db/dbsqlc"
 	"github.com/outbox/outbox/internal/outbox"
 )
 
@@ -19,20 +17,20 @@ type Active struct {
 	OwnFromName string
 }
 
-// ActiveFromRow returns the active settings stored in row (the tenant's
-// sender_settings row, loaded by the caller together with what else it
-// needs), with the secret opened. It fails when the stored transport does
-// not decode or the secret does not open (a key missing from the keyring).
-func (s *Service) ActiveFromRow(tenant outbox.Tenant, row dbsqlc.SenderSetting) (Active, error) {
-	v, err := s.viewFromRow(tenant, row)
+// ActiveFrom returns the active settings in stored (the tenant's stored
+// settings, loaded by the caller together with what else it needs), with
+// the secret opened. It fails when the stored transport does not decode or
+// the secret does not open (a key missing from the keyring).
+func (s *Service) ActiveFrom(tenant outbox.Tenant, stored outbox.SenderSettings) (Active, error) {
+	v, err := s.viewFrom(tenant, stored)
 	if err != nil {
 		return Active{}, err
 	}
-	a := Active{View: v, OwnFromName: row.FromName}
-	if row.SecretKeyID == nil || len(row.Secret) == 0 {
+	a := Active{View: v, OwnFromName: stored.FromName}
+	if !stored.Secret.IsSet() {
 		return a, nil
 	}
-	plain, err := s.openSecret(tenant, *row.SecretKeyID, row.Secret)
+	plain, err := s.openSecret(tenant, stored.Secret)
 	if err != nil {
 		return Active{}, err
 	}
@@ -48,21 +46,21 @@ func (s *Service) ActiveFromRow(tenant outbox.Tenant, row dbsqlc.SenderSetting) 
 }
 
 // Active loads tenant's active settings with the secret opened; see
-// ActiveFromRow.
+// ActiveFrom.
 func (s *Service) Active(ctx context.Context, tenant outbox.Tenant) (Active, error) {
-	row, err := s.store.Q().SenderSettingsGet(ctx, tenant.ID)
+	stored, err := s.store.SenderSettingsGet(ctx, tenant.ID)
 	if err != nil {
-		return Active{}, db.Check(err, "sender settings")
+		return Active{}, err
 	}
-	return s.ActiveFromRow(tenant, row)
+	return s.ActiveFrom(tenant, stored)
 }
 
 // Platform returns the platform's own sender identity.
 func (s *Service) Platform() Platform { return s.platform }
 
-// ViewFromRow returns the settings stored in row as the tenant sees them
-// (secrets only as whether they are set), for callers that loaded the row
-// themselves. It fails when the stored transport does not decode.
-func (s *Service) ViewFromRow(tenant outbox.Tenant, row dbsqlc.SenderSetting) (View, error) {
-	return s.viewFromRow(tenant, row)
+// ViewFrom returns the settings in stored as the tenant sees them (secrets
+// only as whether they are set), for callers that loaded them themselves.
+// It fails when the stored transport does not decode.
+func (s *Service) ViewFrom(tenant outbox.Tenant, stored outbox.SenderSettings) (View, error) {
+	return s.viewFrom(tenant, stored)
 }

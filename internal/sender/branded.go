@@ -20,11 +20,11 @@ func (s *Service) UseVerifiedAddress(ctx context.Context, tx *db.Tx, email strin
 	if err != nil {
 		return false, err
 	}
-	current, err := tx.Q.SenderSettingsGetForUpdate(ctx, tenant.ID)
+	current, err := tx.SenderSettingsGetForUpdate(ctx, tenant.ID)
 	if err != nil {
-		return false, db.Check(err, "sender settings")
+		return false, err
 	}
-	switch outbox.SenderMode(current.Mode) {
+	switch current.Mode {
 	case outbox.ModeSMTP, outbox.ModeHTTP:
 		return false, nil
 	case outbox.ModeBranded:
@@ -32,18 +32,18 @@ func (s *Service) UseVerifiedAddress(ctx context.Context, tx *db.Tx, email strin
 			return false, nil
 		}
 	}
-	before, err := s.viewFromRow(tenant, current)
+	before, err := s.viewFrom(tenant, current)
 	if err != nil {
 		return false, err
 	}
 	settings := before.Settings
 	settings.Mode, settings.SMTP, settings.HTTP = outbox.ModeBranded, nil, nil
 	settings.FromName, settings.FromEmail = current.FromName, email
-	row, err := s.writeSettings(ctx, tx, tenant, settings, nil, nil)
+	row, err := s.writeSettings(ctx, tx, tenant, settings, outbox.Sealed{})
 	if err != nil {
 		return false, err
 	}
-	after, err := s.viewFromRow(tenant, row)
+	after, err := s.viewFrom(tenant, row)
 	if err != nil {
 		return false, err
 	}

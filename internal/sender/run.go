@@ -2,13 +2,11 @@ package sender
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/outbox/outbox/db"
-	"github.com/outbox/outbox/db/dbsqlc"
 	"github.com/outbox/outbox/internal/outbox"
 	"github.com/outbox/outbox/internal/transport"
 )
@@ -25,11 +23,11 @@ func (s *Service) RunTest(ctx context.Context, tenantID, testID uuid.UUID) error
 	if err != nil {
 		return err
 	}
-	var test dbsqlc.SenderTest
+	var test outbox.SenderTest
 	err = s.store.InTx(ctx, func(tx *db.Tx) error {
-		test, err = tx.Q.SenderTestStart(ctx, dbsqlc.SenderTestStartParams{TenantID: tenantID, ID: testID})
+		test, err = tx.SenderTestStart(ctx, tenantID, testID)
 		if err != nil {
-			return db.Check(err, "pending sender test")
+			return err
 		}
 		if err := tx.NotifySenderTest(ctx, tenantID, testID); err != nil {
 			return err
@@ -44,7 +42,7 @@ func (s *Service) RunTest(ctx context.Context, tenantID, testID uuid.UUID) error
 		return err
 	}
 
-	settings, err := s.decodeDraft(tenant, test.Settings, test.SecretKeyID, test.Secret)
+	settings, err := s.decodeDraft(tenant, test.Settings, test.Secret)
 	if err != nil {
 		return err
 	}
@@ -76,7 +74,7 @@ func (s *Service) sendTest(ctx context.Context, settings Settings, msg transport
 	}, msg)
 }
 
-func (s *Service) finishTest(ctx context.Context, tenant outbox.Tenant, test dbsqlc.SenderTest, report transport.Report, start time.Time) error {
+func (s *Service) finishTest(ctx context.Context, tenant outbox.Tenant, test outbox.SenderTest, report transport.Report, start time.Time) error {
 	steps := make([]Step, len(report.Steps))
 	for i, st := range report.Steps {
 		steps[i] = Step{Name: st.Name, OK: st.OK, DurationMs: int(st.Duration.Milliseconds()), Detail: st.Detail}
@@ -100,10 +98,8 @@ func (s *Service) finishTest(ctx context.Context, tenant outbox.Tenant, test dbs
 		attempt.Reply = report.Steps[n-1].Detail
 	}
 	return s.store.InTx(ctx, func(tx *db.Tx) error {
-		if _, err := tx.Q.SenderTestFinish(ctx, dbsqlc.SenderTestFinishParams{
-			TenantID: tenant.ID, ID: test.ID, Status: string(status), Steps: stepsJSON, Error: errJSON,
-		}); err != nil {
-			return fmt.Errorf("recording test outcome: %w", err)
+		if err := tx.SenderTestFinish(ctx, tenant.ID, test.ID, string(status), stepsJSON, errJSON); err != nil {
+			return err
 		}
 		if err := tx.NotifySenderTest(ctx, tenant.ID, test.ID); err != nil {
 			return err

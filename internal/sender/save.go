@@ -9,7 +9,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/outbox/outbox/db"
-	"github.com/outbox/outbox/db/dbsqlc"
 	"github.com/outbox/outbox/internal/audit"
 	"github.com/outbox/outbox/internal/outbox"
 )
@@ -25,13 +24,13 @@ func (s *Service) Save(ctx context.Context, testID uuid.UUID) (View, error) {
 	}
 	var view View
 	err = s.store.InTx(ctx, func(tx *db.Tx) error {
-		current, err := tx.Q.SenderSettingsGetForUpdate(ctx, tenant.ID)
+		current, err := tx.SenderSettingsGetForUpdate(ctx, tenant.ID)
 		if err != nil {
-			return db.Check(err, "sender settings")
+			return err
 		}
-		test, err := tx.Q.SenderTestGet(ctx, dbsqlc.SenderTestGetParams{TenantID: tenant.ID, ID: testID})
+		test, err := tx.SenderTestGet(ctx, tenant.ID, testID)
 		if err != nil {
-			return db.Check(err, "sender test")
+			return err
 		}
 		switch {
 		case test.Status != string(TestPassed):
@@ -39,29 +38,29 @@ func (s *Service) Save(ctx context.Context, testID uuid.UUID) (View, error) {
 		case time.Since(*test.FinishedAt) > TestMaxAge:
 			return outbox.Errorf(outbox.ECONFLICT, "the test passed more than an hour ago: test again before saving")
 		}
-		draft, err := tx.Q.SenderDraftGet(ctx, tenant.ID)
+		draft, err := tx.SenderDraftGet(ctx, tenant.ID)
 		if err != nil {
-			return db.Check(err, "sender draft")
+			return err
 		}
 		if draft.TestID != test.ID || draft.Fingerprint != test.Fingerprint {
 			return outbox.Errorf(outbox.ECONFLICT, "the settings were changed and tested again since this test: save the latest test")
 		}
-		settings, err := s.decodeDraft(tenant, test.Settings, test.SecretKeyID, test.Secret)
+		settings, err := s.decodeDraft(tenant, test.Settings, test.Secret)
 		if err != nil {
 			return err
 		}
 		if !FingerprintMatches(s.keyring, settings, test.Fingerprint) {
 			return outbox.Errorf(outbox.ECONFLICT, "the tested settings no longer match their fingerprint: test again")
 		}
-		before, err := s.viewFromRow(tenant, current)
+		before, err := s.viewFrom(tenant, current)
 		if err != nil {
 			return err
 		}
-		row, err := s.writeSettings(ctx, tx, tenant, settings, test.SecretKeyID, test.Secret)
+		row, err := s.writeSettings(ctx, tx, tenant, settings, test.Secret)
 		if err != nil {
 			return err
 		}
-		if view, err = s.viewFromRow(tenant, row); err != nil {
+		if view, err = s.viewFrom(tenant, row); err != nil {
 			return err
 		}
 		return audit.Record(ctx, tx, "sender_settings.save", "test:"+test.ID.String(), Redact(before), Redact(view))
@@ -78,22 +77,22 @@ func (s *Service) UseDefault(ctx context.Context) (View, error) {
 	}
 	var view View
 	err = s.store.InTx(ctx, func(tx *db.Tx) error {
-		current, err := tx.Q.SenderSettingsGetForUpdate(ctx, tenant.ID)
+		current, err := tx.SenderSettingsGetForUpdate(ctx, tenant.ID)
 		if err != nil {
-			return db.Check(err, "sender settings")
+			return err
 		}
-		before, err := s.viewFromRow(tenant, current)
+		before, err := s.viewFrom(tenant, current)
 		if err != nil {
 			return err
 		}
 		settings := before.Settings
 		settings.Mode, settings.SMTP, settings.HTTP = outbox.ModePlatform, nil, nil
 		settings.FromName, settings.FromEmail = current.FromName, current.FromEmail
-		row, err := s.writeSettings(ctx, tx, tenant, settings, nil, nil)
+		row, err := s.writeSettings(ctx, tx, tenant, settings, outbox.Sealed{})
 		if err != nil {
 			return err
 		}
-		if view, err = s.viewFromRow(tenant, row); err != nil {
+		if view, err = s.viewFrom(tenant, row); err != nil {
 			return err
 		}
 		return audit.Record(ctx, tx, "sender_settings.use_default", "", Redact(before), Redact(view))
@@ -101,28 +100,20 @@ func (s *Service) UseDefault(ctx context.Context) (View, error) {
 	return view, err
 }
 
-func (s *Service) writeSettings(ctx context.Context, tx *db.Tx, tenant outbox.Tenant, settings Settings, keyID *string, secret []byte) (dbsqlc.SenderSetting, error) {
+func (s *Service) writeSettings(ctx context.Context, tx *db.Tx, tenant outbox.Tenant, settings Settings, secret outbox.Sealed) (outbox.SenderSettings, error) {
 	var transport []byte
 	if settings.SMTP != nil || settings.HTTP != nil {
 		b, err := json.Marshal(storedTransport{SMTP: settings.SMTP, HTTP: settings.HTTP})
 		if err != nil {
-			return dbsqlc.SenderSetting{}, fmt.Errorf("encoding transport: %w", err)
+			return outbox.SenderSettings{}, fmt.Errorf("encoding transport: %w", err)
 		}
 		transport = b
 	}
-	bcc := settings.BCC
-	if bcc == nil {
-		bcc = []string{}
-	}
-	row, err := tx.Q.SenderSettingsUpdate(ctx, dbsqlc.SenderSettingsUpdateParams{
-		TenantID: tenant.ID, Mode: string(settings.Mode), FromName: settings.FromName, FromEmail: settings.FromEmail,
-		ReplyTo: settings.ReplyTo, ContactEmail: settings.ContactEmail, Bcc: bcc, ArchiveCopyTo: settings.ArchiveCopyTo,
-		Transport: transport, SecretKeyID: keyID, Secret: secret,
+	return tx.SenderSettingsUpdate(ctx, outbox.SenderSettings{
+		TenantID: tenant.ID, Mode: settings.Mode, FromName: settings.FromName, FromEmail: settings.FromEmail,
+		ReplyTo: settings.ReplyTo, ContactEmail: settings.ContactEmail, BCC: settings.BCC, ArchiveCopyTo: settings.ArchiveCopyTo,
+		Transport: transport, Secret: secret,
 	})
-	if err != nil {
-		return dbsqlc.SenderSetting{}, db.Check(err, "sender settings")
-	}
-	return row, nil
 }
 
 // Redact returns the settings fit for the audit log: every field but the

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/outbox/outbox/db"
-	"github.com/outbox/outbox/db/dbsqlc"
 	"github.com/outbox/outbox/internal/outbox"
 	"github.com/outbox/outbox/internal/secret"
 	"github.com/outbox/outbox/internal/transport"
@@ -74,25 +73,25 @@ func (s *Service) Current(ctx context.Context) (View, error) {
 	if err != nil {
 		return View{}, err
 	}
-	row, err := s.store.Q().SenderSettingsGet(ctx, tenant.ID)
+	stored, err := s.store.SenderSettingsGet(ctx, tenant.ID)
 	if err != nil {
-		return View{}, db.Check(err, "sender settings")
+		return View{}, err
 	}
-	return s.viewFromRow(tenant, row)
+	return s.viewFrom(tenant, stored)
 }
 
-func (s *Service) viewFromRow(tenant outbox.Tenant, row dbsqlc.SenderSetting) (View, error) {
+func (s *Service) viewFrom(tenant outbox.Tenant, row outbox.SenderSettings) (View, error) {
 	v := View{
 		Settings: Settings{
-			Mode:          outbox.SenderMode(row.Mode),
+			Mode:          row.Mode,
 			FromName:      row.FromName,
 			FromEmail:     row.FromEmail,
 			ReplyTo:       row.ReplyTo,
 			ContactEmail:  row.ContactEmail,
-			BCC:           row.Bcc,
+			BCC:           row.BCC,
 			ArchiveCopyTo: row.ArchiveCopyTo,
 		},
-		Health:    Health{OK: row.HealthOk, Message: row.HealthMessage, Category: outbox.ErrorCategory(row.HealthCategory)},
+		Health:    Health{OK: row.HealthOK, Message: row.HealthMessage, Category: row.HealthCategory},
 		UpdatedAt: row.UpdatedAt,
 	}
 	if row.HealthUpdatedAt != nil {
@@ -105,7 +104,7 @@ func (s *Service) viewFromRow(tenant outbox.Tenant, row dbsqlc.SenderSetting) (V
 		}
 		v.SMTP, v.HTTP = t.SMTP, t.HTTP
 	}
-	hasSecret := len(row.Secret) > 0
+	hasSecret := len(row.Secret.Data) > 0
 	switch {
 	case v.SMTP != nil:
 		v.PasswordSet = hasSecret

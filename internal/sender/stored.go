@@ -8,12 +8,6 @@ import (
 	"github.com/outbox/outbox/internal/secret"
 )
 
-// sealedSecret is a sealed secret as its two nullable columns.
-type sealedSecret struct {
-	keyID *string
-	data  []byte
-}
-
 // secretAAD binds a sealed secret to its tenant, so a ciphertext copied into
 // another tenant's row does not open.
 func secretAAD(tenant outbox.Tenant) []byte {
@@ -22,10 +16,10 @@ func secretAAD(tenant outbox.Tenant) []byte {
 
 // encodeDraft splits settings into the JSON stored beside a test (no
 // secrets) and the sealed secret.
-func (s *Service) encodeDraft(tenant outbox.Tenant, draft Settings) ([]byte, sealedSecret, error) {
+func (s *Service) encodeDraft(tenant outbox.Tenant, draft Settings) ([]byte, outbox.Sealed, error) {
 	stored, err := json.Marshal(draft)
 	if err != nil {
-		return nil, sealedSecret{}, fmt.Errorf("encoding draft: %w", err)
+		return nil, outbox.Sealed{}, fmt.Errorf("encoding draft: %w", err)
 	}
 	var plain string
 	switch {
@@ -35,25 +29,25 @@ func (s *Service) encodeDraft(tenant outbox.Tenant, draft Settings) ([]byte, sea
 		plain = draft.HTTP.AuthValue
 	}
 	if plain == "" {
-		return stored, sealedSecret{}, nil
+		return stored, outbox.Sealed{}, nil
 	}
 	sealed, err := s.keyring.Seal([]byte(plain), secretAAD(tenant))
 	if err != nil {
-		return nil, sealedSecret{}, fmt.Errorf("sealing secret: %w", err)
+		return nil, outbox.Sealed{}, fmt.Errorf("sealing secret: %w", err)
 	}
-	return stored, sealedSecret{keyID: &sealed.KeyID, data: sealed.Data}, nil
+	return stored, outbox.Sealed{KeyID: sealed.KeyID, Data: sealed.Data}, nil
 }
 
 // decodeDraft is the inverse of encodeDraft.
-func (s *Service) decodeDraft(tenant outbox.Tenant, stored []byte, keyID *string, data []byte) (Settings, error) {
+func (s *Service) decodeDraft(tenant outbox.Tenant, stored []byte, sealed outbox.Sealed) (Settings, error) {
 	var draft Settings
 	if err := json.Unmarshal(stored, &draft); err != nil {
 		return Settings{}, fmt.Errorf("decoding draft: %w", err)
 	}
-	if keyID == nil || len(data) == 0 {
+	if !sealed.IsSet() {
 		return draft, nil
 	}
-	plain, err := s.openSecret(tenant, *keyID, data)
+	plain, err := s.openSecret(tenant, sealed)
 	if err != nil {
 		return Settings{}, err
 	}
@@ -66,8 +60,8 @@ func (s *Service) decodeDraft(tenant outbox.Tenant, stored []byte, keyID *string
 	return draft, nil
 }
 
-func (s *Service) openSecret(tenant outbox.Tenant, keyID string, data []byte) (string, error) {
-	plain, err := s.keyring.Open(secret.Sealed{KeyID: keyID, Data: data}, secretAAD(tenant))
+func (s *Service) openSecret(tenant outbox.Tenant, sealed outbox.Sealed) (string, error) {
+	plain, err := s.keyring.Open(secret.Sealed{KeyID: sealed.KeyID, Data: sealed.Data}, secretAAD(tenant))
 	if err != nil {
 		return "", fmt.Errorf("opening stored secret: %w", err)
 	}

@@ -14,7 +14,6 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/outbox/outbox/db"
-	"github.com/outbox/outbox/db/dbsqlc"
 	"github.com/outbox/outbox/internal/mailaddr"
 	"github.com/outbox/outbox/internal/outbox"
 )
@@ -101,22 +100,22 @@ func (s *Service) StartTest(ctx context.Context, draft Settings, testRecipient s
 
 	var test Test
 	err = s.store.InTx(ctx, func(tx *db.Tx) error {
-		msg, err := tx.Q.MessageInsert(ctx, dbsqlc.MessageInsertParams{
-			TenantID: tenant.ID, Kind: string(outbox.KindTest), FromAddr: mailaddr.Format(draft.FromName, draft.FromEmail),
-			ToAddrs: []string{recipient}, CcAddrs: []string{}, Subject: testSubject, Payload: []byte("{}"),
-		})
+		msg, err := tx.MessageInsert(ctx, outbox.Message{
+			TenantID: tenant.ID, Kind: outbox.KindTest, From: mailaddr.Format(draft.FromName, draft.FromEmail),
+			To: []string{recipient}, Subject: testSubject,
+		}, []byte("{}"))
 		if err != nil {
 			return fmt.Errorf("recording test message: %w", err)
 		}
-		row, err := tx.Q.SenderTestInsert(ctx, dbsqlc.SenderTestInsertParams{
-			TenantID: tenant.ID, Settings: stored, SecretKeyID: sealed.keyID, Secret: sealed.data,
+		row, err := tx.SenderTestInsert(ctx, outbox.SenderTest{
+			TenantID: tenant.ID, Settings: stored, Secret: sealed,
 			Fingerprint: fingerprint, TestRecipient: recipient, MessageID: msg.ID,
 		})
 		if err != nil {
-			return fmt.Errorf("recording sender test: %w", err)
+			return err
 		}
-		if err := tx.Q.SenderDraftUpsert(ctx, dbsqlc.SenderDraftUpsertParams{TenantID: tenant.ID, TestID: row.ID, Fingerprint: fingerprint}); err != nil {
-			return fmt.Errorf("recording sender draft: %w", err)
+		if err := tx.SenderDraftUpsert(ctx, outbox.SenderDraft{TenantID: tenant.ID, TestID: row.ID, Fingerprint: fingerprint}); err != nil {
+			return err
 		}
 		if err := tx.NotifySenderTest(ctx, tenant.ID, row.ID); err != nil {
 			return err
@@ -128,7 +127,7 @@ func (s *Service) StartTest(ctx context.Context, draft Settings, testRecipient s
 		if err != nil {
 			return fmt.Errorf("enqueueing sender test: %w", err)
 		}
-		if err := tx.Q.MessageSetJob(ctx, dbsqlc.MessageSetJobParams{TenantID: tenant.ID, ID: msg.ID, JobID: &job.Job.ID}); err != nil {
+		if err := tx.MessageSetJob(ctx, tenant.ID, msg.ID, job.Job.ID); err != nil {
 			return fmt.Errorf("linking test job: %w", err)
 		}
 		test, err = testFromRow(row)
@@ -144,9 +143,9 @@ func (s *Service) Test(ctx context.Context, id uuid.UUID) (Test, error) {
 	if err != nil {
 		return Test{}, err
 	}
-	row, err := s.store.Q().SenderTestGet(ctx, dbsqlc.SenderTestGetParams{TenantID: tenant.ID, ID: id})
+	row, err := s.store.SenderTestGet(ctx, tenant.ID, id)
 	if err != nil {
-		return Test{}, db.Check(err, "sender test")
+		return Test{}, err
 	}
 	return testFromRow(row)
 }
@@ -163,11 +162,11 @@ func (s *Service) fillStoredSecret(ctx context.Context, tenant outbox.Tenant, dr
 	if !needs {
 		return nil
 	}
-	row, err := s.store.Q().SenderSettingsGet(ctx, tenant.ID)
+	row, err := s.store.SenderSettingsGet(ctx, tenant.ID)
 	if err != nil {
-		return db.Check(err, "sender settings")
+		return err
 	}
-	if len(row.Secret) == 0 || row.SecretKeyID == nil {
+	if !row.Secret.IsSet() {
 		return nil // Normalize reports the missing secret
 	}
 	var stored storedTransport
@@ -194,7 +193,7 @@ func (s *Service) fillStoredSecret(ctx context.Context, tenant outbox.Tenant, dr
 	default:
 		return nil // Normalize reports the missing secret
 	}
-	plain, err := s.openSecret(tenant, *row.SecretKeyID, row.Secret)
+	plain, err := s.openSecret(tenant, row.Secret)
 	if err != nil {
 		return err
 	}
@@ -245,7 +244,7 @@ func sameHTTPServer(draft Settings, stored *HTTPAPI) (bool, error) {
 	return strings.EqualFold(d.Host, s.Host) && strings.EqualFold(draft.HTTP.AuthHeader, stored.AuthHeader), nil
 }
 
-func testFromRow(row dbsqlc.SenderTest) (Test, error) {
+func testFromRow(row outbox.SenderTest) (Test, error) {
 	t := Test{
 		ID: row.ID, Status: TestStatus(row.Status), MessageID: row.MessageID,
 		CreatedAt: row.CreatedAt, FinishedAt: row.FinishedAt, Steps: []Step{},

@@ -104,7 +104,7 @@ func Prepare(t Template, limits Limits) (*Prepared, error) {
 
 func prepare(t Template, r *run) (*Prepared, error) {
 	p := &Prepared{limits: r.limits}
-	for _, part := range t.parts() {
+	for _, part := range partsOf(t) {
 		if part.src == "" {
 			continue
 		}

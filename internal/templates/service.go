@@ -9,7 +9,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/outbox/outbox/db"
-	"github.com/outbox/outbox/db/dbsqlc"
 	"github.com/outbox/outbox/internal/audit"
 	"github.com/outbox/outbox/internal/outbox"
 )
@@ -38,16 +37,16 @@ func (s *Service) List(ctx context.Context) ([]Template, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.store.Q().TemplateList(ctx, tenant.ID)
+	saved, err := s.store.TemplateList(ctx, tenant.ID)
 	if err != nil {
-		return nil, db.Check(err, "templates")
+		return nil, err
 	}
-	byKey := make(map[string]Template, len(rows)+len(builtIns))
+	byKey := make(map[string]Template, len(saved)+len(builtIns))
 	for _, t := range BuiltIns() {
 		byKey[t.Key] = t
 	}
-	for _, row := range rows {
-		byKey[row.Key] = fromRow(row)
+	for _, t := range saved {
+		byKey[t.Key] = t
 	}
 	out := make([]Template, 0, len(byKey))
 	for _, key := range slices.Sorted(maps.Keys(byKey)) {
@@ -70,13 +69,9 @@ func (s *Service) Upsert(ctx context.Context, t Template) (Template, error) {
 	}
 	var saved Template
 	err = s.store.InTx(ctx, func(tx *db.Tx) error {
-		row, err := tx.Q.TemplateUpsert(ctx, dbsqlc.TemplateUpsertParams{
-			TenantID: tenant.ID, Key: t.Key, Subject: t.Subject, TextBody: t.Text, HtmlBody: t.HTML,
-		})
-		if err != nil {
-			return db.Check(err, "template")
+		if saved, err = tx.TemplateUpsert(ctx, tenant.ID, t); err != nil {
+			return err
 		}
-		saved = fromRow(row)
 		return audit.Record(ctx, tx, "template.upsert", t.Key, nil, map[string]any{
 			"key": t.Key, "subject": t.Subject, "textBytes": len(t.Text), "htmlBytes": len(t.HTML),
 		})
@@ -92,17 +87,17 @@ func (s *Service) Resolve(ctx context.Context, tenantID uuid.UUID, keys []string
 	if len(keys) == 0 {
 		return out, nil
 	}
-	rows, err := s.store.Q().TemplateGetMany(ctx, dbsqlc.TemplateGetManyParams{TenantID: tenantID, Keys: keys})
+	saved, err := s.store.TemplateGetMany(ctx, tenantID, keys)
 	if err != nil {
-		return nil, db.Check(err, "templates")
+		return nil, err
 	}
 	for _, key := range keys {
 		if b, ok := BuiltIn(key); ok {
 			out[key] = b
 		}
 	}
-	for _, row := range rows {
-		out[row.Key] = fromRow(row)
+	for _, t := range saved {
+		out[t.Key] = t
 	}
 	return out, nil
 }
@@ -152,9 +147,9 @@ func (s *Service) Preview(ctx context.Context, in PreviewInput) (Rendered, error
 	if err := Check(t); err != nil {
 		return Rendered{}, err
 	}
-	settings, err := s.store.Q().SenderSettingsGet(ctx, tenant.ID)
+	settings, err := s.store.SenderSettingsGet(ctx, tenant.ID)
 	if err != nil {
-		return Rendered{}, db.Check(err, "sender settings")
+		return Rendered{}, err
 	}
 	vars := SampleVariables(in.Key)
 	if vars == nil {
@@ -167,7 +162,7 @@ func (s *Service) Preview(ctx context.Context, in PreviewInput) (Rendered, error
 // ShopOf returns the shop variables of a tenant with the given settings:
 // the From name or else the tenant's name, and the contact, reply-to or
 // (outside PLATFORM mode, where From is the platform's) From address.
-func ShopOf(tenant outbox.Tenant, settings dbsqlc.SenderSetting) Shop {
+func ShopOf(tenant outbox.Tenant, settings outbox.SenderSettings) Shop {
 	shop := Shop{Name: settings.FromName, ContactEmail: settings.ContactEmail}
 	if shop.Name == "" {
 		shop.Name = tenant.Name
@@ -175,13 +170,8 @@ func ShopOf(tenant outbox.Tenant, settings dbsqlc.SenderSetting) Shop {
 	if shop.ContactEmail == "" {
 		shop.ContactEmail = settings.ReplyTo
 	}
-	if shop.ContactEmail == "" && outbox.SenderMode(settings.Mode) != outbox.ModePlatform {
+	if shop.ContactEmail == "" && settings.Mode != outbox.ModePlatform {
 		shop.ContactEmail = settings.FromEmail
 	}
 	return shop
-}
-
-func fromRow(row dbsqlc.Template) Template {
-	updated := row.UpdatedAt
-	return Template{Key: row.Key, Subject: row.Subject, Text: row.TextBody, HTML: row.HtmlBody, UpdatedAt: &updated}
 }

@@ -3,7 +3,6 @@ package templates
 import (
 	"regexp"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/outbox/outbox/internal/outbox"
@@ -19,19 +18,10 @@ const (
 	MaxBodySource = 256 << 10
 )
 
-// Template is the subject, text and HTML of one event key. Each is Go
-// template source; Text or HTML may be empty, not both.
-type Template struct {
-	Key     string
-	Subject string
-	Text    string
-	HTML    string
-	// BuiltIn says that this is the built-in default of its key, not a
-	// template the tenant saved.
-	BuiltIn bool
-	// UpdatedAt is when the tenant last saved it; nil for a built-in.
-	UpdatedAt *time.Time
-}
+// Template is the subject, text and HTML of one event key (the domain's
+// outbox.Template). Each is Go template source; Text or HTML may be empty,
+// not both.
+type Template = outbox.Template
 
 // keyRE is an event key: lower-case letters, digits and ".", "_", "-",
 // starting with a letter or digit ("order.confirmed").
@@ -81,7 +71,7 @@ func Check(t Template) error {
 			return outbox.Invalid(p.field, "is not valid UTF-8")
 		}
 	}
-	for _, part := range t.parts() {
+	for _, part := range partsOf(t) {
 		if part.src == "" {
 			continue
 		}
@@ -99,7 +89,7 @@ type part struct {
 	html  bool
 }
 
-func (t Template) parts() [3]part {
+func partsOf(t Template) [3]part {
 	return [3]part{
 		{field: "subject", src: t.Subject},
 		{field: "text", src: t.Text},

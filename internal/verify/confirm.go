@@ -2,14 +2,10 @@ package verify
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/outbox/outbox/db"
-	"github.com/outbox/outbox/db/dbsqlc"
 	"github.com/outbox/outbox/internal/audit"
 	"github.com/outbox/outbox/internal/outbox"
 )
@@ -24,14 +20,12 @@ func (s *Service) Inspect(ctx context.Context, token string) (Verification, erro
 		return Verification{}, err
 	}
 	now := s.now()
-	if err := usable(link.SenderVerificationToken, link.Email, link.VerifiedAt, now); err != nil {
+	if err := usable(link.Token, link.Email, link.VerifiedAt, now); err != nil {
 		return Verification{}, err
 	}
-	row, err := s.deps.Store.Q().SenderVerificationGet(ctx, dbsqlc.SenderVerificationGetParams{
-		TenantID: link.SenderVerificationToken.TenantID, ID: link.SenderVerificationToken.VerificationID,
-	})
+	row, err := s.deps.Store.SenderVerificationGet(ctx, link.Token.TenantID, link.Token.VerificationID)
 	if err != nil {
-		return Verification{}, db.Check(err, "sender verification")
+		return Verification{}, err
 	}
 	v := s.fromRow(row, now)
 	v.TenantName = link.TenantName
@@ -50,7 +44,7 @@ func (s *Service) Verify(ctx context.Context, token string) (Verification, error
 	if err != nil {
 		return Verification{}, err
 	}
-	tenant, err := s.deps.Store.Tenant(ctx, link.SenderVerificationToken.TenantID)
+	tenant, err := s.deps.Store.Tenant(ctx, link.Token.TenantID)
 	if err != nil {
 		return Verification{}, err
 	}
@@ -61,32 +55,24 @@ func (s *Service) Verify(ctx context.Context, token string) (Verification, error
 		if err := lockTenant(ctx, tx, tenant); err != nil {
 			return err
 		}
-		row, err := tx.Q.SenderVerificationGetForUpdate(ctx, dbsqlc.SenderVerificationGetForUpdateParams{
-			TenantID: tenant.ID, ID: link.SenderVerificationToken.VerificationID,
-		})
+		row, err := tx.SenderVerificationGetForUpdate(ctx, tenant.ID, link.Token.VerificationID)
 		if err != nil {
-			return db.Check(err, "sender verification")
+			return err
 		}
-		tok, err := tx.Q.SenderVerificationTokenLock(ctx, dbsqlc.SenderVerificationTokenLockParams{
-			TenantID: tenant.ID, ID: link.SenderVerificationToken.ID,
-		})
+		tok, err := tx.SenderVerificationTokenLock(ctx, tenant.ID, link.Token.ID)
 		if err != nil {
-			return db.Check(err, "verification link")
+			return err
 		}
 		// Checked again under the locks: of two presses of the button, one wins.
 		if err := usable(tok, row.Email, row.VerifiedAt, now); err != nil {
 			return err
 		}
-		if err := tx.Q.SenderVerificationTokenUse(ctx, dbsqlc.SenderVerificationTokenUseParams{
-			UsedAt: &now, TenantID: tenant.ID, ID: tok.ID,
-		}); err != nil {
-			return fmt.Errorf("using verification link: %w", err)
+		if err := tx.SenderVerificationTokenUse(ctx, tenant.ID, tok.ID, now); err != nil {
+			return err
 		}
 		before := s.fromRow(row, now)
-		if row, err = tx.Q.SenderVerificationSetVerified(ctx, dbsqlc.SenderVerificationSetVerifiedParams{
-			VerifiedAt: &now, TenantID: tenant.ID, ID: row.ID,
-		}); err != nil {
-			return db.Check(err, "sender verification")
+		if row, err = tx.SenderVerificationSetVerified(ctx, tenant.ID, row.ID, now); err != nil {
+			return err
 		}
 		if _, err := s.deps.Senders.UseVerifiedAddress(ctx, tx, row.Email); err != nil {
 			return err
@@ -106,26 +92,26 @@ func errUnknownLink() error {
 
 // findLink looks a token up by its hash. A caller with a tenant (a JWT)
 // finds only its own tenant's links.
-func (s *Service) findLink(ctx context.Context, token string) (dbsqlc.SenderVerificationTokenByHashRow, error) {
+func (s *Service) findLink(ctx context.Context, token string) (outbox.VerificationLink, error) {
 	hash, err := parseToken(token)
 	if err != nil {
-		return dbsqlc.SenderVerificationTokenByHashRow{}, err
+		return outbox.VerificationLink{}, err
 	}
-	link, err := s.deps.Store.Q().SenderVerificationTokenByHash(ctx, hash)
-	if errors.Is(err, pgx.ErrNoRows) {
+	link, err := s.deps.Store.SenderVerificationTokenByHash(ctx, hash)
+	if outbox.ErrorCode(err) == outbox.ENOTFOUND {
 		return link, errUnknownLink()
 	}
 	if err != nil {
 		return link, fmt.Errorf("looking up verification link: %w", err)
 	}
-	if caller, ok := outbox.TenantFromContext(ctx); ok && caller.ID != link.SenderVerificationToken.TenantID {
-		return dbsqlc.SenderVerificationTokenByHashRow{}, errUnknownLink()
+	if caller, ok := outbox.TenantFromContext(ctx); ok && caller.ID != link.Token.TenantID {
+		return outbox.VerificationLink{}, errUnknownLink()
 	}
 	return link, nil
 }
 
 // usable says why a link cannot verify its address, or returns nil.
-func usable(tok dbsqlc.SenderVerificationToken, email string, verifiedAt *time.Time, now time.Time) error {
+func usable(tok outbox.VerificationToken, email string, verifiedAt *time.Time, now time.Time) error {
 	switch {
 	case tok.UsedAt != nil:
 		return outbox.Errorf(outbox.ECONFLICT, "this link was used already: %s is verified", email)

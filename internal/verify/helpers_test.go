@@ -19,7 +19,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/outbox/outbox/db"
-	"github.com/outbox/outbox/db/dbsqlc"
 	"github.com/outbox/outbox/internal/dbtest"
 	"github.com/outbox/outbox/internal/outbox"
 	"github.com/outbox/outbox/internal/secret"
@@ -171,12 +170,12 @@ func tokenOf(t *testing.T, text string) string {
 	return u.Query().Get("token")
 }
 
-// settings returns the tenant's stored sender settings row.
-func (b *bundle) settings(t *testing.T, ctx context.Context) dbsqlc.SenderSetting {
+// settings returns the tenant's stored sender settings.
+func (b *bundle) settings(t *testing.T, ctx context.Context) outbox.SenderSettings {
 	t.Helper()
 	tenant, err := outbox.MustTenant(ctx)
 	require.NoError(t, err)
-	row, err := b.store.Q().SenderSettingsGet(context.Background(), tenant.ID)
+	row, err := b.store.SenderSettingsGet(context.Background(), tenant.ID)
 	require.NoError(t, err)
 	return row
 }
@@ -186,7 +185,7 @@ func (b *bundle) auditActions(t *testing.T, ctx context.Context) []string {
 	t.Helper()
 	tenant, err := outbox.MustTenant(ctx)
 	require.NoError(t, err)
-	rows, err := b.store.Q().AuditListByTenant(context.Background(), dbsqlc.AuditListByTenantParams{TenantID: tenant.ID, MaxRows: 100})
+	rows, err := b.store.AuditListByTenant(context.Background(), tenant.ID, 0, 100)
 	require.NoError(t, err)
 	var out []string
 	for i := len(rows) - 1; i >= 0; i-- {

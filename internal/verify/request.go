@@ -2,16 +2,13 @@ package verify
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
 	"github.com/outbox/outbox/db"
-	"github.com/outbox/outbox/db/dbsqlc"
 	"github.com/outbox/outbox/internal/audit"
 	"github.com/outbox/outbox/internal/mailaddr"
 	"github.com/outbox/outbox/internal/outbox"
@@ -106,9 +103,9 @@ func (s *Service) Resend(ctx context.Context, id uuid.UUID) (Verification, error
 		if err := lockTenant(ctx, tx, tenant); err != nil {
 			return err
 		}
-		row, err := tx.Q.SenderVerificationGetForUpdate(ctx, dbsqlc.SenderVerificationGetForUpdateParams{TenantID: tenant.ID, ID: id})
+		row, err := tx.SenderVerificationGetForUpdate(ctx, tenant.ID, id)
 		if err != nil {
-			return db.Check(err, "sender verification")
+			return err
 		}
 		if row.VerifiedAt != nil {
 			return outbox.Errorf(outbox.ECONFLICT, "%s is verified already: there is nothing to resend", row.Email)
@@ -134,39 +131,33 @@ func (s *Service) Resend(ctx context.Context, id uuid.UUID) (Verification, error
 // first, so two requests cannot both leave a pending verification and
 // Verify cannot deadlock with Request.
 func lockTenant(ctx context.Context, tx *db.Tx, tenant outbox.Tenant) error {
-	_, err := tx.Q.SenderSettingsGetForUpdate(ctx, tenant.ID)
-	return db.Check(err, "sender settings")
+	_, err := tx.SenderSettingsGetForUpdate(ctx, tenant.ID)
+	return err
 }
 
 // lockOrCreate returns the tenant's verification of email, locked, creating
 // it when there is none. Of two concurrent first requests, one creates the
 // row and the other waits for it and then finds it.
-func (s *Service) lockOrCreate(ctx context.Context, tx *db.Tx, tenant outbox.Tenant, email string, now time.Time) (dbsqlc.SenderVerification, bool, error) {
-	key := dbsqlc.SenderVerificationGetByEmailForUpdateParams{TenantID: tenant.ID, Email: email}
-	row, err := tx.Q.SenderVerificationGetByEmailForUpdate(ctx, key)
-	if err == nil || !errors.Is(err, pgx.ErrNoRows) {
-		return row, false, db.Check(err, "sender verification")
+func (s *Service) lockOrCreate(ctx context.Context, tx *db.Tx, tenant outbox.Tenant, email string, now time.Time) (outbox.SenderVerification, bool, error) {
+	row, err := tx.SenderVerificationGetByEmailForUpdate(ctx, tenant.ID, email)
+	if outbox.ErrorCode(err) != outbox.ENOTFOUND {
+		return row, false, err
 	}
-	row, err = tx.Q.SenderVerificationInsert(ctx, dbsqlc.SenderVerificationInsertParams{
+	row, created, err := tx.SenderVerificationInsert(ctx, outbox.SenderVerification{
 		TenantID: tenant.ID, Email: email, ExpiresAt: now.Add(s.cfg.TTL), LastSentAt: now,
 	})
-	if err == nil {
-		return row, true, nil
+	if err != nil || created {
+		return row, created, err
 	}
-	if !errors.Is(err, pgx.ErrNoRows) {
-		return row, false, fmt.Errorf("recording sender verification: %w", err)
-	}
-	row, err = tx.Q.SenderVerificationGetByEmailForUpdate(ctx, key)
-	return row, false, db.Check(err, "sender verification")
+	row, err = tx.SenderVerificationGetByEmailForUpdate(ctx, tenant.ID, email)
+	return row, false, err
 }
 
 // sendLink makes a new link for row, revoking its earlier ones, and queues
 // its mail: the token (hash, and a sealed copy for the worker), the
 // VERIFICATION message and the River job, all in tx.
-func (s *Service) sendLink(ctx context.Context, tx *db.Tx, tenant outbox.Tenant, row dbsqlc.SenderVerification, now time.Time, resend bool) (dbsqlc.SenderVerification, error) {
-	if _, err := tx.Q.SenderVerificationTokensRevoke(ctx, dbsqlc.SenderVerificationTokensRevokeParams{
-		Now: &now, TenantID: tenant.ID, Ids: []uuid.UUID{row.ID},
-	}); err != nil {
+func (s *Service) sendLink(ctx context.Context, tx *db.Tx, tenant outbox.Tenant, row outbox.SenderVerification, now time.Time, resend bool) (outbox.SenderVerification, error) {
+	if _, err := tx.SenderVerificationTokensRevoke(ctx, tenant.ID, []uuid.UUID{row.ID}, now); err != nil {
 		return row, fmt.Errorf("revoking earlier links: %w", err)
 	}
 	token, hash := newToken()
@@ -178,11 +169,11 @@ func (s *Service) sendLink(ctx context.Context, tx *db.Tx, tenant outbox.Tenant,
 	if err != nil {
 		return row, err
 	}
-	msg, err := tx.Q.MessageInsert(ctx, dbsqlc.MessageInsertParams{
-		TenantID: tenant.ID, Kind: string(outbox.KindVerification),
-		FromAddr: mailaddr.Format(s.cfg.Platform.Name, s.cfg.Platform.From),
-		ToAddrs:  []string{row.Email}, CcAddrs: []string{}, Subject: subject(tenant), Payload: payload,
-	})
+	msg, err := tx.MessageInsert(ctx, outbox.Message{
+		TenantID: tenant.ID, Kind: outbox.KindVerification,
+		From: mailaddr.Format(s.cfg.Platform.Name, s.cfg.Platform.From),
+		To:   []string{row.Email}, Subject: subject(tenant),
+	}, payload)
 	if err != nil {
 		return row, fmt.Errorf("recording verification message: %w", err)
 	}
@@ -192,48 +183,39 @@ func (s *Service) sendLink(ctx context.Context, tx *db.Tx, tenant outbox.Tenant,
 		return row, err
 	}
 	expires := now.Add(s.cfg.TTL)
-	tok, err := tx.Q.SenderVerificationTokenInsert(ctx, dbsqlc.SenderVerificationTokenInsertParams{
-		VerificationID: row.ID, TenantID: tenant.ID, Hash: hash, SealedKeyID: &sealed.KeyID, Sealed: sealed.Data,
-		MessageID: uuid.NullUUID{UUID: msg.ID, Valid: true}, CreatedAt: now, ExpiresAt: expires,
+	tok, err := tx.SenderVerificationTokenInsert(ctx, outbox.VerificationToken{
+		VerificationID: row.ID, TenantID: tenant.ID, Hash: hash, Sealed: outbox.Sealed{KeyID: sealed.KeyID, Data: sealed.Data},
+		MessageID: msg.ID, CreatedAt: now, ExpiresAt: expires,
 	})
 	if err != nil {
-		return row, fmt.Errorf("recording verification token: %w", err)
+		return row, err
 	}
 	job, err := s.deps.Jobs.InsertTx(ctx, tx, SendJobArgs{TenantID: tenant.ID, VerificationID: row.ID, TokenID: tok.ID, MessageID: msg.ID}, nil)
 	if err != nil {
 		return row, fmt.Errorf("enqueueing verification mail: %w", err)
 	}
-	if err := tx.Q.MessageSetJob(ctx, dbsqlc.MessageSetJobParams{TenantID: tenant.ID, ID: msg.ID, JobID: &job.Job.ID}); err != nil {
+	if err := tx.MessageSetJob(ctx, tenant.ID, msg.ID, job.Job.ID); err != nil {
 		return row, fmt.Errorf("linking verification job: %w", err)
 	}
 	resent := recentResends(row, now)
 	if resend {
 		resent = append(resent, now)
 	}
-	if resent == nil {
-		resent = []time.Time{}
-	}
-	row, err = tx.Q.SenderVerificationSetSent(ctx, dbsqlc.SenderVerificationSetSentParams{
-		ExpiresAt: expires, LastSentAt: now, ResentAt: resent, TenantID: tenant.ID, ID: row.ID,
-	})
-	if err != nil {
-		return row, db.Check(err, "sender verification")
-	}
-	return row, nil
+	return tx.SenderVerificationSetSent(ctx, tenant.ID, row.ID, expires, now, resent)
 }
 
 // supersedeOthers ends the tenant's pending verifications of other
 // addresses: the latest address asked for is the one that counts, and a
 // link mailed to a mistyped address can no longer change the From.
 func (s *Service) supersedeOthers(ctx context.Context, tx *db.Tx, tenant outbox.Tenant, keep uuid.UUID, now time.Time) error {
-	ids, err := tx.Q.SenderVerificationExpireOthers(ctx, dbsqlc.SenderVerificationExpireOthersParams{Now: now, TenantID: tenant.ID, KeepID: keep})
+	ids, err := tx.SenderVerificationExpireOthers(ctx, tenant.ID, keep, now)
 	if err != nil {
-		return fmt.Errorf("ending other verifications: %w", err)
+		return err
 	}
 	if len(ids) == 0 {
 		return nil
 	}
-	if _, err := tx.Q.SenderVerificationTokensRevoke(ctx, dbsqlc.SenderVerificationTokensRevokeParams{Now: &now, TenantID: tenant.ID, Ids: ids}); err != nil {
+	if _, err := tx.SenderVerificationTokensRevoke(ctx, tenant.ID, ids, now); err != nil {
 		return fmt.Errorf("revoking other links: %w", err)
 	}
 	return nil

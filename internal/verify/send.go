@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/outbox/outbox/db"
-	"github.com/outbox/outbox/db/dbsqlc"
 	"github.com/outbox/outbox/internal/outbox"
 	"github.com/outbox/outbox/internal/secret"
 	"github.com/outbox/outbox/internal/sender"
@@ -80,32 +79,32 @@ type claimed struct {
 // send: the message is done, or a newer link replaced this one (the
 // message is then CANCELLED).
 func (s *Service) claim(ctx context.Context, tx *db.Tx, tenant outbox.Tenant, args SendJobArgs) (*claimed, error) {
-	tok, err := tx.Q.SenderVerificationTokenLock(ctx, dbsqlc.SenderVerificationTokenLockParams{TenantID: tenant.ID, ID: args.TokenID})
+	tok, err := tx.SenderVerificationTokenLock(ctx, tenant.ID, args.TokenID)
 	if err != nil {
-		return nil, db.Check(err, "verification link")
+		return nil, err
 	}
-	msg, err := tx.Q.MessageGet(ctx, dbsqlc.MessageGetParams{TenantID: tenant.ID, ID: args.MessageID})
+	msg, err := tx.MessageGetByID(ctx, tenant.ID, args.MessageID)
 	if err != nil {
-		return nil, db.Check(err, "verification message")
+		return nil, err
 	}
-	switch outbox.MessageStatus(msg.Status) {
+	switch msg.Status {
 	case outbox.StatusSent, outbox.StatusFailed, outbox.StatusCancelled, outbox.StatusSuppressed:
 		return nil, nil
 	}
-	if tok.Sealed == nil || tok.SealedKeyID == nil {
+	if !tok.Sealed.IsSet() {
 		_, err := tx.SetMessageStatus(ctx, db.StatusChange{
 			TenantID: tenant.ID, MessageID: msg.ID, Status: outbox.StatusCancelled,
 			Detail: "a newer verification link replaced this one before it was sent",
 		})
 		return nil, err
 	}
-	plain, err := s.deps.Keyring.Open(secret.Sealed{KeyID: *tok.SealedKeyID, Data: tok.Sealed}, tokenAAD(tenant.ID, tok.VerificationID, tok.Hash))
+	plain, err := s.deps.Keyring.Open(secret.Sealed{KeyID: tok.Sealed.KeyID, Data: tok.Sealed.Data}, tokenAAD(tenant.ID, tok.VerificationID, tok.Hash))
 	if err != nil {
 		return nil, fmt.Errorf("opening verification token: %w", err)
 	}
-	row, err := tx.Q.SenderVerificationGet(ctx, dbsqlc.SenderVerificationGetParams{TenantID: tenant.ID, ID: tok.VerificationID})
+	row, err := tx.SenderVerificationGet(ctx, tenant.ID, tok.VerificationID)
 	if err != nil {
-		return nil, db.Check(err, "sender verification")
+		return nil, err
 	}
 	if _, err := tx.SetMessageStatus(ctx, db.StatusChange{
 		TenantID: tenant.ID, MessageID: msg.ID, Status: outbox.StatusSending, Detail: "sending through the platform relay",
@@ -151,10 +150,7 @@ func (s *Service) record(ctx context.Context, tenant outbox.Tenant, args SendJob
 		if !wipe {
 			return nil
 		}
-		if err := tx.Q.SenderVerificationTokenWipe(ctx, dbsqlc.SenderVerificationTokenWipeParams{TenantID: tenant.ID, ID: args.TokenID}); err != nil {
-			return fmt.Errorf("wiping sent verification token: %w", err)
-		}
-		return nil
+		return tx.SenderVerificationTokenWipe(ctx, tenant.ID, args.TokenID)
 	})
 	if err != nil {
 		return 0, err

@@ -10,7 +10,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/outbox/outbox/db"
-	"github.com/outbox/outbox/db/dbsqlc"
 	"github.com/outbox/outbox/internal/outbox"
 	"github.com/outbox/outbox/internal/relay"
 	"github.com/outbox/outbox/internal/secret"
@@ -122,9 +121,9 @@ func (s *Service) List(ctx context.Context) ([]Verification, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.deps.Store.Q().SenderVerificationList(ctx, tenant.ID)
+	rows, err := s.deps.Store.SenderVerificationList(ctx, tenant.ID)
 	if err != nil {
-		return nil, db.Check(err, "sender verifications")
+		return nil, err
 	}
 	now := s.now()
 	out := make([]Verification, len(rows))
@@ -134,7 +133,7 @@ func (s *Service) List(ctx context.Context) ([]Verification, error) {
 	return out, nil
 }
 
-func (s *Service) fromRow(r dbsqlc.SenderVerification, now time.Time) Verification {
+func (s *Service) fromRow(r outbox.SenderVerification, now time.Time) Verification {
 	v := Verification{ID: r.ID, Email: r.Email, Status: status(r, now), ExpiresAt: r.ExpiresAt.UTC()}
 	if r.VerifiedAt != nil {
 		at := r.VerifiedAt.UTC()
@@ -149,7 +148,7 @@ func (s *Service) fromRow(r dbsqlc.SenderVerification, now time.Time) Verificati
 	return v
 }
 
-func status(r dbsqlc.SenderVerification, now time.Time) Status {
+func status(r outbox.SenderVerification, now time.Time) Status {
 	switch {
 	case r.VerifiedAt != nil:
 		return StatusVerified
@@ -161,7 +160,7 @@ func status(r dbsqlc.SenderVerification, now time.Time) Status {
 }
 
 // recentResends returns the resends of the last 24 hours, oldest first.
-func recentResends(r dbsqlc.SenderVerification, now time.Time) []time.Time {
+func recentResends(r outbox.SenderVerification, now time.Time) []time.Time {
 	var out []time.Time
 	for _, t := range r.ResentAt {
 		if now.Sub(t) < resendWindow {
@@ -175,12 +174,12 @@ func recentResends(r dbsqlc.SenderVerification, now time.Time) []time.Time {
 // resendWait is how long until another link may go to r's address: the rest
 // of the cooldown, or until the oldest resend counted against the daily cap
 // leaves the 24-hour window, whichever is later. Zero means now.
-func (s *Service) resendWait(r dbsqlc.SenderVerification, now time.Time) time.Duration {
+func (s *Service) resendWait(r outbox.SenderVerification, now time.Time) time.Duration {
 	cooldown, daily := s.resendWaits(r, now)
 	return max(cooldown, daily, 0)
 }
 
-func (s *Service) resendWaits(r dbsqlc.SenderVerification, now time.Time) (cooldown, daily time.Duration) {
+func (s *Service) resendWaits(r outbox.SenderVerification, now time.Time) (cooldown, daily time.Duration) {
 	cooldown = r.LastSentAt.Add(s.opts.Cooldown).Sub(now)
 	if recent := recentResends(r, now); len(recent) >= s.opts.DailyResends {
 		daily = recent[len(recent)-s.opts.DailyResends].Add(resendWindow).Sub(now)
@@ -190,7 +189,7 @@ func (s *Service) resendWaits(r dbsqlc.SenderVerification, now time.Time) (coold
 
 // checkResend returns ERATELIMITED, with the wait, when no link may go to
 // r's address now.
-func (s *Service) checkResend(r dbsqlc.SenderVerification, now time.Time) error {
+func (s *Service) checkResend(r outbox.SenderVerification, now time.Time) error {
 	cooldown, daily := s.resendWaits(r, now)
 	switch {
 	case daily > 0 && daily >= cooldown:

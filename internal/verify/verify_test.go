@@ -13,7 +13,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/outbox/outbox/db"
-	"github.com/outbox/outbox/db/dbsqlc"
 	"github.com/outbox/outbox/internal/outbox"
 	"github.com/outbox/outbox/internal/verify"
 )
@@ -33,11 +32,11 @@ func TestRequestMailsALinkThatVerifies(t *testing.T) {
 
 	jobs := b.jobs(t)
 	require.Len(t, jobs, 1, "the job is inserted with the request")
-	msg, err := b.store.Q().MessageGet(context.Background(), dbsqlc.MessageGetParams{TenantID: jobs[0].TenantID, ID: jobs[0].MessageID})
+	msg, err := b.store.MessageGetByID(context.Background(), jobs[0].TenantID, jobs[0].MessageID)
 	require.NoError(t, err)
-	require.Equal(t, string(outbox.KindVerification), msg.Kind)
-	require.Equal(t, string(outbox.StatusQueued), msg.Status)
-	require.Equal(t, []string{"Shop@example.com"}, msg.ToAddrs)
+	require.Equal(t, outbox.KindVerification, msg.Kind)
+	require.Equal(t, outbox.StatusQueued, msg.Status)
+	require.Equal(t, []string{"Shop@example.com"}, msg.To)
 
 	tokens := b.sendAll(t)
 	require.Len(t, tokens, 1)
@@ -48,9 +47,9 @@ func TestRequestMailsALinkThatVerifies(t *testing.T) {
 	require.Equal(t, []string{"Shop@example.com"}, mail.To)
 	require.Contains(t, mail.HTML, publicURL+"/verify?token="+token)
 	require.Equal(t, "auto-generated", mail.Headers["Auto-Submitted"])
-	msg, err = b.store.Q().MessageGet(context.Background(), dbsqlc.MessageGetParams{TenantID: jobs[0].TenantID, ID: jobs[0].MessageID})
+	msg, err = b.store.MessageGetByID(context.Background(), jobs[0].TenantID, jobs[0].MessageID)
 	require.NoError(t, err)
-	require.Equal(t, string(outbox.StatusSent), msg.Status)
+	require.Equal(t, outbox.StatusSent, msg.Status)
 	require.EqualValues(t, 1, msg.AttemptCount)
 
 	// Only the hash is kept; the sealed copy is gone once the mail is out.
@@ -73,7 +72,7 @@ func TestRequestMailsALinkThatVerifies(t *testing.T) {
 	require.Equal(t, "Shop@example.com", seen.Email)
 	require.Equal(t, "acme", seen.TenantName)
 	require.Equal(t, verify.StatusPending, seen.Status)
-	require.Equal(t, "PLATFORM", b.settings(t, ctx).Mode)
+	require.Equal(t, outbox.ModePlatform, b.settings(t, ctx).Mode)
 
 	b.clock.Add(time.Hour)
 	done, err := b.svc.Verify(context.Background(), token) // no caller: the link alone
@@ -82,7 +81,7 @@ func TestRequestMailsALinkThatVerifies(t *testing.T) {
 	require.Equal(t, b.clock.Now(), *done.VerifiedAt)
 	require.Nil(t, done.ResendAvailableAt)
 	s := b.settings(t, ctx)
-	require.Equal(t, "BRANDED", s.Mode)
+	require.Equal(t, outbox.ModeBranded, s.Mode)
 	require.Equal(t, "Shop@example.com", s.FromEmail)
 
 	list, err := b.svc.List(ctx)
@@ -113,7 +112,7 @@ func TestVerifyRefusesBadTokensAndChangesNothing(t *testing.T) {
 		list, err := b.svc.List(ctx)
 		require.NoError(t, err)
 		require.Nil(t, list[0].VerifiedAt)
-		require.Equal(t, "PLATFORM", b.settings(t, ctx).Mode)
+		require.Equal(t, outbox.ModePlatform, b.settings(t, ctx).Mode)
 	}
 	tests := []struct {
 		name  string
@@ -280,7 +279,7 @@ func TestAddressChangeKeepsTheOldSenderUntilVerified(t *testing.T) {
 	require.NoError(t, err)
 	fresh := b.sendAll(t)[0]
 	s := b.settings(t, ctx)
-	require.Equal(t, "BRANDED", s.Mode)
+	require.Equal(t, outbox.ModeBranded, s.Mode)
 	require.Equal(t, "old@example.com", s.FromEmail, "the old address sends until the new one is verified")
 
 	// The link to the mistyped address died with the newer request.
@@ -302,13 +301,13 @@ func TestAddressChangeKeepsTheOldSenderUntilVerified(t *testing.T) {
 	// switches to it without a mail.
 	_, err = b.senders.UseDefault(ctx)
 	require.NoError(t, err)
-	require.Equal(t, "PLATFORM", b.settings(t, ctx).Mode)
+	require.Equal(t, outbox.ModePlatform, b.settings(t, ctx).Mode)
 	v, err := b.svc.Request(ctx, "old@example.com")
 	require.NoError(t, err)
 	require.Equal(t, verify.StatusVerified, v.Status)
 	require.Empty(t, b.sendAll(t))
 	s = b.settings(t, ctx)
-	require.Equal(t, "BRANDED", s.Mode)
+	require.Equal(t, outbox.ModeBranded, s.Mode)
 	require.Equal(t, "old@example.com", s.FromEmail)
 }
 
@@ -317,9 +316,12 @@ func TestVerifyLeavesOwnSMTPSettingsAlone(t *testing.T) {
 	b := setup(t)
 	ctx := b.tenant(t, "acme")
 	tenant, _ := outbox.MustTenant(ctx)
-	_, err := b.store.Q().SenderSettingsUpdate(context.Background(), dbsqlc.SenderSettingsUpdateParams{
-		TenantID: tenant.ID, Mode: "SMTP", FromEmail: "smtp@example.com", Bcc: []string{},
-		Transport: []byte(`{"smtp":{"Host":"mail.example.com","Port":587}}`),
+	err := b.store.InTx(context.Background(), func(tx *db.Tx) error {
+		_, err := tx.SenderSettingsUpdate(context.Background(), outbox.SenderSettings{
+			TenantID: tenant.ID, Mode: outbox.ModeSMTP, FromEmail: "smtp@example.com",
+			Transport: []byte(`{"smtp":{"Host":"mail.example.com","Port":587}}`),
+		})
+		return err
 	})
 	require.NoError(t, err)
 	_, err = b.svc.Request(ctx, "brand@example.com")
@@ -328,7 +330,7 @@ func TestVerifyLeavesOwnSMTPSettingsAlone(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, verify.StatusVerified, v.Status)
 	s := b.settings(t, ctx)
-	require.Equal(t, "SMTP", s.Mode)
+	require.Equal(t, outbox.ModeSMTP, s.Mode)
 	require.Equal(t, "smtp@example.com", s.FromEmail)
 }
 
@@ -340,9 +342,9 @@ func TestSendMailOutcomes(t *testing.T) {
 	require.NoError(t, err)
 	args := b.jobs(t)[0]
 	status := func() string {
-		m, err := b.store.Q().MessageGet(context.Background(), dbsqlc.MessageGetParams{TenantID: args.TenantID, ID: args.MessageID})
+		m, err := b.store.MessageGetByID(context.Background(), args.TenantID, args.MessageID)
 		require.NoError(t, err)
-		return m.Status
+		return string(m.Status)
 	}
 
 	b.relay.setFail(errors.New("connection reset"))
@@ -372,19 +374,19 @@ func TestSendMailOutcomes(t *testing.T) {
 	require.Len(t, jobs, 3)
 	_, err = b.svc.SendMail(context.Background(), jobs[1], false)
 	require.NoError(t, err)
-	m, err := b.store.Q().MessageGet(context.Background(), dbsqlc.MessageGetParams{TenantID: args.TenantID, ID: jobs[1].MessageID})
+	m, err := b.store.MessageGetByID(context.Background(), args.TenantID, jobs[1].MessageID)
 	require.NoError(t, err)
-	require.Equal(t, "CANCELLED", m.Status)
+	require.Equal(t, outbox.StatusCancelled, m.Status)
 	require.Len(t, b.relay.messages(), 1)
 
 	// The last attempt of a temporary failure fails the message for good.
 	b.relay.setFail(errors.New("connection reset"))
 	_, err = b.svc.SendMail(context.Background(), jobs[2], true)
 	require.NoError(t, err)
-	m, err = b.store.Q().MessageGet(context.Background(), dbsqlc.MessageGetParams{TenantID: args.TenantID, ID: jobs[2].MessageID})
+	m, err = b.store.MessageGetByID(context.Background(), args.TenantID, jobs[2].MessageID)
 	require.NoError(t, err)
-	require.Equal(t, "FAILED", m.Status)
-	require.NotEmpty(t, m.LastError)
+	require.Equal(t, outbox.StatusFailed, m.Status)
+	require.NotNil(t, m.LastError)
 	var sealed int
 	require.NoError(t, b.store.Pool().QueryRow(context.Background(), `SELECT count(sealed) FROM sender_verification_tokens`).Scan(&sealed))
 	require.Zero(t, sealed, "no sealed token outlives its mail")
