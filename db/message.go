@@ -33,20 +33,23 @@ type StatusChange struct {
 	From []outbox.MessageStatus
 }
 
-// SetMessageStatus applies change in tx and returns the updated row. It
-// NOTIFYs the change on ChangesChannel, delivered when tx commits. It fails
-// with ENOTFOUND when the message does not exist or, with change.From, is
-// in none of those statuses.
-func (tx *Tx) SetMessageStatus(ctx context.Context, change StatusChange) (dbsqlc.Message, error) {
+// SetMessageStatus applies change in tx and returns the updated message.
+// It NOTIFYs the change on ChangesChannel, delivered when tx commits. It
+// fails with ENOTFOUND when the message does not exist or, with
+// change.From, is in none of those statuses.
+func (tx *Tx) SetMessageStatus(ctx context.Context, change StatusChange) (outbox.Message, error) {
 	applied, err := setMessageStatuses(ctx, tx.Q, []StatusChange{change})
 	if err != nil {
-		return dbsqlc.Message{}, err
+		return outbox.Message{}, err
 	}
 	if !applied[0] {
-		return dbsqlc.Message{}, Check(pgx.ErrNoRows, "message")
+		return outbox.Message{}, Check(pgx.ErrNoRows, "message")
 	}
 	row, err := tx.Q.MessageGet(ctx, dbsqlc.MessageGetParams{TenantID: change.TenantID, ID: change.MessageID})
-	return row, Check(err, "message")
+	if err != nil {
+		return outbox.Message{}, Check(err, "message")
+	}
+	return MessageFromRow(row)
 }
 
 // SetMessageStatuses applies many changes, each of a different message, in
