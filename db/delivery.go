@@ -20,6 +20,9 @@ type SenderSettingsRow = dbsqlc.SenderSetting
 // Delivery is what sending one message needs, loaded together with those
 // of other deliveries (DeliveryLoadMany).
 type Delivery struct {
+	// Message is the message without its LastError, which a delivery
+	// replaces rather than reads: one stored error that does not decode
+	// then holds up no delivery, and a retry decodes nothing.
 	Message outbox.Message
 	// Payload is the message's stored bodies and attachments, as delivery
 	// encoded them.
@@ -37,20 +40,16 @@ type Delivery struct {
 // settings and its suppressed recipients. A message that does not exist
 // (any more) is left out; the rows come in no particular order, and a row
 // may be of another tenant than the one asked for with its id (the caller
-// matches both). It fails with the database's error, or when a stored last
-// error does not decode.
+// matches both). It fails with the database's error.
 func (s *Store) DeliveryLoadMany(ctx context.Context, tenantIDs, ids []uuid.UUID) ([]Delivery, error) {
 	rows, err := s.q.DeliveryLoadMany(ctx, dbsqlc.DeliveryLoadManyParams{TenantIds: tenantIDs, Ids: ids})
 	if err != nil {
 		return nil, fmt.Errorf("loading messages for delivery: %w", err)
 	}
 	out := make([]Delivery, len(rows))
-	for i, r := range rows {
-		m, err := MessageFromRow(r.Message)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = Delivery{Message: m, Payload: r.Message.Payload, Tenant: tenantFromRow(r.Tenant), Settings: r.SenderSetting, Suppressed: r.Suppressed}
+	for i := range rows {
+		r := &rows[i]
+		out[i] = Delivery{Message: messageWithoutError(r.Message), Payload: r.Message.Payload, Tenant: tenantFromRow(r.Tenant), Settings: r.SenderSetting, Suppressed: r.Suppressed}
 	}
 	return out, nil
 }

@@ -136,12 +136,7 @@ func setMessageStatuses(ctx context.Context, q *dbsqlc.Queries, changes []Status
 // MessageFromRow maps a message row to the domain's Message. It fails only
 // when the stored last error is not valid JSON.
 func MessageFromRow(row dbsqlc.Message) (outbox.Message, error) {
-	m := outbox.Message{
-		ID: row.ID, TenantID: row.TenantID, Kind: outbox.MessageKind(row.Kind), Status: outbox.MessageStatus(row.Status),
-		From: row.FromAddr, To: row.ToAddrs, Cc: row.CcAddrs, Subject: row.Subject,
-		Template: deref(row.TemplateKey), IdempotencyKey: deref(row.IdempotencyKey), ResentFrom: row.ResentFrom.UUID,
-		AttemptCount: int(row.AttemptCount), CreatedAt: row.CreatedAt, UpdatedAt: row.UpdatedAt, SentAt: row.SentAt,
-	}
+	m := messageWithoutError(row)
 	if len(row.LastError) > 0 {
 		var e outbox.DeliveryError
 		if err := json.Unmarshal(row.LastError, &e); err != nil {
@@ -150,6 +145,17 @@ func MessageFromRow(row dbsqlc.Message) (outbox.Message, error) {
 		m.LastError = &e
 	}
 	return m, nil
+}
+
+// messageWithoutError maps a message row to the domain's Message, all but
+// its last error.
+func messageWithoutError(row dbsqlc.Message) outbox.Message {
+	return outbox.Message{
+		ID: row.ID, TenantID: row.TenantID, Kind: outbox.MessageKind(row.Kind), Status: outbox.MessageStatus(row.Status),
+		From: row.FromAddr, To: row.ToAddrs, Cc: row.CcAddrs, Subject: row.Subject,
+		Template: deref(row.TemplateKey), IdempotencyKey: deref(row.IdempotencyKey), ResentFrom: row.ResentFrom.UUID,
+		AttemptCount: int(row.AttemptCount), CreatedAt: row.CreatedAt, UpdatedAt: row.UpdatedAt, SentAt: row.SentAt,
+	}
 }
 
 // MessagesFromRows maps rows with MessageFromRow, in order.
