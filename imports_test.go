@@ -82,16 +82,6 @@ var rules = []rule{
 	},
 }
 
-// knownViolations are breaks of the rules that work in progress removes.
-// TEMPORARY: empty it as each one is fixed (the test fails while an entry
-// no longer occurs), and then delete it.
-var knownViolations = []violation{
-	{Rule: "rows-in-db", From: "internal/delivery", To: "db/dbsqlc"},
-	{Rule: "rows-in-db", From: "internal/delivery_test", To: "db/dbsqlc"},
-	{Rule: "rows-in-db", From: "internal/ratelimit", To: "db/dbsqlc"},
-	{Rule: "rows-in-db", From: "internal/app_test", To: "db/dbsqlc"},
-}
-
 const goMail = "github.com/wneessen/go-mail"
 
 // within reports whether path is the project's package rel or one below it.
@@ -257,30 +247,9 @@ func parseGraph(out []byte) (graph, error) {
 
 func TestImportRules(t *testing.T) {
 	t.Parallel()
-	got := check(loadGraph(t), rules)
-	known := map[violation]bool{}
-	for _, v := range knownViolations {
-		known[v] = true
+	for _, v := range check(loadGraph(t), rules) {
+		t.Errorf("%s (%s)", v, ruleSays(v.Rule))
 	}
-
-	t.Run("hold", func(t *testing.T) {
-		for _, v := range got {
-			if !known[v.violation] {
-				t.Errorf("%s (%s)", v, ruleSays(v.Rule))
-			}
-		}
-	})
-	t.Run("known violations still occur", func(t *testing.T) {
-		occur := map[violation]bool{}
-		for _, v := range got {
-			occur[v.violation] = true
-		}
-		for _, v := range knownViolations {
-			if !occur[v] {
-				t.Errorf("%s: %s no longer imports %s: delete it from knownViolations", v.Rule, v.From, v.To)
-			}
-		}
-	})
 }
 
 func ruleSays(id string) string {

@@ -33,20 +33,23 @@ type StatusChange struct {
 	From []outbox.MessageStatus
 }
 
-// SetMessageStatus applies change in tx and returns the updated row. It
-// NOTIFYs the change on ChangesChannel, delivered when tx commits. It fails
-// with ENOTFOUND when the message does not exist or, with change.From, is
-// in none of those statuses.
-func (tx *Tx) SetMessageStatus(ctx context.Context, change StatusChange) (dbsqlc.Message, error) {
+// SetMessageStatus applies change in tx and returns the updated message.
+// It NOTIFYs the change on ChangesChannel, delivered when tx commits. It
+// fails with ENOTFOUND when the message does not exist or, with
+// change.From, is in none of those statuses.
+func (tx *Tx) SetMessageStatus(ctx context.Context, change StatusChange) (outbox.Message, error) {
 	applied, err := setMessageStatuses(ctx, tx.Q, []StatusChange{change})
 	if err != nil {
-		return dbsqlc.Message{}, err
+		return outbox.Message{}, err
 	}
 	if !applied[0] {
-		return dbsqlc.Message{}, Check(pgx.ErrNoRows, "message")
+		return outbox.Message{}, Check(pgx.ErrNoRows, "message")
 	}
 	row, err := tx.Q.MessageGet(ctx, dbsqlc.MessageGetParams{TenantID: change.TenantID, ID: change.MessageID})
-	return row, Check(err, "message")
+	if err != nil {
+		return outbox.Message{}, Check(err, "message")
+	}
+	return MessageFromRow(row)
 }
 
 // SetMessageStatuses applies many changes, each of a different message, in
@@ -133,12 +136,7 @@ func setMessageStatuses(ctx context.Context, q *dbsqlc.Queries, changes []Status
 // MessageFromRow maps a message row to the domain's Message. It fails only
 // when the stored last error is not valid JSON.
 func MessageFromRow(row dbsqlc.Message) (outbox.Message, error) {
-	m := outbox.Message{
-		ID: row.ID, TenantID: row.TenantID, Kind: outbox.MessageKind(row.Kind), Status: outbox.MessageStatus(row.Status),
-		From: row.FromAddr, To: row.ToAddrs, Cc: row.CcAddrs, Subject: row.Subject,
-		Template: deref(row.TemplateKey), IdempotencyKey: deref(row.IdempotencyKey), ResentFrom: row.ResentFrom.UUID,
-		AttemptCount: int(row.AttemptCount), CreatedAt: row.CreatedAt, UpdatedAt: row.UpdatedAt, SentAt: row.SentAt,
-	}
+	m := messageWithoutError(row)
 	if len(row.LastError) > 0 {
 		var e outbox.DeliveryError
 		if err := json.Unmarshal(row.LastError, &e); err != nil {
@@ -147,6 +145,17 @@ func MessageFromRow(row dbsqlc.Message) (outbox.Message, error) {
 		m.LastError = &e
 	}
 	return m, nil
+}
+
+// messageWithoutError maps a message row to the domain's Message, all but
+// its last error.
+func messageWithoutError(row dbsqlc.Message) outbox.Message {
+	return outbox.Message{
+		ID: row.ID, TenantID: row.TenantID, Kind: outbox.MessageKind(row.Kind), Status: outbox.MessageStatus(row.Status),
+		From: row.FromAddr, To: row.ToAddrs, Cc: row.CcAddrs, Subject: row.Subject,
+		Template: deref(row.TemplateKey), IdempotencyKey: deref(row.IdempotencyKey), ResentFrom: row.ResentFrom.UUID,
+		AttemptCount: int(row.AttemptCount), CreatedAt: row.CreatedAt, UpdatedAt: row.UpdatedAt, SentAt: row.SentAt,
+	}
 }
 
 // MessagesFromRows maps rows with MessageFromRow, in order.

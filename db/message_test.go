@@ -88,7 +88,7 @@ func TestSetMessageStatuses(t *testing.T) {
 		row, err := tx.SetMessageStatus(ctx, db.StatusChange{TenantID: tenant.ID, MessageID: failing, Status: outbox.StatusSent,
 			Attempt: &outbox.Attempt{At: at, Code: 250, Server: "smtp.example.com:587"}})
 		require.NoError(t, err)
-		require.Equal(t, string(outbox.StatusSent), row.Status)
+		require.Equal(t, outbox.StatusSent, row.Status)
 		require.Nil(t, row.LastError)
 		require.NotNil(t, row.SentAt)
 		require.EqualValues(t, 2, row.AttemptCount)

@@ -3,18 +3,14 @@ package graph
 import (
 	"context"
 
-	"github.com/outbox/outbox/db"
 	"github.com/outbox/outbox/graph/model"
 	"github.com/outbox/outbox/internal/delivery"
 )
 
 // SendNotification queues one notification.
 func (r *mutationResolver) SendNotification(ctx context.Context, input model.SendNotificationInput) (*model.Message, error) {
-	row, err := r.Delivery.Send(ctx, sendInput(input))
-	if err != nil {
-		return nil, err
-	}
-	return storedMessageModel(db.MessageFromRow(row))
+	msg, err := r.Delivery.Send(ctx, sendInput(input))
+	return storedMessageModel(msg, err)
 }
 
 // SendNotifications queues up to 1,000 notifications in one transaction.
@@ -23,11 +19,7 @@ func (r *mutationResolver) SendNotifications(ctx context.Context, inputs []model
 	for i, in := range inputs {
 		ins[i] = sendInput(in)
 	}
-	rows, err := r.Delivery.SendMany(ctx, ins)
-	if err != nil {
-		return nil, err
-	}
-	msgs, err := db.MessagesFromRows(rows)
+	msgs, err := r.Delivery.SendMany(ctx, ins)
 	if err != nil {
 		return nil, err
 	}
@@ -55,11 +47,8 @@ func (r *mutationResolver) CancelMessage(ctx context.Context, id string) (*model
 	if err != nil {
 		return nil, err
 	}
-	row, err := r.Delivery.Cancel(ctx, msgID)
-	if err != nil {
-		return nil, err
-	}
-	return storedMessageModel(db.MessageFromRow(row))
+	msg, err := r.Delivery.Cancel(ctx, msgID)
+	return storedMessageModel(msg, err)
 }
 
 // ResendMessage sends a message again as a new, linked message.
@@ -68,11 +57,8 @@ func (r *mutationResolver) ResendMessage(ctx context.Context, id string) (*model
 	if err != nil {
 		return nil, err
 	}
-	row, err := r.Delivery.Resend(ctx, msgID)
-	if err != nil {
-		return nil, err
-	}
-	return storedMessageModel(db.MessageFromRow(row))
+	msg, err := r.Delivery.Resend(ctx, msgID)
+	return storedMessageModel(msg, err)
 }
 
 // Suppressions lists the tenant's suppressed addresses.

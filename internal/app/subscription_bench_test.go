@@ -14,11 +14,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/outbox/outbox/db"
-	"github.com/outbox/outbox/db/dbsqlc"
 	"github.com/outbox/outbox/internal/app"
 	"github.com/outbox/outbox/internal/auth"
 	"github.com/outbox/outbox/internal/config"
@@ -61,12 +61,12 @@ func BenchmarkSubscriberFanOut(b *testing.B) {
 
 	tenant, err := a.Store().EnsureTenant(ctx, "acme")
 	require.NoError(b, err)
-	var msg dbsqlc.Message
+	msg := db.NewMessage{
+		ID: uuid.New(), Kind: outbox.KindNotification, Status: outbox.StatusQueued, To: []string{"customer@example.com"},
+		Cc: []string{}, Subject: "Watched by many", Payload: []byte("{}"), Detail: "queued",
+	}
 	require.NoError(b, a.Store().InTx(ctx, func(tx *db.Tx) error {
-		msg, err = tx.Q.MessageInsert(ctx, dbsqlc.MessageInsertParams{
-			TenantID: tenant.ID, Kind: string(outbox.KindNotification), ToAddrs: []string{"customer@example.com"},
-			CcAddrs: []string{}, Subject: "Watched by many", Payload: []byte("{}"),
-		})
+		_, err := tx.NotificationInsertMany(ctx, tenant.ID, []db.NewMessage{msg})
 		return err
 	}))
 	tok, err := auth.Mint(auth.MintConfig{Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience, HS256Secret: []byte(cfg.JWTSecret), Tenant: "acme", Roles: []string{auth.RoleMember}})

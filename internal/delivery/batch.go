@@ -10,7 +10,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/outbox/outbox/db"
-	"github.com/outbox/outbox/db/dbsqlc"
 )
 
 // Batching of the per-message statements. A delivery loads its message
@@ -151,30 +150,32 @@ type messageKey struct{ tenantID, id uuid.UUID }
 // loaded is a message loaded for delivery; found is false when it does
 // not exist (any more).
 type loaded struct {
-	row   dbsqlc.DeliveryLoadManyRow
+	d     db.Delivery
 	found bool
 }
 
 // loadMessages loads the messages of keys in one statement
-// (DeliveryLoadMany).
+// (Store.DeliveryLoadMany).
 func loadMessages(store *db.Store) func(ctx context.Context, keys []messageKey) ([]loaded, error) {
 	return func(ctx context.Context, keys []messageKey) ([]loaded, error) {
-		p := dbsqlc.DeliveryLoadManyParams{TenantIds: make([]uuid.UUID, len(keys)), Ids: make([]uuid.UUID, len(keys))}
+		tenantIDs, ids := make([]uuid.UUID, len(keys)), make([]uuid.UUID, len(keys))
 		for i, k := range keys {
-			p.TenantIds[i], p.Ids[i] = k.tenantID, k.id
+			tenantIDs[i], ids[i] = k.tenantID, k.id
 		}
-		rows, err := store.Q().DeliveryLoadMany(ctx, p)
+		ds, err := store.DeliveryLoadMany(ctx, tenantIDs, ids)
 		if err != nil {
 			return nil, err
 		}
-		byKey := make(map[messageKey]dbsqlc.DeliveryLoadManyRow, len(rows))
-		for _, r := range rows {
-			byKey[messageKey{tenantID: r.Message.TenantID, id: r.Message.ID}] = r
+		byKey := make(map[messageKey]int, len(ds))
+		for i := range ds {
+			byKey[messageKey{tenantID: ds[i].Message.TenantID, id: ds[i].Message.ID}] = i
 		}
 		out := make([]loaded, len(keys))
 		for i, k := range keys {
 			// A message of another tenant than the job names is not found.
-			out[i].row, out[i].found = byKey[k]
+			if j, ok := byKey[k]; ok {
+				out[i] = loaded{d: ds[j], found: true}
+			}
 		}
 		return out, nil
 	}

@@ -9,8 +9,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/outbox/outbox/db/dbsqlc"
 	"github.com/outbox/outbox/internal/delivery"
+	"github.com/outbox/outbox/internal/outbox"
 	"github.com/outbox/outbox/internal/ratelimit"
 )
 
@@ -30,7 +30,7 @@ func BenchmarkSendAndDeliver(b *testing.B) {
 			}
 			bb := setup(b, opts)
 			ctx := bb.tenant(b, "bench")
-			var msgs []dbsqlc.Message
+			var msgs []outbox.Message
 			b.ResetTimer()
 			start := bb.stmts.n.Load()
 			for len(msgs) < b.N {

@@ -6,12 +6,10 @@ import (
 	"fmt"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/outbox/outbox/db"
-	"github.com/outbox/outbox/db/dbsqlc"
 	"github.com/outbox/outbox/internal/outbox"
 )
 
@@ -25,47 +23,47 @@ var errSending = outbox.Errorf(outbox.ECONFLICT, "the message is being sent righ
 // delivery about to start, so a cancelled message is never sent. It returns
 // ENOTFOUND for an unknown id and ECONFLICT, saying why, for a message that
 // is being sent, already final, or not a notification.
-func (s *Service) Cancel(ctx context.Context, id uuid.UUID) (dbsqlc.Message, error) {
+func (s *Service) Cancel(ctx context.Context, id uuid.UUID) (outbox.Message, error) {
 	tenant, err := outbox.MustTenant(ctx)
 	if err != nil {
-		return dbsqlc.Message{}, err
+		return outbox.Message{}, err
 	}
-	var row dbsqlc.Message
+	var msg outbox.Message
 	err = s.deps.Store.InTx(ctx, func(tx *db.Tx) error {
-		lock, err := tx.Q.MessageLock(ctx, dbsqlc.MessageLockParams{TenantID: tenant.ID, ID: id})
+		lock, err := tx.MessageLock(ctx, tenant.ID, id)
 		if err != nil {
-			return db.Check(err, "message")
+			return err
 		}
-		if outbox.MessageKind(lock.Kind) != outbox.KindNotification {
+		if lock.Kind != outbox.KindNotification {
 			return outbox.Errorf(outbox.ECONFLICT, "only notifications can be cancelled; this is a %s message", lock.Kind)
 		}
-		switch outbox.MessageStatus(lock.Status) {
+		switch lock.Status {
 		case outbox.StatusQueued, outbox.StatusRetrying:
 		case outbox.StatusSending:
 			// SENDING with a job that no longer runs: its worker stopped
 			// mid-attempt and River has rescued the job (rescue.go).
-			if lock.JobID == nil {
+			if lock.JobID == 0 {
 				return errSending
 			}
-			state, err := tx.Q.DeliveryJobStateLock(ctx, *lock.JobID)
-			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-				return fmt.Errorf("reading delivery job: %w", err)
+			state, err := tx.DeliveryJobStateLock(ctx, lock.JobID)
+			if err != nil && outbox.ErrorCode(err) != outbox.ENOTFOUND {
+				return err
 			}
-			if rivertype.JobState(state) == rivertype.JobStateRunning {
+			if state == rivertype.JobStateRunning {
 				return errSending
 			}
 		default:
 			return outbox.Errorf(outbox.ECONFLICT, "the message is already %s", lock.Status)
 		}
-		if lock.JobID != nil {
-			if _, err := s.deps.Jobs.JobCancelTx(ctx, tx, *lock.JobID); err != nil && !errors.Is(err, river.ErrNotFound) {
+		if lock.JobID != 0 {
+			if _, err := s.deps.Jobs.JobCancelTx(ctx, tx, lock.JobID); err != nil && !errors.Is(err, river.ErrNotFound) {
 				return fmt.Errorf("cancelling delivery job: %w", err)
 			}
 		}
-		row, err = tx.SetMessageStatus(ctx, db.StatusChange{TenantID: tenant.ID, MessageID: id, Status: outbox.StatusCancelled, Detail: "cancelled"})
+		msg, err = tx.SetMessageStatus(ctx, db.StatusChange{TenantID: tenant.ID, MessageID: id, Status: outbox.StatusCancelled, Detail: "cancelled"})
 		return err
 	})
-	return row, err
+	return msg, err
 }
 
 // Resend sends a notification again as a new message linked to the old one
@@ -73,35 +71,32 @@ func (s *Service) Cancel(ctx context.Context, id uuid.UUID) (dbsqlc.Message, err
 // the tenant's current settings, and subject to the suppression list as any
 // send. It returns ENOTFOUND for an unknown id and ECONFLICT for a message
 // still on its way (cancel it first) or not a notification.
-func (s *Service) Resend(ctx context.Context, id uuid.UUID) (dbsqlc.Message, error) {
+func (s *Service) Resend(ctx context.Context, id uuid.UUID) (outbox.Message, error) {
 	tenant, err := outbox.MustTenant(ctx)
 	if err != nil {
-		return dbsqlc.Message{}, err
+		return outbox.Message{}, err
 	}
-	orig, err := s.deps.Store.Q().MessageGet(ctx, dbsqlc.MessageGetParams{TenantID: tenant.ID, ID: id})
+	orig, payload, err := s.deps.Store.MessageGetWithPayload(ctx, tenant.ID, id)
 	if err != nil {
-		return dbsqlc.Message{}, db.Check(err, "message")
+		return outbox.Message{}, err
 	}
-	if outbox.MessageKind(orig.Kind) != outbox.KindNotification {
-		return dbsqlc.Message{}, outbox.Errorf(outbox.ECONFLICT, "only notifications can be resent; this is a %s message", orig.Kind)
+	if orig.Kind != outbox.KindNotification {
+		return outbox.Message{}, outbox.Errorf(outbox.ECONFLICT, "only notifications can be resent; this is a %s message", orig.Kind)
 	}
 	if deliverable(orig.Status) {
-		return dbsqlc.Message{}, outbox.Errorf(outbox.ECONFLICT, "the message is still on its way (%s): cancel it first, or wait until it is sent", orig.Status)
+		return outbox.Message{}, outbox.Errorf(outbox.ECONFLICT, "the message is still on its way (%s): cancel it first, or wait until it is sent", orig.Status)
 	}
 	sc, err := s.sendContext(ctx, tenant, nil)
 	if err != nil {
-		return dbsqlc.Message{}, err
+		return outbox.Message{}, err
 	}
 	d := draft{
-		id: uuid.New(), to: orig.ToAddrs, cc: orig.CcAddrs, subject: orig.Subject,
-		payload: orig.Payload, resentFrom: orig.ID,
+		id: uuid.New(), to: orig.To, cc: orig.Cc, subject: orig.Subject, templateKey: orig.Template,
+		payload: payload, resentFrom: orig.ID,
 	}
-	if orig.TemplateKey != nil {
-		d.templateKey = *orig.TemplateKey
-	}
-	rows, err := s.enqueue(ctx, sc, []draft{d})
+	msgs, err := s.enqueue(ctx, sc, []draft{d})
 	if err != nil {
-		return dbsqlc.Message{}, err
+		return outbox.Message{}, err
 	}
-	return rows[0], nil
+	return msgs[0], nil
 }

@@ -15,7 +15,6 @@ import (
 	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/require"
 
-	"github.com/outbox/outbox/db/dbsqlc"
 	"github.com/outbox/outbox/internal/delivery"
 	"github.com/outbox/outbox/internal/outbox"
 	"github.com/outbox/outbox/internal/smtptest"
@@ -87,7 +86,7 @@ func TestOutageIsTheAccounts(t *testing.T) {
 			ctx := b.tenant(t, "acme")
 
 			b.relay.SetFault(down)
-			var msgs []dbsqlc.Message
+			var msgs []outbox.Message
 			for range 20 {
 				m, err := b.svc.Send(ctx, raw("a@example.com"))
 				require.NoError(t, err)
@@ -110,9 +109,9 @@ func TestOutageIsTheAccounts(t *testing.T) {
 				require.Eventually(t, func() bool {
 					row, _, _ := b.message(t, m)
 					var err error
-					job, err = b.river.JobGet(ctx, *m.JobID)
+					job, err = b.river.JobGet(ctx, b.job(t, m).ID)
 					require.NoError(t, err)
-					return row.Status == string(outbox.StatusSent) && job.State == rivertype.JobStateCompleted
+					return row.Status == outbox.StatusSent && job.State == rivertype.JobStateCompleted
 				}, 10*time.Second, 20*time.Millisecond)
 				spent += job.Attempt - 1
 				most = max(most, job.Attempt-1)

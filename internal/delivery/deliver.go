@@ -9,10 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/outbox/outbox/db"
-	"github.com/outbox/outbox/db/dbsqlc"
 	"github.com/outbox/outbox/internal/outbox"
 	"github.com/outbox/outbox/internal/ratelimit"
 	"github.com/outbox/outbox/internal/sender"
@@ -29,8 +26,8 @@ const bookkeepingTimeout = 30 * time.Second
 var deliverableStatuses = []outbox.MessageStatus{outbox.StatusQueued, outbox.StatusRetrying, outbox.StatusSending}
 
 // deliverable reports whether a message in status may be sent.
-func deliverable(status string) bool {
-	return slices.Contains(deliverableStatuses, outbox.MessageStatus(status))
+func deliverable(status outbox.MessageStatus) bool {
+	return slices.Contains(deliverableStatuses, status)
 }
 
 // Deliver is the worker side of a delivery job: it sends one message through
@@ -52,15 +49,13 @@ func (s *Service) Deliver(ctx context.Context, args JobArgs, run Run) Outcome {
 	if !res.found {
 		return done() // purged by retention, or its tenant deleted
 	}
-	row := res.row
+	row := &res.d
 	if !deliverable(row.Message.Status) {
 		return done()
 	}
-	d := &delivery{s: s, run: run, msg: row.Message, settings: row.SenderSetting, tenant: outbox.Tenant{
-		ID: row.Tenant.ID, Slug: row.Tenant.Slug, Name: row.Tenant.Name, RetentionDays: int(row.Tenant.RetentionDays),
-	}}
+	d := &delivery{s: s, run: run, msg: row.Message, settings: row.Settings, tenant: row.Tenant}
 
-	active, err := s.deps.Senders.ActiveFrom(d.tenant, db.SenderSettingsFromRow(row.SenderSetting))
+	active, err := s.deps.Senders.ActiveFrom(d.tenant, row.Settings)
 	if err != nil {
 		s.deps.Logger.ErrorContext(ctx, "delivery: reading sender settings", "tenant", d.tenant.Slug, "error", err)
 		return d.settle(ctx, transport.Attempt{}, &transport.Failure{
@@ -69,7 +64,7 @@ func (s *Service) Deliver(ctx context.Context, args JobArgs, run Run) Outcome {
 		})
 	}
 	var p payload
-	if err := json.Unmarshal(row.Message.Payload, &p); err != nil {
+	if err := json.Unmarshal(row.Payload, &p); err != nil {
 		return d.settle(ctx, transport.Attempt{}, &transport.Failure{Category: outbox.CategoryInternal, Message: "the stored message could not be read"})
 	}
 	d.env = recipientsOf(row.Message, active, row.Suppressed)
@@ -126,8 +121,8 @@ type delivery struct {
 	s        *Service
 	run      Run
 	tenant   outbox.Tenant
-	msg      dbsqlc.Message
-	settings dbsqlc.SenderSetting
+	msg      outbox.Message
+	settings outbox.SenderSettings
 	env      envelope
 	route    route
 	sentAt   time.Time
@@ -144,7 +139,7 @@ type delivery struct {
 // meanwhile.
 func (d *delivery) start(ctx context.Context) (bool, error) {
 	detail := fmt.Sprintf("attempt %d of %d", d.run.Attempt, d.run.MaxAttempts)
-	if outbox.MessageStatus(d.msg.Status) == outbox.StatusSending {
+	if d.msg.Status == outbox.StatusSending {
 		detail += " (the worker delivering the one before stopped)"
 	}
 	started, err := d.s.statuses.call(ctx, db.StatusChange{
@@ -294,7 +289,7 @@ const (
 // changes (batch.go); with more to write, it is one transaction of its
 // own. A change that does not apply (the message was purged, or the
 // change was committed before) is no error: there is nothing to record.
-func (d *delivery) record(ctx context.Context, change db.StatusChange, f *transport.Failure, suppress bool, health *dbsqlc.SenderSettingsSetHealthParams) error {
+func (d *delivery) record(ctx context.Context, change db.StatusChange, f *transport.Failure, suppress bool, health *settingsHealth) error {
 	ctx, stop := context.WithTimeout(ctx, bookkeepingTimeout)
 	defer stop()
 	if !suppress && health == nil {
@@ -303,15 +298,13 @@ func (d *delivery) record(ctx context.Context, change db.StatusChange, f *transp
 	}
 	err := d.s.deps.Store.InTx(ctx, func(tx *db.Tx) error {
 		if suppress {
-			if err := tx.Q.SuppressionInsert(ctx, dbsqlc.SuppressionInsertParams{
-				TenantID: d.tenant.ID, Email: f.Recipient, Reason: f.Reply(), MessageID: uuid.NullUUID{UUID: d.msg.ID, Valid: true},
-			}); err != nil {
-				return fmt.Errorf("suppressing %s: %w", f.Recipient, err)
+			if err := tx.SuppressionInsert(ctx, d.tenant.ID, f.Recipient, f.Reply(), d.msg.ID); err != nil {
+				return err
 			}
 		}
 		if health != nil {
-			if err := tx.Q.SenderSettingsSetHealth(ctx, *health); err != nil {
-				return fmt.Errorf("recording sender settings health: %w", err)
+			if err := tx.SenderSettingsSetHealth(ctx, d.tenant.ID, health.ok, health.category, health.message); err != nil {
+				return err
 			}
 		}
 		_, err := tx.SetMessageStatus(ctx, change)
@@ -323,20 +316,28 @@ func (d *delivery) record(ctx context.Context, change db.StatusChange, f *transp
 	return err
 }
 
+// settingsHealth is a new health of the tenant's sender settings: working,
+// or the category and message of what failed.
+type settingsHealth struct {
+	ok       bool
+	category outbox.ErrorCategory
+	message  string
+}
+
 // healthChange is the change of the tenant's settings health an outcome
 // calls for, or nil: needing new credentials after an auth failure of its
 // own server, healthy again after a message went out through it.
-func (d *delivery) healthChange(status outbox.MessageStatus, f *transport.Failure) *dbsqlc.SenderSettingsSetHealthParams {
-	p := dbsqlc.SenderSettingsSetHealthParams{TenantID: d.tenant.ID}
+func (d *delivery) healthChange(status outbox.MessageStatus, f *transport.Failure) *settingsHealth {
+	var p settingsHealth
 	switch {
 	case !d.route.own:
 		return nil
 	case status == outbox.StatusFailed && f != nil && f.Category == outbox.CategoryAuthFailed:
-		p.HealthOk, p.HealthCategory = false, string(outbox.CategoryAuthFailed)
-		p.HealthMessage = "The server refused the login (" + strings.TrimSpace(f.Reply()) + "): update the username and password " +
+		p.ok, p.category = false, outbox.CategoryAuthFailed
+		p.message = "The server refused the login (" + strings.TrimSpace(f.Reply()) + "): update the username and password " +
 			"(an app password for Gmail and Microsoft 365) in your sender settings and test them again."
-	case status == outbox.StatusSent && !d.settings.HealthOk:
-		p.HealthOk = true
+	case status == outbox.StatusSent && !d.settings.HealthOK:
+		p.ok = true
 	default:
 		return nil
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -17,7 +16,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/outbox/outbox/db/dbsqlc"
 	"github.com/outbox/outbox/internal/delivery"
 	"github.com/outbox/outbox/internal/outbox"
 	"github.com/outbox/outbox/internal/ratelimit"
@@ -133,18 +131,18 @@ func TestDeliverPlatformMode(t *testing.T) {
 	require.Equal(t, "合計 ¥8,250\n", string(body[invoice]))
 
 	row, attempts, events := b.message(t, msg)
-	require.Equal(t, string(outbox.StatusSent), row.Status)
+	require.Equal(t, outbox.StatusSent, row.Status)
 	require.NotNil(t, row.SentAt)
 	require.Nil(t, row.LastError)
 	require.Len(t, attempts, 1)
 	require.Equal(t, b.relay.Addr(), attempts[0].Server)
-	require.Equal(t, int32(250), *attempts[0].Code)
+	require.Equal(t, 250, attempts[0].Code)
 	require.Empty(t, attempts[0].Category)
-	statuses := make([]string, len(events))
+	statuses := make([]outbox.MessageStatus, len(events))
 	for i, e := range events {
 		statuses[i] = e.Status
 	}
-	require.Equal(t, []string{"QUEUED", "SENDING", "SENT"}, statuses)
+	require.Equal(t, []outbox.MessageStatus{outbox.StatusQueued, outbox.StatusSending, outbox.StatusSent}, statuses)
 
 	// A job run again after the message was sent does nothing.
 	require.Equal(t, delivery.Done, b.deliver(t, msg, delivery.Run{}).Action)
@@ -181,7 +179,7 @@ func TestDeliverOwnSMTPDisplayNames(t *testing.T) {
 
 		_, attempts, _ := b.message(t, msg)
 		require.Len(t, attempts, 1)
-		require.Equal(t, "TLS 1.3", attempts[0].TlsVersion)
+		require.Equal(t, "TLS 1.3", attempts[0].TLSVersion)
 	}
 }
 
@@ -201,7 +199,7 @@ func TestDeliverOutcomes(t *testing.T) {
 		action   delivery.Action
 		status   outbox.MessageStatus
 		category outbox.ErrorCategory
-		code     int32
+		code     int
 	}{
 		{"451 temporary", smtptest.Fault{Stage: smtptest.StageData, Code: 451, EnhancedCode: "4.3.0", Message: "try later"},
 			delivery.Run{}, 0, delivery.Retry, outbox.StatusRetrying, outbox.CategoryMessageRejected, 451},
@@ -237,19 +235,19 @@ func TestDeliverOutcomes(t *testing.T) {
 			out := b.deliver(t, msg, tc.run)
 			require.Equal(t, tc.action, out.Action, "%v", out.Err)
 			row, attempts, _ := b.message(t, msg)
-			require.Equal(t, string(tc.status), row.Status)
+			require.Equal(t, tc.status, row.Status)
 			require.Len(t, attempts, 1)
-			require.Equal(t, string(tc.category), attempts[0].Category)
+			require.Equal(t, tc.category, attempts[0].Category)
 			if tc.code != 0 {
-				require.Equal(t, tc.code, *attempts[0].Code)
+				require.Equal(t, tc.code, attempts[0].Code)
 				require.Equal(t, tc.fault.EnhancedCode, attempts[0].EnhancedCode)
 			}
-			var lastErr outbox.DeliveryError
-			require.NoError(t, json.Unmarshal(row.LastError, &lastErr))
+			lastErr := row.LastError
+			require.NotNil(t, lastErr)
 			require.Equal(t, tc.category, lastErr.Category)
 			require.NotEmpty(t, lastErr.Hint)
 
-			suppressed, err := b.store.Q().SuppressionFind(ctx, dbsqlc.SuppressionFindParams{TenantID: tenant.ID, Emails: []string{"gone@example.com"}})
+			suppressed, err := b.store.SuppressionFind(ctx, tenant.ID, []string{"gone@example.com"})
 			require.NoError(t, err)
 			require.Equal(t, tc.name == "550 5.1.1 no such user", len(suppressed) == 1, "only 5.1.1 suppresses")
 
@@ -280,9 +278,9 @@ func TestDeliverAuthFailureMarksSettings(t *testing.T) {
 	out := b.deliver(t, msg, delivery.Run{})
 	require.Equal(t, delivery.Cancel, out.Action, "an auth failure is not retried")
 	row, attempts, _ := b.message(t, msg)
-	require.Equal(t, string(outbox.StatusFailed), row.Status)
-	require.Equal(t, string(outbox.CategoryAuthFailed), attempts[0].Category)
-	require.Equal(t, int32(535), *attempts[0].Code)
+	require.Equal(t, outbox.StatusFailed, row.Status)
+	require.Equal(t, outbox.CategoryAuthFailed, attempts[0].Category)
+	require.Equal(t, 535, attempts[0].Code)
 	view, err := b.senders.Current(ctx)
 	require.NoError(t, err)
 	require.False(t, view.Health.OK)
@@ -323,7 +321,7 @@ func TestDeliverSuppression(t *testing.T) {
 	conns := b.relay.Connections()
 	require.Equal(t, delivery.Done, b.deliver(t, alone, delivery.Run{}).Action)
 	row, attempts, _ := b.message(t, alone)
-	require.Equal(t, string(outbox.StatusSuppressed), row.Status)
+	require.Equal(t, outbox.StatusSuppressed, row.Status)
 	require.Empty(t, attempts)
 	require.Equal(t, conns, b.relay.Connections(), "no connection for a suppressed message")
 
@@ -336,7 +334,7 @@ func TestDeliverSuppression(t *testing.T) {
 	// A later send is SUPPRESSED at once.
 	later, err := b.svc.Send(ctx, raw("gone@example.com"))
 	require.NoError(t, err)
-	require.Equal(t, string(outbox.StatusSuppressed), later.Status)
+	require.Equal(t, outbox.StatusSuppressed, later.Status)
 	_, err = b.svc.Send(b.tenant(t, "other"), raw("gone@example.com"))
 	require.NoError(t, err, "another tenant's list is its own")
 	require.Equal(t, 1, b.countSuppressions(t, tenant.ID))
@@ -357,14 +355,15 @@ func TestDeliverWaitsForLimits(t *testing.T) {
 	require.Greater(t, out.After, 55*time.Second, "until the minute's slot frees up")
 	require.Less(t, out.After, 2*time.Minute)
 	row, attempts, _ := b.message(t, second)
-	require.Equal(t, string(outbox.StatusQueued), row.Status, "waiting is not an attempt")
+	require.Equal(t, outbox.StatusQueued, row.Status, "waiting is not an attempt")
 	require.Empty(t, attempts)
 
 	out = b.deliver(t, second, delivery.Run{Snoozes: 3})
 	require.Equal(t, delivery.Cancel, out.Action, "snoozes are capped")
 	row, _, _ = b.message(t, second)
-	require.Equal(t, string(outbox.StatusFailed), row.Status)
-	require.Contains(t, string(row.LastError), "THROTTLED")
+	require.Equal(t, outbox.StatusFailed, row.Status)
+	require.NotNil(t, row.LastError)
+	require.Equal(t, outbox.CategoryThrottled, row.LastError.Category)
 	require.Len(t, b.relay.Messages(), 1)
 }
 
@@ -379,8 +378,8 @@ func TestCancelAndResend(t *testing.T) {
 	require.Equal(t, outbox.ECONFLICT, outbox.ErrorCode(err), "a queued message cannot be resent")
 	cancelled, err := b.svc.Cancel(ctx, msg.ID)
 	require.NoError(t, err)
-	require.Equal(t, string(outbox.StatusCancelled), cancelled.Status)
-	job, err := b.river.JobGet(ctx, *msg.JobID)
+	require.Equal(t, outbox.StatusCancelled, cancelled.Status)
+	job, err := b.river.JobGet(ctx, b.job(t, msg).ID)
 	require.NoError(t, err)
 	require.Equal(t, "cancelled", string(job.State))
 	require.Equal(t, delivery.Done, b.deliver(t, msg, delivery.Run{}).Action, "a cancelled message is not sent")
@@ -391,8 +390,8 @@ func TestCancelAndResend(t *testing.T) {
 	again, err := b.svc.Resend(ctx, msg.ID)
 	require.NoError(t, err)
 	require.NotEqual(t, msg.ID, again.ID)
-	require.Equal(t, msg.ID, again.ResentFrom.UUID)
-	require.Equal(t, string(outbox.StatusQueued), again.Status)
+	require.Equal(t, msg.ID, again.ResentFrom)
+	require.Equal(t, outbox.StatusQueued, again.Status)
 	require.Equal(t, msg.Subject, again.Subject)
 	require.Equal(t, delivery.Done, b.deliver(t, again, delivery.Run{}).Action)
 	require.Len(t, b.relay.Messages(), 1)
@@ -415,7 +414,7 @@ func TestDeliverReusesConnections(t *testing.T) {
 	b.useSMTP(t, ctx, srv, sender.Settings{})
 	conns := srv.Connections() // the test send's own
 
-	var rows []dbsqlc.Message
+	var rows []outbox.Message
 	for i := range 5 {
 		row, err := b.svc.Send(ctx, raw("customer@example.com"))
 		require.NoError(t, err, i)

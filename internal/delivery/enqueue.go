@@ -14,7 +14,6 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/outbox/outbox/db"
-	"github.com/outbox/outbox/db/dbsqlc"
 	"github.com/outbox/outbox/internal/mailaddr"
 	"github.com/outbox/outbox/internal/outbox"
 )
@@ -25,12 +24,12 @@ import (
 // already live is not written: the message of the first claim takes its
 // place, provided the request is the same (else ECONFLICT). A draft whose every To and Cc address is suppressed is written
 // SUPPRESSED, without a job. It returns one message per draft, in order.
-func (s *Service) enqueue(ctx context.Context, sc *sendContext, drafts []draft) ([]dbsqlc.Message, error) {
+func (s *Service) enqueue(ctx context.Context, sc *sendContext, drafts []draft) ([]outbox.Message, error) {
 	if err := s.markSuppressed(ctx, sc.tenant, drafts); err != nil {
 		return nil, err
 	}
 	from := mailaddr.Format(sc.view.FromName, sc.view.FromEmail)
-	out := make([]dbsqlc.Message, len(drafts))
+	out := make([]outbox.Message, len(drafts))
 	err := s.deps.Store.InTx(ctx, func(tx *db.Tx) error {
 		// firstOf maps an idempotency key to the first draft that has it;
 		// existing holds the messages of keys claimed before this call.
@@ -44,7 +43,7 @@ func (s *Service) enqueue(ctx context.Context, sc *sendContext, drafts []draft) 
 				fresh = append(fresh, i)
 			}
 		}
-		rows, err := s.insert(ctx, tx, sc.tenant, from, drafts, fresh)
+		msgs, err := s.insert(ctx, tx, sc.tenant, from, drafts, fresh)
 		if err != nil {
 			return err
 		}
@@ -53,9 +52,9 @@ func (s *Service) enqueue(ctx context.Context, sc *sendContext, drafts []draft) 
 			case k != "" && existing[k] != nil:
 				out[i] = *existing[k]
 			case k != "":
-				out[i] = rows[drafts[firstOf[k]].id]
+				out[i] = msgs[drafts[firstOf[k]].id]
 			default:
-				out[i] = rows[d.id]
+				out[i] = msgs[d.id]
 			}
 		}
 		return nil
@@ -78,9 +77,9 @@ func (s *Service) markSuppressed(ctx context.Context, tenant outbox.Tenant, draf
 			addrs = append(addrs, strings.ToLower(a))
 		}
 	}
-	found, err := s.deps.Store.Q().SuppressionFind(ctx, dbsqlc.SuppressionFindParams{TenantID: tenant.ID, Emails: addrs})
+	found, err := s.deps.Store.SuppressionFind(ctx, tenant.ID, addrs)
 	if err != nil {
-		return fmt.Errorf("reading suppressions: %w", err)
+		return err
 	}
 	if len(found) == 0 {
 		return nil
@@ -110,11 +109,9 @@ func (s *Service) markSuppressed(ctx context.Context, tenant outbox.Tenant, draf
 // draft of each key and, for keys a live earlier claim holds, that claim's
 // message. A concurrent call with the same key waits on the claim until the
 // first transaction ends, then finds its message.
-func (s *Service) claimKeys(ctx context.Context, tx *db.Tx, tenant outbox.Tenant, drafts []draft) (map[string]int, map[string]*dbsqlc.Message, error) {
+func (s *Service) claimKeys(ctx context.Context, tx *db.Tx, tenant outbox.Tenant, drafts []draft) (map[string]int, map[string]*outbox.Message, error) {
 	firstOf := make(map[string]int)
-	var keys []string
-	var ids []uuid.UUID
-	var hashes [][]byte
+	var claims []outbox.IdempotencyClaim
 	for i, d := range drafts {
 		k := d.idempotencyKey
 		if k == "" {
@@ -127,21 +124,17 @@ func (s *Service) claimKeys(ctx context.Context, tx *db.Tx, tenant outbox.Tenant
 			continue
 		}
 		firstOf[k] = i
-		keys = append(keys, k)
-		ids = append(ids, d.id)
-		hashes = append(hashes, d.requestHash)
+		claims = append(claims, outbox.IdempotencyClaim{Key: k, MessageID: d.id, RequestHash: d.requestHash})
 	}
-	existing := make(map[string]*dbsqlc.Message)
-	if len(keys) == 0 {
+	existing := make(map[string]*outbox.Message)
+	if len(claims) == 0 {
 		return firstOf, existing, nil
 	}
-	claimed, err := tx.Q.IdempotencyKeyClaim(ctx, dbsqlc.IdempotencyKeyClaimParams{
-		TenantID: tenant.ID, Keys: keys, MessageIds: ids, PayloadHashes: hashes, TtlSeconds: s.opts.IdempotencyTTL.Seconds(),
-	})
+	claimed, err := tx.IdempotencyKeyClaim(ctx, tenant.ID, claims, s.opts.IdempotencyTTL)
 	if err != nil {
-		return nil, nil, fmt.Errorf("claiming idempotency keys: %w", err)
+		return nil, nil, err
 	}
-	if len(claimed) == len(keys) {
+	if len(claimed) == len(claims) {
 		return firstOf, existing, nil
 	}
 	mine := make(map[string]bool, len(claimed))
@@ -149,22 +142,22 @@ func (s *Service) claimKeys(ctx context.Context, tx *db.Tx, tenant outbox.Tenant
 		mine[k] = true
 	}
 	var taken []string
-	for _, k := range keys {
-		if !mine[k] {
-			taken = append(taken, k)
+	for _, c := range claims {
+		if !mine[c.Key] {
+			taken = append(taken, c.Key)
 		}
 	}
-	rows, err := tx.Q.IdempotencyKeyMessages(ctx, dbsqlc.IdempotencyKeyMessagesParams{TenantID: tenant.ID, Keys: taken})
+	held, err := tx.IdempotencyKeyMessages(ctx, tenant.ID, taken)
 	if err != nil {
-		return nil, nil, fmt.Errorf("reading messages of idempotency keys: %w", err)
+		return nil, nil, err
 	}
-	for _, r := range rows {
+	for _, h := range held {
 		// A claim made before payload hashes were kept has none; it
 		// matches any request until it expires.
-		if r.PayloadHash != nil && !bytes.Equal(r.PayloadHash, drafts[firstOf[r.IdempotencyKey]].requestHash) {
-			return nil, nil, reusedKey(r.IdempotencyKey)
+		if h.Claim.RequestHash != nil && !bytes.Equal(h.Claim.RequestHash, drafts[firstOf[h.Claim.Key]].requestHash) {
+			return nil, nil, reusedKey(h.Claim.Key)
 		}
-		existing[r.IdempotencyKey] = &r.Message
+		existing[h.Claim.Key] = &h.Message
 	}
 	for _, k := range taken {
 		if existing[k] == nil {
@@ -218,9 +211,9 @@ func requestHash(d draft, in SendInput, atts []attachment) ([]byte, error) {
 }
 
 // insert writes the drafts numbered fresh: River jobs for those not
-// suppressed, then the message rows with their job ids, then their first
-// events. It returns the rows by message id, without their payloads.
-func (s *Service) insert(ctx context.Context, tx *db.Tx, tenant outbox.Tenant, from string, drafts []draft, fresh []int) (map[uuid.UUID]dbsqlc.Message, error) {
+// suppressed, then the messages with their job ids and first events
+// (Tx.NotificationInsertMany). It returns the messages by id.
+func (s *Service) insert(ctx context.Context, tx *db.Tx, tenant outbox.Tenant, from string, drafts []draft, fresh []int) (map[uuid.UUID]outbox.Message, error) {
 	if len(fresh) == 0 {
 		return nil, nil
 	}
@@ -244,18 +237,9 @@ func (s *Service) insert(ctx context.Context, tx *db.Tx, tenant outbox.Tenant, f
 		}
 	}
 
-	p := dbsqlc.MessageInsertManyParams{TenantID: tenant.ID}
-	ev := dbsqlc.MessageEventInsertManyParams{TenantID: tenant.ID}
-	for _, i := range fresh {
+	news := make([]db.NewMessage, len(fresh))
+	for n, i := range fresh {
 		d := drafts[i]
-		to, err := json.Marshal(d.to)
-		if err != nil {
-			return nil, fmt.Errorf("encoding recipients: %w", err)
-		}
-		cc, err := json.Marshal(d.cc)
-		if err != nil {
-			return nil, fmt.Errorf("encoding recipients: %w", err)
-		}
 		status, detail := outbox.StatusQueued, "queued"
 		if d.resentFrom != uuid.Nil {
 			detail = "queued again as a resend of " + d.resentFrom.String()
@@ -263,32 +247,19 @@ func (s *Service) insert(ctx context.Context, tx *db.Tx, tenant outbox.Tenant, f
 		if d.suppressed != nil {
 			status, detail = outbox.StatusSuppressed, "not sent: suppressed address "+strings.Join(d.suppressed, ", ")
 		}
-		p.Ids = append(p.Ids, d.id)
-		p.Kinds = append(p.Kinds, string(outbox.KindNotification))
-		p.Statuses = append(p.Statuses, string(status))
-		p.FromAddrs = append(p.FromAddrs, from)
-		p.ToAddrs = append(p.ToAddrs, to)
-		p.CcAddrs = append(p.CcAddrs, cc)
-		p.Subjects = append(p.Subjects, d.subject)
-		p.TemplateKeys = append(p.TemplateKeys, d.templateKey)
-		p.IdempotencyKeys = append(p.IdempotencyKeys, d.idempotencyKey)
-		p.Payloads = append(p.Payloads, d.payload)
-		p.JobIds = append(p.JobIds, jobIDs[d.id])
-		p.ResentFroms = append(p.ResentFroms, d.resentFrom)
-		ev.MessageIds = append(ev.MessageIds, d.id)
-		ev.Statuses = append(ev.Statuses, string(status))
-		ev.Details = append(ev.Details, detail)
+		news[n] = db.NewMessage{
+			ID: d.id, Kind: outbox.KindNotification, Status: status, From: from, To: d.to, Cc: d.cc,
+			Subject: d.subject, Template: d.templateKey, IdempotencyKey: d.idempotencyKey, Payload: d.payload,
+			JobID: jobIDs[d.id], ResentFrom: d.resentFrom, Detail: detail,
+		}
 	}
-	rows, err := tx.Q.MessageInsertMany(ctx, p)
+	msgs, err := tx.NotificationInsertMany(ctx, tenant.ID, news)
 	if err != nil {
-		return nil, fmt.Errorf("recording messages: %w", err)
+		return nil, err
 	}
-	if err := tx.Q.MessageEventInsertMany(ctx, ev); err != nil {
-		return nil, fmt.Errorf("recording message events: %w", err)
-	}
-	out := make(map[uuid.UUID]dbsqlc.Message, len(rows))
-	for _, r := range rows {
-		out[r.ID] = dbsqlc.Message(r)
+	out := make(map[uuid.UUID]outbox.Message, len(msgs))
+	for _, m := range msgs {
+		out[m.ID] = m
 	}
 	return out, nil
 }

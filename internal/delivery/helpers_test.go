@@ -14,10 +14,10 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/require"
 
 	"github.com/outbox/outbox/db"
-	"github.com/outbox/outbox/db/dbsqlc"
 	"github.com/outbox/outbox/internal/config"
 	"github.com/outbox/outbox/internal/dbtest"
 	"github.com/outbox/outbox/internal/delivery"
@@ -176,7 +176,7 @@ func smtpServer(t *testing.T) *smtptest.Server {
 
 // deliver runs the delivery job of msg once, as the worker would on the
 // given attempt.
-func (b *bundle) deliver(t *testing.T, msg dbsqlc.Message, run delivery.Run) delivery.Outcome {
+func (b *bundle) deliver(t *testing.T, msg outbox.Message, run delivery.Run) delivery.Outcome {
 	t.Helper()
 	if run.MaxAttempts == 0 {
 		run.MaxAttempts = 10
@@ -188,16 +188,29 @@ func (b *bundle) deliver(t *testing.T, msg dbsqlc.Message, run delivery.Run) del
 }
 
 // message reloads a message with its attempts and events.
-func (b *bundle) message(t *testing.T, msg dbsqlc.Message) (dbsqlc.Message, []dbsqlc.MessageAttempt, []dbsqlc.MessageEvent) {
+func (b *bundle) message(t *testing.T, msg outbox.Message) (outbox.Message, []outbox.Attempt, []outbox.MessageEvent) {
 	t.Helper()
 	ctx := context.Background()
-	row, err := b.store.Q().MessageGet(ctx, dbsqlc.MessageGetParams{TenantID: msg.TenantID, ID: msg.ID})
+	got, err := b.store.MessageGetByID(ctx, msg.TenantID, msg.ID)
 	require.NoError(t, err)
-	attempts, err := b.store.Q().MessageAttemptsList(ctx, dbsqlc.MessageAttemptsListParams{TenantID: msg.TenantID, MessageID: msg.ID})
+	attempts, err := b.store.AttemptsByMessageIDs(ctx, msg.TenantID, []uuid.UUID{msg.ID})
 	require.NoError(t, err)
-	events, err := b.store.Q().MessageEventsList(ctx, dbsqlc.MessageEventsListParams{TenantID: msg.TenantID, MessageID: msg.ID})
+	events, err := b.store.EventsByMessageIDs(ctx, msg.TenantID, []uuid.UUID{msg.ID})
 	require.NoError(t, err)
-	return row, attempts, events
+	return got, attempts[msg.ID], events[msg.ID]
+}
+
+// job returns the River job delivering msg, nil when it has none.
+func (b *bundle) job(t *testing.T, msg outbox.Message) *rivertype.JobRow {
+	t.Helper()
+	res, err := b.river.JobList(context.Background(), river.NewJobListParams().Kinds(delivery.JobArgs{}.Kind()).
+		Where("args->>'message_id' = @id", river.NamedArgs{"id": msg.ID.String()}))
+	require.NoError(t, err)
+	if len(res.Jobs) == 0 {
+		return nil
+	}
+	require.Len(t, res.Jobs, 1)
+	return res.Jobs[0]
 }
 
 // countMessages counts the tenant's messages.

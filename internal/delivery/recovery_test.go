@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
@@ -18,7 +19,6 @@ import (
 	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/require"
 
-	"github.com/outbox/outbox/db/dbsqlc"
 	"github.com/outbox/outbox/internal/delivery"
 	"github.com/outbox/outbox/internal/outbox"
 	"github.com/outbox/outbox/worker"
@@ -96,7 +96,7 @@ func TestDeliverRecordsOutcomeAcrossDatabaseRestart(t *testing.T) {
 	require.Equal(t, delivery.Done, out.Action, "%v", out.Err)
 	require.Equal(t, 1, len(b.relay.Messages()), "sent exactly once")
 	row, attempts, _ := b.message(t, msg)
-	require.Equal(t, string(outbox.StatusSent), row.Status)
+	require.Equal(t, outbox.StatusSent, row.Status)
 	require.Len(t, attempts, 1)
 }
 
@@ -111,7 +111,7 @@ func TestRescueAfterWorkerDied(t *testing.T) {
 	opts := delivery.Options{RetryBase: time.Hour, SendTimeout: time.Second, OutcomeRetry: time.Second, RescueAfter: 2 * time.Second}
 	b := setup(t, opts)
 	ctx := b.tenant(t, "acme")
-	var msgs []dbsqlc.Message
+	var msgs []outbox.Message
 	for range 3 {
 		m, err := b.svc.Send(ctx, raw("a@example.com"))
 		require.NoError(t, err)
@@ -124,7 +124,7 @@ func TestRescueAfterWorkerDied(t *testing.T) {
 			attempt = 10
 		}
 		_, err := b.store.Pool().Exec(ctx, `UPDATE river_job SET state = 'running', attempt = $2, max_attempts = 10,
-			attempted_at = now() - interval '1 minute', attempted_by = '{dead-worker}' WHERE id = $1`, *m.JobID, attempt)
+			attempted_at = now() - interval '1 minute', attempted_by = '{dead-worker}' WHERE id = $1`, b.job(t, m).ID, attempt)
 		require.NoError(t, err)
 		_, err = b.store.Pool().Exec(ctx, `UPDATE messages SET status = 'SENDING' WHERE id = $1`, m.ID)
 		require.NoError(t, err)
@@ -143,8 +143,12 @@ func TestRescueAfterWorkerDied(t *testing.T) {
 	require.NoError(t, client.Start(ctx))
 	t.Cleanup(func() { client.Stop(context.Background()) })
 
-	jobState := func(m dbsqlc.Message) rivertype.JobState {
-		job, err := client.JobGet(ctx, *m.JobID)
+	jobIDs := make(map[uuid.UUID]int64, len(msgs))
+	for _, m := range msgs {
+		jobIDs[m.ID] = b.job(t, m).ID
+	}
+	jobState := func(m outbox.Message) rivertype.JobState {
+		job, err := client.JobGet(ctx, jobIDs[m.ID])
 		require.NoError(t, err)
 		return job.State
 	}
@@ -155,24 +159,24 @@ func TestRescueAfterWorkerDied(t *testing.T) {
 
 	row, err := b.svc.Cancel(ctx, cancelled.ID)
 	require.NoError(t, err, "a rescued message can be cancelled while it waits")
-	require.Equal(t, string(outbox.StatusCancelled), row.Status)
+	require.Equal(t, outbox.StatusCancelled, row.Status)
 	require.Equal(t, rivertype.JobStateCancelled, jobState(cancelled))
 
 	n, err := b.svc.RescueStranded(ctx)
 	require.NoError(t, err)
 	require.Equal(t, 2, n)
 	got, _, events := b.message(t, last)
-	require.Equal(t, string(outbox.StatusFailed), got.Status)
+	require.Equal(t, outbox.StatusFailed, got.Status)
 	require.Contains(t, events[len(events)-1].Detail, "stopped, and no attempt is left")
 
 	require.Eventually(t, func() bool {
 		got, _, _ := b.message(t, retried)
-		return got.Status == string(outbox.StatusSent)
+		return got.Status == outbox.StatusSent
 	}, 10*time.Second, 50*time.Millisecond, "the rescued message is sent at once, not after its retry delay")
 	_, _, events = b.message(t, retried)
 	var details []string
 	for _, e := range events {
-		details = append(details, e.Status+": "+e.Detail)
+		details = append(details, string(e.Status)+": "+e.Detail)
 	}
 	require.Contains(t, details, "RETRYING: the worker delivering attempt 1 of 10 stopped; retrying")
 	require.Equal(t, 1, len(b.relay.Messages()), "only the rescued message was sent")

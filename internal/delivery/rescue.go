@@ -8,7 +8,6 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/outbox/outbox/db"
-	"github.com/outbox/outbox/db/dbsqlc"
 	"github.com/outbox/outbox/internal/outbox"
 )
 
@@ -57,9 +56,9 @@ func (o Options) RescueStuckJobsAfter() time.Duration {
 func (s *Service) RescueStranded(ctx context.Context) (int, error) {
 	var n int
 	err := s.deps.Store.InTx(ctx, func(tx *db.Tx) error {
-		rows, err := tx.Q.MessageStrandedList(ctx, maxRescue)
+		rows, err := tx.MessageStrandedList(ctx, maxRescue)
 		if err != nil {
-			return fmt.Errorf("listing stranded messages: %w", err)
+			return err
 		}
 		changes := make([]db.StatusChange, 0, len(rows))
 		for _, r := range rows {
@@ -91,7 +90,7 @@ func (s *Service) RescueStranded(ctx context.Context) (int, error) {
 
 // strandedChange is where a stranded message goes, and whether its job is
 // to be retried now.
-func strandedChange(r dbsqlc.MessageStrandedListRow) (db.StatusChange, bool) {
+func strandedChange(r db.StrandedMessage) (db.StatusChange, bool) {
 	c := db.StatusChange{
 		TenantID: r.TenantID, MessageID: r.ID, From: []outbox.MessageStatus{outbox.StatusSending},
 		Error: &outbox.DeliveryError{
@@ -99,11 +98,11 @@ func strandedChange(r dbsqlc.MessageStrandedListRow) (db.StatusChange, bool) {
 			Hint: "nothing to do: Outbox tries again while attempts are left",
 		},
 	}
-	switch rivertype.JobState(r.JobState) {
+	switch r.JobState {
 	case rivertype.JobStateAvailable, rivertype.JobStateScheduled, rivertype.JobStateRetryable, rivertype.JobStatePending:
 		c.Status = outbox.StatusRetrying
 		c.Detail = fmt.Sprintf("the worker delivering attempt %d of %d stopped; retrying", r.Attempt, r.MaxAttempts)
-		return c, rivertype.JobState(r.JobState) != rivertype.JobStateAvailable
+		return c, r.JobState != rivertype.JobStateAvailable
 	default:
 		c.Status = outbox.StatusFailed
 		c.Detail = fmt.Sprintf("failed: the worker delivering attempt %d of %d stopped, and no attempt is left", r.Attempt, r.MaxAttempts)

@@ -9,7 +9,6 @@ import (
 
 	"golang.org/x/net/idna"
 
-	"github.com/outbox/outbox/db/dbsqlc"
 	"github.com/outbox/outbox/internal/outbox"
 	"github.com/outbox/outbox/internal/ratelimit"
 	"github.com/outbox/outbox/internal/relay"
@@ -100,7 +99,7 @@ func (e envelope) count() int { return len(e.to) + len(e.cc) + len(e.bcc) }
 // recipientsOf returns the recipients of msg under settings a: its To and
 // Cc, and as blind copies the settings' BCC list and archive address, each
 // without the addresses suppressed (lower-cased).
-func recipientsOf(msg dbsqlc.Message, a sender.Active, suppressed []string) envelope {
+func recipientsOf(msg outbox.Message, a sender.Active, suppressed []string) envelope {
 	var e envelope
 	keep := func(list []string) []string {
 		var out []string
@@ -116,7 +115,7 @@ func recipientsOf(msg dbsqlc.Message, a sender.Active, suppressed []string) enve
 		}
 		return out
 	}
-	e.to, e.cc = keep(msg.ToAddrs), keep(msg.CcAddrs)
+	e.to, e.cc = keep(msg.To), keep(msg.Cc)
 	bcc := slices.Clone(a.BCC)
 	if a.ArchiveCopyTo != "" {
 		bcc = append(bcc, a.ArchiveCopyTo)
@@ -131,7 +130,7 @@ func recipientsOf(msg dbsqlc.Message, a sender.Active, suppressed []string) enve
 // BRANDED, SMTP and HTTP send from the tenant's own address and name. The
 // Message-ID is the message's id, the same on every attempt, so that a
 // retry is recognisable as the same mail.
-func buildMessage(msg dbsqlc.Message, p payload, a sender.Active, env envelope) transport.Message {
+func buildMessage(msg outbox.Message, p payload, a sender.Active, env envelope) transport.Message {
 	m := transport.Message{
 		FromName:  a.FromName,
 		FromEmail: a.FromEmail,

@@ -12,7 +12,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/outbox/outbox/db/dbsqlc"
 	"github.com/outbox/outbox/internal/mailaddr"
 	"github.com/outbox/outbox/internal/outbox"
 	"github.com/outbox/outbox/internal/sender"
@@ -76,29 +75,29 @@ type draft struct {
 // Send validates, renders and queues one notification, returning its
 // message (for a repeated idempotency key, the first message). Errors are
 // EINVALID naming the field ("to", "variables", "attachments[0]…").
-func (s *Service) Send(ctx context.Context, in SendInput) (dbsqlc.Message, error) {
-	rows, err := s.send(ctx, []SendInput{in}, false)
+func (s *Service) Send(ctx context.Context, in SendInput) (outbox.Message, error) {
+	msgs, err := s.send(ctx, []SendInput{in}, false)
 	if err != nil {
-		return dbsqlc.Message{}, err
+		return outbox.Message{}, err
 	}
-	return rows[0], nil
+	return msgs[0], nil
 }
 
 // SendMany queues up to MaxBatch notifications in one transaction (their
 // rows and River jobs together), returning their messages in input order.
 // Any invalid input fails the whole call with EINVALID on
 // "inputs[i].field", and nothing is written.
-func (s *Service) SendMany(ctx context.Context, ins []SendInput) ([]dbsqlc.Message, error) {
+func (s *Service) SendMany(ctx context.Context, ins []SendInput) ([]outbox.Message, error) {
 	return s.send(ctx, ins, true)
 }
 
-func (s *Service) send(ctx context.Context, ins []SendInput, batch bool) ([]dbsqlc.Message, error) {
+func (s *Service) send(ctx context.Context, ins []SendInput, batch bool) ([]outbox.Message, error) {
 	tenant, err := outbox.MustTenant(ctx)
 	if err != nil {
 		return nil, err
 	}
 	if len(ins) == 0 {
-		return []dbsqlc.Message{}, nil
+		return []outbox.Message{}, nil
 	}
 	if len(ins) > MaxBatch {
 		return nil, outbox.Invalid("inputs", "at most %d notifications per call; %d were given", MaxBatch, len(ins))

@@ -8,10 +8,11 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/riverqueue/river"
 	"github.com/stretchr/testify/require"
 
-	"github.com/outbox/outbox/db/dbsqlc"
+	"github.com/outbox/outbox/db"
 	"github.com/outbox/outbox/internal/delivery"
 	"github.com/outbox/outbox/internal/outbox"
 )
@@ -106,10 +107,10 @@ func TestSendManyOneTransaction(t *testing.T) {
 	require.Len(t, rows, n)
 	require.Equal(t, rows[2].ID, rows[3].ID, "a repeated key in one batch is one message")
 	require.Equal(t, "Your order 1042 is on its way – acme", rows[0].Subject)
-	require.Equal(t, []string{"Customer@example.com"}, rows[0].ToAddrs, "the domain is normalised, the local part kept")
+	require.Equal(t, []string{"Customer@example.com"}, rows[0].To, "the domain is normalised, the local part kept")
 	require.Equal(t, "Hello", rows[1].Subject)
-	require.Equal(t, string(outbox.StatusQueued), rows[0].Status)
-	require.Equal(t, `"acme via Outbox" <`+platformFrom+`>`, rows[0].FromAddr)
+	require.Equal(t, outbox.StatusQueued, rows[0].Status)
+	require.Equal(t, `"acme via Outbox" <`+platformFrom+`>`, rows[0].From)
 	require.Equal(t, n+1, b.countMessages(t, tenant.ID))
 
 	jobs, err := b.river.JobList(context.Background(), river.NewJobListParams().Kinds("delivery").First(1000))
@@ -117,11 +118,11 @@ func TestSendManyOneTransaction(t *testing.T) {
 	require.Len(t, jobs.Jobs, n+1)
 	require.Equal(t, 10, jobs.Jobs[0].MaxAttempts)
 	for _, r := range rows {
-		require.NotNil(t, r.JobID)
+		require.NotNil(t, b.job(t, r))
 	}
 	_, _, events := b.message(t, rows[0])
 	require.Len(t, events, 1)
-	require.Equal(t, "QUEUED", events[0].Status)
+	require.Equal(t, outbox.StatusQueued, events[0].Status)
 }
 
 // TestIdempotencyUnderConcurrency sends the same key from many goroutines
@@ -141,12 +142,12 @@ func TestIdempotencyUnderConcurrency(t *testing.T) {
 	for i := range callers {
 		wg.Go(func() {
 			<-start
-			var rows []dbsqlc.Message
+			var rows []outbox.Message
 			var err error
 			if i%2 == 0 {
-				var row dbsqlc.Message
+				var row outbox.Message
 				row, err = b.svc.Send(ctx, in)
-				rows = []dbsqlc.Message{row}
+				rows = []outbox.Message{row}
 			} else {
 				rows, err = b.svc.SendMany(ctx, []delivery.SendInput{raw("b@example.com"), in})
 				if err == nil {
@@ -189,16 +190,18 @@ func TestSendToSuppressedAddress(t *testing.T) {
 	b := setup(t, delivery.Options{})
 	ctx := b.tenant(t, "acme")
 	tenant, _ := outbox.TenantFromContext(ctx)
-	require.NoError(t, b.store.Q().SuppressionInsert(ctx, dbsqlc.SuppressionInsertParams{TenantID: tenant.ID, Email: "Gone@Example.com", Reason: "550 5.1.1 no such user"}))
+	require.NoError(t, b.store.InTx(ctx, func(tx *db.Tx) error {
+		return tx.SuppressionInsert(ctx, tenant.ID, "Gone@Example.com", "550 5.1.1 no such user", uuid.Nil)
+	}))
 
 	row, err := b.svc.Send(ctx, raw("gone@example.COM"))
 	require.NoError(t, err)
-	require.Equal(t, string(outbox.StatusSuppressed), row.Status)
-	require.Nil(t, row.JobID, "a suppressed message gets no job")
+	require.Equal(t, outbox.StatusSuppressed, row.Status)
+	require.Nil(t, b.job(t, row), "a suppressed message gets no job")
 
 	row, err = b.svc.Send(ctx, raw("gone@example.com", "here@example.com"))
 	require.NoError(t, err)
-	require.Equal(t, string(outbox.StatusQueued), row.Status, "the other recipient still gets it")
+	require.Equal(t, outbox.StatusQueued, row.Status, "the other recipient still gets it")
 
 	page, err := b.svc.Suppressions(ctx, 0, "")
 	require.NoError(t, err)
@@ -212,5 +215,5 @@ func TestSendToSuppressedAddress(t *testing.T) {
 	require.False(t, removed)
 	row, err = b.svc.Send(ctx, raw("gone@example.com"))
 	require.NoError(t, err)
-	require.Equal(t, string(outbox.StatusQueued), row.Status)
+	require.Equal(t, outbox.StatusQueued, row.Status)
 }

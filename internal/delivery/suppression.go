@@ -3,12 +3,10 @@ package delivery
 import (
 	"context"
 	"encoding/base64"
-	"fmt"
 	"strings"
 	"time"
 
 	"github.com/outbox/outbox/db"
-	"github.com/outbox/outbox/db/dbsqlc"
 	"github.com/outbox/outbox/internal/audit"
 	"github.com/outbox/outbox/internal/mailaddr"
 	"github.com/outbox/outbox/internal/outbox"
@@ -50,17 +48,17 @@ func (s *Service) Suppressions(ctx context.Context, first int, after string) (Su
 	case first < 0 || first > MaxPageSize:
 		return SuppressionPage{}, outbox.Invalid("first", "must be between 1 and %d", MaxPageSize)
 	}
-	p := dbsqlc.SuppressionListParams{TenantID: tenant.ID, RowLimit: int32(first + 1)}
+	q := db.SuppressionQuery{TenantID: tenant.ID, Limit: first + 1}
 	if after != "" {
 		at, email, err := decodeCursor(after)
 		if err != nil {
 			return SuppressionPage{}, err
 		}
-		p.AfterCreatedAt, p.AfterEmail = &at, &email
+		q.After = &db.SuppressionCursor{CreatedAt: at, Email: email}
 	}
-	rows, err := s.deps.Store.Q().SuppressionList(ctx, p)
+	rows, err := s.deps.Store.SuppressionList(ctx, q)
 	if err != nil {
-		return SuppressionPage{}, db.Check(err, "suppressions")
+		return SuppressionPage{}, err
 	}
 	page := SuppressionPage{Items: make([]Suppression, 0, min(len(rows), first))}
 	for i, r := range rows {
@@ -86,12 +84,9 @@ func (s *Service) RemoveSuppression(ctx context.Context, email string) (bool, er
 	}
 	removed := false
 	err = s.deps.Store.InTx(ctx, func(tx *db.Tx) error {
-		n, err := tx.Q.SuppressionDelete(ctx, dbsqlc.SuppressionDeleteParams{TenantID: tenant.ID, Email: addr})
-		if err != nil {
-			return fmt.Errorf("removing suppression: %w", err)
-		}
-		if removed = n > 0; !removed {
-			return nil
+		var err error
+		if removed, err = tx.SuppressionDelete(ctx, tenant.ID, addr); err != nil || !removed {
+			return err
 		}
 		return audit.Record(ctx, tx, "suppression.remove", strings.ToLower(addr), nil, nil)
 	})

@@ -6,11 +6,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/outbox/outbox/db"
-	"github.com/outbox/outbox/db/dbsqlc"
 	"github.com/outbox/outbox/internal/outbox"
 )
 
@@ -85,10 +83,7 @@ func (l *Limiter) Pause(ctx context.Context, account string, until time.Time) er
 	if err := validAccount(account); err != nil {
 		return err
 	}
-	if err := l.store.Q().RateLimitPause(ctx, dbsqlc.RateLimitPauseParams{Account: account, Until: until}); err != nil {
-		return fmt.Errorf("pausing sending account: %w", err)
-	}
-	return nil
+	return l.store.RateLimitPause(ctx, account, until)
 }
 
 // reserve is Reserve, also returning the instant the reservation was taken
@@ -103,7 +98,7 @@ func (l *Limiter) reserve(ctx context.Context, account string, limits Limits, re
 		return wait, time.Time{}, err
 	}
 	err = l.store.InTx(ctx, func(tx *db.Tx) error {
-		acct, err := l.lock(ctx, tx, account)
+		acct, err := tx.RateLimitAccountLock(ctx, account, l.clock())
 		if err != nil {
 			return err
 		}
@@ -117,17 +112,11 @@ func (l *Limiter) reserve(ctx context.Context, account string, limits Limits, re
 		if wait = max(wait, windowWait); wait > 0 {
 			return nil
 		}
-		err = tx.Q.RateLimitReservationInsert(ctx, dbsqlc.RateLimitReservationInsertParams{
-			Account:         account,
-			Seq:             acct.Seq + 1,
-			RecipientsTotal: acct.RecipientsTotal + int64(recipients),
-			At:              acct.Now,
-			PruneFromSeq:    acct.PrunedSeq + 1,
-			PruneToSeq:      acct.PrunedSeq + pruneBatch,
-			PruneBefore:     acct.Now.Add(-l.windows.day),
-		})
+		err = tx.RateLimitReservationInsert(ctx, account,
+			db.RateLimitReservation{Seq: acct.Seq + 1, At: acct.Now, RecipientsTotal: acct.RecipientsTotal + int64(recipients)},
+			db.RateLimitPrune{FromSeq: acct.PrunedSeq + 1, ToSeq: acct.PrunedSeq + pruneBatch, Before: acct.Now.Add(-l.windows.day)})
 		if err != nil {
-			return fmt.Errorf("recording reservation: %w", err)
+			return err
 		}
 		at = acct.Now
 		return nil
@@ -141,34 +130,14 @@ func (l *Limiter) reserve(ctx context.Context, account string, limits Limits, re
 // pauseLeft returns how long the account stays paused, reading its row
 // without a lock: what an unlimited account needs.
 func (l *Limiter) pauseLeft(ctx context.Context, account string) (time.Duration, error) {
-	row, err := l.store.Q().RateLimitAccountGet(ctx, dbsqlc.RateLimitAccountGetParams{Account: account, Now: l.clock()})
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, nil // never limited nor paused
-	}
+	row, err := l.store.RateLimitAccountPause(ctx, account, l.clock())
 	if err != nil {
-		return 0, fmt.Errorf("reading sending account pause: %w", err)
+		return 0, err
 	}
 	if row.PausedUntil == nil {
 		return 0, nil
 	}
 	return max(0, row.PausedUntil.Sub(row.Now)), nil
-}
-
-// lock locks the account's row for the rest of tx, creating it on first use,
-// and returns its state with the instant the reservation is decided at.
-func (l *Limiter) lock(ctx context.Context, tx *db.Tx, account string) (dbsqlc.RateLimitAccountLockRow, error) {
-	params := dbsqlc.RateLimitAccountLockParams{Account: account, Now: l.clock()}
-	acct, err := tx.Q.RateLimitAccountLock(ctx, params)
-	if errors.Is(err, pgx.ErrNoRows) {
-		if err := tx.Q.RateLimitAccountCreate(ctx, account); err != nil {
-			return acct, fmt.Errorf("creating sending account: %w", err)
-		}
-		acct, err = tx.Q.RateLimitAccountLock(ctx, params)
-	}
-	if err != nil {
-		return acct, fmt.Errorf("locking sending account: %w", err)
-	}
-	return acct, nil
 }
 
 // window is one limited window: at most limit of something in any stretch of
@@ -189,7 +158,7 @@ type window struct {
 // message windows, by the recipients index for the recipient window.
 // Reservations up to the pruned watermark are older than the longest window:
 // when m is among them, the window has room.
-func (l *Limiter) windowWait(ctx context.Context, tx *db.Tx, account string, acct dbsqlc.RateLimitAccountLockRow, limits Limits, recipients int) (time.Duration, error) {
+func (l *Limiter) windowWait(ctx context.Context, tx *db.Tx, account string, acct db.RateLimitAccount, limits Limits, recipients int) (time.Duration, error) {
 	type blocker struct {
 		seq    int64
 		length time.Duration
@@ -217,11 +186,9 @@ func (l *Limiter) windowWait(ctx context.Context, tx *db.Tx, account string, acc
 		return 0, nil
 	}
 
-	rows, err := tx.Q.RateLimitReservationsBlocking(ctx, dbsqlc.RateLimitReservationsBlockingParams{
-		Account: account, Seqs: seqs, MinRecipientsTotal: minTotal,
-	})
+	rows, err := tx.RateLimitReservationsBlocking(ctx, account, seqs, minTotal)
 	if err != nil {
-		return 0, fmt.Errorf("reading reservations: %w", err)
+		return 0, err
 	}
 	at := make(map[int64]time.Time, len(rows))
 	for _, r := range rows {
@@ -238,7 +205,7 @@ func (l *Limiter) windowWait(ctx context.Context, tx *db.Tx, account string, acc
 	if minTotal != nil {
 		// The first reservation reaching minTotal is the returned one with
 		// the lowest seq among those reaching it (seq lookups come after it).
-		var first *dbsqlc.RateLimitReservationsBlockingRow
+		var first *db.RateLimitReservation
 		for i, r := range rows {
 			if r.RecipientsTotal >= *minTotal && (first == nil || r.Seq < first.Seq) {
 				first = &rows[i]

@@ -277,7 +277,7 @@ func TestPruning(t *testing.T) {
 	limits := Limits{PerDay: 3, RecipientsPerDay: 1000}
 	state := func() (seq, pruned int64) {
 		t.Helper()
-		row, err := b.lim.store.Q().RateLimitAccountState(ctx, acct)
+		row, err := b.lim.store.RateLimitAccountGet(ctx, acct)
 		require.NoError(t, err)
 		return row.Seq, row.PrunedSeq
 	}

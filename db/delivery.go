@@ -1,0 +1,122 @@
+package db
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/outbox/outbox/db/dbsqlc"
+	"github.com/outbox/outbox/internal/outbox"
+)
+
+// Delivery is what sending one message needs, loaded together with those
+// of other deliveries (DeliveryLoadMany).
+type Delivery struct {
+	// Message is the message without its LastError, which a delivery
+	// replaces rather than reads: one stored error that does not decode
+	// then holds up no delivery, and a retry decodes nothing.
+	Message outbox.Message
+	// Payload is the message's stored bodies and attachments, as delivery
+	// encoded them.
+	Payload []byte
+	Tenant  outbox.Tenant
+	// Settings are the tenant's active sender settings.
+	Settings outbox.SenderSettings
+	// Suppressed are the suppressed addresses among the message's To, Cc
+	// and the settings' BCC and archive addresses, lower-cased.
+	Suppressed []string
+}
+
+// DeliveryLoadMany loads, in one statement, the messages named by the
+// parallel tenantIDs and ids, each with its tenant, the tenant's sender
+// settings and its suppressed recipients. A message that does not exist
+// (any more) is left out; the rows come in no particular order, and a row
+// may be of another tenant than the one asked for with its id (the caller
+// matches both). It fails with the database's error.
+func (s *Store) DeliveryLoadMany(ctx context.Context, tenantIDs, ids []uuid.UUID) ([]Delivery, error) {
+	rows, err := s.q.DeliveryLoadMany(ctx, dbsqlc.DeliveryLoadManyParams{TenantIds: tenantIDs, Ids: ids})
+	if err != nil {
+		return nil, fmt.Errorf("loading messages for delivery: %w", err)
+	}
+	out := make([]Delivery, len(rows))
+	for i := range rows {
+		r := &rows[i]
+		out[i] = Delivery{Message: messageWithoutError(r.Message), Payload: r.Message.Payload, Tenant: tenantFromRow(r.Tenant), Settings: SenderSettingsFromRow(r.SenderSetting), Suppressed: r.Suppressed}
+	}
+	return out, nil
+}
+
+// SenderSettingsSetHealth records whether the tenant's sender settings
+// work: ok, or the category and message of what failed. It fails with the
+// database's error.
+func (tx *Tx) SenderSettingsSetHealth(ctx context.Context, tenantID uuid.UUID, ok bool, category outbox.ErrorCategory, message string) error {
+	err := tx.Q.SenderSettingsSetHealth(ctx, dbsqlc.SenderSettingsSetHealthParams{
+		TenantID: tenantID, HealthOk: ok, HealthCategory: string(category), HealthMessage: message,
+	})
+	if err != nil {
+		return fmt.Errorf("recording sender settings health: %w", err)
+	}
+	return nil
+}
+
+// MessageLock is what a cancel decides on: a message's kind, status and
+// delivery job, read under the row's lock.
+type MessageLock struct {
+	Kind   outbox.MessageKind
+	Status outbox.MessageStatus
+	// JobID is the message's River job; 0 for none.
+	JobID int64
+}
+
+// MessageLock locks one of a tenant's messages until tx ends and returns
+// its kind, status and job: a delivery about to start and a cancel take
+// turns through it. It fails with ENOTFOUND when the tenant has no such
+// message.
+func (tx *Tx) MessageLock(ctx context.Context, tenantID, id uuid.UUID) (MessageLock, error) {
+	row, err := tx.Q.MessageLock(ctx, dbsqlc.MessageLockParams{TenantID: tenantID, ID: id})
+	if err != nil {
+		return MessageLock{}, Check(err, "message")
+	}
+	return MessageLock{Kind: outbox.MessageKind(row.Kind), Status: outbox.MessageStatus(row.Status), JobID: deref(row.JobID)}, nil
+}
+
+// DeliveryJobStateLock locks a delivery job's row until tx ends and
+// returns its state, so that River cannot fetch it meanwhile. It fails
+// with ENOTFOUND when the job is gone.
+func (tx *Tx) DeliveryJobStateLock(ctx context.Context, jobID int64) (rivertype.JobState, error) {
+	state, err := tx.Q.DeliveryJobStateLock(ctx, jobID)
+	if err != nil {
+		return "", Check(err, "delivery job")
+	}
+	return rivertype.JobState(state), nil
+}
+
+// StrandedMessage is a notification left SENDING by a worker that stopped
+// mid-attempt, with its River job as it is now.
+type StrandedMessage struct {
+	TenantID, ID         uuid.UUID
+	JobID                int64
+	JobState             rivertype.JobState
+	Attempt, MaxAttempts int
+}
+
+// MessageStrandedList returns up to limit stranded notifications (their
+// job no longer runs), locking them and their jobs for the rest of tx and
+// skipping those another transaction holds. It fails with the database's
+// error.
+func (tx *Tx) MessageStrandedList(ctx context.Context, limit int) ([]StrandedMessage, error) {
+	rows, err := tx.Q.MessageStrandedList(ctx, int32(limit))
+	if err != nil {
+		return nil, fmt.Errorf("listing stranded messages: %w", err)
+	}
+	out := make([]StrandedMessage, len(rows))
+	for i, r := range rows {
+		out[i] = StrandedMessage{
+			TenantID: r.TenantID, ID: r.ID, JobID: r.JobID, JobState: rivertype.JobState(r.JobState),
+			Attempt: int(r.Attempt), MaxAttempts: int(r.MaxAttempts),
+		}
+	}
+	return out, nil
+}
