@@ -12,7 +12,7 @@ import (
 
 // AuditInsert records e (its ID and CreatedAt are set by the database).
 func (tx *Tx) AuditInsert(ctx context.Context, e outbox.AuditEntry) error {
-	if _, err := tx.Q.AuditInsert(ctx, dbsqlc.AuditInsertParams{
+	if _, err := tx.q.AuditInsert(ctx, dbsqlc.AuditInsertParams{
 		TenantID: e.TenantID, ActorKind: e.ActorKind, Actor: e.Actor, Action: e.Action, Target: e.Target,
 		RequestID: e.RequestID, Before: e.Before, After: e.After,
 	}); err != nil {

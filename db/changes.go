@@ -42,7 +42,7 @@ func (s *Store) ListenChanges(ctx context.Context) (*pgx.Conn, error) {
 // NotifySenderTest tells every API process, at commit, that a sender test
 // changed status. Call it in the transaction of the change.
 func (tx *Tx) NotifySenderTest(ctx context.Context, tenantID, testID uuid.UUID) error {
-	if err := tx.Q.SenderTestChangeNotify(ctx, dbsqlc.SenderTestChangeNotifyParams{TenantID: tenantID, ID: testID}); err != nil {
+	if err := tx.q.SenderTestChangeNotify(ctx, dbsqlc.SenderTestChangeNotifyParams{TenantID: tenantID, ID: testID}); err != nil {
 		return fmt.Errorf("notifying sender test change: %w", err)
 	}
 	return nil

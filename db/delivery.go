@@ -52,7 +52,7 @@ func (s *Store) DeliveryLoadMany(ctx context.Context, tenantIDs, ids []uuid.UUID
 // work: ok, or the category and message of what failed. It fails with the
 // database's error.
 func (tx *Tx) SenderSettingsSetHealth(ctx context.Context, tenantID uuid.UUID, ok bool, category outbox.ErrorCategory, message string) error {
-	err := tx.Q.SenderSettingsSetHealth(ctx, dbsqlc.SenderSettingsSetHealthParams{
+	err := tx.q.SenderSettingsSetHealth(ctx, dbsqlc.SenderSettingsSetHealthParams{
 		TenantID: tenantID, HealthOk: ok, HealthCategory: string(category), HealthMessage: message,
 	})
 	if err != nil {
@@ -75,9 +75,9 @@ type MessageLock struct {
 // turns through it. It fails with ENOTFOUND when the tenant has no such
 // message.
 func (tx *Tx) MessageLock(ctx context.Context, tenantID, id uuid.UUID) (MessageLock, error) {
-	row, err := tx.Q.MessageLock(ctx, dbsqlc.MessageLockParams{TenantID: tenantID, ID: id})
+	row, err := tx.q.MessageLock(ctx, dbsqlc.MessageLockParams{TenantID: tenantID, ID: id})
 	if err != nil {
-		return MessageLock{}, Check(err, "message")
+		return MessageLock{}, loadErr(err, "message")
 	}
 	return MessageLock{Kind: outbox.MessageKind(row.Kind), Status: outbox.MessageStatus(row.Status), JobID: deref(row.JobID)}, nil
 }
@@ -86,9 +86,9 @@ func (tx *Tx) MessageLock(ctx context.Context, tenantID, id uuid.UUID) (MessageL
 // returns its state, so that River cannot fetch it meanwhile. It fails
 // with ENOTFOUND when the job is gone.
 func (tx *Tx) DeliveryJobStateLock(ctx context.Context, jobID int64) (rivertype.JobState, error) {
-	state, err := tx.Q.DeliveryJobStateLock(ctx, jobID)
+	state, err := tx.q.DeliveryJobStateLock(ctx, jobID)
 	if err != nil {
-		return "", Check(err, "delivery job")
+		return "", loadErr(err, "delivery job")
 	}
 	return rivertype.JobState(state), nil
 }
@@ -107,7 +107,7 @@ type StrandedMessage struct {
 // skipping those another transaction holds. It fails with the database's
 // error.
 func (tx *Tx) MessageStrandedList(ctx context.Context, limit int) ([]StrandedMessage, error) {
-	rows, err := tx.Q.MessageStrandedList(ctx, int32(limit))
+	rows, err := tx.q.MessageStrandedList(ctx, int32(limit))
 	if err != nil {
 		return nil, fmt.Errorf("listing stranded messages: %w", err)
 	}

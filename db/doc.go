@@ -9,10 +9,10 @@
 // so a change, its job and its notification commit together; ListenChanges
 // opens the change hub's LISTEN connection. The methods of Store and Tx are
 // named entity first (MessageGetByID, TenantRetentionSet) and take and
-// return the domain types of internal/outbox, mapped from sqlc's rows here. Check is the one
-// place where pgx.ErrNoRows becomes an outbox ENOTFOUND error. Store.Q and
-// Tx.Q still hand the generated queries, and with them sqlc's row types, to
-// the services that do not go through such methods yet.
+// return the domain types of internal/outbox, mapped from sqlc's rows here;
+// the generated queries and their row types never leave the package.
+// loadErr is the one place where pgx.ErrNoRows becomes an outbox ENOTFOUND
+// error.
 //
 // The rules, checked by the import-rule test at the module root: db imports
 // nothing of the project but the domain package internal/outbox, and no

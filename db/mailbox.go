@@ -40,7 +40,7 @@ func (s *Store) DevMailboxList(ctx context.Context, limit int) ([]outbox.Mailbox
 func (s *Store) DevMailboxGet(ctx context.Context, id int64) (outbox.MailboxEntry, error) {
 	row, err := s.q.DevMailboxGet(ctx, id)
 	if err != nil {
-		return outbox.MailboxEntry{}, Check(err, "dev mailbox message")
+		return outbox.MailboxEntry{}, loadErr(err, "dev mailbox message")
 	}
 	return mailboxEntryFromRow(row), nil
 }

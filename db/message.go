@@ -38,16 +38,16 @@ type StatusChange struct {
 // fails with ENOTFOUND when the message does not exist or, with
 // change.From, is in none of those statuses.
 func (tx *Tx) SetMessageStatus(ctx context.Context, change StatusChange) (outbox.Message, error) {
-	applied, err := setMessageStatuses(ctx, tx.Q, []StatusChange{change})
+	applied, err := setMessageStatuses(ctx, tx.q, []StatusChange{change})
 	if err != nil {
 		return outbox.Message{}, err
 	}
 	if !applied[0] {
-		return outbox.Message{}, Check(pgx.ErrNoRows, "message")
+		return outbox.Message{}, loadErr(pgx.ErrNoRows, "message")
 	}
-	row, err := tx.Q.MessageGet(ctx, dbsqlc.MessageGetParams{TenantID: change.TenantID, ID: change.MessageID})
+	row, err := tx.q.MessageGet(ctx, dbsqlc.MessageGetParams{TenantID: change.TenantID, ID: change.MessageID})
 	if err != nil {
-		return outbox.Message{}, Check(err, "message")
+		return outbox.Message{}, loadErr(err, "message")
 	}
 	return MessageFromRow(row)
 }
@@ -56,7 +56,7 @@ func (tx *Tx) SetMessageStatus(ctx context.Context, change StatusChange) (outbox
 // one statement in tx, and reports for each whether it applied, as
 // Store.SetMessageStatuses does.
 func (tx *Tx) SetMessageStatuses(ctx context.Context, changes []StatusChange) ([]bool, error) {
-	return setMessageStatuses(ctx, tx.Q, changes)
+	return setMessageStatuses(ctx, tx.q, changes)
 }
 
 // SetMessageStatuses applies many changes in one statement, its own

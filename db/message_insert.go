@@ -18,7 +18,7 @@ func (tx *Tx) MessageInsert(ctx context.Context, m outbox.Message, payload []byt
 	if cc == nil {
 		cc = []string{}
 	}
-	row, err := tx.Q.MessageInsert(ctx, dbsqlc.MessageInsertParams{
+	row, err := tx.q.MessageInsert(ctx, dbsqlc.MessageInsertParams{
 		TenantID: m.TenantID, Kind: string(m.Kind), FromAddr: m.From, ToAddrs: m.To, CcAddrs: cc,
 		Subject: m.Subject, TemplateKey: optional(m.Template), IdempotencyKey: optional(m.IdempotencyKey), Payload: payload,
 		ResentFrom: uuid.NullUUID{UUID: m.ResentFrom, Valid: m.ResentFrom != uuid.Nil},
@@ -31,7 +31,7 @@ func (tx *Tx) MessageInsert(ctx context.Context, m outbox.Message, payload []byt
 
 // MessageSetJob links a message to the River job that delivers it.
 func (tx *Tx) MessageSetJob(ctx context.Context, tenantID, id uuid.UUID, jobID int64) error {
-	if err := tx.Q.MessageSetJob(ctx, dbsqlc.MessageSetJobParams{TenantID: tenantID, ID: id, JobID: &jobID}); err != nil {
+	if err := tx.q.MessageSetJob(ctx, dbsqlc.MessageSetJobParams{TenantID: tenantID, ID: id, JobID: &jobID}); err != nil {
 		return fmt.Errorf("linking message job: %w", err)
 	}
 	return nil
@@ -40,9 +40,9 @@ func (tx *Tx) MessageSetJob(ctx context.Context, tenantID, id uuid.UUID, jobID i
 // MessageGetByID returns one of the tenant's messages, read in tx;
 // ENOTFOUND when there is none with that id.
 func (tx *Tx) MessageGetByID(ctx context.Context, tenantID, id uuid.UUID) (outbox.Message, error) {
-	row, err := tx.Q.MessageGet(ctx, dbsqlc.MessageGetParams{TenantID: tenantID, ID: id})
+	row, err := tx.q.MessageGet(ctx, dbsqlc.MessageGetParams{TenantID: tenantID, ID: id})
 	if err != nil {
-		return outbox.Message{}, Check(err, "message")
+		return outbox.Message{}, loadErr(err, "message")
 	}
 	return MessageFromRow(row)
 }

@@ -70,7 +70,7 @@ func (s *Store) MessageList(ctx context.Context, q MessageQuery) ([]outbox.Messa
 func (s *Store) MessageGetByID(ctx context.Context, tenantID, id uuid.UUID) (outbox.Message, error) {
 	row, err := s.q.MessageGet(ctx, dbsqlc.MessageGetParams{TenantID: tenantID, ID: id})
 	if err != nil {
-		return outbox.Message{}, Check(err, "message")
+		return outbox.Message{}, loadErr(err, "message")
 	}
 	return MessageFromRow(row)
 }
@@ -81,7 +81,7 @@ func (s *Store) MessageGetByID(ctx context.Context, tenantID, id uuid.UUID) (out
 func (s *Store) MessageGetWithLastEvent(ctx context.Context, tenantID, id uuid.UUID) (outbox.Message, int64, error) {
 	r, err := s.q.MessageLogGet(ctx, dbsqlc.MessageLogGetParams{TenantID: tenantID, ID: id})
 	if err != nil {
-		return outbox.Message{}, 0, Check(err, "message")
+		return outbox.Message{}, 0, loadErr(err, "message")
 	}
 	m, err := MessageFromRow(r.Message)
 	return m, r.LastEventID, err
@@ -161,9 +161,9 @@ func (s *Store) MessagePurgeExpired(ctx context.Context, tenantID uuid.UUID, cut
 // TenantGetByID returns the tenant with the given id, read in tx;
 // ENOTFOUND when there is none.
 func (tx *Tx) TenantGetByID(ctx context.Context, id uuid.UUID) (outbox.Tenant, error) {
-	row, err := tx.Q.TenantGetByID(ctx, id)
+	row, err := tx.q.TenantGetByID(ctx, id)
 	if err != nil {
-		return outbox.Tenant{}, Check(err, "tenant")
+		return outbox.Tenant{}, loadErr(err, "tenant")
 	}
 	return tenantFromRow(row), nil
 }
@@ -171,10 +171,10 @@ func (tx *Tx) TenantGetByID(ctx context.Context, id uuid.UUID) (outbox.Tenant, e
 // TenantRetentionSet sets how many days a tenant keeps its messages and
 // returns the updated tenant; ENOTFOUND when there is no such tenant.
 func (tx *Tx) TenantRetentionSet(ctx context.Context, id uuid.UUID, days int) (outbox.Tenant, error) {
-	row, err := tx.Q.TenantRetentionSet(ctx, dbsqlc.TenantRetentionSetParams{ID: id, RetentionDays: int32(days)})
+	row, err := tx.q.TenantRetentionSet(ctx, dbsqlc.TenantRetentionSetParams{ID: id, RetentionDays: int32(days)})
 	if err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
-			return outbox.Tenant{}, Check(err, "tenant")
+			return outbox.Tenant{}, loadErr(err, "tenant")
 		}
 		return outbox.Tenant{}, fmt.Errorf("setting log retention: %w", err)
 	}

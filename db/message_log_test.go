@@ -26,7 +26,7 @@ func TestAttemptsAndEventsByMessageIDs(t *testing.T) {
 	globex, err := store.EnsureTenant(ctx, "globex")
 	require.NoError(t, err)
 	newMessage := func(tenant outbox.Tenant, attempts int) uuid.UUID {
-		row, err := store.Q().MessageInsert(ctx, dbsqlc.MessageInsertParams{
+		row, err := store.Queries().MessageInsert(ctx, dbsqlc.MessageInsertParams{
 			TenantID: tenant.ID, Kind: string(outbox.KindNotification), ToAddrs: []string{"a@example.com"}, CcAddrs: []string{}, Payload: []byte("{}"),
 		})
 		require.NoError(t, err)

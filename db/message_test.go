@@ -35,7 +35,7 @@ func TestSetMessageStatuses(t *testing.T) {
 	tenant, err := store.EnsureTenant(ctx, "acme")
 	require.NoError(t, err)
 	newMessage := func(status outbox.MessageStatus) uuid.UUID {
-		row, err := store.Q().MessageInsert(ctx, dbsqlc.MessageInsertParams{
+		row, err := store.Queries().MessageInsert(ctx, dbsqlc.MessageInsertParams{
 			TenantID: tenant.ID, Kind: string(outbox.KindNotification), ToAddrs: []string{"a@example.com"}, CcAddrs: []string{}, Payload: []byte("{}"),
 		})
 		require.NoError(t, err)
@@ -67,18 +67,18 @@ func TestSetMessageStatuses(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []bool{true, false, false, false, true}, applied)
 
-	got, err := store.Q().MessageGet(ctx, dbsqlc.MessageGetParams{TenantID: tenant.ID, ID: failing})
+	got, err := store.Queries().MessageGet(ctx, dbsqlc.MessageGetParams{TenantID: tenant.ID, ID: failing})
 	require.NoError(t, err)
 	require.Equal(t, string(outbox.StatusRetrying), got.Status)
 	require.EqualValues(t, 1, got.AttemptCount)
 	require.Contains(t, string(got.LastError), "CONNECTION")
-	attempts, err := store.Q().MessageAttemptsList(ctx, dbsqlc.MessageAttemptsListParams{TenantID: tenant.ID, MessageID: failing})
+	attempts, err := store.Queries().MessageAttemptsList(ctx, dbsqlc.MessageAttemptsListParams{TenantID: tenant.ID, MessageID: failing})
 	require.NoError(t, err)
 	require.Len(t, attempts, 1)
 	require.Nil(t, attempts[0].Code, "no reply code: NULL")
 	require.EqualValues(t, 1500, attempts[0].DurationMs)
 	require.True(t, at.Equal(attempts[0].At))
-	got, err = store.Q().MessageGet(ctx, dbsqlc.MessageGetParams{TenantID: tenant.ID, ID: cancelled})
+	got, err = store.Queries().MessageGet(ctx, dbsqlc.MessageGetParams{TenantID: tenant.ID, ID: cancelled})
 	require.NoError(t, err)
 	require.Equal(t, string(outbox.StatusCancelled), got.Status, "not deliverable: left alone")
 
@@ -116,7 +116,7 @@ func TestSetMessageStatuses(t *testing.T) {
 	}
 	require.ElementsMatch(t, []string{"SENDING", "RETRYING"}, []string{changes[0].Status, changes[1].Status})
 	require.Equal(t, change{Kind: "m", Tenant: tenant.ID, ID: failing, Status: "SENT", Event: changes[2].Event}, changes[2])
-	events, err := store.Q().MessageEventsList(ctx, dbsqlc.MessageEventsListParams{TenantID: tenant.ID, MessageID: failing})
+	events, err := store.Queries().MessageEventsList(ctx, dbsqlc.MessageEventsListParams{TenantID: tenant.ID, MessageID: failing})
 	require.NoError(t, err)
 	require.Equal(t, events[len(events)-1].ID, changes[2].Event, "the NOTIFY names the event it wrote")
 }
@@ -129,7 +129,7 @@ func TestSetMessageStatusesSameMessageTwice(t *testing.T) {
 	store := db.NewStore(dbtest.Pool(t))
 	tenant, err := store.EnsureTenant(ctx, "acme")
 	require.NoError(t, err)
-	row, err := store.Q().MessageInsert(ctx, dbsqlc.MessageInsertParams{
+	row, err := store.Queries().MessageInsert(ctx, dbsqlc.MessageInsertParams{
 		TenantID: tenant.ID, Kind: string(outbox.KindNotification), ToAddrs: []string{"a@example.com"}, CcAddrs: []string{}, Payload: []byte("{}"),
 	})
 	require.NoError(t, err)
@@ -139,7 +139,7 @@ func TestSetMessageStatusesSameMessageTwice(t *testing.T) {
 	})
 	require.NoError(t, err)
 	require.Equal(t, []bool{true, true}, applied)
-	events, err := store.Q().MessageEventsList(ctx, dbsqlc.MessageEventsListParams{TenantID: tenant.ID, MessageID: row.ID})
+	events, err := store.Queries().MessageEventsList(ctx, dbsqlc.MessageEventsListParams{TenantID: tenant.ID, MessageID: row.ID})
 	require.NoError(t, err)
 	require.Len(t, events, 2)
 	require.Equal(t, []string{"SENDING", "SENT"}, []string{events[0].Status, events[1].Status})

@@ -67,11 +67,11 @@ func (tx *Tx) NotificationInsertMany(ctx context.Context, tenantID uuid.UUID, ms
 		ev.Statuses = append(ev.Statuses, string(m.Status))
 		ev.Details = append(ev.Details, m.Detail)
 	}
-	rows, err := tx.Q.MessageInsertMany(ctx, p)
+	rows, err := tx.q.MessageInsertMany(ctx, p)
 	if err != nil {
 		return nil, fmt.Errorf("recording messages: %w", err)
 	}
-	if err := tx.Q.MessageEventInsertMany(ctx, ev); err != nil {
+	if err := tx.q.MessageEventInsertMany(ctx, ev); err != nil {
 		return nil, fmt.Errorf("recording message events: %w", err)
 	}
 	out := make([]outbox.Message, len(rows))
@@ -89,7 +89,7 @@ func (tx *Tx) NotificationInsertMany(ctx context.Context, tenantID uuid.UUID, ms
 func (s *Store) MessageGetWithPayload(ctx context.Context, tenantID, id uuid.UUID) (outbox.Message, []byte, error) {
 	row, err := s.q.MessageGet(ctx, dbsqlc.MessageGetParams{TenantID: tenantID, ID: id})
 	if err != nil {
-		return outbox.Message{}, nil, Check(err, "message")
+		return outbox.Message{}, nil, loadErr(err, "message")
 	}
 	m, err := MessageFromRow(row)
 	return m, row.Payload, err
@@ -108,7 +108,7 @@ func (tx *Tx) IdempotencyKeyClaim(ctx context.Context, tenantID uuid.UUID, claim
 	for i, c := range claims {
 		p.Keys[i], p.MessageIds[i], p.PayloadHashes[i] = c.Key, c.MessageID, c.RequestHash
 	}
-	claimed, err := tx.Q.IdempotencyKeyClaim(ctx, p)
+	claimed, err := tx.q.IdempotencyKeyClaim(ctx, p)
 	if err != nil {
 		return nil, fmt.Errorf("claiming idempotency keys: %w", err)
 	}
@@ -125,7 +125,7 @@ type ClaimedMessage struct {
 // tenant has claimed, each with its message. It fails with the database's
 // error.
 func (tx *Tx) IdempotencyKeyMessages(ctx context.Context, tenantID uuid.UUID, keys []string) ([]ClaimedMessage, error) {
-	rows, err := tx.Q.IdempotencyKeyMessages(ctx, dbsqlc.IdempotencyKeyMessagesParams{TenantID: tenantID, Keys: keys})
+	rows, err := tx.q.IdempotencyKeyMessages(ctx, dbsqlc.IdempotencyKeyMessagesParams{TenantID: tenantID, Keys: keys})
 	if err != nil {
 		return nil, fmt.Errorf("reading messages of idempotency keys: %w", err)
 	}

@@ -16,7 +16,7 @@ import (
 // PartnerClientInsert stores c (its ID and CreatedAt are set by the
 // database) and returns it.
 func (tx *Tx) PartnerClientInsert(ctx context.Context, c outbox.PartnerClient) (outbox.PartnerClient, error) {
-	row, err := tx.Q.PartnerClientInsert(ctx, dbsqlc.PartnerClientInsertParams{
+	row, err := tx.q.PartnerClientInsert(ctx, dbsqlc.PartnerClientInsertParams{
 		TenantID: c.TenantID, ClientID: c.ClientID, Name: c.Name, Scopes: c.Scopes,
 	})
 	if err != nil {
@@ -43,11 +43,11 @@ func (s *Store) PartnerClientListByTenant(ctx context.Context, tenantID uuid.UUI
 // (uuid.Nil: none) or client id, locked until tx ends; ENOTFOUND when
 // there is none.
 func (tx *Tx) PartnerClientGetForUpdate(ctx context.Context, tenantID, id uuid.UUID, clientID string) (outbox.PartnerClient, error) {
-	row, err := tx.Q.PartnerClientGetForUpdate(ctx, dbsqlc.PartnerClientGetForUpdateParams{
+	row, err := tx.q.PartnerClientGetForUpdate(ctx, dbsqlc.PartnerClientGetForUpdateParams{
 		TenantID: tenantID, ID: uuid.NullUUID{UUID: id, Valid: id != uuid.Nil}, ClientID: clientID,
 	})
 	if err != nil {
-		return outbox.PartnerClient{}, Check(err, "partner client")
+		return outbox.PartnerClient{}, loadErr(err, "partner client")
 	}
 	return partnerClientFromRow(row), nil
 }
@@ -55,9 +55,9 @@ func (tx *Tx) PartnerClientGetForUpdate(ctx context.Context, tenantID, id uuid.U
 // PartnerClientRevoke revokes a client now (a revoked one keeps its time)
 // and returns it; ENOTFOUND when there is none with that id.
 func (tx *Tx) PartnerClientRevoke(ctx context.Context, tenantID, id uuid.UUID) (outbox.PartnerClient, error) {
-	row, err := tx.Q.PartnerClientRevoke(ctx, dbsqlc.PartnerClientRevokeParams{TenantID: tenantID, ID: id})
+	row, err := tx.q.PartnerClientRevoke(ctx, dbsqlc.PartnerClientRevokeParams{TenantID: tenantID, ID: id})
 	if err != nil {
-		return outbox.PartnerClient{}, Check(err, "partner client")
+		return outbox.PartnerClient{}, loadErr(err, "partner client")
 	}
 	return partnerClientFromRow(row), nil
 }
@@ -65,7 +65,7 @@ func (tx *Tx) PartnerClientRevoke(ctx context.Context, tenantID, id uuid.UUID) (
 // PartnerClientNotifyRevoked tells every API process, at commit, to close
 // the websockets of the client.
 func (tx *Tx) PartnerClientNotifyRevoked(ctx context.Context, clientID string) error {
-	if err := tx.Q.PartnerClientNotifyRevoked(ctx, clientID); err != nil {
+	if err := tx.q.PartnerClientNotifyRevoked(ctx, clientID); err != nil {
 		return fmt.Errorf("notifying the revocation: %w", err)
 	}
 	return nil
@@ -90,7 +90,7 @@ func partnerClientFromRow(r dbsqlc.PartnerClient) outbox.PartnerClient {
 
 // PartnerKeyInsert stores k (its CreatedAt is set by the database).
 func (tx *Tx) PartnerKeyInsert(ctx context.Context, k outbox.PartnerKey) error {
-	if _, err := tx.Q.PartnerKeyInsert(ctx, dbsqlc.PartnerKeyInsertParams{
+	if _, err := tx.q.PartnerKeyInsert(ctx, dbsqlc.PartnerKeyInsertParams{
 		PartnerClientID: k.PartnerClientID, TenantID: k.TenantID, Kid: k.Kid, Algorithm: k.Algorithm,
 		PublicKey: k.PublicKey, Thumbprint: k.Thumbprint,
 	}); err != nil {
@@ -107,7 +107,7 @@ func (s *Store) PartnerKeyListByClients(ctx context.Context, tenantID uuid.UUID,
 
 // PartnerKeyListByClients is Store.PartnerKeyListByClients in tx.
 func (tx *Tx) PartnerKeyListByClients(ctx context.Context, tenantID uuid.UUID, ids []uuid.UUID) ([]outbox.PartnerKey, error) {
-	return partnerKeyListByClients(ctx, tx.Q, tenantID, ids)
+	return partnerKeyListByClients(ctx, tx.q, tenantID, ids)
 }
 
 func partnerKeyListByClients(ctx context.Context, q *dbsqlc.Queries, tenantID uuid.UUID, ids []uuid.UUID) ([]outbox.PartnerKey, error) {
@@ -128,7 +128,7 @@ func partnerKeyListByClients(ctx context.Context, q *dbsqlc.Queries, tenantID uu
 // PartnerKeyDelete removes the key kid of a client and returns how many
 // keys it removed (0 or 1).
 func (tx *Tx) PartnerKeyDelete(ctx context.Context, tenantID, clientID uuid.UUID, kid string) (int64, error) {
-	n, err := tx.Q.PartnerKeyDelete(ctx, dbsqlc.PartnerKeyDeleteParams{TenantID: tenantID, PartnerClientID: clientID, Kid: kid})
+	n, err := tx.q.PartnerKeyDelete(ctx, dbsqlc.PartnerKeyDeleteParams{TenantID: tenantID, PartnerClientID: clientID, Kid: kid})
 	if err != nil {
 		return 0, fmt.Errorf("removing partner key: %w", err)
 	}
@@ -138,7 +138,7 @@ func (tx *Tx) PartnerKeyDelete(ctx context.Context, tenantID, clientID uuid.UUID
 // PartnerKeyNotifyRemoved tells every API process, at commit, to close the
 // websockets opened with the key kid of clientID.
 func (tx *Tx) PartnerKeyNotifyRemoved(ctx context.Context, clientID, kid string) error {
-	if err := tx.Q.PartnerKeyNotifyRemoved(ctx, dbsqlc.PartnerKeyNotifyRemovedParams{ClientID: clientID, Kid: kid}); err != nil {
+	if err := tx.q.PartnerKeyNotifyRemoved(ctx, dbsqlc.PartnerKeyNotifyRemovedParams{ClientID: clientID, Kid: kid}); err != nil {
 		return fmt.Errorf("notifying the key's removal: %w", err)
 	}
 	return nil
@@ -150,7 +150,7 @@ func (tx *Tx) PartnerKeyNotifyRemoved(ctx context.Context, clientID, kid string)
 func (s *Store) PartnerKeyGetForToken(ctx context.Context, clientID, kid string) (outbox.PartnerTokenKey, error) {
 	r, err := s.q.PartnerKeyGetForToken(ctx, dbsqlc.PartnerKeyGetForTokenParams{ClientID: clientID, Kid: kid})
 	if err != nil {
-		return outbox.PartnerTokenKey{}, Check(err, "partner key")
+		return outbox.PartnerTokenKey{}, loadErr(err, "partner key")
 	}
 	return outbox.PartnerTokenKey{
 		ClientID: r.ClientID, Kid: r.Kid, Algorithm: r.Algorithm, PublicKey: r.PublicKey,

@@ -65,12 +65,12 @@ func (s *Store) RateLimitAccountPause(ctx context.Context, account string, now *
 // database's error.
 func (tx *Tx) RateLimitAccountLock(ctx context.Context, account string, now *time.Time) (RateLimitAccount, error) {
 	params := dbsqlc.RateLimitAccountLockParams{Account: account, Now: now}
-	row, err := tx.Q.RateLimitAccountLock(ctx, params)
+	row, err := tx.q.RateLimitAccountLock(ctx, params)
 	if errors.Is(err, pgx.ErrNoRows) {
-		if err := tx.Q.RateLimitAccountCreate(ctx, account); err != nil {
+		if err := tx.q.RateLimitAccountCreate(ctx, account); err != nil {
 			return RateLimitAccount{}, fmt.Errorf("creating sending account: %w", err)
 		}
-		row, err = tx.Q.RateLimitAccountLock(ctx, params)
+		row, err = tx.q.RateLimitAccountLock(ctx, params)
 	}
 	if err != nil {
 		return RateLimitAccount{}, fmt.Errorf("locking sending account: %w", err)
@@ -87,7 +87,7 @@ func (tx *Tx) RateLimitAccountLock(ctx context.Context, account string, now *tim
 // decide when the next reservation fits. It fails with the database's
 // error.
 func (tx *Tx) RateLimitReservationsBlocking(ctx context.Context, account string, seqs []int64, minRecipientsTotal *int64) ([]RateLimitReservation, error) {
-	rows, err := tx.Q.RateLimitReservationsBlocking(ctx, dbsqlc.RateLimitReservationsBlockingParams{
+	rows, err := tx.q.RateLimitReservationsBlocking(ctx, dbsqlc.RateLimitReservationsBlockingParams{
 		Account: account, Seqs: seqs, MinRecipientsTotal: minRecipientsTotal,
 	})
 	if err != nil {
@@ -105,7 +105,7 @@ func (tx *Tx) RateLimitReservationsBlocking(ctx context.Context, account string,
 // account's lock (RateLimitAccountLock). It fails with the database's
 // error.
 func (tx *Tx) RateLimitReservationInsert(ctx context.Context, account string, r RateLimitReservation, prune RateLimitPrune) error {
-	err := tx.Q.RateLimitReservationInsert(ctx, dbsqlc.RateLimitReservationInsertParams{
+	err := tx.q.RateLimitReservationInsert(ctx, dbsqlc.RateLimitReservationInsertParams{
 		Account: account, Seq: r.Seq, RecipientsTotal: r.RecipientsTotal, At: r.At,
 		PruneFromSeq: prune.FromSeq, PruneToSeq: prune.ToSeq, PruneBefore: prune.Before,
 	})
@@ -130,7 +130,7 @@ func (s *Store) RateLimitPause(ctx context.Context, account string, until time.T
 func (s *Store) RateLimitAccountGet(ctx context.Context, account string) (RateLimitAccount, error) {
 	row, err := s.q.RateLimitAccountState(ctx, account)
 	if err != nil {
-		return RateLimitAccount{}, Check(err, "sending account")
+		return RateLimitAccount{}, loadErr(err, "sending account")
 	}
 	return RateLimitAccount{
 		Seq: row.Seq, RecipientsTotal: row.RecipientsTotal, PrunedSeq: row.PrunedSeq, PrunedRecipients: row.PrunedRecipients,

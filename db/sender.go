@@ -15,7 +15,7 @@ import (
 func (s *Store) SenderSettingsGet(ctx context.Context, tenantID uuid.UUID) (outbox.SenderSettings, error) {
 	row, err := s.q.SenderSettingsGet(ctx, tenantID)
 	if err != nil {
-		return outbox.SenderSettings{}, Check(err, "sender settings")
+		return outbox.SenderSettings{}, loadErr(err, "sender settings")
 	}
 	return SenderSettingsFromRow(row), nil
 }
@@ -24,9 +24,9 @@ func (s *Store) SenderSettingsGet(ctx context.Context, tenantID uuid.UUID) (outb
 // locked until tx ends: the lock that orders every change of a tenant's
 // settings and verifications. ENOTFOUND when the tenant has none.
 func (tx *Tx) SenderSettingsGetForUpdate(ctx context.Context, tenantID uuid.UUID) (outbox.SenderSettings, error) {
-	row, err := tx.Q.SenderSettingsGetForUpdate(ctx, tenantID)
+	row, err := tx.q.SenderSettingsGetForUpdate(ctx, tenantID)
 	if err != nil {
-		return outbox.SenderSettings{}, Check(err, "sender settings")
+		return outbox.SenderSettings{}, loadErr(err, "sender settings")
 	}
 	return SenderSettingsFromRow(row), nil
 }
@@ -41,13 +41,13 @@ func (tx *Tx) SenderSettingsUpdate(ctx context.Context, set outbox.SenderSetting
 		bcc = []string{}
 	}
 	keyID, secret := sealedColumns(set.Secret)
-	row, err := tx.Q.SenderSettingsUpdate(ctx, dbsqlc.SenderSettingsUpdateParams{
+	row, err := tx.q.SenderSettingsUpdate(ctx, dbsqlc.SenderSettingsUpdateParams{
 		TenantID: set.TenantID, Mode: string(set.Mode), FromName: set.FromName, FromEmail: set.FromEmail,
 		ReplyTo: set.ReplyTo, ContactEmail: set.ContactEmail, Bcc: bcc, ArchiveCopyTo: set.ArchiveCopyTo,
 		Transport: set.Transport, SecretKeyID: keyID, Secret: secret,
 	})
 	if err != nil {
-		return outbox.SenderSettings{}, Check(err, "sender settings")
+		return outbox.SenderSettings{}, loadErr(err, "sender settings")
 	}
 	return SenderSettingsFromRow(row), nil
 }
@@ -68,7 +68,7 @@ func SenderSettingsFromRow(row dbsqlc.SenderSetting) outbox.SenderSettings {
 // settings, secret, fingerprint, recipient and message) and returns it.
 func (tx *Tx) SenderTestInsert(ctx context.Context, t outbox.SenderTest) (outbox.SenderTest, error) {
 	keyID, secret := sealedColumns(t.Secret)
-	row, err := tx.Q.SenderTestInsert(ctx, dbsqlc.SenderTestInsertParams{
+	row, err := tx.q.SenderTestInsert(ctx, dbsqlc.SenderTestInsertParams{
 		TenantID: t.TenantID, Settings: t.Settings, SecretKeyID: keyID, Secret: secret,
 		Fingerprint: t.Fingerprint, TestRecipient: t.TestRecipient, MessageID: t.MessageID,
 	})
@@ -86,13 +86,13 @@ func (s *Store) SenderTestGet(ctx context.Context, tenantID, id uuid.UUID) (outb
 
 // SenderTestGet is Store.SenderTestGet in tx.
 func (tx *Tx) SenderTestGet(ctx context.Context, tenantID, id uuid.UUID) (outbox.SenderTest, error) {
-	return senderTestGet(ctx, tx.Q, tenantID, id)
+	return senderTestGet(ctx, tx.q, tenantID, id)
 }
 
 func senderTestGet(ctx context.Context, q *dbsqlc.Queries, tenantID, id uuid.UUID) (outbox.SenderTest, error) {
 	row, err := q.SenderTestGet(ctx, dbsqlc.SenderTestGetParams{TenantID: tenantID, ID: id})
 	if err != nil {
-		return outbox.SenderTest{}, Check(err, "sender test")
+		return outbox.SenderTest{}, loadErr(err, "sender test")
 	}
 	return senderTestFromRow(row), nil
 }
@@ -100,9 +100,9 @@ func senderTestGet(ctx context.Context, q *dbsqlc.Queries, tenantID, id uuid.UUI
 // SenderTestStart claims a PENDING test for running and returns it;
 // ENOTFOUND when there is no such test or it ran already.
 func (tx *Tx) SenderTestStart(ctx context.Context, tenantID, id uuid.UUID) (outbox.SenderTest, error) {
-	row, err := tx.Q.SenderTestStart(ctx, dbsqlc.SenderTestStartParams{TenantID: tenantID, ID: id})
+	row, err := tx.q.SenderTestStart(ctx, dbsqlc.SenderTestStartParams{TenantID: tenantID, ID: id})
 	if err != nil {
-		return outbox.SenderTest{}, Check(err, "pending sender test")
+		return outbox.SenderTest{}, loadErr(err, "pending sender test")
 	}
 	return senderTestFromRow(row), nil
 }
@@ -110,7 +110,7 @@ func (tx *Tx) SenderTestStart(ctx context.Context, tenantID, id uuid.UUID) (outb
 // SenderTestFinish records a test's outcome: its status, the steps' JSON
 // and the failure's JSON (nil for none).
 func (tx *Tx) SenderTestFinish(ctx context.Context, tenantID, id uuid.UUID, status string, steps, failure []byte) error {
-	if _, err := tx.Q.SenderTestFinish(ctx, dbsqlc.SenderTestFinishParams{
+	if _, err := tx.q.SenderTestFinish(ctx, dbsqlc.SenderTestFinishParams{
 		TenantID: tenantID, ID: id, Status: status, Steps: steps, Error: failure,
 	}); err != nil {
 		return fmt.Errorf("recording test outcome: %w", err)
@@ -129,7 +129,7 @@ func senderTestFromRow(row dbsqlc.SenderTest) outbox.SenderTest {
 
 // SenderDraftUpsert makes d the tenant's latest draft.
 func (tx *Tx) SenderDraftUpsert(ctx context.Context, d outbox.SenderDraft) error {
-	if err := tx.Q.SenderDraftUpsert(ctx, dbsqlc.SenderDraftUpsertParams{TenantID: d.TenantID, TestID: d.TestID, Fingerprint: d.Fingerprint}); err != nil {
+	if err := tx.q.SenderDraftUpsert(ctx, dbsqlc.SenderDraftUpsertParams{TenantID: d.TenantID, TestID: d.TestID, Fingerprint: d.Fingerprint}); err != nil {
 		return fmt.Errorf("recording sender draft: %w", err)
 	}
 	return nil
@@ -138,9 +138,9 @@ func (tx *Tx) SenderDraftUpsert(ctx context.Context, d outbox.SenderDraft) error
 // SenderDraftGet returns the tenant's latest draft; ENOTFOUND when it has
 // tested none.
 func (tx *Tx) SenderDraftGet(ctx context.Context, tenantID uuid.UUID) (outbox.SenderDraft, error) {
-	row, err := tx.Q.SenderDraftGet(ctx, tenantID)
+	row, err := tx.q.SenderDraftGet(ctx, tenantID)
 	if err != nil {
-		return outbox.SenderDraft{}, Check(err, "sender draft")
+		return outbox.SenderDraft{}, loadErr(err, "sender draft")
 	}
 	return outbox.SenderDraft{TenantID: row.TenantID, TestID: row.TestID, Fingerprint: row.Fingerprint, UpdatedAt: row.UpdatedAt}, nil
 }

@@ -28,14 +28,11 @@ func NewStore(pool *pgxpool.Pool) *Store {
 // Pool returns the connection pool, for River and for LISTEN.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
-// Q returns the queries outside any transaction.
-func (s *Store) Q() *dbsqlc.Queries { return s.q }
-
 // Tx is one open transaction: its queries and the pgx.Tx that River's
 // InsertTx takes, so a row and its job commit together.
 type Tx struct {
 	pgx.Tx
-	Q *dbsqlc.Queries
+	q *dbsqlc.Queries
 }
 
 // InTx runs fn in a transaction, committing when fn returns nil and rolling
@@ -46,7 +43,7 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 		return fmt.Errorf("beginning transaction: %w", err)
 	}
 	defer ptx.Rollback(context.Background()) //nolint:errcheck // no-op after commit
-	if err := fn(&Tx{Tx: ptx, Q: s.q.WithTx(ptx)}); err != nil {
+	if err := fn(&Tx{Tx: ptx, q: s.q.WithTx(ptx)}); err != nil {
 		return err
 	}
 	if err := ptx.Commit(ctx); err != nil {
@@ -55,10 +52,10 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 	return nil
 }
 
-// Check turns pgx.ErrNoRows into an outbox.ENOTFOUND error naming what was
+// loadErr turns pgx.ErrNoRows into an outbox.ENOTFOUND error naming what was
 // looked for, and wraps any other error with that context. It is the one
 // place where "no rows" becomes "not found".
-func Check(err error, what string) error {
+func loadErr(err error, what string) error {
 	if err == nil {
 		return nil
 	}
@@ -82,7 +79,7 @@ func (s *Store) EnsureTenant(ctx context.Context, slug string) (outbox.Tenant, e
 func (s *Store) Tenant(ctx context.Context, id uuid.UUID) (outbox.Tenant, error) {
 	row, err := s.q.TenantGetByID(ctx, id)
 	if err != nil {
-		return outbox.Tenant{}, Check(err, "tenant")
+		return outbox.Tenant{}, loadErr(err, "tenant")
 	}
 	return tenantFromRow(row), nil
 }

@@ -61,7 +61,7 @@ func (s *Store) SuppressionFind(ctx context.Context, tenantID uuid.UUID, emails 
 // address already suppressed keeps its first reason. It fails with the
 // database's error.
 func (tx *Tx) SuppressionInsert(ctx context.Context, tenantID uuid.UUID, email, reason string, messageID uuid.UUID) error {
-	err := tx.Q.SuppressionInsert(ctx, dbsqlc.SuppressionInsertParams{
+	err := tx.q.SuppressionInsert(ctx, dbsqlc.SuppressionInsertParams{
 		TenantID: tenantID, Email: email, Reason: reason, MessageID: uuid.NullUUID{UUID: messageID, Valid: messageID != uuid.Nil},
 	})
 	if err != nil {
@@ -73,7 +73,7 @@ func (tx *Tx) SuppressionInsert(ctx context.Context, tenantID uuid.UUID, email, 
 // SuppressionDelete lets mail go to email again and reports whether it
 // was suppressed. It fails with the database's error.
 func (tx *Tx) SuppressionDelete(ctx context.Context, tenantID uuid.UUID, email string) (bool, error) {
-	n, err := tx.Q.SuppressionDelete(ctx, dbsqlc.SuppressionDeleteParams{TenantID: tenantID, Email: email})
+	n, err := tx.q.SuppressionDelete(ctx, dbsqlc.SuppressionDeleteParams{TenantID: tenantID, Email: email})
 	if err != nil {
 		return false, fmt.Errorf("removing suppression: %w", err)
 	}

@@ -32,7 +32,7 @@ func (s *Store) TemplateGetMany(ctx context.Context, tenantID uuid.UUID, keys []
 // TemplateUpsert saves t as the tenant's template of t.Key, replacing an
 // earlier version, and returns it as stored.
 func (tx *Tx) TemplateUpsert(ctx context.Context, tenantID uuid.UUID, t outbox.Template) (outbox.Template, error) {
-	row, err := tx.Q.TemplateUpsert(ctx, dbsqlc.TemplateUpsertParams{
+	row, err := tx.q.TemplateUpsert(ctx, dbsqlc.TemplateUpsertParams{
 		TenantID: tenantID, Key: t.Key, Subject: t.Subject, TextBody: t.Text, HtmlBody: t.HTML,
 	})
 	if err != nil {

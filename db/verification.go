@@ -34,7 +34,7 @@ func (s *Store) SenderVerificationGet(ctx context.Context, tenantID, id uuid.UUI
 
 // SenderVerificationGet is Store.SenderVerificationGet in tx.
 func (tx *Tx) SenderVerificationGet(ctx context.Context, tenantID, id uuid.UUID) (outbox.SenderVerification, error) {
-	return senderVerificationGet(ctx, tx.Q, tenantID, id)
+	return senderVerificationGet(ctx, tx.q, tenantID, id)
 }
 
 func senderVerificationGet(ctx context.Context, q *dbsqlc.Queries, tenantID, id uuid.UUID) (outbox.SenderVerification, error) {
@@ -45,7 +45,7 @@ func senderVerificationGet(ctx context.Context, q *dbsqlc.Queries, tenantID, id 
 // SenderVerificationGetForUpdate returns one of the tenant's verifications,
 // locked until tx ends; ENOTFOUND when there is none with that id.
 func (tx *Tx) SenderVerificationGetForUpdate(ctx context.Context, tenantID, id uuid.UUID) (outbox.SenderVerification, error) {
-	row, err := tx.Q.SenderVerificationGetForUpdate(ctx, dbsqlc.SenderVerificationGetForUpdateParams{TenantID: tenantID, ID: id})
+	row, err := tx.q.SenderVerificationGetForUpdate(ctx, dbsqlc.SenderVerificationGetForUpdateParams{TenantID: tenantID, ID: id})
 	return verificationChecked(row, err)
 }
 
@@ -53,7 +53,7 @@ func (tx *Tx) SenderVerificationGetForUpdate(ctx context.Context, tenantID, id u
 // of email (in any case), locked until tx ends; ENOTFOUND when there is
 // none.
 func (tx *Tx) SenderVerificationGetByEmailForUpdate(ctx context.Context, tenantID uuid.UUID, email string) (outbox.SenderVerification, error) {
-	row, err := tx.Q.SenderVerificationGetByEmailForUpdate(ctx, dbsqlc.SenderVerificationGetByEmailForUpdateParams{TenantID: tenantID, Email: email})
+	row, err := tx.q.SenderVerificationGetByEmailForUpdate(ctx, dbsqlc.SenderVerificationGetByEmailForUpdateParams{TenantID: tenantID, Email: email})
 	return verificationChecked(row, err)
 }
 
@@ -62,7 +62,7 @@ func (tx *Tx) SenderVerificationGetByEmailForUpdate(ctx context.Context, tenantI
 // nothing, when a concurrent request created that verification first (the
 // caller then locks that one).
 func (tx *Tx) SenderVerificationInsert(ctx context.Context, v outbox.SenderVerification) (outbox.SenderVerification, bool, error) {
-	row, err := tx.Q.SenderVerificationInsert(ctx, dbsqlc.SenderVerificationInsertParams{
+	row, err := tx.q.SenderVerificationInsert(ctx, dbsqlc.SenderVerificationInsertParams{
 		TenantID: v.TenantID, Email: v.Email, ExpiresAt: v.ExpiresAt, LastSentAt: v.LastSentAt,
 	})
 	switch {
@@ -81,7 +81,7 @@ func (tx *Tx) SenderVerificationSetSent(ctx context.Context, tenantID, id uuid.U
 	if resentAt == nil {
 		resentAt = []time.Time{}
 	}
-	row, err := tx.Q.SenderVerificationSetSent(ctx, dbsqlc.SenderVerificationSetSentParams{
+	row, err := tx.q.SenderVerificationSetSent(ctx, dbsqlc.SenderVerificationSetSentParams{
 		ExpiresAt: expiresAt, LastSentAt: sentAt, ResentAt: resentAt, TenantID: tenantID, ID: id,
 	})
 	return verificationChecked(row, err)
@@ -90,14 +90,14 @@ func (tx *Tx) SenderVerificationSetSent(ctx context.Context, tenantID, id uuid.U
 // SenderVerificationSetVerified marks a verification verified at at;
 // ENOTFOUND when there is no such verification.
 func (tx *Tx) SenderVerificationSetVerified(ctx context.Context, tenantID, id uuid.UUID, at time.Time) (outbox.SenderVerification, error) {
-	row, err := tx.Q.SenderVerificationSetVerified(ctx, dbsqlc.SenderVerificationSetVerifiedParams{VerifiedAt: &at, TenantID: tenantID, ID: id})
+	row, err := tx.q.SenderVerificationSetVerified(ctx, dbsqlc.SenderVerificationSetVerifiedParams{VerifiedAt: &at, TenantID: tenantID, ID: id})
 	return verificationChecked(row, err)
 }
 
 // SenderVerificationExpireOthers ends, as of now, the tenant's pending
 // verifications other than keep, and returns their ids.
 func (tx *Tx) SenderVerificationExpireOthers(ctx context.Context, tenantID, keep uuid.UUID, now time.Time) ([]uuid.UUID, error) {
-	ids, err := tx.Q.SenderVerificationExpireOthers(ctx, dbsqlc.SenderVerificationExpireOthersParams{Now: now, TenantID: tenantID, KeepID: keep})
+	ids, err := tx.q.SenderVerificationExpireOthers(ctx, dbsqlc.SenderVerificationExpireOthersParams{Now: now, TenantID: tenantID, KeepID: keep})
 	if err != nil {
 		return nil, fmt.Errorf("ending other verifications: %w", err)
 	}
@@ -106,7 +106,7 @@ func (tx *Tx) SenderVerificationExpireOthers(ctx context.Context, tenantID, keep
 
 func verificationChecked(row dbsqlc.SenderVerification, err error) (outbox.SenderVerification, error) {
 	if err != nil {
-		return outbox.SenderVerification{}, Check(err, "sender verification")
+		return outbox.SenderVerification{}, loadErr(err, "sender verification")
 	}
 	return verificationFromRow(row), nil
 }
@@ -122,7 +122,7 @@ func verificationFromRow(r dbsqlc.SenderVerification) outbox.SenderVerification 
 // database) and returns it.
 func (tx *Tx) SenderVerificationTokenInsert(ctx context.Context, t outbox.VerificationToken) (outbox.VerificationToken, error) {
 	keyID, sealed := sealedColumns(t.Sealed)
-	row, err := tx.Q.SenderVerificationTokenInsert(ctx, dbsqlc.SenderVerificationTokenInsertParams{
+	row, err := tx.q.SenderVerificationTokenInsert(ctx, dbsqlc.SenderVerificationTokenInsertParams{
 		VerificationID: t.VerificationID, TenantID: t.TenantID, Hash: t.Hash, SealedKeyID: keyID, Sealed: sealed,
 		MessageID: uuid.NullUUID{UUID: t.MessageID, Valid: t.MessageID != uuid.Nil}, CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt,
 	})
@@ -136,7 +136,7 @@ func (tx *Tx) SenderVerificationTokenInsert(ctx context.Context, t outbox.Verifi
 // tenant's verifications in ids, wiping any token not yet mailed, and
 // returns how many it revoked.
 func (tx *Tx) SenderVerificationTokensRevoke(ctx context.Context, tenantID uuid.UUID, ids []uuid.UUID, now time.Time) (int64, error) {
-	n, err := tx.Q.SenderVerificationTokensRevoke(ctx, dbsqlc.SenderVerificationTokensRevokeParams{Now: &now, TenantID: tenantID, Ids: ids})
+	n, err := tx.q.SenderVerificationTokensRevoke(ctx, dbsqlc.SenderVerificationTokensRevokeParams{Now: &now, TenantID: tenantID, Ids: ids})
 	if err != nil {
 		return 0, fmt.Errorf("revoking verification links: %w", err)
 	}
@@ -148,7 +148,7 @@ func (tx *Tx) SenderVerificationTokensRevoke(ctx context.Context, tenantID uuid.
 func (s *Store) SenderVerificationTokenByHash(ctx context.Context, hash []byte) (outbox.VerificationLink, error) {
 	row, err := s.q.SenderVerificationTokenByHash(ctx, hash)
 	if err != nil {
-		return outbox.VerificationLink{}, Check(err, "verification link")
+		return outbox.VerificationLink{}, loadErr(err, "verification link")
 	}
 	return outbox.VerificationLink{
 		Token: tokenFromRow(row.SenderVerificationToken), Email: row.Email, VerifiedAt: row.VerifiedAt, TenantName: row.TenantName,
@@ -158,9 +158,9 @@ func (s *Store) SenderVerificationTokenByHash(ctx context.Context, hash []byte) 
 // SenderVerificationTokenLock returns one of the tenant's links, locked
 // until tx ends; ENOTFOUND when there is none with that id.
 func (tx *Tx) SenderVerificationTokenLock(ctx context.Context, tenantID, id uuid.UUID) (outbox.VerificationToken, error) {
-	row, err := tx.Q.SenderVerificationTokenLock(ctx, dbsqlc.SenderVerificationTokenLockParams{TenantID: tenantID, ID: id})
+	row, err := tx.q.SenderVerificationTokenLock(ctx, dbsqlc.SenderVerificationTokenLockParams{TenantID: tenantID, ID: id})
 	if err != nil {
-		return outbox.VerificationToken{}, Check(err, "verification link")
+		return outbox.VerificationToken{}, loadErr(err, "verification link")
 	}
 	return tokenFromRow(row), nil
 }
@@ -168,7 +168,7 @@ func (tx *Tx) SenderVerificationTokenLock(ctx context.Context, tenantID, id uuid
 // SenderVerificationTokenUse marks a link used at at and wipes its sealed
 // token.
 func (tx *Tx) SenderVerificationTokenUse(ctx context.Context, tenantID, id uuid.UUID, at time.Time) error {
-	if err := tx.Q.SenderVerificationTokenUse(ctx, dbsqlc.SenderVerificationTokenUseParams{UsedAt: &at, TenantID: tenantID, ID: id}); err != nil {
+	if err := tx.q.SenderVerificationTokenUse(ctx, dbsqlc.SenderVerificationTokenUseParams{UsedAt: &at, TenantID: tenantID, ID: id}); err != nil {
 		return fmt.Errorf("using verification link: %w", err)
 	}
 	return nil
@@ -177,7 +177,7 @@ func (tx *Tx) SenderVerificationTokenUse(ctx context.Context, tenantID, id uuid.
 // SenderVerificationTokenWipe forgets a link's sealed token once its mail
 // was handed over or given up.
 func (tx *Tx) SenderVerificationTokenWipe(ctx context.Context, tenantID, id uuid.UUID) error {
-	if err := tx.Q.SenderVerificationTokenWipe(ctx, dbsqlc.SenderVerificationTokenWipeParams{TenantID: tenantID, ID: id}); err != nil {
+	if err := tx.q.SenderVerificationTokenWipe(ctx, dbsqlc.SenderVerificationTokenWipeParams{TenantID: tenantID, ID: id}); err != nil {
 		return fmt.Errorf("wiping sent verification token: %w", err)
 	}
 	return nil

@@ -14,7 +14,7 @@ func (r *queryResolver) Viewer(ctx context.Context) (*model.Viewer, error) {
 	if !ok {
 		return nil, outbox.Errorf(outbox.EUNAUTHENTICATED, "authentication required")
 	}
-	tenant, err := outbox.MustTenant(ctx)
+	tenant, err := outbox.RequireTenant(ctx)
 	if err != nil {
 		return nil, err
 	}

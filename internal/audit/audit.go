@@ -18,7 +18,7 @@ import (
 // are JSON-encoded as given (nil is stored as NULL); they must not contain
 // secrets.
 func Record(ctx context.Context, tx *db.Tx, action, target string, before, after any) error {
-	tenant, err := outbox.MustTenant(ctx)
+	tenant, err := outbox.RequireTenant(ctx)
 	if err != nil {
 		return err
 	}

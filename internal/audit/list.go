@@ -34,7 +34,7 @@ func NewLog(store *db.Store) *Log { return &Log{store: store} }
 // DefaultPageSize. It returns an EINVALID error on field "first" outside
 // 0…MaxPageSize.
 func (l *Log) List(ctx context.Context, first int, after int64) (Page, error) {
-	tenant, err := outbox.MustTenant(ctx)
+	tenant, err := outbox.RequireTenant(ctx)
 	if err != nil {
 		return Page{}, err
 	}

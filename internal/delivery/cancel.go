@@ -24,7 +24,7 @@ var errSending = outbox.Errorf(outbox.ECONFLICT, "the message is being sent righ
 // ENOTFOUND for an unknown id and ECONFLICT, saying why, for a message that
 // is being sent, already final, or not a notification.
 func (s *Service) Cancel(ctx context.Context, id uuid.UUID) (outbox.Message, error) {
-	tenant, err := outbox.MustTenant(ctx)
+	tenant, err := outbox.RequireTenant(ctx)
 	if err != nil {
 		return outbox.Message{}, err
 	}
@@ -72,7 +72,7 @@ func (s *Service) Cancel(ctx context.Context, id uuid.UUID) (outbox.Message, err
 // send. It returns ENOTFOUND for an unknown id and ECONFLICT for a message
 // still on its way (cancel it first) or not a notification.
 func (s *Service) Resend(ctx context.Context, id uuid.UUID) (outbox.Message, error) {
-	tenant, err := outbox.MustTenant(ctx)
+	tenant, err := outbox.RequireTenant(ctx)
 	if err != nil {
 		return outbox.Message{}, err
 	}

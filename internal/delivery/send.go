@@ -92,7 +92,7 @@ func (s *Service) SendMany(ctx context.Context, ins []SendInput) ([]outbox.Messa
 }
 
 func (s *Service) send(ctx context.Context, ins []SendInput, batch bool) ([]outbox.Message, error) {
-	tenant, err := outbox.MustTenant(ctx)
+	tenant, err := outbox.RequireTenant(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -38,7 +38,7 @@ type SuppressionPage struct {
 // DefaultPageSize and may be at most MaxPageSize. It returns EINVALID for a
 // bad first or cursor.
 func (s *Service) Suppressions(ctx context.Context, first int, after string) (SuppressionPage, error) {
-	tenant, err := outbox.MustTenant(ctx)
+	tenant, err := outbox.RequireTenant(ctx)
 	if err != nil {
 		return SuppressionPage{}, err
 	}
@@ -74,7 +74,7 @@ func (s *Service) Suppressions(ctx context.Context, first int, after string) (Su
 // RemoveSuppression lets mail go to email again, with an audit entry. It
 // reports whether the address was suppressed; EINVALID for a malformed one.
 func (s *Service) RemoveSuppression(ctx context.Context, email string) (bool, error) {
-	tenant, err := outbox.MustTenant(ctx)
+	tenant, err := outbox.RequireTenant(ctx)
 	if err != nil {
 		return false, err
 	}

@@ -38,7 +38,7 @@ func BenchmarkList(b *testing.B) {
 	b.Logf("filled %d + %d messages in %s", n, n/5, time.Since(start).Round(time.Second))
 
 	cursorAt := func(offset int) *string {
-		tenant, _ := outbox.MustTenant(ctx)
+		tenant, _ := outbox.RequireTenant(ctx)
 		var row outbox.Message
 		require.NoError(b, bu.pool.QueryRow(context.Background(),
 			`SELECT id, created_at FROM messages WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC OFFSET $2 LIMIT 1`,
@@ -100,7 +100,7 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 // recipients; an idempotency key on 30%; "refund" in 0.1% of subjects.
 func fill(b *testing.B, bu *bundle, ctx context.Context, n int) {
 	b.Helper()
-	tenant, err := outbox.MustTenant(ctx)
+	tenant, err := outbox.RequireTenant(ctx)
 	require.NoError(b, err)
 	const chunk = 200_000
 	for lo := 1; lo <= n; lo += chunk {

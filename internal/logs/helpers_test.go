@@ -66,7 +66,7 @@ type msg struct {
 // SetMessageStatus as the service does, and returns it as stored.
 func (b *bundle) insert(t testing.TB, ctx context.Context, m msg) outbox.Message {
 	t.Helper()
-	tenant, err := outbox.MustTenant(ctx)
+	tenant, err := outbox.RequireTenant(ctx)
 	require.NoError(t, err)
 	if m.kind == "" {
 		m.kind = outbox.KindNotification
@@ -107,7 +107,7 @@ func (b *bundle) insert(t testing.TB, ctx context.Context, m msg) outbox.Message
 // setStatus moves a message on in its own transaction, as a worker does.
 func (b *bundle) setStatus(t *testing.T, ctx context.Context, id uuid.UUID, status outbox.MessageStatus) {
 	t.Helper()
-	tenant, err := outbox.MustTenant(ctx)
+	tenant, err := outbox.RequireTenant(ctx)
 	require.NoError(t, err)
 	require.NoError(t, b.store.InTx(ctx, func(tx *db.Tx) error {
 		_, err := tx.SetMessageStatus(ctx, db.StatusChange{TenantID: tenant.ID, MessageID: id, Status: status, Detail: string(status)})
@@ -119,7 +119,7 @@ func (b *bundle) setStatus(t *testing.T, ctx context.Context, id uuid.UUID, stat
 // statement and returns nothing; for volume.
 func (b *bundle) insertMany(t testing.TB, ctx context.Context, n int) {
 	t.Helper()
-	tenant, err := outbox.MustTenant(ctx)
+	tenant, err := outbox.RequireTenant(ctx)
 	require.NoError(t, err)
 	_, err = b.pool.Exec(context.Background(), `
 		INSERT INTO messages (tenant_id, kind, status, to_addrs, subject, created_at)

@@ -46,7 +46,7 @@ func (p Page) EndCursor() string {
 // message whose cursor is after (nil or "": from the newest). Errors are
 // EINVALID for a bad filter, page size or cursor.
 func (s *Service) List(ctx context.Context, f Filter, first *int, after *string) (Page, error) {
-	tenant, err := outbox.MustTenant(ctx)
+	tenant, err := outbox.RequireTenant(ctx)
 	if err != nil {
 		return Page{}, err
 	}

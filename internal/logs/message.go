@@ -11,7 +11,7 @@ import (
 // Get returns one of the tenant's messages; ENOTFOUND when the tenant has
 // none with that id.
 func (s *Service) Get(ctx context.Context, id uuid.UUID) (outbox.Message, error) {
-	tenant, err := outbox.MustTenant(ctx)
+	tenant, err := outbox.RequireTenant(ctx)
 	if err != nil {
 		return outbox.Message{}, err
 	}
@@ -22,7 +22,7 @@ func (s *Service) Get(ctx context.Context, id uuid.UUID) (outbox.Message, error)
 // the tenant's messages, oldest first per message, in one statement: a
 // message without attempts, unknown or another tenant's has no entry.
 func (s *Service) Attempts(ctx context.Context, messageIDs []uuid.UUID) (map[uuid.UUID][]outbox.Attempt, error) {
-	tenant, err := outbox.MustTenant(ctx)
+	tenant, err := outbox.RequireTenant(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -33,7 +33,7 @@ func (s *Service) Attempts(ctx context.Context, messageIDs []uuid.UUID) (map[uui
 // tenant's messages, oldest first per message, in one statement: a message
 // without events, unknown or another tenant's has no entry.
 func (s *Service) Events(ctx context.Context, messageIDs []uuid.UUID) (map[uuid.UUID][]outbox.MessageEvent, error) {
-	tenant, err := outbox.MustTenant(ctx)
+	tenant, err := outbox.RequireTenant(ctx)
 	if err != nil {
 		return nil, err
 	}

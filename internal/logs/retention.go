@@ -22,7 +22,7 @@ const (
 // MaxRetentionDays) and records it in the audit log; the next purge applies
 // it. It returns the updated tenant; EINVALID for days out of range.
 func (s *Service) SetRetention(ctx context.Context, days int) (outbox.Tenant, error) {
-	tenant, err := outbox.MustTenant(ctx)
+	tenant, err := outbox.RequireTenant(ctx)
 	if err != nil {
 		return outbox.Tenant{}, err
 	}
@@ -51,7 +51,7 @@ func (s *Service) SetRetention(ctx context.Context, days int) (outbox.Tenant, er
 // read from the database (the tenant in ctx may be cached from before a
 // change).
 func (s *Service) Retention(ctx context.Context) (int, error) {
-	tenant, err := outbox.MustTenant(ctx)
+	tenant, err := outbox.RequireTenant(ctx)
 	if err != nil {
 		return 0, err
 	}

@@ -15,7 +15,7 @@ import (
 // change in commit order, until ctx ends. ENOTFOUND when the tenant has no
 // such message.
 func (s *Service) Watch(ctx context.Context, id uuid.UUID) (*Feed[outbox.Message], error) {
-	tenant, err := outbox.MustTenant(ctx)
+	tenant, err := outbox.RequireTenant(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -35,7 +35,7 @@ func (s *Service) Watch(ctx context.Context, id uuid.UUID) (*Feed[outbox.Message
 // changes may have been missed (at most ResyncLimit of them). EINVALID for
 // a bad filter.
 func (s *Service) WatchAll(ctx context.Context, filter Filter) (*Feed[outbox.Message], error) {
-	tenant, err := outbox.MustTenant(ctx)
+	tenant, err := outbox.RequireTenant(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -51,7 +51,7 @@ func (s *Service) WatchAll(ctx context.Context, filter Filter) (*Feed[outbox.Mes
 // then each change, until it finishes (PASSED or FAILED) or ctx ends.
 // ENOTFOUND when the tenant has no such test.
 func (s *Service) WatchTest(ctx context.Context, id uuid.UUID) (*Feed[sender.Test], error) {
-	tenant, err := outbox.MustTenant(ctx)
+	tenant, err := outbox.RequireTenant(ctx)
 	if err != nil {
 		return nil, err
 	}

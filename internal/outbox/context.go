@@ -21,8 +21,9 @@ func TenantFromContext(ctx context.Context) (Tenant, bool) {
 	return t, ok
 }
 
-// MustTenant returns the caller's tenant or an EUNAUTHENTICATED error.
-func MustTenant(ctx context.Context) (Tenant, error) {
+// RequireTenant returns the caller's tenant, or an EUNAUTHENTICATED error
+// when the context carries none (a request that was not authenticated).
+func RequireTenant(ctx context.Context) (Tenant, error) {
 	t, ok := TenantFromContext(ctx)
 	if !ok {
 		return Tenant{}, Errorf(EUNAUTHENTICATED, "authentication required")

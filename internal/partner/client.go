@@ -97,7 +97,7 @@ func NewRegistry(store *db.Store, opts Options) *Registry {
 // EINVALID error naming the field at fault (scopes, name, keys[i].kid,
 // keys[i].pem, keys[i].jwk…) and stores nothing then.
 func (r *Registry) Register(ctx context.Context, reg Registration) (Client, error) {
-	tenant, err := outbox.MustTenant(ctx)
+	tenant, err := outbox.RequireTenant(ctx)
 	if err != nil {
 		return Client{}, err
 	}
@@ -156,7 +156,7 @@ func (r *Registry) Register(ctx context.Context, reg Registration) (Client, erro
 
 // List returns the tenant's clients, revoked ones included, newest first.
 func (r *Registry) List(ctx context.Context) ([]Client, error) {
-	tenant, err := outbox.MustTenant(ctx)
+	tenant, err := outbox.RequireTenant(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -209,7 +209,7 @@ func (r *Registry) Revoke(ctx context.Context, ref string) (Client, error) {
 // change runs fn in a transaction on the tenant's client named by ref,
 // locked, with the client as it was before.
 func (r *Registry) change(ctx context.Context, ref string, fn func(tx *db.Tx, row outbox.PartnerClient, before Client) error) error {
-	tenant, err := outbox.MustTenant(ctx)
+	tenant, err := outbox.RequireTenant(ctx)
 	if err != nil {
 		return err
 	}

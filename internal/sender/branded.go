@@ -16,7 +16,7 @@ import (
 // choose there. ctx must carry the tenant. It reports whether the settings
 // changed, and records the change in the audit log in tx.
 func (s *Service) UseVerifiedAddress(ctx context.Context, tx *db.Tx, email string) (bool, error) {
-	tenant, err := outbox.MustTenant(ctx)
+	tenant, err := outbox.RequireTenant(ctx)
 	if err != nil {
 		return false, err
 	}

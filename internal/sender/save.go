@@ -18,7 +18,7 @@ import (
 // is younger than TestMaxAge, and is the test of the tenant's latest draft
 // (whose fingerprint must still match the tested settings).
 func (s *Service) Save(ctx context.Context, testID uuid.UUID) (View, error) {
-	tenant, err := outbox.MustTenant(ctx)
+	tenant, err := outbox.RequireTenant(ctx)
 	if err != nil {
 		return View{}, err
 	}
@@ -71,7 +71,7 @@ func (s *Service) Save(ctx context.Context, testID uuid.UUID) (View, error) {
 // UseDefault returns the tenant to the platform's sender (PLATFORM mode),
 // keeping its identity fields and dropping any stored transport and secret.
 func (s *Service) UseDefault(ctx context.Context) (View, error) {
-	tenant, err := outbox.MustTenant(ctx)
+	tenant, err := outbox.RequireTenant(ctx)
 	if err != nil {
 		return View{}, err
 	}

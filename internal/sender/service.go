@@ -69,7 +69,7 @@ type View struct {
 
 // Current returns the caller's tenant's active settings.
 func (s *Service) Current(ctx context.Context) (View, error) {
-	tenant, err := outbox.MustTenant(ctx)
+	tenant, err := outbox.RequireTenant(ctx)
 	if err != nil {
 		return View{}, err
 	}

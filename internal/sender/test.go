@@ -75,7 +75,7 @@ type JobInserter interface {
 // one transaction. An SMTP password or HTTP auth value left empty means
 // "keep the stored one". Errors are EINVALID with the field at fault.
 func (s *Service) StartTest(ctx context.Context, draft Settings, testRecipient string) (Test, error) {
-	tenant, err := outbox.MustTenant(ctx)
+	tenant, err := outbox.RequireTenant(ctx)
 	if err != nil {
 		return Test{}, err
 	}
@@ -139,7 +139,7 @@ func (s *Service) StartTest(ctx context.Context, draft Settings, testRecipient s
 // Test returns one of the tenant's tests; ENOTFOUND when there is none with
 // that id for this tenant.
 func (s *Service) Test(ctx context.Context, id uuid.UUID) (Test, error) {
-	tenant, err := outbox.MustTenant(ctx)
+	tenant, err := outbox.RequireTenant(ctx)
 	if err != nil {
 		return Test{}, err
 	}

@@ -33,7 +33,7 @@ func (s *Service) Limits() Limits { return s.limits }
 // List returns the tenant's templates sorted by key: each built-in one (or
 // the tenant's own version of it) and every key the tenant added.
 func (s *Service) List(ctx context.Context) ([]Template, error) {
-	tenant, err := outbox.MustTenant(ctx)
+	tenant, err := outbox.RequireTenant(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +59,7 @@ func (s *Service) List(ctx context.Context) ([]Template, error) {
 // t.Key, replacing a built-in or earlier version, with an audit entry. It
 // returns EINVALID naming the field (and for template errors the line).
 func (s *Service) Upsert(ctx context.Context, t Template) (Template, error) {
-	tenant, err := outbox.MustTenant(ctx)
+	tenant, err := outbox.RequireTenant(ctx)
 	if err != nil {
 		return Template{}, err
 	}
@@ -116,7 +116,7 @@ type PreviewInput struct {
 // returns ENOTFOUND for an unknown key without inline sources and EINVALID
 // (field and line) for a template that would not save or not render.
 func (s *Service) Preview(ctx context.Context, in PreviewInput) (Rendered, error) {
-	tenant, err := outbox.MustTenant(ctx)
+	tenant, err := outbox.RequireTenant(ctx)
 	if err != nil {
 		return Rendered{}, err
 	}

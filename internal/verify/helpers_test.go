@@ -173,7 +173,7 @@ func tokenOf(t *testing.T, text string) string {
 // settings returns the tenant's stored sender settings.
 func (b *bundle) settings(t *testing.T, ctx context.Context) outbox.SenderSettings {
 	t.Helper()
-	tenant, err := outbox.MustTenant(ctx)
+	tenant, err := outbox.RequireTenant(ctx)
 	require.NoError(t, err)
 	row, err := b.store.SenderSettingsGet(context.Background(), tenant.ID)
 	require.NoError(t, err)
@@ -183,7 +183,7 @@ func (b *bundle) settings(t *testing.T, ctx context.Context) outbox.SenderSettin
 // auditActions returns the tenant's audit actions, oldest first.
 func (b *bundle) auditActions(t *testing.T, ctx context.Context) []string {
 	t.Helper()
-	tenant, err := outbox.MustTenant(ctx)
+	tenant, err := outbox.RequireTenant(ctx)
 	require.NoError(t, err)
 	rows, err := b.store.AuditListByTenant(context.Background(), tenant.ID, 0, 100)
 	require.NoError(t, err)

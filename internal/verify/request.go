@@ -44,7 +44,7 @@ func (SendJobArgs) InsertOpts() river.InsertOpts {
 // address the From address again, as Verify would. Errors: EINVALID on field
 // "email", ERATELIMITED for an expired link asked again too often.
 func (s *Service) Request(ctx context.Context, email string) (Verification, error) {
-	tenant, err := outbox.MustTenant(ctx)
+	tenant, err := outbox.RequireTenant(ctx)
 	if err != nil {
 		return Verification{}, err
 	}
@@ -93,7 +93,7 @@ func (s *Service) Request(ctx context.Context, email string) (Verification, erro
 // tenant, ECONFLICT when the address is verified already, ERATELIMITED
 // (with the wait) inside the cooldown or over the daily cap.
 func (s *Service) Resend(ctx context.Context, id uuid.UUID) (Verification, error) {
-	tenant, err := outbox.MustTenant(ctx)
+	tenant, err := outbox.RequireTenant(ctx)
 	if err != nil {
 		return Verification{}, err
 	}

@@ -117,7 +117,7 @@ func (s *Service) now() time.Time { return s.opts.Now().UTC().Truncate(time.Micr
 
 // List returns the tenant's verifications, newest first.
 func (s *Service) List(ctx context.Context) ([]Verification, error) {
-	tenant, err := outbox.MustTenant(ctx)
+	tenant, err := outbox.RequireTenant(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -315,7 +315,7 @@ func TestVerifyLeavesOwnSMTPSettingsAlone(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ctx := b.tenant(t, "acme")
-	tenant, _ := outbox.MustTenant(ctx)
+	tenant, _ := outbox.RequireTenant(ctx)
 	err := b.store.InTx(context.Background(), func(tx *db.Tx) error {
 		_, err := tx.SenderSettingsUpdate(context.Background(), outbox.SenderSettings{
 			TenantID: tenant.ID, Mode: outbox.ModeSMTP, FromEmail: "smtp@example.com",
