@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,30 @@ import (
 	"github.com/outbox/outbox/internal/sender"
 	"github.com/outbox/outbox/internal/smtptest"
 )
+
+// auditEntry is an entry of the audit log as auditLog serves it.
+type auditEntry struct {
+	Action        string
+	Before, After json.RawMessage
+}
+
+// auditEntries returns the tenant's audit entries (at most 500), newest
+// first, as auditLog serves them to token's caller; with actions given,
+// only the entries of those actions.
+func (b *bundle) auditEntries(t *testing.T, token string, actions ...string) []auditEntry {
+	t.Helper()
+	var got struct {
+		AuditLog struct{ Edges []struct{ Node auditEntry } }
+	}
+	b.do(t, token, `{ auditLog(first: 500) { edges { node { action before after } } } }`, nil).MustDecode(t, &got)
+	var entries []auditEntry
+	for _, e := range got.AuditLog.Edges {
+		if len(actions) == 0 || slices.Contains(actions, e.Node.Action) {
+			entries = append(entries, e.Node)
+		}
+	}
+	return entries
+}
 
 // TestAuditLogHoldsNoSecrets makes every kind of audited change that
 // involves a secret, then searches the whole audit log, as stored and as
