@@ -53,8 +53,6 @@ var realWindows = windowLengths{second: time.Second, minute: time.Minute, hour: 
 type Limiter struct {
 	store   *db.Store
 	windows windowLengths
-	// now, when not nil, replaces the database clock (tests).
-	now func() time.Time
 }
 
 // New returns a Limiter keeping its state in the database of pool.
@@ -141,7 +139,7 @@ func (l *Limiter) reserve(ctx context.Context, account string, limits Limits, re
 // pauseLeft returns how long the account stays paused, reading its row
 // without a lock: what an unlimited account needs.
 func (l *Limiter) pauseLeft(ctx context.Context, account string) (time.Duration, error) {
-	row, err := l.store.Q().RateLimitAccountGet(ctx, dbsqlc.RateLimitAccountGetParams{Account: account, Now: l.clock()})
+	row, err := l.store.Q().RateLimitAccountGet(ctx, account)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, nil // never limited nor paused
 	}
@@ -157,13 +155,12 @@ func (l *Limiter) pauseLeft(ctx context.Context, account string) (time.Duration,
 // lock locks the account's row for the rest of tx, creating it on first use,
 // and returns its state with the instant the reservation is decided at.
 func (l *Limiter) lock(ctx context.Context, tx *db.Tx, account string) (dbsqlc.RateLimitAccountLockRow, error) {
-	params := dbsqlc.RateLimitAccountLockParams{Account: account, Now: l.clock()}
-	acct, err := tx.Q.RateLimitAccountLock(ctx, params)
+	acct, err := tx.Q.RateLimitAccountLock(ctx, account)
 	if errors.Is(err, pgx.ErrNoRows) {
 		if err := tx.Q.RateLimitAccountCreate(ctx, account); err != nil {
 			return acct, fmt.Errorf("creating sending account: %w", err)
 		}
-		acct, err = tx.Q.RateLimitAccountLock(ctx, params)
+		acct, err = tx.Q.RateLimitAccountLock(ctx, account)
 	}
 	if err != nil {
 		return acct, fmt.Errorf("locking sending account: %w", err)
@@ -250,16 +247,6 @@ func (l *Limiter) windowWait(ctx context.Context, tx *db.Tx, account string, acc
 		wait = max(wait, first.At.Add(l.windows.day).Sub(acct.Now))
 	}
 	return wait, nil
-}
-
-// clock returns the instant to decide at when tests replace the database
-// clock, nil otherwise.
-func (l *Limiter) clock() *time.Time {
-	if l.now == nil {
-		return nil
-	}
-	t := l.now()
-	return &t
 }
 
 func validate(account string, limits Limits, recipients int) error {
