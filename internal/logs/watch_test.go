@@ -52,7 +52,7 @@ func TestWatchSendsCurrentStateThenEveryChangeInOrder(t *testing.T) {
 	for range feed.Updates() {
 	}
 	require.NoError(t, feed.Err())
-	eventually(t, func() bool { return b.svc.Hub().Stats().Subscriptions == 0 }, "the subscription to be released")
+	require.Eventually(t, func() bool { return b.svc.Hub().Stats().Subscriptions == 0 }, 15*time.Second, 10*time.Millisecond, "the subscription to be released")
 }
 
 func TestWatchIsTenantScoped(t *testing.T) {
@@ -172,16 +172,5 @@ func (g *connectGate) wait(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
-	}
-}
-
-func eventually(t *testing.T, cond func() bool, what string) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
