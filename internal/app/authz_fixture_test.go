@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
+	"slices"
 	"sync"
 	"testing"
 
@@ -32,6 +33,26 @@ type fixture struct {
 	partner           *partnerClient
 	// leaks are identifiers of A that no answer to B may contain.
 	leaks []string
+	// changes are the ids of the objects triggers changed, by the token of
+	// the tenant's admin that changed them.
+	changes map[string][]string
+}
+
+// recordChange notes that a trigger run with token changed object id.
+func (f *fixture) recordChange(token, id string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.changes == nil {
+		f.changes = map[string][]string{}
+	}
+	f.changes[token] = append(f.changes[token], id)
+}
+
+// changesBy returns the ids recordChange noted for token.
+func (f *fixture) changesBy(token string) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.changes[token])
 }
 
 func newFixture(t *testing.T, b *bundle) *fixture {

@@ -354,13 +354,14 @@ func (f *fixture) run(t *testing.T, row matrixRow, c string, vars map[string]any
 	// The subscription may not be registered yet when the change commits,
 	// so changes are made until one arrives.
 	deadline := time.Now().Add(20 * time.Second)
-	var own []string // the ids of the changes made in the caller's tenant
 	for time.Now().Before(deadline) {
 		if c == callerAdminB {
 			// A change in A first: were it leaked, B would see it first.
-			if _, ok := row.trigger(f, t, f.adminA); !ok {
+			id, ok := row.trigger(f, t, f.adminA)
+			if !ok {
 				return unbuiltResponse()
 			}
+			f.recordChange(f.adminA, id)
 		}
 		token := f.adminA
 		if c == callerAdminB {
@@ -370,7 +371,11 @@ func (f *fixture) run(t *testing.T, row matrixRow, c string, vars map[string]any
 		if !ok {
 			return unbuiltResponse()
 		}
-		own = append(own, id)
+		f.recordChange(token, id)
+		// The ids of the changes made in the caller's tenant, by this
+		// caller or by an earlier one (whose last events may still be on
+		// their way).
+		own := f.changesBy(token)
 		r, err := await(s, 2*time.Second)
 		if errors.Is(err, errNoMessage) {
 			continue
