@@ -44,11 +44,11 @@ type RateLimitPrune struct {
 }
 
 // RateLimitAccountPause returns the account's pause and the instant it is
-// read at (now when not nil, else the database clock), without a lock
+// read at (the database clock), without a lock
 // (RateLimitAccountGet). An account without a row was never paused: its
 // PausedUntil is nil. It fails only with the database's error.
-func (s *Store) RateLimitAccountPause(ctx context.Context, account string, now *time.Time) (RateLimitAccount, error) {
-	row, err := s.q.RateLimitAccountGet(ctx, dbsqlc.RateLimitAccountGetParams{Account: account, Now: now})
+func (s *Store) RateLimitAccountPause(ctx context.Context, account string) (RateLimitAccount, error) {
+	row, err := s.q.RateLimitAccountGet(ctx, account)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return RateLimitAccount{}, nil
 	}
@@ -60,17 +60,16 @@ func (s *Store) RateLimitAccountPause(ctx context.Context, account string, now *
 
 // RateLimitAccountLock locks the account's row for the rest of tx,
 // creating it on first use, and returns its state with the instant the
-// next reservation is decided at (now when not nil, else the database
-// clock, never before the latest reservation). It fails with the
+// next reservation is decided at (the database clock, never before the
+// latest reservation). It fails with the
 // database's error.
-func (tx *Tx) RateLimitAccountLock(ctx context.Context, account string, now *time.Time) (RateLimitAccount, error) {
-	params := dbsqlc.RateLimitAccountLockParams{Account: account, Now: now}
-	row, err := tx.q.RateLimitAccountLock(ctx, params)
+func (tx *Tx) RateLimitAccountLock(ctx context.Context, account string) (RateLimitAccount, error) {
+	row, err := tx.q.RateLimitAccountLock(ctx, account)
 	if errors.Is(err, pgx.ErrNoRows) {
 		if err := tx.q.RateLimitAccountCreate(ctx, account); err != nil {
 			return RateLimitAccount{}, fmt.Errorf("creating sending account: %w", err)
 		}
-		row, err = tx.q.RateLimitAccountLock(ctx, params)
+		row, err = tx.q.RateLimitAccountLock(ctx, account)
 	}
 	if err != nil {
 		return RateLimitAccount{}, fmt.Errorf("locking sending account: %w", err)

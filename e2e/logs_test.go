@@ -10,10 +10,11 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/outbox/outbox/db"
-	"github.com/outbox/outbox/internal/gqlws"
+	"github.com/outbox/outbox/internal/gqlclient"
 	"github.com/outbox/outbox/internal/smtptest"
 )
 
@@ -47,8 +48,8 @@ func TestStatusReachesSubscribersAcrossProcesses(t *testing.T) {
 
 	// Bad or missing tokens are refused at connection_init, before any data.
 	for _, payload := range []map[string]any{nil, {"authorization": "Bearer nope"}} {
-		_, err := gqlws.Dial(ctx, c.wsURL(), gqlws.Options{InitPayload: payload})
-		var ce *gqlws.CloseError
+		_, err := gqlclient.Dial(ctx, c.wsURL(), gqlclient.DialOptions{InitPayload: payload})
+		var ce *gqlclient.CloseError
 		require.True(t, errors.As(err, &ce), "%v", err)
 		require.Equal(t, 4401, ce.Code)
 	}
@@ -130,7 +131,8 @@ func TestStatusReachesSubscribersAcrossProcesses(t *testing.T) {
 			break
 		}
 	}
-	eventually(t, func() bool { return strings.Contains(c.api.output(), "lost the LISTEN connection") }, "the API process to notice the lost connection")
+	require.Eventually(t, func() bool { return strings.Contains(c.api.Output(), "lost the LISTEN connection") },
+		30*time.Second, 20*time.Millisecond, "the API process to notice the lost connection")
 
 	// Globex's first event is its own message: none of acme's reached it.
 	var own struct{ SendNotification update }
@@ -142,15 +144,15 @@ func TestStatusReachesSubscribersAcrossProcesses(t *testing.T) {
 	require.Equal(t, own.SendNotification.ID, u.MessageEvents.ID)
 }
 
-func dial(t *testing.T, ctx context.Context, c *cluster, token string) *gqlws.Conn {
+func dial(t *testing.T, ctx context.Context, c *cluster, token string) *gqlclient.Conn {
 	t.Helper()
-	conn, err := gqlws.Dial(ctx, c.wsURL(), gqlws.Options{InitPayload: map[string]any{"authorization": "Bearer " + token}})
+	conn, err := gqlclient.Dial(ctx, c.wsURL(), gqlclient.DialOptions{InitPayload: map[string]any{"authorization": "Bearer " + token}})
 	require.NoError(t, err)
 	t.Cleanup(conn.Close)
 	return conn
 }
 
-func next(t *testing.T, ctx context.Context, s *gqlws.Subscription, v any) {
+func next(t *testing.T, ctx context.Context, s *gqlclient.Subscription, v any) {
 	t.Helper()
 	r, err := s.Next(ctx)
 	require.NoError(t, err)
@@ -179,11 +181,11 @@ func waitListening(t *testing.T, ctx context.Context, c *cluster) {
 	conn, err := pgx.Connect(ctx, c.env["DATABASE_URL"])
 	require.NoError(t, err)
 	defer conn.Close(context.Background())
-	eventually(t, func() bool {
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		var n int
-		require.NoError(t, conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()`, db.ListenerApplicationName).Scan(&n))
-		return n == 1
-	}, "the LISTEN connection")
+		require.NoError(c, conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()`, db.ListenerApplicationName).Scan(&n))
+		require.Equal(c, 1, n)
+	}, 30*time.Second, 20*time.Millisecond, "the LISTEN connection")
 }
 
 // terminateListener kills the LISTEN connections of the cluster's database
@@ -196,15 +198,4 @@ func terminateListener(t *testing.T, ctx context.Context, c *cluster) int {
 	var n int
 	require.NoError(t, conn.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()`, db.ListenerApplicationName).Scan(&n))
 	return n
-}
-
-func eventually(t *testing.T, cond func() bool, what string) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }

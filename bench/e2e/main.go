@@ -290,20 +290,15 @@ func (b *bench) dbNow(ctx context.Context) (time.Time, error) {
 // waitSent waits until the tenant has n SENT messages created since since
 // (the sink has counted them already; this waits for the commits).
 func (b *bench) waitSent(ctx context.Context, since time.Time, n int) error {
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		var sent int
-		if err := b.db.QueryRow(ctx, "/* bench */ SELECT count(*) FROM messages WHERE tenant_id = $1 AND created_at >= $2 AND status = 'SENT'", b.tenant, since).Scan(&sent); err != nil {
-			return err
-		}
-		if sent >= n {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return b.stuck(ctx, since, fmt.Errorf("only %d of %d messages SENT after 2 minutes", sent, n))
-		}
-		time.Sleep(10 * time.Millisecond)
+	var sent int
+	err := e2etest.Poll(ctx, 2*time.Minute, 10*time.Millisecond, func() (bool, error) {
+		err := b.db.QueryRow(ctx, "/* bench */ SELECT count(*) FROM messages WHERE tenant_id = $1 AND created_at >= $2 AND status = 'SENT'", b.tenant, since).Scan(&sent)
+		return sent >= n, err
+	})
+	if errors.Is(err, e2etest.ErrTimeout) {
+		return b.stuck(ctx, since, fmt.Errorf("only %d of %d messages SENT after 2 minutes", sent, n))
 	}
+	return err
 }
 
 // stuck adds the statuses of the phase's messages to err.

@@ -186,17 +186,11 @@ func (r *run) do(ctx context.Context) {
 	}
 
 	// Wait for every message to be final, up to the recovery time.
-	deadline := r.res.faultEnd.Add(max(*recoveryFlag, r.res.scenario.recovery))
-	for {
+	// (Not finishing in time is what the scenario's report then shows.)
+	_ = e2etest.Poll(ctx, time.Until(r.res.faultEnd.Add(max(*recoveryFlag, r.res.scenario.recovery))), 500*time.Millisecond, func() (bool, error) {
 		pending, err := r.countPending(ctx)
-		if err == nil && pending == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
+		return err == nil && pending == 0, nil
+	})
 	msgs, err := r.readMessages(ctx)
 	if err != nil {
 		t.Fatalf("reading the messages: %v", err)
@@ -411,16 +405,7 @@ func (r *run) logLines() int {
 
 // waitFor polls cond every 100 ms until it holds or timeout passes.
 func waitFor(ctx context.Context, timeout time.Duration, cond func() bool) error {
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return fmt.Errorf("not within %s", timeout)
-		}
-		if err := pause(ctx, 100*time.Millisecond); err != nil {
-			return err
-		}
-	}
-	return nil
+	return e2etest.Poll(ctx, timeout, 100*time.Millisecond, func() (bool, error) { return cond(), nil })
 }
 
 // firstLine is the first line of err and, when it has more, its last: the

@@ -21,26 +21,20 @@ func (q *Queries) RateLimitAccountCreate(ctx context.Context, account string) er
 }
 
 const rateLimitAccountGet = `-- name: RateLimitAccountGet :one
-SELECT paused_until,
-       coalesce($1::timestamptz, clock_timestamp())::timestamptz AS now
+SELECT paused_until, clock_timestamp()::timestamptz AS now
 FROM ratelimit_accounts
-WHERE account = $2
+WHERE account = $1
 `
-
-type RateLimitAccountGetParams struct {
-	Now     *time.Time
-	Account string
-}
 
 type RateLimitAccountGetRow struct {
 	PausedUntil *time.Time
 	Now         time.Time
 }
 
-// The account's pause, read without locking, and the instant it is read at:
-// now when given (tests), the database clock otherwise.
-func (q *Queries) RateLimitAccountGet(ctx context.Context, arg RateLimitAccountGetParams) (RateLimitAccountGetRow, error) {
-	row := q.db.QueryRow(ctx, rateLimitAccountGet, arg.Now, arg.Account)
+// The account's pause, read without locking, and the instant it is read at
+// (the database clock).
+func (q *Queries) RateLimitAccountGet(ctx context.Context, account string) (RateLimitAccountGetRow, error) {
+	row := q.db.QueryRow(ctx, rateLimitAccountGet, account)
 	var i RateLimitAccountGetRow
 	err := row.Scan(&i.PausedUntil, &i.Now)
 	return i, err
@@ -49,17 +43,12 @@ func (q *Queries) RateLimitAccountGet(ctx context.Context, arg RateLimitAccountG
 const rateLimitAccountLock = `-- name: RateLimitAccountLock :one
 WITH locked AS MATERIALIZED (
     SELECT seq, recipients_total, pruned_seq, pruned_recipients, paused_until, last_at
-    FROM ratelimit_accounts WHERE account = $2 FOR NO KEY UPDATE
+    FROM ratelimit_accounts WHERE account = $1 FOR NO KEY UPDATE
 )
 SELECT locked.seq, locked.recipients_total, locked.pruned_seq, locked.pruned_recipients, locked.paused_until,
-       greatest(coalesce($1::timestamptz, clock_timestamp()), locked.last_at)::timestamptz AS now
+       greatest(clock_timestamp(), locked.last_at)::timestamptz AS now
 FROM locked
 `
-
-type RateLimitAccountLockParams struct {
-	Now     *time.Time
-	Account string
-}
 
 type RateLimitAccountLockRow struct {
 	Seq              int64
@@ -71,11 +60,11 @@ type RateLimitAccountLockRow struct {
 }
 
 // Locks the account's row until the transaction ends and returns it with the
-// instant of the reservation being decided: now when given (tests), the
-// database clock otherwise, read after the lock is held (outside the
-// materialized CTE), and never before the account's latest reservation.
-func (q *Queries) RateLimitAccountLock(ctx context.Context, arg RateLimitAccountLockParams) (RateLimitAccountLockRow, error) {
-	row := q.db.QueryRow(ctx, rateLimitAccountLock, arg.Now, arg.Account)
+// instant of the reservation being decided: the database clock, read after
+// the lock is held (outside the materialized CTE), and never before the
+// account's latest reservation.
+func (q *Queries) RateLimitAccountLock(ctx context.Context, account string) (RateLimitAccountLockRow, error) {
+	row := q.db.QueryRow(ctx, rateLimitAccountLock, account)
 	var i RateLimitAccountLockRow
 	err := row.Scan(
 		&i.Seq,

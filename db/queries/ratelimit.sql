@@ -1,8 +1,7 @@
 -- name: RateLimitAccountGet :one
--- The account's pause, read without locking, and the instant it is read at:
--- now when given (tests), the database clock otherwise.
-SELECT paused_until,
-       coalesce(sqlc.narg(now)::timestamptz, clock_timestamp())::timestamptz AS now
+-- The account's pause, read without locking, and the instant it is read at
+-- (the database clock).
+SELECT paused_until, clock_timestamp()::timestamptz AS now
 FROM ratelimit_accounts
 WHERE account = @account;
 
@@ -12,15 +11,15 @@ ON CONFLICT (account) DO NOTHING;
 
 -- name: RateLimitAccountLock :one
 -- Locks the account's row until the transaction ends and returns it with the
--- instant of the reservation being decided: now when given (tests), the
--- database clock otherwise, read after the lock is held (outside the
--- materialized CTE), and never before the account's latest reservation.
+-- instant of the reservation being decided: the database clock, read after
+-- the lock is held (outside the materialized CTE), and never before the
+-- account's latest reservation.
 WITH locked AS MATERIALIZED (
     SELECT seq, recipients_total, pruned_seq, pruned_recipients, paused_until, last_at
     FROM ratelimit_accounts WHERE account = @account FOR NO KEY UPDATE
 )
 SELECT locked.seq, locked.recipients_total, locked.pruned_seq, locked.pruned_recipients, locked.paused_until,
-       greatest(coalesce(sqlc.narg(now)::timestamptz, clock_timestamp()), locked.last_at)::timestamptz AS now
+       greatest(clock_timestamp(), locked.last_at)::timestamptz AS now
 FROM locked;
 
 -- name: RateLimitReservationsBlocking :many

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
+	"slices"
 	"sync"
 	"testing"
 
@@ -32,8 +33,26 @@ type fixture struct {
 	partner           *partnerClient
 	// leaks are identifiers of A that no answer to B may contain.
 	leaks []string
-	// changesA are the messages changed in A to trigger subscription events.
-	changesA []string
+	// changes are the ids of the objects triggers changed, by the token of
+	// the tenant's admin that changed them.
+	changes map[string][]string
+}
+
+// recordChange notes that a trigger run with token changed object id.
+func (f *fixture) recordChange(token, id string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.changes == nil {
+		f.changes = map[string][]string{}
+	}
+	f.changes[token] = append(f.changes[token], id)
+}
+
+// changesBy returns the ids recordChange noted for token.
+func (f *fixture) changesBy(token string) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.changes[token])
 }
 
 func newFixture(t *testing.T, b *bundle) *fixture {
@@ -49,7 +68,7 @@ func newFixture(t *testing.T, b *bundle) *fixture {
 	var v struct {
 		Viewer struct{ Tenant struct{ ID string } }
 	}
-	b.do(t, f.adminA, `{ viewer { tenant { id } } }`, nil).decode(t, &v)
+	b.do(t, f.adminA, `{ viewer { tenant { id } } }`, nil).MustDecode(t, &v)
 	f.tenantA = v.Viewer.Tenant.ID
 	f.leaks = append(f.leaks, f.tenantA)
 	f.partners = map[string]partnerClient{
@@ -95,7 +114,7 @@ func (f *fixture) senderTest(t *testing.T) (string, bool) {
 		var got struct {
 			TestSenderSettings struct{ ID, MessageID string }
 		}
-		f.b.do(t, f.adminA, testSenderMutation, map[string]any{"input": smtpInput(f.smtp, "pw")}).decode(t, &got)
+		f.b.do(t, f.adminA, testSenderMutation, map[string]any{"input": smtpInput(f.smtp, "pw")}).MustDecode(t, &got)
 		f.testID, f.messageID = got.TestSenderSettings.ID, got.TestSenderSettings.MessageID
 		f.leaks = append(f.leaks, f.testID, f.messageID)
 	}
@@ -115,7 +134,7 @@ func (f *fixture) freshNotification(t *testing.T) (string, bool) {
 	var got struct{ SendNotification struct{ ID string } }
 	resp := f.b.do(t, f.adminA, `mutation($input: SendNotificationInput!) { sendNotification(input: $input) { id } }`,
 		map[string]any{"input": map[string]any{"to": []string{"a-customer@example.com"}, "subject": "Order", "text": "Thanks"}})
-	resp.decode(t, &got)
+	resp.MustDecode(t, &got)
 	f.leak(got.SendNotification.ID)
 	return got.SendNotification.ID, true
 }
@@ -127,7 +146,7 @@ func (f *fixture) verification(t *testing.T) (string, bool) {
 	if f.verificationID == "" {
 		var got struct{ RequestSenderVerification struct{ ID string } }
 		resp := f.b.do(t, f.adminA, `mutation { requestSenderVerification(email: "brand-a@example.com") { id } }`, nil)
-		resp.decode(t, &got)
+		resp.MustDecode(t, &got)
 		f.verificationID = got.RequestSenderVerification.ID
 		f.leaks = append(f.leaks, f.verificationID, "brand-a@example.com")
 	}
@@ -157,7 +176,7 @@ func (f *fixture) partnerOfA(t *testing.T) (string, bool) {
 		p := f.b.registerPartner(t, f.adminA, "logs:read")
 		var got struct{ AddPartnerKey struct{ ID string } }
 		f.b.do(t, f.adminA, `mutation($id: ID!, $key: PartnerKeyInput!) { addPartnerKey(clientId: $id, key: $key) { id } }`,
-			map[string]any{"id": p.ID, "key": freshKey(t, "k2")}).decode(t, &got)
+			map[string]any{"id": p.ID, "key": freshKey(t, "k2")}).MustDecode(t, &got)
 		f.partner = &p
 		f.leaks = append(f.leaks, p.ID, p.ClientID)
 	}
@@ -170,9 +189,9 @@ func (f *fixture) messageChange(t *testing.T, token string) (string, bool) {
 	var sent struct{ SendNotification struct{ ID string } }
 	resp := f.b.do(t, token, `mutation($input: SendNotificationInput!) { sendNotification(input: $input) { id } }`,
 		map[string]any{"input": map[string]any{"to": []string{"watch@example.com"}, "subject": "Watch", "text": "me"}})
-	resp.decode(t, &sent)
+	resp.MustDecode(t, &sent)
 	resp = f.b.do(t, token, `mutation($id: ID!) { cancelMessage(id: $id) { id } }`, map[string]any{"id": sent.SendNotification.ID})
-	require.Empty(t, resp.Errors, resp.raw)
+	require.Empty(t, resp.Errors, resp.Raw)
 	return sent.SendNotification.ID, true
 }
 

@@ -13,6 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/outbox/outbox/internal/gqlclient"
 )
 
 // The authorization matrix (DESIGN.md §2): every query, mutation and
@@ -104,7 +106,7 @@ func matrixRows() []matrixRow {
 				RevokedAt *string
 			}
 		}
-		f.b.do(t, f.adminA, `{ partnerClients { id keys { kid } revokedAt } }`, nil).decode(t, &got)
+		f.b.do(t, f.adminA, `{ partnerClients { id keys { kid } revokedAt } }`, nil).MustDecode(t, &got)
 		for _, c := range got.PartnerClients {
 			if c.ID == ref {
 				return jsonString(t, c)
@@ -192,7 +194,7 @@ func probeQuery(query, name string) func(t *testing.T, f *fixture, ref string) s
 			vars = map[string]any{name: ref}
 		}
 		resp := f.b.do(t, f.adminA, query, vars)
-		require.Empty(t, resp.Errors, resp.raw)
+		require.Empty(t, resp.Errors, resp.Raw)
 		return string(resp.Data)
 	}
 }
@@ -273,14 +275,14 @@ func (f *fixture) check(t *testing.T, row matrixRow, c string) {
 		if c == callerAnonymous || c == callerExpired {
 			want = "UNAUTHENTICATED"
 		}
-		require.Equal(t, want, resp.code(), "%s as %s: %s", row.op, c, resp.raw)
+		require.Equal(t, want, resp.Code(), "%s as %s: %s", row.op, c, resp.Raw)
 		return
 	}
-	if code := resp.code(); code != "" {
-		require.Contains(t, row.ok, code, "%s as %s must get through: %s", row.op, c, resp.raw)
+	if code := resp.Code(); code != "" {
+		require.Contains(t, row.ok, code, "%s as %s must get through: %s", row.op, c, resp.Raw)
 		return
 	}
-	require.NotEqual(t, "null", string(resp.Data), resp.raw)
+	require.NotEqual(t, "null", string(resp.Data), resp.Raw)
 }
 
 // checkOtherTenant runs row as the admin of B: on A's object, the answer
@@ -289,10 +291,10 @@ func (f *fixture) check(t *testing.T, row matrixRow, c string) {
 func (f *fixture) checkOtherTenant(t *testing.T, row matrixRow) {
 	if row.object == nil {
 		resp := f.run(t, row, callerAdminB, f.varsFor(t, row, ""), f.adminB, true)
-		if code := resp.code(); code != "" {
-			require.Contains(t, row.ok, code, resp.raw)
+		if code := resp.Code(); code != "" {
+			require.Contains(t, row.ok, code, resp.Raw)
 		}
-		f.requireNoLeak(t, resp.raw)
+		f.requireNoLeak(t, resp.Raw)
 		return
 	}
 	ref, ok := row.object(f, t)
@@ -307,13 +309,13 @@ func (f *fixture) checkOtherTenant(t *testing.T, row matrixRow) {
 	}
 	onA := f.run(t, row, callerAdminB, f.varsFor(t, row, ref), f.adminB, false)
 	onNothing := f.run(t, row, callerAdminB, f.varsFor(t, row, fake), f.adminB, false)
-	require.NotEmpty(t, onA.raw)
-	require.Equal(t, onNothing.raw, strings.ReplaceAll(onA.raw, ref, fake),
+	require.NotEmpty(t, onA.Raw)
+	require.Equal(t, onNothing.Raw, strings.ReplaceAll(onA.Raw, ref, fake),
 		"%s: B's answer about A's object differs from its answer about no object", row.op)
 	// B is an admin: anything but an answer about a missing object (NOT_FOUND,
 	// null, false…) would mean the test is not testing tenant isolation.
-	require.NotContains(t, []string{"FORBIDDEN", "UNAUTHENTICATED"}, onA.code(), "%s: %s", row.op, onA.raw)
-	f.requireNoLeak(t, strings.ReplaceAll(onA.raw, ref, fake))
+	require.NotContains(t, []string{"FORBIDDEN", "UNAUTHENTICATED"}, onA.Code(), "%s: %s", row.op, onA.Raw)
+	f.requireNoLeak(t, strings.ReplaceAll(onA.Raw, ref, fake))
 	if row.probe != nil {
 		require.Equal(t, before, row.probe(t, f, ref), "%s: B changed A's object", row.op)
 	}
@@ -340,34 +342,26 @@ func (f *fixture) run(t *testing.T, row matrixRow, c string, vars map[string]any
 	}
 	ws, err := f.b.dialWS(t, token)
 	if errors.Is(err, errInitRefused) {
-		return gqlResponse{Errors: []gqlError{{Message: "connection_init refused", Extensions: map[string]any{"code": "UNAUTHENTICATED"}}},
-			raw: "connection_init refused"}
+		return gqlResponse{Errors: []gqlclient.Error{{Message: "connection_init refused", Extensions: map[string]any{"code": "UNAUTHENTICATED"}}},
+			Raw: "connection_init refused"}
 	}
 	require.NoError(t, err)
-	ws.subscribe(t, "1", row.query, vars)
+	s := subscribe(t, ws, row.query, vars)
 	if row.trigger == nil || !expect {
-		typ, resp, err := ws.next(t, "1", 20*time.Second)
+		r, err := await(s, 20*time.Second)
 		require.NoError(t, err, "no answer to %s", row.op)
-		require.NotEqual(t, "complete", typ, "%s completed without an answer", row.op)
-		return resp
+		require.NotEqual(t, "complete", r.Type, "%s completed without an answer", row.op)
+		return r.Response()
 	}
 	// The subscription may not be registered yet when the change commits,
 	// so changes are made until one arrives.
 	deadline := time.Now().Add(20 * time.Second)
-	// own holds the ids of the changes made in the caller's tenant. For A's
-	// callers that includes the changes made for earlier callers: their later
-	// events (a message's CANCELLED after its QUEUED) may still be on the way
-	// when the next subscription starts, and they are A's, so no leak.
-	own := &f.changesA
-	if c == callerAdminB {
-		own = new([]string)
-	}
 	for time.Now().Before(deadline) {
 		if c == callerAdminB {
 			// A change in A first: were it leaked, B would see it first.
-			idA, ok := row.trigger(f, t, f.adminA)
+			id, ok := row.trigger(f, t, f.adminA)
 			require.True(t, ok, "%s: the fixture could not make a change", row.op)
-			f.changesA = append(f.changesA, idA)
+			f.recordChange(f.adminA, id)
 		}
 		token := f.adminA
 		if c == callerAdminB {
@@ -375,16 +369,21 @@ func (f *fixture) run(t *testing.T, row matrixRow, c string, vars map[string]any
 		}
 		id, ok := row.trigger(f, t, token)
 		require.True(t, ok, "%s: the fixture could not make a change", row.op)
-		*own = append(*own, id)
-		typ, resp, err := ws.next(t, "1", 2*time.Second)
+		f.recordChange(token, id)
+		// The ids of the changes made in the caller's tenant, by this
+		// caller or by an earlier one (whose last events may still be on
+		// their way).
+		own := f.changesBy(token)
+		r, err := await(s, 2*time.Second)
 		if errors.Is(err, errNoMessage) {
 			continue
 		}
 		require.NoError(t, err)
-		require.Equal(t, "next", typ, resp.raw)
-		if resp.code() == "" {
-			require.True(t, slices.ContainsFunc(*own, func(id string) bool { return strings.Contains(resp.raw, id) }),
-				"%s: the first event is not of a change in the caller's tenant: %s", row.op, resp.raw)
+		require.Equal(t, "next", r.Type, r.Raw)
+		resp := r.Response()
+		if resp.Code() == "" {
+			require.True(t, slices.ContainsFunc(own, func(id string) bool { return strings.Contains(resp.Raw, id) }),
+				"%s: the first event is not of a change in the caller's tenant: %s", row.op, resp.Raw)
 		}
 		return resp
 	}

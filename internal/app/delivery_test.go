@@ -3,15 +3,20 @@ package app_test
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertest"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/outbox/outbox/internal/app"
 	"github.com/outbox/outbox/internal/delivery"
+	"github.com/outbox/outbox/internal/gqlclient"
 	"github.com/outbox/outbox/internal/sender"
 	"github.com/outbox/outbox/internal/smtptest"
 )
@@ -77,14 +82,13 @@ func relayBundle(t *testing.T, opts setupOpts) (*bundle, *smtptest.Server) {
 func (b *bundle) sendNotification(t *testing.T, token string, input map[string]any) sentNotification {
 	t.Helper()
 	var out struct{ SendNotification sentNotification }
-	b.do(t, token, sendNotificationMutation, map[string]any{"input": input}).decode(t, &out)
+	b.do(t, token, sendNotificationMutation, map[string]any{"input": input}).MustDecode(t, &out)
 	return out.SendNotification
 }
 
-func (b *bundle) deliveredMessage(t *testing.T, token, id string) deliveredMessage {
-	t.Helper()
+func (b *bundle) deliveredMessage(t require.TestingT, token, id string) deliveredMessage {
 	var out struct{ Message *deliveredMessage }
-	b.do(t, token, deliveryMessageQuery, map[string]any{"id": id}).decode(t, &out)
+	b.gql.MustPost(t, gqlclient.Request{Query: deliveryMessageQuery, Variables: map[string]any{"id": id}, Token: token}).MustDecode(t, &out)
 	require.NotNil(t, out.Message)
 	return *out.Message
 }
@@ -93,10 +97,10 @@ func (b *bundle) deliveredMessage(t *testing.T, token, id string) deliveredMessa
 func (b *bundle) waitDelivered(t *testing.T, token, id string) deliveredMessage {
 	t.Helper()
 	var m deliveredMessage
-	eventually(t, 30*time.Second, func() bool {
-		m = b.deliveredMessage(t, token, id)
-		return m.Status == "SENT" || m.Status == "FAILED" || m.Status == "SUPPRESSED"
-	}, "message "+id+" to finish")
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		m = b.deliveredMessage(c, token, id)
+		require.Contains(c, []string{"SENT", "FAILED", "SUPPRESSED"}, m.Status)
+	}, 30*time.Second, tick, "message "+id+" to finish")
 	return m
 }
 
@@ -135,7 +139,7 @@ func TestSendNotificationEndToEnd(t *testing.T) {
 	require.Equal(t, sent.ID, again.ID)
 	resp := b.do(t, member, sendNotificationMutation, map[string]any{"input": map[string]any{
 		"to": []string{"someone@example.com"}, "subject": "x", "text": "y", "idempotencyKey": "order-1042"}})
-	require.Equal(t, "CONFLICT", resp.code(), resp.raw)
+	require.Equal(t, "CONFLICT", resp.Code(), resp.Raw)
 	require.Contains(t, resp.Errors[0].Message, "different notification")
 
 	// A batch: one transaction, messages in input order.
@@ -144,7 +148,7 @@ func TestSendNotificationEndToEnd(t *testing.T) {
 		map[string]any{"inputs": []any{
 			map[string]any{"to": []string{"a@example.com"}, "subject": "one", "text": "1"},
 			map[string]any{"to": []string{"b@example.com"}, "subject": "two", "html": "<p>2</p>"},
-		}}).decode(t, &batch)
+		}}).MustDecode(t, &batch)
 	require.Len(t, batch.SendNotifications, 2)
 	require.Equal(t, "two", batch.SendNotifications[1].Subject)
 	for _, s := range batch.SendNotifications {
@@ -152,11 +156,11 @@ func TestSendNotificationEndToEnd(t *testing.T) {
 	}
 
 	resp = b.do(t, member, sendNotificationMutation, map[string]any{"input": map[string]any{"to": []string{"a@example.com"}, "template": "password.reset"}})
-	require.Equal(t, "INVALID_INPUT", resp.code())
+	require.Equal(t, "INVALID_INPUT", resp.Code())
 	require.Equal(t, "variables", resp.Errors[0].Extensions["field"])
 	resp = b.do(t, member, `mutation($inputs: [SendNotificationInput!]!) { sendNotifications(inputs: $inputs) { id } }`,
 		map[string]any{"inputs": []any{map[string]any{"to": []string{"a@example.com"}, "subject": "s", "text": "t"}, map[string]any{"to": []string{"nope"}, "subject": "s", "text": "t"}}})
-	require.Equal(t, "INVALID_INPUT", resp.code())
+	require.Equal(t, "INVALID_INPUT", resp.Code())
 	require.Equal(t, "inputs[1].to[0]", resp.Errors[0].Extensions["field"])
 }
 
@@ -206,11 +210,12 @@ func TestDeliveryThrottleSnoozes(t *testing.T) {
 	require.Equal(t, 421, *m.Attempts[0].Code)
 	require.GreaterOrEqual(t, m.Attempts[1].At.Sub(m.Attempts[0].At), 500*time.Millisecond, "the pause held")
 
-	var attempt, snoozes int
-	require.NoError(t, b.app.Store().Pool().QueryRow(context.Background(),
-		`SELECT attempt, coalesce((metadata->>'snoozes')::int, 0) FROM river_job WHERE kind = 'delivery' AND args->>'message_id' = $1`, sent.ID).Scan(&attempt, &snoozes))
-	require.Equal(t, 1, attempt, "a throttle spends no attempt")
-	require.Equal(t, 1, snoozes)
+	job := rivertest.RequireInserted(context.Background(), t, riverpgxv5.New(b.app.Store().Pool()), delivery.JobArgs{}, nil)
+	require.Equal(t, sent.ID, job.Args.MessageID.String())
+	require.Equal(t, 1, job.Attempt, "a throttle spends no attempt")
+	var meta struct{ Snoozes int }
+	require.NoError(t, json.Unmarshal(job.Metadata, &meta))
+	require.Equal(t, 1, meta.Snoozes)
 }
 
 // TestDeliveryFailuresAndSuppression covers the permanent outcomes: 550
@@ -236,7 +241,7 @@ func TestDeliveryFailuresAndSuppression(t *testing.T) {
 			}
 		}
 	}
-	b.do(t, member, `{ suppressions(first: 10) { edges { node { email reason createdAt } } pageInfo { hasNextPage endCursor } } }`, nil).decode(t, &list)
+	b.do(t, member, `{ suppressions(first: 10) { edges { node { email reason createdAt } } pageInfo { hasNextPage endCursor } } }`, nil).MustDecode(t, &list)
 	require.Len(t, list.Suppressions.Edges, 1)
 	require.Equal(t, "gone@example.com", list.Suppressions.Edges[0].Node.Email)
 	require.Contains(t, list.Suppressions.Edges[0].Node.Reason, "5.1.1")
@@ -246,9 +251,9 @@ func TestDeliveryFailuresAndSuppression(t *testing.T) {
 	require.Equal(t, "SUPPRESSED", later.Status)
 	require.Equal(t, conns, relay.Connections())
 
-	require.Equal(t, "FORBIDDEN", b.do(t, member, `mutation { removeSuppression(email: "gone@example.com") }`, nil).code())
+	require.Equal(t, "FORBIDDEN", b.do(t, member, `mutation { removeSuppression(email: "gone@example.com") }`, nil).Code())
 	var removed struct{ RemoveSuppression bool }
-	b.do(t, admin, `mutation { removeSuppression(email: "gone@example.com") }`, nil).decode(t, &removed)
+	b.do(t, admin, `mutation { removeSuppression(email: "gone@example.com") }`, nil).MustDecode(t, &removed)
 	require.True(t, removed.RemoveSuppression)
 	require.Equal(t, "SENT", b.waitDelivered(t, member, b.sendNotification(t, member, map[string]any{"to": []string{"gone@example.com"}, "subject": "s", "text": "t"}).ID).Status)
 }
@@ -267,7 +272,7 @@ func TestDeliveryAuthFailure(t *testing.T) {
 	admin := b.token(t, "acme", "admin")
 	test := b.runSenderTest(t, admin, smtpInput(srv, password))
 	require.Equal(t, "PASSED", test.Status)
-	b.do(t, admin, `mutation($id: ID!) { saveSenderSettings(testId: $id) { mode } }`, map[string]any{"id": test.ID}).decode(t, &struct{}{})
+	b.do(t, admin, `mutation($id: ID!) { saveSenderSettings(testId: $id) { mode } }`, map[string]any{"id": test.ID}).MustDecode(t, &struct{}{})
 
 	srv.SetFault(smtptest.Fault{Stage: smtptest.StageAuth, Code: 535, EnhancedCode: "5.7.8", Message: "Username and Password not accepted"})
 	sent := b.sendNotification(t, admin, map[string]any{"to": []string{"a@example.com"}, "subject": "s", "text": "t"})
@@ -288,7 +293,7 @@ func TestDeliveryAuthFailure(t *testing.T) {
 			}
 		}
 	}
-	b.do(t, admin, `{ senderSettings { health { ok message category } } }`, nil).decode(t, &settings)
+	b.do(t, admin, `{ senderSettings { health { ok message category } } }`, nil).MustDecode(t, &settings)
 	require.False(t, settings.SenderSettings.Health.Ok)
 	require.Equal(t, "AUTH_FAILED", *settings.SenderSettings.Health.Category)
 	require.Contains(t, *settings.SenderSettings.Health.Message, "update the username and password")
@@ -314,7 +319,7 @@ func TestIdempotencyKeyConcurrentRequests(t *testing.T) {
 				ids[i] = fmt.Sprint(resp.Errors)
 				return
 			}
-			resp.decode(t, &out)
+			resp.MustDecode(t, &out)
 			ids[i] = out.SendNotification.ID
 		})
 	}
@@ -327,7 +332,7 @@ func TestIdempotencyKeyConcurrentRequests(t *testing.T) {
 			Edges []struct{ Node struct{ ID string } }
 		}
 	}
-	b.do(t, member, `{ messages(filter: {idempotencyKey: "invoice-2026-001"}) { edges { node { id } } } }`, nil).decode(t, &count)
+	b.do(t, member, `{ messages(filter: {idempotencyKey: "invoice-2026-001"}) { edges { node { id } } } }`, nil).MustDecode(t, &count)
 	require.Len(t, count.Messages.Edges, 1)
 }
 
@@ -338,13 +343,13 @@ func TestCancelAndResendMessage(t *testing.T) {
 	sent := b.sendNotification(t, member, map[string]any{"to": []string{"a@example.com"}, "subject": "s", "text": "t"})
 
 	resp := b.do(t, member, `mutation($id: ID!) { resendMessage(id: $id) { id } }`, map[string]any{"id": sent.ID})
-	require.Equal(t, "CONFLICT", resp.code())
+	require.Equal(t, "CONFLICT", resp.Code())
 
 	var cancelled struct{ CancelMessage struct{ ID, Status string } }
-	b.do(t, member, `mutation($id: ID!) { cancelMessage(id: $id) { id status } }`, map[string]any{"id": sent.ID}).decode(t, &cancelled)
+	b.do(t, member, `mutation($id: ID!) { cancelMessage(id: $id) { id status } }`, map[string]any{"id": sent.ID}).MustDecode(t, &cancelled)
 	require.Equal(t, "CANCELLED", cancelled.CancelMessage.Status)
 	resp = b.do(t, member, `mutation($id: ID!) { cancelMessage(id: $id) { id status } }`, map[string]any{"id": sent.ID})
-	require.Equal(t, "CONFLICT", resp.code())
+	require.Equal(t, "CONFLICT", resp.Code())
 
 	var resent struct {
 		ResendMessage struct {
@@ -352,11 +357,11 @@ func TestCancelAndResendMessage(t *testing.T) {
 			ResentFrom *string
 		}
 	}
-	b.do(t, member, `mutation($id: ID!) { resendMessage(id: $id) { id status resentFrom } }`, map[string]any{"id": sent.ID}).decode(t, &resent)
+	b.do(t, member, `mutation($id: ID!) { resendMessage(id: $id) { id status resentFrom } }`, map[string]any{"id": sent.ID}).MustDecode(t, &resent)
 	require.NotEqual(t, sent.ID, resent.ResendMessage.ID)
 	require.Equal(t, "QUEUED", resent.ResendMessage.Status)
 	require.Equal(t, sent.ID, *resent.ResendMessage.ResentFrom)
 
 	other := b.token(t, "other", "admin")
-	require.Equal(t, "NOT_FOUND", b.do(t, other, `mutation($id: ID!) { cancelMessage(id: $id) { id } }`, map[string]any{"id": resent.ResendMessage.ID}).code())
+	require.Equal(t, "NOT_FOUND", b.do(t, other, `mutation($id: ID!) { cancelMessage(id: $id) { id } }`, map[string]any{"id": resent.ResendMessage.ID}).Code())
 }

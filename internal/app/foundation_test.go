@@ -15,15 +15,15 @@ func TestUnauthenticatedRequestsAreRefused(t *testing.T) {
 	b := setup(t, setupOpts{noWorkers: true})
 
 	resp := b.do(t, "", `{ senderSettings { mode } }`, nil)
-	require.Equal(t, "UNAUTHENTICATED", resp.code(), resp.raw)
+	require.Equal(t, "UNAUTHENTICATED", resp.Code(), resp.Raw)
 
 	resp = b.do(t, "not-a-jwt", `{ viewer { subject } }`, nil)
-	require.Equal(t, "UNAUTHENTICATED", resp.code(), resp.raw)
+	require.Equal(t, "UNAUTHENTICATED", resp.Code(), resp.Raw)
 	require.Equal(t, "malformed token", resp.Errors[0].Message)
 
 	other := strings.Replace(b.token(t, "acme", "admin"), ".", ".x", 1)
 	resp = b.do(t, other, `{ viewer { subject } }`, nil)
-	require.Equal(t, "UNAUTHENTICATED", resp.code(), resp.raw)
+	require.Equal(t, "UNAUTHENTICATED", resp.Code(), resp.Raw)
 }
 
 func TestDefaultSenderSettingsArePlatform(t *testing.T) {
@@ -50,7 +50,7 @@ func TestDefaultSenderSettingsArePlatform(t *testing.T) {
 	b.do(t, b.token(t, "acme", "member"), `{
 		viewer { subject tenant { id name retentionDays } roles }
 		senderSettings { mode fromEmail fromName bcc health { ok } }
-	}`, nil).decode(t, &got)
+	}`, nil).MustDecode(t, &got)
 	require.Equal(t, "user-acme", got.Viewer.Subject)
 	require.Equal(t, "acme", got.Viewer.Tenant.Name)
 	require.Equal(t, 30, got.Viewer.Tenant.RetentionDays)
@@ -69,15 +69,15 @@ func TestTenantsAreSeparate(t *testing.T) {
 	var a, c struct {
 		Viewer struct{ Tenant struct{ ID string } }
 	}
-	b.do(t, b.token(t, "tenant-a", "admin"), `{ viewer { tenant { id } } }`, nil).decode(t, &a)
-	b.do(t, b.token(t, "tenant-b", "admin"), `{ viewer { tenant { id } } }`, nil).decode(t, &c)
+	b.do(t, b.token(t, "tenant-a", "admin"), `{ viewer { tenant { id } } }`, nil).MustDecode(t, &a)
+	b.do(t, b.token(t, "tenant-b", "admin"), `{ viewer { tenant { id } } }`, nil).MustDecode(t, &c)
 	require.NotEqual(t, a.Viewer.Tenant.ID, c.Viewer.Tenant.ID)
 
 	// The same tenant claim is the same tenant, on every request.
 	var again struct {
 		Viewer struct{ Tenant struct{ ID string } }
 	}
-	b.do(t, b.token(t, "tenant-a", "member"), `{ viewer { tenant { id } } }`, nil).decode(t, &again)
+	b.do(t, b.token(t, "tenant-a", "member"), `{ viewer { tenant { id } } }`, nil).MustDecode(t, &again)
 	require.Equal(t, a.Viewer.Tenant.ID, again.Viewer.Tenant.ID)
 }
 
@@ -87,20 +87,20 @@ func TestExpensiveQueriesAreRefusedBeforeExecution(t *testing.T) {
 	tok := b.token(t, "acme", "admin")
 
 	resp := b.do(t, tok, `{ viewer { tenant { id } } }`, nil)
-	require.Empty(t, resp.Errors, resp.raw)
+	require.Empty(t, resp.Errors, resp.Raw)
 
 	resp = b.do(t, tok, `query { senderSettings { smtp { host } health { ok } limits { perDay } } viewer { tenant { id name } } }`, nil)
-	require.Equal(t, "COMPLEXITY_LIMIT_EXCEEDED", resp.code(), resp.raw)
+	require.Equal(t, "COMPLEXITY_LIMIT_EXCEEDED", resp.Code(), resp.Raw)
 
 	resp = b.do(t, tok, `fragment F on Tenant { id } query { viewer { tenant { ...F } } a: viewer { tenant { id } } }`, nil)
-	require.Equal(t, "COMPLEXITY_LIMIT_EXCEEDED", resp.code(), resp.raw)
+	require.Equal(t, "COMPLEXITY_LIMIT_EXCEEDED", resp.Code(), resp.Raw)
 }
 
 func TestDepthLimit(t *testing.T) {
 	t.Parallel()
 	b := setup(t, setupOpts{noWorkers: true, env: map[string]string{"OUTBOX_QUERY_DEPTH": "2"}})
 	resp := b.do(t, b.token(t, "acme", "admin"), `{ viewer { tenant { id } } }`, nil)
-	require.Equal(t, "DEPTH_LIMIT_EXCEEDED", resp.code(), resp.raw)
+	require.Equal(t, "DEPTH_LIMIT_EXCEEDED", resp.Code(), resp.Raw)
 	require.Contains(t, []string{"", "null"}, string(resp.Data), "nothing may run")
 }
 
@@ -151,5 +151,5 @@ func TestProductionHidesGraphiQLAndIntrospection(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, resp.StatusCode)
 
 	r := b.do(t, b.token(t, "acme", "admin"), `{ __schema { types { name } } }`, nil)
-	require.NotEmpty(t, r.Errors, r.raw)
+	require.NotEmpty(t, r.Errors, r.Raw)
 }

@@ -1,12 +1,10 @@
 package app_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"io"
+	"errors"
+	"fmt"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -19,6 +17,7 @@ import (
 	"github.com/outbox/outbox/internal/auth"
 	"github.com/outbox/outbox/internal/config"
 	"github.com/outbox/outbox/internal/dbtest"
+	"github.com/outbox/outbox/internal/gqlclient"
 )
 
 func TestMain(m *testing.M) { dbtest.Main(m) }
@@ -30,6 +29,7 @@ type bundle struct {
 	srv  *httptest.Server
 	cfg  *config.Config
 	logs *syncBuffer
+	gql  *gqlclient.Client // of the server's /graphql
 }
 
 type setupOpts struct {
@@ -78,7 +78,7 @@ func setup(t *testing.T, opts setupOpts) *bundle {
 		cancel()
 		a.Close()
 	})
-	return &bundle{app: a, srv: srv, cfg: cfg, logs: logs}
+	return &bundle{app: a, srv: srv, cfg: cfg, logs: logs, gql: gqlclient.NewClient(srv.URL + "/graphql")}
 }
 
 // token mints a platform user token for tenant with roles.
@@ -92,67 +92,95 @@ func (b *bundle) token(t *testing.T, tenant string, roles ...string) string {
 	return tok
 }
 
-type gqlError struct {
-	Message    string         `json:"message"`
-	Path       []any          `json:"path"`
-	Extensions map[string]any `json:"extensions"`
-}
-
-type gqlResponse struct {
-	Data   json.RawMessage `json:"data"`
-	Errors []gqlError      `json:"errors"`
-	raw    string
-}
-
-// code returns extensions.code of the first error, or "".
-func (r gqlResponse) code() string {
-	if len(r.Errors) == 0 {
-		return ""
-	}
-	c, _ := r.Errors[0].Extensions["code"].(string)
-	return c
-}
-
-// decode unmarshals data into v, failing the test on GraphQL errors.
-func (r gqlResponse) decode(t *testing.T, v any) {
-	t.Helper()
-	require.Empty(t, r.Errors, r.raw)
-	require.NoError(t, json.Unmarshal(r.Data, v), r.raw)
-}
+// gqlResponse is one answer to an operation, over HTTP or a websocket.
+type gqlResponse = gqlclient.Response
 
 // do posts one GraphQL operation; token "" sends none.
 func (b *bundle) do(t *testing.T, token, query string, vars map[string]any) gqlResponse {
 	t.Helper()
-	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
-	require.NoError(t, err)
-	req, err := http.NewRequest(http.MethodPost, b.srv.URL+"/graphql", bytes.NewReader(body))
-	require.NoError(t, err)
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	var out gqlResponse
-	require.NoError(t, json.Unmarshal(raw, &out), string(raw))
-	out.raw = string(raw)
-	return out
+	return b.gql.MustPost(t, gqlclient.Request{Query: query, Variables: vars, Token: token})
 }
 
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, timeout time.Duration, cond func() bool, msg string) {
+// wsURL is the websocket address of /graphql.
+func (b *bundle) wsURL() string { return "ws" + strings.TrimPrefix(b.srv.URL, "http") + "/graphql" }
+
+// errInitRefused is what dialWS's error wraps when the server refused
+// connection_init.
+var errInitRefused = errors.New("connection_init refused")
+
+// dialWS opens a graphql-transport-ws connection to /graphql with token in
+// connection_init ("" sends an empty payload), closed when the test ends.
+// Its error wraps errInitRefused when the server closed the connection
+// instead of acknowledging it.
+func (b *bundle) dialWS(t *testing.T, token string) (*gqlclient.Conn, error) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, msg)
-		}
-		time.Sleep(20 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	payload := map[string]any{}
+	if token != "" {
+		payload["authorization"] = "Bearer " + token
+	}
+	c, err := gqlclient.Dial(ctx, b.wsURL(), gqlclient.DialOptions{InitPayload: payload})
+	if ce := (*gqlclient.CloseError)(nil); errors.As(err, &ce) {
+		return nil, fmt.Errorf("%w: %w", errInitRefused, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	t.Cleanup(c.Close)
+	return c, nil
+}
+
+// dial is dialWS for a connection that has to be acknowledged.
+func (b *bundle) dial(t *testing.T, token string) *gqlclient.Conn {
+	t.Helper()
+	c, err := b.dialWS(t, token)
+	require.NoError(t, err)
+	return c
+}
+
+// subscribe starts a subscription and returns it.
+func subscribe(t *testing.T, c *gqlclient.Conn, query string, vars map[string]any) *gqlclient.Subscription {
+	t.Helper()
+	s, err := c.Subscribe(context.Background(), query, vars)
+	require.NoError(t, err)
+	return s
+}
+
+// errNoMessage is await's error when nothing came in time.
+var errNoMessage = errors.New("no message in time")
+
+// await returns the next result of s: a next, error or complete message.
+// It returns errNoMessage when none comes within timeout, and the reason
+// when the connection ends.
+func await(s *gqlclient.Subscription, timeout time.Duration) (gqlclient.Result, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	r, err := s.Next(ctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		return r, errNoMessage
+	}
+	if err == nil && r.Type == "" {
+		err = fmt.Errorf("the connection ended: %w", r.Err)
+	}
+	return r, err
+}
+
+// requireClosed waits until the server closes c, and fails the test when
+// it is still open after timeout.
+func requireClosed(t *testing.T, c *gqlclient.Conn, timeout time.Duration) {
+	t.Helper()
+	select {
+	case <-c.Done():
+	case <-time.After(timeout):
+		t.Fatalf("the websocket is still open after %s", timeout)
 	}
 }
+
+// tick is how often require.Eventually checks a condition in these tests.
+// A condition runs on another goroutine: it asserts on the CollectT of
+// require.EventuallyWithT, never on the test's t.
+const tick = 20 * time.Millisecond
 
 // syncBuffer is a goroutine-safe log sink.
 type syncBuffer struct {

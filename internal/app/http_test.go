@@ -91,15 +91,14 @@ func TestSlowClientsAreCutOff(t *testing.T) {
 	ws, err := b.dialWS(t, b.token(t, "acme", "admin"))
 	require.NoError(t, err)
 	select {
-	case _, open := <-ws.in:
-		require.True(t, open, "the websocket was closed")
+	case <-ws.Done():
+		t.Fatalf("the websocket was closed: %v", ws.Err())
 	case <-time.After(2 * time.Second): // twice the read timeout
 	}
 	// The server still reads and answers (here: a refused subscription).
-	ws.subscribe(t, "1", `subscription { nothing }`, nil)
-	kind, _, err := ws.next(t, "1", 5*time.Second)
+	r, err := await(subscribe(t, ws, `subscription { nothing }`, nil), 5*time.Second)
 	require.NoError(t, err)
-	require.Equal(t, "error", kind)
+	require.Equal(t, "error", r.Type)
 }
 
 func TestAnonymousRequestsAreLimitedPerAddress(t *testing.T) {
@@ -179,7 +178,7 @@ func TestMetricsListener(t *testing.T) {
 			cancel()
 			require.NoError(t, <-done)
 		})
-		eventually(t, 10*time.Second, func() bool { return b.app.Addr("metrics") != "" }, "the metrics listener")
+		require.Eventually(t, func() bool { return b.app.Addr("metrics") != "" }, 10*time.Second, tick, "the metrics listener")
 
 		metrics := "http://" + b.app.Addr("metrics")
 		resp, err := http.Get(metrics + "/metrics")

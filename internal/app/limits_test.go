@@ -33,18 +33,18 @@ func TestSendingLimitCountsMessages(t *testing.T) {
 
 	// 10 aliases of 3 inputs are 30 messages of the 40.
 	resp := b.do(t, admin, aliased(10), inputs(3))
-	require.Empty(t, resp.Errors, resp.raw)
+	require.Empty(t, resp.Errors, resp.Raw)
 	// 11 more do not fit, and nothing of them is sent.
 	resp = b.do(t, admin, aliased(11), inputs(1))
-	require.Equal(t, "RATE_LIMITED", resp.code(), resp.raw)
+	require.Equal(t, "RATE_LIMITED", resp.Code(), resp.Raw)
 	require.Contains(t, resp.Errors[0].Message, "too many messages for this tenant (at most 40 a minute)")
-	require.Contains(t, []string{"", "null"}, string(resp.Data), resp.raw)
+	require.Contains(t, []string{"", "null"}, string(resp.Data), resp.Raw)
 	// 10 do.
 	resp = b.do(t, admin, aliased(5), inputs(2))
-	require.Empty(t, resp.Errors, resp.raw)
+	require.Empty(t, resp.Errors, resp.Raw)
 	var list struct {
 		Messages struct{ Edges []struct{ Cursor string } }
 	}
-	b.do(t, admin, `{ messages(first: 100) { edges { cursor } } }`, nil).decode(t, &list)
+	b.do(t, admin, `{ messages(first: 100) { edges { cursor } } }`, nil).MustDecode(t, &list)
 	require.Len(t, list.Messages.Edges, 40)
 }

@@ -5,9 +5,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/outbox/outbox/internal/app"
+	"github.com/outbox/outbox/internal/gqlclient"
 	"github.com/outbox/outbox/internal/logs"
 	"github.com/outbox/outbox/internal/sender"
 	"github.com/outbox/outbox/internal/smtptest"
@@ -48,7 +50,7 @@ func TestMessageLog(t *testing.T) {
 	var ids struct {
 		SenderTest struct{ MessageID string }
 	}
-	b.do(t, member, `query($id: ID!) { senderTest(id: $id) { messageId } }`, map[string]any{"id": failed.ID}).decode(t, &ids)
+	b.do(t, member, `query($id: ID!) { senderTest(id: $id) { messageId } }`, map[string]any{"id": failed.ID}).MustDecode(t, &ids)
 	failedMsg := ids.SenderTest.MessageID
 
 	var one struct {
@@ -68,7 +70,7 @@ func TestMessageLog(t *testing.T) {
 		}
 	}
 	b.do(t, member, `query($id: ID!) { message(id: $id) { id kind status from to subject lastError { category code } attempts { code category durationMs } events { status } } }`,
-		map[string]any{"id": failedMsg}).decode(t, &one)
+		map[string]any{"id": failedMsg}).MustDecode(t, &one)
 	m := one.Message
 	require.Equal(t, "TEST", m.Kind)
 	require.Equal(t, "FAILED", m.Status)
@@ -82,38 +84,38 @@ func TestMessageLog(t *testing.T) {
 
 	// Pages of one, newest first, following the cursors.
 	var page messagesPage
-	b.do(t, member, messagesQuery, map[string]any{"first": 1}).decode(t, &page)
+	b.do(t, member, messagesQuery, map[string]any{"first": 1}).MustDecode(t, &page)
 	require.Len(t, page.Messages.Edges, 1)
 	require.True(t, page.Messages.PageInfo.HasNextPage)
 	require.Equal(t, "SENT", page.Messages.Edges[0].Node.Status)
 	require.Equal(t, page.Messages.Edges[0].Cursor, *page.Messages.PageInfo.EndCursor)
-	b.do(t, member, messagesQuery, map[string]any{"first": 1, "after": *page.Messages.PageInfo.EndCursor}).decode(t, &page)
+	b.do(t, member, messagesQuery, map[string]any{"first": 1, "after": *page.Messages.PageInfo.EndCursor}).MustDecode(t, &page)
 	require.Equal(t, failedMsg, page.Messages.Edges[0].Node.ID)
 	require.False(t, page.Messages.PageInfo.HasNextPage)
 
 	// Filters reach the query.
-	b.do(t, member, messagesQuery, map[string]any{"f": map[string]any{"status": []string{"FAILED", "CANCELLED"}, "kind": "TEST", "recipient": "OWNER@example.net", "search": "test"}}).decode(t, &page)
+	b.do(t, member, messagesQuery, map[string]any{"f": map[string]any{"status": []string{"FAILED", "CANCELLED"}, "kind": "TEST", "recipient": "OWNER@example.net", "search": "test"}}).MustDecode(t, &page)
 	require.Len(t, page.Messages.Edges, 1)
 	require.Equal(t, failedMsg, page.Messages.Edges[0].Node.ID)
-	b.do(t, member, messagesQuery, map[string]any{"f": map[string]any{"since": time.Now().Add(time.Hour).Format(time.RFC3339)}}).decode(t, &page)
+	b.do(t, member, messagesQuery, map[string]any{"f": map[string]any{"since": time.Now().Add(time.Hour).Format(time.RFC3339)}}).MustDecode(t, &page)
 	require.Empty(t, page.Messages.Edges)
 	require.False(t, page.Messages.PageInfo.HasNextPage)
 	require.Nil(t, page.Messages.PageInfo.EndCursor)
 
 	// Bad input names its field.
 	resp := b.do(t, member, messagesQuery, map[string]any{"after": "bogus"})
-	require.Equal(t, "INVALID_INPUT", resp.code(), resp.raw)
+	require.Equal(t, "INVALID_INPUT", resp.Code(), resp.Raw)
 	require.Equal(t, "after", resp.Errors[0].Extensions["field"])
 	resp = b.do(t, member, messagesQuery, map[string]any{"first": 0})
-	require.Equal(t, "INVALID_INPUT", resp.code(), resp.raw)
+	require.Equal(t, "INVALID_INPUT", resp.Code(), resp.Raw)
 	require.Equal(t, "first", resp.Errors[0].Extensions["field"])
 
 	// Another tenant sees none of it.
 	globex := b.token(t, "globex", "admin")
-	b.do(t, globex, messagesQuery, nil).decode(t, &page)
+	b.do(t, globex, messagesQuery, nil).MustDecode(t, &page)
 	require.Empty(t, page.Messages.Edges)
 	var hidden struct{ Message *struct{ ID string } }
-	b.do(t, globex, `query($id: ID!) { message(id: $id) { id } }`, map[string]any{"id": failedMsg}).decode(t, &hidden)
+	b.do(t, globex, `query($id: ID!) { message(id: $id) { id } }`, map[string]any{"id": failedMsg}).MustDecode(t, &hidden)
 	require.Nil(t, hidden.Message)
 }
 
@@ -124,17 +126,17 @@ func TestLogRetention(t *testing.T) {
 	b := setup(t, setupOpts{})
 	admin := b.token(t, "acme", "admin")
 	resp := b.do(t, b.token(t, "acme", "member"), `mutation { setLogRetention(days: 7) { retentionDays } }`, nil)
-	require.Equal(t, "FORBIDDEN", resp.code(), resp.raw)
+	require.Equal(t, "FORBIDDEN", resp.Code(), resp.Raw)
 	resp = b.do(t, admin, `mutation { setLogRetention(days: 366) { retentionDays } }`, nil)
-	require.Equal(t, "INVALID_INPUT", resp.code(), resp.raw)
+	require.Equal(t, "INVALID_INPUT", resp.Code(), resp.Raw)
 	require.Equal(t, "days", resp.Errors[0].Extensions["field"])
 	var set struct{ SetLogRetention struct{ RetentionDays int } }
-	b.do(t, admin, `mutation { setLogRetention(days: 7) { retentionDays } }`, nil).decode(t, &set)
+	b.do(t, admin, `mutation { setLogRetention(days: 7) { retentionDays } }`, nil).MustDecode(t, &set)
 	require.Equal(t, 7, set.SetLogRetention.RetentionDays)
 	var viewer struct {
 		Viewer struct{ Tenant struct{ RetentionDays int } }
 	}
-	b.do(t, admin, `{ viewer { tenant { retentionDays } } }`, nil).decode(t, &viewer)
+	b.do(t, admin, `{ viewer { tenant { retentionDays } } }`, nil).MustDecode(t, &viewer)
 	require.Equal(t, 7, viewer.Viewer.Tenant.RetentionDays, "the viewer shows the new retention at once")
 
 	pool := b.app.Store().Pool()
@@ -148,12 +150,16 @@ func TestLogRetention(t *testing.T) {
 
 	_, err := b.app.River().Insert(ctx, logs.PurgeJobArgs{}, nil)
 	require.NoError(t, err)
-	eventually(t, 20*time.Second, func() bool {
-		var n int
-		require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM messages WHERE id::text = $1`, expired).Scan(&n))
-		return n == 0
-	}, "the purge job to delete the expired message")
-	var n int
-	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM messages WHERE id::text = $1`, fresh).Scan(&n))
-	require.Equal(t, 1, n, "a fresh message stays")
+	// The log answers for a message while it is kept, null once purged.
+	const messageQuery = `query($id: ID!) { message(id: $id) { id } }`
+	type found struct{ Message *struct{ ID string } }
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		var got found
+		b.gql.MustPost(c, gqlclient.Request{Query: messageQuery, Variables: map[string]any{"id": expired}, Token: admin}).MustDecode(c, &got)
+		require.Nil(c, got.Message)
+	}, 20*time.Second, tick, "the purge job to delete the expired message")
+	var kept found
+	b.do(t, admin, messageQuery, map[string]any{"id": fresh}).MustDecode(t, &kept)
+	require.NotNil(t, kept.Message, "a fresh message stays")
+	require.Equal(t, fresh, kept.Message.ID)
 }

@@ -1,10 +1,7 @@
 package app_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -17,6 +14,7 @@ import (
 
 	"github.com/outbox/outbox/db"
 	"github.com/outbox/outbox/internal/app"
+	"github.com/outbox/outbox/internal/gqlclient"
 	"github.com/outbox/outbox/internal/outbox"
 )
 
@@ -47,21 +45,7 @@ func (c *statementCounter) statements(requestID string) []string {
 // doWithRequestID posts one GraphQL operation under the given request id.
 func (b *bundle) doWithRequestID(t *testing.T, token, requestID, query string) gqlResponse {
 	t.Helper()
-	body, err := json.Marshal(map[string]any{"query": query})
-	require.NoError(t, err)
-	req, err := http.NewRequest(http.MethodPost, b.srv.URL+"/graphql", bytes.NewReader(body))
-	require.NoError(t, err)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("X-Request-Id", requestID)
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	out := gqlResponse{raw: string(raw)}
-	require.NoError(t, json.Unmarshal(raw, &out), out.raw)
-	return out
+	return b.gql.MustPost(t, gqlclient.Request{Query: query, Token: token, Header: http.Header{"X-Request-Id": {requestID}}})
 }
 
 // A page of 50 messages with their attempts and events costs a constant
@@ -78,7 +62,7 @@ func TestMessageListLoadsAttemptsAndEventsInBatches(t *testing.T) {
 	}
 	var sent struct{ SendNotifications []struct{ ID string } }
 	b.do(t, member, `mutation($inputs: [SendNotificationInput!]!) { sendNotifications(inputs: $inputs) { id } }`,
-		map[string]any{"inputs": inputs}).decode(t, &sent)
+		map[string]any{"inputs": inputs}).MustDecode(t, &sent)
 	require.Len(t, sent.SendNotifications, 50)
 
 	// Each message gets an attempt and a second event, as a worker's
@@ -112,7 +96,7 @@ func TestMessageListLoadsAttemptsAndEventsInBatches(t *testing.T) {
 			}
 		}
 	}
-	resp.decode(t, &page)
+	resp.MustDecode(t, &page)
 	require.Len(t, page.Messages.Edges, 50)
 	for _, e := range page.Messages.Edges {
 		require.Len(t, e.Node.Attempts, 1, e.Node.ID)

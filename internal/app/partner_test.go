@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
@@ -37,12 +36,12 @@ func TestPartnerTokenLifecycle(t *testing.T) {
 	resp := b.do(t, b.token(t, "acme", "member"), registerPartnerMutation, map[string]any{"input": map[string]any{
 		"name": "ERP", "scopes": []string{"logs:read"}, "keys": []map[string]any{{"kid": "k1", "pem": "x"}},
 	}})
-	require.Equal(t, "FORBIDDEN", resp.code(), resp.raw)
+	require.Equal(t, "FORBIDDEN", resp.Code(), resp.Raw)
 	// Bad input names the field.
 	resp = b.do(t, admin, registerPartnerMutation, map[string]any{"input": map[string]any{
 		"name": "ERP", "scopes": []string{"logs:read", "admin"}, "keys": []map[string]any{{"kid": "k1", "pem": "x"}},
 	}})
-	require.Equal(t, "INVALID_INPUT", resp.code(), resp.raw)
+	require.Equal(t, "INVALID_INPUT", resp.Code(), resp.Raw)
 	require.Equal(t, "scopes", resp.Errors[0].Extensions["field"])
 
 	p := b.registerPartner(t, admin, "settings:read", "logs:read")
@@ -52,7 +51,7 @@ func TestPartnerTokenLifecycle(t *testing.T) {
 	// registered it, with its scopes only.
 	first := p.token(t, b, nil)
 	var v viewerResult
-	b.do(t, first, viewerQuery, nil).decode(t, &v)
+	b.do(t, first, viewerQuery, nil).MustDecode(t, &v)
 	require.Equal(t, p.ClientID, v.Viewer.Subject)
 	require.Equal(t, "acme", v.Viewer.Tenant.Name)
 	require.Empty(t, v.Viewer.Roles)
@@ -60,7 +59,7 @@ func TestPartnerTokenLifecycle(t *testing.T) {
 
 	// A token is good once: a replay is refused.
 	resp = b.do(t, first, viewerQuery, nil)
-	require.Equal(t, "UNAUTHENTICATED", resp.code(), resp.raw)
+	require.Equal(t, "UNAUTHENTICATED", resp.Code(), resp.Raw)
 	require.Equal(t, "token replayed", resp.Errors[0].Message)
 
 	tests := []struct {
@@ -82,21 +81,21 @@ func TestPartnerTokenLifecycle(t *testing.T) {
 		resp := b.do(t, tt.token, viewerQuery, nil)
 		if tt.reason == "" {
 			var v viewerResult
-			resp.decode(t, &v)
+			resp.MustDecode(t, &v)
 			require.Equal(t, "acme", v.Viewer.Tenant.Name, "the tenant comes from the registration")
 			continue
 		}
-		require.Equal(t, "UNAUTHENTICATED", resp.code(), tt.name)
+		require.Equal(t, "UNAUTHENTICATED", resp.Code(), tt.name)
 		require.Equal(t, tt.reason, resp.Errors[0].Message, tt.name)
 	}
 
 	// Scopes decide: settings:read reads settings but cannot change them, and
 	// partners never manage partners.
-	b.do(t, p.token(t, b, nil), `{ senderSettings { mode } }`, nil).decode(t, &struct{}{})
+	b.do(t, p.token(t, b, nil), `{ senderSettings { mode } }`, nil).MustDecode(t, &struct{}{})
 	resp = b.do(t, p.token(t, b, nil), `mutation { useDefaultSender { mode } }`, nil)
-	require.Equal(t, "FORBIDDEN", resp.code(), resp.raw)
+	require.Equal(t, "FORBIDDEN", resp.Code(), resp.Raw)
 	resp = b.do(t, p.token(t, b, nil), `{ partnerClients { id } }`, nil)
-	require.Equal(t, "FORBIDDEN", resp.code(), resp.raw)
+	require.Equal(t, "FORBIDDEN", resp.Code(), resp.Raw)
 
 	// Rotation without downtime: add a key given as JWK, move to it, remove
 	// the old one.
@@ -112,18 +111,18 @@ func TestPartnerTokenLifecycle(t *testing.T) {
 		}
 	}
 	b.do(t, admin, `mutation($id: ID!, $key: PartnerKeyInput!) { addPartnerKey(clientId: $id, key: $key) { keys { kid algorithm } } }`,
-		map[string]any{"id": p.ClientID, "key": map[string]any{"kid": "k2", "jwk": jwk}}).decode(t, &added)
+		map[string]any{"id": p.ClientID, "key": map[string]any{"kid": "k2", "jwk": jwk}}).MustDecode(t, &added)
 	require.Len(t, added.AddPartnerKey.Keys, 2)
 	rotated := p
 	rotated.Kid, rotated.Key = "k2", key2
-	b.do(t, rotated.token(t, b, nil), viewerQuery, nil).decode(t, &v)
-	b.do(t, p.token(t, b, nil), viewerQuery, nil).decode(t, &v)
+	b.do(t, rotated.token(t, b, nil), viewerQuery, nil).MustDecode(t, &v)
+	b.do(t, p.token(t, b, nil), viewerQuery, nil).MustDecode(t, &v)
 	b.do(t, admin, `mutation($id: ID!) { removePartnerKey(clientId: $id, kid: "k1") { keys { kid } } }`,
-		map[string]any{"id": p.ID}).decode(t, &struct{}{})
+		map[string]any{"id": p.ID}).MustDecode(t, &struct{}{})
 	resp = b.do(t, p.token(t, b, nil), viewerQuery, nil)
-	require.Equal(t, "UNAUTHENTICATED", resp.code(), resp.raw)
+	require.Equal(t, "UNAUTHENTICATED", resp.Code(), resp.Raw)
 	require.Equal(t, "unknown client or key", resp.Errors[0].Message)
-	b.do(t, rotated.token(t, b, nil), viewerQuery, nil).decode(t, &v)
+	b.do(t, rotated.token(t, b, nil), viewerQuery, nil).MustDecode(t, &v)
 
 	// An open websocket of the partner is closed when the client is
 	// revoked, and its next token is refused.
@@ -136,11 +135,11 @@ func TestPartnerTokenLifecycle(t *testing.T) {
 		}
 	}
 	b.do(t, admin, `mutation($id: ID!) { revokePartnerClient(id: $id) { clientId revokedAt } }`,
-		map[string]any{"id": p.ID}).decode(t, &revoked)
+		map[string]any{"id": p.ID}).MustDecode(t, &revoked)
 	require.NotNil(t, revoked.RevokePartnerClient.RevokedAt)
-	ws.closed(t, 20*time.Second)
+	requireClosed(t, ws, 20*time.Second)
 	resp = b.do(t, rotated.token(t, b, nil), viewerQuery, nil)
-	require.Equal(t, "UNAUTHENTICATED", resp.code(), resp.raw)
+	require.Equal(t, "UNAUTHENTICATED", resp.Code(), resp.Raw)
 	require.Equal(t, "client revoked", resp.Errors[0].Message)
 	_, err = b.dialWS(t, rotated.token(t, b, nil))
 	require.ErrorIs(t, err, errInitRefused)
@@ -153,7 +152,7 @@ func TestPartnerTokenLifecycle(t *testing.T) {
 			RevokedAt *time.Time
 		}
 	}
-	b.do(t, admin, `{ partnerClients { clientId scopes keys { kid algorithm } revokedAt } }`, nil).decode(t, &list)
+	b.do(t, admin, `{ partnerClients { clientId scopes keys { kid algorithm } revokedAt } }`, nil).MustDecode(t, &list)
 	require.Len(t, list.PartnerClients, 1)
 	require.Equal(t, []struct{ Kid, Algorithm string }{{"k2", "EdDSA"}}, list.PartnerClients[0].Keys)
 	require.NotNil(t, list.PartnerClients[0].RevokedAt)
@@ -182,9 +181,9 @@ func TestPartnerTokenLifecycle(t *testing.T) {
 		resp := b.do(t, admin, `query($after: String) { auditLog(first: 2, after: $after) {
 			edges { cursor node { actorKind actor action target requestId before after } }
 			pageInfo { hasNextPage endCursor } } }`, map[string]any{"after": after})
-		resp.decode(t, &got)
-		require.NotContains(t, resp.raw, "BEGIN PUBLIC KEY")
-		require.NotContains(t, resp.raw, jwk["x"])
+		resp.MustDecode(t, &got)
+		require.NotContains(t, resp.Raw, "BEGIN PUBLIC KEY")
+		require.NotContains(t, resp.Raw, jwk["x"])
 		for _, e := range got.AuditLog.Edges {
 			actions = append(actions, e.Node.Action)
 			require.Equal(t, "user", e.Node.ActorKind)
@@ -200,7 +199,7 @@ func TestPartnerTokenLifecycle(t *testing.T) {
 	}
 	require.Equal(t, []string{"partner_client.revoke", "partner_key.remove", "partner_key.add", "partner_client.register"}, actions)
 	resp = b.do(t, admin, `{ auditLog(after: "bogus") { edges { cursor } } }`, nil)
-	require.Equal(t, "INVALID_INPUT", resp.code(), resp.raw)
+	require.Equal(t, "INVALID_INPUT", resp.Code(), resp.Raw)
 
 	// Tokens never reach the logs.
 	require.NotContains(t, b.logs.String(), first)
@@ -216,18 +215,18 @@ func TestPartnerSendsAndWatchesNotification(t *testing.T) {
 	}
 	resp := b.do(t, p.token(t, b, nil), `mutation($input: SendNotificationInput!) { sendNotification(input: $input) { id status } }`,
 		map[string]any{"input": map[string]any{"to": []string{"customer@example.com"}, "subject": "Your order", "text": "Thanks!"}})
-	resp.decode(t, &sent)
+	resp.MustDecode(t, &sent)
 
 	ws, err := b.dialWS(t, p.token(t, b, nil))
 	require.NoError(t, err)
-	ws.subscribe(t, "1", `subscription($id: ID!) { messageUpdated(id: $id) { id status } }`, map[string]any{"id": sent.SendNotification.ID})
+	s := subscribe(t, ws, `subscription($id: ID!) { messageUpdated(id: $id) { id status } }`, map[string]any{"id": sent.SendNotification.ID})
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		typ, r, err := ws.next(t, "1", time.Until(deadline))
+		r, err := await(s, time.Until(deadline))
 		require.NoError(t, err, "no SENT update before the deadline")
-		require.Equal(t, "next", typ, r.raw)
+		require.Equal(t, "next", r.Type, r.Raw)
 		var m struct{ MessageUpdated struct{ ID, Status string } }
-		r.decode(t, &m)
+		r.Response().MustDecode(t, &m)
 		require.Equal(t, sent.SendNotification.ID, m.MessageUpdated.ID)
 		if m.MessageUpdated.Status == "SENT" {
 			break
@@ -264,12 +263,12 @@ func TestPlatformTokensFromJWKSURL(t *testing.T) {
 		return s
 	}
 	var v viewerResult
-	b.do(t, sign("idp-2026"), viewerQuery, nil).decode(t, &v)
+	b.do(t, sign("idp-2026"), viewerQuery, nil).MustDecode(t, &v)
 	require.Equal(t, "f:1234:alice", v.Viewer.Subject)
 	require.Equal(t, []string{"member"}, v.Viewer.Roles)
 
 	resp := b.do(t, sign("idp-1999"), viewerQuery, nil)
-	require.Equal(t, "UNAUTHENTICATED", resp.code(), resp.raw)
+	require.Equal(t, "UNAUTHENTICATED", resp.Code(), resp.Raw)
 	require.Equal(t, "unknown key", resp.Errors[0].Message)
 }
 
@@ -283,12 +282,12 @@ func TestAbuseLimits(t *testing.T) {
 	// interval, less the time the requests before took.
 	requireLimited := func(resp gqlResponse, what string, retryAfter float64) {
 		t.Helper()
-		require.Equal(t, "RATE_LIMITED", resp.code(), resp.raw)
+		require.Equal(t, "RATE_LIMITED", resp.Code(), resp.Raw)
 		require.Contains(t, resp.Errors[0].Message, what)
 		got, ok := resp.Errors[0].Extensions["retryAfter"].(float64)
-		require.True(t, ok, resp.raw)
-		require.LessOrEqual(t, got, retryAfter, resp.raw)
-		require.GreaterOrEqual(t, got, 1.0, resp.raw)
+		require.True(t, ok, resp.Raw)
+		require.LessOrEqual(t, got, retryAfter, resp.Raw)
+		require.GreaterOrEqual(t, got, 1.0, resp.Raw)
 		require.Contains(t, []string{"", "null"}, string(resp.Data), "nothing may run")
 	}
 
@@ -314,7 +313,7 @@ func TestAbuseLimits(t *testing.T) {
 	send := `mutation($e: String!) { requestSenderVerification(email: $e) { id } }`
 	for i := range 2 {
 		resp := b.do(t, shop, send, map[string]any{"e": "brand" + string(rune('a'+i)) + "@example.com"})
-		require.NotEqual(t, "RATE_LIMITED", resp.code(), resp.raw)
+		require.NotEqual(t, "RATE_LIMITED", resp.Code(), resp.Raw)
 	}
 	requireLimited(b.do(t, shop, send, map[string]any{"e": "brandz@example.com"}), "too many messages for this tenant", 30)
 	require.Empty(t, b.do(t, shop, `{ senderVerifications { id } }`, nil).Errors)
@@ -337,18 +336,13 @@ func TestWideQueryIsRefusedBeforeExecution(t *testing.T) {
 	}
 	q.WriteString(" }")
 	resp := b.do(t, admin, q.String(), nil)
-	require.Equal(t, "COMPLEXITY_LIMIT_EXCEEDED", resp.code(), resp.raw[:min(len(resp.raw), 500)])
+	require.Equal(t, "COMPLEXITY_LIMIT_EXCEEDED", resp.Code(), resp.Raw[:min(len(resp.Raw), 500)])
 	require.Contains(t, []string{"", "null"}, string(resp.Data))
-	var ran int
-	require.NoError(t, b.app.Store().Pool().QueryRow(context.Background(),
-		`SELECT count(*) FROM audit_log WHERE action = 'sender_settings.use_default'`).Scan(&ran))
-	require.Zero(t, ran, "nothing may run")
+	require.Empty(t, b.auditEntries(t, admin, "sender_settings.use_default"), "nothing may run")
 
 	// The same operation narrow enough runs.
-	b.do(t, admin, `mutation { a: useDefaultSender { mode } b: useDefaultSender { mode } }`, nil).decode(t, &struct{}{})
-	require.NoError(t, b.app.Store().Pool().QueryRow(context.Background(),
-		`SELECT count(*) FROM audit_log WHERE action = 'sender_settings.use_default'`).Scan(&ran))
-	require.Equal(t, 2, ran)
+	b.do(t, admin, `mutation { a: useDefaultSender { mode } b: useDefaultSender { mode } }`, nil).MustDecode(t, &struct{}{})
+	require.Len(t, b.auditEntries(t, admin, "sender_settings.use_default"), 2)
 }
 
 func TestRemovingAPartnerKeyClosesItsWebsockets(t *testing.T) {
@@ -359,7 +353,7 @@ func TestRemovingAPartnerKeyClosesItsWebsockets(t *testing.T) {
 	pub2, key2, err := ed25519.GenerateKey(rand.Reader)
 	require.NoError(t, err)
 	b.do(t, admin, `mutation($id: ID!, $key: PartnerKeyInput!) { addPartnerKey(clientId: $id, key: $key) { id } }`,
-		map[string]any{"id": p.ClientID, "key": map[string]any{"kid": "k2", "pem": pemOf(t, pub2)}}).decode(t, &struct{}{})
+		map[string]any{"id": p.ClientID, "key": map[string]any{"kid": "k2", "pem": pemOf(t, pub2)}}).MustDecode(t, &struct{}{})
 	rotated := p
 	rotated.Kid, rotated.Key = "k2", key2
 
@@ -368,12 +362,11 @@ func TestRemovingAPartnerKeyClosesItsWebsockets(t *testing.T) {
 	current, err := b.dialWS(t, rotated.token(t, b, nil))
 	require.NoError(t, err)
 	b.do(t, admin, `mutation($id: ID!) { removePartnerKey(clientId: $id, kid: "k1") { id } }`,
-		map[string]any{"id": p.ClientID}).decode(t, &struct{}{})
-	old.closed(t, 30*time.Second)
+		map[string]any{"id": p.ClientID}).MustDecode(t, &struct{}{})
+	requireClosed(t, old, 30*time.Second)
 
 	// The websocket of the other key still answers.
-	current.subscribe(t, "1", `subscription { nothing }`, nil)
-	kind, _, err := current.next(t, "1", 10*time.Second)
+	r, err := await(subscribe(t, current, `subscription { nothing }`, nil), 10*time.Second)
 	require.NoError(t, err)
-	require.Equal(t, "error", kind)
+	require.Equal(t, "error", r.Type)
 }

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -16,31 +17,21 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// post sends body as is to /graphql and returns the status and the decoded
-// answer; token "" sends none.
+// postRaw sends body as is to /graphql and returns the status and the
+// decoded answer; token "" sends none.
 func (b *bundle) postRaw(t *testing.T, token string, body []byte) (int, gqlResponse) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, b.srv.URL+"/graphql", bytes.NewReader(body))
+	r, err := b.gql.PostBody(context.Background(), token, nil, body)
 	require.NoError(t, err)
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	return b.send(t, req)
+	return r.Status, r
 }
 
+// send sends req as it is and returns the status and the decoded answer.
 func (b *bundle) send(t *testing.T, req *http.Request) (int, gqlResponse) {
 	t.Helper()
-	client := &http.Client{Timeout: 20 * time.Second}
-	resp, err := client.Do(req)
+	r, err := b.gql.Send(req)
 	require.NoError(t, err)
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	var out gqlResponse
-	require.NoError(t, json.Unmarshal(raw, &out), string(raw))
-	out.raw = string(raw)
-	return resp.StatusCode, out
+	return r.Status, r
 }
 
 func operation(t *testing.T, query string, vars map[string]any) []byte {
@@ -85,12 +76,12 @@ func TestHugeAliasQueryIsRefusedCheaply(t *testing.T) {
 			status, resp := b.postRaw(t, tc.token, body)
 			elapsed := time.Since(start)
 			runtime.ReadMemStats(&after)
-			require.Equal(t, tc.status, status, resp.raw)
-			require.Equal(t, tc.code, resp.code(), resp.raw)
+			require.Equal(t, tc.status, status, resp.Raw)
+			require.Equal(t, tc.code, resp.Code(), resp.Raw)
 			require.Less(t, elapsed, 2*time.Second*raceSlowdown, "refusing must not parse the whole document")
 			alloc := after.TotalAlloc - before.TotalAlloc
 			require.Less(t, alloc, tc.maxAlloc, "allocated %d MiB", alloc>>20)
-			require.Less(t, len(resp.raw), 1000, "the answer must not echo the request")
+			require.Less(t, len(resp.Raw), 1000, "the answer must not echo the request")
 		})
 	}
 }
@@ -114,8 +105,8 @@ func TestLargeBodiesOnlyForSending(t *testing.T) {
 	})
 
 	status, resp := b.postRaw(t, token, send)
-	require.Equal(t, http.StatusOK, status, resp.raw)
-	require.Empty(t, resp.Errors, resp.raw)
+	require.Equal(t, http.StatusOK, status, resp.Raw)
+	require.Empty(t, resp.Errors, resp.Raw)
 
 	for _, tc := range []struct {
 		name  string
@@ -128,7 +119,7 @@ func TestLargeBodiesOnlyForSending(t *testing.T) {
 	} {
 		status, resp := b.postRaw(t, tc.token, tc.body)
 		require.Equal(t, http.StatusRequestEntityTooLarge, status, tc.name)
-		require.Equal(t, "BAD_REQUEST", resp.code(), tc.name)
+		require.Equal(t, "BAD_REQUEST", resp.Code(), tc.name)
 		require.Contains(t, resp.Errors[0].Message, "too large", tc.name)
 	}
 }
@@ -158,10 +149,10 @@ func TestMalformedRequestsAreBadRequest(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			status, resp := b.postRaw(t, token, tc.body)
-			require.Equal(t, tc.status, status, resp.raw)
-			require.Equal(t, "BAD_REQUEST", resp.code(), resp.raw)
+			require.Equal(t, tc.status, status, resp.Raw)
+			require.Equal(t, "BAD_REQUEST", resp.Code(), resp.Raw)
 			require.Contains(t, resp.Errors[0].Message, tc.message)
-			require.NotContains(t, resp.raw, secret)
+			require.NotContains(t, resp.Raw, secret)
 		})
 	}
 	require.NotContains(t, b.logs.String(), secret)
@@ -189,8 +180,8 @@ func TestSubscriptionsNeedTheWebsocket(t *testing.T) {
 		start := time.Now()
 		status, resp := b.send(t, req)
 		require.Less(t, time.Since(start), 5*time.Second, name)
-		require.Equal(t, http.StatusBadRequest, status, name+": "+resp.raw)
-		require.Equal(t, "BAD_REQUEST", resp.code(), name+": "+resp.raw)
+		require.Equal(t, http.StatusBadRequest, status, name+": "+resp.Raw)
+		require.Equal(t, "BAD_REQUEST", resp.Code(), name+": "+resp.Raw)
 		require.Contains(t, resp.Errors[0].Message, "websocket", name)
 	}
 
@@ -199,8 +190,8 @@ func TestSubscriptionsNeedTheWebsocket(t *testing.T) {
 	require.NoError(t, err)
 	get.Header.Set("Authorization", "Bearer "+token)
 	status, resp := b.send(t, get)
-	require.Equal(t, http.StatusMethodNotAllowed, status, resp.raw)
-	require.Equal(t, "BAD_REQUEST", resp.code(), resp.raw)
+	require.Equal(t, http.StatusMethodNotAllowed, status, resp.Raw)
+	require.Equal(t, "BAD_REQUEST", resp.Code(), resp.Raw)
 }
 
 // TestFragmentBombsAreRefusedAtOnce: complexity and depth are computed once
@@ -244,7 +235,7 @@ func TestFragmentBombsAreRefusedAtOnce(t *testing.T) {
 			start := time.Now()
 			resp := b.do(t, token, tc.query, nil)
 			require.Less(t, time.Since(start), 2*time.Second)
-			require.Equal(t, tc.code, resp.code(), resp.raw)
+			require.Equal(t, tc.code, resp.Code(), resp.Raw)
 		})
 	}
 }
@@ -266,7 +257,7 @@ func TestRepeatedFieldsAreRefusedBeforeValidation(t *testing.T) {
 		start := time.Now()
 		resp := b.do(t, "", q, nil)
 		require.Less(t, time.Since(start), 2*time.Second*raceSlowdown, name)
-		require.Equal(t, "BAD_REQUEST", resp.code(), resp.raw)
+		require.Equal(t, "BAD_REQUEST", resp.Code(), resp.Raw)
 	}
 }
 
@@ -302,11 +293,11 @@ func TestProductionIntrospectionAndSuggestions(t *testing.T) {
 	token := b.token(t, "acme", "admin")
 	for _, q := range []string{`{ __schema { types { name } } }`, `{ __type(name: "Query") { name } }`, `fragment F on Query { __schema { queryType { name } } } { ...F }`} {
 		resp := b.do(t, token, q, nil)
-		require.Equal(t, "BAD_REQUEST", resp.code(), resp.raw)
+		require.Equal(t, "BAD_REQUEST", resp.Code(), resp.Raw)
 		require.Contains(t, resp.Errors[0].Message, "introspection is disabled")
 	}
 	resp := b.do(t, token, `{ __typename viewer { subject } }`, nil)
-	require.Empty(t, resp.Errors, resp.raw)
+	require.Empty(t, resp.Errors, resp.Raw)
 
 	for _, q := range []string{
 		`{ viewr { subject } }`,
@@ -318,6 +309,6 @@ func TestProductionIntrospectionAndSuggestions(t *testing.T) {
 	} {
 		resp := b.do(t, token, q, nil)
 		require.NotEmpty(t, resp.Errors, q)
-		require.NotContains(t, resp.raw, "Did you mean", q)
+		require.NotContains(t, resp.Raw, "Did you mean", q)
 	}
 }

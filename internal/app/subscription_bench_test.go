@@ -23,7 +23,7 @@ import (
 	"github.com/outbox/outbox/internal/auth"
 	"github.com/outbox/outbox/internal/config"
 	"github.com/outbox/outbox/internal/dbtest"
-	"github.com/outbox/outbox/internal/gqlws"
+	"github.com/outbox/outbox/internal/gqlclient"
 	"github.com/outbox/outbox/internal/outbox"
 )
 
@@ -74,12 +74,12 @@ func BenchmarkSubscriberFanOut(b *testing.B) {
 
 	// Connect and subscribe everyone; each has the current state first.
 	url := "ws" + strings.TrimPrefix(srv.URL, "http") + "/graphql"
-	subs := make([]*gqlws.Subscription, subscribers)
+	subs := make([]*gqlclient.Subscription, subscribers)
 	var g errgroup.Group
 	g.SetLimit(32)
 	for i := range subs {
 		g.Go(func() error {
-			c, err := gqlws.Dial(ctx, url, gqlws.Options{InitPayload: map[string]any{"authorization": "Bearer " + tok}})
+			c, err := gqlclient.Dial(ctx, url, gqlclient.DialOptions{InitPayload: map[string]any{"authorization": "Bearer " + tok}})
 			if err != nil {
 				return err
 			}

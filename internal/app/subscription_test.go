@@ -10,11 +10,12 @@ import (
 	"time"
 
 	coderws "github.com/coder/websocket"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/outbox/outbox/internal/app"
 	"github.com/outbox/outbox/internal/auth"
-	"github.com/outbox/outbox/internal/gqlws"
+	"github.com/outbox/outbox/internal/gqlclient"
 	"github.com/outbox/outbox/internal/sender"
 	"github.com/outbox/outbox/internal/smtptest"
 )
@@ -25,31 +26,9 @@ const (
 	eventsSubscription     = `subscription($f: MessageFilter) { messageEvents(filter: $f) { id kind status } }`
 )
 
-// wsURL is the websocket address of /graphql.
-func (b *bundle) wsURL() string { return "ws" + strings.TrimPrefix(b.srv.URL, "http") + "/graphql" }
-
-// dial opens an acknowledged graphql-transport-ws connection with token.
-func (b *bundle) dial(t *testing.T, token string) *gqlws.Conn {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	c, err := gqlws.Dial(ctx, b.wsURL(), gqlws.Options{InitPayload: map[string]any{"authorization": "Bearer " + token}})
-	require.NoError(t, err)
-	t.Cleanup(c.Close)
-	return c
-}
-
-// subscribe starts a subscription and returns it.
-func subscribe(t *testing.T, c *gqlws.Conn, query string, vars map[string]any) *gqlws.Subscription {
-	t.Helper()
-	s, err := c.Subscribe(context.Background(), query, vars)
-	require.NoError(t, err)
-	return s
-}
-
 // nextData waits for a subscription's next result and decodes its data
 // into v, failing on errors or the end of the subscription.
-func nextData(t *testing.T, s *gqlws.Subscription, v any) {
+func nextData(t *testing.T, s *gqlclient.Subscription, v any) {
 	t.Helper()
 	r := nextResult(t, s)
 	require.NoError(t, r.Err)
@@ -58,7 +37,7 @@ func nextData(t *testing.T, s *gqlws.Subscription, v any) {
 	require.NoError(t, json.Unmarshal(r.Data, v))
 }
 
-func nextResult(t *testing.T, s *gqlws.Subscription) gqlws.Result {
+func nextResult(t *testing.T, s *gqlclient.Subscription) gqlclient.Result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -69,7 +48,7 @@ func nextResult(t *testing.T, s *gqlws.Subscription) gqlws.Result {
 
 // requireRefused checks that a subscription ends with one error of code,
 // sent as its first result (a refused start) or as an error message.
-func requireRefused(t *testing.T, s *gqlws.Subscription, code string) {
+func requireRefused(t *testing.T, s *gqlclient.Subscription, code string) {
 	t.Helper()
 	r := nextResult(t, s)
 	require.Len(t, r.Errors, 1, "%s %v", r.Data, r.Err)
@@ -113,7 +92,7 @@ func TestSubscriptionsFollowASenderTest(t *testing.T) {
 	var started struct {
 		TestSenderSettings struct{ ID, MessageID string }
 	}
-	b.do(t, admin, testSenderMutation, map[string]any{"input": smtpInput(srv, password)}).decode(t, &started)
+	b.do(t, admin, testSenderMutation, map[string]any{"input": smtpInput(srv, password)}).MustDecode(t, &started)
 	testID, msgID := started.TestSenderSettings.ID, started.TestSenderSettings.MessageID
 
 	conn := b.dial(t, b.token(t, "acme", "member"))
@@ -171,7 +150,7 @@ func TestSubscriptionsFollowASenderTest(t *testing.T) {
 
 	// Globex's first event is its own test message: none of acme's reached it.
 	var own struct{ TestSenderSettings struct{ MessageID string } }
-	b.do(t, globex, testSenderMutation, map[string]any{"input": smtpInput(srv, password)}).decode(t, &own)
+	b.do(t, globex, testSenderMutation, map[string]any{"input": smtpInput(srv, password)}).MustDecode(t, &own)
 	nextData(t, theirs, &e)
 	require.Equal(t, own.TestSenderSettings.MessageID, e.MessageEvents.ID)
 }
@@ -206,8 +185,8 @@ func TestWebsocketAuthentication(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 			defer cancel()
-			_, err := gqlws.Dial(ctx, b.wsURL(), gqlws.Options{InitPayload: tc.payload})
-			var ce *gqlws.CloseError
+			_, err := gqlclient.Dial(ctx, b.wsURL(), gqlclient.DialOptions{InitPayload: tc.payload})
+			var ce *gqlclient.CloseError
 			require.True(t, errors.As(err, &ce), "want a close, got %v", err)
 			require.Equal(t, 4401, ce.Code, ce.Reason)
 			require.True(t, strings.HasPrefix(ce.Reason, "Unauthorized"), ce.Reason)
@@ -242,11 +221,11 @@ func TestWebsocketHygiene(t *testing.T) {
 	init := map[string]any{"authorization": "Bearer " + token}
 
 	// Origins: only the allow-list (and the same host) may open a websocket.
-	_, err := gqlws.Dial(ctx, b.wsURL(), gqlws.Options{InitPayload: init, Header: http.Header{"Origin": {"https://evil.example"}}})
-	var de *gqlws.DialError
+	_, err := gqlclient.Dial(ctx, b.wsURL(), gqlclient.DialOptions{InitPayload: init, Header: http.Header{"Origin": {"https://evil.example"}}})
+	var de *gqlclient.DialError
 	require.True(t, errors.As(err, &de), "%v", err)
 	require.Equal(t, http.StatusForbidden, de.StatusCode)
-	allowed, err := gqlws.Dial(ctx, b.wsURL(), gqlws.Options{InitPayload: init, Header: http.Header{"Origin": {"https://app.example.com"}}})
+	allowed, err := gqlclient.Dial(ctx, b.wsURL(), gqlclient.DialOptions{InitPayload: init, Header: http.Header{"Origin": {"https://app.example.com"}}})
 	require.NoError(t, err)
 	defer allowed.Close()
 
@@ -255,8 +234,8 @@ func TestWebsocketHygiene(t *testing.T) {
 	b.do(t, b.token(t, "acme", "admin"), testSenderMutation, map[string]any{"input": map[string]any{
 		"mode": "SMTP", "fromEmail": "shop@example.com", "testRecipient": "owner@example.net",
 		"smtp": map[string]any{"host": "smtp.example.com", "port": 587, "security": "STARTTLS", "auth": "NONE"},
-	}}).decode(t, &started)
-	follow := func() *gqlws.Subscription {
+	}}).MustDecode(t, &started)
+	follow := func() *gqlclient.Subscription {
 		s := subscribe(t, allowed, senderTestSubscription, map[string]any{"id": started.TestSenderSettings.ID})
 		var st struct{ SenderTestUpdated struct{ Status string } }
 		nextData(t, s, &st)
@@ -267,17 +246,20 @@ func TestWebsocketHygiene(t *testing.T) {
 	follow()
 	requireRefused(t, subscribe(t, allowed, eventsSubscription, nil), "RATE_LIMITED")
 	require.NoError(t, first.Stop(ctx))
-	eventually(t, 10*time.Second, func() bool {
-		r := nextResult(t, subscribe(t, allowed, senderTestSubscription, map[string]any{"id": started.TestSenderSettings.ID}))
-		return len(r.Errors) == 0
-	}, "a freed subscription place")
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		s, err := allowed.Subscribe(ctx, senderTestSubscription, map[string]any{"id": started.TestSenderSettings.ID})
+		require.NoError(c, err)
+		r, err := await(s, 20*time.Second)
+		require.NoError(c, err)
+		require.Empty(c, r.Errors)
+	}, 10*time.Second, tick, "a freed subscription place")
 
 	// A client that answers pings stays connected over many intervals.
 	time.Sleep(time.Second) // several ping intervals, on purpose
 	require.NoError(t, allowed.Err())
 
 	// A client that never answers pings is disconnected.
-	raw, _, err := coderws.Dial(ctx, b.wsURL(), &coderws.DialOptions{Subprotocols: []string{gqlws.Subprotocol}})
+	raw, _, err := coderws.Dial(ctx, b.wsURL(), &coderws.DialOptions{Subprotocols: []string{gqlclient.Subprotocol}})
 	require.NoError(t, err)
 	defer raw.CloseNow()
 	initMsg, _ := json.Marshal(map[string]any{"type": "connection_init", "payload": init})
@@ -290,7 +272,7 @@ func TestWebsocketHygiene(t *testing.T) {
 	}
 
 	// A client that never sends connection_init is closed after the init timeout.
-	silent, _, err := coderws.Dial(ctx, b.wsURL(), &coderws.DialOptions{Subprotocols: []string{gqlws.Subprotocol}})
+	silent, _, err := coderws.Dial(ctx, b.wsURL(), &coderws.DialOptions{Subprotocols: []string{gqlclient.Subprotocol}})
 	require.NoError(t, err)
 	defer silent.CloseNow()
 	_, _, err = silent.Read(ctx)

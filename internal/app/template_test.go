@@ -20,7 +20,7 @@ func TestTemplatesEndToEnd(t *testing.T) {
 	admin, member := b.token(t, "acme", "admin"), b.token(t, "acme", "member")
 
 	var list struct{ Templates []templateResult }
-	b.do(t, member, `{ templates { key subject text html builtIn updatedAt } }`, nil).decode(t, &list)
+	b.do(t, member, `{ templates { key subject text html builtIn updatedAt } }`, nil).MustDecode(t, &list)
 	keys := make([]string, len(list.Templates))
 	for i, tpl := range list.Templates {
 		keys[i] = tpl.Key
@@ -34,16 +34,16 @@ func TestTemplatesEndToEnd(t *testing.T) {
 	resp := b.do(t, admin, upsert, map[string]any{"input": map[string]any{
 		"key": "order.shipped", "subject": "Shipped", "html": "<p>Hello {{.customerName}}</p>\n<p>{{if .x}}</p>\n",
 	}})
-	require.Equal(t, "INVALID_INPUT", resp.code())
+	require.Equal(t, "INVALID_INPUT", resp.Code())
 	require.Equal(t, "html", resp.Errors[0].Extensions["field"])
 	require.Contains(t, resp.Errors[0].Message, "line 3")
-	require.Equal(t, "FORBIDDEN", b.do(t, member, upsert, map[string]any{"input": map[string]any{"key": "k", "subject": "s", "text": "t"}}).code())
+	require.Equal(t, "FORBIDDEN", b.do(t, member, upsert, map[string]any{"input": map[string]any{"key": "k", "subject": "s", "text": "t"}}).Code())
 
 	var saved struct{ UpsertTemplate templateResult }
 	b.do(t, admin, upsert, map[string]any{"input": map[string]any{
 		"key": "order.shipped", "subject": "{{.shopName}}: order {{.orderNumber}} shipped",
 		"text": "Hi {{.customerName}}, write to {{.contactEmail}}.", "html": "<p>Hi {{.customerName}}</p>",
-	}}).decode(t, &saved)
+	}}).MustDecode(t, &saved)
 	require.False(t, saved.UpsertTemplate.BuiltIn)
 	require.NotNil(t, saved.UpsertTemplate.UpdatedAt)
 
@@ -51,7 +51,7 @@ func TestTemplatesEndToEnd(t *testing.T) {
 		TemplatePreview struct{ Subject, Text, HTML string }
 	}
 	b.do(t, member, `query($input: TemplatePreviewInput!) { templatePreview(input: $input) { subject text html } }`,
-		map[string]any{"input": map[string]any{"key": "order.shipped", "variables": map[string]any{"customerName": "<Taro>"}}}).decode(t, &preview)
+		map[string]any{"input": map[string]any{"key": "order.shipped", "variables": map[string]any{"customerName": "<Taro>"}}}).MustDecode(t, &preview)
 	require.Equal(t, "acme: order 1042 shipped", preview.TemplatePreview.Subject, "sample variables fill the rest")
 	require.Equal(t, "Hi <Taro>, write to .", preview.TemplatePreview.Text)
 	require.Equal(t, "<p>Hi &lt;Taro&gt;</p>", preview.TemplatePreview.HTML)
@@ -65,17 +65,17 @@ func TestTemplatesEndToEnd(t *testing.T) {
 
 	// Another tenant still has the built-in.
 	other := b.token(t, "other", "admin")
-	b.do(t, other, `{ templates { key subject text html builtIn updatedAt } }`, nil).decode(t, &list)
+	b.do(t, other, `{ templates { key subject text html builtIn updatedAt } }`, nil).MustDecode(t, &list)
 	for _, tpl := range list.Templates {
 		require.True(t, tpl.BuiltIn, tpl.Key)
 	}
 	b.do(t, other, `query($input: TemplatePreviewInput!) { templatePreview(input: $input) { subject text html } }`,
-		map[string]any{"input": map[string]any{"key": "order.shipped"}}).decode(t, &preview)
+		map[string]any{"input": map[string]any{"key": "order.shipped"}}).MustDecode(t, &preview)
 	require.Equal(t, "Your order 1042 is on its way – other", preview.TemplatePreview.Subject)
 
 	resp = b.do(t, member, `{ templatePreview(input: {key: "no.such"}) { subject } }`, nil)
-	require.Equal(t, "NOT_FOUND", resp.code())
+	require.Equal(t, "NOT_FOUND", resp.Code())
 	resp = b.do(t, member, `{ templatePreview(input: {subject: "{{range 1000000000}}{{end}}x", text: "t"}) { subject } }`, nil)
-	require.Equal(t, "INVALID_INPUT", resp.code())
+	require.Equal(t, "INVALID_INPUT", resp.Code())
 	require.Contains(t, resp.Errors[0].Message, "loops more than")
 }

@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -13,12 +12,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertest"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/outbox/outbox/internal/app"
+	"github.com/outbox/outbox/internal/gqlclient"
 	"github.com/outbox/outbox/internal/pages"
 	"github.com/outbox/outbox/internal/relay"
 	"github.com/outbox/outbox/internal/smtptest"
+	"github.com/outbox/outbox/internal/verify"
 )
 
 const verificationFields = `id email status expiresAt verifiedAt resendAvailableAt`
@@ -46,34 +50,13 @@ type verificationState struct {
 func (b *bundle) verificationState(t *testing.T, token string) verificationState {
 	t.Helper()
 	var s verificationState
-	b.do(t, token, listVerifications, nil).decode(t, &s)
+	b.do(t, token, listVerifications, nil).MustDecode(t, &s)
 	return s
 }
 
 // post is b.do for other goroutines: it fails nothing, it returns the error.
 func (b *bundle) post(token, query string, vars map[string]any) (gqlResponse, error) {
-	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
-	if err != nil {
-		return gqlResponse{}, err
-	}
-	req, err := http.NewRequest(http.MethodPost, b.srv.URL+"/graphql", bytes.NewReader(body))
-	if err != nil {
-		return gqlResponse{}, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return gqlResponse{}, err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return gqlResponse{}, err
-	}
-	var out gqlResponse
-	out.raw = string(raw)
-	return out, json.Unmarshal(raw, &out)
+	return b.gql.Post(context.Background(), gqlclient.Request{Query: query, Variables: vars, Token: token})
 }
 
 // openLink follows a verification link of the mail on the test server (the
@@ -106,11 +89,21 @@ func (b *bundle) pressVerify(t *testing.T, page string) (int, string) {
 	return resp.StatusCode, string(out)
 }
 
-func (b *bundle) count(t *testing.T, query string, args ...any) int {
-	t.Helper()
-	var n int
-	require.NoError(t, b.app.Store().Pool().QueryRow(context.Background(), query, args...).Scan(&n))
-	return n
+// messagesOfKind returns the statuses of the tenant's messages of kind
+// (TEST, VERIFICATION or NOTIFICATION), newest first, as the log serves them.
+func (b *bundle) messagesOfKind(t require.TestingT, token, kind string) []string {
+	var got struct {
+		Messages struct {
+			Edges []struct{ Node struct{ Status string } }
+		}
+	}
+	b.gql.MustPost(t, gqlclient.Request{Token: token, Query: `query($kind: MessageKind) { messages(filter: {kind: $kind}, first: 500) { edges { node { status } } } }`,
+		Variables: map[string]any{"kind": kind}}).MustDecode(t, &got)
+	statuses := []string{}
+	for _, e := range got.Messages.Edges {
+		statuses = append(statuses, e.Node.Status)
+	}
+	return statuses
 }
 
 func TestBrandedSenderThroughThePlatformRelay(t *testing.T) {
@@ -141,7 +134,7 @@ func TestBrandedSenderThroughThePlatformRelay(t *testing.T) {
 	for i := range clicks {
 		require.NoError(t, errs[i])
 		var got struct{ RequestSenderVerification verification }
-		results[i].decode(t, &got)
+		results[i].MustDecode(t, &got)
 		if i == 0 {
 			first = got
 		}
@@ -150,8 +143,8 @@ func TestBrandedSenderThroughThePlatformRelay(t *testing.T) {
 	v := first.RequestSenderVerification
 	require.Equal(t, "PENDING", v.Status)
 	require.WithinDuration(t, time.Now().Add(24*time.Hour), v.ExpiresAt, time.Minute)
-	require.Equal(t, 1, b.count(t, `SELECT count(*) FROM messages WHERE kind = 'VERIFICATION'`))
-	require.Equal(t, 1, b.count(t, `SELECT count(*) FROM river_job WHERE kind = 'sender_verification_send'`))
+	require.Len(t, b.messagesOfKind(t, admin, "VERIFICATION"), 1)
+	rivertest.RequireInserted(context.Background(), t, riverpgxv5.New(b.app.Store().Pool()), verify.SendJobArgs{}, nil)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -165,15 +158,15 @@ func TestBrandedSenderThroughThePlatformRelay(t *testing.T) {
 	require.Equal(t, "Verify your sender address for acme", mail.Subject)
 	require.Len(t, mail.Links, 1)
 	link := mail.Links[0]
-	eventually(t, 10*time.Second, func() bool {
-		return b.count(t, `SELECT count(*) FROM messages WHERE kind = 'VERIFICATION' AND status = 'SENT'`) == 1
-	}, "the verification message to be logged as SENT")
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		require.Equal(c, []string{"SENT"}, b.messagesOfKind(c, admin, "VERIFICATION"))
+	}, 10*time.Second, tick, "the verification message to be logged as SENT")
 
 	// Too soon for another link.
 	r := b.do(t, admin, resendVerification, map[string]any{"id": v.ID})
-	require.Equal(t, "RATE_LIMITED", r.code(), r.raw)
+	require.Equal(t, "RATE_LIMITED", r.Code(), r.Raw)
 	retryAfter, ok := r.Errors[0].Extensions["retryAfter"].(float64)
-	require.True(t, ok, r.raw)
+	require.True(t, ok, r.Raw)
 	require.InDelta(t, 60, retryAfter, 30)
 
 	// The link page only shows the button: a mail scanner verifies nothing.
@@ -188,7 +181,7 @@ func TestBrandedSenderThroughThePlatformRelay(t *testing.T) {
 	// Another tenant's caller cannot use the token.
 	token := hiddenToken.FindStringSubmatch(page)[1]
 	r = b.do(t, b.token(t, "globex", "admin"), verifySender, map[string]any{"token": token})
-	require.Equal(t, "NOT_FOUND", r.code(), r.raw)
+	require.Equal(t, "NOT_FOUND", r.Code(), r.Raw)
 	require.Equal(t, "PENDING", b.verificationState(t, admin).SenderVerifications[0].Status)
 
 	status, done := b.pressVerify(t, page)
@@ -202,16 +195,16 @@ func TestBrandedSenderThroughThePlatformRelay(t *testing.T) {
 
 	// Single use, and the mutation needs no JWT.
 	r = b.do(t, "", verifySender, map[string]any{"token": token})
-	require.Equal(t, "CONFLICT", r.code(), r.raw)
+	require.Equal(t, "CONFLICT", r.Code(), r.Raw)
 	require.Contains(t, r.Errors[0].Message, "used already")
 	r = b.do(t, "", verifySender, map[string]any{"token": token[:20]})
-	require.Equal(t, "INVALID_INPUT", r.code(), r.raw)
+	require.Equal(t, "INVALID_INPUT", r.Code(), r.Raw)
 	require.Equal(t, "token", r.Errors[0].Extensions["field"])
 	status, page = b.openLink(t, link)
 	require.Equal(t, http.StatusConflict, status)
 	require.Contains(t, page, "used already")
 
-	require.Equal(t, 2, b.count(t, `SELECT count(*) FROM audit_log WHERE action IN ('sender_verification.request', 'sender_verification.verify')`))
+	require.Len(t, b.auditEntries(t, admin, "sender_verification.request", "sender_verification.verify"), 2)
 	require.NotContains(t, b.logs.String(), token)
 	require.NotContains(t, b.logs.String(), password)
 }
@@ -222,18 +215,18 @@ func TestBrandedSenderWithTheDevMailbox(t *testing.T) {
 	admin := b.token(t, "acme", "admin")
 	mailbox := func(n int) []pages.MailboxEntry {
 		var list []pages.MailboxEntry
-		eventually(t, 20*time.Second, func() bool {
+		require.EventuallyWithT(t, func(c *assert.CollectT) {
 			resp, err := http.Get(b.srv.URL + "/dev/mailbox.json")
-			require.NoError(t, err)
+			require.NoError(c, err)
 			defer resp.Body.Close()
-			require.NoError(t, json.NewDecoder(resp.Body).Decode(&list))
-			return len(list) >= n
-		}, "mail in the dev mailbox")
+			require.NoError(c, json.NewDecoder(resp.Body).Decode(&list))
+			require.GreaterOrEqual(c, len(list), n)
+		}, 20*time.Second, tick, "mail in the dev mailbox")
 		return list
 	}
 
 	var v struct{ RequestSenderVerification verification }
-	b.do(t, admin, requestVerification, map[string]any{"email": "old@example.com"}).decode(t, &v)
+	b.do(t, admin, requestVerification, map[string]any{"email": "old@example.com"}).MustDecode(t, &v)
 	list := mailbox(1)
 	require.Equal(t, []string{"old@example.com"}, list[0].EnvelopeTo)
 	require.Len(t, list[0].Links, 1)
@@ -243,7 +236,7 @@ func TestBrandedSenderWithTheDevMailbox(t *testing.T) {
 	require.Equal(t, "old@example.com", b.verificationState(t, admin).SenderSettings.FromEmail)
 
 	// A new address: the old one keeps sending until the new one is verified.
-	b.do(t, admin, requestVerification, map[string]any{"email": "new@example.com"}).decode(t, &v)
+	b.do(t, admin, requestVerification, map[string]any{"email": "new@example.com"}).MustDecode(t, &v)
 	list = mailbox(2)
 	require.Equal(t, []string{"new@example.com"}, list[0].EnvelopeTo, "newest first")
 	state := b.verificationState(t, admin)
@@ -260,7 +253,7 @@ func TestBrandedSenderWithTheDevMailbox(t *testing.T) {
 	u, err := url.Parse(list[0].Links[0])
 	require.NoError(t, err)
 	var verified struct{ VerifySender verification }
-	b.do(t, "", verifySender, map[string]any{"token": u.Query().Get("token")}).decode(t, &verified)
+	b.do(t, "", verifySender, map[string]any{"token": u.Query().Get("token")}).MustDecode(t, &verified)
 	require.Equal(t, "VERIFIED", verified.VerifySender.Status)
 	state = b.verificationState(t, admin)
 	require.Equal(t, "new@example.com", state.SenderSettings.FromEmail)

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/outbox/outbox/internal/outbox"
+	"github.com/outbox/outbox/internal/testclock"
 )
 
 // idp is an identity provider's JWKS endpoint whose keys, status and delay
@@ -67,30 +68,12 @@ func (p *idp) set(change func()) {
 	change()
 }
 
-// clock is a test clock that only moves when told.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // remoteVerifier returns a verifier of the idp's keys and its clock. Tokens
 // are signed at testNow with a 10-minute lifetime, so the clock may move
 // about ten minutes before they expire.
-func remoteVerifier(t *testing.T, p *idp, edit func(*Config)) (*Verifier, *clock, *bytes.Buffer) {
+func remoteVerifier(t *testing.T, p *idp, edit func(*Config)) (*Verifier, *testclock.Clock, *bytes.Buffer) {
 	t.Helper()
-	c := &clock{now: testNow}
+	c := testclock.New(testNow)
 	logs := &bytes.Buffer{}
 	cfg := Config{
 		Issuer:         testIssuer,
@@ -129,7 +112,7 @@ func TestJWKSURLFetchesOnFirstUseAndCaches(t *testing.T) {
 	require.EqualValues(t, 1, p.fetches.Load())
 
 	// After the cache TTL the keys are fetched again.
-	c.advance(5*time.Minute + time.Second)
+	c.Advance(5*time.Minute + time.Second)
 	_, err = v.Verify(ctx, sign(t, jwt.SigningMethodRS256, keys.rsa, kid("rsa-1"), userClaims()))
 	require.NoError(t, err)
 	require.EqualValues(t, 2, p.fetches.Load())
@@ -159,13 +142,13 @@ func TestJWKSURLRefreshesOnUnknownKidAtMostOncePerInterval(t *testing.T) {
 	require.EqualValues(t, 1, p.fetches.Load(), "unknown kids are rate-limited")
 
 	// …but once the interval has passed, the first unknown kid does.
-	c.advance(30 * time.Second)
+	c.Advance(30 * time.Second)
 	_, err = v.Verify(ctx, sign(t, jwt.SigningMethodEdDSA, keys.ed, kid("new"), userClaims()))
 	require.NoError(t, err)
 	require.EqualValues(t, 2, p.fetches.Load())
 
 	// A kid that is still unknown after the fetch is refused.
-	c.advance(30 * time.Second)
+	c.Advance(30 * time.Second)
 	_, err = v.Verify(ctx, sign(t, jwt.SigningMethodEdDSA, keys.ed, kid("made-up"), userClaims()))
 	requireRejected(t, err, "unknown key")
 	require.EqualValues(t, 3, p.fetches.Load())
@@ -183,7 +166,7 @@ func TestJWKSURLKeepsOldKeysWhenTheProviderFails(t *testing.T) {
 	require.NoError(t, err)
 
 	p.set(func() { p.status = http.StatusServiceUnavailable })
-	c.advance(6 * time.Minute)
+	c.Advance(6 * time.Minute)
 	_, err = v.Verify(ctx, token())
 	require.NoError(t, err, "the keys fetched before stay in use")
 	require.EqualValues(t, 2, p.fetches.Load())

@@ -1,78 +1,41 @@
 package e2etest
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"time"
+
+	"github.com/outbox/outbox/internal/gqlclient"
 )
 
-// Client is a GraphQL client over real HTTP, as a partner system or the web
-// app calls the service. It is safe for concurrent use.
+// Client is a tenant's GraphQL client over real HTTP: a gqlclient.Client
+// that sends one token with every operation. It is safe for concurrent use.
 type Client struct {
-	url   string
+	gql   *gqlclient.Client
 	token string
-	http  *http.Client
 }
 
 // NewClient returns a client of the GraphQL endpoint url (http://host:port/graphql)
 // that sends token as a bearer token.
 func NewClient(url, token string) *Client {
-	return &Client{url: url, token: token, http: &http.Client{
-		Timeout:   2 * time.Minute,
-		Transport: &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true},
-	}}
+	return &Client{gql: gqlclient.NewClient(url), token: token}
 }
 
 // Do posts one operation and decodes data into out; GraphQL errors are
 // returned as an error.
 func (c *Client) Do(ctx context.Context, query string, vars map[string]any, out any) error {
-	_, err := c.Timed(ctx, query, vars, out)
-	return err
+	return c.gql.Do(ctx, c.token, query, vars, out)
 }
 
 // Timed is Do, returning how long the request took from sending it to
 // reading the whole answer (encoding the request and decoding the answer
 // left out).
 func (c *Client) Timed(ctx context.Context, query string, vars map[string]any, out any) (time.Duration, error) {
-	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
+	r, err := c.gql.Post(ctx, gqlclient.Request{Query: query, Variables: vars, Token: c.token})
 	if err != nil {
-		return 0, err
+		return r.Took, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(body))
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	start := time.Now()
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	took := time.Since(start)
-	if err != nil {
-		return took, err
-	}
-	var r struct {
-		Data   json.RawMessage   `json:"data"`
-		Errors []json.RawMessage `json:"errors"`
-	}
-	if err := json.Unmarshal(raw, &r); err != nil {
-		return took, fmt.Errorf("HTTP %d: %.300s", resp.StatusCode, raw)
-	}
-	if len(r.Errors) > 0 {
-		return took, fmt.Errorf("GraphQL error: %s", r.Errors[0])
-	}
-	if out == nil {
-		return took, nil
-	}
-	return took, json.Unmarshal(r.Data, out)
+	return r.Took, r.Decode(out)
 }
 
 // UseSMTP switches the tenant to SMTP mode on a plaintext server without
@@ -88,28 +51,23 @@ func (c *Client) UseSMTP(ctx context.Context, port int) error {
 	if err != nil {
 		return fmt.Errorf("starting the sender test: %w", err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		var got struct {
-			SenderTest struct {
-				Status string
-				Error  *struct{ Message string }
-			}
+	var got struct {
+		SenderTest struct {
+			Status string
+			Error  *struct{ Message string }
 		}
-		if err := c.Do(ctx, `query($id: ID!) { senderTest(id: $id) { status error { message } } }`, map[string]any{"id": started.TestSenderSettings.ID}, &got); err != nil {
-			return err
-		}
-		switch got.SenderTest.Status {
-		case "PASSED":
-			return c.Do(ctx, `mutation($id: ID!) { saveSenderSettings(testId: $id) { mode } }`, map[string]any{"id": started.TestSenderSettings.ID}, nil)
-		case "FAILED":
-			return fmt.Errorf("the sender test failed: %+v", got.SenderTest.Error)
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("the sender test did not finish within 30s (status %s)", got.SenderTest.Status)
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
+	err = Poll(ctx, 30*time.Second, 50*time.Millisecond, func() (bool, error) {
+		err := c.Do(ctx, `query($id: ID!) { senderTest(id: $id) { status error { message } } }`, map[string]any{"id": started.TestSenderSettings.ID}, &got)
+		return got.SenderTest.Status == "PASSED" || got.SenderTest.Status == "FAILED", err
+	})
+	switch {
+	case err != nil:
+		return fmt.Errorf("waiting for the sender test (status %s): %w", got.SenderTest.Status, err)
+	case got.SenderTest.Status == "FAILED":
+		return fmt.Errorf("the sender test failed: %+v", got.SenderTest.Error)
+	}
+	return c.Do(ctx, `mutation($id: ID!) { saveSenderSettings(testId: $id) { mode } }`, map[string]any{"id": started.TestSenderSettings.ID}, nil)
 }
 
 const sendMany = `mutation($inputs: [SendNotificationInput!]!) { sendNotifications(inputs: $inputs) { id } }`

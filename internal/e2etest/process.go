@@ -3,6 +3,7 @@ package e2etest
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -95,23 +96,22 @@ func (p *Process) Stop(grace time.Duration) error {
 // 200, and returns an error, with the process's last output, when the
 // process exits or timeout passes first.
 func (p *Process) WaitReady(url string, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
 	client := &http.Client{Timeout: 2 * time.Second}
-	for {
+	err := Poll(context.Background(), timeout, 100*time.Millisecond, func() (bool, error) {
 		if exited, err := p.Exited(); exited {
-			return fmt.Errorf("the process exited (%v) before %s was ready:\n%s", err, url, lastLines(p.Output(), 15))
+			return false, fmt.Errorf("the process exited (%v) before %s was ready:\n%s", err, url, lastLines(p.Output(), 15))
 		}
-		if resp, err := client.Get(url); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
+		resp, err := client.Get(url)
+		if err != nil {
+			return false, nil
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s not ready after %s:\n%s", url, timeout, lastLines(p.Output(), 15))
-		}
-		time.Sleep(100 * time.Millisecond)
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK, nil
+	})
+	if errors.Is(err, ErrTimeout) {
+		return fmt.Errorf("%s not ready after %s:\n%s", url, timeout, lastLines(p.Output(), 15))
 	}
+	return err
 }
 
 // FreeAddr returns a loopback address, 127.0.0.1:port, that was free a

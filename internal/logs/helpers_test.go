@@ -152,13 +152,8 @@ func next[T any](t *testing.T, f *logs.Feed[T]) T {
 // waitConnects waits until the hub has opened n LISTEN connections.
 func waitConnects(t *testing.T, h *events.Hub, n int64) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for h.Stats().Connects < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("the hub opened %d LISTEN connections, want %d", h.Stats().Connects, n)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	require.Eventually(t, func() bool { return h.Stats().Connects >= n }, 15*time.Second, 10*time.Millisecond,
+		"the hub to open %d LISTEN connections", n)
 }
 
 func ids(rows []outbox.Message) []uuid.UUID {

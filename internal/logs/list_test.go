@@ -190,10 +190,7 @@ func TestListPaginationUnderConcurrentInserts(t *testing.T) {
 		after = &end
 		if inserted.Load() == 0 {
 			// Make sure inserts really interleave with the paging.
-			deadline := time.Now().Add(10 * time.Second)
-			for inserted.Load() == 0 && time.Now().Before(deadline) {
-				time.Sleep(time.Millisecond)
-			}
+			require.Eventually(t, func() bool { return inserted.Load() > 0 }, 10*time.Second, time.Millisecond)
 		}
 	}
 	close(stop)

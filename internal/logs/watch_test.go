@@ -52,7 +52,7 @@ func TestWatchSendsCurrentStateThenEveryChangeInOrder(t *testing.T) {
 	for range feed.Updates() {
 	}
 	require.NoError(t, feed.Err())
-	eventually(t, func() bool { return b.svc.Hub().Stats().Subscriptions == 0 }, "the subscription to be released")
+	require.Eventually(t, func() bool { return b.svc.Hub().Stats().Subscriptions == 0 }, 15*time.Second, 10*time.Millisecond, "the subscription to be released")
 }
 
 func TestWatchIsTenantScoped(t *testing.T) {
@@ -175,17 +175,6 @@ func (g *connectGate) wait(ctx context.Context) error {
 	}
 }
 
-func eventually(t *testing.T, cond func() bool, what string) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // A feed whose reader stops reading is dropped, not waited for: it ends
 // with RATE_LIMITED once the hub's buffer is full, and lets go of its
 // subscription.
@@ -223,7 +212,8 @@ func TestWatchDropsAReaderThatFallsBehind(t *testing.T) {
 			for range feed.Updates() {
 			}
 			require.Equal(t, outbox.ERATELIMITED, outbox.ErrorCode(feed.Err()), "%v", feed.Err())
-			eventually(t, func() bool { return b.svc.Hub().Stats().Subscriptions == 0 }, "the subscription to be released")
+			require.Eventually(t, func() bool { return b.svc.Hub().Stats().Subscriptions == 0 }, 15*time.Second, 10*time.Millisecond,
+				"the subscription to be released")
 		})
 	}
 }

@@ -43,9 +43,11 @@
 // instants, seq and the running totals grow together.
 //
 // Time is the database's clock (clock_timestamp()): one clock for every
-// process, where the workers' own clocks could disagree. Tests give the
-// Limiter a clock of their own to make waits exact, and shorter windows to run
-// the cross-process tests in seconds; the code path is the same.
+// process, where the workers' own clocks could disagree. The SQL takes no
+// clock from outside: tests that need exact waits set an account's latest
+// instant ahead of the database clock (a reservation is never decided
+// before it), and the cross-process tests run on shorter windows to finish
+// in seconds; the code path is the same.
 //
 // # Pruning
 //

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"sort"
-	"sync"
 	"testing"
 	"time"
 
@@ -30,43 +29,34 @@ func skipUnlessLong(t *testing.T, why string) {
 	}
 }
 
-// testClock is a clock that moves only when told to.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-// t0 is where every test clock starts: a whole second, as Postgres keeps
-// microseconds.
-var t0 = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// set moves the clock to t0+d.
-func (c *testClock) set(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t0.Add(d)
-}
+// t0 is where the instants of the exact tests start: a whole second (as
+// Postgres keeps microseconds), far ahead of the database clock.
+var t0 = time.Date(2100, 3, 1, 9, 0, 0, 0, time.UTC)
 
 // bundle is what a limiter test needs.
 type bundle struct {
-	pool  *pgxpool.Pool
-	lim   *Limiter
-	clock *testClock
+	pool *pgxpool.Pool
+	lim  *Limiter
 }
 
-// setup returns a limiter on a fresh database, deciding on a test clock that
-// starts at t0.
+// setup returns a limiter on a fresh database.
 func setup(t *testing.T) bundle {
 	t.Helper()
 	pool := dbtest.Pool(t)
-	clock := &testClock{now: t0}
-	return bundle{pool: pool, clock: clock, lim: &Limiter{store: db.NewStore(pool), windows: realWindows, now: clock.Now}}
+	return bundle{pool: pool, lim: &Limiter{store: db.NewStore(pool), windows: realWindows}}
+}
+
+// at makes the limiter decide acct's next reservation at t0+d. The limiter
+// decides on the database clock but never before the account's latest
+// reservation; t0 is far ahead of that clock, so setting the account's
+// latest instant to t0+d (creating the account if need be) sets its clock,
+// exactly, with no clock passed into the SQL. Instants set so only go
+// forward, as the database clock does.
+func (b bundle) at(t *testing.T, acct string, d time.Duration) {
+	t.Helper()
+	_, err := b.pool.Exec(t.Context(), `INSERT INTO ratelimit_accounts (account, last_at) VALUES ($1, $2)
+		ON CONFLICT (account) DO UPDATE SET last_at = EXCLUDED.last_at`, acct, t0.Add(d))
+	require.NoError(t, err)
 }
 
 // withWindows returns a limiter on pool, on the database clock, with windows

@@ -51,8 +51,6 @@ var realWindows = windowLengths{second: time.Second, minute: time.Minute, hour: 
 type Limiter struct {
 	store   *db.Store
 	windows windowLengths
-	// now, when not nil, replaces the database clock (tests).
-	now func() time.Time
 }
 
 // New returns a Limiter keeping its state in the database of pool.
@@ -98,7 +96,7 @@ func (l *Limiter) reserve(ctx context.Context, account string, limits Limits, re
 		return wait, time.Time{}, err
 	}
 	err = l.store.InTx(ctx, func(tx *db.Tx) error {
-		acct, err := tx.RateLimitAccountLock(ctx, account, l.clock())
+		acct, err := tx.RateLimitAccountLock(ctx, account)
 		if err != nil {
 			return err
 		}
@@ -130,7 +128,7 @@ func (l *Limiter) reserve(ctx context.Context, account string, limits Limits, re
 // pauseLeft returns how long the account stays paused, reading its row
 // without a lock: what an unlimited account needs.
 func (l *Limiter) pauseLeft(ctx context.Context, account string) (time.Duration, error) {
-	row, err := l.store.RateLimitAccountPause(ctx, account, l.clock())
+	row, err := l.store.RateLimitAccountPause(ctx, account)
 	if err != nil {
 		return 0, err
 	}
@@ -217,16 +215,6 @@ func (l *Limiter) windowWait(ctx context.Context, tx *db.Tx, account string, acc
 		wait = max(wait, first.At.Add(l.windows.day).Sub(acct.Now))
 	}
 	return wait, nil
-}
-
-// clock returns the instant to decide at when tests replace the database
-// clock, nil otherwise.
-func (l *Limiter) clock() *time.Time {
-	if l.now == nil {
-		return nil
-	}
-	t := l.now()
-	return &t
 }
 
 func validate(account string, limits Limits, recipients int) error {

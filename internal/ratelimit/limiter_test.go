@@ -94,7 +94,7 @@ func TestReserveWindows(t *testing.T) {
 	for _, tt := range tests {
 		acct := account(t, tt.name)
 		for i, st := range tt.steps {
-			b.clock.set(st.at)
+			b.at(t, acct, st.at)
 			r := st.recipients
 			if r == 0 {
 				r = 1
@@ -110,6 +110,7 @@ func TestReserveLimitsChangeBetweenCalls(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	acct := account(t, "a")
+	b.at(t, acct, 0)
 	for range 3 {
 		wait, err := b.lim.Reserve(t.Context(), acct, Limits{PerMinute: 10}, 1)
 		require.NoError(t, err)
@@ -126,12 +127,13 @@ func TestReserveFillsABigWindowAtOnce(t *testing.T) {
 	b := setup(t)
 	acct := account(t, "gmail")
 	limits := Limits{PerDay: 500}
+	b.at(t, acct, 0)
 	for i := range 500 {
 		wait, err := b.lim.Reserve(t.Context(), acct, limits, 1)
 		require.NoError(t, err)
 		require.Zero(t, wait, "reservation %d", i+1)
 	}
-	b.clock.set(time.Hour)
+	b.at(t, acct, time.Hour)
 	wait, err := b.lim.Reserve(t.Context(), acct, limits, 1)
 	require.NoError(t, err)
 	require.Equal(t, 23*time.Hour, wait)
@@ -148,6 +150,7 @@ func TestReserveUnlimited(t *testing.T) {
 	}
 	// Unlimited reservations are not logged, so they do not count against
 	// a limit set later (doc.go says so).
+	b.at(t, acct, 0)
 	wait, err := b.lim.Reserve(t.Context(), acct, Limits{PerMinute: 1}, 1)
 	require.NoError(t, err)
 	require.Zero(t, wait)
@@ -160,6 +163,8 @@ func TestReserveAccountsAreIndependent(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	limits := Limits{PerMinute: 1}
+	b.at(t, "a", 0)
+	b.at(t, "b", 0)
 	wait, err := b.lim.Reserve(t.Context(), "a", limits, 1)
 	require.NoError(t, err)
 	require.Zero(t, wait)
@@ -175,12 +180,12 @@ func TestReserveClockGoingBackwards(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	acct := account(t, "a")
-	b.clock.set(10 * time.Second)
+	b.at(t, acct, 10*time.Second)
 	_, err := b.lim.Reserve(t.Context(), acct, Limits{PerSecond: 1}, 1)
 	require.NoError(t, err)
-	// A clock behind the latest reservation decides at that reservation's
-	// instant, so instants never go backwards and no window is cheated.
-	b.clock.set(5 * time.Second)
+	// A clock behind the latest reservation (the database clock is far
+	// behind t0) decides at that reservation's instant, so instants never
+	// go backwards and no window is cheated.
 	wait, err := b.lim.Reserve(t.Context(), acct, Limits{PerSecond: 1}, 1)
 	require.NoError(t, err)
 	require.Equal(t, time.Second, wait)
@@ -230,28 +235,27 @@ func TestPause(t *testing.T) {
 	ctx := t.Context()
 	acct := account(t, "a")
 	limits := Limits{PerMinute: 1}
+	b.at(t, acct, 0)
 
 	require.NoError(t, b.lim.Pause(ctx, acct, t0.Add(30*time.Second)))
-	for _, l := range []Limits{limits, {}} {
-		wait, err := b.lim.Reserve(ctx, acct, l, 1)
-		require.NoError(t, err)
-		require.Equal(t, 30*time.Second, wait, "limits %+v", l)
-	}
-
-	// A shorter pause does not shorten it; a longer one extends it.
-	require.NoError(t, b.lim.Pause(ctx, acct, t0.Add(10*time.Second)))
 	wait, err := b.lim.Reserve(ctx, acct, limits, 1)
 	require.NoError(t, err)
 	require.Equal(t, 30*time.Second, wait)
+
+	// A shorter pause does not shorten it; a longer one extends it.
+	require.NoError(t, b.lim.Pause(ctx, acct, t0.Add(10*time.Second)))
+	wait, err = b.lim.Reserve(ctx, acct, limits, 1)
+	require.NoError(t, err)
+	require.Equal(t, 30*time.Second, wait)
 	require.NoError(t, b.lim.Pause(ctx, acct, t0.Add(time.Minute)))
-	b.clock.set(20 * time.Second)
-	wait, err = b.lim.Reserve(ctx, acct, Limits{}, 1)
+	b.at(t, acct, 20*time.Second)
+	wait, err = b.lim.Reserve(ctx, acct, limits, 1)
 	require.NoError(t, err)
 	require.Equal(t, 40*time.Second, wait)
 
 	// The pause took nothing from the windows: when it ends, the whole
 	// limit is there.
-	b.clock.set(time.Minute)
+	b.at(t, acct, time.Minute)
 	wait, err = b.lim.Reserve(ctx, acct, limits, 1)
 	require.NoError(t, err)
 	require.Zero(t, wait)
@@ -267,6 +271,40 @@ func TestPause(t *testing.T) {
 	require.Equal(t, 2*time.Minute, wait, "the pause ends at 3m, after the window frees")
 
 	require.Error(t, b.lim.Pause(ctx, "", t0))
+}
+
+// An account without limits is held back by its pause alone, read on the
+// database clock.
+func TestPauseWithoutLimits(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := t.Context()
+	acct := account(t, "a")
+	var now time.Time
+	require.NoError(t, b.pool.QueryRow(ctx, `SELECT clock_timestamp()`).Scan(&now))
+
+	require.NoError(t, b.lim.Pause(ctx, acct, now.Add(30*time.Second)))
+	wait, err := b.lim.Reserve(ctx, acct, Limits{}, 1)
+	require.NoError(t, err)
+	require.LessOrEqual(t, wait, 30*time.Second)
+	require.Greater(t, wait, 20*time.Second)
+
+	// A shorter pause does not shorten it; a longer one extends it.
+	require.NoError(t, b.lim.Pause(ctx, acct, now.Add(10*time.Second)))
+	wait, err = b.lim.Reserve(ctx, acct, Limits{}, 1)
+	require.NoError(t, err)
+	require.Greater(t, wait, 20*time.Second)
+	require.NoError(t, b.lim.Pause(ctx, acct, now.Add(time.Hour)))
+	wait, err = b.lim.Reserve(ctx, acct, Limits{}, 1)
+	require.NoError(t, err)
+	require.Greater(t, wait, 59*time.Minute)
+
+	// An ended pause holds nothing back.
+	ended := account(t, "ended")
+	require.NoError(t, b.lim.Pause(ctx, ended, now.Add(-time.Second)))
+	wait, err = b.lim.Reserve(ctx, ended, Limits{}, 1)
+	require.NoError(t, err)
+	require.Zero(t, wait)
 }
 
 func TestPruning(t *testing.T) {
@@ -288,10 +326,11 @@ func TestPruning(t *testing.T) {
 		require.Equal(t, wantWait, wait)
 	}
 
+	b.at(t, acct, 0)
 	for range 3 {
 		reserve(0)
 	}
-	b.clock.set(25 * time.Hour)
+	b.at(t, acct, 25*time.Hour)
 	reserve(0)
 	seq, pruned := state()
 	require.Equal(t, int64(4), seq)
@@ -303,11 +342,11 @@ func TestPruning(t *testing.T) {
 
 	// After a busy day, the log catches up pruneBatch rows per reservation.
 	limits = Limits{PerDay: 1000}
-	b.clock.set(30 * time.Hour)
+	b.at(t, acct, 30*time.Hour)
 	for range 150 {
 		reserve(0)
 	}
-	b.clock.set(60 * time.Hour)
+	b.at(t, acct, 60*time.Hour)
 	for i, want := range []int64{3 + 64, 3 + 128, 156} {
 		reserve(0)
 		_, pruned = state()

@@ -23,6 +23,7 @@ import (
 	"github.com/outbox/outbox/internal/outbox"
 	"github.com/outbox/outbox/internal/secret"
 	"github.com/outbox/outbox/internal/sender"
+	"github.com/outbox/outbox/internal/testclock"
 	"github.com/outbox/outbox/internal/transport"
 	"github.com/outbox/outbox/internal/verify"
 )
@@ -30,24 +31,6 @@ import (
 func TestMain(m *testing.M) { dbtest.Main(m) }
 
 const publicURL = "https://outbox.example"
-
-// clock is a settable time source.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // fakeRelay records what it is asked to send and fails as told.
 type fakeRelay struct {
@@ -84,7 +67,7 @@ type bundle struct {
 	store   *db.Store
 	senders *sender.Service
 	relay   *fakeRelay
-	clock   *clock
+	clock   *testclock.Clock
 	river   *river.Client[pgx.Tx]
 }
 
@@ -102,7 +85,7 @@ func setup(t *testing.T) *bundle {
 	senders := sender.NewService(store, client, keyring, platform, sender.Options{})
 	b := &bundle{
 		store: store, senders: senders, relay: &fakeRelay{}, river: client,
-		clock: &clock{now: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)},
+		clock: testclock.New(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)),
 	}
 	b.svc = verify.NewService(
 		verify.Deps{Store: store, Jobs: client, Keyring: keyring, Senders: senders, Relay: b.relay,

@@ -74,7 +74,7 @@ func TestRequestMailsALinkThatVerifies(t *testing.T) {
 	require.Equal(t, verify.StatusPending, seen.Status)
 	require.Equal(t, outbox.ModePlatform, b.settings(t, ctx).Mode)
 
-	b.clock.Add(time.Hour)
+	b.clock.Advance(time.Hour)
 	done, err := b.svc.Verify(context.Background(), token) // no caller: the link alone
 	require.NoError(t, err)
 	require.Equal(t, verify.StatusVerified, done.Status)
@@ -139,7 +139,7 @@ func TestVerifyRefusesBadTokensAndChangesNothing(t *testing.T) {
 	}
 
 	t.Run("expired", func(t *testing.T) {
-		b.clock.Add(24 * time.Hour)
+		b.clock.Advance(24 * time.Hour)
 		_, err := b.svc.Verify(context.Background(), token)
 		e := requireCode(t, err, outbox.ECONFLICT)
 		require.Contains(t, e.Message, "expired")
@@ -150,7 +150,7 @@ func TestVerifyRefusesBadTokensAndChangesNothing(t *testing.T) {
 	})
 
 	t.Run("used", func(t *testing.T) {
-		b.clock.Add(time.Minute)
+		b.clock.Advance(time.Minute)
 		_, err := b.svc.Resend(ctx, mustList(t, b, ctx)[0].ID)
 		require.NoError(t, err)
 		fresh := b.sendAll(t)[0]
@@ -180,7 +180,7 @@ func TestResendLimits(t *testing.T) {
 	require.NoError(t, err)
 	first := b.sendAll(t)[0]
 
-	b.clock.Add(20 * time.Second)
+	b.clock.Advance(20 * time.Second)
 	_, err = b.svc.Resend(ctx, v.ID)
 	e := requireCode(t, err, outbox.ERATELIMITED)
 	require.Equal(t, 40*time.Second, e.RetryAfter)
@@ -189,7 +189,7 @@ func TestResendLimits(t *testing.T) {
 	// Five resends a day, a minute apart, each invalidating the link before.
 	var last string
 	for i := range 5 {
-		b.clock.Add(time.Minute)
+		b.clock.Advance(time.Minute)
 		got, err := b.svc.Resend(ctx, v.ID)
 		require.NoError(t, err, "resend %d", i+1)
 		require.Equal(t, verify.StatusPending, got.Status)
@@ -207,7 +207,7 @@ func TestResendLimits(t *testing.T) {
 	requireCode(t, err, outbox.ECONFLICT)
 
 	queued := len(b.jobs(t))
-	b.clock.Add(time.Minute)
+	b.clock.Advance(time.Minute)
 	_, err = b.svc.Resend(ctx, v.ID)
 	e = requireCode(t, err, outbox.ERATELIMITED)
 	// The oldest of the five resends was 2 minutes after the request; it
@@ -218,14 +218,14 @@ func TestResendLimits(t *testing.T) {
 	require.Equal(t, b.clock.Now().Add(e.RetryAfter), *listed.ResendAvailableAt)
 	require.Len(t, b.jobs(t), queued, "a refused resend queues nothing")
 
-	b.clock.Add(e.RetryAfter)
+	b.clock.Advance(e.RetryAfter)
 	_, err = b.svc.Resend(ctx, v.ID)
 	require.NoError(t, err)
 	token := b.sendAll(t)[0]
 	_, err = b.svc.Verify(context.Background(), token)
 	require.NoError(t, err)
 
-	b.clock.Add(time.Hour)
+	b.clock.Advance(time.Hour)
 	_, err = b.svc.Resend(ctx, v.ID)
 	requireCode(t, err, outbox.ECONFLICT)
 	_, err = b.svc.Resend(ctx, uuid.New())
@@ -364,10 +364,10 @@ func TestSendMailOutcomes(t *testing.T) {
 	require.Len(t, b.relay.messages(), 1, "a job run again after success mails nothing")
 
 	// A link replaced before its mail went out is never mailed.
-	b.clock.Add(time.Minute)
+	b.clock.Advance(time.Minute)
 	_, err = b.svc.Resend(ctx, args.VerificationID)
 	require.NoError(t, err)
-	b.clock.Add(time.Minute)
+	b.clock.Advance(time.Minute)
 	_, err = b.svc.Resend(ctx, args.VerificationID)
 	require.NoError(t, err)
 	jobs := b.jobs(t)

@@ -1,4 +1,4 @@
-package gqlws
+package gqlclient
 
 import (
 	"context"
@@ -15,7 +15,7 @@ import (
 // Subprotocol is the websocket subprotocol spoken.
 const Subprotocol = "graphql-transport-ws"
 
-// Conn is one acknowledged connection.
+// Conn is one acknowledged graphql-transport-ws connection.
 type Conn struct {
 	ws *websocket.Conn
 
@@ -28,8 +28,8 @@ type Conn struct {
 	done   chan struct{}
 }
 
-// Options tune Dial.
-type Options struct {
+// DialOptions tune Dial.
+type DialOptions struct {
 	// InitPayload is the connection_init payload (e.g. {"authorization": "Bearer …"}).
 	InitPayload map[string]any
 	// Header is sent with the upgrade request (e.g. Origin).
@@ -46,7 +46,7 @@ type message struct {
 // Dial opens a websocket to url (ws://…/graphql), sends connection_init and
 // waits for connection_ack. A refusal is returned as a *CloseError when the
 // server closed the connection, with its code and reason.
-func Dial(ctx context.Context, url string, opts Options) (*Conn, error) {
+func Dial(ctx context.Context, url string, opts DialOptions) (*Conn, error) {
 	ws, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{
 		Subprotocols: []string{Subprotocol}, HTTPHeader: opts.Header,
 	})
@@ -246,9 +246,15 @@ type Subscription struct {
 
 // Result is one message of a subscription.
 type Result struct {
-	// Data and Errors are a next message's payload.
+	// Type is the message's type: "next", "error" or "complete"; "" when
+	// the connection ended (Err says why).
+	Type string
+	// Data and Errors are a next message's payload; an error message's
+	// errors are in Errors too.
 	Data   json.RawMessage
 	Errors []Error
+	// Raw is the message's payload as received.
+	Raw string
 	// Complete says the server completed the subscription (no more results).
 	Complete bool
 	// Err is set when the server answered with an error message (Errors
@@ -256,21 +262,14 @@ type Result struct {
 	Err error
 }
 
-// Error is a GraphQL error.
-type Error struct {
-	Message    string         `json:"message"`
-	Path       []any          `json:"path,omitempty"`
-	Extensions map[string]any `json:"extensions,omitempty"`
-}
-
-// Code returns extensions.code.
-func (e Error) Code() string {
-	c, _ := e.Extensions["code"].(string)
-	return c
+// Response returns the result as the answer of an HTTP request would
+// read: its data, its errors and its raw payload.
+func (r Result) Response() Response {
+	return Response{Data: r.Data, Errors: r.Errors, Raw: r.Raw}
 }
 
 func (s *Subscription) deliver(m message) {
-	var r Result
+	r := Result{Type: m.Type, Raw: string(m.Payload)}
 	switch m.Type {
 	case "next":
 		var p struct {
