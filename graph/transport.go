@@ -101,6 +101,11 @@ func (t httpTransport) read(r *http.Request) (*graphql.RawParams, bool, *refusal
 		return nil, false, t.tooLarge()
 	}
 	p, err := decodeParams(buf.Bytes())
+	if err == nil && int64(len(p.Query)) > t.limits.Query {
+		// Only variables (attachments) may need the larger limit; a
+		// document that large is refused before the parser sees it.
+		return nil, false, t.tooLarge()
+	}
 	return p, int64(buf.Len()) > t.limits.Query, err
 }
 

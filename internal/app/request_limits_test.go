@@ -54,26 +54,37 @@ func TestHugeAliasQueryIsRefusedCheaply(t *testing.T) {
 	q.WriteString("}")
 	body := operation(t, q.String(), nil)
 	token := b.token(t, "acme", "admin")
+	// 40,000 aliases fit the small body limit; the parser stops at its
+	// token limit.
+	var small strings.Builder
+	small.WriteString("{")
+	for i := range 40_000 {
+		fmt.Fprintf(&small, "a%d:__typename ", i)
+	}
+	small.WriteString("}")
+	manyTokens := operation(t, small.String(), nil)
 
 	for _, tc := range []struct {
 		name     string
 		token    string
+		body     []byte
 		status   int
 		code     string
 		maxAlloc uint64
 	}{
 		// Without a token only the small body limit holds.
-		{"anonymous", "", http.StatusRequestEntityTooLarge, "BAD_REQUEST", 32 << 20},
+		{"anonymous", "", body, http.StatusRequestEntityTooLarge, "BAD_REQUEST", 32 << 20},
 		// With one the body may be read (it is below the sending limit), but
-		// the parser stops at its token limit.
-		{"with token", token, http.StatusUnprocessableEntity, "GRAPHQL_PARSE_FAILED", 160 << 20},
+		// a document over the small limit never reaches the parser.
+		{"with token", token, body, http.StatusRequestEntityTooLarge, "BAD_REQUEST", 160 << 20},
+		{"many tokens", token, manyTokens, http.StatusUnprocessableEntity, "GRAPHQL_PARSE_FAILED", 32 << 20},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var before, after runtime.MemStats
 			runtime.GC()
 			runtime.ReadMemStats(&before)
 			start := time.Now()
-			status, resp := b.postRaw(t, tc.token, body)
+			status, resp := b.postRaw(t, tc.token, tc.body)
 			elapsed := time.Since(start)
 			runtime.ReadMemStats(&after)
 			require.Equal(t, tc.status, status, resp.Raw)
