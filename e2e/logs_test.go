@@ -163,7 +163,7 @@ func next(t *testing.T, ctx context.Context, s *gqlclient.Subscription, v any) {
 }
 
 // compact drops repeats of status right after RETRYING (a retry starts
-// sending again), so the sequence reads as the issue tells it.
+// sending again), so the sequence reads as a person watching would tell it.
 func compact(statuses []string, status string) []string {
 	var out []string
 	for i, s := range statuses {

@@ -1704,8 +1704,8 @@ func newExecutionContext(
 }
 
 var sources = []*ast.Source{
-	{Name: "../schema.graphql", Input: `# Outbox GraphQL API. The names here are the contract of DESIGN.md §5: the web
-# app, partner integrations and the acceptance suite depend on them.
+	{Name: "../schema.graphql", Input: `# Outbox GraphQL API. The names here are a contract: the web app, partner
+# integrations and the acceptance suite depend on them (README.md).
 
 scalar Time
 scalar JSON

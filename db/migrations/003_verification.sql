@@ -1,5 +1,5 @@
--- Branded sender verification (DESIGN.md §1.2) and the development mailbox
--- that receives platform mail when no relay is configured (§4).
+-- Branded sender verification (README.md, "Branded sender") and the
+-- development mailbox that receives platform mail when no relay is configured.
 
 -- One row per address a tenant asked to verify. The row carries the state
 -- shown in senderVerifications; its links are in sender_verification_tokens.

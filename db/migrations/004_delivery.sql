@@ -1,5 +1,5 @@
 -- 004_delivery: notification templates, the suppression list and the
--- idempotency keys of sendNotification (DESIGN.md §1.4, §1.5). Messages
+-- idempotency keys of sendNotification (README.md, "Notifications"). Messages
 -- themselves live in 002; a notification's payload (bodies, attachments) is
 -- messages.payload.
 

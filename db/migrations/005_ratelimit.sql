@@ -1,4 +1,4 @@
--- The per-account sending limiter of internal/ratelimit (DESIGN.md §1.5):
+-- The per-account sending limiter of internal/ratelimit (its doc.go):
 -- one row per sending account, locked by every reservation so that worker
 -- processes take turns, and a log of the reservations of the last day, from
 -- which the sliding windows are read. Rows are keyed by the account string the

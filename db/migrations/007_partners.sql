@@ -1,5 +1,5 @@
 -- Partner clients: systems a tenant admin lets act for the tenant with
--- tokens they sign themselves (DESIGN.md §2), their public keys, and the
+-- tokens they sign themselves (README.md, "Partner integrations"), their public keys, and the
 -- token ids they used, remembered so that a token cannot be replayed.
 
 CREATE TABLE partner_clients (

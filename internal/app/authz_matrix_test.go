@@ -17,7 +17,7 @@ import (
 	"github.com/outbox/outbox/internal/gqlclient"
 )
 
-// The authorization matrix (DESIGN.md §2): every query, mutation and
+// The authorization matrix (docs/architecture.md, "Where each rule lives"): every query, mutation and
 // subscription of schema.graphql, run by every kind of caller. A caller of
 // tenant A that the operation allows must get through (a domain error such
 // as CONFLICT may be what it gets through to); any other caller of A must

@@ -12,7 +12,7 @@ import (
 	"github.com/outbox/outbox/internal/outbox"
 )
 
-// maxPartnerTokenLifetime bounds exp - iat of a partner token (DESIGN.md §2):
+// maxPartnerTokenLifetime bounds exp - iat of a partner token:
 // a leaked token is useful for an hour at most, and the replay store only
 // has to remember a token id that long.
 const maxPartnerTokenLifetime = time.Hour
@@ -20,8 +20,7 @@ const maxPartnerTokenLifetime = time.Hour
 // maxTokenIDSize bounds the jti a partner may send, since it is stored.
 const maxTokenIDSize = 256
 
-// partnerAlgorithms are the algorithms a partner key can be registered for
-// (DESIGN.md §2).
+// partnerAlgorithms are the algorithms a partner key can be registered for.
 func partnerAlgorithms() []string {
 	return []string{algRS256, algES256, algEdDSA}
 }

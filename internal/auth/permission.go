@@ -12,7 +12,7 @@ import (
 // values are the strings of PartnerClientInput.scopes.
 type Scope string
 
-// The scopes a partner client can hold (DESIGN.md §2).
+// The scopes a partner client can hold.
 const (
 	ScopeSettingsRead  Scope = "settings:read"
 	ScopeSettingsWrite Scope = "settings:write"
@@ -43,7 +43,7 @@ func ParseScope(s string) (Scope, error) {
 // the scopes; the others are internal and never granted to a partner.
 type Permission string
 
-// The permissions of DESIGN.md §2.
+// The permissions @requires names in schema.graphql.
 const (
 	PermSettingsRead  = Permission(ScopeSettingsRead)
 	PermSettingsWrite = Permission(ScopeSettingsWrite)

@@ -8,7 +8,7 @@ import (
 // Kind says which sort of caller a Principal is.
 type Kind string
 
-// The kinds of caller (DESIGN.md §2).
+// The kinds of caller.
 const (
 	// KindUser is a person of a tenant, signed in through the platform.
 	KindUser Kind = "user"

@@ -1,4 +1,4 @@
-// Package delivery sends notifications (DESIGN.md §1.4, §1.5): the API side
+// Package delivery sends notifications (docs/architecture.md, "A send, end to end"): the API side
 // validates, renders and queues them, the worker side delivers one message
 // per River job and decides what River does next.
 //

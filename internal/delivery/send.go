@@ -18,7 +18,7 @@ import (
 	"github.com/outbox/outbox/internal/templates"
 )
 
-// Limits of one sendNotification(s) call (DESIGN.md §1.4).
+// Limits of one sendNotification(s) call.
 const (
 	// MaxBatch is the most notifications one SendMany takes.
 	MaxBatch = 1000

@@ -12,7 +12,7 @@ import (
 	"github.com/outbox/outbox/internal/outbox"
 )
 
-// Retention bounds, in days (DESIGN.md §1.6).
+// Retention bounds, in days.
 const (
 	DefaultRetentionDays = 30
 	MaxRetentionDays     = 365

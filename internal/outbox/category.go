@@ -4,7 +4,7 @@ package outbox
 // owner can act on. The values are the GraphQL enum ErrorCategory.
 type ErrorCategory string
 
-// The categories of DESIGN.md §5.
+// The categories, as the GraphQL enum ErrorCategory names them.
 const (
 	CategoryAuthFailed        ErrorCategory = "AUTH_FAILED"
 	CategoryTLS               ErrorCategory = "TLS"
@@ -17,7 +17,7 @@ const (
 	CategoryInternal          ErrorCategory = "INTERNAL"
 )
 
-// SenderMode is how a tenant's mail is sent (DESIGN.md §1.1).
+// SenderMode is how a tenant's mail is sent.
 type SenderMode string
 
 // The sender modes.

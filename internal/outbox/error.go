@@ -10,7 +10,7 @@ import (
 // `extensions.code`; nothing else in the service translates errors.
 type Code string
 
-// The codes of DESIGN.md §5.
+// The codes; the error presenter (graph/errors.go) sends them as extensions.code.
 const (
 	EUNAUTHENTICATED Code = "UNAUTHENTICATED"
 	EFORBIDDEN       Code = "FORBIDDEN"

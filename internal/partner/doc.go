@@ -1,6 +1,6 @@
 // Package partner holds the partner clients a tenant admin registers: other
 // systems that act for the tenant through the GraphQL API with tokens they
-// sign themselves (DESIGN.md §2).
+// sign themselves.
 //
 // A [Registry] registers, lists and revokes clients and adds and removes
 // their public keys; every change is written to the audit log in the same

@@ -1,4 +1,4 @@
-// Package ratelimit holds the per-provider sending limits of DESIGN.md §1.5
+// Package ratelimit holds the per-provider sending limits (README.md, "Notifications")
 // to every worker process at once: a limiter in Postgres, keyed by the sending
 // account, with sliding windows of a second, a minute, an hour and a day for
 // messages and of a day for recipients, and a pause after throttling replies.

@@ -1,6 +1,6 @@
 // Package relay is the platform's own way out for mail: verification mails
-// and the notifications of tenants in PLATFORM and BRANDED mode (DESIGN.md
-// §1.1, §4) go through the one [Sender] that [New] returns.
+// and the notifications of tenants in PLATFORM and BRANDED mode
+// go through the one [Sender] that [New] returns.
 //
 // With OUTBOX_PLATFORM_SMTP_URL set, the Sender is an SMTP relay: messages go
 // through a transport.Pool under the sending account [AccountKey], so that

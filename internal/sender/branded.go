@@ -9,7 +9,7 @@ import (
 )
 
 // UseVerifiedAddress applies a just-verified branded address in tx, the
-// transaction that marks it verified (DESIGN.md §1.2): a tenant in PLATFORM
+// transaction that marks it verified: a tenant in PLATFORM
 // or BRANDED mode moves to BRANDED with email as its From address, keeping
 // its display name, reply-to, BCC and archive fields; a tenant on its own
 // SMTP server or HTTP API keeps its settings, the address being one it may

@@ -12,7 +12,7 @@ const PresetCustom = "custom"
 
 // Preset describes an SMTP provider: what to fill into the SMTP form and the
 // sending limits the delivery worker enforces for accounts at that provider
-// (DESIGN.md §1.3). Presets are the source of the providerPresets query.
+// Presets are the source of the providerPresets query.
 type Preset struct {
 	// Key identifies the preset in SmtpInput.preset, e.g. "gmail".
 	Key string

@@ -1,4 +1,4 @@
-// Package templates holds the notification templates of DESIGN.md §1.4: a
+// Package templates holds the notification templates: a
 // subject, a text body and an HTML body per tenant and event key, written as
 // Go templates over the variables of a send plus {{.shopName}} and
 // {{.contactEmail}}.

@@ -1,6 +1,6 @@
 // Package transport carries mail out of Outbox: over SMTP to a tenant's own
 // server or the platform relay, or as JSON to a tenant's HTTP mail API. It is
-// the only package that imports go-mail (DESIGN.md §3).
+// the only package that imports go-mail (docs/architecture.md).
 //
 // The story, in files:
 //
@@ -13,7 +13,7 @@
 //     (RESOLVE, CONNECT, TLS, EHLO, AUTH, MAIL, RCPT, DATA), so that every step
 //     can be timed, reported and classified. [Send] delivers one message.
 //   - testsend.go is [TestSend]: a throwaway connection with short timeouts
-//     whose [Report] lists each step, for "test before save" (DESIGN.md §1.3).
+//     whose [Report] lists each step, for "test before save".
 //   - pool.go is [Pool]: connections kept per sending account and reused.
 //   - http.go posts an [HTTPPayload] to a tenant's API: [SendHTTP], [TestHTTP].
 //   - classify.go is [Classify], the one place where SMTP replies and network,

@@ -11,7 +11,7 @@ import (
 	"github.com/outbox/outbox/internal/transport"
 )
 
-// The hints of DESIGN.md §1.3, word for word: the web app shows them.
+// The hints word for word: the web app shows them.
 const (
 	hintAuth     = "wrong username or app password; Gmail and Microsoft 365 need an app password once 2-step verification is on"
 	hintCert     = "use the provider's host name (as on the certificate), or for a self-signed server tick 'skip TLS certificate verification'"

@@ -15,8 +15,7 @@ import (
 	"github.com/outbox/outbox/internal/outbox"
 )
 
-// Attempt records one delivery attempt, successful or not, as DESIGN.md §1.5
-// asks: the worker stores it with the message.
+// Attempt records one delivery attempt, successful or not; the worker stores it with the message.
 type Attempt struct {
 	// Server is "host:port" (HTTP: the URL's host).
 	Server string

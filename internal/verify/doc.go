@@ -1,4 +1,4 @@
-// Package verify is the domain of branded sender addresses (DESIGN.md §1.2):
+// Package verify is the domain of branded sender addresses:
 // a tenant asks to send from its own address, Outbox mails a link to that
 // address, and pressing "Verify" on the link's page proves the address is
 // the tenant's. Once verified, the address becomes the From of the tenant's
