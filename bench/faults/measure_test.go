@@ -24,6 +24,7 @@ type message struct {
 		At   time.Time
 		Code *int
 	}
+	LastError *struct{ Category, Message string }
 }
 
 // final reports whether the message will not change any more, and when it
@@ -47,7 +48,7 @@ const pendingQuery = `query($after: String) {
 
 const messagesQuery = `query($after: String) {
   messages(first: 500, after: $after) {
-    edges { node { id status updatedAt sentAt attempts { at code } } }
+    edges { node { id status updatedAt sentAt attempts { at code } lastError { category message } } }
     pageInfo { hasNextPage endCursor } } }`
 
 type page struct {
@@ -130,10 +131,14 @@ func (res *result) count(enqueued []string, msgs []message, received []smtptest.
 		copies[messageID(m.Data)]++
 	}
 	batch := make(map[string]bool, len(enqueued))
-	stuckBy := map[string]int{} // status → messages not final
+	stuckBy := map[string]int{}  // status → messages not final
+	failedBy := map[string]int{} // last error → messages FAILED
 	defer func() {
 		for _, st := range slices.Sorted(maps.Keys(stuckBy)) {
 			res.notes = append(res.notes, fmt.Sprintf("stuck in %s: %d", st, stuckBy[st]))
+		}
+		for _, e := range slices.Sorted(maps.Keys(failedBy)) {
+			res.notes = append(res.notes, fmt.Sprintf("failed with %q: %d", e, failedBy[e]))
 		}
 	}()
 	var last time.Time
@@ -151,6 +156,9 @@ func (res *result) count(enqueued []string, msgs []message, received []smtptest.
 		}
 		if m.Status == "FAILED" {
 			res.failed++
+			if m.LastError != nil {
+				failedBy[m.LastError.Category+": "+m.LastError.Message]++
+			}
 		}
 		n := copies[id]
 		if n == 0 && m.Status != "FAILED" && m.Status != "CANCELLED" && m.Status != "SUPPRESSED" {
@@ -217,7 +225,7 @@ func (res result) line() string {
 // markdown renders the results as a table with its legend.
 func markdown(results []result, messages int, mode string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d notifications per scenario, %s mode, recovery time %s (%s for the scenarios that kill a worker).\n\n", messages, mode, *recoveryFlag, rescueRecovery)
+	fmt.Fprintf(&b, "%d notifications per scenario, %s mode, recovery time %s (longer where a scenario says so: %s after a killed worker, 5m after 451s).\n\n", messages, mode, *recoveryFlag, rescueRecovery)
 	b.WriteString("| scenario | fault | in flight | lost | duplicates | stuck | failed | attempts in fault (mean / max) | fault end → last final | log lines | notes |\n")
 	b.WriteString("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|\n")
 	for _, r := range results {

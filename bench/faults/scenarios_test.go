@@ -88,6 +88,10 @@ var scenarios = []scenario{
 	},
 	{
 		name: "smtp-451", fault: "SMTP server answering 451 to MAIL for 20 s", workers: 2,
+		// A deferral spends an attempt and the retry waits with exponential
+		// backoff and full jitter (1 s doubling): a message deferred 8 times
+		// in the 20 s may wait up to 2^8 s for its next try.
+		recovery: 5 * time.Minute,
 		inject: func(ctx context.Context, r *run) ([]string, error) {
 			r.sink.SetFault(smtptest.Fault{Stage: smtptest.StageMail, Code: 451, EnhancedCode: "4.3.0", Message: "try again later"})
 			defer r.sink.ClearFaults()
