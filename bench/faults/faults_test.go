@@ -55,7 +55,14 @@ func TestFaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	pg, err := pgserver.StartTemporary(ctx, pgserver.Options{Logger: logger, Settings: map[string]string{"max_connections": "300"}})
+	// A throwaway server runs with fsync off, which a restart of PostgreSQL
+	// alone survives (the kernel keeps what was written), but also with
+	// synchronous_commit off, which an immediate restart does not: it may
+	// lose transactions already reported committed. Production runs with
+	// synchronous commits, and so does the suite.
+	pg, err := pgserver.StartTemporary(ctx, pgserver.Options{Logger: logger, Settings: map[string]string{
+		"max_connections": "300", "synchronous_commit": "on",
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}
