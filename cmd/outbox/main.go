@@ -2,8 +2,10 @@
 //
 //	outbox serve   [--role all|api|worker] [flags]   run the API and/or the workers
 //	outbox migrate [flags]                           apply database migrations and exit
-//	outbox token   --tenant T --role admin|member [--sub S] [--ttl 1h]
+//	outbox token   --tenant T --role admin|member [--sub S] [--ttl 1h] [--data-dir D]
+//	outbox token   --operator [--sub S] [--ttl 1h] [--data-dir D]
 //	                                                 mint a development token
+//	outbox secret-key [--id ID]                      print a new OUTBOX_SECRET_KEY entry
 //	outbox version                                   print the version
 //
 // Every setting is an environment variable with a matching flag; see README.md.
@@ -30,6 +32,7 @@ import (
 	"github.com/outbox/outbox/internal/config"
 	"github.com/outbox/outbox/internal/loglimit"
 	"github.com/outbox/outbox/internal/pgserver"
+	"github.com/outbox/outbox/internal/secret"
 )
 
 func main() {
@@ -47,6 +50,8 @@ commands:
   serve     run the API and the delivery workers (--role all|api|worker)
   migrate   apply database migrations and exit
   token     mint a development token: outbox token --tenant acme --role admin
+            (or --operator); --data-dir names the data directory of the serve
+  secret-key  print a new OUTBOX_SECRET_KEY entry: outbox secret-key [--id k2]
   version   print the version
 
 Run "outbox <command> -h" for the command's flags.`
@@ -64,6 +69,8 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) er
 		return migrate(rest, stderr, getenv)
 	case "token":
 		return token(rest, stdout, stderr, getenv)
+	case "secret-key":
+		return secretKey(rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "outbox", version())
 		return nil
@@ -119,39 +126,86 @@ func migrate(args []string, stderr io.Writer, getenv func(string) string) error 
 	return nil
 }
 
+// token mints a development token, signed with the HS256 secret the serve
+// of the same data directory verifies with. It never creates secrets: a
+// token signed with a fresh one would be refused by the running serve.
 func token(args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	fs := flag.NewFlagSet("outbox token", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	tenant := fs.String("tenant", "", "tenant the token acts for (required)")
+	tenant := fs.String("tenant", "", "tenant the token acts for (required, except with --operator)")
 	role := fs.String("role", auth.RoleAdmin, "comma-separated roles: admin, member")
+	operator := fs.Bool("operator", false, "mint a platform operator's token (no tenant, no other role)")
 	sub := fs.String("sub", "dev", "subject (user id)")
 	ttl := fs.Duration("ttl", time.Hour, "lifetime")
+	dataDir := fs.String("data-dir", "", "data directory of the serve that is to accept the token (default $OUTBOX_DATA_DIR, else ./.outbox)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *tenant == "" {
-		return errors.New("--tenant is required")
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	mint := auth.MintConfig{Subject: *sub, TTL: *ttl, Operator: *operator}
+	switch {
+	case *operator && (given["tenant"] || given["role"]):
+		return errors.New("--operator mints a token for no tenant and with no other role: leave out --tenant and --role")
+	case *operator:
+		// Nothing else to give: Mint adds the operator role.
+	case *tenant == "":
+		return errors.New("--tenant is required (or --operator)")
+	default:
+		mint.Tenant, mint.Roles = *tenant, strings.Split(*role, ",")
 	}
-	cfg, err := config.FromEnv(getenv)
+
+	// The settings as serve resolves them, --data-dir standing in for
+	// serve's flag of the same name.
+	var configArgs []string
+	if *dataDir != "" {
+		configArgs = []string{"--data-dir", *dataDir}
+	}
+	cfg, err := config.Parse(flag.NewFlagSet("outbox token", flag.ContinueOnError), configArgs, getenv)
 	if err != nil {
 		return err
 	}
-	if cfg.JWTSecret == "" {
-		return errors.New("OUTBOX_JWT_SECRET: no HS256 secret to sign with (the identity provider's keys are configured instead)")
+	if err := cfg.ReadDevSecrets(); err != nil {
+		return err
 	}
-	tok, err := auth.Mint(auth.MintConfig{
-		Issuer:      cfg.JWTIssuer,
-		Audience:    cfg.JWTAudience,
-		HS256Secret: []byte(cfg.JWTSecret),
-		Subject:     *sub,
-		Tenant:      *tenant,
-		Roles:       strings.Split(*role, ","),
-		TTL:         *ttl,
-	})
+	if cfg.JWTSecret == "" {
+		if cfg.JWTJWKSFile != "" || cfg.Production() {
+			return errors.New("OUTBOX_JWT_SECRET: no HS256 secret to sign with (the identity provider's keys are configured instead)")
+		}
+		dir, err := filepath.Abs(cfg.DataDir)
+		if err != nil {
+			dir = cfg.DataDir
+		}
+		return fmt.Errorf("no development secrets in %s: start `outbox serve` once with this data directory, "+
+			"or pass --data-dir (or set OUTBOX_DATA_DIR) to the data directory of the running serve, or set OUTBOX_JWT_SECRET", dir)
+	}
+	mint.Issuer, mint.Audience, mint.HS256Secret = cfg.JWTIssuer, cfg.JWTAudience, []byte(cfg.JWTSecret)
+	tok, err := auth.Mint(mint)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintln(stdout, tok)
+	return nil
+}
+
+// secretKey prints a fresh keyring entry for OUTBOX_SECRET_KEY on stdout,
+// and how to use it on stderr, so that $(outbox secret-key) is the entry.
+func secretKey(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("outbox secret-key", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	id := fs.String("id", "k"+time.Now().UTC().Format("20060102"), "key id: letters, digits, '.', '_', '-'")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q (the key id goes in --id)", fs.Arg(0))
+	}
+	entry, err := secret.GenerateKeySpec(*id)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, entry)
+	fmt.Fprintln(stderr, "Set OUTBOX_SECRET_KEY to this entry; to rotate, put it first and keep the old entries after it, comma-separated, until every stored secret is saved again.")
 	return nil
 }
 

@@ -27,6 +27,12 @@
 // reason that never repeats the token; a failing PartnerKeys store is
 // returned as its own error, wrapped.
 //
+// A platform token whose roles contain operator proves a third kind of
+// caller, a platform operator ([KindOperator]): it needs no tenant claim
+// (one that is present is ignored, as are its other roles), acts for no
+// tenant, and holds [PermOperate] and nothing else, so it can manage tenants
+// as a whole but never read or change what is inside one.
+//
 // What a caller may do is a [Permission]. Roles (admin, member) grant
 // permissions to users; partners hold [Scope]s, which are the subset of
 // permissions a tenant can delegate. The API layer verifies the token and

@@ -65,9 +65,14 @@ func fuzzSeeds(tb testing.TB) []string {
 	delete(noJTI, "jti")
 	wrongAud := userClaims()
 	wrongAud["aud"] = "billing"
+	expiredOperator := userClaims()
+	delete(expiredOperator, "tenant")
+	expiredOperator["roles"] = []string{RoleOperator}
+	expiredOperator["exp"] = testNow.Add(-time.Hour).Unix()
 	return []string{
 		sign(tb, jwt.SigningMethodHS256, fuzzSecret, nil, expired),
 		sign(tb, jwt.SigningMethodHS256, fuzzSecret, nil, unknownRole),
+		sign(tb, jwt.SigningMethodHS256, fuzzSecret, nil, expiredOperator),
 		sign(tb, jwt.SigningMethodEdDSA, fuzzEdKey, kid("ed-1"), wrongAud),
 		sign(tb, jwt.SigningMethodEdDSA, fuzzEdKey, kid("k1"), longLived),
 		sign(tb, jwt.SigningMethodEdDSA, fuzzEdKey, kid("k1"), noJTI),

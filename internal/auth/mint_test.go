@@ -55,6 +55,24 @@ func TestMintDefaults(t *testing.T) {
 	require.False(t, p.Can(PermSettingsWrite))
 }
 
+func TestMintOperator(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+
+	raw, err := Mint(MintConfig{Issuer: testIssuer, Audience: testAudience, HS256Secret: b.secret,
+		Subject: "ops", Operator: true, Now: func() time.Time { return testNow }})
+	require.NoError(t, err)
+
+	p, err := b.verifier.Verify(context.Background(), raw)
+	require.NoError(t, err)
+	require.True(t, p.IsOperator())
+	require.Equal(t, "ops", p.Subject)
+	require.Empty(t, p.Tenant)
+	require.Equal(t, []string{RoleOperator}, p.Roles)
+	require.True(t, p.Can(PermOperate))
+	require.False(t, p.Can(PermSettingsRead))
+}
+
 func TestMintRefuses(t *testing.T) {
 	t.Parallel()
 	secret := []byte("0123456789abcdef0123456789abcdef")
@@ -73,6 +91,9 @@ func TestMintRefuses(t *testing.T) {
 		{"no role", func(c *MintConfig) { c.Roles = nil }, "role"},
 		{"unknown role", func(c *MintConfig) { c.Roles = []string{"root"} }, "role"},
 		{"negative TTL", func(c *MintConfig) { c.TTL = -time.Minute }, "ttl"},
+		{"operator role without Operator", func(c *MintConfig) { c.Roles = []string{RoleOperator} }, "role"},
+		{"operator with a tenant", func(c *MintConfig) { c.Operator, c.Roles = true, nil }, "tenant"},
+		{"operator with roles", func(c *MintConfig) { c.Operator, c.Tenant = true, "" }, "role"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

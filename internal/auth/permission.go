@@ -56,11 +56,22 @@ const (
 	PermPartnersManage Permission = "partners:manage"
 	// PermAuditRead allows reading the audit log.
 	PermAuditRead Permission = "audit:read"
+	// PermOperate allows the platform operations on tenants as a whole
+	// (listing them, setting their entitlements, pausing and reinstating
+	// them). Only operators hold it, and they hold nothing else.
+	PermOperate Permission = "platform:operate"
 )
 
 // known reports whether perm is one of the permissions above; an unknown one
 // (a typo at a call site) is granted to nobody, not even an admin.
 func (perm Permission) known() bool {
+	return perm.inTenant() || perm == PermOperate
+}
+
+// inTenant reports whether perm is about things inside one tenant: every
+// known permission but PermOperate. Users and partners may hold these,
+// operators never.
+func (perm Permission) inTenant() bool {
 	switch perm {
 	case PermSettingsRead, PermSettingsWrite, PermMessagesSend, PermLogsRead,
 		PermTemplatesWrite, PermPartnersManage, PermAuditRead:
@@ -81,19 +92,29 @@ const (
 	RoleAdmin = "admin"
 	// RoleMember reads settings and logs and sends notifications.
 	RoleMember = "member"
+	// RoleOperator makes the token's bearer a platform operator
+	// (KindOperator): no tenant claim is needed, any is ignored, and so are
+	// the token's other roles.
+	RoleOperator = "operator"
 )
 
-// roles lists the known roles from least to most powerful, the order error
-// messages name them in.
+// roles lists the roles of a tenant's users from least to most powerful,
+// the order error messages name them in. RoleOperator is not among them: it
+// makes no tenant user at all.
 func roles() []string {
 	return []string{RoleMember, RoleAdmin}
 }
 
-// roleGrants reports whether role includes perm.
+// knownRole reports whether a token's roles claim may name role.
+func knownRole(role string) bool {
+	return role == RoleOperator || slices.Contains(roles(), role)
+}
+
+// roleGrants reports whether role includes perm for a user of a tenant.
 func roleGrants(role string, perm Permission) bool {
 	switch role {
 	case RoleAdmin:
-		return perm.known()
+		return perm.inTenant()
 	case RoleMember:
 		return perm == PermSettingsRead || perm == PermLogsRead || perm == PermMessagesSend
 	}
@@ -101,9 +122,12 @@ func roleGrants(role string, perm Permission) bool {
 }
 
 // Can reports whether p may do perm: a user through one of its roles, a
-// partner through one of its scopes. A zero Principal can do nothing.
+// partner through one of its scopes, an operator only PermOperate. A zero
+// Principal can do nothing.
 func (p Principal) Can(perm Permission) bool {
 	switch p.Kind {
+	case KindOperator:
+		return perm == PermOperate
 	case KindUser:
 		return slices.ContainsFunc(p.Roles, func(role string) bool { return roleGrants(role, perm) })
 	case KindPartner:
@@ -118,7 +142,7 @@ func (p Principal) Can(perm Permission) bool {
 // may not.
 func Require(ctx context.Context, perm Permission) (Principal, error) {
 	p, ok := PrincipalFromContext(ctx)
-	if !ok || (p.Kind != KindUser && p.Kind != KindPartner) {
+	if !ok || (p.Kind != KindUser && p.Kind != KindPartner && p.Kind != KindOperator) {
 		return Principal{}, outbox.Errorf(outbox.EUNAUTHENTICATED, "authentication required")
 	}
 	if p.Can(perm) {
@@ -136,6 +160,10 @@ func forbidden(kind Kind, perm Permission) *outbox.Error {
 		return outbox.Errorf(outbox.EFORBIDDEN, "%s is not available to partner clients", perm)
 	case kind == KindPartner:
 		return outbox.Errorf(outbox.EFORBIDDEN, "the partner client lacks the scope %s", perm)
+	case kind == KindOperator:
+		return outbox.Errorf(outbox.EFORBIDDEN, "%s is not available to platform operators", perm)
+	case perm == PermOperate:
+		return outbox.Errorf(outbox.EFORBIDDEN, "%s requires a platform operator token", perm)
 	}
 	var granting []string
 	for _, role := range roles() {

@@ -34,6 +34,13 @@ func TestRequire(t *testing.T) {
 	// a store were to hold it.
 	sneaky := Principal{Kind: KindPartner, Subject: "c2", ClientID: "c2", Tenant: "acme",
 		Scopes: []Scope{Scope(PermTemplatesWrite), Scope(PermPartnersManage)}}
+	operator := Principal{Kind: KindOperator, Subject: "op1", Roles: []string{RoleOperator}}
+	// Only the verifier makes operators: a user that somehow carries the
+	// operator role, or a partner holding the permission as a scope string,
+	// gains nothing.
+	userWithOperatorRole := Principal{Kind: KindUser, Subject: "u5", Tenant: "acme", Roles: []string{RoleOperator, RoleAdmin}}
+	partnerWithOperate := Principal{Kind: KindPartner, Subject: "c3", ClientID: "c3", Tenant: "acme",
+		Scopes: []Scope{Scope(PermOperate)}}
 
 	tests := []struct {
 		name      string
@@ -71,6 +78,21 @@ func TestRequire(t *testing.T) {
 		{"partner partners:manage", &partner, PermPartnersManage, outbox.EFORBIDDEN, "partners:manage is not available to partner clients"},
 		{"partner with internal scope strings", &sneaky, PermTemplatesWrite, outbox.EFORBIDDEN, "templates:write is not available to partner clients"},
 		{"partner with internal scope strings manage", &sneaky, PermPartnersManage, outbox.EFORBIDDEN, "partners:manage is not available to partner clients"},
+
+		{"operator platform:operate", &operator, PermOperate, "", ""},
+		{"operator settings:read", &operator, PermSettingsRead, outbox.EFORBIDDEN, "settings:read is not available to platform operators"},
+		{"operator settings:write", &operator, PermSettingsWrite, outbox.EFORBIDDEN, "settings:write is not available to platform operators"},
+		{"operator messages:send", &operator, PermMessagesSend, outbox.EFORBIDDEN, "messages:send is not available to platform operators"},
+		{"operator logs:read", &operator, PermLogsRead, outbox.EFORBIDDEN, "logs:read is not available to platform operators"},
+		{"operator templates:write", &operator, PermTemplatesWrite, outbox.EFORBIDDEN, "templates:write is not available to platform operators"},
+		{"operator partners:manage", &operator, PermPartnersManage, outbox.EFORBIDDEN, "partners:manage is not available to platform operators"},
+		{"operator audit:read", &operator, PermAuditRead, outbox.EFORBIDDEN, "audit:read is not available to platform operators"},
+		{"operator unknown permission", &operator, Permission("billing:write"), outbox.EFORBIDDEN, `unknown permission "billing:write"`},
+		{"admin platform:operate", &admin, PermOperate, outbox.EFORBIDDEN, "platform:operate requires a platform operator token"},
+		{"member platform:operate", &member, PermOperate, outbox.EFORBIDDEN, "platform:operate requires a platform operator token"},
+		{"user with operator role platform:operate", &userWithOperatorRole, PermOperate, outbox.EFORBIDDEN, "platform:operate requires a platform operator token"},
+		{"partner platform:operate", &partner, PermOperate, outbox.EFORBIDDEN, "platform:operate is not available to partner clients"},
+		{"partner with operate scope string", &partnerWithOperate, PermOperate, outbox.EFORBIDDEN, "platform:operate is not available to partner clients"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -93,6 +115,24 @@ func TestRequire(t *testing.T) {
 	}
 }
 
+// TestOperatorIsNoTenantUser: an operator is told apart from a tenant's
+// user by its kind, and acts for no tenant.
+func TestOperatorIsNoTenantUser(t *testing.T) {
+	t.Parallel()
+	operator := Principal{Kind: KindOperator, Subject: "op1", Roles: []string{RoleOperator}}
+	require.True(t, operator.IsOperator())
+	require.Empty(t, operator.Tenant)
+	for _, p := range []Principal{
+		{},
+		{Kind: KindUser, Subject: "u1", Tenant: "acme", Roles: []string{RoleAdmin}},
+		{Kind: KindUser, Subject: "u2", Tenant: "acme", Roles: []string{RoleOperator}},
+		{Kind: KindPartner, Subject: "c1", ClientID: "c1", Tenant: "acme"},
+	} {
+		require.False(t, p.IsOperator(), "%+v", p)
+		require.False(t, p.Can(PermOperate), "%+v", p)
+	}
+}
+
 func TestParseScope(t *testing.T) {
 	t.Parallel()
 	for _, s := range []Scope{ScopeSettingsRead, ScopeSettingsWrite, ScopeMessagesSend, ScopeLogsRead} {
@@ -100,7 +140,7 @@ func TestParseScope(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, s, got)
 	}
-	for _, s := range []string{"", "admin", string(PermTemplatesWrite), string(PermPartnersManage), "Logs:Read"} {
+	for _, s := range []string{"", "admin", string(PermTemplatesWrite), string(PermPartnersManage), string(PermOperate), "Logs:Read"} {
 		_, err := ParseScope(s)
 		e := outbox.AsError(err)
 		require.NotNil(t, e, s)

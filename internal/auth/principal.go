@@ -14,18 +14,25 @@ const (
 	KindUser Kind = "user"
 	// KindPartner is a partner system acting for a tenant with its own key.
 	KindPartner Kind = "partner"
+	// KindOperator is a person who runs the platform itself (a platform
+	// token with the operator role). It acts for no tenant: it may manage
+	// tenants as a whole (PermOperate) and nothing inside any of them.
+	KindOperator Kind = "operator"
 )
 
-// Principal is who is calling, as proven by a verified token. Everything the
-// caller reads or changes is confined to Tenant.
+// Principal is who is calling, as proven by a verified token. Everything a
+// user or partner reads or changes is confined to Tenant; an operator has no
+// Tenant and holds no permission inside one.
 type Principal struct {
 	Kind Kind
 	// Subject is the user's `sub`, or the partner's client id.
 	Subject string
 	// Tenant is the tenant the caller acts for: the `tenant` claim of a user
-	// token, or the tenant that registered the partner client.
+	// token, or the tenant that registered the partner client. Always empty
+	// for an operator, whatever its token claims.
 	Tenant string
-	// Roles are a user's roles (RoleAdmin, RoleMember); empty for partners.
+	// Roles are a user's roles (RoleAdmin, RoleMember), exactly
+	// [RoleOperator] for an operator, empty for partners.
 	Roles []string
 	// Scopes are a partner's granted scopes; empty for users.
 	Scopes []Scope
@@ -39,6 +46,11 @@ type Principal struct {
 	// ExpiresAt is the token's `exp`.
 	ExpiresAt time.Time
 }
+
+// IsOperator reports whether p is a platform operator, who acts for no
+// tenant. Only the Verifier makes one, from a platform token whose roles
+// contain RoleOperator.
+func (p Principal) IsOperator() bool { return p.Kind == KindOperator }
 
 // principalKey is the context key of the Principal; being unexported, no
 // other package can overwrite or forge the value.

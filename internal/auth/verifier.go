@@ -256,12 +256,26 @@ func (v *Verifier) verifyPlatform(ctx context.Context, raw string, tok *jwt.Toke
 	if claims.Subject == "" {
 		return Principal{}, unauthenticated("missing sub")
 	}
+	roles, rolesErr := parseRoles(claims.Roles)
+	if claimsOperator(claims.Roles) {
+		if rolesErr != nil {
+			return Principal{}, rolesErr
+		}
+		// An operator acts for no tenant: the claim, if any, is dropped
+		// unread, and so are roles that only mean something inside one.
+		return Principal{
+			Kind:      KindOperator,
+			Subject:   claims.Subject,
+			Roles:     []string{RoleOperator},
+			TokenID:   claims.ID,
+			ExpiresAt: claims.ExpiresAt.UTC(),
+		}, nil
+	}
 	if err := checkTenant(claims.Tenant); err != nil {
 		return Principal{}, err
 	}
-	roles, err := parseRoles(claims.Roles)
-	if err != nil {
-		return Principal{}, err
+	if rolesErr != nil {
+		return Principal{}, rolesErr
 	}
 	return Principal{
 		Kind:      KindUser,
@@ -332,11 +346,19 @@ func parseRoles(raw json.RawMessage) ([]string, error) {
 		return nil, unauthenticated("roles must be a list of strings")
 	}
 	for _, role := range list {
-		if !slices.Contains(roles(), role) {
+		if !knownRole(role) {
 			return nil, unauthenticated(fmt.Sprintf("unknown role %q", role))
 		}
 	}
 	return list, nil
+}
+
+// claimsOperator reports whether a roles claim is a list naming
+// RoleOperator, whatever else it names; such a token is judged as an
+// operator's, never as a tenant user's.
+func claimsOperator(raw json.RawMessage) bool {
+	var list []string
+	return json.Unmarshal(raw, &list) == nil && slices.Contains(list, RoleOperator)
 }
 
 // rejection turns an error of the JWT parser into the reason a caller sees.

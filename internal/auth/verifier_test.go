@@ -190,6 +190,94 @@ func TestVerifyPlatformTokenFields(t *testing.T) {
 	}, p)
 }
 
+// TestVerifyOperatorToken: a platform token whose roles contain operator
+// proves an operator, who acts for no tenant whatever the token says, holds
+// only PermOperate, and is checked like every platform token otherwise.
+func TestVerifyOperatorToken(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+
+	operatorClaims := func(edit func(jwt.MapClaims)) jwt.MapClaims {
+		c := userClaims()
+		c["sub"] = "op-1"
+		c["roles"] = []string{RoleOperator}
+		delete(c, "tenant")
+		edit(c)
+		return c
+	}
+	hs256 := func(edit func(jwt.MapClaims)) func(*testing.T) string {
+		return func(t *testing.T) string { return sign(t, jwt.SigningMethodHS256, b.secret, nil, operatorClaims(edit)) }
+	}
+	keep := func(jwt.MapClaims) {}
+
+	tests := []struct {
+		name     string
+		verifier *Verifier
+		token    func(t *testing.T) string
+		reason   string // empty: an operator
+	}{
+		{name: "without tenant", token: hs256(keep)},
+		{name: "tenant claim ignored", token: hs256(func(c jwt.MapClaims) { c["tenant"] = "acme" })},
+		{name: "malformed tenant claim ignored", token: hs256(func(c jwt.MapClaims) { c["tenant"] = "acme\x00" })},
+		{name: "other roles ignored", token: hs256(func(c jwt.MapClaims) { c["roles"] = []string{RoleAdmin, RoleOperator, RoleMember} })},
+		{name: "RS256 via JWKS", verifier: b.jwksOnly, token: func(t *testing.T) string {
+			return sign(t, jwt.SigningMethodRS256, b.keys.rsa, kid("rsa-1"), operatorClaims(keep))
+		}},
+		{name: "expired", reason: "token expired", token: hs256(func(c jwt.MapClaims) {
+			c["exp"] = testNow.Add(-2 * time.Minute).Unix()
+		})},
+		{name: "missing exp", reason: "missing exp", token: hs256(func(c jwt.MapClaims) { delete(c, "exp") })},
+		{name: "wrong audience", reason: "wrong audience", token: hs256(func(c jwt.MapClaims) { c["aud"] = "billing" })},
+		{name: "wrong issuer", verifier: b.noPartners, reason: "wrong issuer", token: hs256(func(c jwt.MapClaims) { c["iss"] = "someone-else" })},
+		{name: "missing sub", reason: "missing sub", token: hs256(func(c jwt.MapClaims) { delete(c, "sub") })},
+		{name: "unknown role beside operator", reason: `unknown role "owner"`, token: hs256(func(c jwt.MapClaims) {
+			c["roles"] = []string{RoleOperator, "owner"}
+		})},
+		{name: "roles not a list", reason: "missing tenant", token: hs256(func(c jwt.MapClaims) { c["roles"] = RoleOperator })},
+		{name: "bad signature", reason: "invalid signature", token: func(t *testing.T) string {
+			return sign(t, jwt.SigningMethodHS256, []byte("another-secret-another-secret-32"), nil, operatorClaims(keep))
+		}},
+		{name: "alg none", reason: "algorithm not allowed", token: func(t *testing.T) string {
+			return sign(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, nil, operatorClaims(keep))
+		}},
+		{name: "HS/RS confusion without secret", verifier: b.jwksOnly, reason: "algorithm not allowed", token: func(t *testing.T) string {
+			return sign(t, jwt.SigningMethodHS256, []byte(publicPEM(t, b.keys.rsa.Public())), kid("rsa-1"), operatorClaims(keep))
+		}},
+		// Without the operator role, a token without tenant is refused as
+		// it always was.
+		{name: "admin without tenant", reason: "missing tenant", token: hs256(func(c jwt.MapClaims) { c["roles"] = []string{RoleAdmin} })},
+		{name: "no roles without tenant", reason: "missing tenant", token: hs256(func(c jwt.MapClaims) { delete(c, "roles") })},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			v := tt.verifier
+			if v == nil {
+				v = b.verifier
+			}
+			p, err := v.Verify(context.Background(), tt.token(t))
+			if tt.reason != "" {
+				requireRejected(t, err, tt.reason)
+				require.Equal(t, Principal{}, p)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, KindOperator, p.Kind)
+			require.True(t, p.IsOperator())
+			require.Equal(t, "op-1", p.Subject)
+			require.Empty(t, p.Tenant)
+			require.Equal(t, []string{RoleOperator}, p.Roles)
+			require.NotEmpty(t, p.TokenID)
+			require.Equal(t, testNow.Add(10*time.Minute), p.ExpiresAt)
+			require.True(t, p.Can(PermOperate))
+			for _, perm := range []Permission{PermSettingsRead, PermSettingsWrite, PermMessagesSend, PermLogsRead,
+				PermTemplatesWrite, PermPartnersManage, PermAuditRead} {
+				require.False(t, p.Can(perm), perm)
+			}
+		})
+	}
+}
+
 func TestVerifyLongestTenant(t *testing.T) {
 	t.Parallel()
 	b := setup(t)

@@ -135,3 +135,31 @@ func TestProductionDeniesPrivateNetworksByDefault(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, c.AllowPrivateNetworks())
 }
+
+// TestReadDevSecretsCreatesNothing: reading finds the secrets Load made
+// and, where there are none, leaves them empty and the directory alone.
+func TestReadDevSecretsCreatesNothing(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	c, err := Parse(flag.NewFlagSet("token", flag.ContinueOnError), []string{"--data-dir", dir}, envOf(nil))
+	require.NoError(t, err)
+	require.Equal(t, dir, c.DataDir)
+	require.NoError(t, c.ReadDevSecrets())
+	require.Empty(t, c.JWTSecret)
+	require.Empty(t, c.SecretKey)
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Empty(t, entries)
+
+	missing := filepath.Join(dir, "missing")
+	c.DataDir = missing
+	require.NoError(t, c.ReadDevSecrets())
+	require.NoDirExists(t, missing)
+
+	served, err := FromEnv(envOf(map[string]string{"OUTBOX_DATA_DIR": dir}))
+	require.NoError(t, err)
+	c.DataDir = dir
+	require.NoError(t, c.ReadDevSecrets())
+	require.Equal(t, served.JWTSecret, c.JWTSecret)
+	require.Equal(t, served.SecretKey, c.SecretKey)
+}

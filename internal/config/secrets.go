@@ -32,8 +32,36 @@ func (c *Config) FillDevSecrets() error {
 	if err := os.MkdirAll(c.DataDir, 0o711); err != nil {
 		return fmt.Errorf("creating data directory: %w", err)
 	}
+	return c.devSecrets(loadOrCreate)
+}
+
+// ReadDevSecrets fills JWTSecret and SecretKey, when empty, from the files
+// FillDevSecrets keeps in DataDir, creating nothing: a secret whose file is
+// absent (or whose DataDir does not exist) stays empty, for the caller to
+// explain. It does nothing in production. It returns an error only when a
+// file exists but cannot be read.
+func (c *Config) ReadDevSecrets() error {
+	if c.Production() {
+		return nil
+	}
+	return c.devSecrets(func(path string, _ func([]byte) string) (string, error) {
+		b, err := os.ReadFile(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			return "", nil
+		}
+		if err != nil {
+			return "", fmt.Errorf("reading %s: %w", path, err)
+		}
+		return strings.TrimSpace(string(b)), nil
+	})
+}
+
+// devSecrets fills the empty development secrets through get, which
+// returns the secret kept in the file at path (encode turns fresh random
+// bytes into one).
+func (c *Config) devSecrets(get func(path string, encode func([]byte) string) (string, error)) error {
 	if c.JWTSecret == "" && c.JWTJWKSFile == "" {
-		s, err := loadOrCreate(filepath.Join(c.DataDir, jwtSecretFile), func(b []byte) string {
+		s, err := get(filepath.Join(c.DataDir, jwtSecretFile), func(b []byte) string {
 			return base64.RawURLEncoding.EncodeToString(b)
 		})
 		if err != nil {
@@ -42,7 +70,7 @@ func (c *Config) FillDevSecrets() error {
 		c.JWTSecret = s
 	}
 	if c.SecretKey == "" {
-		s, err := loadOrCreate(filepath.Join(c.DataDir, secretKeyFile), func(b []byte) string {
+		s, err := get(filepath.Join(c.DataDir, secretKeyFile), func(b []byte) string {
 			return "dev1:" + base64.StdEncoding.EncodeToString(b)
 		})
 		if err != nil {
@@ -85,8 +113,24 @@ func loadOrCreate(path string, encode func([]byte) string) (string, error) {
 
 // Load binds the settings to fs (which may already hold a command's own
 // flags), parses args and the environment, validates the result and fills
-// development secrets.
+// development secrets, creating them on first use.
 func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (*Config, error) {
+	c, err := Parse(fs, args, getenv)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.FillDevSecrets(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Parse is Load without the development secrets: it binds the settings to
+// fs, parses args and the environment and validates the result, but neither
+// reads nor creates anything in DataDir. A command that must use the
+// secrets of an existing data directory, and never make new ones, calls
+// ReadDevSecrets next.
+func Parse(fs *flag.FlagSet, args []string, getenv func(string) string) (*Config, error) {
 	c := &Config{}
 	envErrs := Bind(fs, c, getenv)
 	if err := fs.Parse(args); err != nil {
@@ -96,9 +140,6 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (*Config,
 		return nil, err
 	}
 	if err := c.Validate(); err != nil {
-		return nil, err
-	}
-	if err := c.FillDevSecrets(); err != nil {
 		return nil, err
 	}
 	return c, nil
