@@ -48,12 +48,12 @@ func (s *Store) DeliveryLoadMany(ctx context.Context, tenantIDs, ids []uuid.UUID
 	return out, nil
 }
 
-// SenderSettingsSetHealth records whether the tenant's sender settings
-// work: ok, or the category and message of what failed. It fails with the
-// database's error.
-func (tx *Tx) SenderSettingsSetHealth(ctx context.Context, tenantID uuid.UUID, ok bool, category outbox.ErrorCategory, message string) error {
+// SenderSettingsSetHealth records whether the settings of the tenant's
+// sender key work: ok, or the category and message of what failed. It
+// fails with the database's error.
+func (tx *Tx) SenderSettingsSetHealth(ctx context.Context, tenantID uuid.UUID, key string, ok bool, category outbox.ErrorCategory, message string) error {
 	err := tx.q.SenderSettingsSetHealth(ctx, dbsqlc.SenderSettingsSetHealthParams{
-		TenantID: tenantID, HealthOk: ok, HealthCategory: string(category), HealthMessage: message,
+		TenantID: tenantID, Key: key, HealthOk: ok, HealthCategory: string(category), HealthMessage: message,
 	})
 	if err != nil {
 		return fmt.Errorf("recording sender settings health: %w", err)

@@ -10,16 +10,15 @@ import (
 	"github.com/outbox/outbox/internal/outbox"
 )
 
-// MessageInsert records one QUEUED message of m's tenant, kind, From, To,
-// Cc and subject with payload (the JSON its worker reads) and returns it:
+// MessageInsert records one QUEUED message of m's tenant, sender, kind,
+// From, To, Cc and subject with payload (the JSON its worker reads) and returns it:
 // how a test send or a verification mail enters the email log.
 func (tx *Tx) MessageInsert(ctx context.Context, m outbox.Message, payload []byte) (outbox.Message, error) {
-	cc := m.Cc
-	if cc == nil {
-		cc = []string{}
+	if m.Sender == "" {
+		return outbox.Message{}, fmt.Errorf("recording message: it names no sender")
 	}
 	row, err := tx.q.MessageInsert(ctx, dbsqlc.MessageInsertParams{
-		TenantID: m.TenantID, Kind: string(m.Kind), FromAddr: m.From, ToAddrs: m.To, CcAddrs: cc,
+		TenantID: m.TenantID, SenderKey: m.Sender, Kind: string(m.Kind), FromAddr: m.From, ToAddrs: m.To, CcAddrs: nonNil(m.Cc),
 		Subject: m.Subject, TemplateKey: optional(m.Template), IdempotencyKey: optional(m.IdempotencyKey), Payload: payload,
 		ResentFrom: uuid.NullUUID{UUID: m.ResentFrom, Valid: m.ResentFrom != uuid.Nil},
 	})

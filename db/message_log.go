@@ -22,6 +22,8 @@ type MessageQuery struct {
 	// Statuses keeps messages in any of these statuses.
 	Statuses []outbox.MessageStatus
 	Kind     outbox.MessageKind
+	// Sender keeps messages sent through the sender with this key.
+	Sender string
 	// Recipient keeps messages to this address (To or Cc); it must be
 	// lower-cased.
 	Recipient      string
@@ -45,7 +47,7 @@ type MessageQuery struct {
 func (s *Store) MessageList(ctx context.Context, q MessageQuery) ([]outbox.Message, error) {
 	p := dbsqlc.MessageLogListParams{
 		TenantID: q.TenantID, Statuses: make([]string, len(q.Statuses)), RowLimit: int32(q.Limit),
-		Kind: optional(string(q.Kind)), Recipient: optional(q.Recipient), TemplateKey: optional(q.Template),
+		Kind: optional(string(q.Kind)), SenderKey: optional(q.Sender), Recipient: optional(q.Recipient), TemplateKey: optional(q.Template),
 		IdempotencyKey: optional(q.IdempotencyKey), Since: optionalTime(q.Since), Until: optionalTime(q.Until),
 	}
 	for i, st := range q.Statuses {

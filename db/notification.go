@@ -18,6 +18,8 @@ type NewMessage struct {
 	ID     uuid.UUID
 	Kind   outbox.MessageKind
 	Status outbox.MessageStatus
+	// Sender is the key of the sender it goes out through.
+	Sender string
 	From   string
 	To, Cc []string
 	// Subject, Template and IdempotencyKey are as on outbox.Message;
@@ -43,6 +45,9 @@ func (tx *Tx) NotificationInsertMany(ctx context.Context, tenantID uuid.UUID, ms
 	p := dbsqlc.MessageInsertManyParams{TenantID: tenantID}
 	ev := dbsqlc.MessageEventInsertManyParams{TenantID: tenantID}
 	for _, m := range msgs {
+		if m.Sender == "" {
+			return nil, fmt.Errorf("recording messages: message %s names no sender", m.ID)
+		}
 		to, err := json.Marshal(m.To)
 		if err != nil {
 			return nil, fmt.Errorf("encoding recipients: %w", err)
@@ -52,6 +57,7 @@ func (tx *Tx) NotificationInsertMany(ctx context.Context, tenantID uuid.UUID, ms
 			return nil, fmt.Errorf("encoding recipients: %w", err)
 		}
 		p.Ids = append(p.Ids, m.ID)
+		p.SenderKeys = append(p.SenderKeys, m.Sender)
 		p.Kinds = append(p.Kinds, string(m.Kind))
 		p.Statuses = append(p.Statuses, string(m.Status))
 		p.FromAddrs = append(p.FromAddrs, m.From)

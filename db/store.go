@@ -84,9 +84,6 @@ func (s *Store) Tenant(ctx context.Context, id uuid.UUID) (outbox.Tenant, error)
 	return tenantFromRow(row), nil
 }
 
-func tenantFromRow(row dbsqlc.Tenant) outbox.Tenant {
-	return outbox.Tenant{ID: row.ID, Slug: row.Slug, Name: row.Name, RetentionDays: int(row.RetentionDays)}
-}
 
 // Ping checks that the database answers and its schema is current.
 func (s *Store) Ping(ctx context.Context) error {

@@ -13,9 +13,10 @@ import (
 	"github.com/outbox/outbox/internal/outbox"
 )
 
-// SenderVerificationList returns the tenant's verifications, newest first.
-func (s *Store) SenderVerificationList(ctx context.Context, tenantID uuid.UUID) ([]outbox.SenderVerification, error) {
-	rows, err := s.q.SenderVerificationList(ctx, tenantID)
+// SenderVerificationList returns the verifications of the tenant's sender
+// key, newest first.
+func (s *Store) SenderVerificationList(ctx context.Context, tenantID uuid.UUID, key string) ([]outbox.SenderVerification, error) {
+	rows, err := s.q.SenderVerificationList(ctx, dbsqlc.SenderVerificationListParams{TenantID: tenantID, SenderKey: key})
 	if err != nil {
 		return nil, fmt.Errorf("loading sender verifications: %w", err)
 	}
@@ -49,21 +50,21 @@ func (tx *Tx) SenderVerificationGetForUpdate(ctx context.Context, tenantID, id u
 	return verificationChecked(row, err)
 }
 
-// SenderVerificationGetByEmailForUpdate returns the tenant's verification
-// of email (in any case), locked until tx ends; ENOTFOUND when there is
-// none.
-func (tx *Tx) SenderVerificationGetByEmailForUpdate(ctx context.Context, tenantID uuid.UUID, email string) (outbox.SenderVerification, error) {
-	row, err := tx.q.SenderVerificationGetByEmailForUpdate(ctx, dbsqlc.SenderVerificationGetByEmailForUpdateParams{TenantID: tenantID, Email: email})
+// SenderVerificationGetByEmailForUpdate returns the verification of email
+// (in any case) for the tenant's sender key, locked until tx ends;
+// ENOTFOUND when there is none.
+func (tx *Tx) SenderVerificationGetByEmailForUpdate(ctx context.Context, tenantID uuid.UUID, key, email string) (outbox.SenderVerification, error) {
+	row, err := tx.q.SenderVerificationGetByEmailForUpdate(ctx, dbsqlc.SenderVerificationGetByEmailForUpdateParams{TenantID: tenantID, SenderKey: key, Email: email})
 	return verificationChecked(row, err)
 }
 
-// SenderVerificationInsert creates the verification of v's tenant and
-// email with v's ExpiresAt and LastSentAt. It reports false, storing
+// SenderVerificationInsert creates the verification of v's tenant, sender
+// and email with v's ExpiresAt and LastSentAt. It reports false, storing
 // nothing, when a concurrent request created that verification first (the
 // caller then locks that one).
 func (tx *Tx) SenderVerificationInsert(ctx context.Context, v outbox.SenderVerification) (outbox.SenderVerification, bool, error) {
 	row, err := tx.q.SenderVerificationInsert(ctx, dbsqlc.SenderVerificationInsertParams{
-		TenantID: v.TenantID, Email: v.Email, ExpiresAt: v.ExpiresAt, LastSentAt: v.LastSentAt,
+		TenantID: v.TenantID, SenderKey: v.Sender, Email: v.Email, ExpiresAt: v.ExpiresAt, LastSentAt: v.LastSentAt,
 	})
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
@@ -94,10 +95,11 @@ func (tx *Tx) SenderVerificationSetVerified(ctx context.Context, tenantID, id uu
 	return verificationChecked(row, err)
 }
 
-// SenderVerificationExpireOthers ends, as of now, the tenant's pending
-// verifications other than keep, and returns their ids.
-func (tx *Tx) SenderVerificationExpireOthers(ctx context.Context, tenantID, keep uuid.UUID, now time.Time) ([]uuid.UUID, error) {
-	ids, err := tx.q.SenderVerificationExpireOthers(ctx, dbsqlc.SenderVerificationExpireOthersParams{Now: now, TenantID: tenantID, KeepID: keep})
+// SenderVerificationExpireOthers ends, as of now, the pending
+// verifications of the tenant's sender key other than keep, and returns
+// their ids.
+func (tx *Tx) SenderVerificationExpireOthers(ctx context.Context, tenantID uuid.UUID, key string, keep uuid.UUID, now time.Time) ([]uuid.UUID, error) {
+	ids, err := tx.q.SenderVerificationExpireOthers(ctx, dbsqlc.SenderVerificationExpireOthersParams{Now: now, TenantID: tenantID, SenderKey: key, KeepID: keep})
 	if err != nil {
 		return nil, fmt.Errorf("ending other verifications: %w", err)
 	}
@@ -113,7 +115,7 @@ func verificationChecked(row dbsqlc.SenderVerification, err error) (outbox.Sende
 
 func verificationFromRow(r dbsqlc.SenderVerification) outbox.SenderVerification {
 	return outbox.SenderVerification{
-		ID: r.ID, TenantID: r.TenantID, Email: r.Email, ExpiresAt: r.ExpiresAt, VerifiedAt: r.VerifiedAt,
+		ID: r.ID, TenantID: r.TenantID, Sender: r.SenderKey, Email: r.Email, ExpiresAt: r.ExpiresAt, VerifiedAt: r.VerifiedAt,
 		LastSentAt: r.LastSentAt, ResentAt: r.ResentAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 	}
 }
@@ -151,7 +153,7 @@ func (s *Store) SenderVerificationTokenByHash(ctx context.Context, hash []byte) 
 		return outbox.VerificationLink{}, loadErr(err, "verification link")
 	}
 	return outbox.VerificationLink{
-		Token: tokenFromRow(row.SenderVerificationToken), Email: row.Email, VerifiedAt: row.VerifiedAt, TenantName: row.TenantName,
+		Token: tokenFromRow(row.SenderVerificationToken), Sender: row.SenderKey, Email: row.Email, VerifiedAt: row.VerifiedAt, TenantName: row.TenantName,
 	}, nil
 }
 

@@ -39,7 +39,8 @@ func NewAuthenticator(verifier *auth.Verifier, tenants Tenants, anonymous *apili
 }
 
 // Authenticate verifies the value of an Authorization header ("Bearer
-// <token>") and returns ctx carrying the caller and its tenant. Errors are
+// <token>") and returns ctx carrying the caller and its tenant (none for
+// an operator). Errors are
 // EUNAUTHENTICATED outbox errors, or internal ones when the tenant could not
 // be loaded.
 func (a *Authenticator) Authenticate(ctx context.Context, header string) (context.Context, auth.Principal, error) {
@@ -51,12 +52,18 @@ func (a *Authenticator) Authenticate(ctx context.Context, header string) (contex
 	if err != nil {
 		return ctx, auth.Principal{}, err
 	}
+	ctx = auth.NewContextWithPrincipal(ctx, p)
+	if p.IsOperator() {
+		// An operator acts on no tenant of its own: the operator operations
+		// name theirs, and nothing else is open to it.
+		return ctx, p, nil
+	}
 	tenant, err := a.tenants.Ensure(ctx, p.Tenant)
 	if err != nil {
 		return ctx, auth.Principal{}, err
 	}
-	ctx = auth.NewContextWithPrincipal(ctx, p)
 	ctx = outbox.NewContextWithTenant(ctx, tenant)
+	ctx = outbox.NewContextWithCaller(ctx, outbox.Caller{Subject: p.Subject, ManagesSenders: p.Can(auth.PermSettingsWrite)})
 	return ctx, p, nil
 }
 

@@ -31,7 +31,7 @@ func sendInput(in model.SendNotificationInput) delivery.SendInput {
 	out := delivery.SendInput{
 		To: in.To, Cc: in.Cc, Template: deref(in.Template),
 		Subject: deref(in.Subject), Text: deref(in.Text), HTML: deref(in.HTML),
-		Variables: in.Variables, IdempotencyKey: deref(in.IdempotencyKey),
+		Variables: in.Variables, IdempotencyKey: deref(in.IdempotencyKey), Sender: deref(in.Sender),
 	}
 	for _, a := range in.Attachments {
 		out.Attachments = append(out.Attachments, delivery.AttachmentInput{

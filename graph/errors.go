@@ -14,8 +14,8 @@ import (
 )
 
 // errorPresenter is the one place where domain errors become GraphQL errors:
-// an *outbox.Error keeps its message and gets extensions.code (with field or
-// retryAfter); gqlgen's own parse and validation errors pass through; any
+// an *outbox.Error keeps its message and gets extensions.code (with field,
+// reason or retryAfter); gqlgen's own parse and validation errors pass through; any
 // other error is logged with the request id and shown only as INTERNAL.
 func errorPresenter(logger *slog.Logger) graphql.ErrorPresenterFunc {
 	return func(ctx context.Context, err error) *gqlerror.Error {
@@ -25,6 +25,9 @@ func errorPresenter(logger *slog.Logger) graphql.ErrorPresenterFunc {
 			ext := map[string]any{"code": string(e.Code)}
 			if e.Field != "" {
 				ext["field"] = e.Field
+			}
+			if e.Reason != "" {
+				ext["reason"] = e.Reason
 			}
 			if e.Code == outbox.ERATELIMITED {
 				ext["retryAfter"] = int(math.Ceil(e.RetryAfter.Seconds()))

@@ -86,6 +86,12 @@ type ComplexityRoot struct {
 		Message      func(childComplexity int) int
 	}
 
+	Entitlements struct {
+		DailyQuota func(childComplexity int) int
+		MaxSenders func(childComplexity int) int
+		Modes      func(childComplexity int) int
+	}
+
 	HttpApiSettings struct {
 		AuthHeader   func(childComplexity int) int
 		AuthValueSet func(childComplexity int) int
@@ -103,6 +109,7 @@ type ComplexityRoot struct {
 		Kind           func(childComplexity int) int
 		LastError      func(childComplexity int) int
 		ResentFrom     func(childComplexity int) int
+		Sender         func(childComplexity int) int
 		SentAt         func(childComplexity int) int
 		Status         func(childComplexity int) int
 		Subject        func(childComplexity int) int
@@ -130,20 +137,26 @@ type ComplexityRoot struct {
 	Mutation struct {
 		AddPartnerKey             func(childComplexity int, clientID string, key model.PartnerKeyInput) int
 		CancelMessage             func(childComplexity int, id string) int
+		CreateSender              func(childComplexity int, input model.CreateSenderInput) int
+		DeleteSender              func(childComplexity int, key string) int
+		PauseTenant               func(childComplexity int, tenant string, reason string) int
 		RegisterPartnerClient     func(childComplexity int, input model.PartnerClientInput) int
+		ReinstateTenant           func(childComplexity int, tenant string) int
 		RemovePartnerKey          func(childComplexity int, clientID string, kid string) int
 		RemoveSuppression         func(childComplexity int, email string) int
-		RequestSenderVerification func(childComplexity int, email string) int
+		RequestSenderVerification func(childComplexity int, email string, sender *string) int
 		ResendMessage             func(childComplexity int, id string) int
 		ResendSenderVerification  func(childComplexity int, id string) int
 		RevokePartnerClient       func(childComplexity int, id string) int
-		SaveSenderSettings        func(childComplexity int, testID string) int
+		SaveSenderSettings        func(childComplexity int, testID string, sender *string) int
 		SendNotification          func(childComplexity int, input model.SendNotificationInput) int
 		SendNotifications         func(childComplexity int, inputs []model.SendNotificationInput) int
 		SetLogRetention           func(childComplexity int, days int) int
+		SetTenantEntitlements     func(childComplexity int, tenant string, input model.EntitlementsInput) int
 		TestSenderSettings        func(childComplexity int, input model.SenderSettingsInput) int
+		UpdateSenderProfile       func(childComplexity int, input model.SenderProfileInput) int
 		UpsertTemplate            func(childComplexity int, input model.TemplateInput) int
-		UseDefaultSender          func(childComplexity int) int
+		UseDefaultSender          func(childComplexity int, sender *string) int
 		VerifySender              func(childComplexity int, token string) int
 	}
 
@@ -187,12 +200,14 @@ type ComplexityRoot struct {
 		Messages            func(childComplexity int, filter *model.MessageFilter, first *int, after *string) int
 		PartnerClients      func(childComplexity int) int
 		ProviderPresets     func(childComplexity int) int
-		SenderSettings      func(childComplexity int) int
+		SenderSettings      func(childComplexity int, sender *string) int
 		SenderTest          func(childComplexity int, id string) int
-		SenderVerifications func(childComplexity int) int
+		SenderVerifications func(childComplexity int, sender *string) int
+		Senders             func(childComplexity int) int
 		Suppressions        func(childComplexity int, first *int, after *string) int
 		TemplatePreview     func(childComplexity int, input model.TemplatePreviewInput) int
 		Templates           func(childComplexity int) int
+		Tenants             func(childComplexity int, first *int, after *string) int
 		Viewer              func(childComplexity int) int
 	}
 
@@ -200,6 +215,7 @@ type ComplexityRoot struct {
 		Category  func(childComplexity int) int
 		Message   func(childComplexity int) int
 		Ok        func(childComplexity int) int
+		Status    func(childComplexity int) int
 		UpdatedAt func(childComplexity int) int
 	}
 
@@ -207,12 +223,16 @@ type ComplexityRoot struct {
 		ArchiveCopyTo func(childComplexity int) int
 		Bcc           func(childComplexity int) int
 		ContactEmail  func(childComplexity int) int
+		EffectiveMode func(childComplexity int) int
 		FromEmail     func(childComplexity int) int
 		FromName      func(childComplexity int) int
 		HTTP          func(childComplexity int) int
 		Health        func(childComplexity int) int
+		Key           func(childComplexity int) int
 		Limits        func(childComplexity int) int
 		Mode          func(childComplexity int) int
+		Name          func(childComplexity int) int
+		OwnerSubject  func(childComplexity int) int
 		ReplyTo       func(childComplexity int) int
 		SMTP          func(childComplexity int) int
 		UpdatedAt     func(childComplexity int) int
@@ -240,6 +260,7 @@ type ComplexityRoot struct {
 		ExpiresAt         func(childComplexity int) int
 		ID                func(childComplexity int) int
 		ResendAvailableAt func(childComplexity int) int
+		Sender            func(childComplexity int) int
 		Status            func(childComplexity int) int
 		VerifiedAt        func(childComplexity int) int
 	}
@@ -302,9 +323,25 @@ type ComplexityRoot struct {
 	}
 
 	Tenant struct {
-		ID            func(childComplexity int) int
-		Name          func(childComplexity int) int
-		RetentionDays func(childComplexity int) int
+		Entitlements    func(childComplexity int) int
+		ID              func(childComplexity int) int
+		MessagesLast24h func(childComplexity int) int
+		Name            func(childComplexity int) int
+		RetentionDays   func(childComplexity int) int
+		SenderCount     func(childComplexity int) int
+		Slug            func(childComplexity int) int
+		Status          func(childComplexity int) int
+		StatusReason    func(childComplexity int) int
+	}
+
+	TenantConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	TenantEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
 	}
 
 	Viewer struct {
@@ -325,9 +362,12 @@ type MessageResolver interface {
 }
 type MutationResolver interface {
 	TestSenderSettings(ctx context.Context, input model.SenderSettingsInput) (*model.SenderTest, error)
-	SaveSenderSettings(ctx context.Context, testID string) (*model.SenderSettings, error)
-	UseDefaultSender(ctx context.Context) (*model.SenderSettings, error)
-	RequestSenderVerification(ctx context.Context, email string) (*model.SenderVerification, error)
+	SaveSenderSettings(ctx context.Context, testID string, sender *string) (*model.SenderSettings, error)
+	UseDefaultSender(ctx context.Context, sender *string) (*model.SenderSettings, error)
+	UpdateSenderProfile(ctx context.Context, input model.SenderProfileInput) (*model.SenderSettings, error)
+	CreateSender(ctx context.Context, input model.CreateSenderInput) (*model.SenderSettings, error)
+	DeleteSender(ctx context.Context, key string) (bool, error)
+	RequestSenderVerification(ctx context.Context, email string, sender *string) (*model.SenderVerification, error)
 	ResendSenderVerification(ctx context.Context, id string) (*model.SenderVerification, error)
 	VerifySender(ctx context.Context, token string) (*model.SenderVerification, error)
 	UpsertTemplate(ctx context.Context, input model.TemplateInput) (*model.Template, error)
@@ -341,13 +381,17 @@ type MutationResolver interface {
 	AddPartnerKey(ctx context.Context, clientID string, key model.PartnerKeyInput) (*model.PartnerClient, error)
 	RemovePartnerKey(ctx context.Context, clientID string, kid string) (*model.PartnerClient, error)
 	RevokePartnerClient(ctx context.Context, id string) (*model.PartnerClient, error)
+	SetTenantEntitlements(ctx context.Context, tenant string, input model.EntitlementsInput) (*model.Tenant, error)
+	PauseTenant(ctx context.Context, tenant string, reason string) (*model.Tenant, error)
+	ReinstateTenant(ctx context.Context, tenant string) (*model.Tenant, error)
 }
 type QueryResolver interface {
 	Viewer(ctx context.Context) (*model.Viewer, error)
-	SenderSettings(ctx context.Context) (*model.SenderSettings, error)
+	SenderSettings(ctx context.Context, sender *string) (*model.SenderSettings, error)
+	Senders(ctx context.Context) ([]model.SenderSettings, error)
 	ProviderPresets(ctx context.Context) ([]model.ProviderPreset, error)
 	SenderTest(ctx context.Context, id string) (*model.SenderTest, error)
-	SenderVerifications(ctx context.Context) ([]model.SenderVerification, error)
+	SenderVerifications(ctx context.Context, sender *string) ([]model.SenderVerification, error)
 	Templates(ctx context.Context) ([]model.Template, error)
 	TemplatePreview(ctx context.Context, input model.TemplatePreviewInput) (*model.TemplatePreview, error)
 	Messages(ctx context.Context, filter *model.MessageFilter, first *int, after *string) (*model.MessageConnection, error)
@@ -355,6 +399,7 @@ type QueryResolver interface {
 	Suppressions(ctx context.Context, first *int, after *string) (*model.SuppressionConnection, error)
 	PartnerClients(ctx context.Context) ([]model.PartnerClient, error)
 	AuditLog(ctx context.Context, first *int, after *string) (*model.AuditEntryConnection, error)
+	Tenants(ctx context.Context, first *int, after *string) (*model.TenantConnection, error)
 }
 type SubscriptionResolver interface {
 	MessageUpdated(ctx context.Context, id string) (<-chan *model.Message, error)
@@ -541,6 +586,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.DeliveryError.Message(childComplexity), true
 
+	case "Entitlements.dailyQuota":
+		if e.ComplexityRoot.Entitlements.DailyQuota == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Entitlements.DailyQuota(childComplexity), true
+	case "Entitlements.maxSenders":
+		if e.ComplexityRoot.Entitlements.MaxSenders == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Entitlements.MaxSenders(childComplexity), true
+	case "Entitlements.modes":
+		if e.ComplexityRoot.Entitlements.Modes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Entitlements.Modes(childComplexity), true
+
 	case "HttpApiSettings.authHeader":
 		if e.ComplexityRoot.HttpApiSettings.AuthHeader == nil {
 			break
@@ -620,6 +684,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Message.ResentFrom(childComplexity), true
+	case "Message.sender":
+		if e.ComplexityRoot.Message.Sender == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Message.Sender(childComplexity), true
 	case "Message.sentAt":
 		if e.ComplexityRoot.Message.SentAt == nil {
 			break
@@ -724,6 +794,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CancelMessage(childComplexity, args["id"].(string)), true
+	case "Mutation.createSender":
+		if e.ComplexityRoot.Mutation.CreateSender == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createSender_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateSender(childComplexity, args["input"].(model.CreateSenderInput)), true
+	case "Mutation.deleteSender":
+		if e.ComplexityRoot.Mutation.DeleteSender == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteSender_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteSender(childComplexity, args["key"].(string)), true
+	case "Mutation.pauseTenant":
+		if e.ComplexityRoot.Mutation.PauseTenant == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_pauseTenant_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PauseTenant(childComplexity, args["tenant"].(string), args["reason"].(string)), true
 	case "Mutation.registerPartnerClient":
 		if e.ComplexityRoot.Mutation.RegisterPartnerClient == nil {
 			break
@@ -735,6 +838,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RegisterPartnerClient(childComplexity, args["input"].(model.PartnerClientInput)), true
+	case "Mutation.reinstateTenant":
+		if e.ComplexityRoot.Mutation.ReinstateTenant == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reinstateTenant_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReinstateTenant(childComplexity, args["tenant"].(string)), true
 	case "Mutation.removePartnerKey":
 		if e.ComplexityRoot.Mutation.RemovePartnerKey == nil {
 			break
@@ -767,7 +881,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.RequestSenderVerification(childComplexity, args["email"].(string)), true
+		return e.ComplexityRoot.Mutation.RequestSenderVerification(childComplexity, args["email"].(string), args["sender"].(*string)), true
 	case "Mutation.resendMessage":
 		if e.ComplexityRoot.Mutation.ResendMessage == nil {
 			break
@@ -811,7 +925,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.SaveSenderSettings(childComplexity, args["testId"].(string)), true
+		return e.ComplexityRoot.Mutation.SaveSenderSettings(childComplexity, args["testId"].(string), args["sender"].(*string)), true
 	case "Mutation.sendNotification":
 		if e.ComplexityRoot.Mutation.SendNotification == nil {
 			break
@@ -845,6 +959,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetLogRetention(childComplexity, args["days"].(int)), true
+	case "Mutation.setTenantEntitlements":
+		if e.ComplexityRoot.Mutation.SetTenantEntitlements == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setTenantEntitlements_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetTenantEntitlements(childComplexity, args["tenant"].(string), args["input"].(model.EntitlementsInput)), true
 	case "Mutation.testSenderSettings":
 		if e.ComplexityRoot.Mutation.TestSenderSettings == nil {
 			break
@@ -856,6 +981,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.TestSenderSettings(childComplexity, args["input"].(model.SenderSettingsInput)), true
+	case "Mutation.updateSenderProfile":
+		if e.ComplexityRoot.Mutation.UpdateSenderProfile == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateSenderProfile_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateSenderProfile(childComplexity, args["input"].(model.SenderProfileInput)), true
 	case "Mutation.upsertTemplate":
 		if e.ComplexityRoot.Mutation.UpsertTemplate == nil {
 			break
@@ -872,7 +1008,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.Mutation.UseDefaultSender(childComplexity), true
+		args, err := ec.field_Mutation_useDefaultSender_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UseDefaultSender(childComplexity, args["sender"].(*string)), true
 	case "Mutation.verifySender":
 		if e.ComplexityRoot.Mutation.VerifySender == nil {
 			break
@@ -1072,7 +1213,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.Query.SenderSettings(childComplexity), true
+		args, err := ec.field_Query_senderSettings_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SenderSettings(childComplexity, args["sender"].(*string)), true
 	case "Query.senderTest":
 		if e.ComplexityRoot.Query.SenderTest == nil {
 			break
@@ -1089,7 +1235,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.Query.SenderVerifications(childComplexity), true
+		args, err := ec.field_Query_senderVerifications_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SenderVerifications(childComplexity, args["sender"].(*string)), true
+	case "Query.senders":
+		if e.ComplexityRoot.Query.Senders == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Senders(childComplexity), true
 	case "Query.suppressions":
 		if e.ComplexityRoot.Query.Suppressions == nil {
 			break
@@ -1118,6 +1275,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Templates(childComplexity), true
+	case "Query.tenants":
+		if e.ComplexityRoot.Query.Tenants == nil {
+			break
+		}
+
+		args, err := ec.field_Query_tenants_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Tenants(childComplexity, args["first"].(*int), args["after"].(*string)), true
 	case "Query.viewer":
 		if e.ComplexityRoot.Query.Viewer == nil {
 			break
@@ -1143,6 +1311,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SenderHealth.Ok(childComplexity), true
+	case "SenderHealth.status":
+		if e.ComplexityRoot.SenderHealth.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SenderHealth.Status(childComplexity), true
 	case "SenderHealth.updatedAt":
 		if e.ComplexityRoot.SenderHealth.UpdatedAt == nil {
 			break
@@ -1168,6 +1342,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SenderSettings.ContactEmail(childComplexity), true
+	case "SenderSettings.effectiveMode":
+		if e.ComplexityRoot.SenderSettings.EffectiveMode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SenderSettings.EffectiveMode(childComplexity), true
 	case "SenderSettings.fromEmail":
 		if e.ComplexityRoot.SenderSettings.FromEmail == nil {
 			break
@@ -1192,6 +1372,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SenderSettings.Health(childComplexity), true
+	case "SenderSettings.key":
+		if e.ComplexityRoot.SenderSettings.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SenderSettings.Key(childComplexity), true
 	case "SenderSettings.limits":
 		if e.ComplexityRoot.SenderSettings.Limits == nil {
 			break
@@ -1204,6 +1390,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SenderSettings.Mode(childComplexity), true
+	case "SenderSettings.name":
+		if e.ComplexityRoot.SenderSettings.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SenderSettings.Name(childComplexity), true
+	case "SenderSettings.ownerSubject":
+		if e.ComplexityRoot.SenderSettings.OwnerSubject == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SenderSettings.OwnerSubject(childComplexity), true
 	case "SenderSettings.replyTo":
 		if e.ComplexityRoot.SenderSettings.ReplyTo == nil {
 			break
@@ -1315,6 +1513,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SenderVerification.ResendAvailableAt(childComplexity), true
+	case "SenderVerification.sender":
+		if e.ComplexityRoot.SenderVerification.Sender == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SenderVerification.Sender(childComplexity), true
 	case "SenderVerification.status":
 		if e.ComplexityRoot.SenderVerification.Status == nil {
 			break
@@ -1549,12 +1753,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.TemplatePreview.Text(childComplexity), true
 
+	case "Tenant.entitlements":
+		if e.ComplexityRoot.Tenant.Entitlements == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Tenant.Entitlements(childComplexity), true
 	case "Tenant.id":
 		if e.ComplexityRoot.Tenant.ID == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Tenant.ID(childComplexity), true
+	case "Tenant.messagesLast24h":
+		if e.ComplexityRoot.Tenant.MessagesLast24h == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Tenant.MessagesLast24h(childComplexity), true
 	case "Tenant.name":
 		if e.ComplexityRoot.Tenant.Name == nil {
 			break
@@ -1567,6 +1783,56 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Tenant.RetentionDays(childComplexity), true
+	case "Tenant.senderCount":
+		if e.ComplexityRoot.Tenant.SenderCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Tenant.SenderCount(childComplexity), true
+	case "Tenant.slug":
+		if e.ComplexityRoot.Tenant.Slug == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Tenant.Slug(childComplexity), true
+	case "Tenant.status":
+		if e.ComplexityRoot.Tenant.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Tenant.Status(childComplexity), true
+	case "Tenant.statusReason":
+		if e.ComplexityRoot.Tenant.StatusReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Tenant.StatusReason(childComplexity), true
+
+	case "TenantConnection.edges":
+		if e.ComplexityRoot.TenantConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TenantConnection.Edges(childComplexity), true
+	case "TenantConnection.pageInfo":
+		if e.ComplexityRoot.TenantConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TenantConnection.PageInfo(childComplexity), true
+
+	case "TenantEdge.cursor":
+		if e.ComplexityRoot.TenantEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TenantEdge.Cursor(childComplexity), true
+	case "TenantEdge.node":
+		if e.ComplexityRoot.TenantEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TenantEdge.Node(childComplexity), true
 
 	case "Viewer.roles":
 		if e.ComplexityRoot.Viewer.Roles == nil {
@@ -1602,11 +1868,14 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalMap := graphql.BuildUnmarshalerMap(
 		ec.unmarshalInputAttachmentInput,
+		ec.unmarshalInputCreateSenderInput,
+		ec.unmarshalInputEntitlementsInput,
 		ec.unmarshalInputHttpApiInput,
 		ec.unmarshalInputMessageFilter,
 		ec.unmarshalInputPartnerClientInput,
 		ec.unmarshalInputPartnerKeyInput,
 		ec.unmarshalInputSendNotificationInput,
+		ec.unmarshalInputSenderProfileInput,
 		ec.unmarshalInputSenderSettingsInput,
 		ec.unmarshalInputSendingLimitsInput,
 		ec.unmarshalInputSmtpInput,
@@ -1714,11 +1983,15 @@ scalar JSON
 enum Permission {
   SETTINGS_READ
   SETTINGS_WRITE
+  "Create, test, save and delete senders: every sender with SETTINGS_WRITE, else only personal senders of one's own. Members and admins hold it."
+  SENDERS_OWN
   MESSAGES_SEND
   LOGS_READ
   TEMPLATES_WRITE
   PARTNERS_MANAGE
   AUDIT_READ
+  "The platform operations on whole tenants; only operator tokens hold it, and nothing else."
+  OPERATE
 }
 
 "Marks a field that needs no token (verifySender). Every other root field carries @requires."
@@ -1733,14 +2006,16 @@ directive @sends(each: String) on FIELD_DEFINITION
 type Query {
   "The caller: token subject, tenant and roles."
   viewer: Viewer! @requires
-  "How the tenant's mail is sent now."
-  senderSettings: SenderSettings! @requires(permission: SETTINGS_READ)
+  "How one sender's mail is sent now (default: the sender \"default\")."
+  senderSettings(sender: String): SenderSettings! @requires(permission: SETTINGS_READ)
+  "Every sender of the tenant, \"default\" first."
+  senders: [SenderSettings!]! @requires(permission: SETTINGS_READ)
   "Provider presets: host, port, security, auth and the provider's sending limits."
   providerPresets: [ProviderPreset!]! @requires
   "A test send of sender settings, by id."
   senderTest(id: ID!): SenderTest @requires(permission: SETTINGS_READ)
-  "The tenant's branded sender addresses and their verification state."
-  senderVerifications: [SenderVerification!]! @requires(permission: SETTINGS_READ)
+  "A sender's branded addresses and their verification state (default: the sender \"default\")."
+  senderVerifications(sender: String): [SenderVerification!]! @requires(permission: SETTINGS_READ)
   "The tenant's templates, built-in defaults included."
   templates: [Template!]! @requires(permission: SETTINGS_READ)
   "Renders a template (stored by key, or given inline) with sample variables."
@@ -1751,19 +2026,27 @@ type Query {
   suppressions(first: Int, after: String): SuppressionConnection! @requires(permission: LOGS_READ)
   partnerClients: [PartnerClient!]! @requires(permission: PARTNERS_MANAGE)
   auditLog(first: Int, after: String): AuditEntryConnection! @requires(permission: AUDIT_READ)
+  "Platform operators only: the platform's tenants by slug (first: default 50, at most 100)."
+  tenants(first: Int, after: String): TenantConnection! @requires(permission: OPERATE)
 }
 
 type Mutation {
-  "Stores the settings as a draft and starts a test send with exactly them."
-  testSenderSettings(input: SenderSettingsInput!): SenderTest! @requires(permission: SETTINGS_WRITE) @sends
-  "Makes a passed test's settings (younger than 1 h, still the latest draft) the active ones."
-  saveSenderSettings(testId: ID!): SenderSettings! @requires(permission: SETTINGS_WRITE)
-  "Returns to the platform's sender (mode PLATFORM); needs no test."
-  useDefaultSender: SenderSettings! @requires(permission: SETTINGS_WRITE)
-  "Sends a verification link to a branded sender address."
-  requestSenderVerification(email: String!): SenderVerification! @requires(permission: SETTINGS_WRITE) @sends
+  "Stores the settings as the sender's draft and starts a test send with exactly them (SMTP and HTTP only)."
+  testSenderSettings(input: SenderSettingsInput!): SenderTest! @requires(permission: SENDERS_OWN) @sends
+  "Makes a passed test's settings (younger than 1 h, still the sender's latest draft) the active ones of the sender it tested; sender, when given, must be that one."
+  saveSenderSettings(testId: ID!, sender: String): SenderSettings! @requires(permission: SENDERS_OWN)
+  "Returns a sender to the platform's sender (mode PLATFORM); needs no test. Keeps the From address, so requestSenderVerification of a still verified address is one call back to BRANDED."
+  useDefaultSender(sender: String): SenderSettings! @requires(permission: SENDERS_OWN)
+  "Sets the display name, reply-to, contact, BCC and archive addresses of a sender, in any mode, without a test. Omitted fields stay; empty ones are cleared."
+  updateSenderProfile(input: SenderProfileInput!): SenderSettings! @requires(permission: SENDERS_OWN)
+  "Adds a sender (PLATFORM mode to begin with). personal: true makes it the caller's own; only admins create others."
+  createSender(input: CreateSenderInput!): SenderSettings! @requires(permission: SENDERS_OWN)
+  "Deletes a sender with its tests and verifications; its messages stay in the log. CONFLICT while messages of it wait to be sent (cancel them first) and for \"default\"."
+  deleteSender(key: String!): Boolean! @requires(permission: SENDERS_OWN)
+  "Sends a verification link to a branded address of a sender (default: \"default\")."
+  requestSenderVerification(email: String!, sender: String): SenderVerification! @requires(permission: SENDERS_OWN) @sends
   "Sends a fresh link (earlier links stop working). Limited: RATE_LIMITED with retryAfter."
-  resendSenderVerification(id: ID!): SenderVerification! @requires(permission: SETTINGS_WRITE) @sends
+  resendSenderVerification(id: ID!): SenderVerification! @requires(permission: SENDERS_OWN) @sends
   "Verifies an address with the token from its link. Needs no JWT."
   verifySender(token: String!): SenderVerification! @public
   upsertTemplate(input: TemplateInput!): Template! @requires(permission: TEMPLATES_WRITE)
@@ -1782,6 +2065,12 @@ type Mutation {
   addPartnerKey(clientId: ID!, key: PartnerKeyInput!): PartnerClient! @requires(permission: PARTNERS_MANAGE)
   removePartnerKey(clientId: ID!, kid: String!): PartnerClient! @requires(permission: PARTNERS_MANAGE)
   revokePartnerClient(id: ID!): PartnerClient! @requires(permission: PARTNERS_MANAGE)
+  "Platform operators only: replaces a tenant's plan. PLATFORM is always included."
+  setTenantEntitlements(tenant: String!, input: EntitlementsInput!): Tenant! @requires(permission: OPERATE)
+  "Platform operators only: holds a tenant's mail (its messages wait, QUEUED, no attempt spent) until reinstated."
+  pauseTenant(tenant: String!, reason: String!): Tenant! @requires(permission: OPERATE)
+  "Platform operators only: lets a paused tenant's mail go again, at once."
+  reinstateTenant(tenant: String!): Tenant! @requires(permission: OPERATE)
 }
 
 type Subscription {
@@ -1803,7 +2092,18 @@ type Viewer {
 
 type Tenant {
   id: ID!
+  "The tenant claim of its users' tokens."
+  slug: String!
   name: String!
+  "The plan in effect: the operator's, or the configured defaults."
+  entitlements: Entitlements!
+  status: TenantStatus!
+  "Why the tenant is paused."
+  statusReason: String
+  "Operators only (null for others): how many senders the tenant has."
+  senderCount: Int
+  "Operators only (null for others): messages created in the last 24 hours."
+  messagesLast24h: Int
   "How many days messages are kept in the logs."
   retentionDays: Int!
 }
@@ -1814,7 +2114,14 @@ enum SmtpAuth { PLAIN LOGIN CRAM_MD5 XOAUTH2 NONE }
 enum ErrorCategory { AUTH_FAILED TLS CONNECTION TIMEOUT THROTTLED RECIPIENT_REJECTED MESSAGE_REJECTED CONFIG INTERNAL }
 
 type SenderSettings {
+  "The sender's key: \"default\", or the one given to createSender."
+  key: String!
+  name: String!
+  "The token subject of the member a personal sender belongs to; null for the tenant's senders."
+  ownerSubject: String
   mode: SenderMode!
+  "The mode mail goes out in: mode, or PLATFORM while the plan does not include mode (health says NOT_ENTITLED)."
+  effectiveMode: SenderMode!
   "The display name on outgoing mail (for PLATFORM: \"<tenant> via <platform>\")."
   fromName: String!
   "The From address on outgoing mail."
@@ -1850,8 +2157,11 @@ type HttpApiSettings {
   authValueSet: Boolean!
 }
 
+enum SenderHealthStatus { OK FAILING NOT_ENTITLED }
+
 type SenderHealth {
   ok: Boolean!
+  status: SenderHealthStatus!
   message: String
   category: ErrorCategory
   updatedAt: Time
@@ -1893,6 +2203,8 @@ input SendingLimitsInput {
 }
 
 input SenderSettingsInput {
+  "The sender the settings are for (default: \"default\")."
+  sender: String
   mode: SenderMode!
   fromName: String
   fromEmail: String
@@ -1966,6 +2278,8 @@ enum VerificationStatus { PENDING VERIFIED EXPIRED }
 
 type SenderVerification {
   id: ID!
+  "The key of the sender whose From address it verifies."
+  sender: String!
   email: String!
   status: VerificationStatus!
   expiresAt: Time!
@@ -2014,6 +2328,8 @@ input AttachmentInput {
 }
 
 input SendNotificationInput {
+  "The sender to send through (default: \"default\"); only its owner may send through a personal sender."
+  sender: String
   to: [String!]!
   cc: [String!]
   "A template key; or give subject and text/html."
@@ -2032,6 +2348,8 @@ enum MessageStatus { QUEUED SENDING RETRYING SENT FAILED CANCELLED SUPPRESSED }
 
 type Message {
   id: ID!
+  "The key of the sender it went out through."
+  sender: String!
   kind: MessageKind!
   status: MessageStatus!
   from: String!
@@ -2071,6 +2389,8 @@ type DeliveryAttempt {
 input MessageFilter {
   status: [MessageStatus!]
   kind: MessageKind
+  "A sender key."
+  sender: String
   "Exact address, any case."
   recipient: String
   template: String
@@ -2167,6 +2487,53 @@ type AuditEntryEdge {
   cursor: String!
   node: AuditEntry!
 }
+
+input SenderProfileInput {
+  "The sender (default: \"default\")."
+  sender: String
+  fromName: String
+  replyTo: String
+  contactEmail: String
+  "BCC addresses: a list, and each entry may itself be comma-separated. At most 10."
+  bcc: [String!]
+  archiveCopyTo: String
+}
+
+input CreateSenderInput {
+  "1–63 lower-case letters, digits, '.', '-' or '_', like \"vendor-42\"."
+  key: String!
+  name: String!
+  "Makes it the caller's own sender: only the caller (and admins) may change it, only the caller may send through it."
+  personal: Boolean
+}
+
+enum TenantStatus { ACTIVE PAUSED }
+
+"What a tenant's plan allows."
+type Entitlements {
+  modes: [SenderMode!]!
+  maxSenders: Int!
+  "Notifications per UTC day; null for no quota."
+  dailyQuota: Int
+}
+
+input EntitlementsInput {
+  "PLATFORM is added when missing: every sender falls back to it."
+  modes: [SenderMode!]!
+  maxSenders: Int!
+  "Notifications per UTC day; null for no quota."
+  dailyQuota: Int
+}
+
+type TenantConnection {
+  edges: [TenantEdge!]!
+  pageInfo: PageInfo!
+}
+
+type TenantEdge {
+  cursor: String!
+  node: Tenant!
+}
 `, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -2257,6 +2624,18 @@ func (ec *executionContext) childFields_DeliveryError(ctx context.Context, field
 	return nil, fmt.Errorf("no field named %q was found under type DeliveryError", field.Name)
 }
 
+func (ec *executionContext) childFields_Entitlements(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "modes":
+		return ec.fieldContext_Entitlements_modes(ctx, field)
+	case "maxSenders":
+		return ec.fieldContext_Entitlements_maxSenders(ctx, field)
+	case "dailyQuota":
+		return ec.fieldContext_Entitlements_dailyQuota(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Entitlements", field.Name)
+}
+
 func (ec *executionContext) childFields_HttpApiSettings(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "url":
@@ -2273,6 +2652,8 @@ func (ec *executionContext) childFields_Message(ctx context.Context, field graph
 	switch field.Name {
 	case "id":
 		return ec.fieldContext_Message_id(ctx, field)
+	case "sender":
+		return ec.fieldContext_Message_sender(ctx, field)
 	case "kind":
 		return ec.fieldContext_Message_kind(ctx, field)
 	case "status":
@@ -2411,6 +2792,8 @@ func (ec *executionContext) childFields_SenderHealth(ctx context.Context, field 
 	switch field.Name {
 	case "ok":
 		return ec.fieldContext_SenderHealth_ok(ctx, field)
+	case "status":
+		return ec.fieldContext_SenderHealth_status(ctx, field)
 	case "message":
 		return ec.fieldContext_SenderHealth_message(ctx, field)
 	case "category":
@@ -2423,8 +2806,16 @@ func (ec *executionContext) childFields_SenderHealth(ctx context.Context, field 
 
 func (ec *executionContext) childFields_SenderSettings(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "key":
+		return ec.fieldContext_SenderSettings_key(ctx, field)
+	case "name":
+		return ec.fieldContext_SenderSettings_name(ctx, field)
+	case "ownerSubject":
+		return ec.fieldContext_SenderSettings_ownerSubject(ctx, field)
 	case "mode":
 		return ec.fieldContext_SenderSettings_mode(ctx, field)
+	case "effectiveMode":
+		return ec.fieldContext_SenderSettings_effectiveMode(ctx, field)
 	case "fromName":
 		return ec.fieldContext_SenderSettings_fromName(ctx, field)
 	case "fromEmail":
@@ -2489,6 +2880,8 @@ func (ec *executionContext) childFields_SenderVerification(ctx context.Context, 
 	switch field.Name {
 	case "id":
 		return ec.fieldContext_SenderVerification_id(ctx, field)
+	case "sender":
+		return ec.fieldContext_SenderVerification_sender(ctx, field)
 	case "email":
 		return ec.fieldContext_SenderVerification_email(ctx, field)
 	case "status":
@@ -2609,12 +3002,44 @@ func (ec *executionContext) childFields_Tenant(ctx context.Context, field graphq
 	switch field.Name {
 	case "id":
 		return ec.fieldContext_Tenant_id(ctx, field)
+	case "slug":
+		return ec.fieldContext_Tenant_slug(ctx, field)
 	case "name":
 		return ec.fieldContext_Tenant_name(ctx, field)
+	case "entitlements":
+		return ec.fieldContext_Tenant_entitlements(ctx, field)
+	case "status":
+		return ec.fieldContext_Tenant_status(ctx, field)
+	case "statusReason":
+		return ec.fieldContext_Tenant_statusReason(ctx, field)
+	case "senderCount":
+		return ec.fieldContext_Tenant_senderCount(ctx, field)
+	case "messagesLast24h":
+		return ec.fieldContext_Tenant_messagesLast24h(ctx, field)
 	case "retentionDays":
 		return ec.fieldContext_Tenant_retentionDays(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Tenant", field.Name)
+}
+
+func (ec *executionContext) childFields_TenantConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_TenantConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_TenantConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TenantConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_TenantEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_TenantEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_TenantEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TenantEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_Viewer(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2797,6 +3222,56 @@ func (ec *executionContext) field_Mutation_cancelMessage_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_createSender_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateSenderInput, error) {
+			return ec.unmarshalNCreateSenderInput2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐCreateSenderInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_deleteSender_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "key",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["key"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_pauseTenant_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenant",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenant"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_registerPartnerClient_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2808,6 +3283,20 @@ func (ec *executionContext) field_Mutation_registerPartnerClient_args(ctx contex
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_reinstateTenant_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenant",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenant"] = arg0
 	return args, nil
 }
 
@@ -2858,6 +3347,14 @@ func (ec *executionContext) field_Mutation_requestSenderVerification_args(ctx co
 		return nil, err
 	}
 	args["email"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "sender",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["sender"] = arg1
 	return args, nil
 }
 
@@ -2914,6 +3411,14 @@ func (ec *executionContext) field_Mutation_saveSenderSettings_args(ctx context.C
 		return nil, err
 	}
 	args["testId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "sender",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["sender"] = arg1
 	return args, nil
 }
 
@@ -2959,12 +3464,48 @@ func (ec *executionContext) field_Mutation_setLogRetention_args(ctx context.Cont
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_setTenantEntitlements_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenant",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenant"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.EntitlementsInput, error) {
+			return ec.unmarshalNEntitlementsInput2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐEntitlementsInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_testSenderSettings_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.SenderSettingsInput, error) {
 			return ec.unmarshalNSenderSettingsInput2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSenderSettingsInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateSenderProfile_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SenderProfileInput, error) {
+			return ec.unmarshalNSenderProfileInput2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSenderProfileInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -2984,6 +3525,20 @@ func (ec *executionContext) field_Mutation_upsertTemplate_args(ctx context.Conte
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_useDefaultSender_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "sender",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["sender"] = arg0
 	return args, nil
 }
 
@@ -3081,6 +3636,20 @@ func (ec *executionContext) field_Query_messages_args(ctx context.Context, rawAr
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_senderSettings_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "sender",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["sender"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_senderTest_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3092,6 +3661,20 @@ func (ec *executionContext) field_Query_senderTest_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_senderVerifications_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "sender",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["sender"] = arg0
 	return args, nil
 }
 
@@ -3128,6 +3711,28 @@ func (ec *executionContext) field_Query_templatePreview_args(ctx context.Context
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_tenants_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
 	return args, nil
 }
 
@@ -3858,6 +4463,75 @@ func (ec *executionContext) fieldContext_DeliveryError_hint(_ context.Context, f
 	return graphql.NewScalarFieldContext("DeliveryError", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _Entitlements_modes(ctx context.Context, field graphql.CollectedField, obj *model.Entitlements) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Entitlements_modes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Modes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []outbox.SenderMode) graphql.Marshaler {
+			return ec.marshalNSenderMode2ᚕgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐSenderModeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Entitlements_modes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Entitlements", field, false, false, errors.New("field of type SenderMode does not have child fields"))
+}
+
+func (ec *executionContext) _Entitlements_maxSenders(ctx context.Context, field graphql.CollectedField, obj *model.Entitlements) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Entitlements_maxSenders(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MaxSenders, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Entitlements_maxSenders(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Entitlements", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _Entitlements_dailyQuota(ctx context.Context, field graphql.CollectedField, obj *model.Entitlements) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Entitlements_dailyQuota(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DailyQuota, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Entitlements_dailyQuota(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Entitlements", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
 func (ec *executionContext) _HttpApiSettings_url(ctx context.Context, field graphql.CollectedField, obj *model.HTTPAPISettings) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3948,6 +4622,29 @@ func (ec *executionContext) _Message_id(ctx context.Context, field graphql.Colle
 }
 func (ec *executionContext) fieldContext_Message_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Message", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _Message_sender(ctx context.Context, field graphql.CollectedField, obj *model.Message) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Message_sender(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sender, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Message_sender(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Message", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Message_kind(ctx context.Context, field graphql.CollectedField, obj *model.Message) (ret graphql.Marshaler) {
@@ -4526,7 +5223,7 @@ func (ec *executionContext) _Mutation_testSenderSettings(ctx context.Context, fi
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission(ctx, "SETTINGS_WRITE")
+				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission(ctx, "SENDERS_OWN")
 				if err != nil {
 					var zeroVal *model.SenderTest
 					return zeroVal, err
@@ -4582,13 +5279,13 @@ func (ec *executionContext) _Mutation_saveSenderSettings(ctx context.Context, fi
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().SaveSenderSettings(ctx, fc.Args["testId"].(string))
+			return ec.Resolvers.Mutation().SaveSenderSettings(ctx, fc.Args["testId"].(string), fc.Args["sender"].(*string))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission(ctx, "SETTINGS_WRITE")
+				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission(ctx, "SENDERS_OWN")
 				if err != nil {
 					var zeroVal *model.SenderSettings
 					return zeroVal, err
@@ -4643,13 +5340,14 @@ func (ec *executionContext) _Mutation_useDefaultSender(ctx context.Context, fiel
 			return ec.fieldContext_Mutation_useDefaultSender(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Mutation().UseDefaultSender(ctx)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UseDefaultSender(ctx, fc.Args["sender"].(*string))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission(ctx, "SETTINGS_WRITE")
+				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission(ctx, "SENDERS_OWN")
 				if err != nil {
 					var zeroVal *model.SenderSettings
 					return zeroVal, err
@@ -4671,7 +5369,7 @@ func (ec *executionContext) _Mutation_useDefaultSender(ctx context.Context, fiel
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Mutation_useDefaultSender(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Mutation_useDefaultSender(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Mutation",
 		Field:      field,
@@ -4680,6 +5378,203 @@ func (ec *executionContext) fieldContext_Mutation_useDefaultSender(_ context.Con
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_SenderSettings(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_useDefaultSender_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateSenderProfile(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateSenderProfile(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateSenderProfile(ctx, fc.Args["input"].(model.SenderProfileInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission(ctx, "SENDERS_OWN")
+				if err != nil {
+					var zeroVal *model.SenderSettings
+					return zeroVal, err
+				}
+				if ec.Directives.Requires == nil {
+					var zeroVal *model.SenderSettings
+					return zeroVal, errors.New("directive requires is not implemented")
+				}
+				return ec.Directives.Requires(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SenderSettings) graphql.Marshaler {
+			return ec.marshalNSenderSettings2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSenderSettings(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateSenderProfile(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SenderSettings(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateSenderProfile_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createSender(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createSender(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateSender(ctx, fc.Args["input"].(model.CreateSenderInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission(ctx, "SENDERS_OWN")
+				if err != nil {
+					var zeroVal *model.SenderSettings
+					return zeroVal, err
+				}
+				if ec.Directives.Requires == nil {
+					var zeroVal *model.SenderSettings
+					return zeroVal, errors.New("directive requires is not implemented")
+				}
+				return ec.Directives.Requires(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SenderSettings) graphql.Marshaler {
+			return ec.marshalNSenderSettings2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSenderSettings(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createSender(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SenderSettings(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createSender_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteSender(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteSender(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteSender(ctx, fc.Args["key"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission(ctx, "SENDERS_OWN")
+				if err != nil {
+					var zeroVal bool
+					return zeroVal, err
+				}
+				if ec.Directives.Requires == nil {
+					var zeroVal bool
+					return zeroVal, errors.New("directive requires is not implemented")
+				}
+				return ec.Directives.Requires(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteSender(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteSender_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -4694,13 +5589,13 @@ func (ec *executionContext) _Mutation_requestSenderVerification(ctx context.Cont
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().RequestSenderVerification(ctx, fc.Args["email"].(string))
+			return ec.Resolvers.Mutation().RequestSenderVerification(ctx, fc.Args["email"].(string), fc.Args["sender"].(*string))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission(ctx, "SETTINGS_WRITE")
+				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission(ctx, "SENDERS_OWN")
 				if err != nil {
 					var zeroVal *model.SenderVerification
 					return zeroVal, err
@@ -4762,7 +5657,7 @@ func (ec *executionContext) _Mutation_resendSenderVerification(ctx context.Conte
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission(ctx, "SETTINGS_WRITE")
+				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission(ctx, "SENDERS_OWN")
 				if err != nil {
 					var zeroVal *model.SenderVerification
 					return zeroVal, err
@@ -5547,6 +6442,192 @@ func (ec *executionContext) fieldContext_Mutation_revokePartnerClient(ctx contex
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_setTenantEntitlements(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setTenantEntitlements(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetTenantEntitlements(ctx, fc.Args["tenant"].(string), fc.Args["input"].(model.EntitlementsInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission(ctx, "OPERATE")
+				if err != nil {
+					var zeroVal *model.Tenant
+					return zeroVal, err
+				}
+				if ec.Directives.Requires == nil {
+					var zeroVal *model.Tenant
+					return zeroVal, errors.New("directive requires is not implemented")
+				}
+				return ec.Directives.Requires(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Tenant) graphql.Marshaler {
+			return ec.marshalNTenant2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐTenant(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setTenantEntitlements(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Tenant(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setTenantEntitlements_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_pauseTenant(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_pauseTenant(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().PauseTenant(ctx, fc.Args["tenant"].(string), fc.Args["reason"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission(ctx, "OPERATE")
+				if err != nil {
+					var zeroVal *model.Tenant
+					return zeroVal, err
+				}
+				if ec.Directives.Requires == nil {
+					var zeroVal *model.Tenant
+					return zeroVal, errors.New("directive requires is not implemented")
+				}
+				return ec.Directives.Requires(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Tenant) graphql.Marshaler {
+			return ec.marshalNTenant2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐTenant(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_pauseTenant(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Tenant(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_pauseTenant_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_reinstateTenant(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_reinstateTenant(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReinstateTenant(ctx, fc.Args["tenant"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission(ctx, "OPERATE")
+				if err != nil {
+					var zeroVal *model.Tenant
+					return zeroVal, err
+				}
+				if ec.Directives.Requires == nil {
+					var zeroVal *model.Tenant
+					return zeroVal, errors.New("directive requires is not implemented")
+				}
+				return ec.Directives.Requires(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Tenant) graphql.Marshaler {
+			return ec.marshalNTenant2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐTenant(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_reinstateTenant(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Tenant(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_reinstateTenant_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6125,7 +7206,8 @@ func (ec *executionContext) _Query_senderSettings(ctx context.Context, field gra
 			return ec.fieldContext_Query_senderSettings(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Query().SenderSettings(ctx)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().SenderSettings(ctx, fc.Args["sender"].(*string))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -6153,7 +7235,68 @@ func (ec *executionContext) _Query_senderSettings(ctx context.Context, field gra
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Query_senderSettings(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Query_senderSettings(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SenderSettings(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_senderSettings_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_senders(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_senders(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().Senders(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission(ctx, "SETTINGS_READ")
+				if err != nil {
+					var zeroVal []model.SenderSettings
+					return zeroVal, err
+				}
+				if ec.Directives.Requires == nil {
+					var zeroVal []model.SenderSettings
+					return zeroVal, errors.New("directive requires is not implemented")
+				}
+				return ec.Directives.Requires(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []model.SenderSettings) graphql.Marshaler {
+			return ec.marshalNSenderSettings2ᚕgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSenderSettingsᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_senders(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Query",
 		Field:      field,
@@ -6282,7 +7425,8 @@ func (ec *executionContext) _Query_senderVerifications(ctx context.Context, fiel
 			return ec.fieldContext_Query_senderVerifications(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Query().SenderVerifications(ctx)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().SenderVerifications(ctx, fc.Args["sender"].(*string))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -6310,7 +7454,7 @@ func (ec *executionContext) _Query_senderVerifications(ctx context.Context, fiel
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Query_senderVerifications(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Query_senderVerifications(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Query",
 		Field:      field,
@@ -6319,6 +7463,17 @@ func (ec *executionContext) fieldContext_Query_senderVerifications(_ context.Con
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_SenderVerification(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_senderVerifications_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -6733,6 +7888,68 @@ func (ec *executionContext) fieldContext_Query_auditLog(ctx context.Context, fie
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_tenants(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_tenants(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Tenants(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission(ctx, "OPERATE")
+				if err != nil {
+					var zeroVal *model.TenantConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Requires == nil {
+					var zeroVal *model.TenantConnection
+					return zeroVal, errors.New("directive requires is not implemented")
+				}
+				return ec.Directives.Requires(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.TenantConnection) graphql.Marshaler {
+			return ec.marshalNTenantConnection2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐTenantConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_tenants(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TenantConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_tenants_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6832,6 +8049,29 @@ func (ec *executionContext) fieldContext_SenderHealth_ok(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("SenderHealth", field, false, false, errors.New("field of type Boolean does not have child fields"))
 }
 
+func (ec *executionContext) _SenderHealth_status(ctx context.Context, field graphql.CollectedField, obj *model.SenderHealth) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SenderHealth_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v sender.HealthStatus) graphql.Marshaler {
+			return ec.marshalNSenderHealthStatus2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋsenderᚐHealthStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SenderHealth_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SenderHealth", field, false, false, errors.New("field of type SenderHealthStatus does not have child fields"))
+}
+
 func (ec *executionContext) _SenderHealth_message(ctx context.Context, field graphql.CollectedField, obj *model.SenderHealth) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6901,6 +8141,75 @@ func (ec *executionContext) fieldContext_SenderHealth_updatedAt(_ context.Contex
 	return graphql.NewScalarFieldContext("SenderHealth", field, false, false, errors.New("field of type Time does not have child fields"))
 }
 
+func (ec *executionContext) _SenderSettings_key(ctx context.Context, field graphql.CollectedField, obj *model.SenderSettings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SenderSettings_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SenderSettings_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SenderSettings", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _SenderSettings_name(ctx context.Context, field graphql.CollectedField, obj *model.SenderSettings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SenderSettings_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SenderSettings_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SenderSettings", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _SenderSettings_ownerSubject(ctx context.Context, field graphql.CollectedField, obj *model.SenderSettings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SenderSettings_ownerSubject(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OwnerSubject, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SenderSettings_ownerSubject(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SenderSettings", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
 func (ec *executionContext) _SenderSettings_mode(ctx context.Context, field graphql.CollectedField, obj *model.SenderSettings) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6921,6 +8230,29 @@ func (ec *executionContext) _SenderSettings_mode(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_SenderSettings_mode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SenderSettings", field, false, false, errors.New("field of type SenderMode does not have child fields"))
+}
+
+func (ec *executionContext) _SenderSettings_effectiveMode(ctx context.Context, field graphql.CollectedField, obj *model.SenderSettings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SenderSettings_effectiveMode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EffectiveMode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v outbox.SenderMode) graphql.Marshaler {
+			return ec.marshalNSenderMode2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐSenderMode(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SenderSettings_effectiveMode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("SenderSettings", field, false, false, errors.New("field of type SenderMode does not have child fields"))
 }
 
@@ -7505,6 +8837,29 @@ func (ec *executionContext) _SenderVerification_id(ctx context.Context, field gr
 }
 func (ec *executionContext) fieldContext_SenderVerification_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("SenderVerification", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _SenderVerification_sender(ctx context.Context, field graphql.CollectedField, obj *model.SenderVerification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SenderVerification_sender(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sender, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SenderVerification_sender(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SenderVerification", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _SenderVerification_email(ctx context.Context, field graphql.CollectedField, obj *model.SenderVerification) (ret graphql.Marshaler) {
@@ -8548,6 +9903,29 @@ func (ec *executionContext) fieldContext_Tenant_id(_ context.Context, field grap
 	return graphql.NewScalarFieldContext("Tenant", field, false, false, errors.New("field of type ID does not have child fields"))
 }
 
+func (ec *executionContext) _Tenant_slug(ctx context.Context, field graphql.CollectedField, obj *model.Tenant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Tenant_slug(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Slug, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Tenant_slug(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Tenant", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
 func (ec *executionContext) _Tenant_name(ctx context.Context, field graphql.CollectedField, obj *model.Tenant) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8571,6 +9949,130 @@ func (ec *executionContext) fieldContext_Tenant_name(_ context.Context, field gr
 	return graphql.NewScalarFieldContext("Tenant", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _Tenant_entitlements(ctx context.Context, field graphql.CollectedField, obj *model.Tenant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Tenant_entitlements(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Entitlements, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Entitlements) graphql.Marshaler {
+			return ec.marshalNEntitlements2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐEntitlements(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Tenant_entitlements(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Tenant",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Entitlements(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Tenant_status(ctx context.Context, field graphql.CollectedField, obj *model.Tenant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Tenant_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v outbox.TenantStatus) graphql.Marshaler {
+			return ec.marshalNTenantStatus2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐTenantStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Tenant_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Tenant", field, false, false, errors.New("field of type TenantStatus does not have child fields"))
+}
+
+func (ec *executionContext) _Tenant_statusReason(ctx context.Context, field graphql.CollectedField, obj *model.Tenant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Tenant_statusReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StatusReason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Tenant_statusReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Tenant", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Tenant_senderCount(ctx context.Context, field graphql.CollectedField, obj *model.Tenant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Tenant_senderCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SenderCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Tenant_senderCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Tenant", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _Tenant_messagesLast24h(ctx context.Context, field graphql.CollectedField, obj *model.Tenant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Tenant_messagesLast24h(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MessagesLast24h, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Tenant_messagesLast24h(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Tenant", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
 func (ec *executionContext) _Tenant_retentionDays(ctx context.Context, field graphql.CollectedField, obj *model.Tenant) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8592,6 +10094,125 @@ func (ec *executionContext) _Tenant_retentionDays(ctx context.Context, field gra
 }
 func (ec *executionContext) fieldContext_Tenant_retentionDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Tenant", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _TenantConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.TenantConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TenantConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.TenantEdge) graphql.Marshaler {
+			return ec.marshalNTenantEdge2ᚕgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐTenantEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TenantConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TenantConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TenantEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _TenantConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.TenantConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TenantConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TenantConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TenantConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _TenantEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.TenantEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TenantEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TenantEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TenantEdge", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _TenantEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.TenantEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TenantEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Tenant) graphql.Marshaler {
+			return ec.marshalNTenant2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐTenant(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TenantEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TenantEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Tenant(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Viewer_subject(ctx context.Context, field graphql.CollectedField, obj *model.Viewer) (ret graphql.Marshaler) {
@@ -9798,6 +11419,94 @@ func (ec *executionContext) unmarshalInputAttachmentInput(ctx context.Context, o
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputCreateSenderInput(ctx context.Context, obj any) (model.CreateSenderInput, error) {
+	var it model.CreateSenderInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"key", "name", "personal"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "key":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("key"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Key = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "personal":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("personal"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Personal = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputEntitlementsInput(ctx context.Context, obj any) (model.EntitlementsInput, error) {
+	var it model.EntitlementsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"modes", "maxSenders", "dailyQuota"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "modes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("modes"))
+			data, err := ec.unmarshalNSenderMode2ᚕgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐSenderModeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Modes = data
+		case "maxSenders":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxSenders"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxSenders = data
+		case "dailyQuota":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dailyQuota"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DailyQuota = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputHttpApiInput(ctx context.Context, obj any) (model.HTTPAPIInput, error) {
 	var it model.HTTPAPIInput
 	if obj == nil {
@@ -9860,7 +11569,7 @@ func (ec *executionContext) unmarshalInputMessageFilter(ctx context.Context, obj
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"status", "kind", "recipient", "template", "idempotencyKey", "since", "until", "search"}
+	fieldsInOrder := [...]string{"status", "kind", "sender", "recipient", "template", "idempotencyKey", "since", "until", "search"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -9881,6 +11590,13 @@ func (ec *executionContext) unmarshalInputMessageFilter(ctx context.Context, obj
 				return it, err
 			}
 			it.Kind = data
+		case "sender":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sender"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Sender = data
 		case "recipient":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("recipient"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
@@ -10027,13 +11743,20 @@ func (ec *executionContext) unmarshalInputSendNotificationInput(ctx context.Cont
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"to", "cc", "template", "subject", "text", "html", "variables", "attachments", "idempotencyKey"}
+	fieldsInOrder := [...]string{"sender", "to", "cc", "template", "subject", "text", "html", "variables", "attachments", "idempotencyKey"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
 			continue
 		}
 		switch k {
+		case "sender":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sender"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Sender = data
 		case "to":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("to"))
 			data, err := ec.unmarshalNString2ᚕstringᚄ(ctx, v)
@@ -10102,6 +11825,71 @@ func (ec *executionContext) unmarshalInputSendNotificationInput(ctx context.Cont
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputSenderProfileInput(ctx context.Context, obj any) (model.SenderProfileInput, error) {
+	var it model.SenderProfileInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"sender", "fromName", "replyTo", "contactEmail", "bcc", "archiveCopyTo"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "sender":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sender"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Sender = data
+		case "fromName":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fromName"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FromName = data
+		case "replyTo":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("replyTo"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReplyTo = data
+		case "contactEmail":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contactEmail"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ContactEmail = data
+		case "bcc":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bcc"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Bcc = data
+		case "archiveCopyTo":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("archiveCopyTo"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ArchiveCopyTo = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputSenderSettingsInput(ctx context.Context, obj any) (model.SenderSettingsInput, error) {
 	var it model.SenderSettingsInput
 	if obj == nil {
@@ -10113,13 +11901,20 @@ func (ec *executionContext) unmarshalInputSenderSettingsInput(ctx context.Contex
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"mode", "fromName", "fromEmail", "replyTo", "contactEmail", "bcc", "archiveCopyTo", "testRecipient", "smtp", "http"}
+	fieldsInOrder := [...]string{"sender", "mode", "fromName", "fromEmail", "replyTo", "contactEmail", "bcc", "archiveCopyTo", "testRecipient", "smtp", "http"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
 			continue
 		}
 		switch k {
+		case "sender":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sender"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Sender = data
 		case "mode":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("mode"))
 			data, err := ec.unmarshalNSenderMode2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐSenderMode(ctx, v)
@@ -10758,6 +12553,54 @@ func (ec *executionContext) _DeliveryError(ctx context.Context, sel ast.Selectio
 	return out
 }
 
+var entitlementsImplementors = []string{"Entitlements"}
+
+func (ec *executionContext) _Entitlements(ctx context.Context, sel ast.SelectionSet, obj *model.Entitlements) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, entitlementsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Entitlements")
+		case "modes":
+			out.Values[i] = ec._Entitlements_modes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "maxSenders":
+			out.Values[i] = ec._Entitlements_maxSenders(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "dailyQuota":
+			out.Values[i] = ec._Entitlements_dailyQuota(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var httpApiSettingsImplementors = []string{"HttpApiSettings"}
 
 func (ec *executionContext) _HttpApiSettings(ctx context.Context, sel ast.SelectionSet, obj *model.HTTPAPISettings) graphql.Marshaler {
@@ -10820,6 +12663,11 @@ func (ec *executionContext) _Message(ctx context.Context, sel ast.SelectionSet, 
 			out.Values[i] = graphql.MarshalString("Message")
 		case "id":
 			out.Values[i] = ec._Message_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "sender":
+			out.Values[i] = ec._Message_sender(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -11160,6 +13008,27 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "updateSenderProfile":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateSenderProfile(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createSender":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createSender(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteSender":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteSender(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "requestSenderVerification":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_requestSenderVerification(ctx, field)
@@ -11254,6 +13123,27 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "revokePartnerClient":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_revokePartnerClient(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setTenantEntitlements":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setTenantEntitlements(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pauseTenant":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_pauseTenant(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reinstateTenant":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_reinstateTenant(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -11585,6 +13475,28 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "senders":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_senders(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "providerPresets":
 			field := field
 
@@ -11805,6 +13717,28 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "tenants":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_tenants(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -11857,6 +13791,11 @@ func (ec *executionContext) _SenderHealth(ctx context.Context, sel ast.Selection
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "status":
+			out.Values[i] = ec._SenderHealth_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "message":
 			out.Values[i] = ec._SenderHealth_message(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
@@ -11905,8 +13844,28 @@ func (ec *executionContext) _SenderSettings(ctx context.Context, sel ast.Selecti
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("SenderSettings")
+		case "key":
+			out.Values[i] = ec._SenderSettings_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._SenderSettings_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "ownerSubject":
+			out.Values[i] = ec._SenderSettings_ownerSubject(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "mode":
 			out.Values[i] = ec._SenderSettings_mode(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "effectiveMode":
+			out.Values[i] = ec._SenderSettings_effectiveMode(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -12121,6 +14080,11 @@ func (ec *executionContext) _SenderVerification(ctx context.Context, sel ast.Sel
 			out.Values[i] = graphql.MarshalString("SenderVerification")
 		case "id":
 			out.Values[i] = ec._SenderVerification_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sender":
+			out.Values[i] = ec._SenderVerification_sender(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -12592,13 +14556,129 @@ func (ec *executionContext) _Tenant(ctx context.Context, sel ast.SelectionSet, o
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "slug":
+			out.Values[i] = ec._Tenant_slug(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "name":
 			out.Values[i] = ec._Tenant_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "entitlements":
+			out.Values[i] = ec._Tenant_entitlements(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._Tenant_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "statusReason":
+			out.Values[i] = ec._Tenant_statusReason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "senderCount":
+			out.Values[i] = ec._Tenant_senderCount(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "messagesLast24h":
+			out.Values[i] = ec._Tenant_messagesLast24h(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "retentionDays":
 			out.Values[i] = ec._Tenant_retentionDays(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var tenantConnectionImplementors = []string{"TenantConnection"}
+
+func (ec *executionContext) _TenantConnection(ctx context.Context, sel ast.SelectionSet, obj *model.TenantConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, tenantConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TenantConnection")
+		case "edges":
+			out.Values[i] = ec._TenantConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._TenantConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var tenantEdgeImplementors = []string{"TenantEdge"}
+
+func (ec *executionContext) _TenantEdge(ctx context.Context, sel ast.SelectionSet, obj *model.TenantEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, tenantEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TenantEdge")
+		case "cursor":
+			out.Values[i] = ec._TenantEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._TenantEdge_node(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -13133,6 +15213,11 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) unmarshalNCreateSenderInput2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐCreateSenderInput(ctx context.Context, v any) (model.CreateSenderInput, error) {
+	res, err := ec.unmarshalInputCreateSenderInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNDeliveryAttempt2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐDeliveryAttempt(ctx context.Context, sel ast.SelectionSet, v model.DeliveryAttempt) graphql.Marshaler {
 	return ec._DeliveryAttempt(ctx, sel, &v)
 }
@@ -13151,6 +15236,21 @@ func (ec *executionContext) marshalNDeliveryAttempt2ᚕgithubᚗcomᚋoutboxᚋo
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalNEntitlements2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐEntitlements(ctx context.Context, sel ast.SelectionSet, v *model.Entitlements) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._Entitlements(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNEntitlementsInput2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐEntitlementsInput(ctx context.Context, v any) (model.EntitlementsInput, error) {
+	res, err := ec.unmarshalInputEntitlementsInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNErrorCategory2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐErrorCategory(ctx context.Context, v any) (outbox.ErrorCategory, error) {
@@ -13512,6 +15612,36 @@ func (ec *executionContext) marshalNSenderHealth2ᚖgithubᚗcomᚋoutboxᚋoutb
 	return ec._SenderHealth(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNSenderHealthStatus2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋsenderᚐHealthStatus(ctx context.Context, v any) (sender.HealthStatus, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNSenderHealthStatus2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋsenderᚐHealthStatus[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSenderHealthStatus2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋsenderᚐHealthStatus(ctx context.Context, sel ast.SelectionSet, v sender.HealthStatus) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNSenderHealthStatus2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋsenderᚐHealthStatus[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNSenderHealthStatus2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋsenderᚐHealthStatus = map[string]sender.HealthStatus{
+		"OK":           sender.HealthOK,
+		"FAILING":      sender.HealthFailing,
+		"NOT_ENTITLED": sender.HealthNotEntitled,
+	}
+	marshalNSenderHealthStatus2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋsenderᚐHealthStatus = map[sender.HealthStatus]string{
+		sender.HealthOK:          "OK",
+		sender.HealthFailing:     "FAILING",
+		sender.HealthNotEntitled: "NOT_ENTITLED",
+	}
+)
+
 func (ec *executionContext) unmarshalNSenderMode2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐSenderMode(ctx context.Context, v any) (outbox.SenderMode, error) {
 	tmp, err := graphql.UnmarshalString(v)
 	res := unmarshalNSenderMode2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐSenderMode[tmp]
@@ -13544,8 +15674,59 @@ var (
 	}
 )
 
+func (ec *executionContext) unmarshalNSenderMode2ᚕgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐSenderModeᚄ(ctx context.Context, v any) ([]outbox.SenderMode, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]outbox.SenderMode, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNSenderMode2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐSenderMode(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNSenderMode2ᚕgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐSenderModeᚄ(ctx context.Context, sel ast.SelectionSet, v []outbox.SenderMode) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSenderMode2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐSenderMode(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNSenderProfileInput2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSenderProfileInput(ctx context.Context, v any) (model.SenderProfileInput, error) {
+	res, err := ec.unmarshalInputSenderProfileInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNSenderSettings2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSenderSettings(ctx context.Context, sel ast.SelectionSet, v model.SenderSettings) graphql.Marshaler {
 	return ec._SenderSettings(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNSenderSettings2ᚕgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSenderSettingsᚄ(ctx context.Context, sel ast.SelectionSet, v []model.SenderSettings) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSenderSettings2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSenderSettings(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNSenderSettings2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSenderSettings(ctx context.Context, sel ast.SelectionSet, v *model.SenderSettings) graphql.Marshaler {
@@ -13889,6 +16070,68 @@ func (ec *executionContext) marshalNTenant2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋg
 	}
 	return ec._Tenant(ctx, sel, v)
 }
+
+func (ec *executionContext) marshalNTenantConnection2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐTenantConnection(ctx context.Context, sel ast.SelectionSet, v model.TenantConnection) graphql.Marshaler {
+	return ec._TenantConnection(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNTenantConnection2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐTenantConnection(ctx context.Context, sel ast.SelectionSet, v *model.TenantConnection) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._TenantConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNTenantEdge2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐTenantEdge(ctx context.Context, sel ast.SelectionSet, v model.TenantEdge) graphql.Marshaler {
+	return ec._TenantEdge(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNTenantEdge2ᚕgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐTenantEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.TenantEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNTenantEdge2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐTenantEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNTenantStatus2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐTenantStatus(ctx context.Context, v any) (outbox.TenantStatus, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNTenantStatus2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐTenantStatus[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNTenantStatus2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐTenantStatus(ctx context.Context, sel ast.SelectionSet, v outbox.TenantStatus) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNTenantStatus2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐTenantStatus[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNTenantStatus2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐTenantStatus = map[string]outbox.TenantStatus{
+		"ACTIVE": outbox.TenantActive,
+		"PAUSED": outbox.TenantPaused,
+	}
+	marshalNTenantStatus2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐTenantStatus = map[outbox.TenantStatus]string{
+		outbox.TenantActive: "ACTIVE",
+		outbox.TenantPaused: "PAUSED",
+	}
+)
 
 func (ec *executionContext) unmarshalNTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
 	res, err := model.UnmarshalTime(v)
@@ -14363,20 +16606,24 @@ var (
 	unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission = map[string]auth.Permission{
 		"SETTINGS_READ":   auth.PermSettingsRead,
 		"SETTINGS_WRITE":  auth.PermSettingsWrite,
+		"SENDERS_OWN":     auth.PermSendersOwn,
 		"MESSAGES_SEND":   auth.PermMessagesSend,
 		"LOGS_READ":       auth.PermLogsRead,
 		"TEMPLATES_WRITE": auth.PermTemplatesWrite,
 		"PARTNERS_MANAGE": auth.PermPartnersManage,
 		"AUDIT_READ":      auth.PermAuditRead,
+		"OPERATE":         auth.PermOperate,
 	}
 	marshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission = map[auth.Permission]string{
 		auth.PermSettingsRead:   "SETTINGS_READ",
 		auth.PermSettingsWrite:  "SETTINGS_WRITE",
+		auth.PermSendersOwn:     "SENDERS_OWN",
 		auth.PermMessagesSend:   "MESSAGES_SEND",
 		auth.PermLogsRead:       "LOGS_READ",
 		auth.PermTemplatesWrite: "TEMPLATES_WRITE",
 		auth.PermPartnersManage: "PARTNERS_MANAGE",
 		auth.PermAuditRead:      "AUDIT_READ",
+		auth.PermOperate:        "OPERATE",
 	}
 )
 

@@ -74,7 +74,7 @@ func (r *mutationResolver) SetLogRetention(ctx context.Context, days int) (*mode
 	if err != nil {
 		return nil, err
 	}
-	return &model.Tenant{ID: t.ID.String(), Name: t.Name, RetentionDays: t.RetentionDays}, nil
+	return tenantModel(t, r.Sender.Entitlements(t)), nil
 }
 
 // messageFilter maps the GraphQL filter (shared by messages and
@@ -84,7 +84,7 @@ func messageFilter(in *model.MessageFilter) logs.Filter {
 		return logs.Filter{}
 	}
 	f := logs.Filter{
-		Recipient: deref(in.Recipient), Template: deref(in.Template), IdempotencyKey: deref(in.IdempotencyKey),
+		Sender: deref(in.Sender), Recipient: deref(in.Recipient), Template: deref(in.Template), IdempotencyKey: deref(in.IdempotencyKey),
 		Since: deref(in.Since), Until: deref(in.Until), Search: deref(in.Search),
 		Statuses: in.Status,
 	}

@@ -14,6 +14,7 @@ import (
 func messageModel(m outbox.Message) *model.Message {
 	out := &model.Message{
 		ID:             m.ID.String(),
+		Sender:         m.Sender,
 		Kind:           m.Kind,
 		Status:         m.Status,
 		From:           m.From,

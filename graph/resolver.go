@@ -6,6 +6,7 @@ import (
 	"github.com/outbox/outbox/internal/audit"
 	"github.com/outbox/outbox/internal/delivery"
 	"github.com/outbox/outbox/internal/logs"
+	"github.com/outbox/outbox/internal/operator"
 	"github.com/outbox/outbox/internal/partner"
 	"github.com/outbox/outbox/internal/sender"
 	"github.com/outbox/outbox/internal/templates"
@@ -27,6 +28,8 @@ type Resolver struct {
 	// Delivery sends, cancels and resends notifications and keeps the
 	// suppression list.
 	Delivery *delivery.Service
+	// Operator carries out the platform operators' operations.
+	Operator *operator.Service
 	Logger   *slog.Logger
 }
 

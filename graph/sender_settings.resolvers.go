@@ -8,9 +8,52 @@ import (
 	"github.com/outbox/outbox/internal/sender"
 )
 
-// SenderSettings returns how the tenant's mail is sent now.
-func (r *queryResolver) SenderSettings(ctx context.Context) (*model.SenderSettings, error) {
-	v, err := r.Sender.Current(ctx)
+// SenderSettings returns how one sender's mail is sent now.
+func (r *queryResolver) SenderSettings(ctx context.Context, key *string) (*model.SenderSettings, error) {
+	v, err := r.Sender.Current(ctx, deref(key))
+	if err != nil {
+		return nil, err
+	}
+	return senderSettingsModel(v), nil
+}
+
+// Senders lists the tenant's senders.
+func (r *queryResolver) Senders(ctx context.Context) ([]model.SenderSettings, error) {
+	views, err := r.Sender.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]model.SenderSettings, len(views))
+	for i, v := range views {
+		out[i] = *senderSettingsModel(v)
+	}
+	return out, nil
+}
+
+// CreateSender adds a sender.
+func (r *mutationResolver) CreateSender(ctx context.Context, input model.CreateSenderInput) (*model.SenderSettings, error) {
+	v, err := r.Sender.Create(ctx, sender.NewSender{Key: input.Key, Name: input.Name, Personal: input.Personal != nil && *input.Personal})
+	if err != nil {
+		return nil, err
+	}
+	return senderSettingsModel(v), nil
+}
+
+// DeleteSender removes a sender.
+func (r *mutationResolver) DeleteSender(ctx context.Context, key string) (bool, error) {
+	if err := r.Sender.Delete(ctx, key); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// UpdateSenderProfile changes a sender's profile without a test.
+func (r *mutationResolver) UpdateSenderProfile(ctx context.Context, input model.SenderProfileInput) (*model.SenderSettings, error) {
+	p := sender.Profile{FromName: input.FromName, ReplyTo: input.ReplyTo, ContactEmail: input.ContactEmail, ArchiveCopyTo: input.ArchiveCopyTo}
+	if input.Bcc != nil {
+		p.BCC = &input.Bcc
+	}
+	v, err := r.Sender.UpdateProfile(ctx, deref(input.Sender), p)
 	if err != nil {
 		return nil, err
 	}
@@ -19,14 +62,18 @@ func (r *queryResolver) SenderSettings(ctx context.Context) (*model.SenderSettin
 
 func senderSettingsModel(v sender.View) *model.SenderSettings {
 	m := &model.SenderSettings{
+		Key:           v.Key,
+		Name:          v.Name,
+		OwnerSubject:  optional(v.OwnerSubject),
 		Mode:          v.Mode,
+		EffectiveMode: v.EffectiveMode,
 		FromName:      v.FromName,
 		FromEmail:     v.FromEmail,
 		ReplyTo:       optional(v.ReplyTo),
 		ContactEmail:  optional(v.ContactEmail),
 		Bcc:           v.BCC,
 		ArchiveCopyTo: optional(v.ArchiveCopyTo),
-		Health:        &model.SenderHealth{Ok: v.Health.OK, Message: optional(v.Health.Message)},
+		Health:        &model.SenderHealth{Ok: v.Health.OK, Status: v.Health.Status, Message: optional(v.Health.Message)},
 		Limits:        limitsModel(v.Limits),
 		UpdatedAt:     v.UpdatedAt,
 	}
@@ -116,7 +163,7 @@ func (r *queryResolver) SenderTest(ctx context.Context, id string) (*model.Sende
 
 // TestSenderSettings stores a draft and starts its test send.
 func (r *mutationResolver) TestSenderSettings(ctx context.Context, input model.SenderSettingsInput) (*model.SenderTest, error) {
-	t, err := r.Sender.StartTest(ctx, settingsFromInput(input), input.TestRecipient)
+	t, err := r.Sender.StartTest(ctx, deref(input.Sender), settingsFromInput(input), input.TestRecipient)
 	if err != nil {
 		return nil, err
 	}
@@ -124,12 +171,12 @@ func (r *mutationResolver) TestSenderSettings(ctx context.Context, input model.S
 }
 
 // SaveSenderSettings activates the settings of a passed test.
-func (r *mutationResolver) SaveSenderSettings(ctx context.Context, testID string) (*model.SenderSettings, error) {
+func (r *mutationResolver) SaveSenderSettings(ctx context.Context, testID string, key *string) (*model.SenderSettings, error) {
 	id, err := parseID(testID, "sender test")
 	if err != nil {
 		return nil, err
 	}
-	v, err := r.Sender.Save(ctx, id)
+	v, err := r.Sender.Save(ctx, id, deref(key))
 	if err != nil {
 		return nil, err
 	}
@@ -137,8 +184,8 @@ func (r *mutationResolver) SaveSenderSettings(ctx context.Context, testID string
 }
 
 // UseDefaultSender returns to the platform's sender.
-func (r *mutationResolver) UseDefaultSender(ctx context.Context) (*model.SenderSettings, error) {
-	v, err := r.Sender.UseDefault(ctx)
+func (r *mutationResolver) UseDefaultSender(ctx context.Context, key *string) (*model.SenderSettings, error) {
+	v, err := r.Sender.UseDefault(ctx, deref(key))
 	if err != nil {
 		return nil, err
 	}

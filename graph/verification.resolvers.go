@@ -8,8 +8,8 @@ import (
 )
 
 // SenderVerifications lists the tenant's branded sender addresses.
-func (r *queryResolver) SenderVerifications(ctx context.Context) ([]model.SenderVerification, error) {
-	list, err := r.Verify.List(ctx)
+func (r *queryResolver) SenderVerifications(ctx context.Context, key *string) ([]model.SenderVerification, error) {
+	list, err := r.Verify.List(ctx, deref(key))
 	if err != nil {
 		return nil, err
 	}
@@ -21,8 +21,8 @@ func (r *queryResolver) SenderVerifications(ctx context.Context) ([]model.Sender
 }
 
 // RequestSenderVerification sends a verification link to email.
-func (r *mutationResolver) RequestSenderVerification(ctx context.Context, email string) (*model.SenderVerification, error) {
-	v, err := r.Verify.Request(ctx, email)
+func (r *mutationResolver) RequestSenderVerification(ctx context.Context, email string, key *string) (*model.SenderVerification, error) {
+	v, err := r.Verify.Request(ctx, deref(key), email)
 	if err != nil {
 		return nil, err
 	}
@@ -54,6 +54,7 @@ func (r *mutationResolver) VerifySender(ctx context.Context, token string) (*mod
 func senderVerificationModel(v verify.Verification) *model.SenderVerification {
 	return &model.SenderVerification{
 		ID:                v.ID.String(),
+		Sender:            v.Sender,
 		Email:             v.Email,
 		Status:            v.Status,
 		ExpiresAt:         v.ExpiresAt,

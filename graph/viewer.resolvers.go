@@ -14,6 +14,9 @@ func (r *queryResolver) Viewer(ctx context.Context) (*model.Viewer, error) {
 	if !ok {
 		return nil, outbox.Errorf(outbox.EUNAUTHENTICATED, "authentication required")
 	}
+	if p.IsOperator() {
+		return nil, outbox.Errorf(outbox.EFORBIDDEN, "an operator token belongs to no tenant: use the operator operations (tenants, setTenantEntitlements, pauseTenant, reinstateTenant)")
+	}
 	tenant, err := outbox.RequireTenant(ctx)
 	if err != nil {
 		return nil, err
@@ -32,8 +35,15 @@ func (r *queryResolver) Viewer(ctx context.Context) (*model.Viewer, error) {
 	}
 	return &model.Viewer{
 		Subject: p.Subject,
-		Tenant:  &model.Tenant{ID: tenant.ID.String(), Name: tenant.Name, RetentionDays: retention},
+		Tenant:  viewerTenant(tenant, r.Sender.Entitlements(tenant), retention),
 		Roles:   roles,
 		Scopes:  scopes,
 	}, nil
+}
+
+// viewerTenant is the caller's tenant with its current log retention.
+func viewerTenant(t outbox.Tenant, e outbox.Entitlements, retention int) *model.Tenant {
+	m := tenantModel(t, e)
+	m.RetentionDays = retention
+	return m
 }

@@ -90,7 +90,7 @@ func (q *Queries) MessageEventsList(ctx context.Context, arg MessageEventsListPa
 }
 
 const messageGet = `-- name: MessageGet :one
-SELECT id, tenant_id, kind, status, from_addr, to_addrs, cc_addrs, subject, template_key, idempotency_key, payload, job_id, resent_from, last_error, attempt_count, created_at, updated_at, sent_at FROM messages WHERE tenant_id = $1 AND id = $2
+SELECT id, tenant_id, kind, status, from_addr, to_addrs, cc_addrs, subject, template_key, idempotency_key, payload, job_id, resent_from, last_error, attempt_count, created_at, updated_at, sent_at, sender_key FROM messages WHERE tenant_id = $1 AND id = $2
 `
 
 type MessageGetParams struct {
@@ -120,18 +120,20 @@ func (q *Queries) MessageGet(ctx context.Context, arg MessageGetParams) (Message
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.SentAt,
+		&i.SenderKey,
 	)
 	return i, err
 }
 
 const messageInsert = `-- name: MessageInsert :one
-INSERT INTO messages (tenant_id, kind, status, from_addr, to_addrs, cc_addrs, subject, template_key, idempotency_key, payload, resent_from)
-VALUES ($1, $2, 'QUEUED', $3, $4, $5, $6, $7, $8, $9, $10)
-RETURNING id, tenant_id, kind, status, from_addr, to_addrs, cc_addrs, subject, template_key, idempotency_key, payload, job_id, resent_from, last_error, attempt_count, created_at, updated_at, sent_at
+INSERT INTO messages (tenant_id, sender_key, kind, status, from_addr, to_addrs, cc_addrs, subject, template_key, idempotency_key, payload, resent_from)
+VALUES ($1, $2, $3, 'QUEUED', $4, $5, $6, $7, $8, $9, $10, $11)
+RETURNING id, tenant_id, kind, status, from_addr, to_addrs, cc_addrs, subject, template_key, idempotency_key, payload, job_id, resent_from, last_error, attempt_count, created_at, updated_at, sent_at, sender_key
 `
 
 type MessageInsertParams struct {
 	TenantID       uuid.UUID
+	SenderKey      string
 	Kind           string
 	FromAddr       string
 	ToAddrs        []string
@@ -146,6 +148,7 @@ type MessageInsertParams struct {
 func (q *Queries) MessageInsert(ctx context.Context, arg MessageInsertParams) (Message, error) {
 	row := q.db.QueryRow(ctx, messageInsert,
 		arg.TenantID,
+		arg.SenderKey,
 		arg.Kind,
 		arg.FromAddr,
 		arg.ToAddrs,
@@ -176,6 +179,7 @@ func (q *Queries) MessageInsert(ctx context.Context, arg MessageInsertParams) (M
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.SentAt,
+		&i.SenderKey,
 	)
 	return i, err
 }

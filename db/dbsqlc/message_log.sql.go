@@ -99,7 +99,7 @@ func (q *Queries) MessageEventsByMessageIDs(ctx context.Context, arg MessageEven
 }
 
 const messageLogChangedSince = `-- name: MessageLogChangedSince :many
-SELECT id, tenant_id, kind, status, from_addr, to_addrs, cc_addrs, subject, template_key, idempotency_key, payload, job_id, resent_from, last_error, attempt_count, created_at, updated_at, sent_at FROM messages
+SELECT id, tenant_id, kind, status, from_addr, to_addrs, cc_addrs, subject, template_key, idempotency_key, payload, job_id, resent_from, last_error, attempt_count, created_at, updated_at, sent_at, sender_key FROM messages
 WHERE messages.tenant_id = $1
   AND messages.id IN (SELECT e.message_id FROM message_events e WHERE e.tenant_id = $1 AND e.at >= $2)
 ORDER BY updated_at, id
@@ -143,6 +143,7 @@ func (q *Queries) MessageLogChangedSince(ctx context.Context, arg MessageLogChan
 			&i.CreatedAt,
 			&i.UpdatedAt,
 			&i.SentAt,
+			&i.SenderKey,
 		); err != nil {
 			return nil, err
 		}
@@ -155,7 +156,7 @@ func (q *Queries) MessageLogChangedSince(ctx context.Context, arg MessageLogChan
 }
 
 const messageLogGet = `-- name: MessageLogGet :one
-SELECT messages.id, messages.tenant_id, messages.kind, messages.status, messages.from_addr, messages.to_addrs, messages.cc_addrs, messages.subject, messages.template_key, messages.idempotency_key, messages.payload, messages.job_id, messages.resent_from, messages.last_error, messages.attempt_count, messages.created_at, messages.updated_at, messages.sent_at,
+SELECT messages.id, messages.tenant_id, messages.kind, messages.status, messages.from_addr, messages.to_addrs, messages.cc_addrs, messages.subject, messages.template_key, messages.idempotency_key, messages.payload, messages.job_id, messages.resent_from, messages.last_error, messages.attempt_count, messages.created_at, messages.updated_at, messages.sent_at, messages.sender_key,
        coalesce((SELECT max(e.id) FROM message_events e WHERE e.message_id = messages.id), 0)::bigint AS last_event_id
 FROM messages
 WHERE messages.tenant_id = $1 AND messages.id = $2
@@ -196,6 +197,7 @@ func (q *Queries) MessageLogGet(ctx context.Context, arg MessageLogGetParams) (M
 		&i.Message.CreatedAt,
 		&i.Message.UpdatedAt,
 		&i.Message.SentAt,
+		&i.Message.SenderKey,
 		&i.LastEventID,
 	)
 	return i, err
@@ -203,21 +205,22 @@ func (q *Queries) MessageLogGet(ctx context.Context, arg MessageLogGetParams) (M
 
 const messageLogList = `-- name: MessageLogList :many
 
-SELECT id, tenant_id, kind, status, from_addr, to_addrs, cc_addrs, subject, template_key, idempotency_key, payload, job_id, resent_from, last_error, attempt_count, created_at, updated_at, sent_at FROM messages
+SELECT id, tenant_id, kind, status, from_addr, to_addrs, cc_addrs, subject, template_key, idempotency_key, payload, job_id, resent_from, last_error, attempt_count, created_at, updated_at, sent_at, sender_key FROM messages
 WHERE tenant_id = $1
   AND ($2::timestamptz IS NULL
        OR (created_at, id) < ($2::timestamptz, $3::uuid))
   AND (cardinality($4::text[]) = 0 OR status = ANY ($4::text[]))
   AND ($5::text IS NULL OR kind = $5::text)
-  AND ($6::text IS NULL
-       OR outbox_lower_addrs(to_addrs || cc_addrs) @> ARRAY[$6::text])
-  AND ($7::text IS NULL OR template_key = $7::text)
-  AND ($8::text IS NULL OR idempotency_key = $8::text)
-  AND ($9::timestamptz IS NULL OR created_at >= $9::timestamptz)
-  AND ($10::timestamptz IS NULL OR created_at < $10::timestamptz)
-  AND ($11::text IS NULL OR subject ILIKE $11::text)
+  AND ($6::text IS NULL OR sender_key = $6::text)
+  AND ($7::text IS NULL
+       OR outbox_lower_addrs(to_addrs || cc_addrs) @> ARRAY[$7::text])
+  AND ($8::text IS NULL OR template_key = $8::text)
+  AND ($9::text IS NULL OR idempotency_key = $9::text)
+  AND ($10::timestamptz IS NULL OR created_at >= $10::timestamptz)
+  AND ($11::timestamptz IS NULL OR created_at < $11::timestamptz)
+  AND ($12::text IS NULL OR subject ILIKE $12::text)
 ORDER BY created_at DESC, id DESC
-LIMIT $12
+LIMIT $13
 `
 
 type MessageLogListParams struct {
@@ -226,6 +229,7 @@ type MessageLogListParams struct {
 	AfterID        uuid.NullUUID
 	Statuses       []string
 	Kind           *string
+	SenderKey      *string
 	Recipient      *string
 	TemplateKey    *string
 	IdempotencyKey *string
@@ -251,6 +255,7 @@ func (q *Queries) MessageLogList(ctx context.Context, arg MessageLogListParams) 
 		arg.AfterID,
 		arg.Statuses,
 		arg.Kind,
+		arg.SenderKey,
 		arg.Recipient,
 		arg.TemplateKey,
 		arg.IdempotencyKey,
@@ -285,6 +290,7 @@ func (q *Queries) MessageLogList(ctx context.Context, arg MessageLogListParams) 
 			&i.CreatedAt,
 			&i.UpdatedAt,
 			&i.SentAt,
+			&i.SenderKey,
 		); err != nil {
 			return nil, err
 		}
@@ -377,7 +383,7 @@ func (q *Queries) TenantRetentionList(ctx context.Context) ([]TenantRetentionLis
 }
 
 const tenantRetentionSet = `-- name: TenantRetentionSet :one
-UPDATE tenants SET retention_days = $1 WHERE id = $2 RETURNING id, slug, name, retention_days, created_at
+UPDATE tenants SET retention_days = $1 WHERE id = $2 RETURNING id, slug, name, retention_days, created_at, entitlements, status, status_reason, status_changed_at
 `
 
 type TenantRetentionSetParams struct {
@@ -394,6 +400,10 @@ func (q *Queries) TenantRetentionSet(ctx context.Context, arg TenantRetentionSet
 		&i.Name,
 		&i.RetentionDays,
 		&i.CreatedAt,
+		&i.Entitlements,
+		&i.Status,
+		&i.StatusReason,
+		&i.StatusChangedAt,
 	)
 	return i, err
 }

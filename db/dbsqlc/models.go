@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 type RiverJobState string
@@ -110,6 +111,7 @@ type Message struct {
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
 	SentAt         *time.Time
+	SenderKey      string
 }
 
 type MessageAttempt struct {
@@ -191,6 +193,7 @@ type SenderDraft struct {
 	TestID      uuid.UUID
 	Fingerprint string
 	UpdatedAt   time.Time
+	SenderKey   string
 }
 
 type SenderSetting struct {
@@ -210,6 +213,10 @@ type SenderSetting struct {
 	HealthCategory  string
 	HealthUpdatedAt *time.Time
 	UpdatedAt       time.Time
+	Key             string
+	Name            string
+	OwnerSubject    *string
+	CreatedAt       time.Time
 }
 
 type SenderTest struct {
@@ -226,6 +233,7 @@ type SenderTest struct {
 	Error         []byte
 	CreatedAt     time.Time
 	FinishedAt    *time.Time
+	SenderKey     string
 }
 
 type SenderVerification struct {
@@ -238,6 +246,7 @@ type SenderVerification struct {
 	ResentAt   []time.Time
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
+	SenderKey  string
 }
 
 type SenderVerificationToken struct {
@@ -273,9 +282,19 @@ type Template struct {
 }
 
 type Tenant struct {
-	ID            uuid.UUID
-	Slug          string
-	Name          string
-	RetentionDays int32
-	CreatedAt     time.Time
+	ID              uuid.UUID
+	Slug            string
+	Name            string
+	RetentionDays   int32
+	CreatedAt       time.Time
+	Entitlements    []byte
+	Status          string
+	StatusReason    string
+	StatusChangedAt *time.Time
+}
+
+type TenantDailyUsage struct {
+	TenantID uuid.UUID
+	Day      pgtype.Date
+	Messages int32
 }

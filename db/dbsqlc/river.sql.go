@@ -7,7 +7,26 @@ package dbsqlc
 
 import (
 	"context"
+
+	"github.com/google/uuid"
 )
+
+const deliveryJobsWake = `-- name: DeliveryJobsWake :execrows
+UPDATE river_job
+SET scheduled_at = now()
+WHERE state = 'scheduled' AND kind = 'delivery' AND args @> jsonb_build_object('tenant_id', $1::uuid)
+`
+
+// Makes the waiting delivery jobs of a tenant due now (River's scheduler
+// then makes them available): what reinstating a paused tenant does, so
+// that its messages go out at once instead of at their next look.
+func (q *Queries) DeliveryJobsWake(ctx context.Context, tenantID uuid.UUID) (int64, error) {
+	result, err := q.db.Exec(ctx, deliveryJobsWake, tenantID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
 
 const riverJobCounts = `-- name: RiverJobCounts :many
 SELECT kind, state::text AS state, count(*) AS count

@@ -11,12 +11,36 @@ import (
 	"github.com/google/uuid"
 )
 
-const senderSettingsGet = `-- name: SenderSettingsGet :one
-SELECT tenant_id, mode, from_name, from_email, reply_to, contact_email, bcc, archive_copy_to, transport, secret_key_id, secret, health_ok, health_message, health_category, health_updated_at, updated_at FROM sender_settings WHERE tenant_id = $1
+const senderProfileUpdate = `-- name: SenderProfileUpdate :one
+UPDATE sender_settings
+SET from_name = $1, reply_to = $2, contact_email = $3, bcc = $4,
+    archive_copy_to = $5, updated_at = now()
+WHERE tenant_id = $6 AND key = $7
+RETURNING tenant_id, mode, from_name, from_email, reply_to, contact_email, bcc, archive_copy_to, transport, secret_key_id, secret, health_ok, health_message, health_category, health_updated_at, updated_at, key, name, owner_subject, created_at
 `
 
-func (q *Queries) SenderSettingsGet(ctx context.Context, tenantID uuid.UUID) (SenderSetting, error) {
-	row := q.db.QueryRow(ctx, senderSettingsGet, tenantID)
+type SenderProfileUpdateParams struct {
+	FromName      string
+	ReplyTo       string
+	ContactEmail  string
+	Bcc           []string
+	ArchiveCopyTo string
+	TenantID      uuid.UUID
+	Key           string
+}
+
+// Changes the fields of a sender that need no test: the transport, the
+// From address and the health stay as they are.
+func (q *Queries) SenderProfileUpdate(ctx context.Context, arg SenderProfileUpdateParams) (SenderSetting, error) {
+	row := q.db.QueryRow(ctx, senderProfileUpdate,
+		arg.FromName,
+		arg.ReplyTo,
+		arg.ContactEmail,
+		arg.Bcc,
+		arg.ArchiveCopyTo,
+		arg.TenantID,
+		arg.Key,
+	)
 	var i SenderSetting
 	err := row.Scan(
 		&i.TenantID,
@@ -35,16 +59,90 @@ func (q *Queries) SenderSettingsGet(ctx context.Context, tenantID uuid.UUID) (Se
 		&i.HealthCategory,
 		&i.HealthUpdatedAt,
 		&i.UpdatedAt,
+		&i.Key,
+		&i.Name,
+		&i.OwnerSubject,
+		&i.CreatedAt,
+	)
+	return i, err
+}
+
+const senderSettingsCount = `-- name: SenderSettingsCount :one
+SELECT count(*)::int FROM sender_settings WHERE tenant_id = $1
+`
+
+func (q *Queries) SenderSettingsCount(ctx context.Context, tenantID uuid.UUID) (int32, error) {
+	row := q.db.QueryRow(ctx, senderSettingsCount, tenantID)
+	var column_1 int32
+	err := row.Scan(&column_1)
+	return column_1, err
+}
+
+const senderSettingsDelete = `-- name: SenderSettingsDelete :execrows
+DELETE FROM sender_settings WHERE tenant_id = $1 AND key = $2
+`
+
+type SenderSettingsDeleteParams struct {
+	TenantID uuid.UUID
+	Key      string
+}
+
+func (q *Queries) SenderSettingsDelete(ctx context.Context, arg SenderSettingsDeleteParams) (int64, error) {
+	result, err := q.db.Exec(ctx, senderSettingsDelete, arg.TenantID, arg.Key)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const senderSettingsGet = `-- name: SenderSettingsGet :one
+SELECT tenant_id, mode, from_name, from_email, reply_to, contact_email, bcc, archive_copy_to, transport, secret_key_id, secret, health_ok, health_message, health_category, health_updated_at, updated_at, key, name, owner_subject, created_at FROM sender_settings WHERE tenant_id = $1 AND key = $2
+`
+
+type SenderSettingsGetParams struct {
+	TenantID uuid.UUID
+	Key      string
+}
+
+func (q *Queries) SenderSettingsGet(ctx context.Context, arg SenderSettingsGetParams) (SenderSetting, error) {
+	row := q.db.QueryRow(ctx, senderSettingsGet, arg.TenantID, arg.Key)
+	var i SenderSetting
+	err := row.Scan(
+		&i.TenantID,
+		&i.Mode,
+		&i.FromName,
+		&i.FromEmail,
+		&i.ReplyTo,
+		&i.ContactEmail,
+		&i.Bcc,
+		&i.ArchiveCopyTo,
+		&i.Transport,
+		&i.SecretKeyID,
+		&i.Secret,
+		&i.HealthOk,
+		&i.HealthMessage,
+		&i.HealthCategory,
+		&i.HealthUpdatedAt,
+		&i.UpdatedAt,
+		&i.Key,
+		&i.Name,
+		&i.OwnerSubject,
+		&i.CreatedAt,
 	)
 	return i, err
 }
 
 const senderSettingsGetForUpdate = `-- name: SenderSettingsGetForUpdate :one
-SELECT tenant_id, mode, from_name, from_email, reply_to, contact_email, bcc, archive_copy_to, transport, secret_key_id, secret, health_ok, health_message, health_category, health_updated_at, updated_at FROM sender_settings WHERE tenant_id = $1 FOR UPDATE
+SELECT tenant_id, mode, from_name, from_email, reply_to, contact_email, bcc, archive_copy_to, transport, secret_key_id, secret, health_ok, health_message, health_category, health_updated_at, updated_at, key, name, owner_subject, created_at FROM sender_settings WHERE tenant_id = $1 AND key = $2 FOR UPDATE
 `
 
-func (q *Queries) SenderSettingsGetForUpdate(ctx context.Context, tenantID uuid.UUID) (SenderSetting, error) {
-	row := q.db.QueryRow(ctx, senderSettingsGetForUpdate, tenantID)
+type SenderSettingsGetForUpdateParams struct {
+	TenantID uuid.UUID
+	Key      string
+}
+
+func (q *Queries) SenderSettingsGetForUpdate(ctx context.Context, arg SenderSettingsGetForUpdateParams) (SenderSetting, error) {
+	row := q.db.QueryRow(ctx, senderSettingsGetForUpdate, arg.TenantID, arg.Key)
 	var i SenderSetting
 	err := row.Scan(
 		&i.TenantID,
@@ -63,14 +161,131 @@ func (q *Queries) SenderSettingsGetForUpdate(ctx context.Context, tenantID uuid.
 		&i.HealthCategory,
 		&i.HealthUpdatedAt,
 		&i.UpdatedAt,
+		&i.Key,
+		&i.Name,
+		&i.OwnerSubject,
+		&i.CreatedAt,
 	)
 	return i, err
+}
+
+const senderSettingsInsert = `-- name: SenderSettingsInsert :one
+INSERT INTO sender_settings (tenant_id, key, name, owner_subject)
+VALUES ($1, $2, $3, $4)
+ON CONFLICT (tenant_id, key) DO NOTHING
+RETURNING tenant_id, mode, from_name, from_email, reply_to, contact_email, bcc, archive_copy_to, transport, secret_key_id, secret, health_ok, health_message, health_category, health_updated_at, updated_at, key, name, owner_subject, created_at
+`
+
+type SenderSettingsInsertParams struct {
+	TenantID     uuid.UUID
+	Key          string
+	Name         string
+	OwnerSubject *string
+}
+
+// Creates a sender in PLATFORM mode; no row when the key is taken.
+func (q *Queries) SenderSettingsInsert(ctx context.Context, arg SenderSettingsInsertParams) (SenderSetting, error) {
+	row := q.db.QueryRow(ctx, senderSettingsInsert,
+		arg.TenantID,
+		arg.Key,
+		arg.Name,
+		arg.OwnerSubject,
+	)
+	var i SenderSetting
+	err := row.Scan(
+		&i.TenantID,
+		&i.Mode,
+		&i.FromName,
+		&i.FromEmail,
+		&i.ReplyTo,
+		&i.ContactEmail,
+		&i.Bcc,
+		&i.ArchiveCopyTo,
+		&i.Transport,
+		&i.SecretKeyID,
+		&i.Secret,
+		&i.HealthOk,
+		&i.HealthMessage,
+		&i.HealthCategory,
+		&i.HealthUpdatedAt,
+		&i.UpdatedAt,
+		&i.Key,
+		&i.Name,
+		&i.OwnerSubject,
+		&i.CreatedAt,
+	)
+	return i, err
+}
+
+const senderSettingsList = `-- name: SenderSettingsList :many
+SELECT tenant_id, mode, from_name, from_email, reply_to, contact_email, bcc, archive_copy_to, transport, secret_key_id, secret, health_ok, health_message, health_category, health_updated_at, updated_at, key, name, owner_subject, created_at FROM sender_settings WHERE tenant_id = $1
+ORDER BY key <> 'default', created_at, key
+`
+
+// The tenant's senders: "default" first, then by creation.
+func (q *Queries) SenderSettingsList(ctx context.Context, tenantID uuid.UUID) ([]SenderSetting, error) {
+	rows, err := q.db.Query(ctx, senderSettingsList, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []SenderSetting{}
+	for rows.Next() {
+		var i SenderSetting
+		if err := rows.Scan(
+			&i.TenantID,
+			&i.Mode,
+			&i.FromName,
+			&i.FromEmail,
+			&i.ReplyTo,
+			&i.ContactEmail,
+			&i.Bcc,
+			&i.ArchiveCopyTo,
+			&i.Transport,
+			&i.SecretKeyID,
+			&i.Secret,
+			&i.HealthOk,
+			&i.HealthMessage,
+			&i.HealthCategory,
+			&i.HealthUpdatedAt,
+			&i.UpdatedAt,
+			&i.Key,
+			&i.Name,
+			&i.OwnerSubject,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const senderSettingsLockShared = `-- name: SenderSettingsLockShared :one
+SELECT key FROM sender_settings WHERE tenant_id = $1 AND key = $2 FOR KEY SHARE
+`
+
+type SenderSettingsLockSharedParams struct {
+	TenantID uuid.UUID
+	Key      string
+}
+
+// Holds a sender until the transaction ends, so that it cannot be deleted
+// while messages are queued through it; other senders' reads and sends go on.
+func (q *Queries) SenderSettingsLockShared(ctx context.Context, arg SenderSettingsLockSharedParams) (string, error) {
+	row := q.db.QueryRow(ctx, senderSettingsLockShared, arg.TenantID, arg.Key)
+	var key string
+	err := row.Scan(&key)
+	return key, err
 }
 
 const senderSettingsSetHealth = `-- name: SenderSettingsSetHealth :exec
 UPDATE sender_settings
 SET health_ok = $1, health_message = $2, health_category = $3, health_updated_at = now()
-WHERE tenant_id = $4
+WHERE tenant_id = $4 AND key = $5
 `
 
 type SenderSettingsSetHealthParams struct {
@@ -78,6 +293,7 @@ type SenderSettingsSetHealthParams struct {
 	HealthMessage  string
 	HealthCategory string
 	TenantID       uuid.UUID
+	Key            string
 }
 
 func (q *Queries) SenderSettingsSetHealth(ctx context.Context, arg SenderSettingsSetHealthParams) error {
@@ -86,6 +302,7 @@ func (q *Queries) SenderSettingsSetHealth(ctx context.Context, arg SenderSetting
 		arg.HealthMessage,
 		arg.HealthCategory,
 		arg.TenantID,
+		arg.Key,
 	)
 	return err
 }
@@ -97,8 +314,8 @@ SET mode = $1, from_name = $2, from_email = $3, reply_to = $4,
     transport = $8, secret_key_id = $9, secret = $10,
     health_ok = true, health_message = '', health_category = '', health_updated_at = now(),
     updated_at = now()
-WHERE tenant_id = $11
-RETURNING tenant_id, mode, from_name, from_email, reply_to, contact_email, bcc, archive_copy_to, transport, secret_key_id, secret, health_ok, health_message, health_category, health_updated_at, updated_at
+WHERE tenant_id = $11 AND key = $12
+RETURNING tenant_id, mode, from_name, from_email, reply_to, contact_email, bcc, archive_copy_to, transport, secret_key_id, secret, health_ok, health_message, health_category, health_updated_at, updated_at, key, name, owner_subject, created_at
 `
 
 type SenderSettingsUpdateParams struct {
@@ -113,6 +330,7 @@ type SenderSettingsUpdateParams struct {
 	SecretKeyID   *string
 	Secret        []byte
 	TenantID      uuid.UUID
+	Key           string
 }
 
 func (q *Queries) SenderSettingsUpdate(ctx context.Context, arg SenderSettingsUpdateParams) (SenderSetting, error) {
@@ -128,6 +346,7 @@ func (q *Queries) SenderSettingsUpdate(ctx context.Context, arg SenderSettingsUp
 		arg.SecretKeyID,
 		arg.Secret,
 		arg.TenantID,
+		arg.Key,
 	)
 	var i SenderSetting
 	err := row.Scan(
@@ -147,6 +366,32 @@ func (q *Queries) SenderSettingsUpdate(ctx context.Context, arg SenderSettingsUp
 		&i.HealthCategory,
 		&i.HealthUpdatedAt,
 		&i.UpdatedAt,
+		&i.Key,
+		&i.Name,
+		&i.OwnerSubject,
+		&i.CreatedAt,
 	)
 	return i, err
+}
+
+const senderWaitingMessages = `-- name: SenderWaitingMessages :one
+SELECT count(*)::int FROM (
+    SELECT 1 FROM messages
+    WHERE tenant_id = $1 AND sender_key = $2 AND status IN ('QUEUED', 'SENDING', 'RETRYING')
+    LIMIT 1000
+) AS waiting
+`
+
+type SenderWaitingMessagesParams struct {
+	TenantID  uuid.UUID
+	SenderKey string
+}
+
+// How many of a sender's messages still wait to be sent (at most 1,000 are
+// counted): deleteSender refuses while there are any.
+func (q *Queries) SenderWaitingMessages(ctx context.Context, arg SenderWaitingMessagesParams) (int32, error) {
+	row := q.db.QueryRow(ctx, senderWaitingMessages, arg.TenantID, arg.SenderKey)
+	var column_1 int32
+	err := row.Scan(&column_1)
+	return column_1, err
 }

@@ -12,35 +12,47 @@ import (
 )
 
 const senderDraftGet = `-- name: SenderDraftGet :one
-SELECT tenant_id, test_id, fingerprint, updated_at FROM sender_drafts WHERE tenant_id = $1
+SELECT tenant_id, test_id, fingerprint, updated_at, sender_key FROM sender_drafts WHERE tenant_id = $1 AND sender_key = $2
 `
 
-func (q *Queries) SenderDraftGet(ctx context.Context, tenantID uuid.UUID) (SenderDraft, error) {
-	row := q.db.QueryRow(ctx, senderDraftGet, tenantID)
+type SenderDraftGetParams struct {
+	TenantID  uuid.UUID
+	SenderKey string
+}
+
+func (q *Queries) SenderDraftGet(ctx context.Context, arg SenderDraftGetParams) (SenderDraft, error) {
+	row := q.db.QueryRow(ctx, senderDraftGet, arg.TenantID, arg.SenderKey)
 	var i SenderDraft
 	err := row.Scan(
 		&i.TenantID,
 		&i.TestID,
 		&i.Fingerprint,
 		&i.UpdatedAt,
+		&i.SenderKey,
 	)
 	return i, err
 }
 
 const senderDraftUpsert = `-- name: SenderDraftUpsert :exec
-INSERT INTO sender_drafts (tenant_id, test_id, fingerprint)
-VALUES ($1, $2, $3)
-ON CONFLICT (tenant_id) DO UPDATE SET test_id = EXCLUDED.test_id, fingerprint = EXCLUDED.fingerprint, updated_at = now()
+INSERT INTO sender_drafts (tenant_id, sender_key, test_id, fingerprint)
+VALUES ($1, $2, $3, $4)
+ON CONFLICT (tenant_id, sender_key) DO UPDATE SET test_id = EXCLUDED.test_id, fingerprint = EXCLUDED.fingerprint, updated_at = now()
 `
 
 type SenderDraftUpsertParams struct {
 	TenantID    uuid.UUID
+	SenderKey   string
 	TestID      uuid.UUID
 	Fingerprint string
 }
 
 func (q *Queries) SenderDraftUpsert(ctx context.Context, arg SenderDraftUpsertParams) error {
-	_, err := q.db.Exec(ctx, senderDraftUpsert, arg.TenantID, arg.TestID, arg.Fingerprint)
+	_, err := q.db.Exec(ctx, senderDraftUpsert,
+		arg.TenantID,
+		arg.SenderKey,
+		arg.TestID,
+		arg.Fingerprint,
+	)
 	return err
 }
 
@@ -48,7 +60,7 @@ const senderTestFinish = `-- name: SenderTestFinish :one
 UPDATE sender_tests
 SET status = $1, steps = $2, error = $3, finished_at = now()
 WHERE tenant_id = $4 AND id = $5
-RETURNING id, tenant_id, status, settings, secret_key_id, secret, fingerprint, test_recipient, message_id, steps, error, created_at, finished_at
+RETURNING id, tenant_id, status, settings, secret_key_id, secret, fingerprint, test_recipient, message_id, steps, error, created_at, finished_at, sender_key
 `
 
 type SenderTestFinishParams struct {
@@ -82,12 +94,13 @@ func (q *Queries) SenderTestFinish(ctx context.Context, arg SenderTestFinishPara
 		&i.Error,
 		&i.CreatedAt,
 		&i.FinishedAt,
+		&i.SenderKey,
 	)
 	return i, err
 }
 
 const senderTestGet = `-- name: SenderTestGet :one
-SELECT id, tenant_id, status, settings, secret_key_id, secret, fingerprint, test_recipient, message_id, steps, error, created_at, finished_at FROM sender_tests WHERE tenant_id = $1 AND id = $2
+SELECT id, tenant_id, status, settings, secret_key_id, secret, fingerprint, test_recipient, message_id, steps, error, created_at, finished_at, sender_key FROM sender_tests WHERE tenant_id = $1 AND id = $2
 `
 
 type SenderTestGetParams struct {
@@ -112,18 +125,20 @@ func (q *Queries) SenderTestGet(ctx context.Context, arg SenderTestGetParams) (S
 		&i.Error,
 		&i.CreatedAt,
 		&i.FinishedAt,
+		&i.SenderKey,
 	)
 	return i, err
 }
 
 const senderTestInsert = `-- name: SenderTestInsert :one
-INSERT INTO sender_tests (tenant_id, settings, secret_key_id, secret, fingerprint, test_recipient, message_id)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
-RETURNING id, tenant_id, status, settings, secret_key_id, secret, fingerprint, test_recipient, message_id, steps, error, created_at, finished_at
+INSERT INTO sender_tests (tenant_id, sender_key, settings, secret_key_id, secret, fingerprint, test_recipient, message_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+RETURNING id, tenant_id, status, settings, secret_key_id, secret, fingerprint, test_recipient, message_id, steps, error, created_at, finished_at, sender_key
 `
 
 type SenderTestInsertParams struct {
 	TenantID      uuid.UUID
+	SenderKey     string
 	Settings      []byte
 	SecretKeyID   *string
 	Secret        []byte
@@ -135,6 +150,7 @@ type SenderTestInsertParams struct {
 func (q *Queries) SenderTestInsert(ctx context.Context, arg SenderTestInsertParams) (SenderTest, error) {
 	row := q.db.QueryRow(ctx, senderTestInsert,
 		arg.TenantID,
+		arg.SenderKey,
 		arg.Settings,
 		arg.SecretKeyID,
 		arg.Secret,
@@ -157,6 +173,7 @@ func (q *Queries) SenderTestInsert(ctx context.Context, arg SenderTestInsertPara
 		&i.Error,
 		&i.CreatedAt,
 		&i.FinishedAt,
+		&i.SenderKey,
 	)
 	return i, err
 }
@@ -164,7 +181,7 @@ func (q *Queries) SenderTestInsert(ctx context.Context, arg SenderTestInsertPara
 const senderTestStart = `-- name: SenderTestStart :one
 UPDATE sender_tests SET status = 'RUNNING'
 WHERE tenant_id = $1 AND id = $2 AND status = 'PENDING'
-RETURNING id, tenant_id, status, settings, secret_key_id, secret, fingerprint, test_recipient, message_id, steps, error, created_at, finished_at
+RETURNING id, tenant_id, status, settings, secret_key_id, secret, fingerprint, test_recipient, message_id, steps, error, created_at, finished_at, sender_key
 `
 
 type SenderTestStartParams struct {
@@ -190,6 +207,7 @@ func (q *Queries) SenderTestStart(ctx context.Context, arg SenderTestStartParams
 		&i.Error,
 		&i.CreatedAt,
 		&i.FinishedAt,
+		&i.SenderKey,
 	)
 	return i, err
 }

@@ -10,10 +10,11 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 const tenantGetByID = `-- name: TenantGetByID :one
-SELECT id, slug, name, retention_days, created_at FROM tenants WHERE id = $1
+SELECT id, slug, name, retention_days, created_at, entitlements, status, status_reason, status_changed_at FROM tenants WHERE id = $1
 `
 
 func (q *Queries) TenantGetByID(ctx context.Context, id uuid.UUID) (Tenant, error) {
@@ -25,6 +26,219 @@ func (q *Queries) TenantGetByID(ctx context.Context, id uuid.UUID) (Tenant, erro
 		&i.Name,
 		&i.RetentionDays,
 		&i.CreatedAt,
+		&i.Entitlements,
+		&i.Status,
+		&i.StatusReason,
+		&i.StatusChangedAt,
+	)
+	return i, err
+}
+
+const tenantGetBySlug = `-- name: TenantGetBySlug :one
+SELECT id, slug, name, retention_days, created_at, entitlements, status, status_reason, status_changed_at FROM tenants WHERE slug = $1
+`
+
+func (q *Queries) TenantGetBySlug(ctx context.Context, slug string) (Tenant, error) {
+	row := q.db.QueryRow(ctx, tenantGetBySlug, slug)
+	var i Tenant
+	err := row.Scan(
+		&i.ID,
+		&i.Slug,
+		&i.Name,
+		&i.RetentionDays,
+		&i.CreatedAt,
+		&i.Entitlements,
+		&i.Status,
+		&i.StatusReason,
+		&i.StatusChangedAt,
+	)
+	return i, err
+}
+
+const tenantGetBySlugForUpdate = `-- name: TenantGetBySlugForUpdate :one
+SELECT id, slug, name, retention_days, created_at, entitlements, status, status_reason, status_changed_at FROM tenants WHERE slug = $1 FOR UPDATE
+`
+
+func (q *Queries) TenantGetBySlugForUpdate(ctx context.Context, slug string) (Tenant, error) {
+	row := q.db.QueryRow(ctx, tenantGetBySlugForUpdate, slug)
+	var i Tenant
+	err := row.Scan(
+		&i.ID,
+		&i.Slug,
+		&i.Name,
+		&i.RetentionDays,
+		&i.CreatedAt,
+		&i.Entitlements,
+		&i.Status,
+		&i.StatusReason,
+		&i.StatusChangedAt,
+	)
+	return i, err
+}
+
+const tenantList = `-- name: TenantList :many
+SELECT tenants.id, tenants.slug, tenants.name, tenants.retention_days, tenants.created_at, tenants.entitlements, tenants.status, tenants.status_reason, tenants.status_changed_at,
+       (SELECT count(*) FROM sender_settings s WHERE s.tenant_id = tenants.id)::int AS senders,
+       (SELECT count(*) FROM messages m WHERE m.tenant_id = tenants.id AND m.created_at > now() - interval '24 hours')::int AS messages_24h
+FROM tenants
+WHERE tenants.slug > $1
+ORDER BY tenants.slug
+LIMIT $2
+`
+
+type TenantListParams struct {
+	After string
+	Max   int32
+}
+
+type TenantListRow struct {
+	Tenant      Tenant
+	Senders     int32
+	Messages24h int32
+}
+
+// One page of the platform's tenants for an operator, by slug after the
+// cursor, with the number of senders and of messages created in the last
+// 24 hours (counted through messages_tenant_created_idx).
+func (q *Queries) TenantList(ctx context.Context, arg TenantListParams) ([]TenantListRow, error) {
+	rows, err := q.db.Query(ctx, tenantList, arg.After, arg.Max)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []TenantListRow{}
+	for rows.Next() {
+		var i TenantListRow
+		if err := rows.Scan(
+			&i.Tenant.ID,
+			&i.Tenant.Slug,
+			&i.Tenant.Name,
+			&i.Tenant.RetentionDays,
+			&i.Tenant.CreatedAt,
+			&i.Tenant.Entitlements,
+			&i.Tenant.Status,
+			&i.Tenant.StatusReason,
+			&i.Tenant.StatusChangedAt,
+			&i.Senders,
+			&i.Messages24h,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const tenantLock = `-- name: TenantLock :one
+SELECT id, slug, name, retention_days, created_at, entitlements, status, status_reason, status_changed_at FROM tenants WHERE id = $1 FOR UPDATE
+`
+
+// Locks the tenant row until the transaction ends: creating a sender
+// counts the tenant's senders under it.
+func (q *Queries) TenantLock(ctx context.Context, id uuid.UUID) (Tenant, error) {
+	row := q.db.QueryRow(ctx, tenantLock, id)
+	var i Tenant
+	err := row.Scan(
+		&i.ID,
+		&i.Slug,
+		&i.Name,
+		&i.RetentionDays,
+		&i.CreatedAt,
+		&i.Entitlements,
+		&i.Status,
+		&i.StatusReason,
+		&i.StatusChangedAt,
+	)
+	return i, err
+}
+
+const tenantSetEntitlements = `-- name: TenantSetEntitlements :one
+UPDATE tenants SET entitlements = $1 WHERE id = $2 RETURNING id, slug, name, retention_days, created_at, entitlements, status, status_reason, status_changed_at
+`
+
+type TenantSetEntitlementsParams struct {
+	Entitlements []byte
+	ID           uuid.UUID
+}
+
+func (q *Queries) TenantSetEntitlements(ctx context.Context, arg TenantSetEntitlementsParams) (Tenant, error) {
+	row := q.db.QueryRow(ctx, tenantSetEntitlements, arg.Entitlements, arg.ID)
+	var i Tenant
+	err := row.Scan(
+		&i.ID,
+		&i.Slug,
+		&i.Name,
+		&i.RetentionDays,
+		&i.CreatedAt,
+		&i.Entitlements,
+		&i.Status,
+		&i.StatusReason,
+		&i.StatusChangedAt,
+	)
+	return i, err
+}
+
+const tenantSetStatus = `-- name: TenantSetStatus :one
+UPDATE tenants SET status = $1, status_reason = $2, status_changed_at = now()
+WHERE id = $3 RETURNING id, slug, name, retention_days, created_at, entitlements, status, status_reason, status_changed_at
+`
+
+type TenantSetStatusParams struct {
+	Status       string
+	StatusReason string
+	ID           uuid.UUID
+}
+
+func (q *Queries) TenantSetStatus(ctx context.Context, arg TenantSetStatusParams) (Tenant, error) {
+	row := q.db.QueryRow(ctx, tenantSetStatus, arg.Status, arg.StatusReason, arg.ID)
+	var i Tenant
+	err := row.Scan(
+		&i.ID,
+		&i.Slug,
+		&i.Name,
+		&i.RetentionDays,
+		&i.CreatedAt,
+		&i.Entitlements,
+		&i.Status,
+		&i.StatusReason,
+		&i.StatusChangedAt,
+	)
+	return i, err
+}
+
+const tenantSummaryGet = `-- name: TenantSummaryGet :one
+SELECT tenants.id, tenants.slug, tenants.name, tenants.retention_days, tenants.created_at, tenants.entitlements, tenants.status, tenants.status_reason, tenants.status_changed_at,
+       (SELECT count(*) FROM sender_settings s WHERE s.tenant_id = tenants.id)::int AS senders,
+       (SELECT count(*) FROM messages m WHERE m.tenant_id = tenants.id AND m.created_at > now() - interval '24 hours')::int AS messages_24h
+FROM tenants
+WHERE tenants.id = $1
+`
+
+type TenantSummaryGetRow struct {
+	Tenant      Tenant
+	Senders     int32
+	Messages24h int32
+}
+
+// One tenant as TenantList shows it.
+func (q *Queries) TenantSummaryGet(ctx context.Context, id uuid.UUID) (TenantSummaryGetRow, error) {
+	row := q.db.QueryRow(ctx, tenantSummaryGet, id)
+	var i TenantSummaryGetRow
+	err := row.Scan(
+		&i.Tenant.ID,
+		&i.Tenant.Slug,
+		&i.Tenant.Name,
+		&i.Tenant.RetentionDays,
+		&i.Tenant.CreatedAt,
+		&i.Tenant.Entitlements,
+		&i.Tenant.Status,
+		&i.Tenant.StatusReason,
+		&i.Tenant.StatusChangedAt,
+		&i.Senders,
+		&i.Messages24h,
 	)
 	return i, err
 }
@@ -34,21 +248,25 @@ WITH upserted AS (
     INSERT INTO tenants (slug, name)
     VALUES ($1, $1)
     ON CONFLICT (slug) DO UPDATE SET slug = EXCLUDED.slug
-    RETURNING id, slug, name, retention_days, created_at
+    RETURNING id, slug, name, retention_days, created_at, entitlements, status, status_reason, status_changed_at
 ), settings AS (
-    INSERT INTO sender_settings (tenant_id)
-    SELECT id FROM upserted
-    ON CONFLICT (tenant_id) DO NOTHING
+    INSERT INTO sender_settings (tenant_id, key, name)
+    SELECT id, 'default', 'Default' FROM upserted
+    ON CONFLICT (tenant_id, key) DO NOTHING
 )
-SELECT id, slug, name, retention_days, created_at FROM upserted
+SELECT id, slug, name, retention_days, created_at, entitlements, status, status_reason, status_changed_at FROM upserted
 `
 
 type TenantUpsertBySlugRow struct {
-	ID            uuid.UUID
-	Slug          string
-	Name          string
-	RetentionDays int32
-	CreatedAt     time.Time
+	ID              uuid.UUID
+	Slug            string
+	Name            string
+	RetentionDays   int32
+	CreatedAt       time.Time
+	Entitlements    []byte
+	Status          string
+	StatusReason    string
+	StatusChangedAt *time.Time
 }
 
 // Creates the tenant on its first authenticated request, with the default
@@ -62,6 +280,69 @@ func (q *Queries) TenantUpsertBySlug(ctx context.Context, slug string) (TenantUp
 		&i.Name,
 		&i.RetentionDays,
 		&i.CreatedAt,
+		&i.Entitlements,
+		&i.Status,
+		&i.StatusReason,
+		&i.StatusChangedAt,
 	)
 	return i, err
+}
+
+const tenantUsageAdd = `-- name: TenantUsageAdd :one
+INSERT INTO tenant_daily_usage AS u (tenant_id, day, messages)
+SELECT $1, $2, $3::int WHERE $3::int <= $4::int
+ON CONFLICT (tenant_id, day) DO UPDATE SET messages = u.messages + EXCLUDED.messages
+WHERE u.messages + EXCLUDED.messages <= $4::int
+RETURNING messages
+`
+
+type TenantUsageAddParams struct {
+	TenantID uuid.UUID
+	Day      pgtype.Date
+	N        int32
+	Quota    int32
+}
+
+// Counts n more notifications against the tenant's quota for day, unless
+// that would exceed quota: no row then. The row lock orders concurrent
+// senders of one tenant in every process.
+func (q *Queries) TenantUsageAdd(ctx context.Context, arg TenantUsageAddParams) (int32, error) {
+	row := q.db.QueryRow(ctx, tenantUsageAdd,
+		arg.TenantID,
+		arg.Day,
+		arg.N,
+		arg.Quota,
+	)
+	var messages int32
+	err := row.Scan(&messages)
+	return messages, err
+}
+
+const tenantUsageGet = `-- name: TenantUsageGet :one
+SELECT messages FROM tenant_daily_usage WHERE tenant_id = $1 AND day = $2
+`
+
+type TenantUsageGetParams struct {
+	TenantID uuid.UUID
+	Day      pgtype.Date
+}
+
+func (q *Queries) TenantUsageGet(ctx context.Context, arg TenantUsageGetParams) (int32, error) {
+	row := q.db.QueryRow(ctx, tenantUsageGet, arg.TenantID, arg.Day)
+	var messages int32
+	err := row.Scan(&messages)
+	return messages, err
+}
+
+const tenantUsagePrune = `-- name: TenantUsagePrune :execrows
+DELETE FROM tenant_daily_usage WHERE day < $1
+`
+
+// Forgets the counts of days before the given one.
+func (q *Queries) TenantUsagePrune(ctx context.Context, before pgtype.Date) (int64, error) {
+	result, err := q.db.Exec(ctx, tenantUsagePrune, before)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }

@@ -15,20 +15,26 @@ import (
 const senderVerificationExpireOthers = `-- name: SenderVerificationExpireOthers :many
 UPDATE sender_verifications
 SET expires_at = $1, updated_at = $1
-WHERE tenant_id = $2 AND id <> $3 AND verified_at IS NULL AND expires_at > $1
+WHERE tenant_id = $2 AND sender_key = $3 AND id <> $4 AND verified_at IS NULL AND expires_at > $1
 RETURNING id
 `
 
 type SenderVerificationExpireOthersParams struct {
-	Now      time.Time
-	TenantID uuid.UUID
-	KeepID   uuid.UUID
+	Now       time.Time
+	TenantID  uuid.UUID
+	SenderKey string
+	KeepID    uuid.UUID
 }
 
 // Ends the pending verifications of the tenant's other addresses: a request
 // for a new address replaces them.
 func (q *Queries) SenderVerificationExpireOthers(ctx context.Context, arg SenderVerificationExpireOthersParams) ([]uuid.UUID, error) {
-	rows, err := q.db.Query(ctx, senderVerificationExpireOthers, arg.Now, arg.TenantID, arg.KeepID)
+	rows, err := q.db.Query(ctx, senderVerificationExpireOthers,
+		arg.Now,
+		arg.TenantID,
+		arg.SenderKey,
+		arg.KeepID,
+	)
 	if err != nil {
 		return nil, err
 	}
@@ -48,7 +54,7 @@ func (q *Queries) SenderVerificationExpireOthers(ctx context.Context, arg Sender
 }
 
 const senderVerificationGet = `-- name: SenderVerificationGet :one
-SELECT id, tenant_id, email, expires_at, verified_at, last_sent_at, resent_at, created_at, updated_at FROM sender_verifications WHERE tenant_id = $1 AND id = $2
+SELECT id, tenant_id, email, expires_at, verified_at, last_sent_at, resent_at, created_at, updated_at, sender_key FROM sender_verifications WHERE tenant_id = $1 AND id = $2
 `
 
 type SenderVerificationGetParams struct {
@@ -69,23 +75,25 @@ func (q *Queries) SenderVerificationGet(ctx context.Context, arg SenderVerificat
 		&i.ResentAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.SenderKey,
 	)
 	return i, err
 }
 
 const senderVerificationGetByEmailForUpdate = `-- name: SenderVerificationGetByEmailForUpdate :one
-SELECT id, tenant_id, email, expires_at, verified_at, last_sent_at, resent_at, created_at, updated_at FROM sender_verifications
-WHERE tenant_id = $1 AND lower(email) = lower($2)
+SELECT id, tenant_id, email, expires_at, verified_at, last_sent_at, resent_at, created_at, updated_at, sender_key FROM sender_verifications
+WHERE tenant_id = $1 AND sender_key = $2 AND lower(email) = lower($3)
 FOR UPDATE
 `
 
 type SenderVerificationGetByEmailForUpdateParams struct {
-	TenantID uuid.UUID
-	Email    string
+	TenantID  uuid.UUID
+	SenderKey string
+	Email     string
 }
 
 func (q *Queries) SenderVerificationGetByEmailForUpdate(ctx context.Context, arg SenderVerificationGetByEmailForUpdateParams) (SenderVerification, error) {
-	row := q.db.QueryRow(ctx, senderVerificationGetByEmailForUpdate, arg.TenantID, arg.Email)
+	row := q.db.QueryRow(ctx, senderVerificationGetByEmailForUpdate, arg.TenantID, arg.SenderKey, arg.Email)
 	var i SenderVerification
 	err := row.Scan(
 		&i.ID,
@@ -97,12 +105,13 @@ func (q *Queries) SenderVerificationGetByEmailForUpdate(ctx context.Context, arg
 		&i.ResentAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.SenderKey,
 	)
 	return i, err
 }
 
 const senderVerificationGetForUpdate = `-- name: SenderVerificationGetForUpdate :one
-SELECT id, tenant_id, email, expires_at, verified_at, last_sent_at, resent_at, created_at, updated_at FROM sender_verifications WHERE tenant_id = $1 AND id = $2 FOR UPDATE
+SELECT id, tenant_id, email, expires_at, verified_at, last_sent_at, resent_at, created_at, updated_at, sender_key FROM sender_verifications WHERE tenant_id = $1 AND id = $2 FOR UPDATE
 `
 
 type SenderVerificationGetForUpdateParams struct {
@@ -123,19 +132,21 @@ func (q *Queries) SenderVerificationGetForUpdate(ctx context.Context, arg Sender
 		&i.ResentAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.SenderKey,
 	)
 	return i, err
 }
 
 const senderVerificationInsert = `-- name: SenderVerificationInsert :one
-INSERT INTO sender_verifications (tenant_id, email, expires_at, last_sent_at)
-VALUES ($1, $2, $3, $4)
-ON CONFLICT (tenant_id, lower(email)) DO NOTHING
-RETURNING id, tenant_id, email, expires_at, verified_at, last_sent_at, resent_at, created_at, updated_at
+INSERT INTO sender_verifications (tenant_id, sender_key, email, expires_at, last_sent_at)
+VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (tenant_id, sender_key, lower(email)) DO NOTHING
+RETURNING id, tenant_id, email, expires_at, verified_at, last_sent_at, resent_at, created_at, updated_at, sender_key
 `
 
 type SenderVerificationInsertParams struct {
 	TenantID   uuid.UUID
+	SenderKey  string
 	Email      string
 	ExpiresAt  time.Time
 	LastSentAt time.Time
@@ -146,6 +157,7 @@ type SenderVerificationInsertParams struct {
 func (q *Queries) SenderVerificationInsert(ctx context.Context, arg SenderVerificationInsertParams) (SenderVerification, error) {
 	row := q.db.QueryRow(ctx, senderVerificationInsert,
 		arg.TenantID,
+		arg.SenderKey,
 		arg.Email,
 		arg.ExpiresAt,
 		arg.LastSentAt,
@@ -161,18 +173,24 @@ func (q *Queries) SenderVerificationInsert(ctx context.Context, arg SenderVerifi
 		&i.ResentAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.SenderKey,
 	)
 	return i, err
 }
 
 const senderVerificationList = `-- name: SenderVerificationList :many
-SELECT id, tenant_id, email, expires_at, verified_at, last_sent_at, resent_at, created_at, updated_at FROM sender_verifications
-WHERE tenant_id = $1
+SELECT id, tenant_id, email, expires_at, verified_at, last_sent_at, resent_at, created_at, updated_at, sender_key FROM sender_verifications
+WHERE tenant_id = $1 AND sender_key = $2
 ORDER BY created_at DESC, id DESC
 `
 
-func (q *Queries) SenderVerificationList(ctx context.Context, tenantID uuid.UUID) ([]SenderVerification, error) {
-	rows, err := q.db.Query(ctx, senderVerificationList, tenantID)
+type SenderVerificationListParams struct {
+	TenantID  uuid.UUID
+	SenderKey string
+}
+
+func (q *Queries) SenderVerificationList(ctx context.Context, arg SenderVerificationListParams) ([]SenderVerification, error) {
+	rows, err := q.db.Query(ctx, senderVerificationList, arg.TenantID, arg.SenderKey)
 	if err != nil {
 		return nil, err
 	}
@@ -190,6 +208,7 @@ func (q *Queries) SenderVerificationList(ctx context.Context, tenantID uuid.UUID
 			&i.ResentAt,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.SenderKey,
 		); err != nil {
 			return nil, err
 		}
@@ -205,7 +224,7 @@ const senderVerificationSetSent = `-- name: SenderVerificationSetSent :one
 UPDATE sender_verifications
 SET expires_at = $1, last_sent_at = $2, resent_at = $3, updated_at = $2
 WHERE tenant_id = $4 AND id = $5
-RETURNING id, tenant_id, email, expires_at, verified_at, last_sent_at, resent_at, created_at, updated_at
+RETURNING id, tenant_id, email, expires_at, verified_at, last_sent_at, resent_at, created_at, updated_at, sender_key
 `
 
 type SenderVerificationSetSentParams struct {
@@ -237,6 +256,7 @@ func (q *Queries) SenderVerificationSetSent(ctx context.Context, arg SenderVerif
 		&i.ResentAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.SenderKey,
 	)
 	return i, err
 }
@@ -245,7 +265,7 @@ const senderVerificationSetVerified = `-- name: SenderVerificationSetVerified :o
 UPDATE sender_verifications
 SET verified_at = $1, updated_at = $1
 WHERE tenant_id = $2 AND id = $3
-RETURNING id, tenant_id, email, expires_at, verified_at, last_sent_at, resent_at, created_at, updated_at
+RETURNING id, tenant_id, email, expires_at, verified_at, last_sent_at, resent_at, created_at, updated_at, sender_key
 `
 
 type SenderVerificationSetVerifiedParams struct {
@@ -267,12 +287,13 @@ func (q *Queries) SenderVerificationSetVerified(ctx context.Context, arg SenderV
 		&i.ResentAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.SenderKey,
 	)
 	return i, err
 }
 
 const senderVerificationTokenByHash = `-- name: SenderVerificationTokenByHash :one
-SELECT t.id, t.verification_id, t.tenant_id, t.hash, t.sealed_key_id, t.sealed, t.message_id, t.created_at, t.expires_at, t.used_at, t.revoked_at, v.email, v.verified_at, tn.name AS tenant_name
+SELECT t.id, t.verification_id, t.tenant_id, t.hash, t.sealed_key_id, t.sealed, t.message_id, t.created_at, t.expires_at, t.used_at, t.revoked_at, v.email, v.sender_key, v.verified_at, tn.name AS tenant_name
 FROM sender_verification_tokens t
 JOIN sender_verifications v ON v.id = t.verification_id AND v.tenant_id = t.tenant_id
 JOIN tenants tn ON tn.id = t.tenant_id
@@ -282,6 +303,7 @@ WHERE t.hash = $1
 type SenderVerificationTokenByHashRow struct {
 	SenderVerificationToken SenderVerificationToken
 	Email                   string
+	SenderKey               string
 	VerifiedAt              *time.Time
 	TenantName              string
 }
@@ -305,6 +327,7 @@ func (q *Queries) SenderVerificationTokenByHash(ctx context.Context, hash []byte
 		&i.SenderVerificationToken.UsedAt,
 		&i.SenderVerificationToken.RevokedAt,
 		&i.Email,
+		&i.SenderKey,
 		&i.VerifiedAt,
 		&i.TenantName,
 	)

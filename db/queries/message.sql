@@ -1,6 +1,6 @@
 -- name: MessageInsert :one
-INSERT INTO messages (tenant_id, kind, status, from_addr, to_addrs, cc_addrs, subject, template_key, idempotency_key, payload, resent_from)
-VALUES (@tenant_id, @kind, 'QUEUED', @from_addr, @to_addrs, @cc_addrs, @subject, sqlc.narg(template_key), sqlc.narg(idempotency_key), @payload, sqlc.narg(resent_from))
+INSERT INTO messages (tenant_id, sender_key, kind, status, from_addr, to_addrs, cc_addrs, subject, template_key, idempotency_key, payload, resent_from)
+VALUES (@tenant_id, @sender_key, @kind, 'QUEUED', @from_addr, @to_addrs, @cc_addrs, @subject, sqlc.narg(template_key), sqlc.narg(idempotency_key), @payload, sqlc.narg(resent_from))
 RETURNING *;
 
 -- name: MessageGet :one

@@ -15,6 +15,7 @@ WHERE tenant_id = @tenant_id
        OR (created_at, id) < (sqlc.narg(after_created_at)::timestamptz, sqlc.narg(after_id)::uuid))
   AND (cardinality(@statuses::text[]) = 0 OR status = ANY (@statuses::text[]))
   AND (sqlc.narg(kind)::text IS NULL OR kind = sqlc.narg(kind)::text)
+  AND (sqlc.narg(sender_key)::text IS NULL OR sender_key = sqlc.narg(sender_key)::text)
   AND (sqlc.narg(recipient)::text IS NULL
        OR outbox_lower_addrs(to_addrs || cc_addrs) @> ARRAY[sqlc.narg(recipient)::text])
   AND (sqlc.narg(template_key)::text IS NULL OR template_key = sqlc.narg(template_key)::text)

@@ -9,21 +9,21 @@
 -- 0 and the nil UUID stand for NULL. The rows come back without their
 -- payloads (an empty object): the caller has them, and sending a thousand rendered
 -- bodies back would double the statement's traffic.
-INSERT INTO messages (id, tenant_id, kind, status, from_addr, to_addrs, cc_addrs, subject,
+INSERT INTO messages (id, tenant_id, sender_key, kind, status, from_addr, to_addrs, cc_addrs, subject,
                       template_key, idempotency_key, payload, job_id, resent_from)
-SELECT u.id, @tenant_id, u.kind, u.status, u.from_addr,
+SELECT u.id, @tenant_id, u.sender_key, u.kind, u.status, u.from_addr,
        ARRAY(SELECT jsonb_array_elements_text(u.to_addrs)),
        ARRAY(SELECT jsonb_array_elements_text(u.cc_addrs)),
        u.subject, NULLIF(u.template_key, ''), NULLIF(u.idempotency_key, ''), u.payload,
        NULLIF(u.job_id, 0), NULLIF(u.resent_from, '00000000-0000-0000-0000-000000000000'::uuid)
-FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@kinds::text[]) AS kind, unnest(@statuses::text[]) AS status,
+FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@sender_keys::text[]) AS sender_key, unnest(@kinds::text[]) AS kind, unnest(@statuses::text[]) AS status,
              unnest(@from_addrs::text[]) AS from_addr, unnest(@to_addrs::jsonb[]) AS to_addrs,
              unnest(@cc_addrs::jsonb[]) AS cc_addrs, unnest(@subjects::text[]) AS subject,
              unnest(@template_keys::text[]) AS template_key, unnest(@idempotency_keys::text[]) AS idempotency_key,
              unnest(@payloads::jsonb[]) AS payload, unnest(@job_ids::bigint[]) AS job_id,
              unnest(@resent_froms::uuid[]) AS resent_from) AS u
 RETURNING id, tenant_id, kind, status, from_addr, to_addrs, cc_addrs, subject, template_key, idempotency_key,
-          '{}'::jsonb AS payload, job_id, resent_from, last_error, attempt_count, created_at, updated_at, sent_at;
+          '{}'::jsonb AS payload, job_id, resent_from, last_error, attempt_count, created_at, updated_at, sent_at, sender_key;
 
 -- name: MessageEventInsertMany :exec
 -- Records the first event of each message of a batch and tells every API
@@ -65,8 +65,8 @@ WHERE i.tenant_id = @tenant_id AND i.key = ANY (@keys::text[]) AND i.expires_at 
 -- name: DeliveryLoadMany :many
 -- What the delivery worker needs to build and send messages, for many at
 -- once (a worker process loads those of its concurrent deliveries
--- together): each message, its tenant, the tenant's active sender
--- settings, and which of the message's recipients (To, Cc, the settings'
+-- together): each message, its tenant, the active settings of the
+-- message's sender, and which of the message's recipients (To, Cc, the settings'
 -- BCC and archive addresses) are suppressed. Messages are given as
 -- parallel arrays of tenant ids and ids; one that does not exist (any
 -- more) has no row. The conditions are kept simple so that the plan is the
@@ -80,7 +80,7 @@ SELECT sqlc.embed(messages), sqlc.embed(tenants), sqlc.embed(sender_settings),
        )::text[] AS suppressed
 FROM messages
 JOIN tenants ON tenants.id = messages.tenant_id
-JOIN sender_settings ON sender_settings.tenant_id = messages.tenant_id
+JOIN sender_settings ON sender_settings.tenant_id = messages.tenant_id AND sender_settings.key = messages.sender_key
 WHERE messages.id = ANY (@ids::uuid[]) AND messages.tenant_id = ANY (@tenant_ids::uuid[]);
 
 -- name: MessageLock :one

@@ -1,6 +1,6 @@
 -- name: SenderTestInsert :one
-INSERT INTO sender_tests (tenant_id, settings, secret_key_id, secret, fingerprint, test_recipient, message_id)
-VALUES (@tenant_id, @settings, sqlc.narg(secret_key_id), sqlc.narg(secret), @fingerprint, @test_recipient, @message_id)
+INSERT INTO sender_tests (tenant_id, sender_key, settings, secret_key_id, secret, fingerprint, test_recipient, message_id)
+VALUES (@tenant_id, @sender_key, @settings, sqlc.narg(secret_key_id), sqlc.narg(secret), @fingerprint, @test_recipient, @message_id)
 RETURNING *;
 
 -- name: SenderTestGet :one
@@ -19,9 +19,9 @@ WHERE tenant_id = @tenant_id AND id = @id
 RETURNING *;
 
 -- name: SenderDraftUpsert :exec
-INSERT INTO sender_drafts (tenant_id, test_id, fingerprint)
-VALUES (@tenant_id, @test_id, @fingerprint)
-ON CONFLICT (tenant_id) DO UPDATE SET test_id = EXCLUDED.test_id, fingerprint = EXCLUDED.fingerprint, updated_at = now();
+INSERT INTO sender_drafts (tenant_id, sender_key, test_id, fingerprint)
+VALUES (@tenant_id, @sender_key, @test_id, @fingerprint)
+ON CONFLICT (tenant_id, sender_key) DO UPDATE SET test_id = EXCLUDED.test_id, fingerprint = EXCLUDED.fingerprint, updated_at = now();
 
 -- name: SenderDraftGet :one
-SELECT * FROM sender_drafts WHERE tenant_id = @tenant_id;
+SELECT * FROM sender_drafts WHERE tenant_id = @tenant_id AND sender_key = @sender_key;

@@ -1,14 +1,14 @@
 -- name: SenderVerificationGetByEmailForUpdate :one
 SELECT * FROM sender_verifications
-WHERE tenant_id = @tenant_id AND lower(email) = lower(@email)
+WHERE tenant_id = @tenant_id AND sender_key = @sender_key AND lower(email) = lower(@email)
 FOR UPDATE;
 
 -- name: SenderVerificationInsert :one
 -- Creates the verification of an address; no row when a concurrent request
 -- created it first (the caller then locks that one).
-INSERT INTO sender_verifications (tenant_id, email, expires_at, last_sent_at)
-VALUES (@tenant_id, @email, @expires_at, @last_sent_at)
-ON CONFLICT (tenant_id, lower(email)) DO NOTHING
+INSERT INTO sender_verifications (tenant_id, sender_key, email, expires_at, last_sent_at)
+VALUES (@tenant_id, @sender_key, @email, @expires_at, @last_sent_at)
+ON CONFLICT (tenant_id, sender_key, lower(email)) DO NOTHING
 RETURNING *;
 
 -- name: SenderVerificationGet :one
@@ -19,7 +19,7 @@ SELECT * FROM sender_verifications WHERE tenant_id = @tenant_id AND id = @id FOR
 
 -- name: SenderVerificationList :many
 SELECT * FROM sender_verifications
-WHERE tenant_id = @tenant_id
+WHERE tenant_id = @tenant_id AND sender_key = @sender_key
 ORDER BY created_at DESC, id DESC;
 
 -- name: SenderVerificationSetSent :one
@@ -41,7 +41,7 @@ RETURNING *;
 -- for a new address replaces them.
 UPDATE sender_verifications
 SET expires_at = @now, updated_at = @now
-WHERE tenant_id = @tenant_id AND id <> @keep_id AND verified_at IS NULL AND expires_at > @now
+WHERE tenant_id = @tenant_id AND sender_key = @sender_key AND id <> @keep_id AND verified_at IS NULL AND expires_at > @now
 RETURNING id;
 
 -- name: SenderVerificationTokenInsert :one
@@ -61,7 +61,7 @@ WHERE tenant_id = @tenant_id AND verification_id = ANY(@ids::uuid[])
 -- Finds a link by the hash of its token. This is the one lookup of tenant
 -- data without a tenant: the token is the caller's only credential, and the
 -- row it finds names the tenant.
-SELECT sqlc.embed(t), v.email, v.verified_at, tn.name AS tenant_name
+SELECT sqlc.embed(t), v.email, v.sender_key, v.verified_at, tn.name AS tenant_name
 FROM sender_verification_tokens t
 JOIN sender_verifications v ON v.id = t.verification_id AND v.tenant_id = t.tenant_id
 JOIN tenants tn ON tn.id = t.tenant_id

@@ -42,6 +42,14 @@ type AuditEntryEdge struct {
 	Node   *AuditEntry `json:"node"`
 }
 
+type CreateSenderInput struct {
+	// 1–63 lower-case letters, digits, '.', '-' or '_', like "vendor-42".
+	Key  string `json:"key"`
+	Name string `json:"name"`
+	// Makes it the caller's own sender: only the caller (and admins) may change it, only the caller may send through it.
+	Personal *bool `json:"personal,omitempty"`
+}
+
 type DeliveryAttempt struct {
 	At           time.Time             `json:"at"`
 	DurationMs   int                   `json:"durationMs"`
@@ -62,6 +70,22 @@ type DeliveryError struct {
 	Hint *string `json:"hint,omitempty"`
 }
 
+// What a tenant's plan allows.
+type Entitlements struct {
+	Modes      []outbox.SenderMode `json:"modes"`
+	MaxSenders int                 `json:"maxSenders"`
+	// Notifications per UTC day; null for no quota.
+	DailyQuota *int `json:"dailyQuota,omitempty"`
+}
+
+type EntitlementsInput struct {
+	// PLATFORM is added when missing: every sender falls back to it.
+	Modes      []outbox.SenderMode `json:"modes"`
+	MaxSenders int                 `json:"maxSenders"`
+	// Notifications per UTC day; null for no quota.
+	DailyQuota *int `json:"dailyQuota,omitempty"`
+}
+
 type HTTPAPIInput struct {
 	URL string `json:"url"`
 	// The header that carries the credential, e.g. Authorization or X-Api-Key.
@@ -79,7 +103,9 @@ type HTTPAPISettings struct {
 }
 
 type Message struct {
-	ID             string               `json:"id"`
+	ID string `json:"id"`
+	// The key of the sender it went out through.
+	Sender         string               `json:"sender"`
 	Kind           outbox.MessageKind   `json:"kind"`
 	Status         outbox.MessageStatus `json:"status"`
 	From           string               `json:"from"`
@@ -118,6 +144,8 @@ type MessageEvent struct {
 type MessageFilter struct {
 	Status []outbox.MessageStatus `json:"status,omitempty"`
 	Kind   *outbox.MessageKind    `json:"kind,omitempty"`
+	// A sender key.
+	Sender *string `json:"sender,omitempty"`
 	// Exact address, any case.
 	Recipient      *string    `json:"recipient,omitempty"`
 	Template       *string    `json:"template,omitempty"`
@@ -187,8 +215,10 @@ type Query struct {
 }
 
 type SendNotificationInput struct {
-	To []string `json:"to"`
-	Cc []string `json:"cc,omitempty"`
+	// The sender to send through (default: "default"); only its owner may send through a personal sender.
+	Sender *string  `json:"sender,omitempty"`
+	To     []string `json:"to"`
+	Cc     []string `json:"cc,omitempty"`
 	// A template key; or give subject and text/html.
 	Template    *string           `json:"template,omitempty"`
 	Subject     *string           `json:"subject,omitempty"`
@@ -202,13 +232,32 @@ type SendNotificationInput struct {
 
 type SenderHealth struct {
 	Ok        bool                  `json:"ok"`
+	Status    sender.HealthStatus   `json:"status"`
 	Message   *string               `json:"message,omitempty"`
 	Category  *outbox.ErrorCategory `json:"category,omitempty"`
 	UpdatedAt *time.Time            `json:"updatedAt,omitempty"`
 }
 
+type SenderProfileInput struct {
+	// The sender (default: "default").
+	Sender       *string `json:"sender,omitempty"`
+	FromName     *string `json:"fromName,omitempty"`
+	ReplyTo      *string `json:"replyTo,omitempty"`
+	ContactEmail *string `json:"contactEmail,omitempty"`
+	// BCC addresses: a list, and each entry may itself be comma-separated. At most 10.
+	Bcc           []string `json:"bcc,omitempty"`
+	ArchiveCopyTo *string  `json:"archiveCopyTo,omitempty"`
+}
+
 type SenderSettings struct {
-	Mode outbox.SenderMode `json:"mode"`
+	// The sender's key: "default", or the one given to createSender.
+	Key  string `json:"key"`
+	Name string `json:"name"`
+	// The token subject of the member a personal sender belongs to; null for the tenant's senders.
+	OwnerSubject *string           `json:"ownerSubject,omitempty"`
+	Mode         outbox.SenderMode `json:"mode"`
+	// The mode mail goes out in: mode, or PLATFORM while the plan does not include mode (health says NOT_ENTITLED).
+	EffectiveMode outbox.SenderMode `json:"effectiveMode"`
 	// The display name on outgoing mail (for PLATFORM: "<tenant> via <platform>").
 	FromName string `json:"fromName"`
 	// The From address on outgoing mail.
@@ -226,6 +275,8 @@ type SenderSettings struct {
 }
 
 type SenderSettingsInput struct {
+	// The sender the settings are for (default: "default").
+	Sender       *string           `json:"sender,omitempty"`
 	Mode         outbox.SenderMode `json:"mode"`
 	FromName     *string           `json:"fromName,omitempty"`
 	FromEmail    *string           `json:"fromEmail,omitempty"`
@@ -261,7 +312,9 @@ type SenderTestStep struct {
 }
 
 type SenderVerification struct {
-	ID         string        `json:"id"`
+	ID string `json:"id"`
+	// The key of the sender whose From address it verifies.
+	Sender     string        `json:"sender"`
 	Email      string        `json:"email"`
 	Status     verify.Status `json:"status"`
 	ExpiresAt  time.Time     `json:"expiresAt"`
@@ -368,10 +421,31 @@ type TemplatePreviewInput struct {
 }
 
 type Tenant struct {
-	ID   string `json:"id"`
+	ID string `json:"id"`
+	// The tenant claim of its users' tokens.
+	Slug string `json:"slug"`
 	Name string `json:"name"`
+	// The plan in effect: the operator's, or the configured defaults.
+	Entitlements *Entitlements       `json:"entitlements"`
+	Status       outbox.TenantStatus `json:"status"`
+	// Why the tenant is paused.
+	StatusReason *string `json:"statusReason,omitempty"`
+	// Operators only (null for others): how many senders the tenant has.
+	SenderCount *int `json:"senderCount,omitempty"`
+	// Operators only (null for others): messages created in the last 24 hours.
+	MessagesLast24h *int `json:"messagesLast24h,omitempty"`
 	// How many days messages are kept in the logs.
 	RetentionDays int `json:"retentionDays"`
+}
+
+type TenantConnection struct {
+	Edges    []TenantEdge `json:"edges"`
+	PageInfo *PageInfo    `json:"pageInfo"`
+}
+
+type TenantEdge struct {
+	Cursor string  `json:"cursor"`
+	Node   *Tenant `json:"node"`
 }
 
 type Viewer struct {

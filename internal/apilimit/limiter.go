@@ -45,8 +45,11 @@ type Limiter struct {
 // bucket names one budget: a tenant's or a client's, general or sending.
 type bucket struct {
 	client bool
-	id     string
-	send   bool
+	// operator marks the bucket of an operator (id is its subject), who
+	// acts for no tenant.
+	operator bool
+	id       string
+	send     bool
 }
 
 // New returns a Limiter enforcing limits. now is the clock; nil means
@@ -74,6 +77,9 @@ func (l *Limiter) Allow(p auth.Principal, messages int) error {
 		what  string
 	}
 	checks := []check{{bucket{id: p.Tenant}, l.limits.Tenant, 1, "this tenant"}}
+	if p.IsOperator() {
+		checks = []check{{bucket{operator: true, id: p.Subject}, l.limits.Tenant, 1, "this operator"}}
+	}
 	if p.Kind == auth.KindPartner {
 		checks = append(checks, check{bucket{client: true, id: p.ClientID}, l.limits.Client, 1, "this partner client"})
 	}

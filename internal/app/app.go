@@ -30,6 +30,7 @@ import (
 	"github.com/outbox/outbox/internal/logs"
 	"github.com/outbox/outbox/internal/metrics"
 	"github.com/outbox/outbox/internal/pages"
+	"github.com/outbox/outbox/internal/operator"
 	"github.com/outbox/outbox/internal/partner"
 	"github.com/outbox/outbox/internal/pgserver"
 	"github.com/outbox/outbox/internal/ratelimit"
@@ -180,6 +181,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	}
 	senderOpts := opts.Sender
 	senderOpts.AddrPolicy = addrPolicy(cfg)
+	senderOpts.Plans = cfg.Plans()
 	senders := sender.NewService(a.store, a.river, keyring, sender.Platform{Name: cfg.PlatformName, From: cfg.PlatformFrom}, senderOpts)
 	deps.Sender = senders
 	a.logs = logs.NewService(a.store, senders, logger, logs.Options{})
@@ -208,9 +210,10 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 
 	m := metrics.New(jobCounts(a.store), logger)
 	anonymous := apilimit.NewAnonymous(cfg.RateLimitAnonymous, nil)
+	tenants := tenant.NewService(a.store)
 	gql, err := graph.NewHandler(graph.HandlerConfig{
-		Resolver:        &graph.Resolver{Sender: senders, Verify: verifications, Partners: partners, Audit: audit.NewLog(a.store), Logs: a.logs, Templates: tpls, Delivery: a.delivery, Logger: logger},
-		Authenticator:   graph.NewAuthenticator(verifier, tenant.NewService(a.store), anonymous),
+		Resolver:        &graph.Resolver{Sender: senders, Verify: verifications, Partners: partners, Audit: audit.NewLog(a.store), Logs: a.logs, Templates: tpls, Delivery: a.delivery, Operator: operator.NewService(a.store, senders, tenants), Logger: logger},
+		Authenticator:   graph.NewAuthenticator(verifier, tenants, anonymous),
 		Metrics:         m,
 		Logger:          logger,
 		Production:      cfg.Production(),

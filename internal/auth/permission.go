@@ -56,6 +56,12 @@ const (
 	PermPartnersManage Permission = "partners:manage"
 	// PermAuditRead allows reading the audit log.
 	PermAuditRead Permission = "audit:read"
+	// PermSendersOwn allows creating, testing, saving and deleting senders:
+	// every sender of the tenant for a caller who also holds
+	// PermSettingsWrite, only personal senders of its own otherwise (the
+	// sender service checks which). Members and admins hold it, and
+	// partners with settings:write.
+	PermSendersOwn Permission = "senders:own"
 	// PermOperate allows the platform operations on tenants as a whole
 	// (listing them, setting their entitlements, pausing and reinstating
 	// them). Only operators hold it, and they hold nothing else.
@@ -74,7 +80,7 @@ func (perm Permission) known() bool {
 func (perm Permission) inTenant() bool {
 	switch perm {
 	case PermSettingsRead, PermSettingsWrite, PermMessagesSend, PermLogsRead,
-		PermTemplatesWrite, PermPartnersManage, PermAuditRead:
+		PermTemplatesWrite, PermPartnersManage, PermAuditRead, PermSendersOwn:
 		return true
 	}
 	return false
@@ -116,7 +122,7 @@ func roleGrants(role string, perm Permission) bool {
 	case RoleAdmin:
 		return perm.inTenant()
 	case RoleMember:
-		return perm == PermSettingsRead || perm == PermLogsRead || perm == PermMessagesSend
+		return perm == PermSettingsRead || perm == PermLogsRead || perm == PermMessagesSend || perm == PermSendersOwn
 	}
 	return false
 }
@@ -131,6 +137,9 @@ func (p Principal) Can(perm Permission) bool {
 	case KindUser:
 		return slices.ContainsFunc(p.Roles, func(role string) bool { return roleGrants(role, perm) })
 	case KindPartner:
+		if perm == PermSendersOwn {
+			return slices.Contains(p.Scopes, ScopeSettingsWrite)
+		}
 		return perm.partnerGrantable() && slices.Contains(p.Scopes, Scope(perm))
 	}
 	return false
@@ -156,6 +165,8 @@ func forbidden(kind Kind, perm Permission) *outbox.Error {
 	switch {
 	case !perm.known():
 		return outbox.Errorf(outbox.EFORBIDDEN, "unknown permission %q", perm)
+	case kind == KindPartner && perm == PermSendersOwn:
+		return outbox.Errorf(outbox.EFORBIDDEN, "the partner client lacks the scope %s", ScopeSettingsWrite)
 	case kind == KindPartner && !perm.partnerGrantable():
 		return outbox.Errorf(outbox.EFORBIDDEN, "%s is not available to partner clients", perm)
 	case kind == KindPartner:

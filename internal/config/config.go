@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/outbox/outbox/internal/outbox"
 )
 
 // Environments.
@@ -237,7 +240,37 @@ type Config struct {
 	// --rate-limit-send-client (default 3000): messages one partner client's
 	// operations may send per minute, per API process; 0 turns it off.
 	RateLimitSendClient int
+	// DefaultModes is OUTBOX_DEFAULT_MODES / --default-modes (default
+	// PLATFORM,BRANDED,SMTP,HTTP): the sender modes of a tenant whose plan
+	// an operator did not set. PLATFORM is always included.
+	DefaultModes string
+	// DefaultMaxSenders is OUTBOX_DEFAULT_MAX_SENDERS /
+	// --default-max-senders (default 10): how many senders such a tenant
+	// may have.
+	DefaultMaxSenders int
+	// DefaultDailyQuota is OUTBOX_DEFAULT_DAILY_QUOTA /
+	// --default-daily-quota (default -1, none): notifications such a tenant
+	// may queue per UTC day.
+	DefaultDailyQuota int
 }
+
+// Plans returns the entitlements of tenants an operator gave none, from
+// DefaultModes, DefaultMaxSenders and DefaultDailyQuota (as validated).
+func (c *Config) Plans() outbox.Entitlements {
+	e := outbox.Entitlements{Modes: []outbox.SenderMode{outbox.ModePlatform}, MaxSenders: c.DefaultMaxSenders}
+	for _, m := range strings.Split(c.DefaultModes, ",") {
+		mode := outbox.SenderMode(strings.ToUpper(strings.TrimSpace(m)))
+		if mode != "" && mode != outbox.ModePlatform && !slices.Contains(e.Modes, mode) {
+			e.Modes = append(e.Modes, mode)
+		}
+	}
+	if c.DefaultDailyQuota >= 0 {
+		q := c.DefaultDailyQuota
+		e.DailyQuota = &q
+	}
+	return e
+}
+
 
 // Production reports whether the service runs with OUTBOX_ENV=production.
 func (c *Config) Production() bool { return c.Env == EnvProduction }
@@ -325,6 +358,9 @@ func Bind(fs *flag.FlagSet, c *Config, getenv func(string) string) (envErrors fu
 	b.int(&c.RateLimitClient, "rate-limit-client", "OUTBOX_RATE_LIMIT_CLIENT", 1200, "GraphQL operations per minute per partner client (0: off)")
 	b.int(&c.RateLimitSendTenant, "rate-limit-send-tenant", "OUTBOX_RATE_LIMIT_SEND_TENANT", 6000, "messages sent per minute per tenant (0: off)")
 	b.int(&c.RateLimitSendClient, "rate-limit-send-client", "OUTBOX_RATE_LIMIT_SEND_CLIENT", 3000, "messages sent per minute per partner client (0: off)")
+	b.str(&c.DefaultModes, "default-modes", "OUTBOX_DEFAULT_MODES", "PLATFORM,BRANDED,SMTP,HTTP", "sender modes of tenants without a plan of their own")
+	b.int(&c.DefaultMaxSenders, "default-max-senders", "OUTBOX_DEFAULT_MAX_SENDERS", 10, "senders a tenant without a plan of its own may have")
+	b.int(&c.DefaultDailyQuota, "default-daily-quota", "OUTBOX_DEFAULT_DAILY_QUOTA", -1, "notifications per UTC day of a tenant without a plan of its own (-1: no quota)")
 	return func() error { return errors.Join(b.errs...) }
 }
 
@@ -523,6 +559,19 @@ func (c *Config) Validate() error {
 	}
 	if c.DeliveryCircuitMax < c.DeliveryCircuitBase || c.DeliveryCircuitMax > 24*time.Hour {
 		bad("OUTBOX_DELIVERY_CIRCUIT_MAX", "must be between OUTBOX_DELIVERY_CIRCUIT_BASE and 24h")
+	}
+	for _, m := range strings.Split(c.DefaultModes, ",") {
+		switch outbox.SenderMode(strings.ToUpper(strings.TrimSpace(m))) {
+		case outbox.ModePlatform, outbox.ModeBranded, outbox.ModeSMTP, outbox.ModeHTTP, "":
+		default:
+			bad("OUTBOX_DEFAULT_MODES", "unknown sender mode %q: give a comma-separated list of PLATFORM, BRANDED, SMTP and HTTP", strings.TrimSpace(m))
+		}
+	}
+	if c.DefaultMaxSenders < 1 || c.DefaultMaxSenders > 10000 {
+		bad("OUTBOX_DEFAULT_MAX_SENDERS", "must be between 1 and 10000")
+	}
+	if c.DefaultDailyQuota < -1 {
+		bad("OUTBOX_DEFAULT_DAILY_QUOTA", "must be a number of notifications, or -1 for no quota")
 	}
 	return errors.Join(errs...)
 }

@@ -68,7 +68,7 @@ func (s *Service) Cancel(ctx context.Context, id uuid.UUID) (outbox.Message, err
 
 // Resend sends a notification again as a new message linked to the old one
 // (resentFrom): same recipients, subject, bodies and attachments, through
-// the tenant's current settings, and subject to the suppression list as any
+// the current settings of the same sender, and subject to the suppression list as any
 // send. It returns ENOTFOUND for an unknown id and ECONFLICT for a message
 // still on its way (cancel it first) or not a notification.
 func (s *Service) Resend(ctx context.Context, id uuid.UUID) (outbox.Message, error) {
@@ -90,8 +90,11 @@ func (s *Service) Resend(ctx context.Context, id uuid.UUID) (outbox.Message, err
 	if err != nil {
 		return outbox.Message{}, err
 	}
+	if err := sc.useSender(ctx, s, "", orig.Sender); err != nil {
+		return outbox.Message{}, err
+	}
 	d := draft{
-		id: uuid.New(), to: orig.To, cc: orig.Cc, subject: orig.Subject, templateKey: orig.Template,
+		id: uuid.New(), sender: orig.Sender, to: orig.To, cc: orig.Cc, subject: orig.Subject, templateKey: orig.Template,
 		payload: payload, resentFrom: orig.ID,
 	}
 	msgs, err := s.enqueue(ctx, sc, []draft{d})

@@ -53,6 +53,11 @@ func (s *Service) Deliver(ctx context.Context, args JobArgs, run Run) Outcome {
 	if !deliverable(row.Message.Status) {
 		return done()
 	}
+	if row.Tenant.Status == outbox.TenantPaused {
+		// An operator paused the tenant: wait, spending no attempt, until
+		// it is reinstated (which wakes the job: Tx.DeliveryJobsWake).
+		return snooze(s.opts.PausedRecheck)
+	}
 	d := &delivery{s: s, run: run, msg: row.Message, settings: row.Settings, tenant: row.Tenant}
 
 	active, err := s.deps.Senders.ActiveFrom(d.tenant, row.Settings)
@@ -303,7 +308,7 @@ func (d *delivery) record(ctx context.Context, change db.StatusChange, f *transp
 			}
 		}
 		if health != nil {
-			if err := tx.SenderSettingsSetHealth(ctx, d.tenant.ID, health.ok, health.category, health.message); err != nil {
+			if err := tx.SenderSettingsSetHealth(ctx, d.tenant.ID, d.settings.Key, health.ok, health.category, health.message); err != nil {
 				return err
 			}
 		}

@@ -281,7 +281,7 @@ func TestDeliverAuthFailureMarksSettings(t *testing.T) {
 	require.Equal(t, outbox.StatusFailed, row.Status)
 	require.Equal(t, outbox.CategoryAuthFailed, attempts[0].Category)
 	require.Equal(t, 535, attempts[0].Code)
-	view, err := b.senders.Current(ctx)
+	view, err := b.senders.Current(ctx, "")
 	require.NoError(t, err)
 	require.False(t, view.Health.OK)
 	require.Equal(t, outbox.CategoryAuthFailed, view.Health.Category)
@@ -291,7 +291,7 @@ func TestDeliverAuthFailureMarksSettings(t *testing.T) {
 	msg, err = b.svc.Send(ctx, raw("a@example.com"))
 	require.NoError(t, err)
 	require.Equal(t, delivery.Done, b.deliver(t, msg, delivery.Run{}).Action)
-	view, err = b.senders.Current(ctx)
+	view, err = b.senders.Current(ctx, "")
 	require.NoError(t, err)
 	require.True(t, view.Health.OK)
 }

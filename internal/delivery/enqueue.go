@@ -7,14 +7,16 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/riverqueue/river"
 
 	"github.com/outbox/outbox/db"
-	"github.com/outbox/outbox/internal/mailaddr"
 	"github.com/outbox/outbox/internal/outbox"
 )
 
@@ -22,15 +24,26 @@ import (
 // claims, their River jobs (InsertManyTx) and rows (one statement each for
 // all messages and all first events). A draft whose idempotency key is
 // already live is not written: the message of the first claim takes its
-// place, provided the request is the same (else ECONFLICT). A draft whose every To and Cc address is suppressed is written
-// SUPPRESSED, without a job. It returns one message per draft, in order.
+// place, provided the request is the same (else ECONFLICT). A draft whose
+// every To and Cc address is suppressed is written SUPPRESSED, without a
+// job. The senders used are held (SenderLockShared) so that none is
+// deleted under the new messages, and the messages to send count against
+// the tenant's daily quota (ERATELIMITED over it, nothing written). It
+// returns one message per draft, in order.
 func (s *Service) enqueue(ctx context.Context, sc *sendContext, drafts []draft) ([]outbox.Message, error) {
 	if err := s.markSuppressed(ctx, sc.tenant, drafts); err != nil {
 		return nil, err
 	}
-	from := mailaddr.Format(sc.view.FromName, sc.view.FromEmail)
 	out := make([]outbox.Message, len(drafts))
 	err := s.deps.Store.InTx(ctx, func(tx *db.Tx) error {
+		for _, key := range slices.Sorted(maps.Keys(sc.senders)) {
+			if err := tx.SenderLockShared(ctx, sc.tenant.ID, key); err != nil {
+				if outbox.ErrorCode(err) == outbox.ENOTFOUND {
+					return outbox.Invalid("sender", "the sender %q was deleted meanwhile", key)
+				}
+				return err
+			}
+		}
 		// firstOf maps an idempotency key to the first draft that has it;
 		// existing holds the messages of keys claimed before this call.
 		firstOf, existing, err := s.claimKeys(ctx, tx, sc.tenant, drafts)
@@ -38,12 +51,19 @@ func (s *Service) enqueue(ctx context.Context, sc *sendContext, drafts []draft) 
 			return err
 		}
 		var fresh []int
+		queued := 0
 		for i, d := range drafts {
 			if k := d.idempotencyKey; k == "" || (existing[k] == nil && firstOf[k] == i) {
 				fresh = append(fresh, i)
+				if d.suppressed == nil {
+					queued++
+				}
 			}
 		}
-		msgs, err := s.insert(ctx, tx, sc.tenant, from, drafts, fresh)
+		if err := s.countQuota(ctx, tx, sc.tenant, queued); err != nil {
+			return err
+		}
+		msgs, err := s.insert(ctx, tx, sc, drafts, fresh)
 		if err != nil {
 			return err
 		}
@@ -176,7 +196,7 @@ func reusedKey(key string) error {
 }
 
 // requestHash returns the SHA-256 of what a caller asked for in a draft:
-// its normalized recipients, template or subject and bodies, variables and
+// its normalized recipients, sender, template or subject and bodies, variables and
 // attachments. The same request gives the same hash whatever the templates
 // render meanwhile; any difference gives another.
 func requestHash(d draft, in SendInput, atts []attachment) ([]byte, error) {
@@ -196,6 +216,11 @@ func requestHash(d draft, in SendInput, atts []attachment) ([]byte, error) {
 			str(strings.ToLower(a))
 		}
 	}
+	if d.sender != outbox.DefaultSender {
+		// Left out for the default sender, so that a key claimed before
+		// senders existed still matches its request.
+		str("sender:" + d.sender)
+	}
 	str(in.Template)
 	str(in.Subject)
 	str(in.Text)
@@ -213,10 +238,11 @@ func requestHash(d draft, in SendInput, atts []attachment) ([]byte, error) {
 // insert writes the drafts numbered fresh: River jobs for those not
 // suppressed, then the messages with their job ids and first events
 // (Tx.NotificationInsertMany). It returns the messages by id.
-func (s *Service) insert(ctx context.Context, tx *db.Tx, tenant outbox.Tenant, from string, drafts []draft, fresh []int) (map[uuid.UUID]outbox.Message, error) {
+func (s *Service) insert(ctx context.Context, tx *db.Tx, sc *sendContext, drafts []draft, fresh []int) (map[uuid.UUID]outbox.Message, error) {
 	if len(fresh) == 0 {
 		return nil, nil
 	}
+	tenant := sc.tenant
 	jobIDs := make(map[uuid.UUID]int64, len(fresh))
 	var params []river.InsertManyParams
 	for _, i := range fresh {
@@ -248,7 +274,7 @@ func (s *Service) insert(ctx context.Context, tx *db.Tx, tenant outbox.Tenant, f
 			status, detail = outbox.StatusSuppressed, "not sent: suppressed address "+strings.Join(d.suppressed, ", ")
 		}
 		news[n] = db.NewMessage{
-			ID: d.id, Kind: outbox.KindNotification, Status: status, From: from, To: d.to, Cc: d.cc,
+			ID: d.id, Sender: d.sender, Kind: outbox.KindNotification, Status: status, From: sc.senders[d.sender].from, To: d.to, Cc: d.cc,
 			Subject: d.subject, Template: d.templateKey, IdempotencyKey: d.idempotencyKey, Payload: d.payload,
 			JobID: jobIDs[d.id], ResentFrom: d.resentFrom, Detail: detail,
 		}
@@ -262,4 +288,25 @@ func (s *Service) insert(ctx context.Context, tx *db.Tx, tenant outbox.Tenant, f
 		out[m.ID] = m
 	}
 	return out, nil
+}
+
+// countQuota counts n more notifications against the tenant's daily quota
+// in tx, when its plan has one. Over the quota it returns ERATELIMITED with
+// the time until the next UTC day, and counts nothing.
+func (s *Service) countQuota(ctx context.Context, tx *db.Tx, tenant outbox.Tenant, n int) error {
+	quota := s.deps.Senders.Entitlements(tenant).DailyQuota
+	if quota == nil || n == 0 {
+		return nil
+	}
+	now := time.Now()
+	ok, err := tx.TenantUsageAdd(ctx, tenant.ID, now, n, *quota)
+	if err != nil || ok {
+		return err
+	}
+	day := now.UTC().Truncate(24 * time.Hour)
+	return &outbox.Error{
+		Code:       outbox.ERATELIMITED,
+		Message:    fmt.Sprintf("your plan allows %d notifications per day (UTC) and this would exceed it: send again after midnight UTC, or ask the platform for a larger plan", *quota),
+		RetryAfter: day.Add(24 * time.Hour).Sub(now),
+	}
 }

@@ -133,12 +133,14 @@ func withPool(f func(*pgxpool.Config)) extra { return func(x *extras) { x.pool =
 // withLog sends the service's and the relay's log to h.
 func withLog(h slog.Handler) extra { return func(x *extras) { x.log = h } }
 
-// tenant returns a context acting for a new tenant in PLATFORM mode.
+// tenant returns a context acting for a new tenant in PLATFORM mode, as
+// its admin.
 func (b *bundle) tenant(t testing.TB, slug string) context.Context {
 	t.Helper()
 	tenant, err := b.store.EnsureTenant(context.Background(), slug)
 	require.NoError(t, err)
-	return outbox.NewContextWithTenant(context.Background(), tenant)
+	ctx := outbox.NewContextWithTenant(context.Background(), tenant)
+	return outbox.NewContextWithCaller(ctx, outbox.Caller{Subject: "admin-" + slug, ManagesSenders: true})
 }
 
 // useSMTP saves settings for the tenant of ctx that send through srv, the
@@ -154,14 +156,14 @@ func (b *bundle) useSMTP(t *testing.T, ctx context.Context, srv *smtptest.Server
 	if identity.FromEmail == "" {
 		identity.FromEmail = smtpUser
 	}
-	test, err := b.senders.StartTest(ctx, identity, "owner@example.net")
+	test, err := b.senders.StartTest(ctx, "", identity, "owner@example.net")
 	require.NoError(t, err)
 	tenant, _ := outbox.TenantFromContext(ctx)
 	require.NoError(t, b.senders.RunTest(ctx, tenant.ID, test.ID))
 	got, err := b.senders.Test(ctx, test.ID)
 	require.NoError(t, err)
 	require.Equal(t, sender.TestPassed, got.Status, "%+v", got.Error)
-	_, err = b.senders.Save(ctx, test.ID)
+	_, err = b.senders.Save(ctx, test.ID, "")
 	require.NoError(t, err)
 }
 

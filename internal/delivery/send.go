@@ -45,6 +45,9 @@ type SendInput struct {
 	// the message created the first time instead of creating another; a
 	// different request under a live key is ECONFLICT.
 	IdempotencyKey string
+	// Sender is the key of the tenant's sender to send through; "" for the
+	// default sender.
+	Sender string
 }
 
 // payload is messages.payload of a notification: what the worker needs
@@ -57,7 +60,9 @@ type payload struct {
 
 // draft is a new message, checked and rendered, ready to be written.
 type draft struct {
-	id             uuid.UUID
+	id uuid.UUID
+	// sender is the key of the sender it goes out through.
+	sender         string
 	to, cc         []string
 	subject        string
 	templateKey    string
@@ -112,6 +117,15 @@ func (s *Service) send(ctx context.Context, ins []SendInput, batch bool) ([]outb
 	if err != nil {
 		return nil, err
 	}
+	for i, in := range ins {
+		prefix := ""
+		if batch {
+			prefix = fmt.Sprintf("inputs[%d].", i)
+		}
+		if err := sc.useSender(ctx, s, prefix, in.Sender); err != nil {
+			return nil, err
+		}
+	}
 	drafts := make([]draft, len(ins))
 	for i, in := range ins {
 		prefix := ""
@@ -129,43 +143,76 @@ func (s *Service) send(ctx context.Context, ins []SendInput, batch bool) ([]outb
 // call.
 type sendContext struct {
 	tenant    outbox.Tenant
-	view      sender.View
-	shop      templates.Shop
 	templates map[string]templates.Template
 	// prepared are the templates parsed so far in this call: a batch parses
 	// each template once, not once per message.
 	prepared map[string]*templates.Prepared
+	// senders are the senders the call's messages go through, by key.
+	senders map[string]*senderUse
+}
+
+// senderUse is one sender as the messages sent through it need it.
+type senderUse struct {
+	view sender.View
+	shop templates.Shop
+	// from is the From header its messages get.
+	from string
 	// copies is the number of BCC and archive addresses every message gets.
 	copies int
 }
 
 func (s *Service) sendContext(ctx context.Context, tenant outbox.Tenant, keys []string) (*sendContext, error) {
-	row, err := s.deps.Store.SenderSettingsGet(ctx, tenant.ID)
-	if err != nil {
-		return nil, err
-	}
-	view, err := s.deps.Senders.ViewFrom(tenant, row)
-	if err != nil {
-		return nil, err
-	}
 	tpls, err := s.deps.Templates.Resolve(ctx, tenant.ID, keys)
 	if err != nil {
 		return nil, err
 	}
-	sc := &sendContext{
-		tenant: tenant, view: view, shop: templates.ShopOf(tenant, row), templates: tpls,
-		prepared: make(map[string]*templates.Prepared, len(tpls)), copies: len(view.BCC),
+	return &sendContext{
+		tenant: tenant, templates: tpls, prepared: make(map[string]*templates.Prepared, len(tpls)),
+		senders: make(map[string]*senderUse, 1),
+	}, nil
+}
+
+// useSender loads the sender key ("" for the default one) into sc, once
+// per call. Errors: EINVALID on prefix+"sender" for a key the tenant has no
+// sender of, EFORBIDDEN for another member's personal sender.
+func (sc *sendContext) useSender(ctx context.Context, s *Service, prefix, key string) error {
+	key = sender.KeyOrDefault(key)
+	if sc.senders[key] != nil {
+		return nil
+	}
+	if err := sender.CheckKey(prefix+"sender", key); err != nil {
+		return err
+	}
+	row, err := s.deps.Store.SenderSettingsGet(ctx, sc.tenant.ID, key)
+	if outbox.ErrorCode(err) == outbox.ENOTFOUND {
+		return outbox.Invalid(prefix+"sender", "there is no sender %q: list them with senders, or create it with createSender", key)
+	}
+	if err != nil {
+		return err
+	}
+	if err := sender.MaySendThrough(ctx, row); err != nil {
+		return err
+	}
+	view, err := s.deps.Senders.ViewFrom(sc.tenant, row)
+	if err != nil {
+		return err
+	}
+	u := &senderUse{
+		view: view, shop: templates.ShopOf(sc.tenant, row), from: s.deps.Senders.OutgoingFrom(sc.tenant, view),
+		copies: len(view.BCC),
 	}
 	if view.ArchiveCopyTo != "" {
-		sc.copies++
+		u.copies++
 	}
-	return sc, nil
+	sc.senders[key] = u
+	return nil
 }
 
 // prepare checks and renders one input into a draft. Errors are EINVALID on
 // prefix+field.
 func (s *Service) prepare(sc *sendContext, prefix string, in SendInput) (draft, error) {
-	d := draft{id: uuid.New(), templateKey: in.Template}
+	d := draft{id: uuid.New(), sender: sender.KeyOrDefault(in.Sender), templateKey: in.Template}
+	use := sc.senders[d.sender]
 	var err error
 	if d.to, err = recipients(prefix+"to", in.To); err != nil {
 		return draft{}, err
@@ -180,8 +227,8 @@ func (s *Service) prepare(sc *sendContext, prefix string, in SendInput) (draft, 
 	if n > MaxRecipients {
 		return draft{}, outbox.Invalid(prefix+"to", "at most %d recipients (To and Cc) per message; %d were given", MaxRecipients, n)
 	}
-	if most := sc.view.Limits.RecipientsPerMessage; most > 0 && n+sc.copies > most {
-		return draft{}, outbox.Invalid(prefix+"to", "your mail provider takes at most %d recipients per message, BCC and archive copies included; this one has %d", most, n+sc.copies)
+	if most := use.view.Limits.RecipientsPerMessage; most > 0 && n+use.copies > most {
+		return draft{}, outbox.Invalid(prefix+"to", "your mail provider takes at most %d recipients per message, BCC and archive copies included; this one has %d", most, n+use.copies)
 	}
 	if d.idempotencyKey, err = checkIdempotencyKey(prefix+"idempotencyKey", in.IdempotencyKey); err != nil {
 		return draft{}, err
@@ -206,7 +253,7 @@ func (s *Service) prepare(sc *sendContext, prefix string, in SendInput) (draft, 
 			}
 			sc.prepared[in.Template] = prepared
 		}
-		r, err := prepared.Render(templates.Variables(in.Template, sc.shop, in.Variables))
+		r, err := prepared.Render(templates.Variables(in.Template, use.shop, in.Variables))
 		if err != nil {
 			return draft{}, renderError(prefix, err)
 		}

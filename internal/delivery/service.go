@@ -88,6 +88,10 @@ type Options struct {
 	// MaxWait is how long after its creation a message may still be put
 	// back for sending limits before it fails with THROTTLED. Default 72h.
 	MaxWait time.Duration
+	// PausedRecheck is how long a message of a paused tenant waits before
+	// its job looks again; reinstating the tenant wakes them at once.
+	// Default 15m.
+	PausedRecheck time.Duration
 	// SendTimeout bounds one attempt: waiting for a pooled connection and
 	// the whole conversation. Default 2m.
 	SendTimeout time.Duration
@@ -148,6 +152,7 @@ func (o Options) withDefaults() Options {
 		o.MaxSnoozes = 1000
 	}
 	set(&o.MaxWait, 72*time.Hour)
+	set(&o.PausedRecheck, 15*time.Minute)
 	set(&o.SendTimeout, 2*time.Minute)
 	set(&o.OutcomeRetry, 2*time.Minute)
 	set(&o.CircuitBase, 5*time.Second)

@@ -15,6 +15,8 @@ type Filter struct {
 	// Statuses keeps messages in any of these statuses.
 	Statuses []outbox.MessageStatus
 	Kind     outbox.MessageKind
+	// Sender keeps messages sent through the sender with this key.
+	Sender string
 	// Recipient keeps messages to this address (To or Cc), in any case.
 	Recipient      string
 	Template       string
@@ -58,6 +60,7 @@ func (f Filter) normalize() (Filter, error) {
 		return Filter{}, outbox.Invalid("filter.kind", "unknown kind %q", f.Kind)
 	}
 	f.Recipient = strings.ToLower(strings.TrimSpace(f.Recipient))
+	f.Sender = strings.TrimSpace(f.Sender)
 	f.Template = strings.TrimSpace(f.Template)
 	f.IdempotencyKey = strings.TrimSpace(f.IdempotencyKey)
 	f.Search = strings.TrimSpace(f.Search)
@@ -66,6 +69,7 @@ func (f Filter) normalize() (Filter, error) {
 		max          int
 	}{
 		{"filter.recipient", f.Recipient, maxAddressLen},
+		{"filter.sender", f.Sender, maxKeyLen},
 		{"filter.template", f.Template, maxKeyLen},
 		{"filter.idempotencyKey", f.IdempotencyKey, maxKeyLen},
 		{"filter.search", f.Search, maxSearchLen},
@@ -90,6 +94,8 @@ func (f Filter) Match(m outbox.Message) bool {
 	case len(f.Statuses) > 0 && !slices.Contains(f.Statuses, m.Status):
 		return false
 	case f.Kind != "" && f.Kind != m.Kind:
+		return false
+	case f.Sender != "" && m.Sender != f.Sender:
 		return false
 	case f.Template != "" && m.Template != f.Template:
 		return false

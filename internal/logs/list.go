@@ -61,7 +61,7 @@ func (s *Service) List(ctx context.Context, f Filter, first *int, after *string)
 		return Page{}, err
 	}
 	q := db.MessageQuery{
-		TenantID: tenant.ID, Statuses: f.Statuses, Kind: f.Kind, Recipient: f.Recipient, Template: f.Template,
+		TenantID: tenant.ID, Statuses: f.Statuses, Kind: f.Kind, Sender: f.Sender, Recipient: f.Recipient, Template: f.Template,
 		IdempotencyKey: f.IdempotencyKey, Since: f.Since, Until: f.Until, Search: f.Search, Limit: n + 1,
 	}
 	if after != nil && *after != "" {

@@ -8,6 +8,30 @@ import (
 
 type tenantKey struct{}
 type requestIDKey struct{}
+type callerKey struct{}
+
+// Caller is who makes a request, as the domain rules need to know it.
+type Caller struct {
+	// Subject is the token's subject: a user's sub, a partner's client id.
+	Subject string
+	// ManagesSenders is set for callers that may change every sender of
+	// the tenant (admins, partners with settings:write); others may change
+	// only the personal senders they own.
+	ManagesSenders bool
+}
+
+// NewContextWithCaller returns ctx carrying the caller; the transport sets
+// it beside the tenant.
+func NewContextWithCaller(ctx context.Context, c Caller) context.Context {
+	return context.WithValue(ctx, callerKey{}, c)
+}
+
+// CallerFromContext returns the caller, or the zero Caller (who owns and
+// manages nothing) outside a request.
+func CallerFromContext(ctx context.Context) Caller {
+	c, _ := ctx.Value(callerKey{}).(Caller)
+	return c
+}
 
 // NewContextWithTenant returns ctx carrying the tenant of the caller. Every
 // domain call reads the tenant from here, never from its arguments.

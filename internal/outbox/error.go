@@ -31,6 +31,18 @@ type Error struct {
 	Field string
 	// RetryAfter says when to try again, for ERATELIMITED.
 	RetryAfter time.Duration
+	// Reason refines the code for clients that act on it, such as
+	// ReasonNotEntitled on EFORBIDDEN; "" for none.
+	Reason string
+}
+
+// ReasonNotEntitled is the Reason of an EFORBIDDEN error for something the
+// tenant's plan does not include.
+const ReasonNotEntitled = "NOT_ENTITLED"
+
+// NotEntitled returns an EFORBIDDEN error with Reason ReasonNotEntitled.
+func NotEntitled(format string, args ...any) *Error {
+	return &Error{Code: EFORBIDDEN, Message: fmt.Sprintf(format, args...), Reason: ReasonNotEntitled}
 }
 
 func (e *Error) Error() string {

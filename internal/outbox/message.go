@@ -13,7 +13,9 @@ import (
 type Message struct {
 	ID       uuid.UUID
 	TenantID uuid.UUID
-	Kind     MessageKind
+	// Sender is the key of the tenant's sender it goes out through.
+	Sender string
+	Kind   MessageKind
 	Status   MessageStatus
 	From     string
 	To, Cc   []string

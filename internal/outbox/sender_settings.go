@@ -6,12 +6,21 @@ import (
 	"github.com/google/uuid"
 )
 
-// SenderSettings are a tenant's active sender settings as stored: the
-// identity, the non-secret transport fields as JSON (whose shape the sender
-// service owns), the sealed secret and the health the latest deliveries
-// reported.
+// DefaultSender is the key of the sender every tenant has, the one used
+// when a request names none.
+const DefaultSender = "default"
+
+// SenderSettings are the active settings of one of a tenant's senders as
+// stored: its key and name, the owner of a personal sender, the identity,
+// the non-secret transport fields as JSON (whose shape the sender service
+// owns), the sealed secret and the health the latest deliveries reported.
 type SenderSettings struct {
-	TenantID      uuid.UUID
+	TenantID uuid.UUID
+	Key      string
+	Name     string
+	// OwnerSubject is the token subject of the member a personal sender
+	// belongs to; "" for a sender of the whole tenant.
+	OwnerSubject  string
 	Mode          SenderMode
 	FromName      string
 	FromEmail     string
@@ -29,6 +38,7 @@ type SenderSettings struct {
 	HealthCategory ErrorCategory
 	// HealthUpdatedAt is nil until a health was recorded.
 	HealthUpdatedAt *time.Time
+	CreatedAt       time.Time
 	UpdatedAt       time.Time
 }
 
@@ -38,6 +48,8 @@ type SenderSettings struct {
 type SenderTest struct {
 	ID       uuid.UUID
 	TenantID uuid.UUID
+	// Sender is the key of the sender whose draft it tests.
+	Sender string
 	// Status is PENDING, RUNNING, PASSED or FAILED.
 	Status        string
 	Settings      []byte
@@ -54,10 +66,12 @@ type SenderTest struct {
 	FinishedAt *time.Time
 }
 
-// SenderDraft is a tenant's latest tested draft: the test and the
-// fingerprint of its settings, the only settings Save may make active.
+// SenderDraft is the latest tested draft of one of a tenant's senders: the
+// test and the fingerprint of its settings, the only settings Save may make
+// active.
 type SenderDraft struct {
 	TenantID    uuid.UUID
+	Sender      string
 	TestID      uuid.UUID
 	Fingerprint string
 	UpdatedAt   time.Time

@@ -12,7 +12,9 @@ import (
 type SenderVerification struct {
 	ID       uuid.UUID
 	TenantID uuid.UUID
-	Email    string
+	// Sender is the key of the sender whose From address it verifies.
+	Sender string
+	Email  string
 	// ExpiresAt is when the newest link stops working.
 	ExpiresAt time.Time
 	// VerifiedAt is nil until the address is verified.
@@ -48,7 +50,9 @@ type VerificationToken struct {
 // VerificationLink is a token found by its hash, with what the link's page
 // shows: the address, whether it is verified, and the tenant's name.
 type VerificationLink struct {
-	Token      VerificationToken
+	Token VerificationToken
+	// Sender is the key of the sender whose address the link verifies.
+	Sender     string
 	Email      string
 	VerifiedAt *time.Time
 	TenantName string

@@ -27,6 +27,12 @@ func (s *Service) ActiveFrom(tenant outbox.Tenant, stored outbox.SenderSettings)
 		return Active{}, err
 	}
 	a := Active{View: v, OwnFromName: stored.FromName}
+	if v.EffectiveMode != v.Mode {
+		// Not entitled: the platform's sender, with the sender's profile.
+		a.Mode, a.SMTP, a.HTTP, a.Limits = outbox.ModePlatform, nil, nil, Limits{}
+		a.FromName, a.FromEmail = s.PlatformDisplayName(tenant, stored.FromName), s.platform.From
+		return a, nil
+	}
 	if !stored.Secret.IsSet() {
 		return a, nil
 	}
@@ -45,10 +51,10 @@ func (s *Service) ActiveFrom(tenant outbox.Tenant, stored outbox.SenderSettings)
 	return a, nil
 }
 
-// Active loads tenant's active settings with the secret opened; see
-// ActiveFrom.
-func (s *Service) Active(ctx context.Context, tenant outbox.Tenant) (Active, error) {
-	stored, err := s.store.SenderSettingsGet(ctx, tenant.ID)
+// Active loads the active settings of tenant's sender key with the secret
+// opened; see ActiveFrom. Errors: EINVALID on "sender" for an unknown key.
+func (s *Service) Active(ctx context.Context, tenant outbox.Tenant, key string) (Active, error) {
+	stored, err := s.lookup(ctx, tenant, key)
 	if err != nil {
 		return Active{}, err
 	}

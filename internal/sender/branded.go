@@ -8,19 +8,21 @@ import (
 	"github.com/outbox/outbox/internal/outbox"
 )
 
-// UseVerifiedAddress applies a just-verified branded address in tx, the
-// transaction that marks it verified: a tenant in PLATFORM
-// or BRANDED mode moves to BRANDED with email as its From address, keeping
-// its display name, reply-to, BCC and archive fields; a tenant on its own
-// SMTP server or HTTP API keeps its settings, the address being one it may
-// choose there. ctx must carry the tenant. It reports whether the settings
-// changed, and records the change in the audit log in tx.
-func (s *Service) UseVerifiedAddress(ctx context.Context, tx *db.Tx, email string) (bool, error) {
+// UseVerifiedAddress applies a just-verified branded address of the
+// sender key in tx, the transaction that marks it verified: a sender in
+// PLATFORM or BRANDED mode moves to BRANDED with email as its From
+// address, keeping its display name, reply-to, BCC and archive fields; a
+// sender on its own SMTP server or HTTP API keeps its settings, the
+// address being one it may choose there. ctx must carry the tenant; who
+// may ask for the verification was checked when it was asked for. It
+// reports whether the settings changed, and records the change in the
+// audit log in tx.
+func (s *Service) UseVerifiedAddress(ctx context.Context, tx *db.Tx, key, email string) (bool, error) {
 	tenant, err := outbox.RequireTenant(ctx)
 	if err != nil {
 		return false, err
 	}
-	current, err := tx.SenderSettingsGetForUpdate(ctx, tenant.ID)
+	current, err := tx.SenderSettingsGetForUpdate(ctx, tenant.ID, key)
 	if err != nil {
 		return false, err
 	}
@@ -39,7 +41,7 @@ func (s *Service) UseVerifiedAddress(ctx context.Context, tx *db.Tx, email strin
 	settings := before.Settings
 	settings.Mode, settings.SMTP, settings.HTTP = outbox.ModeBranded, nil, nil
 	settings.FromName, settings.FromEmail = current.FromName, email
-	row, err := s.writeSettings(ctx, tx, tenant, settings, outbox.Sealed{})
+	row, err := s.writeSettings(ctx, tx, tenant, key, settings, outbox.Sealed{})
 	if err != nil {
 		return false, err
 	}
@@ -47,5 +49,5 @@ func (s *Service) UseVerifiedAddress(ctx context.Context, tx *db.Tx, email strin
 	if err != nil {
 		return false, err
 	}
-	return true, audit.Record(ctx, tx, "sender_settings.branded", email, Redact(before), Redact(after))
+	return true, audit.Record(ctx, tx, "sender_settings.branded", key+": "+email, Redact(before), Redact(after))
 }

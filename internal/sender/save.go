@@ -13,22 +13,28 @@ import (
 	"github.com/outbox/outbox/internal/outbox"
 )
 
-// Save makes the settings of a passed test the tenant's active settings.
-// It returns ECONFLICT, saying which rule failed, unless the test PASSED,
-// is younger than TestMaxAge, and is the test of the tenant's latest draft
-// (whose fingerprint must still match the tested settings).
-func (s *Service) Save(ctx context.Context, testID uuid.UUID) (View, error) {
+// Save makes the settings of a passed test the active settings of the
+// sender it tested. key, when not "", must name that sender (EINVALID on
+// "sender" otherwise). It returns ECONFLICT, saying which rule failed,
+// unless the test PASSED, is younger than TestMaxAge, and is the test of
+// the sender's latest draft (whose fingerprint must still match the tested
+// settings); EFORBIDDEN for a sender the caller may not change, or with
+// ReasonNotEntitled for a mode the plan no longer includes.
+func (s *Service) Save(ctx context.Context, testID uuid.UUID, key string) (View, error) {
 	tenant, err := outbox.RequireTenant(ctx)
 	if err != nil {
 		return View{}, err
 	}
 	var view View
 	err = s.store.InTx(ctx, func(tx *db.Tx) error {
-		current, err := tx.SenderSettingsGetForUpdate(ctx, tenant.ID)
+		test, err := tx.SenderTestGet(ctx, tenant.ID, testID)
 		if err != nil {
 			return err
 		}
-		test, err := tx.SenderTestGet(ctx, tenant.ID, testID)
+		if key != "" && key != test.Sender {
+			return outbox.Invalid("sender", "the test %s tested the sender %q, not %q", test.ID, test.Sender, key)
+		}
+		current, err := LockForChange(ctx, tx, tenant, test.Sender)
 		if err != nil {
 			return err
 		}
@@ -38,7 +44,7 @@ func (s *Service) Save(ctx context.Context, testID uuid.UUID) (View, error) {
 		case time.Since(*test.FinishedAt) > TestMaxAge:
 			return outbox.Errorf(outbox.ECONFLICT, "the test passed more than an hour ago: test again before saving")
 		}
-		draft, err := tx.SenderDraftGet(ctx, tenant.ID)
+		draft, err := tx.SenderDraftGet(ctx, tenant.ID, test.Sender)
 		if err != nil {
 			return err
 		}
@@ -52,32 +58,38 @@ func (s *Service) Save(ctx context.Context, testID uuid.UUID) (View, error) {
 		if !FingerprintMatches(s.keyring, settings, test.Fingerprint) {
 			return outbox.Errorf(outbox.ECONFLICT, "the tested settings no longer match their fingerprint: test again")
 		}
+		if err := s.CheckEntitled(tenant, settings.Mode); err != nil {
+			return err
+		}
 		before, err := s.viewFrom(tenant, current)
 		if err != nil {
 			return err
 		}
-		row, err := s.writeSettings(ctx, tx, tenant, settings, test.Secret)
+		row, err := s.writeSettings(ctx, tx, tenant, test.Sender, settings, test.Secret)
 		if err != nil {
 			return err
 		}
 		if view, err = s.viewFrom(tenant, row); err != nil {
 			return err
 		}
-		return audit.Record(ctx, tx, "sender_settings.save", "test:"+test.ID.String(), Redact(before), Redact(view))
+		return audit.Record(ctx, tx, "sender_settings.save", test.Sender+": test "+test.ID.String(), Redact(before), Redact(view))
 	})
 	return view, err
 }
 
-// UseDefault returns the tenant to the platform's sender (PLATFORM mode),
-// keeping its identity fields and dropping any stored transport and secret.
-func (s *Service) UseDefault(ctx context.Context) (View, error) {
+// UseDefault returns the sender key ("" for the default sender) to the
+// platform's sender (PLATFORM mode), keeping its identity fields (the From
+// address too, so that a verified branded address can be chosen again with
+// one requestSenderVerification) and dropping any stored transport and
+// secret. Errors: EINVALID on "sender", EFORBIDDEN as for any change.
+func (s *Service) UseDefault(ctx context.Context, key string) (View, error) {
 	tenant, err := outbox.RequireTenant(ctx)
 	if err != nil {
 		return View{}, err
 	}
 	var view View
 	err = s.store.InTx(ctx, func(tx *db.Tx) error {
-		current, err := tx.SenderSettingsGetForUpdate(ctx, tenant.ID)
+		current, err := LockForChange(ctx, tx, tenant, key)
 		if err != nil {
 			return err
 		}
@@ -88,19 +100,19 @@ func (s *Service) UseDefault(ctx context.Context) (View, error) {
 		settings := before.Settings
 		settings.Mode, settings.SMTP, settings.HTTP = outbox.ModePlatform, nil, nil
 		settings.FromName, settings.FromEmail = current.FromName, current.FromEmail
-		row, err := s.writeSettings(ctx, tx, tenant, settings, outbox.Sealed{})
+		row, err := s.writeSettings(ctx, tx, tenant, current.Key, settings, outbox.Sealed{})
 		if err != nil {
 			return err
 		}
 		if view, err = s.viewFrom(tenant, row); err != nil {
 			return err
 		}
-		return audit.Record(ctx, tx, "sender_settings.use_default", "", Redact(before), Redact(view))
+		return audit.Record(ctx, tx, "sender_settings.use_default", current.Key, Redact(before), Redact(view))
 	})
 	return view, err
 }
 
-func (s *Service) writeSettings(ctx context.Context, tx *db.Tx, tenant outbox.Tenant, settings Settings, secret outbox.Sealed) (outbox.SenderSettings, error) {
+func (s *Service) writeSettings(ctx context.Context, tx *db.Tx, tenant outbox.Tenant, key string, settings Settings, secret outbox.Sealed) (outbox.SenderSettings, error) {
 	var transport []byte
 	if settings.SMTP != nil || settings.HTTP != nil {
 		b, err := json.Marshal(storedTransport{SMTP: settings.SMTP, HTTP: settings.HTTP})
@@ -110,7 +122,7 @@ func (s *Service) writeSettings(ctx context.Context, tx *db.Tx, tenant outbox.Te
 		transport = b
 	}
 	return tx.SenderSettingsUpdate(ctx, outbox.SenderSettings{
-		TenantID: tenant.ID, Mode: settings.Mode, FromName: settings.FromName, FromEmail: settings.FromEmail,
+		TenantID: tenant.ID, Key: key, Mode: settings.Mode, FromName: settings.FromName, FromEmail: settings.FromEmail,
 		ReplyTo: settings.ReplyTo, ContactEmail: settings.ContactEmail, BCC: settings.BCC, ArchiveCopyTo: settings.ArchiveCopyTo,
 		Transport: transport, Secret: secret,
 	})
@@ -120,7 +132,7 @@ func (s *Service) writeSettings(ctx context.Context, tx *db.Tx, tenant outbox.Te
 // secrets, which appear only as whether they are set.
 func Redact(v View) map[string]any {
 	out := map[string]any{
-		"mode": v.Mode, "fromName": v.FromName, "fromEmail": v.FromEmail, "replyTo": v.ReplyTo,
+		"sender": v.Key, "name": v.Name, "ownerSubject": v.OwnerSubject, "mode": v.Mode, "fromName": v.FromName, "fromEmail": v.FromEmail, "replyTo": v.ReplyTo,
 		"contactEmail": v.ContactEmail, "bcc": v.BCC, "archiveCopyTo": v.ArchiveCopyTo,
 	}
 	if c := v.SMTP; c != nil {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/outbox/outbox/db"
+	"github.com/outbox/outbox/internal/mailaddr"
 	"github.com/outbox/outbox/internal/outbox"
 	"github.com/outbox/outbox/internal/secret"
 	"github.com/outbox/outbox/internal/transport"
@@ -34,6 +35,8 @@ type Service struct {
 	rootCAs *x509.CertPool
 	// addrs says which addresses test sends may connect to.
 	addrs transport.AddrPolicy
+	// plans are the entitlements of tenants an operator gave none.
+	plans outbox.Entitlements
 }
 
 // Options are the optional settings of a Service.
@@ -45,7 +48,14 @@ type Options struct {
 	// AddrPolicy says which addresses a tenant's host may resolve to; the
 	// zero value allows all (OUTBOX_PRIVATE_NETWORKS).
 	AddrPolicy transport.AddrPolicy
+	// Plans are the entitlements of tenants an operator gave none; the zero
+	// value allows every mode and DefaultMaxSenders senders.
+	Plans outbox.Entitlements
 }
+
+// DefaultMaxSenders is how many senders a tenant may have when neither its
+// plan nor Options.Plans says.
+const DefaultMaxSenders = 10
 
 // NewService returns a Service storing settings in store, enqueueing test
 // sends with jobs, and sealing secrets with keyring.
@@ -53,35 +63,68 @@ func NewService(store *db.Store, jobs JobInserter, keyring *secret.Keyring, plat
 	if opts.TestTimeout <= 0 {
 		opts.TestTimeout = 10 * time.Second
 	}
-	return &Service{store: store, jobs: jobs, keyring: keyring, platform: platform, testTimeout: opts.TestTimeout, rootCAs: opts.RootCAs, addrs: opts.AddrPolicy}
+	if opts.Plans.Modes == nil {
+		opts.Plans.Modes = []outbox.SenderMode{outbox.ModePlatform, outbox.ModeBranded, outbox.ModeSMTP, outbox.ModeHTTP}
+	}
+	if opts.Plans.MaxSenders <= 0 {
+		opts.Plans.MaxSenders = DefaultMaxSenders
+	}
+	return &Service{
+		store: store, jobs: jobs, keyring: keyring, platform: platform, testTimeout: opts.TestTimeout,
+		rootCAs: opts.RootCAs, addrs: opts.AddrPolicy, plans: opts.Plans,
+	}
 }
 
-// View is a tenant's active settings as shown to the tenant: secrets replaced
-// by whether they are set, the effective From identity filled in.
+// View is a sender's active settings as shown to the tenant: secrets
+// replaced by whether they are set, the effective From identity filled in.
 type View struct {
+	Key  string
+	Name string
+	// OwnerSubject is the owner of a personal sender; "" for others.
+	OwnerSubject string
 	Settings
-	PasswordSet  bool
+	// EffectiveMode is the mode mail goes out in: Mode, or PLATFORM while
+	// the tenant's plan does not include Mode.
+	EffectiveMode outbox.SenderMode
+	PasswordSet   bool
 	AuthValueSet bool
 	Health       Health
 	Limits       Limits
 	UpdatedAt    time.Time
 }
 
-// Current returns the caller's tenant's active settings.
-func (s *Service) Current(ctx context.Context) (View, error) {
+// Current returns the active settings of the caller's tenant's sender key
+// ("" for the default sender). Errors: EINVALID on "sender" for a key the
+// tenant has no sender of.
+func (s *Service) Current(ctx context.Context, key string) (View, error) {
 	tenant, err := outbox.RequireTenant(ctx)
 	if err != nil {
 		return View{}, err
 	}
-	stored, err := s.store.SenderSettingsGet(ctx, tenant.ID)
+	stored, err := s.lookup(ctx, tenant, key)
 	if err != nil {
 		return View{}, err
 	}
 	return s.viewFrom(tenant, stored)
 }
 
+// Entitlements returns the tenant's plan: its own, or the defaults.
+func (s *Service) Entitlements(tenant outbox.Tenant) outbox.Entitlements {
+	return tenant.EntitlementsOr(s.plans)
+}
+
+// CheckEntitled returns an EFORBIDDEN error with ReasonNotEntitled when the
+// tenant's plan does not include mode.
+func (s *Service) CheckEntitled(tenant outbox.Tenant, mode outbox.SenderMode) error {
+	if s.Entitlements(tenant).Allows(mode) {
+		return nil
+	}
+	return outbox.NotEntitled("your plan does not include the %s mode: ask the platform to add it, or use the platform's sender", mode)
+}
+
 func (s *Service) viewFrom(tenant outbox.Tenant, row outbox.SenderSettings) (View, error) {
 	v := View{
+		Key: row.Key, Name: row.Name, OwnerSubject: row.OwnerSubject, EffectiveMode: row.Mode,
 		Settings: Settings{
 			Mode:          row.Mode,
 			FromName:      row.FromName,
@@ -91,8 +134,11 @@ func (s *Service) viewFrom(tenant outbox.Tenant, row outbox.SenderSettings) (Vie
 			BCC:           row.BCC,
 			ArchiveCopyTo: row.ArchiveCopyTo,
 		},
-		Health:    Health{OK: row.HealthOK, Message: row.HealthMessage, Category: row.HealthCategory},
+		Health:    Health{OK: row.HealthOK, Status: HealthOK, Message: row.HealthMessage, Category: row.HealthCategory},
 		UpdatedAt: row.UpdatedAt,
+	}
+	if !row.HealthOK {
+		v.Health.Status = HealthFailing
 	}
 	if row.HealthUpdatedAt != nil {
 		v.Health.UpdatedAt = *row.HealthUpdatedAt
@@ -118,11 +164,28 @@ func (s *Service) viewFrom(tenant outbox.Tenant, row outbox.SenderSettings) (Vie
 		v.AuthValueSet = hasSecret
 		v.Limits = v.HTTP.Limits
 	}
+	if !s.Entitlements(tenant).Allows(v.Mode) {
+		v.EffectiveMode, v.Limits = outbox.ModePlatform, Limits{}
+		v.Health = Health{
+			Status: HealthNotEntitled, Category: outbox.CategoryConfig, UpdatedAt: v.Health.UpdatedAt,
+			Message: fmt.Sprintf("your plan does not include the %s mode: this sender's mail goes out through the platform's sender until it does, and returns to these settings then, without a new test", v.Mode),
+		}
+	}
 	if v.Mode == outbox.ModePlatform {
 		v.FromName = s.PlatformDisplayName(tenant, row.FromName)
 		v.FromEmail = s.platform.From
 	}
 	return v, nil
+}
+
+// OutgoingFrom is the From header a message sent through the sender in v
+// gets: its own, or the platform's while the plan does not include its
+// mode.
+func (s *Service) OutgoingFrom(tenant outbox.Tenant, v View) string {
+	if v.EffectiveMode != v.Mode {
+		return mailaddr.Format(s.PlatformDisplayName(tenant, v.FromName), s.platform.From)
+	}
+	return mailaddr.Format(v.FromName, v.FromEmail)
 }
 
 // PlatformDisplayName is the display name of PLATFORM mode: "<name> via

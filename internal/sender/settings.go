@@ -57,11 +57,28 @@ type Limits struct {
 	RecipientsPerMessage int
 }
 
-// Health says whether a tenant's saved settings work, as far as the last
-// deliveries could tell.
+// Health says whether a sender's saved settings work, as far as the last
+// deliveries could tell, or that the tenant's plan does not include its
+// mode.
 type Health struct {
-	OK        bool
-	Message   string
+	OK bool
+	// Status is HealthOK, HealthFailing or HealthNotEntitled.
+	Status   HealthStatus
+	Message  string
 	Category  outbox.ErrorCategory
 	UpdatedAt time.Time
 }
+
+// HealthStatus names the state of a sender's health.
+type HealthStatus string
+
+// The health states.
+const (
+	HealthOK HealthStatus = "OK"
+	// HealthFailing: the latest deliveries failed in a way the tenant has
+	// to fix (Category and Message say how).
+	HealthFailing HealthStatus = "FAILING"
+	// HealthNotEntitled: the plan does not include the sender's mode, so
+	// its mail goes out through the platform's sender until it does.
+	HealthNotEntitled HealthStatus = "NOT_ENTITLED"
+)

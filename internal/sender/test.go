@@ -70,30 +70,46 @@ type JobInserter interface {
 	InsertTx(ctx context.Context, tx pgx.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
 }
 
-// StartTest validates draft settings, stores them (secret sealed) as the
-// tenant's latest draft, and enqueues a test send to testRecipient, all in
-// one transaction. An SMTP password or HTTP auth value left empty means
-// "keep the stored one". Errors are EINVALID with the field at fault.
-func (s *Service) StartTest(ctx context.Context, draft Settings, testRecipient string) (Test, error) {
+// StartTest validates draft settings for the sender key ("" for the
+// default sender), stores them (secret sealed) as that sender's latest
+// draft, and enqueues a test send to testRecipient, all in one
+// transaction. An SMTP password or HTTP auth value left empty means "keep
+// the stored one". Errors are EINVALID with the field at fault (or
+// "sender"), EFORBIDDEN for a sender the caller may not change, and
+// EFORBIDDEN with ReasonNotEntitled for a mode the plan does not include.
+func (s *Service) StartTest(ctx context.Context, key string, draft Settings, testRecipient string) (Test, error) {
 	tenant, err := outbox.RequireTenant(ctx)
 	if err != nil {
 		return Test{}, err
 	}
-	if draft.Mode == outbox.ModePlatform || draft.Mode == outbox.ModeBranded {
-		return Test{}, outbox.Invalid("mode", "a test send checks your own SMTP server or HTTP API; for %s use useDefaultSender or requestSenderVerification", draft.Mode)
+	switch draft.Mode {
+	case outbox.ModePlatform:
+		return Test{}, outbox.Invalid("mode", "PLATFORM mode needs no test: switch to it with useDefaultSender, and set the display name, reply-to, contact, BCC and archive addresses with updateSenderProfile")
+	case outbox.ModeBranded:
+		return Test{}, outbox.Invalid("mode", "BRANDED mode needs no test: verify the address with requestSenderVerification, and set the display name, reply-to, contact, BCC and archive addresses with updateSenderProfile")
+	}
+	stored, err := s.lookup(ctx, tenant, key)
+	if err != nil {
+		return Test{}, err
+	}
+	if err := mayChange(ctx, stored); err != nil {
+		return Test{}, err
+	}
+	if err := s.CheckEntitled(tenant, draft.Mode); err != nil {
+		return Test{}, err
 	}
 	recipient, err := mailaddr.Normalize("testRecipient", testRecipient)
 	if err != nil {
 		return Test{}, err
 	}
-	if err := s.fillStoredSecret(ctx, tenant, &draft); err != nil {
+	if err := s.fillStoredSecret(tenant, stored, &draft); err != nil {
 		return Test{}, err
 	}
 	if err := draft.Normalize(); err != nil {
 		return Test{}, err
 	}
 	fingerprint := Fingerprint(s.keyring, draft)
-	stored, sealed, err := s.encodeDraft(tenant, draft)
+	encoded, sealed, err := s.encodeDraft(tenant, draft)
 	if err != nil {
 		return Test{}, err
 	}
@@ -101,20 +117,20 @@ func (s *Service) StartTest(ctx context.Context, draft Settings, testRecipient s
 	var test Test
 	err = s.store.InTx(ctx, func(tx *db.Tx) error {
 		msg, err := tx.MessageInsert(ctx, outbox.Message{
-			TenantID: tenant.ID, Kind: outbox.KindTest, From: mailaddr.Format(draft.FromName, draft.FromEmail),
+			TenantID: tenant.ID, Sender: stored.Key, Kind: outbox.KindTest, From: mailaddr.Format(draft.FromName, draft.FromEmail),
 			To: []string{recipient}, Subject: testSubject,
 		}, []byte("{}"))
 		if err != nil {
 			return fmt.Errorf("recording test message: %w", err)
 		}
 		row, err := tx.SenderTestInsert(ctx, outbox.SenderTest{
-			TenantID: tenant.ID, Settings: stored, Secret: sealed,
+			TenantID: tenant.ID, Sender: stored.Key, Settings: encoded, Secret: sealed,
 			Fingerprint: fingerprint, TestRecipient: recipient, MessageID: msg.ID,
 		})
 		if err != nil {
 			return err
 		}
-		if err := tx.SenderDraftUpsert(ctx, outbox.SenderDraft{TenantID: tenant.ID, TestID: row.ID, Fingerprint: fingerprint}); err != nil {
+		if err := tx.SenderDraftUpsert(ctx, outbox.SenderDraft{TenantID: tenant.ID, Sender: stored.Key, TestID: row.ID, Fingerprint: fingerprint}); err != nil {
 			return err
 		}
 		if err := tx.NotifySenderTest(ctx, tenant.ID, row.ID); err != nil {
@@ -150,21 +166,17 @@ func (s *Service) Test(ctx context.Context, id uuid.UUID) (Test, error) {
 	return testFromRow(row)
 }
 
-// fillStoredSecret puts the stored SMTP password (or HTTP auth value) into
-// a draft that left it empty, but only for the server the secret was given
+// fillStoredSecret puts the SMTP password (or HTTP auth value) stored in
+// row, the sender's settings, into a draft that left it empty, but only for the server the secret was given
 // for: the same SMTP host, port, security and username, or the same HTTP API
 // host and header. For another server it returns EINVALID on smtp.password
 // (http.authValue), so that nobody can send a stored password to a server of
 // their choosing.
-func (s *Service) fillStoredSecret(ctx context.Context, tenant outbox.Tenant, draft *Settings) error {
+func (s *Service) fillStoredSecret(tenant outbox.Tenant, row outbox.SenderSettings, draft *Settings) error {
 	needs := (draft.SMTP != nil && draft.SMTP.Password == "" && draft.SMTP.Auth != outbox.AuthNone) ||
 		(draft.HTTP != nil && draft.HTTP.AuthValue == "")
 	if !needs {
 		return nil
-	}
-	row, err := s.store.SenderSettingsGet(ctx, tenant.ID)
-	if err != nil {
-		return err
 	}
 	if !row.Secret.IsSet() {
 		return nil // Normalize reports the missing secret

@@ -147,7 +147,7 @@ func (s *Service) Preview(ctx context.Context, in PreviewInput) (Rendered, error
 	if err := Check(t); err != nil {
 		return Rendered{}, err
 	}
-	settings, err := s.store.SenderSettingsGet(ctx, tenant.ID)
+	settings, err := s.store.SenderSettingsGet(ctx, tenant.ID, outbox.DefaultSender)
 	if err != nil {
 		return Rendered{}, err
 	}

@@ -52,7 +52,7 @@ func (s *Service) Verify(ctx context.Context, token string) (Verification, error
 	now := s.now()
 	var v Verification
 	err = s.deps.Store.InTx(ctx, func(tx *db.Tx) error {
-		if err := lockTenant(ctx, tx, tenant); err != nil {
+		if _, err := tx.SenderSettingsGetForUpdate(ctx, tenant.ID, link.Sender); err != nil {
 			return err
 		}
 		row, err := tx.SenderVerificationGetForUpdate(ctx, tenant.ID, link.Token.VerificationID)
@@ -74,12 +74,12 @@ func (s *Service) Verify(ctx context.Context, token string) (Verification, error
 		if row, err = tx.SenderVerificationSetVerified(ctx, tenant.ID, row.ID, now); err != nil {
 			return err
 		}
-		if _, err := s.deps.Senders.UseVerifiedAddress(ctx, tx, row.Email); err != nil {
+		if _, err := s.deps.Senders.UseVerifiedAddress(ctx, tx, row.Sender, row.Email); err != nil {
 			return err
 		}
 		v = s.fromRow(row, now)
 		v.TenantName = tenant.Name
-		return audit.Record(ctx, tx, "sender_verification.verify", row.Email, auditView(before), auditView(v))
+		return audit.Record(ctx, tx, "sender_verification.verify", row.Sender+": "+row.Email, auditView(before), auditView(v))
 	})
 	return v, err
 }

@@ -96,12 +96,13 @@ func setup(t *testing.T) *bundle {
 	return b
 }
 
-// tenant returns a context acting for a (new) tenant.
+// tenant returns a context acting for a (new) tenant, as its admin.
 func (b *bundle) tenant(t *testing.T, slug string) context.Context {
 	t.Helper()
 	tenant, err := b.store.EnsureTenant(context.Background(), slug)
 	require.NoError(t, err)
-	return outbox.NewContextWithTenant(context.Background(), tenant)
+	ctx := outbox.NewContextWithTenant(context.Background(), tenant)
+	return outbox.NewContextWithCaller(ctx, outbox.Caller{Subject: "admin-" + slug, ManagesSenders: true})
 }
 
 // jobs returns the args of every verification mail job, oldest first.
@@ -158,7 +159,7 @@ func (b *bundle) settings(t *testing.T, ctx context.Context) outbox.SenderSettin
 	t.Helper()
 	tenant, err := outbox.RequireTenant(ctx)
 	require.NoError(t, err)
-	row, err := b.store.SenderSettingsGet(context.Background(), tenant.ID)
+	row, err := b.store.SenderSettingsGet(context.Background(), tenant.ID, outbox.DefaultSender)
 	require.NoError(t, err)
 	return row
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/outbox/outbox/internal/audit"
 	"github.com/outbox/outbox/internal/mailaddr"
 	"github.com/outbox/outbox/internal/outbox"
+	"github.com/outbox/outbox/internal/sender"
 )
 
 // SendJobArgs is the River job that mails one link.
@@ -35,17 +36,24 @@ func (SendJobArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{MaxAttempts: 8, UniqueOpts: river.UniqueOpts{ByArgs: true}}
 }
 
-// Request asks to verify email for the caller's tenant. For a new address
+// Request asks to verify email as the From address of the caller's
+// tenant's sender key ("" for the default sender). For a new address
 // (or one whose link expired, which counts as a resend) it mails a link, and
 // any pending verification of another address stops: its links no longer
 // work. For an address with a pending link it changes nothing and mails
 // nothing, so a double click or a retried request never sends two mails.
 // For an address the tenant already verified it mails nothing and makes the
-// address the From address again, as Verify would. Errors: EINVALID on field
-// "email", ERATELIMITED for an expired link asked again too often.
-func (s *Service) Request(ctx context.Context, email string) (Verification, error) {
+// address the From address again, as Verify would: after useDefaultSender,
+// going back to BRANDED is this one call. Errors: EINVALID on field
+// "email" or "sender", ERATELIMITED for an expired link asked again too
+// often, EFORBIDDEN for a sender the caller may not change, or with
+// ReasonNotEntitled when the plan does not include BRANDED.
+func (s *Service) Request(ctx context.Context, key, email string) (Verification, error) {
 	tenant, err := outbox.RequireTenant(ctx)
 	if err != nil {
+		return Verification{}, err
+	}
+	if err := s.deps.Senders.CheckEntitled(tenant, outbox.ModeBranded); err != nil {
 		return Verification{}, err
 	}
 	email, err = mailaddr.Normalize("email", email)
@@ -55,10 +63,12 @@ func (s *Service) Request(ctx context.Context, email string) (Verification, erro
 	now := s.now()
 	var v Verification
 	err = s.deps.Store.InTx(ctx, func(tx *db.Tx) error {
-		if err := lockTenant(ctx, tx, tenant); err != nil {
+		settings, err := sender.LockForChange(ctx, tx, tenant, key)
+		if err != nil {
 			return err
 		}
-		row, created, err := s.lockOrCreate(ctx, tx, tenant, email, now)
+		key := settings.Key
+		row, created, err := s.lockOrCreate(ctx, tx, tenant, key, email, now)
 		if err != nil {
 			return err
 		}
@@ -66,7 +76,7 @@ func (s *Service) Request(ctx context.Context, email string) (Verification, erro
 		case created:
 			row, err = s.sendLink(ctx, tx, tenant, row, now, false)
 		case row.VerifiedAt != nil:
-			_, err = s.deps.Senders.UseVerifiedAddress(ctx, tx, row.Email)
+			_, err = s.deps.Senders.UseVerifiedAddress(ctx, tx, key, row.Email)
 		case status(row, now) == StatusPending:
 			v = s.fromRow(row, now)
 			return nil // the link already on its way stands
@@ -79,11 +89,11 @@ func (s *Service) Request(ctx context.Context, email string) (Verification, erro
 		if err != nil {
 			return err
 		}
-		if err := s.supersedeOthers(ctx, tx, tenant, row.ID, now); err != nil {
+		if err := s.supersedeOthers(ctx, tx, tenant, key, row.ID, now); err != nil {
 			return err
 		}
 		v = s.fromRow(row, now)
-		return audit.Record(ctx, tx, "sender_verification.request", row.Email, nil, auditView(v))
+		return audit.Record(ctx, tx, "sender_verification.request", key+": "+row.Email, nil, auditView(v))
 	})
 	return v, err
 }
@@ -100,11 +110,15 @@ func (s *Service) Resend(ctx context.Context, id uuid.UUID) (Verification, error
 	now := s.now()
 	var v Verification
 	err = s.deps.Store.InTx(ctx, func(tx *db.Tx) error {
-		if err := lockTenant(ctx, tx, tenant); err != nil {
+		// The sender's lock comes first, as in Request and Verify.
+		row, err := tx.SenderVerificationGet(ctx, tenant.ID, id)
+		if err != nil {
 			return err
 		}
-		row, err := tx.SenderVerificationGetForUpdate(ctx, tenant.ID, id)
-		if err != nil {
+		if _, err := sender.LockForChange(ctx, tx, tenant, row.Sender); err != nil {
+			return err
+		}
+		if row, err = tx.SenderVerificationGetForUpdate(ctx, tenant.ID, id); err != nil {
 			return err
 		}
 		if row.VerifiedAt != nil {
@@ -117,39 +131,36 @@ func (s *Service) Resend(ctx context.Context, id uuid.UUID) (Verification, error
 		if row, err = s.sendLink(ctx, tx, tenant, row, now, true); err != nil {
 			return err
 		}
-		if err := s.supersedeOthers(ctx, tx, tenant, row.ID, now); err != nil {
+		if err := s.supersedeOthers(ctx, tx, tenant, row.Sender, row.ID, now); err != nil {
 			return err
 		}
 		v = s.fromRow(row, now)
-		return audit.Record(ctx, tx, "sender_verification.resend", row.Email, auditView(before), auditView(v))
+		return audit.Record(ctx, tx, "sender_verification.resend", row.Sender+": "+row.Email, auditView(before), auditView(v))
 	})
 	return v, err
 }
 
-// lockTenant serializes the changes of one tenant's verifications and
-// sender settings: every such transaction locks the tenant's settings row
-// first, so two requests cannot both leave a pending verification and
-// Verify cannot deadlock with Request.
-func lockTenant(ctx context.Context, tx *db.Tx, tenant outbox.Tenant) error {
-	_, err := tx.SenderSettingsGetForUpdate(ctx, tenant.ID)
-	return err
-}
+// Every transaction that changes a sender's verifications or settings
+// locks the sender's settings row first (sender.LockForChange, or
+// SenderSettingsGetForUpdate in Verify), so two requests cannot both leave
+// a pending verification and Verify cannot deadlock with Request.
 
-// lockOrCreate returns the tenant's verification of email, locked, creating
-// it when there is none. Of two concurrent first requests, one creates the
-// row and the other waits for it and then finds it.
-func (s *Service) lockOrCreate(ctx context.Context, tx *db.Tx, tenant outbox.Tenant, email string, now time.Time) (outbox.SenderVerification, bool, error) {
-	row, err := tx.SenderVerificationGetByEmailForUpdate(ctx, tenant.ID, email)
+// lockOrCreate returns the verification of email for the tenant's sender
+// key, locked, creating it when there is none. Of two concurrent first
+// requests, one creates the row and the other waits for it and then finds
+// it.
+func (s *Service) lockOrCreate(ctx context.Context, tx *db.Tx, tenant outbox.Tenant, key, email string, now time.Time) (outbox.SenderVerification, bool, error) {
+	row, err := tx.SenderVerificationGetByEmailForUpdate(ctx, tenant.ID, key, email)
 	if outbox.ErrorCode(err) != outbox.ENOTFOUND {
 		return row, false, err
 	}
 	row, created, err := tx.SenderVerificationInsert(ctx, outbox.SenderVerification{
-		TenantID: tenant.ID, Email: email, ExpiresAt: now.Add(s.cfg.TTL), LastSentAt: now,
+		TenantID: tenant.ID, Sender: key, Email: email, ExpiresAt: now.Add(s.cfg.TTL), LastSentAt: now,
 	})
 	if err != nil || created {
 		return row, created, err
 	}
-	row, err = tx.SenderVerificationGetByEmailForUpdate(ctx, tenant.ID, email)
+	row, err = tx.SenderVerificationGetByEmailForUpdate(ctx, tenant.ID, key, email)
 	return row, false, err
 }
 
@@ -170,7 +181,7 @@ func (s *Service) sendLink(ctx context.Context, tx *db.Tx, tenant outbox.Tenant,
 		return row, err
 	}
 	msg, err := tx.MessageInsert(ctx, outbox.Message{
-		TenantID: tenant.ID, Kind: outbox.KindVerification,
+		TenantID: tenant.ID, Sender: row.Sender, Kind: outbox.KindVerification,
 		From: mailaddr.Format(s.cfg.Platform.Name, s.cfg.Platform.From),
 		To:   []string{row.Email}, Subject: subject(tenant),
 	}, payload)
@@ -204,11 +215,11 @@ func (s *Service) sendLink(ctx context.Context, tx *db.Tx, tenant outbox.Tenant,
 	return tx.SenderVerificationSetSent(ctx, tenant.ID, row.ID, expires, now, resent)
 }
 
-// supersedeOthers ends the tenant's pending verifications of other
+// supersedeOthers ends the sender's pending verifications of other
 // addresses: the latest address asked for is the one that counts, and a
 // link mailed to a mistyped address can no longer change the From.
-func (s *Service) supersedeOthers(ctx context.Context, tx *db.Tx, tenant outbox.Tenant, keep uuid.UUID, now time.Time) error {
-	ids, err := tx.SenderVerificationExpireOthers(ctx, tenant.ID, keep, now)
+func (s *Service) supersedeOthers(ctx context.Context, tx *db.Tx, tenant outbox.Tenant, key string, keep uuid.UUID, now time.Time) error {
+	ids, err := tx.SenderVerificationExpireOthers(ctx, tenant.ID, key, keep, now)
 	if err != nil {
 		return err
 	}
@@ -223,5 +234,5 @@ func (s *Service) supersedeOthers(ctx context.Context, tx *db.Tx, tenant outbox.
 
 // auditView is a verification as the audit log keeps it: no tokens.
 func auditView(v Verification) map[string]any {
-	return map[string]any{"id": v.ID, "email": v.Email, "status": v.Status, "expiresAt": v.ExpiresAt, "verifiedAt": v.VerifiedAt}
+	return map[string]any{"id": v.ID, "sender": v.Sender, "email": v.Email, "status": v.Status, "expiresAt": v.ExpiresAt, "verifiedAt": v.VerifiedAt}
 }

@@ -38,7 +38,9 @@ const (
 
 // Verification is one address a tenant asked to send from.
 type Verification struct {
-	ID     uuid.UUID
+	ID uuid.UUID
+	// Sender is the key of the sender whose From address it verifies.
+	Sender string
 	Email  string
 	Status Status
 	// ExpiresAt is when the newest link stops working.
@@ -115,13 +117,14 @@ func NewService(deps Deps, cfg Config, opts Options) *Service {
 // now is the service's clock, rounded to what Postgres stores.
 func (s *Service) now() time.Time { return s.opts.Now().UTC().Truncate(time.Microsecond) }
 
-// List returns the tenant's verifications, newest first.
-func (s *Service) List(ctx context.Context) ([]Verification, error) {
+// List returns the verifications of the tenant's sender key ("" for the
+// default sender), newest first. An unknown sender has none.
+func (s *Service) List(ctx context.Context, key string) ([]Verification, error) {
 	tenant, err := outbox.RequireTenant(ctx)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.deps.Store.SenderVerificationList(ctx, tenant.ID)
+	rows, err := s.deps.Store.SenderVerificationList(ctx, tenant.ID, sender.KeyOrDefault(key))
 	if err != nil {
 		return nil, err
 	}
@@ -134,7 +137,7 @@ func (s *Service) List(ctx context.Context) ([]Verification, error) {
 }
 
 func (s *Service) fromRow(r outbox.SenderVerification, now time.Time) Verification {
-	v := Verification{ID: r.ID, Email: r.Email, Status: status(r, now), ExpiresAt: r.ExpiresAt.UTC()}
+	v := Verification{ID: r.ID, Sender: r.Sender, Email: r.Email, Status: status(r, now), ExpiresAt: r.ExpiresAt.UTC()}
 	if r.VerifiedAt != nil {
 		at := r.VerifiedAt.UTC()
 		v.VerifiedAt = &at

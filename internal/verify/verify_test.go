@@ -22,7 +22,7 @@ func TestRequestMailsALinkThatVerifies(t *testing.T) {
 	b := setup(t)
 	ctx := b.tenant(t, "acme")
 
-	v, err := b.svc.Request(ctx, "  Shop@Example.COM ")
+	v, err := b.svc.Request(ctx, "", "  Shop@Example.COM ")
 	require.NoError(t, err)
 	require.Equal(t, "Shop@example.com", v.Email, "domain lower-cased, local part kept")
 	require.Equal(t, verify.StatusPending, v.Status)
@@ -84,7 +84,7 @@ func TestRequestMailsALinkThatVerifies(t *testing.T) {
 	require.Equal(t, outbox.ModeBranded, s.Mode)
 	require.Equal(t, "Shop@example.com", s.FromEmail)
 
-	list, err := b.svc.List(ctx)
+	list, err := b.svc.List(ctx, "")
 	require.NoError(t, err)
 	require.Len(t, list, 1)
 	require.Equal(t, verify.StatusVerified, list[0].Status)
@@ -103,13 +103,13 @@ func TestVerifyRefusesBadTokensAndChangesNothing(t *testing.T) {
 	b := setup(t)
 	ctx := b.tenant(t, "acme")
 	other := b.tenant(t, "globex")
-	_, err := b.svc.Request(ctx, "shop@example.com")
+	_, err := b.svc.Request(ctx, "", "shop@example.com")
 	require.NoError(t, err)
 	token := b.sendAll(t)[0]
 
 	unchanged := func(t *testing.T) {
 		t.Helper()
-		list, err := b.svc.List(ctx)
+		list, err := b.svc.List(ctx, "")
 		require.NoError(t, err)
 		require.Nil(t, list[0].VerifiedAt)
 		require.Equal(t, outbox.ModePlatform, b.settings(t, ctx).Mode)
@@ -144,7 +144,7 @@ func TestVerifyRefusesBadTokensAndChangesNothing(t *testing.T) {
 		e := requireCode(t, err, outbox.ECONFLICT)
 		require.Contains(t, e.Message, "expired")
 		unchanged(t)
-		list, err := b.svc.List(ctx)
+		list, err := b.svc.List(ctx, "")
 		require.NoError(t, err)
 		require.Equal(t, verify.StatusExpired, list[0].Status)
 	})
@@ -167,7 +167,7 @@ func TestVerifyRefusesBadTokensAndChangesNothing(t *testing.T) {
 
 func mustList(t *testing.T, b *bundle, ctx context.Context) []verify.Verification {
 	t.Helper()
-	list, err := b.svc.List(ctx)
+	list, err := b.svc.List(ctx, "")
 	require.NoError(t, err)
 	return list
 }
@@ -176,7 +176,7 @@ func TestResendLimits(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ctx := b.tenant(t, "acme")
-	v, err := b.svc.Request(ctx, "shop@example.com")
+	v, err := b.svc.Request(ctx, "", "shop@example.com")
 	require.NoError(t, err)
 	first := b.sendAll(t)[0]
 
@@ -244,7 +244,7 @@ func TestConcurrentRequestsMailOnce(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			v, err := b.svc.Request(ctx, "shop@example.com")
+			v, err := b.svc.Request(ctx, "", "shop@example.com")
 			ids[i], errs[i] = v.ID, err
 		})
 	}
@@ -257,7 +257,7 @@ func TestConcurrentRequestsMailOnce(t *testing.T) {
 	require.Len(t, b.sendAll(t), 1)
 
 	// A retried request after the mail went out sends nothing either.
-	_, err := b.svc.Request(ctx, "SHOP@example.com")
+	_, err := b.svc.Request(ctx, "", "SHOP@example.com")
 	require.NoError(t, err)
 	require.Empty(t, b.sendAll(t))
 }
@@ -266,16 +266,16 @@ func TestAddressChangeKeepsTheOldSenderUntilVerified(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ctx := b.tenant(t, "acme")
-	_, err := b.svc.Request(ctx, "old@example.com")
+	_, err := b.svc.Request(ctx, "", "old@example.com")
 	require.NoError(t, err)
 	_, err = b.svc.Verify(ctx, b.sendAll(t)[0])
 	require.NoError(t, err)
 	require.Equal(t, "old@example.com", b.settings(t, ctx).FromEmail)
 
-	_, err = b.svc.Request(ctx, "typo@example.con")
+	_, err = b.svc.Request(ctx, "", "typo@example.con")
 	require.NoError(t, err)
 	typo := b.sendAll(t)[0]
-	_, err = b.svc.Request(ctx, "new@example.com")
+	_, err = b.svc.Request(ctx, "", "new@example.com")
 	require.NoError(t, err)
 	fresh := b.sendAll(t)[0]
 	s := b.settings(t, ctx)
@@ -299,10 +299,10 @@ func TestAddressChangeKeepsTheOldSenderUntilVerified(t *testing.T) {
 
 	// Back on the platform's sender, asking for a verified address again
 	// switches to it without a mail.
-	_, err = b.senders.UseDefault(ctx)
+	_, err = b.senders.UseDefault(ctx, "")
 	require.NoError(t, err)
 	require.Equal(t, outbox.ModePlatform, b.settings(t, ctx).Mode)
-	v, err := b.svc.Request(ctx, "old@example.com")
+	v, err := b.svc.Request(ctx, "", "old@example.com")
 	require.NoError(t, err)
 	require.Equal(t, verify.StatusVerified, v.Status)
 	require.Empty(t, b.sendAll(t))
@@ -318,13 +318,13 @@ func TestVerifyLeavesOwnSMTPSettingsAlone(t *testing.T) {
 	tenant, _ := outbox.RequireTenant(ctx)
 	err := b.store.InTx(context.Background(), func(tx *db.Tx) error {
 		_, err := tx.SenderSettingsUpdate(context.Background(), outbox.SenderSettings{
-			TenantID: tenant.ID, Mode: outbox.ModeSMTP, FromEmail: "smtp@example.com",
+			TenantID: tenant.ID, Key: outbox.DefaultSender, Mode: outbox.ModeSMTP, FromEmail: "smtp@example.com",
 			Transport: []byte(`{"smtp":{"Host":"mail.example.com","Port":587}}`),
 		})
 		return err
 	})
 	require.NoError(t, err)
-	_, err = b.svc.Request(ctx, "brand@example.com")
+	_, err = b.svc.Request(ctx, "", "brand@example.com")
 	require.NoError(t, err)
 	v, err := b.svc.Verify(context.Background(), b.sendAll(t)[0])
 	require.NoError(t, err)
@@ -338,7 +338,7 @@ func TestSendMailOutcomes(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ctx := b.tenant(t, "acme")
-	_, err := b.svc.Request(ctx, "shop@example.com")
+	_, err := b.svc.Request(ctx, "", "shop@example.com")
 	require.NoError(t, err)
 	args := b.jobs(t)[0]
 	status := func() string {
@@ -396,7 +396,7 @@ func TestUniqueJobPerLink(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ctx := b.tenant(t, "acme")
-	_, err := b.svc.Request(ctx, "shop@example.com")
+	_, err := b.svc.Request(ctx, "", "shop@example.com")
 	require.NoError(t, err)
 	args := b.jobs(t)[0]
 	b.sendAll(t) // the job is completed now; insert it twice more
