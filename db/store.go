@@ -84,7 +84,6 @@ func (s *Store) Tenant(ctx context.Context, id uuid.UUID) (outbox.Tenant, error)
 	return tenantFromRow(row), nil
 }
 
-
 // Ping checks that the database answers and its schema is current.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.pool.Ping(ctx); err != nil {

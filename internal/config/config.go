@@ -271,7 +271,6 @@ func (c *Config) Plans() outbox.Entitlements {
 	return e
 }
 
-
 // Production reports whether the service runs with OUTBOX_ENV=production.
 func (c *Config) Production() bool { return c.Env == EnvProduction }
 

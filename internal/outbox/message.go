@@ -14,12 +14,12 @@ type Message struct {
 	ID       uuid.UUID
 	TenantID uuid.UUID
 	// Sender is the key of the tenant's sender it goes out through.
-	Sender string
-	Kind   MessageKind
-	Status   MessageStatus
-	From     string
-	To, Cc   []string
-	Subject  string
+	Sender  string
+	Kind    MessageKind
+	Status  MessageStatus
+	From    string
+	To, Cc  []string
+	Subject string
 	// Template is the key of the template it was rendered from; "" for
 	// none.
 	Template string

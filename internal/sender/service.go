@@ -87,10 +87,10 @@ type View struct {
 	// the tenant's plan does not include Mode.
 	EffectiveMode outbox.SenderMode
 	PasswordSet   bool
-	AuthValueSet bool
-	Health       Health
-	Limits       Limits
-	UpdatedAt    time.Time
+	AuthValueSet  bool
+	Health        Health
+	Limits        Limits
+	UpdatedAt     time.Time
 }
 
 // Current returns the active settings of the caller's tenant's sender key

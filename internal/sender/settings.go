@@ -63,8 +63,8 @@ type Limits struct {
 type Health struct {
 	OK bool
 	// Status is HealthOK, HealthFailing or HealthNotEntitled.
-	Status   HealthStatus
-	Message  string
+	Status    HealthStatus
+	Message   string
 	Category  outbox.ErrorCategory
 	UpdatedAt time.Time
 }
