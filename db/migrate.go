@@ -38,6 +38,14 @@ func migrationsFS() fs.FS {
 // the app schema, under an advisory lock. It is safe to call from several
 // processes at once and a no-op when nothing is pending.
 func Migrate(ctx context.Context, databaseURL string) error {
+	return migrateTo(ctx, databaseURL, -1)
+}
+
+// migrateTo is Migrate, stopping the app schema at version target (the
+// number of its migrations applied) unless target is negative; the upgrade
+// test fills a database of an older version with it. River's tables are
+// always brought up to date.
+func migrateTo(ctx context.Context, databaseURL string, target int32) error {
 	pool, err := pgxpool.New(ctx, databaseURL)
 	if err != nil {
 		return fmt.Errorf("connecting to migrate: %w", err)
@@ -72,7 +80,11 @@ func Migrate(ctx context.Context, databaseURL string) error {
 	if err := m.LoadMigrations(migrationsFS()); err != nil {
 		return fmt.Errorf("loading migrations: %w", err)
 	}
-	if err := m.Migrate(ctx); err != nil {
+	migrateUp := m.Migrate
+	if target >= 0 {
+		migrateUp = func(ctx context.Context) error { return m.MigrateTo(ctx, target) }
+	}
+	if err := migrateUp(ctx); err != nil {
 		return fmt.Errorf("migrating app schema: %w", err)
 	}
 	return nil
