@@ -13,6 +13,8 @@ ALTER TABLE sender_settings
     -- sender this is (its own mailbox); NULL for a sender of the tenant.
     ADD COLUMN owner_subject text CHECK (owner_subject <> ''),
     ADD COLUMN created_at timestamptz NOT NULL DEFAULT now();
+-- The default sender was made with its tenant.
+UPDATE sender_settings s SET created_at = t.created_at FROM tenants t WHERE t.id = s.tenant_id;
 ALTER TABLE sender_settings ALTER COLUMN key DROP DEFAULT;
 ALTER TABLE sender_settings ALTER COLUMN name DROP DEFAULT;
 ALTER TABLE sender_settings DROP CONSTRAINT sender_settings_pkey;
