@@ -22,6 +22,7 @@ type fixture struct {
 	b              *bundle
 	smtp           *smtptest.Server
 	adminA, member string
+	otherMember    string
 	adminB         string
 	expired        string
 	operator       string
@@ -35,7 +36,7 @@ type fixture struct {
 	suppressed        string
 	// vendor: a sender of A (not personal) the admin created; own: the
 	// member's personal sender, with its test and verification.
-	vendor                        string
+	vendor, vendorVerification    string
 	own, ownTest, ownVerification string
 	partner                       *partnerClient
 	// leaks are identifiers of A that no answer to B may contain.
@@ -70,10 +71,11 @@ func newFixture(t *testing.T, b *bundle) *fixture {
 		adminA: b.token(t, "tenant-a", "admin"),
 		// The member has a subject of its own: personal senders are the
 		// subject's, and the admin's is "user-tenant-a".
-		member:   mint(t, b, auth.MintConfig{Subject: "member-of-a", Tenant: "tenant-a", Roles: []string{auth.RoleMember}}),
-		adminB:   b.token(t, "tenant-b", "admin"),
-		expired:  b.expiredToken(t, "tenant-a"),
-		operator: mint(t, b, auth.MintConfig{Subject: "operator-1", Operator: true}),
+		member:      mint(t, b, auth.MintConfig{Subject: "member-of-a", Tenant: "tenant-a", Roles: []string{auth.RoleMember}}),
+		otherMember: mint(t, b, auth.MintConfig{Subject: "other-member-of-a", Tenant: "tenant-a", Roles: []string{auth.RoleMember}}),
+		adminB:      b.token(t, "tenant-b", "admin"),
+		expired:     b.expiredToken(t, "tenant-a"),
+		operator:    mint(t, b, auth.MintConfig{Subject: "operator-1", Operator: true}),
 	}
 	var v struct {
 		Viewer struct{ Tenant struct{ ID string } }
@@ -81,6 +83,10 @@ func newFixture(t *testing.T, b *bundle) *fixture {
 	b.do(t, f.adminA, `{ viewer { tenant { id } } }`, nil).MustDecode(t, &v)
 	f.tenantA = v.Viewer.Tenant.ID
 	f.leaks = append(f.leaks, f.tenantA)
+	// Room for the senders the rows create (some stay, as the refused
+	// callers' objects): more than the default plan's 10.
+	resp := b.do(t, f.operator, `mutation { setTenantEntitlements(tenant: "tenant-a", input: {modes: [PLATFORM, BRANDED, SMTP, HTTP], maxSenders: 100}) { slug } }`, nil)
+	require.Empty(t, resp.Errors, resp.Raw)
 	f.partners = map[string]partnerClient{
 		callerSettingsRd: b.registerPartner(t, f.adminA, "settings:read"),
 		callerSettingsWr: b.registerPartner(t, f.adminA, "settings:write"),
@@ -116,6 +122,8 @@ func (f *fixture) token(t *testing.T, c string) string {
 		return f.member
 	case callerAdminB:
 		return f.adminB
+	case callerOtherMember:
+		return f.otherMember
 	case callerOperator:
 		return f.operator
 	}
@@ -252,6 +260,22 @@ func (f *fixture) vendorSender(t *testing.T) (string, bool) {
 		f.leaks = append(f.leaks, f.vendor)
 	}
 	return f.vendor, true
+}
+
+// vendorWithVerification returns the vendor sender of A, with a branded
+// address under verification.
+func (f *fixture) vendorWithVerification(t *testing.T) (string, bool) {
+	key, _ := f.vendorSender(t)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.vendorVerification == "" {
+		var got struct{ RequestSenderVerification struct{ ID string } }
+		f.b.do(t, f.adminA, `mutation($s: String) { requestSenderVerification(email: "brand-vendor-a@example.com", sender: $s) { id } }`,
+			map[string]any{"s": key}).MustDecode(t, &got)
+		f.vendorVerification = got.RequestSenderVerification.ID
+		f.leaks = append(f.leaks, f.vendorVerification, "brand-vendor-a@example.com")
+	}
+	return key, true
 }
 
 // ownSender returns the member's personal sender.

@@ -45,10 +45,13 @@ const (
 	// callerOwnSender is the member of A acting on its own personal sender
 	// (row.own); it runs only on rows that have one.
 	callerOwnSender = "member of A, own sender"
+	// callerOtherMember is another member of A, pointed at the member's
+	// personal object (row.own): it must be refused, FORBIDDEN.
+	callerOtherMember = "other member of A"
 )
 
 func callers() []string {
-	return []string{callerAdminB, callerAnonymous, callerExpired, callerAdmin, callerMember, callerOwnSender,
+	return []string{callerAdminB, callerAnonymous, callerExpired, callerAdmin, callerMember, callerOwnSender, callerOtherMember,
 		callerSettingsRd, callerSettingsWr, callerSend, callerLogs, callerOperator}
 }
 
@@ -158,7 +161,7 @@ func matrixRows() []matrixRow {
 		{op: "Query.senderTest", query: `query($id: ID!) { senderTest(id: $id) { id status } }`, vars: idVar("id"),
 			object: (*fixture).senderTest, allow: allowSettingsRead},
 		{op: "Query.senderVerifications", query: `query($s: String) { senderVerifications(sender: $s) { id email status } }`, vars: idVar("s"),
-			object: (*fixture).vendorSender, fake: fakeSender, allow: allowSettingsRead},
+			object: (*fixture).vendorWithVerification, fake: fakeSender, allow: allowSettingsRead},
 		{op: "Query.templates", query: `{ templates { key subject } }`, vars: noVars, allow: allowSettingsRead},
 		{op: "Query.templatePreview", query: `{ templatePreview(input: {subject: "Hello", text: "Thanks for your order"}) { subject text } }`,
 			vars: noVars, allow: allowSettingsRead},
@@ -237,12 +240,12 @@ func matrixRows() []matrixRow {
 		{op: "Subscription.senderTestUpdated", query: `subscription($id: ID!) { senderTestUpdated(id: $id) { id status } }`, vars: idVar("id"),
 			object: (*fixture).senderTest, allow: allowSettingsRead},
 
-		// The operator operations, last: the operator acts on tenant A
-		// (pausing it until the next row reinstates it), and the plan it
-		// sets is the default one.
+		// The operator operations, last: the operator acts on tenant A,
+		// giving it a plan other than the default (so that the probe sees
+		// a change) and pausing it until the next row reinstates it.
 		{op: "Query.tenants", query: `{ tenants(first: 100) { edges { node { slug status senderCount messagesLast24h } } } }`, vars: noVars,
 			allow: allowOperator},
-		{op: "Mutation.setTenantEntitlements", query: `mutation($t: String!) { setTenantEntitlements(tenant: $t, input: {modes: [PLATFORM, BRANDED, SMTP, HTTP], maxSenders: 10, dailyQuota: null}) { slug entitlements { modes maxSenders dailyQuota } } }`,
+		{op: "Mutation.setTenantEntitlements", query: `mutation($t: String!) { setTenantEntitlements(tenant: $t, input: {modes: [PLATFORM, BRANDED, SMTP, HTTP], maxSenders: 20, dailyQuota: 100000}) { slug entitlements { modes maxSenders dailyQuota } } }`,
 			vars: idVar("t"), object: (*fixture).tenantSlug, probe: tenantProbe, allow: allowOperator},
 		{op: "Mutation.pauseTenant", query: `mutation($t: String!) { pauseTenant(tenant: $t, reason: "unpaid invoice") { slug status statusReason } }`,
 			vars: idVar("t"), object: (*fixture).tenantSlug, probe: tenantProbe, allow: allowOperator},
@@ -311,7 +314,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	for _, row := range matrixRows() {
 		t.Run(row.op, func(t *testing.T) {
 			for _, c := range callers() {
-				if c == callerOwnSender && row.own == nil {
+				if c == callerOwnSender && row.own == nil || c == callerOtherMember && (row.own == nil || row.object == nil) {
 					continue
 				}
 				t.Run(c, func(t *testing.T) { f.check(t, row, c) })
@@ -334,7 +337,7 @@ func (f *fixture) check(t *testing.T, row matrixRow, c string) {
 	refused := slices.Contains(row.refused, c)
 	ref := ""
 	switch {
-	case c == callerOwnSender:
+	case c == callerOwnSender || c == callerOtherMember:
 		var ok bool
 		ref, ok = row.own(f, t)
 		require.True(t, ok, "%s: the fixture could not make the caller's own object", row.op)
