@@ -102,9 +102,10 @@ type matrixRow struct {
 	// with FORBIDDEN on the row's object (a sender of the tenant that is
 	// not theirs); they run on the real object, not a made-up one.
 	refused []string
-	// own returns, for callerOwnSender, the member's own object of the
-	// kind object returns (its personal sender, its test…); nil: the row
-	// has no such caller. On a row without object it returns "".
+	// own returns the member's own object of the kind object returns (its
+	// personal sender, its test…), which callerOwnSender acts on and
+	// callerOtherMember is refused; nil: the row has neither caller. On a
+	// row without object it returns "" (callerOtherMember does not run).
 	own func(f *fixture, t *testing.T) (ref string, ok bool)
 	// ok are the error codes that count as having got through authorization
 	// for an allowed caller (CONFLICT for a test that has not passed…).
