@@ -12,16 +12,20 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
+	"github.com/outbox/outbox/internal/auth"
 	"github.com/outbox/outbox/internal/smtptest"
 )
 
-// fixture is tenant A's callers and objects, and tenant B's admin.
+// fixture is tenant A's callers and objects, tenant B's admin and a
+// platform operator.
 type fixture struct {
 	b              *bundle
 	smtp           *smtptest.Server
 	adminA, member string
+	otherMember    string
 	adminB         string
 	expired        string
+	operator       string
 	partners       map[string]partnerClient // by caller name
 	tenantA        string
 
@@ -30,7 +34,11 @@ type fixture struct {
 	testID, messageID string
 	verificationID    string
 	suppressed        string
-	partner           *partnerClient
+	// vendor: a sender of A (not personal) the admin created; own: the
+	// member's personal sender, with its test and verification.
+	vendor, vendorVerification    string
+	own, ownTest, ownVerification string
+	partner                       *partnerClient
 	// leaks are identifiers of A that no answer to B may contain.
 	leaks []string
 	// changes are the ids of the objects triggers changed, by the token of
@@ -58,12 +66,16 @@ func (f *fixture) changesBy(token string) []string {
 func newFixture(t *testing.T, b *bundle) *fixture {
 	t.Helper()
 	f := &fixture{
-		b:       b,
-		smtp:    smtptest.Start(t, smtptest.Options{}),
-		adminA:  b.token(t, "tenant-a", "admin"),
-		member:  b.token(t, "tenant-a", "member"),
-		adminB:  b.token(t, "tenant-b", "admin"),
-		expired: b.expiredToken(t, "tenant-a"),
+		b:      b,
+		smtp:   smtptest.Start(t, smtptest.Options{}),
+		adminA: b.token(t, "tenant-a", "admin"),
+		// The member has a subject of its own: personal senders are the
+		// subject's, and the admin's is "user-tenant-a".
+		member:      mint(t, b, auth.MintConfig{Subject: "member-of-a", Tenant: "tenant-a", Roles: []string{auth.RoleMember}}),
+		otherMember: mint(t, b, auth.MintConfig{Subject: "other-member-of-a", Tenant: "tenant-a", Roles: []string{auth.RoleMember}}),
+		adminB:      b.token(t, "tenant-b", "admin"),
+		expired:     b.expiredToken(t, "tenant-a"),
+		operator:    mint(t, b, auth.MintConfig{Subject: "operator-1", Operator: true}),
 	}
 	var v struct {
 		Viewer struct{ Tenant struct{ ID string } }
@@ -71,6 +83,10 @@ func newFixture(t *testing.T, b *bundle) *fixture {
 	b.do(t, f.adminA, `{ viewer { tenant { id } } }`, nil).MustDecode(t, &v)
 	f.tenantA = v.Viewer.Tenant.ID
 	f.leaks = append(f.leaks, f.tenantA)
+	// Room for the senders the rows create (some stay, as the refused
+	// callers' objects): more than the default plan's 10.
+	resp := b.do(t, f.operator, `mutation { setTenantEntitlements(tenant: "tenant-a", input: {modes: [PLATFORM, BRANDED, SMTP, HTTP], maxSenders: 100}) { slug } }`, nil)
+	require.Empty(t, resp.Errors, resp.Raw)
 	f.partners = map[string]partnerClient{
 		callerSettingsRd: b.registerPartner(t, f.adminA, "settings:read"),
 		callerSettingsWr: b.registerPartner(t, f.adminA, "settings:write"),
@@ -83,6 +99,16 @@ func newFixture(t *testing.T, b *bundle) *fixture {
 	return f
 }
 
+// mint returns a token minted with cfg and the bundle's issuer, audience
+// and secret.
+func mint(t *testing.T, b *bundle, cfg auth.MintConfig) string {
+	t.Helper()
+	cfg.Issuer, cfg.Audience, cfg.HS256Secret = b.cfg.JWTIssuer, b.cfg.JWTAudience, []byte(b.cfg.JWTSecret)
+	tok, err := auth.Mint(cfg)
+	require.NoError(t, err)
+	return tok
+}
+
 // token returns a fresh token of caller c ("" for none).
 func (f *fixture) token(t *testing.T, c string) string {
 	switch c {
@@ -92,10 +118,14 @@ func (f *fixture) token(t *testing.T, c string) string {
 		return f.expired
 	case callerAdmin:
 		return f.adminA
-	case callerMember:
+	case callerMember, callerOwnSender:
 		return f.member
 	case callerAdminB:
 		return f.adminB
+	case callerOtherMember:
+		return f.otherMember
+	case callerOperator:
+		return f.operator
 	}
 	return f.partners[c].token(t, f.b, nil)
 }
@@ -210,12 +240,119 @@ func jsonString(t *testing.T, v any) string {
 	return string(b)
 }
 
-// varsFor returns the variables of row for ref, including those that need
-// fresh values on every call.
-func (f *fixture) varsFor(t *testing.T, row matrixRow, ref string) map[string]any {
+// createSender creates a sender of A with key as token's caller (personal:
+// the caller's own) and notes key as A's.
+func (f *fixture) createSender(t *testing.T, token, key string, personal bool) {
+	t.Helper()
+	f.b.do(t, token, `mutation($input: CreateSenderInput!) { createSender(input: $input) { key } }`,
+		map[string]any{"input": map[string]any{"key": key, "name": "Sender " + key, "personal": personal}}).MustDecode(t, &struct{}{})
+	f.leak(key)
+}
+
+// vendorSender returns a sender of A that is no one's personal sender: a
+// vendor's, which only those who manage A's senders may change.
+func (f *fixture) vendorSender(t *testing.T) (string, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.vendor == "" {
+		f.vendor = "vendor-a"
+		f.b.do(t, f.adminA, `mutation { createSender(input: {key: "vendor-a", name: "Vendor A"}) { key } }`, nil).MustDecode(t, &struct{}{})
+		f.leaks = append(f.leaks, f.vendor)
+	}
+	return f.vendor, true
+}
+
+// vendorWithVerification returns the vendor sender of A, with a branded
+// address under verification.
+func (f *fixture) vendorWithVerification(t *testing.T) (string, bool) {
+	key, _ := f.vendorSender(t)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.vendorVerification == "" {
+		var got struct{ RequestSenderVerification struct{ ID string } }
+		f.b.do(t, f.adminA, `mutation($s: String) { requestSenderVerification(email: "brand-vendor-a@example.com", sender: $s) { id } }`,
+			map[string]any{"s": key}).MustDecode(t, &got)
+		f.vendorVerification = got.RequestSenderVerification.ID
+		f.leaks = append(f.leaks, f.vendorVerification, "brand-vendor-a@example.com")
+	}
+	return key, true
+}
+
+// ownSender returns the member's personal sender.
+func (f *fixture) ownSender(t *testing.T) (string, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.own == "" {
+		f.own = "rep-member-a"
+		f.b.do(t, f.member, `mutation { createSender(input: {key: "rep-member-a", name: "My mailbox", personal: true}) { key } }`, nil).MustDecode(t, &struct{}{})
+		f.leaks = append(f.leaks, f.own)
+	}
+	return f.own, true
+}
+
+// ownSenderTest returns the member's test of its personal sender (PENDING).
+func (f *fixture) ownSenderTest(t *testing.T) (string, bool) {
+	key, _ := f.ownSender(t)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.ownTest == "" {
+		input := smtpInput(f.smtp, "pw")
+		input["sender"] = key
+		var got struct {
+			TestSenderSettings struct{ ID, MessageID string }
+		}
+		f.b.do(t, f.member, testSenderMutation, map[string]any{"input": input}).MustDecode(t, &got)
+		f.ownTest = got.TestSenderSettings.ID
+		f.leaks = append(f.leaks, f.ownTest, got.TestSenderSettings.MessageID)
+	}
+	return f.ownTest, true
+}
+
+// ownVerificationOf returns the member's branded address under
+// verification for its personal sender.
+func (f *fixture) ownVerificationOf(t *testing.T) (string, bool) {
+	key, _ := f.ownSender(t)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.ownVerification == "" {
+		var got struct{ RequestSenderVerification struct{ ID string } }
+		f.b.do(t, f.member, `mutation($s: String) { requestSenderVerification(email: "rep-a@example.com", sender: $s) { id } }`,
+			map[string]any{"s": key}).MustDecode(t, &got)
+		f.ownVerification = got.RequestSenderVerification.ID
+		f.leaks = append(f.leaks, f.ownVerification, "rep-a@example.com")
+	}
+	return f.ownVerification, true
+}
+
+// freshSender creates a new sender of A, no one's personal one, to be
+// deleted.
+func (f *fixture) freshSender(t *testing.T) (string, bool) {
+	key := "old-" + uuid.NewString()[:8]
+	f.createSender(t, f.adminA, key, false)
+	return key, true
+}
+
+// freshOwnSender creates a new personal sender of the member, to be deleted.
+func (f *fixture) freshOwnSender(t *testing.T) (string, bool) {
+	key := "mine-" + uuid.NewString()[:8]
+	f.createSender(t, f.member, key, true)
+	return key, true
+}
+
+// tenantSlug returns A's slug, the tenant the operator acts on.
+func (f *fixture) tenantSlug(*testing.T) (string, bool) { return "tenant-a", true }
+
+// varsFor returns the variables of row for ref as caller c, including those
+// that need fresh values on every call.
+func (f *fixture) varsFor(t *testing.T, row matrixRow, c, ref string) map[string]any {
 	switch row.op {
 	case "Mutation.testSenderSettings":
-		return map[string]any{"input": smtpInput(f.smtp, "pw")}
+		input := smtpInput(f.smtp, "pw")
+		input["sender"] = ref
+		return map[string]any{"input": input}
+	case "Mutation.createSender":
+		// A new key every time, so that a repeat is not a CONFLICT.
+		return map[string]any{"input": map[string]any{"key": "new-" + uuid.NewString()[:8], "name": "New sender", "personal": c == callerOwnSender}}
 	case "Mutation.registerPartnerClient":
 		return map[string]any{"input": map[string]any{"name": "ERP", "scopes": []string{"logs:read"}, "keys": []any{freshKey(t, "k1")}}}
 	case "Mutation.addPartnerKey":

@@ -24,9 +24,10 @@ import (
 // get UNAUTHENTICATED (no or expired token) or FORBIDDEN. The admin of
 // tenant B, pointed at A's objects, must get exactly the answer it gets for
 // an object that does not exist, must not change A's object, and must never
-// see an identifier of A. TestAuthorizationMatrixCoversSchema fails when an
-// operation has no row.
-//
+// see an identifier of A; on an operation only operators may run, it is
+// refused like any caller of A and must not change A. The platform
+// operator may run the operator operations and nothing else.
+// TestAuthorizationMatrixCoversSchema fails when an operation has no row.
 
 // The callers, in the order they run. B runs first, so that A's shared
 // objects are still as the fixture made them when B tries to change them.
@@ -40,23 +41,42 @@ const (
 	callerSettingsWr = "partner settings:write"
 	callerSend       = "partner messages:send"
 	callerLogs       = "partner logs:read"
+	callerOperator   = "platform operator"
+	// callerOwnSender is the member of A acting on its own personal sender
+	// (row.own); it runs only on rows that have one.
+	callerOwnSender = "member of A, own sender"
+	// callerOtherMember is another member of A, pointed at the member's
+	// personal object (row.own): it must be refused, FORBIDDEN.
+	callerOtherMember = "other member of A"
 )
 
 func callers() []string {
-	return []string{callerAdminB, callerAnonymous, callerExpired, callerAdmin, callerMember,
-		callerSettingsRd, callerSettingsWr, callerSend, callerLogs}
+	return []string{callerAdminB, callerAnonymous, callerExpired, callerAdmin, callerMember, callerOwnSender, callerOtherMember,
+		callerSettingsRd, callerSettingsWr, callerSend, callerLogs, callerOperator}
 }
 
 // Who may run an operation. The admin of B counts as an admin: it may run
-// everything, on its own tenant.
+// every operation the admin of A may, on its own tenant.
 var (
-	allowPublic        = []string{callerAnonymous, callerExpired, callerAdmin, callerMember, callerSettingsRd, callerSettingsWr, callerSend, callerLogs}
+	// allowPublic: a field that needs no token answers an operator as it
+	// answers anybody.
+	allowPublic        = []string{callerAnonymous, callerExpired, callerAdmin, callerMember, callerSettingsRd, callerSettingsWr, callerSend, callerLogs, callerOperator}
 	allowAuthenticated = []string{callerAdmin, callerMember, callerSettingsRd, callerSettingsWr, callerSend, callerLogs}
+	// allowPresets: the provider presets are the same static list for
+	// every caller, and an operator's token gets it too (@requires without
+	// a permission asks for a token only); nothing of a tenant is in it.
+	allowPresets       = append(slices.Clone(allowAuthenticated), callerOperator)
 	allowSettingsRead  = []string{callerAdmin, callerMember, callerSettingsRd}
 	allowSettingsWrite = []string{callerAdmin, callerSettingsWr}
-	allowSend          = []string{callerAdmin, callerMember, callerSend}
-	allowLogs          = []string{callerAdmin, callerMember, callerLogs}
-	allowAdmin         = []string{callerAdmin}
+	// allowSendersOwn: @requires(SENDERS_OWN) lets the member through too,
+	// and the sender service lets it change only its own personal senders:
+	// on a sender of the tenant it is refused (refuseMember).
+	allowSendersOwn = []string{callerAdmin, callerSettingsWr, callerOwnSender}
+	refuseMember    = []string{callerMember}
+	allowSend       = []string{callerAdmin, callerMember, callerSend}
+	allowLogs       = []string{callerAdmin, callerMember, callerLogs}
+	allowAdmin      = []string{callerAdmin}
+	allowOperator   = []string{callerOperator}
 )
 
 // matrixRow is one operation of the schema.
@@ -78,6 +98,15 @@ type matrixRow struct {
 	// attempt must leave it unchanged. nil: the object is only read.
 	probe func(t *testing.T, f *fixture, ref string) string
 	allow []string
+	// refused are callers @requires lets through whom the domain refuses
+	// with FORBIDDEN on the row's object (a sender of the tenant that is
+	// not theirs); they run on the real object, not a made-up one.
+	refused []string
+	// own returns the member's own object of the kind object returns (its
+	// personal sender, its test…), which callerOwnSender acts on and
+	// callerOtherMember is refused; nil: the row has neither caller. On a
+	// row without object it returns "" (callerOtherMember does not run).
+	own func(f *fixture, t *testing.T) (ref string, ok bool)
 	// ok are the error codes that count as having got through authorization
 	// for an allowed caller (CONFLICT for a test that has not passed…).
 	ok []string
@@ -94,6 +123,12 @@ func noVars(string) map[string]any { return nil }
 func idVar(name string) func(string) map[string]any {
 	return func(ref string) map[string]any { return map[string]any{name: ref} }
 }
+
+// fakeSender is a sender key no tenant has.
+func fakeSender() string { return "no-sender-" + uuid.NewString()[:8] }
+
+// noObject is own for a row without object.
+func noObject(*fixture, *testing.T) (string, bool) { return "", true }
 
 func matrixRows() []matrixRow {
 	sendInput := map[string]any{"to": []string{"customer@example.com"}, "subject": "Your order", "text": "Thanks!"}
@@ -115,14 +150,19 @@ func matrixRows() []matrixRow {
 		t.Fatalf("A's partner client %s is gone", ref)
 		return ""
 	}
+	senderProbe := probeQuery(`query($s: String) { senderSettings(sender: $s) { key mode fromName replyTo bcc smtp { host } } }`, "s")
+	tenantProbe := probeQuery(`{ viewer { tenant { status statusReason entitlements { modes maxSenders dailyQuota } } } }`, "")
 	return []matrixRow{
 		// Queries.
 		{op: "Query.viewer", query: `{ viewer { subject tenant { id name } roles scopes } }`, vars: noVars, allow: allowAuthenticated},
-		{op: "Query.senderSettings", query: `{ senderSettings { mode fromEmail fromName } }`, vars: noVars, allow: allowSettingsRead},
-		{op: "Query.providerPresets", query: `{ providerPresets { key } }`, vars: noVars, allow: allowAuthenticated},
+		{op: "Query.senderSettings", query: `query($s: String) { senderSettings(sender: $s) { key mode fromEmail fromName } }`, vars: idVar("s"),
+			object: (*fixture).vendorSender, fake: fakeSender, allow: allowSettingsRead},
+		{op: "Query.senders", query: `{ senders { key name ownerSubject mode } }`, vars: noVars, allow: allowSettingsRead},
+		{op: "Query.providerPresets", query: `{ providerPresets { key } }`, vars: noVars, allow: allowPresets},
 		{op: "Query.senderTest", query: `query($id: ID!) { senderTest(id: $id) { id status } }`, vars: idVar("id"),
 			object: (*fixture).senderTest, allow: allowSettingsRead},
-		{op: "Query.senderVerifications", query: `{ senderVerifications { id email status } }`, vars: noVars, allow: allowSettingsRead},
+		{op: "Query.senderVerifications", query: `query($s: String) { senderVerifications(sender: $s) { id email status } }`, vars: idVar("s"),
+			object: (*fixture).vendorWithVerification, fake: fakeSender, allow: allowSettingsRead},
 		{op: "Query.templates", query: `{ templates { key subject } }`, vars: noVars, allow: allowSettingsRead},
 		{op: "Query.templatePreview", query: `{ templatePreview(input: {subject: "Hello", text: "Thanks for your order"}) { subject text } }`,
 			vars: noVars, allow: allowSettingsRead},
@@ -136,20 +176,38 @@ func matrixRows() []matrixRow {
 		// Mutations.
 		{op: "Mutation.testSenderSettings", query: testSenderMutation, vars: func(string) map[string]any {
 			return nil // filled in by the fixture: it needs the SMTP server
-		}, allow: allowSettingsWrite},
+		}, object: (*fixture).vendorSender, own: (*fixture).ownSender, fake: fakeSender, probe: senderProbe,
+			allow: allowSendersOwn, refused: refuseMember},
 		{op: "Mutation.saveSenderSettings", query: `mutation($id: ID!) { saveSenderSettings(testId: $id) { mode } }`, vars: idVar("id"),
-			object: (*fixture).senderTest, probe: probeQuery(`{ senderSettings { mode fromEmail smtp { host } } }`, ""),
-			allow: allowSettingsWrite, ok: []string{"CONFLICT"}},
-		{op: "Mutation.useDefaultSender", query: `mutation { useDefaultSender { mode } }`, vars: noVars, allow: allowSettingsWrite},
-		{op: "Mutation.requestSenderVerification", query: `mutation($email: String!) { requestSenderVerification(email: $email) { id email } }`,
-			vars: func(string) map[string]any {
-				return map[string]any{"email": "brand-" + uuid.NewString()[:8] + "@example.com"}
+			object: (*fixture).senderTest, own: (*fixture).ownSenderTest, probe: probeQuery(`{ senderSettings { mode fromEmail smtp { host } } }`, ""),
+			allow: allowSendersOwn, refused: refuseMember, ok: []string{"CONFLICT"}},
+		{op: "Mutation.useDefaultSender", query: `mutation($s: String) { useDefaultSender(sender: $s) { mode } }`, vars: idVar("s"),
+			object: (*fixture).vendorSender, own: (*fixture).ownSender, fake: fakeSender, probe: senderProbe,
+			allow: allowSendersOwn, refused: refuseMember},
+		{op: "Mutation.updateSenderProfile", query: `mutation($input: SenderProfileInput!) { updateSenderProfile(input: $input) { key fromName bcc } }`,
+			vars: func(ref string) map[string]any {
+				return map[string]any{"input": map[string]any{"sender": ref, "fromName": "Tokyo Tea", "replyTo": "tea@example.com", "bcc": []string{"copy@example.com"}}}
 			},
-			allow: allowSettingsWrite},
+			object: (*fixture).vendorSender, own: (*fixture).ownSender, fake: fakeSender, probe: senderProbe,
+			allow: allowSendersOwn, refused: refuseMember},
+		// Without object: the member is refused a sender of the tenant
+		// (personal: false), and gets its own with personal: true.
+		{op: "Mutation.createSender", query: `mutation($input: CreateSenderInput!) { createSender(input: $input) { key ownerSubject } }`,
+			vars: nil, own: noObject, allow: allowSendersOwn, refused: refuseMember},
+		{op: "Mutation.deleteSender", query: `mutation($key: String!) { deleteSender(key: $key) }`, vars: idVar("key"),
+			object: (*fixture).freshSender, own: (*fixture).freshOwnSender, fake: fakeSender,
+			probe: probeQuery(`{ senders { key name } }`, ""), allow: allowSendersOwn, refused: refuseMember},
+		{op: "Mutation.requestSenderVerification", query: `mutation($email: String!, $s: String) { requestSenderVerification(email: $email, sender: $s) { id email } }`,
+			vars: func(ref string) map[string]any {
+				return map[string]any{"email": "brand-" + uuid.NewString()[:8] + "@example.com", "s": ref}
+			},
+			object: (*fixture).vendorSender, own: (*fixture).ownSender, fake: fakeSender,
+			probe: probeQuery(`query($s: String) { senderVerifications(sender: $s) { id email status } }`, "s"),
+			allow: allowSendersOwn, refused: refuseMember},
 		{op: "Mutation.resendSenderVerification", query: `mutation($id: ID!) { resendSenderVerification(id: $id) { id status } }`,
-			vars: idVar("id"), object: (*fixture).verification,
+			vars: idVar("id"), object: (*fixture).verification, own: (*fixture).ownVerificationOf,
 			probe: probeQuery(`{ senderVerifications { id status expiresAt resendAvailableAt } }`, ""),
-			allow: allowSettingsWrite, ok: []string{"RATE_LIMITED"}},
+			allow: allowSendersOwn, refused: refuseMember, ok: []string{"RATE_LIMITED"}},
 		{op: "Mutation.verifySender", query: `mutation { verifySender(token: "not-a-real-token") { id } }`, vars: noVars,
 			allow: allowPublic, ok: []string{"NOT_FOUND", "INVALID_INPUT", "CONFLICT"}},
 		{op: "Mutation.upsertTemplate", query: `mutation { upsertTemplate(input: {key: "order.shipped", subject: "Shipped", text: "Your order is on its way"}) { key } }`,
@@ -182,6 +240,18 @@ func matrixRows() []matrixRow {
 			trigger: (*fixture).messageChange, allow: allowLogs},
 		{op: "Subscription.senderTestUpdated", query: `subscription($id: ID!) { senderTestUpdated(id: $id) { id status } }`, vars: idVar("id"),
 			object: (*fixture).senderTest, allow: allowSettingsRead},
+
+		// The operator operations, last: the operator acts on tenant A,
+		// giving it a plan other than the default (so that the probe sees
+		// a change) and pausing it until the next row reinstates it.
+		{op: "Query.tenants", query: `{ tenants(first: 100) { edges { node { slug status senderCount messagesLast24h } } } }`, vars: noVars,
+			allow: allowOperator},
+		{op: "Mutation.setTenantEntitlements", query: `mutation($t: String!) { setTenantEntitlements(tenant: $t, input: {modes: [PLATFORM, BRANDED, SMTP, HTTP], maxSenders: 20, dailyQuota: 100000}) { slug entitlements { modes maxSenders dailyQuota } } }`,
+			vars: idVar("t"), object: (*fixture).tenantSlug, probe: tenantProbe, allow: allowOperator},
+		{op: "Mutation.pauseTenant", query: `mutation($t: String!) { pauseTenant(tenant: $t, reason: "unpaid invoice") { slug status statusReason } }`,
+			vars: idVar("t"), object: (*fixture).tenantSlug, probe: tenantProbe, allow: allowOperator},
+		{op: "Mutation.reinstateTenant", query: `mutation($t: String!) { reinstateTenant(tenant: $t) { slug status } }`,
+			vars: idVar("t"), object: (*fixture).tenantSlug, probe: tenantProbe, allow: allowOperator},
 	}
 }
 
@@ -245,6 +315,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 	for _, row := range matrixRows() {
 		t.Run(row.op, func(t *testing.T) {
 			for _, c := range callers() {
+				if c == callerOwnSender && row.own == nil || c == callerOtherMember && (row.own == nil || row.object == nil) {
+					continue
+				}
 				t.Run(c, func(t *testing.T) { f.check(t, row, c) })
 			}
 		})
@@ -254,22 +327,31 @@ func TestAuthorizationMatrix(t *testing.T) {
 // check runs row as caller c and checks the outcome.
 func (f *fixture) check(t *testing.T, row matrixRow, c string) {
 	if c == callerAdminB {
-		f.checkOtherTenant(t, row)
+		if slices.Contains(row.allow, callerAdmin) {
+			f.checkOtherTenant(t, row)
+		} else {
+			f.checkOtherTenantRefused(t, row)
+		}
 		return
 	}
 	allowed := slices.Contains(row.allow, c)
+	refused := slices.Contains(row.refused, c)
 	ref := ""
-	if row.object != nil {
-		if !allowed {
-			// Refused before any object is looked at: any id will do.
-			ref = uuid.NewString()
-		} else {
-			var ok bool
-			ref, ok = row.object(f, t)
-			require.True(t, ok, "%s: the fixture could not make the object", row.op)
-		}
+	switch {
+	case c == callerOwnSender || c == callerOtherMember:
+		var ok bool
+		ref, ok = row.own(f, t)
+		require.True(t, ok, "%s: the fixture could not make the caller's own object", row.op)
+	case row.object == nil:
+	case allowed || refused:
+		var ok bool
+		ref, ok = row.object(f, t)
+		require.True(t, ok, "%s: the fixture could not make the object", row.op)
+	default:
+		// Refused before any object is looked at: any id will do.
+		ref = uuid.NewString()
 	}
-	resp := f.run(t, row, c, f.varsFor(t, row, ref), f.token(t, c), allowed)
+	resp := f.run(t, row, c, f.varsFor(t, row, c, ref), f.token(t, c), allowed)
 	if !allowed {
 		want := "FORBIDDEN"
 		if c == callerAnonymous || c == callerExpired {
@@ -285,12 +367,34 @@ func (f *fixture) check(t *testing.T, row matrixRow, c string) {
 	require.NotEqual(t, "null", string(resp.Data), resp.Raw)
 }
 
+// checkOtherTenantRefused runs, as the admin of B, a row that no admin may
+// run (an operator operation) on A's object: it must be FORBIDDEN, leave
+// the object as it was and show nothing of A.
+func (f *fixture) checkOtherTenantRefused(t *testing.T, row matrixRow) {
+	ref := ""
+	if row.object != nil {
+		var ok bool
+		ref, ok = row.object(f, t)
+		require.True(t, ok, "%s: the fixture could not make the object", row.op)
+	}
+	var before string
+	if row.probe != nil {
+		before = row.probe(t, f, ref)
+	}
+	resp := f.run(t, row, callerAdminB, f.varsFor(t, row, callerAdminB, ref), f.adminB, false)
+	require.Equal(t, "FORBIDDEN", resp.Code(), "%s as %s: %s", row.op, callerAdminB, resp.Raw)
+	f.requireNoLeak(t, resp.Raw)
+	if row.probe != nil {
+		require.Equal(t, before, row.probe(t, f, ref), "%s: B changed A's object", row.op)
+	}
+}
+
 // checkOtherTenant runs row as the admin of B: on A's object, the answer
 // must equal the one for a made-up object and leave A's object as it was;
 // on B's own tenant, it must work and show nothing of A.
 func (f *fixture) checkOtherTenant(t *testing.T, row matrixRow) {
 	if row.object == nil {
-		resp := f.run(t, row, callerAdminB, f.varsFor(t, row, ""), f.adminB, true)
+		resp := f.run(t, row, callerAdminB, f.varsFor(t, row, callerAdminB, ""), f.adminB, true)
 		if code := resp.Code(); code != "" {
 			require.Contains(t, row.ok, code, resp.Raw)
 		}
@@ -307,8 +411,8 @@ func (f *fixture) checkOtherTenant(t *testing.T, row matrixRow) {
 	if row.probe != nil {
 		before = row.probe(t, f, ref)
 	}
-	onA := f.run(t, row, callerAdminB, f.varsFor(t, row, ref), f.adminB, false)
-	onNothing := f.run(t, row, callerAdminB, f.varsFor(t, row, fake), f.adminB, false)
+	onA := f.run(t, row, callerAdminB, f.varsFor(t, row, callerAdminB, ref), f.adminB, false)
+	onNothing := f.run(t, row, callerAdminB, f.varsFor(t, row, callerAdminB, fake), f.adminB, false)
 	require.NotEmpty(t, onA.Raw)
 	require.Equal(t, onNothing.Raw, strings.ReplaceAll(onA.Raw, ref, fake),
 		"%s: B's answer about A's object differs from its answer about no object", row.op)
