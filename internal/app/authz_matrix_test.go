@@ -62,10 +62,6 @@ var (
 	// answers anybody.
 	allowPublic        = []string{callerAnonymous, callerExpired, callerAdmin, callerMember, callerSettingsRd, callerSettingsWr, callerSend, callerLogs, callerOperator}
 	allowAuthenticated = []string{callerAdmin, callerMember, callerSettingsRd, callerSettingsWr, callerSend, callerLogs}
-	// allowPresets: the provider presets are the same static list for
-	// every caller, and an operator's token gets it too (@requires without
-	// a permission asks for a token only); nothing of a tenant is in it.
-	allowPresets       = append(slices.Clone(allowAuthenticated), callerOperator)
 	allowSettingsRead  = []string{callerAdmin, callerMember, callerSettingsRd}
 	allowSettingsWrite = []string{callerAdmin, callerSettingsWr}
 	// allowSendersOwn: @requires(SENDERS_OWN) lets the member through too,
@@ -158,7 +154,7 @@ func matrixRows() []matrixRow {
 		{op: "Query.senderSettings", query: `query($s: String) { senderSettings(sender: $s) { key mode fromEmail fromName } }`, vars: idVar("s"),
 			object: (*fixture).vendorSender, fake: fakeSender, allow: allowSettingsRead},
 		{op: "Query.senders", query: `{ senders { key name ownerSubject mode } }`, vars: noVars, allow: allowSettingsRead},
-		{op: "Query.providerPresets", query: `{ providerPresets { key } }`, vars: noVars, allow: allowPresets},
+		{op: "Query.providerPresets", query: `{ providerPresets { key } }`, vars: noVars, allow: allowAuthenticated},
 		{op: "Query.senderTest", query: `query($id: ID!) { senderTest(id: $id) { id status } }`, vars: idVar("id"),
 			object: (*fixture).senderTest, allow: allowSettingsRead},
 		{op: "Query.senderVerifications", query: `query($s: String) { senderVerifications(sender: $s) { id email status } }`, vars: idVar("s"),

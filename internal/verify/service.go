@@ -118,13 +118,18 @@ func NewService(deps Deps, cfg Config, opts Options) *Service {
 func (s *Service) now() time.Time { return s.opts.Now().UTC().Truncate(time.Microsecond) }
 
 // List returns the verifications of the tenant's sender key ("" for the
-// default sender), newest first. An unknown sender has none.
+// default sender), newest first. Errors: EINVALID on "sender" for a key the
+// tenant has no sender of.
 func (s *Service) List(ctx context.Context, key string) ([]Verification, error) {
 	tenant, err := outbox.RequireTenant(ctx)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.deps.Store.SenderVerificationList(ctx, tenant.ID, sender.KeyOrDefault(key))
+	settings, err := s.deps.Senders.Current(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.deps.Store.SenderVerificationList(ctx, tenant.ID, settings.Key)
 	if err != nil {
 		return nil, err
 	}
