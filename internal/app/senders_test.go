@@ -190,6 +190,10 @@ func TestThreeSendersEndToEnd(t *testing.T) {
 	vendor := b.createSender(t, admin, "vendor-42", "Vendor: Tokyo Tea", false)
 	require.Equal(t, "PLATFORM", vendor.Mode, "a new sender starts in PLATFORM mode")
 	require.Nil(t, vendor.OwnerSubject)
+	wrong := b.runSenderTest(t, admin, ownSMTPInput(vendorSrv, "vendor-42", "tea", "wrong-pass", "Tokyo Tea", "tea@vendor.example", ""))
+	require.Equal(t, "FAILED", wrong.Status)
+	resp := b.do(t, admin, `mutation($id: ID!) { saveSenderSettings(testId: $id, sender: "vendor-42") { mode } }`, map[string]any{"id": wrong.ID})
+	require.Equal(t, "CONFLICT", resp.Code(), "a failed test is not saved: %s", resp.Raw)
 	vendor = b.testAndSave(t, admin, ownSMTPInput(vendorSrv, "vendor-42", "tea", "vendor-pass-1a2b", "Tokyo Tea", "tea@vendor.example", "orders@vendor.example", "vendor-bcc@vendor.example"))
 	require.Equal(t, "SMTP", vendor.Mode)
 	require.Equal(t, "vendor-42", vendor.Key)
@@ -252,7 +256,7 @@ func TestThreeSendersEndToEnd(t *testing.T) {
 
 	// Each server took only its own sender's mail (plus its test mail).
 	require.Len(t, platform.Messages(), 1)
-	require.Len(t, vendorSrv.Messages(), 2)
+	require.Len(t, vendorSrv.Messages(), 2, "the passed test and the notification")
 	require.Len(t, repSrv.Messages(), 2)
 	for _, msg := range vendorSrv.Messages() {
 		require.Equal(t, "tea", msg.User)
@@ -292,6 +296,8 @@ func TestMemberSenderIsolation(t *testing.T) {
 	var started struct{ TestSenderSettings struct{ ID string } }
 	b.do(t, two, testSenderMutation, map[string]any{"input": input("rep-two")}).MustDecode(t, &started)
 	testOfTwo := started.TestSenderSettings.ID
+	b.do(t, admin, testSenderMutation, map[string]any{"input": input("vendor-7")}).MustDecode(t, &started)
+	testOfVendor := started.TestSenderSettings.ID
 
 	// A member may not create a sender of the tenant.
 	resp := b.do(t, one, `mutation { createSender(input: {key: "mine", name: "Mine"}) { key } }`, nil)
@@ -310,8 +316,10 @@ func TestMemberSenderIsolation(t *testing.T) {
 			require.Equal(t, "FORBIDDEN", resp.Code(), "%s of %s: %s", name, key, resp.Raw)
 		}
 	}
-	resp = b.do(t, one, `mutation($id: ID!) { saveSenderSettings(testId: $id) { key } }`, map[string]any{"id": testOfTwo})
-	require.Equal(t, "FORBIDDEN", resp.Code(), resp.Raw)
+	for _, id := range []string{testOfTwo, testOfVendor} {
+		resp = b.do(t, one, `mutation($id: ID!) { saveSenderSettings(testId: $id) { key } }`, map[string]any{"id": id})
+		require.Equal(t, "FORBIDDEN", resp.Code(), resp.Raw)
+	}
 
 	// Sending: anybody through the tenant's vendor sender, nobody but its
 	// owner through a personal one.
