@@ -9,6 +9,7 @@ import (
 
 	"github.com/outbox/outbox/internal/app"
 	"github.com/outbox/outbox/internal/delivery"
+	"github.com/outbox/outbox/internal/ratelimit"
 	"github.com/outbox/outbox/internal/sender"
 	"github.com/outbox/outbox/internal/smtptest"
 )
@@ -284,4 +285,36 @@ func TestPauseTenant(t *testing.T) {
 	require.Equal(t, "FORBIDDEN", b.do(t, admin, `{ tenants { edges { node { slug } } } }`, nil).Code())
 	resp := b.do(t, ops, `mutation { pauseTenant(tenant: "acme", reason: "  ") { slug } }`, nil)
 	require.Equal(t, "INVALID_INPUT", resp.Code(), resp.Raw)
+}
+
+// TestPauseLongerThanMaxWait: a pause longer than MaxWait does not use up
+// the time a message may wait for its account's sending limits: after the
+// reinstatement the tenant's mail waits for them and goes out instead of
+// failing at once.
+func TestPauseLongerThanMaxWait(t *testing.T) {
+	t.Parallel()
+	const maxWait = 5 * time.Second
+	b, platform := relayBundle(t, setupOpts{options: app.Options{Delivery: delivery.Options{
+		PausedRecheck: time.Minute, MaxWait: maxWait, RelayLimits: ratelimit.Limits{PerSecond: 1},
+	}}})
+	admin := b.userToken(t, "acme", "admin-1", "admin")
+	ops := b.operatorToken(t)
+	require.Zero(t, b.notificationCount(t, admin))
+	b.do(t, ops, `mutation { pauseTenant(tenant: "acme", reason: "review") { status } }`, nil).MustDecode(t, &struct{}{})
+	var ids []string
+	for _, subject := range []string{"one", "two"} {
+		ids = append(ids, b.sendNotification(t, admin, map[string]any{"to": []string{"c@example.com"}, "subject": subject, "text": "t"}).ID)
+	}
+	// Held for longer than MaxWait.
+	poll := time.NewTicker(100 * time.Millisecond)
+	defer poll.Stop()
+	for deadline := time.Now().Add(maxWait + time.Second); time.Now().Before(deadline); <-poll.C {
+		require.Equal(t, []string{"QUEUED", "QUEUED"}, b.messagesOfKind(t, admin, "NOTIFICATION"))
+	}
+	b.do(t, ops, `mutation { reinstateTenant(tenant: "acme") { status } }`, nil).MustDecode(t, &struct{}{})
+	for _, id := range ids {
+		m := b.waitDelivered(t, admin, id)
+		require.Equal(t, "SENT", m.Status, "%+v %+v", m.LastError, m.Events)
+	}
+	require.Len(t, platform.Messages(), 2)
 }
