@@ -227,7 +227,7 @@ func (d *delivery) outage(ctx context.Context, attempt *outbox.Attempt, f *trans
 			fmt.Sprintf("attempt %d of %d failed: the server cannot be reached; the account is paused", d.run.Attempt, d.run.MaxAttempts), retry(f))
 	}
 	wait := max(pause, 0)
-	if !s.canSnooze(d.run, d.msg.CreatedAt, wait) {
+	if !s.canSnooze(d.run, waitingSince(d.msg, d.tenant), wait) {
 		return d.finish(ctx, outbox.StatusFailed, attempt, derr, "failed: the server could not be reached for too long", cancel(f))
 	}
 	return d.finish(ctx, outbox.StatusRetrying, attempt, derr,

@@ -88,7 +88,7 @@ func (s *Service) Deliver(ctx context.Context, args JobArgs, run Run) Outcome {
 	case err != nil:
 		return retry(fmt.Errorf("reserving a send: %w", err))
 	case wait > 0:
-		if !s.canSnooze(run, d.msg.CreatedAt, wait) {
+		if !s.canSnooze(run, waitingSince(d.msg, d.tenant), wait) {
 			return d.giveUpWaiting(ctx)
 		}
 		return snooze(s.limitSnooze(wait, run.Snoozes))
@@ -97,7 +97,7 @@ func (s *Service) Deliver(ctx context.Context, args JobArgs, run Run) Outcome {
 	g := s.circuits.admit(d.route.account, time.Now(), s.opts.CircuitBase, s.opts.SendTimeout+bookkeepingTimeout)
 	if g.wait > 0 {
 		// The account's server is down (circuit.go): wait for the probe.
-		if !s.canSnooze(run, d.msg.CreatedAt, g.wait) {
+		if !s.canSnooze(run, waitingSince(d.msg, d.tenant), g.wait) {
 			return d.giveUpWaiting(ctx)
 		}
 		return snooze(s.limitSnooze(g.wait, run.Snoozes))
@@ -195,7 +195,7 @@ func (d *delivery) settle(ctx context.Context, att transport.Attempt, sendErr er
 		if err := d.s.pause(ctx, d.route.account, time.Now().Add(pause)); err != nil {
 			d.s.deps.Logger.WarnContext(ctx, "delivery: pausing a throttled sending account", "error", err)
 		}
-		if !d.s.canSnooze(d.run, d.msg.CreatedAt, pause) {
+		if !d.s.canSnooze(d.run, waitingSince(d.msg, d.tenant), pause) {
 			return d.finish(ctx, outbox.StatusFailed, attempt, derr, "failed: the provider kept throttling the account", cancel(f))
 		}
 		return d.finish(ctx, outbox.StatusRetrying, attempt, derr,

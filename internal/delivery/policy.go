@@ -2,6 +2,8 @@ package delivery
 
 import (
 	"time"
+
+	"github.com/outbox/outbox/internal/outbox"
 )
 
 // Run is one run of a delivery job, as River reports it.
@@ -89,8 +91,19 @@ func (s *Service) throttlePause(retryAfter time.Duration, snoozes int) time.Dura
 	return min(s.opts.ThrottleBase<<min(snoozes, 16), s.opts.ThrottleMax)
 }
 
-// canSnooze reports whether a message created at created may be put back
-// for another after: not past MaxSnoozes, nor waiting past MaxWait.
-func (s *Service) canSnooze(run Run, created time.Time, after time.Duration) bool {
-	return run.Snoozes < s.opts.MaxSnoozes && time.Until(created.Add(s.opts.MaxWait)) > after
+// canSnooze reports whether a message waiting since since (waitingSince)
+// may be put back for another after: not past MaxSnoozes, nor waiting past
+// MaxWait.
+func (s *Service) canSnooze(run Run, since time.Time, after time.Duration) bool {
+	return run.Snoozes < s.opts.MaxSnoozes && time.Until(since.Add(s.opts.MaxWait)) > after
+}
+
+// waitingSince is when MaxWait starts for the message: its creation, or
+// its tenant's last reinstatement when that came later (the time its
+// tenant was paused does not count).
+func waitingSince(msg outbox.Message, tenant outbox.Tenant) time.Time {
+	if at := tenant.StatusChangedAt; at != nil && tenant.Status == outbox.TenantActive && at.After(msg.CreatedAt) {
+		return *at
+	}
+	return msg.CreatedAt
 }
