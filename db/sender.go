@@ -95,8 +95,9 @@ func (tx *Tx) SenderDelete(ctx context.Context, tenantID uuid.UUID, key string) 
 	return nil
 }
 
-// SenderWaitingMessages returns how many of the sender's messages still
-// wait to be sent (QUEUED, SENDING or RETRYING), counting at most 1,000.
+// SenderWaitingMessages returns how many of the sender's notifications
+// still wait to be sent (QUEUED, SENDING or RETRYING), counting at most
+// 1,000.
 func (tx *Tx) SenderWaitingMessages(ctx context.Context, tenantID uuid.UUID, key string) (int, error) {
 	n, err := tx.q.SenderWaitingMessages(ctx, dbsqlc.SenderWaitingMessagesParams{TenantID: tenantID, SenderKey: key})
 	if err != nil {
@@ -238,4 +239,14 @@ func (tx *Tx) SenderDraftGet(ctx context.Context, tenantID uuid.UUID, key string
 		return outbox.SenderDraft{}, loadErr(err, "sender draft")
 	}
 	return outbox.SenderDraft{TenantID: row.TenantID, Sender: row.SenderKey, TestID: row.TestID, Fingerprint: row.Fingerprint, UpdatedAt: row.UpdatedAt}, nil
+}
+
+// SenderWaitingOwnMail returns the ids of the sender's test sends and
+// verification mails still on their way.
+func (tx *Tx) SenderWaitingOwnMail(ctx context.Context, tenantID uuid.UUID, key string) ([]uuid.UUID, error) {
+	ids, err := tx.q.SenderWaitingOwnMail(ctx, dbsqlc.SenderWaitingOwnMailParams{TenantID: tenantID, SenderKey: key})
+	if err != nil {
+		return nil, fmt.Errorf("listing waiting test and verification mail: %w", err)
+	}
+	return ids, nil
 }

@@ -377,7 +377,8 @@ func (q *Queries) SenderSettingsUpdate(ctx context.Context, arg SenderSettingsUp
 const senderWaitingMessages = `-- name: SenderWaitingMessages :one
 SELECT count(*)::int FROM (
     SELECT 1 FROM messages
-    WHERE tenant_id = $1 AND sender_key = $2 AND status IN ('QUEUED', 'SENDING', 'RETRYING')
+    WHERE tenant_id = $1 AND sender_key = $2 AND kind = 'NOTIFICATION'
+      AND status IN ('QUEUED', 'SENDING', 'RETRYING')
     LIMIT 1000
 ) AS waiting
 `
@@ -387,11 +388,44 @@ type SenderWaitingMessagesParams struct {
 	SenderKey string
 }
 
-// How many of a sender's messages still wait to be sent (at most 1,000 are
-// counted): deleteSender refuses while there are any.
+// How many of a sender's notifications still wait to be sent (at most
+// 1,000 are counted): deleteSender refuses while there are any.
 func (q *Queries) SenderWaitingMessages(ctx context.Context, arg SenderWaitingMessagesParams) (int32, error) {
 	row := q.db.QueryRow(ctx, senderWaitingMessages, arg.TenantID, arg.SenderKey)
 	var column_1 int32
 	err := row.Scan(&column_1)
 	return column_1, err
+}
+
+const senderWaitingOwnMail = `-- name: SenderWaitingOwnMail :many
+SELECT id FROM messages
+WHERE tenant_id = $1 AND sender_key = $2 AND kind <> 'NOTIFICATION'
+  AND status IN ('QUEUED', 'SENDING', 'RETRYING')
+`
+
+type SenderWaitingOwnMailParams struct {
+	TenantID  uuid.UUID
+	SenderKey string
+}
+
+// The sender's own test sends and verification mails still on their way:
+// deleting the sender cancels them (their tests and links go with it).
+func (q *Queries) SenderWaitingOwnMail(ctx context.Context, arg SenderWaitingOwnMailParams) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, senderWaitingOwnMail, arg.TenantID, arg.SenderKey)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []uuid.UUID{}
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }

@@ -52,10 +52,18 @@ SET health_ok = @health_ok, health_message = @health_message, health_category = 
 WHERE tenant_id = @tenant_id AND key = @key;
 
 -- name: SenderWaitingMessages :one
--- How many of a sender's messages still wait to be sent (at most 1,000 are
--- counted): deleteSender refuses while there are any.
+-- How many of a sender's notifications still wait to be sent (at most
+-- 1,000 are counted): deleteSender refuses while there are any.
 SELECT count(*)::int FROM (
     SELECT 1 FROM messages
-    WHERE tenant_id = @tenant_id AND sender_key = @sender_key AND status IN ('QUEUED', 'SENDING', 'RETRYING')
+    WHERE tenant_id = @tenant_id AND sender_key = @sender_key AND kind = 'NOTIFICATION'
+      AND status IN ('QUEUED', 'SENDING', 'RETRYING')
     LIMIT 1000
 ) AS waiting;
+
+-- name: SenderWaitingOwnMail :many
+-- The sender's own test sends and verification mails still on their way:
+-- deleting the sender cancels them (their tests and links go with it).
+SELECT id FROM messages
+WHERE tenant_id = @tenant_id AND sender_key = @sender_key AND kind <> 'NOTIFICATION'
+  AND status IN ('QUEUED', 'SENDING', 'RETRYING');

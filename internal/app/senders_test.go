@@ -372,10 +372,19 @@ func TestDeleteSenderWithQueuedMail(t *testing.T) {
 	require.Contains(t, resp.Errors[0].Message, "cancel")
 	require.Equal(t, "vendor-9", b.senderSettings(t, admin, "vendor-9").Key, "still there")
 
+	// A verification mail of the sender, still queued (no workers), does
+	// not hold the delete back: it goes with the sender, cancelled.
+	b.do(t, admin, `mutation { requestSenderVerification(email: "shop@vendor9.example", sender: "vendor-9") { id } }`, nil).MustDecode(t, &struct{}{})
 	b.do(t, admin, `mutation($id: ID!) { cancelMessage(id: $id) { status } }`, map[string]any{"id": sent.ID}).MustDecode(t, &struct{}{})
 	var deleted struct{ DeleteSender bool }
 	b.do(t, admin, del, map[string]any{"k": "vendor-9"}).MustDecode(t, &deleted)
 	require.True(t, deleted.DeleteSender)
+	var log struct {
+		Messages struct{ Edges []struct{ Node struct{ Kind, Status string } } }
+	}
+	b.do(t, admin, `{ messages(filter: {sender: "vendor-9", kind: VERIFICATION}) { edges { node { kind status } } } }`, nil).MustDecode(t, &log)
+	require.Len(t, log.Messages.Edges, 1)
+	require.Equal(t, "CANCELLED", log.Messages.Edges[0].Node.Status, "its verification mail is cancelled with it")
 
 	resp = b.do(t, admin, `{ senderSettings(sender: "vendor-9") { key } }`, nil)
 	require.Equal(t, "INVALID_INPUT", resp.Code(), resp.Raw)

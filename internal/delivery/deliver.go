@@ -55,8 +55,9 @@ func (s *Service) Deliver(ctx context.Context, args JobArgs, run Run) Outcome {
 	}
 	if row.Tenant.Status == outbox.TenantPaused {
 		// An operator paused the tenant: wait, spending no attempt, until
-		// it is reinstated (which wakes the job: Tx.DeliveryJobsWake).
-		return snooze(s.opts.PausedRecheck)
+		// it is reinstated (which wakes the job: Tx.DeliveryJobsWake). The
+		// look again is only a safety net, so it backs off (pausedWait).
+		return snooze(s.pausedWait(run.Snoozes))
 	}
 	d := &delivery{s: s, run: run, msg: row.Message, settings: row.Settings, tenant: row.Tenant}
 

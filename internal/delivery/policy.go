@@ -81,6 +81,17 @@ func (s *Service) limitSnooze(wait time.Duration, snoozes int) time.Duration {
 	return wait + time.Duration(s.opts.Rand()*float64(spread))
 }
 
+// maxPausedWait caps the back-off of a paused tenant's jobs.
+const maxPausedWait = 6 * time.Hour
+
+// pausedWait is how long a paused tenant's delivery waits before it looks
+// again: PausedRecheck, doubled with each earlier snooze of the job, up to
+// maxPausedWait (never below PausedRecheck), so that a long pause spends few
+// of the job's MaxSnoozes.
+func (s *Service) pausedWait(snoozes int) time.Duration {
+	return max(s.opts.PausedRecheck, min(s.opts.PausedRecheck<<min(snoozes, 10), maxPausedWait))
+}
+
 // throttlePause is how long a sending account pauses after a throttling
 // reply: what the server asked for (Retry-After), else ThrottleBase doubled
 // for each earlier snooze of the message, up to ThrottleMax.

@@ -64,3 +64,21 @@ func TestSnoozePolicy(t *testing.T) {
 	require.False(t, s.canSnooze(Run{Snoozes: 1000}, now, time.Second))
 	require.False(t, s.canSnooze(Run{}, now.Add(-71*time.Hour), 2*time.Hour), "past MaxWait")
 }
+
+// TestPausedWait: a paused tenant's jobs look again after PausedRecheck,
+// then less and less often, so that a long pause spends few snoozes.
+func TestPausedWait(t *testing.T) {
+	t.Parallel()
+	s := &Service{opts: Options{}.withDefaults()}
+	require.Equal(t, 15*time.Minute, s.pausedWait(0))
+	require.Equal(t, 30*time.Minute, s.pausedWait(1))
+	require.Equal(t, 6*time.Hour, s.pausedWait(5))
+	require.Equal(t, 6*time.Hour, s.pausedWait(900))
+	long := &Service{opts: Options{PausedRecheck: 10 * time.Hour}.withDefaults()}
+	require.Equal(t, 10*time.Hour, long.pausedWait(3), "never below PausedRecheck")
+	var days time.Duration
+	for n := 0; n < 100; n++ {
+		days += s.pausedWait(n)
+	}
+	require.Greater(t, days, 20*24*time.Hour, "100 snoozes cover more than 20 days of pause")
+}

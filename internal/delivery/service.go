@@ -88,9 +88,9 @@ type Options struct {
 	// MaxWait is how long after its creation a message may still be put
 	// back for sending limits before it fails with THROTTLED. Default 72h.
 	MaxWait time.Duration
-	// PausedRecheck is how long a message of a paused tenant waits before
-	// its job looks again; reinstating the tenant wakes them at once.
-	// Default 15m.
+	// PausedRecheck is how long a message of a paused tenant first waits
+	// before its job looks again (doubling up to 6h after that);
+	// reinstating the tenant wakes them at once. Default 15m.
 	PausedRecheck time.Duration
 	// SendTimeout bounds one attempt: waiting for a pooled connection and
 	// the whole conversation. Default 2m.

@@ -184,9 +184,10 @@ func checkSenderName(name string) (string, error) {
 }
 
 // Delete removes one of the tenant's senders with its tests, drafts and
-// verifications; its messages stay in the log. The default sender cannot
-// be deleted, nor a sender with messages still waiting to be sent (cancel
-// them first). Errors: EINVALID on "key", EFORBIDDEN as for changing it,
+// verifications; its messages stay in the log, and its test sends and
+// verification mails still on their way are cancelled. The default sender
+// cannot be deleted, nor a sender with notifications still waiting to be
+// sent (cancel them first). Errors: EINVALID on "key", EFORBIDDEN as for changing it,
 // ECONFLICT for the default sender or waiting messages.
 func (s *Service) Delete(ctx context.Context, key string) error {
 	tenant, err := outbox.RequireTenant(ctx)
@@ -213,6 +214,24 @@ func (s *Service) Delete(ctx context.Context, key string) error {
 		}
 		if waiting > 0 {
 			return outbox.Errorf(outbox.ECONFLICT, "%s of the sender %q still wait to be sent: cancel them (cancelMessage; the email log lists them with the sender filter) or let them go out, then delete the sender", countMessages(waiting), key)
+		}
+		// Its own test sends and verification mails go with it: their
+		// tests and links are deleted below, so their jobs find nothing.
+		own, err := tx.SenderWaitingOwnMail(ctx, tenant.ID, key)
+		if err != nil {
+			return err
+		}
+		changes := make([]db.StatusChange, len(own))
+		for i, id := range own {
+			changes[i] = db.StatusChange{
+				TenantID: tenant.ID, MessageID: id, Status: outbox.StatusCancelled, Detail: "cancelled: its sender was deleted",
+				From: []outbox.MessageStatus{outbox.StatusQueued, outbox.StatusSending, outbox.StatusRetrying},
+			}
+		}
+		if len(changes) > 0 {
+			if _, err := tx.SetMessageStatuses(ctx, changes); err != nil {
+				return err
+			}
 		}
 		before, err := s.viewFrom(tenant, row)
 		if err != nil {
