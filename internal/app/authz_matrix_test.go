@@ -120,6 +120,7 @@ func matrixRows() []matrixRow {
 		{op: "Query.viewer", query: `{ viewer { subject tenant { id name } roles scopes } }`, vars: noVars, allow: allowAuthenticated},
 		{op: "Query.senderSettings", query: `{ senderSettings { mode fromEmail fromName } }`, vars: noVars, allow: allowSettingsRead},
 		{op: "Query.providerPresets", query: `{ providerPresets { key } }`, vars: noVars, allow: allowAuthenticated},
+		{op: "Query.httpProviderPresets", query: `{ httpProviderPresets { provider } }`, vars: noVars, allow: allowAuthenticated},
 		{op: "Query.senderTest", query: `query($id: ID!) { senderTest(id: $id) { id status } }`, vars: idVar("id"),
 			object: (*fixture).senderTest, allow: allowSettingsRead},
 		{op: "Query.senderVerifications", query: `{ senderVerifications { id email status } }`, vars: noVars, allow: allowSettingsRead},
