@@ -93,7 +93,7 @@ func setMessageStatuses(ctx context.Context, q *dbsqlc.Queries, changes []Status
 		FromStatuses: make([]string, n), LastErrors: make([][]byte, n), WithAttempts: make([]bool, n),
 		Ats: make([]time.Time, n), DurationMs: make([]int32, n), Servers: make([]string, n), Codes: make([]int32, n),
 		EnhancedCodes: make([]string, n), Replies: make([]string, n), TlsVersions: make([]string, n),
-		Categories: make([]string, n), Details: make([]string, n),
+		Categories: make([]string, n), ProviderMessageIds: make([]string, n), Details: make([]string, n),
 	}
 	for i, c := range changes {
 		p.Ids[i], p.TenantIds[i], p.Statuses[i], p.Details[i] = c.MessageID, c.TenantID, string(c.Status), c.Detail
@@ -113,6 +113,7 @@ func setMessageStatuses(ctx context.Context, q *dbsqlc.Queries, changes []Status
 			p.WithAttempts[i] = true
 			p.Ats[i], p.DurationMs[i], p.Servers[i], p.Codes[i] = a.At, int32(a.Duration.Milliseconds()), a.Server, int32(a.Code)
 			p.EnhancedCodes[i], p.Replies[i], p.TlsVersions[i], p.Categories[i] = a.EnhancedCode, a.Reply, a.TLSVersion, string(a.Category)
+			p.ProviderMessageIds[i] = a.ProviderMessageID
 		} else {
 			p.Ats[i] = time.Unix(0, 0)
 		}
@@ -175,6 +176,7 @@ func attemptFromRow(row dbsqlc.MessageAttempt) outbox.Attempt {
 	a := outbox.Attempt{
 		At: row.At, Duration: time.Duration(row.DurationMs) * time.Millisecond, Server: row.Server,
 		EnhancedCode: row.EnhancedCode, Reply: row.Reply, TLSVersion: row.TlsVersion, Category: outbox.ErrorCategory(row.Category),
+		ProviderMessageID: row.ProviderMessageID,
 	}
 	if row.Code != nil {
 		a.Code = int(*row.Code)

@@ -22,7 +22,8 @@ import (
 // 010_senders.sql.
 const wave1Version = 9
 
-// addedBy010 is every column 010_senders.sql adds to a table of wave 1.
+// addedBy010 is every column 010_senders.sql (and a later migration, where
+// noted) adds to a table of wave 1.
 // Every other column of every table must come through the upgrade unchanged.
 var addedBy010 = map[string][]string{
 	"tenants":              {"entitlements", "status", "status_reason", "status_changed_at"},
@@ -31,6 +32,7 @@ var addedBy010 = map[string][]string{
 	"sender_drafts":        {"sender_key"},
 	"sender_verifications": {"sender_key"},
 	"messages":             {"sender_key"},
+	"message_attempts":     {"provider_message_id"}, // by 012_provider_message_id.sql
 }
 
 // wave1Data is what the wave-1 code wrote, shaped as its queries wrote it

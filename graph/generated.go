@@ -68,14 +68,15 @@ type ComplexityRoot struct {
 	}
 
 	DeliveryAttempt struct {
-		At           func(childComplexity int) int
-		Category     func(childComplexity int) int
-		Code         func(childComplexity int) int
-		DurationMs   func(childComplexity int) int
-		EnhancedCode func(childComplexity int) int
-		Reply        func(childComplexity int) int
-		Server       func(childComplexity int) int
-		TLSVersion   func(childComplexity int) int
+		At                func(childComplexity int) int
+		Category          func(childComplexity int) int
+		Code              func(childComplexity int) int
+		DurationMs        func(childComplexity int) int
+		EnhancedCode      func(childComplexity int) int
+		ProviderMessageID func(childComplexity int) int
+		Reply             func(childComplexity int) int
+		Server            func(childComplexity int) int
+		TLSVersion        func(childComplexity int) int
 	}
 
 	DeliveryError struct {
@@ -93,9 +94,24 @@ type ComplexityRoot struct {
 	}
 
 	HttpApiSettings struct {
+		AccessKeyID  func(childComplexity int) int
 		AuthHeader   func(childComplexity int) int
 		AuthValueSet func(childComplexity int) int
+		Domain       func(childComplexity int) int
+		Provider     func(childComplexity int) int
+		Region       func(childComplexity int) int
 		URL          func(childComplexity int) int
+	}
+
+	HttpProviderPreset struct {
+		AuthHeader         func(childComplexity int) int
+		BaseURL            func(childComplexity int) int
+		Limits             func(childComplexity int) int
+		LimitsConfigurable func(childComplexity int) int
+		Name               func(childComplexity int) int
+		Needs              func(childComplexity int) int
+		Note               func(childComplexity int) int
+		Provider           func(childComplexity int) int
 	}
 
 	Message struct {
@@ -196,6 +212,7 @@ type ComplexityRoot struct {
 
 	Query struct {
 		AuditLog            func(childComplexity int, first *int, after *string) int
+		HTTPProviderPresets func(childComplexity int) int
 		Message             func(childComplexity int, id string) int
 		Messages            func(childComplexity int, filter *model.MessageFilter, first *int, after *string) int
 		PartnerClients      func(childComplexity int) int
@@ -390,6 +407,7 @@ type QueryResolver interface {
 	SenderSettings(ctx context.Context, sender *string) (*model.SenderSettings, error)
 	Senders(ctx context.Context) ([]model.SenderSettings, error)
 	ProviderPresets(ctx context.Context) ([]model.ProviderPreset, error)
+	HTTPProviderPresets(ctx context.Context) ([]model.HTTPProviderPreset, error)
 	SenderTest(ctx context.Context, id string) (*model.SenderTest, error)
 	SenderVerifications(ctx context.Context, sender *string) ([]model.SenderVerification, error)
 	Templates(ctx context.Context) ([]model.Template, error)
@@ -536,6 +554,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DeliveryAttempt.EnhancedCode(childComplexity), true
+	case "DeliveryAttempt.providerMessageId":
+		if e.ComplexityRoot.DeliveryAttempt.ProviderMessageID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeliveryAttempt.ProviderMessageID(childComplexity), true
 	case "DeliveryAttempt.reply":
 		if e.ComplexityRoot.DeliveryAttempt.Reply == nil {
 			break
@@ -605,6 +629,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Entitlements.Modes(childComplexity), true
 
+	case "HttpApiSettings.accessKeyId":
+		if e.ComplexityRoot.HttpApiSettings.AccessKeyID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HttpApiSettings.AccessKeyID(childComplexity), true
 	case "HttpApiSettings.authHeader":
 		if e.ComplexityRoot.HttpApiSettings.AuthHeader == nil {
 			break
@@ -617,12 +647,79 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.HttpApiSettings.AuthValueSet(childComplexity), true
+	case "HttpApiSettings.domain":
+		if e.ComplexityRoot.HttpApiSettings.Domain == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HttpApiSettings.Domain(childComplexity), true
+	case "HttpApiSettings.provider":
+		if e.ComplexityRoot.HttpApiSettings.Provider == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HttpApiSettings.Provider(childComplexity), true
+	case "HttpApiSettings.region":
+		if e.ComplexityRoot.HttpApiSettings.Region == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HttpApiSettings.Region(childComplexity), true
 	case "HttpApiSettings.url":
 		if e.ComplexityRoot.HttpApiSettings.URL == nil {
 			break
 		}
 
 		return e.ComplexityRoot.HttpApiSettings.URL(childComplexity), true
+
+	case "HttpProviderPreset.authHeader":
+		if e.ComplexityRoot.HttpProviderPreset.AuthHeader == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HttpProviderPreset.AuthHeader(childComplexity), true
+	case "HttpProviderPreset.baseUrl":
+		if e.ComplexityRoot.HttpProviderPreset.BaseURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HttpProviderPreset.BaseURL(childComplexity), true
+	case "HttpProviderPreset.limits":
+		if e.ComplexityRoot.HttpProviderPreset.Limits == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HttpProviderPreset.Limits(childComplexity), true
+	case "HttpProviderPreset.limitsConfigurable":
+		if e.ComplexityRoot.HttpProviderPreset.LimitsConfigurable == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HttpProviderPreset.LimitsConfigurable(childComplexity), true
+	case "HttpProviderPreset.name":
+		if e.ComplexityRoot.HttpProviderPreset.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HttpProviderPreset.Name(childComplexity), true
+	case "HttpProviderPreset.needs":
+		if e.ComplexityRoot.HttpProviderPreset.Needs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HttpProviderPreset.Needs(childComplexity), true
+	case "HttpProviderPreset.note":
+		if e.ComplexityRoot.HttpProviderPreset.Note == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HttpProviderPreset.Note(childComplexity), true
+	case "HttpProviderPreset.provider":
+		if e.ComplexityRoot.HttpProviderPreset.Provider == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HttpProviderPreset.Provider(childComplexity), true
 
 	case "Message.attempts":
 		if e.ComplexityRoot.Message.Attempts == nil {
@@ -1173,6 +1270,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.AuditLog(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "Query.httpProviderPresets":
+		if e.ComplexityRoot.Query.HTTPProviderPresets == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.HTTPProviderPresets(childComplexity), true
 
 	case "Query.message":
 		if e.ComplexityRoot.Query.Message == nil {
@@ -2012,6 +2115,8 @@ type Query {
   senders: [SenderSettings!]! @requires(permission: SETTINGS_READ)
   "Provider presets: host, port, security, auth and the provider's sending limits."
   providerPresets: [ProviderPreset!]! @requires
+  "The HTTP mail APIs Outbox speaks, with what each needs."
+  httpProviderPresets: [HttpProviderPreset!]! @requires
   "A test send of sender settings, by id."
   senderTest(id: ID!): SenderTest @requires(permission: SETTINGS_READ)
   "A sender's branded addresses and their verification state (default: the sender \"default\")."
@@ -2150,11 +2255,23 @@ type SmtpSettings {
   skipTlsVerify: Boolean!
 }
 
+"The mail API an HTTP sender speaks: GENERIC is Outbox's own JSON; the others are the providers' own send APIs."
+enum HttpProvider { GENERIC SENDGRID POSTMARK MAILGUN SES RESEND }
+
 type HttpApiSettings {
+  provider: HttpProvider!
+  "GENERIC: the endpoint. A provider: the base URL requests go to (the override, or the provider's own)."
   url: String!
+  "The header that carries the credential (for a provider, the one its API uses)."
   authHeader: String!
-  "Whether an auth header value is stored. The value itself is never returned."
+  "Whether an auth header value (API key, server token, secret access key) is stored. The value itself is never returned."
   authValueSet: Boolean!
+  "MAILGUN: the sending domain."
+  domain: String
+  "MAILGUN: US or EU. SES: the AWS region."
+  region: String
+  "SES: the access key id."
+  accessKeyId: String
 }
 
 enum SenderHealthStatus { OK FAILING NOT_ENTITLED }
@@ -2190,6 +2307,22 @@ type ProviderPreset {
   limits: SendingLimits!
   "Whether a tenant may set limits above the preset's (its own provider quota)."
   limitsConfigurable: Boolean!
+  note: String
+}
+
+type HttpProviderPreset {
+  provider: HttpProvider!
+  name: String!
+  "The API's base URL; null for GENERIC and for SES (email.<region>.amazonaws.com)."
+  baseUrl: String
+  "The header that carries the credential; null for GENERIC (you name it)."
+  authHeader: String
+  "The HttpApiInput fields needed besides authValue: url, authHeader, domain, region, accessKeyId."
+  needs: [String!]!
+  limits: SendingLimits!
+  "Whether a tenant may set limits above the preset's (its own provider quota)."
+  limitsConfigurable: Boolean!
+  "What credential to create and what it needs."
   note: String
 }
 
@@ -2235,11 +2368,20 @@ input SmtpInput {
 }
 
 input HttpApiInput {
-  url: String!
-  "The header that carries the credential, e.g. Authorization or X-Api-Key."
-  authHeader: String!
-  "Write-only. null keeps the stored value."
+  "The mail API (default GENERIC); see httpProviderPresets for what each needs."
+  provider: HttpProvider
+  "GENERIC: the endpoint (required). A provider: optional override of its base URL (another region, a test server)."
+  url: String
+  "GENERIC: the header that carries the credential, e.g. Authorization or X-Api-Key (required). Ignored for a provider."
+  authHeader: String
+  "Write-only; null keeps the stored value. GENERIC: the header's value. SENDGRID, MAILGUN, RESEND: the API key; POSTMARK: the Server API token; SES: the secret access key."
   authValue: String
+  "MAILGUN: the sending domain, like mg.example.com."
+  domain: String
+  "MAILGUN: US (default) or EU. SES: the AWS region, like eu-west-1."
+  region: String
+  "SES: the access key id."
+  accessKeyId: String
   limits: SendingLimitsInput
 }
 
@@ -2248,7 +2390,7 @@ enum SenderTestStatus { PENDING RUNNING PASSED FAILED }
 type SenderTest {
   id: ID!
   status: SenderTestStatus!
-  "The steps the test went through: RESOLVE, CONNECT, TLS, EHLO, AUTH, MAIL, RCPT, DATA."
+  "The steps the test went through: RESOLVE, CONNECT, TLS, EHLO, AUTH, MAIL, RCPT, DATA (SMTP; DATA for a GENERIC HTTP API); RESOLVE, CONNECT, TLS, REQUEST, RESPONSE for a provider's API."
   steps: [SenderTestStep!]!
   error: DeliveryError
   "The test mail, as a message in the logs."
@@ -2384,6 +2526,8 @@ type DeliveryAttempt {
   reply: String
   tlsVersion: String
   category: ErrorCategory
+  "The id the provider's mail API gave the message (HTTP providers other than GENERIC), to look it up in the provider's logs."
+  providerMessageId: String
 }
 
 input MessageFilter {
@@ -2604,6 +2748,8 @@ func (ec *executionContext) childFields_DeliveryAttempt(ctx context.Context, fie
 		return ec.fieldContext_DeliveryAttempt_tlsVersion(ctx, field)
 	case "category":
 		return ec.fieldContext_DeliveryAttempt_category(ctx, field)
+	case "providerMessageId":
+		return ec.fieldContext_DeliveryAttempt_providerMessageId(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DeliveryAttempt", field.Name)
 }
@@ -2638,14 +2784,44 @@ func (ec *executionContext) childFields_Entitlements(ctx context.Context, field 
 
 func (ec *executionContext) childFields_HttpApiSettings(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "provider":
+		return ec.fieldContext_HttpApiSettings_provider(ctx, field)
 	case "url":
 		return ec.fieldContext_HttpApiSettings_url(ctx, field)
 	case "authHeader":
 		return ec.fieldContext_HttpApiSettings_authHeader(ctx, field)
 	case "authValueSet":
 		return ec.fieldContext_HttpApiSettings_authValueSet(ctx, field)
+	case "domain":
+		return ec.fieldContext_HttpApiSettings_domain(ctx, field)
+	case "region":
+		return ec.fieldContext_HttpApiSettings_region(ctx, field)
+	case "accessKeyId":
+		return ec.fieldContext_HttpApiSettings_accessKeyId(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type HttpApiSettings", field.Name)
+}
+
+func (ec *executionContext) childFields_HttpProviderPreset(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "provider":
+		return ec.fieldContext_HttpProviderPreset_provider(ctx, field)
+	case "name":
+		return ec.fieldContext_HttpProviderPreset_name(ctx, field)
+	case "baseUrl":
+		return ec.fieldContext_HttpProviderPreset_baseUrl(ctx, field)
+	case "authHeader":
+		return ec.fieldContext_HttpProviderPreset_authHeader(ctx, field)
+	case "needs":
+		return ec.fieldContext_HttpProviderPreset_needs(ctx, field)
+	case "limits":
+		return ec.fieldContext_HttpProviderPreset_limits(ctx, field)
+	case "limitsConfigurable":
+		return ec.fieldContext_HttpProviderPreset_limitsConfigurable(ctx, field)
+	case "note":
+		return ec.fieldContext_HttpProviderPreset_note(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type HttpProviderPreset", field.Name)
 }
 
 func (ec *executionContext) childFields_Message(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4348,6 +4524,29 @@ func (ec *executionContext) fieldContext_DeliveryAttempt_category(_ context.Cont
 	return graphql.NewScalarFieldContext("DeliveryAttempt", field, false, false, errors.New("field of type ErrorCategory does not have child fields"))
 }
 
+func (ec *executionContext) _DeliveryAttempt_providerMessageId(ctx context.Context, field graphql.CollectedField, obj *model.DeliveryAttempt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DeliveryAttempt_providerMessageId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProviderMessageID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DeliveryAttempt_providerMessageId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DeliveryAttempt", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
 func (ec *executionContext) _DeliveryError_category(ctx context.Context, field graphql.CollectedField, obj *model.DeliveryError) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4532,6 +4731,29 @@ func (ec *executionContext) fieldContext_Entitlements_dailyQuota(_ context.Conte
 	return graphql.NewScalarFieldContext("Entitlements", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
+func (ec *executionContext) _HttpApiSettings_provider(ctx context.Context, field graphql.CollectedField, obj *model.HTTPAPISettings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HttpApiSettings_provider(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Provider, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v outbox.HTTPProvider) graphql.Marshaler {
+			return ec.marshalNHttpProvider2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐHTTPProvider(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HttpApiSettings_provider(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HttpApiSettings", field, false, false, errors.New("field of type HttpProvider does not have child fields"))
+}
+
 func (ec *executionContext) _HttpApiSettings_url(ctx context.Context, field graphql.CollectedField, obj *model.HTTPAPISettings) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4599,6 +4821,268 @@ func (ec *executionContext) _HttpApiSettings_authValueSet(ctx context.Context, f
 }
 func (ec *executionContext) fieldContext_HttpApiSettings_authValueSet(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("HttpApiSettings", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _HttpApiSettings_domain(ctx context.Context, field graphql.CollectedField, obj *model.HTTPAPISettings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HttpApiSettings_domain(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Domain, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_HttpApiSettings_domain(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HttpApiSettings", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _HttpApiSettings_region(ctx context.Context, field graphql.CollectedField, obj *model.HTTPAPISettings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HttpApiSettings_region(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Region, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_HttpApiSettings_region(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HttpApiSettings", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _HttpApiSettings_accessKeyId(ctx context.Context, field graphql.CollectedField, obj *model.HTTPAPISettings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HttpApiSettings_accessKeyId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AccessKeyID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_HttpApiSettings_accessKeyId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HttpApiSettings", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _HttpProviderPreset_provider(ctx context.Context, field graphql.CollectedField, obj *model.HTTPProviderPreset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HttpProviderPreset_provider(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Provider, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v outbox.HTTPProvider) graphql.Marshaler {
+			return ec.marshalNHttpProvider2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐHTTPProvider(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HttpProviderPreset_provider(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HttpProviderPreset", field, false, false, errors.New("field of type HttpProvider does not have child fields"))
+}
+
+func (ec *executionContext) _HttpProviderPreset_name(ctx context.Context, field graphql.CollectedField, obj *model.HTTPProviderPreset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HttpProviderPreset_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HttpProviderPreset_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HttpProviderPreset", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _HttpProviderPreset_baseUrl(ctx context.Context, field graphql.CollectedField, obj *model.HTTPProviderPreset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HttpProviderPreset_baseUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BaseURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_HttpProviderPreset_baseUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HttpProviderPreset", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _HttpProviderPreset_authHeader(ctx context.Context, field graphql.CollectedField, obj *model.HTTPProviderPreset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HttpProviderPreset_authHeader(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AuthHeader, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_HttpProviderPreset_authHeader(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HttpProviderPreset", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _HttpProviderPreset_needs(ctx context.Context, field graphql.CollectedField, obj *model.HTTPProviderPreset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HttpProviderPreset_needs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Needs, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HttpProviderPreset_needs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HttpProviderPreset", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _HttpProviderPreset_limits(ctx context.Context, field graphql.CollectedField, obj *model.HTTPProviderPreset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HttpProviderPreset_limits(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Limits, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SendingLimits) graphql.Marshaler {
+			return ec.marshalNSendingLimits2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSendingLimits(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HttpProviderPreset_limits(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "HttpProviderPreset",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SendingLimits(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _HttpProviderPreset_limitsConfigurable(ctx context.Context, field graphql.CollectedField, obj *model.HTTPProviderPreset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HttpProviderPreset_limitsConfigurable(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LimitsConfigurable, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HttpProviderPreset_limitsConfigurable(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HttpProviderPreset", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _HttpProviderPreset_note(ctx context.Context, field graphql.CollectedField, obj *model.HTTPProviderPreset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HttpProviderPreset_note(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Note, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_HttpProviderPreset_note(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HttpProviderPreset", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Message_id(ctx context.Context, field graphql.CollectedField, obj *model.Message) (ret graphql.Marshaler) {
@@ -7349,6 +7833,51 @@ func (ec *executionContext) fieldContext_Query_providerPresets(_ context.Context
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_ProviderPreset(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_httpProviderPresets(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_httpProviderPresets(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().HTTPProviderPresets(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Requires == nil {
+					var zeroVal []model.HTTPProviderPreset
+					return zeroVal, errors.New("directive requires is not implemented")
+				}
+				return ec.Directives.Requires(ctx, nil, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []model.HTTPProviderPreset) graphql.Marshaler {
+			return ec.marshalNHttpProviderPreset2ᚕgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐHTTPProviderPresetᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_httpProviderPresets(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HttpProviderPreset(ctx, field)
 		},
 	}
 	return fc, nil
@@ -11518,23 +12047,30 @@ func (ec *executionContext) unmarshalInputHttpApiInput(ctx context.Context, obj 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"url", "authHeader", "authValue", "limits"}
+	fieldsInOrder := [...]string{"provider", "url", "authHeader", "authValue", "domain", "region", "accessKeyId", "limits"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
 			continue
 		}
 		switch k {
+		case "provider":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("provider"))
+			data, err := ec.unmarshalOHttpProvider2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐHTTPProvider(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Provider = data
 		case "url":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("url"))
-			data, err := ec.unmarshalNString2string(ctx, v)
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.URL = data
 		case "authHeader":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("authHeader"))
-			data, err := ec.unmarshalNString2string(ctx, v)
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -11546,6 +12082,27 @@ func (ec *executionContext) unmarshalInputHttpApiInput(ctx context.Context, obj 
 				return it, err
 			}
 			it.AuthValue = data
+		case "domain":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("domain"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Domain = data
+		case "region":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("region"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Region = data
+		case "accessKeyId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("accessKeyId"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AccessKeyID = data
 		case "limits":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limits"))
 			data, err := ec.unmarshalOSendingLimitsInput2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSendingLimitsInput(ctx, v)
@@ -12474,6 +13031,11 @@ func (ec *executionContext) _DeliveryAttempt(ctx context.Context, sel ast.Select
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		case "providerMessageId":
+			out.Values[i] = ec._DeliveryAttempt_providerMessageId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -12613,6 +13175,11 @@ func (ec *executionContext) _HttpApiSettings(ctx context.Context, sel ast.Select
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("HttpApiSettings")
+		case "provider":
+			out.Values[i] = ec._HttpApiSettings_provider(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "url":
 			out.Values[i] = ec._HttpApiSettings_url(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -12626,6 +13193,94 @@ func (ec *executionContext) _HttpApiSettings(ctx context.Context, sel ast.Select
 		case "authValueSet":
 			out.Values[i] = ec._HttpApiSettings_authValueSet(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "domain":
+			out.Values[i] = ec._HttpApiSettings_domain(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "region":
+			out.Values[i] = ec._HttpApiSettings_region(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "accessKeyId":
+			out.Values[i] = ec._HttpApiSettings_accessKeyId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var httpProviderPresetImplementors = []string{"HttpProviderPreset"}
+
+func (ec *executionContext) _HttpProviderPreset(ctx context.Context, sel ast.SelectionSet, obj *model.HTTPProviderPreset) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, httpProviderPresetImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("HttpProviderPreset")
+		case "provider":
+			out.Values[i] = ec._HttpProviderPreset_provider(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._HttpProviderPreset_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "baseUrl":
+			out.Values[i] = ec._HttpProviderPreset_baseUrl(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "authHeader":
+			out.Values[i] = ec._HttpProviderPreset_authHeader(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "needs":
+			out.Values[i] = ec._HttpProviderPreset_needs(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "limits":
+			out.Values[i] = ec._HttpProviderPreset_limits(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "limitsConfigurable":
+			out.Values[i] = ec._HttpProviderPreset_limitsConfigurable(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "note":
+			out.Values[i] = ec._HttpProviderPreset_note(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -13507,6 +14162,28 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 					}
 				}()
 				res = ec._Query_providerPresets(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "httpProviderPresets":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_httpProviderPresets(ctx, field)
 				if res == graphql.Null {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
@@ -15295,6 +15972,62 @@ var (
 	}
 )
 
+func (ec *executionContext) unmarshalNHttpProvider2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐHTTPProvider(ctx context.Context, v any) (outbox.HTTPProvider, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNHttpProvider2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐHTTPProvider[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNHttpProvider2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐHTTPProvider(ctx context.Context, sel ast.SelectionSet, v outbox.HTTPProvider) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNHttpProvider2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐHTTPProvider[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNHttpProvider2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐHTTPProvider = map[string]outbox.HTTPProvider{
+		"GENERIC":  outbox.HTTPGeneric,
+		"SENDGRID": outbox.HTTPSendGrid,
+		"POSTMARK": outbox.HTTPPostmark,
+		"MAILGUN":  outbox.HTTPMailgun,
+		"SES":      outbox.HTTPSES,
+		"RESEND":   outbox.HTTPResend,
+	}
+	marshalNHttpProvider2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐHTTPProvider = map[outbox.HTTPProvider]string{
+		outbox.HTTPGeneric:  "GENERIC",
+		outbox.HTTPSendGrid: "SENDGRID",
+		outbox.HTTPPostmark: "POSTMARK",
+		outbox.HTTPMailgun:  "MAILGUN",
+		outbox.HTTPSES:      "SES",
+		outbox.HTTPResend:   "RESEND",
+	}
+)
+
+func (ec *executionContext) marshalNHttpProviderPreset2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐHTTPProviderPreset(ctx context.Context, sel ast.SelectionSet, v model.HTTPProviderPreset) graphql.Marshaler {
+	return ec._HttpProviderPreset(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNHttpProviderPreset2ᚕgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐHTTPProviderPresetᚄ(ctx context.Context, sel ast.SelectionSet, v []model.HTTPProviderPreset) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNHttpProviderPreset2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐHTTPProviderPreset(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalID(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -16445,6 +17178,44 @@ func (ec *executionContext) marshalOHttpApiSettings2ᚖgithubᚗcomᚋoutboxᚋo
 	}
 	return ec._HttpApiSettings(ctx, sel, v)
 }
+
+func (ec *executionContext) unmarshalOHttpProvider2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐHTTPProvider(ctx context.Context, v any) (*outbox.HTTPProvider, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOHttpProvider2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐHTTPProvider[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOHttpProvider2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐHTTPProvider(ctx context.Context, sel ast.SelectionSet, v *outbox.HTTPProvider) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOHttpProvider2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐHTTPProvider[*v])
+	return res
+}
+
+var (
+	unmarshalOHttpProvider2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐHTTPProvider = map[string]outbox.HTTPProvider{
+		"GENERIC":  outbox.HTTPGeneric,
+		"SENDGRID": outbox.HTTPSendGrid,
+		"POSTMARK": outbox.HTTPPostmark,
+		"MAILGUN":  outbox.HTTPMailgun,
+		"SES":      outbox.HTTPSES,
+		"RESEND":   outbox.HTTPResend,
+	}
+	marshalOHttpProvider2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐHTTPProvider = map[outbox.HTTPProvider]string{
+		outbox.HTTPGeneric:  "GENERIC",
+		outbox.HTTPSendGrid: "SENDGRID",
+		outbox.HTTPPostmark: "POSTMARK",
+		outbox.HTTPMailgun:  "MAILGUN",
+		outbox.HTTPSES:      "SES",
+		outbox.HTTPResend:   "RESEND",
+	}
+)
 
 func (ec *executionContext) unmarshalOID2ᚖstring(ctx context.Context, v any) (*string, error) {
 	if v == nil {

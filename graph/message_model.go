@@ -59,7 +59,7 @@ func attemptModels(as []outbox.Attempt) []model.DeliveryAttempt {
 	for i, a := range as {
 		out[i] = model.DeliveryAttempt{
 			At: a.At, DurationMs: int(a.Duration.Milliseconds()), Server: optional(a.Server), EnhancedCode: optional(a.EnhancedCode),
-			Reply: optional(a.Reply), TLSVersion: optional(a.TLSVersion),
+			Reply: optional(a.Reply), TLSVersion: optional(a.TLSVersion), ProviderMessageID: optional(a.ProviderMessageID),
 		}
 		if a.Code != 0 {
 			code := a.Code

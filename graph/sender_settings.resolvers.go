@@ -99,7 +99,14 @@ func senderSettingsModel(v sender.View) *model.SenderSettings {
 		}
 	}
 	if h := v.HTTP; h != nil {
-		m.HTTP = &model.HTTPAPISettings{URL: h.URL, AuthHeader: h.AuthHeader, AuthValueSet: v.AuthValueSet}
+		provider := h.Provider
+		if h.IsGeneric() {
+			provider = outbox.HTTPGeneric
+		}
+		m.HTTP = &model.HTTPAPISettings{
+			Provider: provider, URL: h.EffectiveURL(), AuthHeader: h.AuthHeader, AuthValueSet: v.AuthValueSet,
+			Domain: optional(h.Domain), Region: optional(h.Region), AccessKeyID: optional(h.AccessKeyID),
+		}
 	}
 	return m
 }
@@ -140,6 +147,20 @@ func (r *queryResolver) ProviderPresets(ctx context.Context) ([]model.ProviderPr
 			Key: p.Key, Name: p.Name, Host: optional(p.Host), HostPattern: optional(p.HostPattern),
 			Port: p.Port, Security: p.Security, Auth: p.Auth,
 			Limits: limitsModel(p.Limits), LimitsConfigurable: p.LimitsConfigurable, Note: optional(p.Note),
+		}
+	}
+	return out, nil
+}
+
+// HTTPProviderPresets lists the HTTP mail APIs.
+func (r *queryResolver) HTTPProviderPresets(ctx context.Context) ([]model.HTTPProviderPreset, error) {
+	presets := sender.HTTPPresets()
+	out := make([]model.HTTPProviderPreset, len(presets))
+	for i, p := range presets {
+		out[i] = model.HTTPProviderPreset{
+			Provider: p.Provider, Name: p.Name, BaseURL: optional(p.BaseURL), AuthHeader: optional(p.AuthHeader),
+			Needs: append([]string{}, p.Needs...), Limits: limitsModel(p.Limits), LimitsConfigurable: p.LimitsConfigurable,
+			Note: optional(p.Note),
 		}
 	}
 	return out, nil
@@ -211,7 +232,13 @@ func settingsFromInput(in model.SenderSettingsInput) sender.Settings {
 		}
 	}
 	if h := in.HTTP; h != nil {
-		s.HTTP = &sender.HTTPAPI{URL: h.URL, AuthHeader: h.AuthHeader, AuthValue: deref(h.AuthValue), Limits: limitsFromInput(h.Limits)}
+		s.HTTP = &sender.HTTPAPI{
+			URL: deref(h.URL), AuthHeader: deref(h.AuthHeader), AuthValue: deref(h.AuthValue),
+			Domain: deref(h.Domain), Region: deref(h.Region), AccessKeyID: deref(h.AccessKeyID), Limits: limitsFromInput(h.Limits),
+		}
+		if h.Provider != nil {
+			s.HTTP.Provider = *h.Provider
+		}
 	}
 	return s
 }

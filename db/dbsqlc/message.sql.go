@@ -13,7 +13,7 @@ import (
 )
 
 const messageAttemptsList = `-- name: MessageAttemptsList :many
-SELECT id, message_id, tenant_id, at, duration_ms, server, code, enhanced_code, reply, tls_version, category FROM message_attempts WHERE tenant_id = $1 AND message_id = $2 ORDER BY id
+SELECT id, message_id, tenant_id, at, duration_ms, server, code, enhanced_code, reply, tls_version, category, provider_message_id FROM message_attempts WHERE tenant_id = $1 AND message_id = $2 ORDER BY id
 `
 
 type MessageAttemptsListParams struct {
@@ -42,6 +42,7 @@ func (q *Queries) MessageAttemptsList(ctx context.Context, arg MessageAttemptsLi
 			&i.Reply,
 			&i.TlsVersion,
 			&i.Category,
+			&i.ProviderMessageID,
 		); err != nil {
 			return nil, err
 		}
@@ -208,7 +209,7 @@ WITH input AS (
            unnest($9::text[]) AS server, unnest($10::int[]) AS code,
            unnest($11::text[]) AS enhanced_code, unnest($12::text[]) AS reply,
            unnest($13::text[]) AS tls_version, unnest($14::text[]) AS category,
-           unnest($15::text[]) AS detail
+           unnest($15::text[]) AS provider_message_id, unnest($16::text[]) AS detail
 ), changed AS (
     UPDATE messages
     SET status = i.status,
@@ -222,9 +223,10 @@ WITH input AS (
       AND (i.from_statuses = '' OR messages.status = ANY (string_to_array(i.from_statuses, ',')))
     RETURNING messages.id, messages.tenant_id, messages.status
 ), attempt AS (
-    INSERT INTO message_attempts (message_id, tenant_id, at, duration_ms, server, code, enhanced_code, reply, tls_version, category)
+    INSERT INTO message_attempts (message_id, tenant_id, at, duration_ms, server, code, enhanced_code, reply, tls_version, category,
+                                  provider_message_id)
     SELECT changed.id, changed.tenant_id, i.at, i.duration_ms, i.server, NULLIF(i.code, 0),
-           i.enhanced_code, i.reply, i.tls_version, i.category
+           i.enhanced_code, i.reply, i.tls_version, i.category, i.provider_message_id
     FROM changed JOIN input i ON i.tenant_id = changed.tenant_id AND i.id = changed.id
     WHERE i.with_attempt
 ), event AS (
@@ -242,21 +244,22 @@ WHERE (SELECT count(*) FROM notified) >= 0
 `
 
 type MessageStatusChangeManyParams struct {
-	Ids           []uuid.UUID
-	TenantIds     []uuid.UUID
-	Statuses      []string
-	FromStatuses  []string
-	LastErrors    [][]byte
-	WithAttempts  []bool
-	Ats           []time.Time
-	DurationMs    []int32
-	Servers       []string
-	Codes         []int32
-	EnhancedCodes []string
-	Replies       []string
-	TlsVersions   []string
-	Categories    []string
-	Details       []string
+	Ids                []uuid.UUID
+	TenantIds          []uuid.UUID
+	Statuses           []string
+	FromStatuses       []string
+	LastErrors         [][]byte
+	WithAttempts       []bool
+	Ats                []time.Time
+	DurationMs         []int32
+	Servers            []string
+	Codes              []int32
+	EnhancedCodes      []string
+	Replies            []string
+	TlsVersions        []string
+	Categories         []string
+	ProviderMessageIds []string
+	Details            []string
 }
 
 type MessageStatusChangeManyRow struct {
@@ -292,6 +295,7 @@ func (q *Queries) MessageStatusChangeMany(ctx context.Context, arg MessageStatus
 		arg.Replies,
 		arg.TlsVersions,
 		arg.Categories,
+		arg.ProviderMessageIds,
 		arg.Details,
 	)
 	if err != nil {

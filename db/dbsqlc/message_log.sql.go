@@ -13,7 +13,7 @@ import (
 )
 
 const messageAttemptsByMessageIDs = `-- name: MessageAttemptsByMessageIDs :many
-SELECT id, message_id, tenant_id, at, duration_ms, server, code, enhanced_code, reply, tls_version, category FROM message_attempts
+SELECT id, message_id, tenant_id, at, duration_ms, server, code, enhanced_code, reply, tls_version, category, provider_message_id FROM message_attempts
 WHERE tenant_id = $1 AND message_id = ANY ($2::uuid[])
 ORDER BY message_id, id
 `
@@ -47,6 +47,7 @@ func (q *Queries) MessageAttemptsByMessageIDs(ctx context.Context, arg MessageAt
 			&i.Reply,
 			&i.TlsVersion,
 			&i.Category,
+			&i.ProviderMessageID,
 		); err != nil {
 			return nil, err
 		}

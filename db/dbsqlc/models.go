@@ -115,17 +115,18 @@ type Message struct {
 }
 
 type MessageAttempt struct {
-	ID           int64
-	MessageID    uuid.UUID
-	TenantID     uuid.UUID
-	At           time.Time
-	DurationMs   int32
-	Server       string
-	Code         *int32
-	EnhancedCode string
-	Reply        string
-	TlsVersion   string
-	Category     string
+	ID                int64
+	MessageID         uuid.UUID
+	TenantID          uuid.UUID
+	At                time.Time
+	DurationMs        int32
+	Server            string
+	Code              *int32
+	EnhancedCode      string
+	Reply             string
+	TlsVersion        string
+	Category          string
+	ProviderMessageID string
 }
 
 type MessageEvent struct {

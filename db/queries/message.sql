@@ -30,7 +30,7 @@ WITH input AS (
            unnest(@servers::text[]) AS server, unnest(@codes::int[]) AS code,
            unnest(@enhanced_codes::text[]) AS enhanced_code, unnest(@replies::text[]) AS reply,
            unnest(@tls_versions::text[]) AS tls_version, unnest(@categories::text[]) AS category,
-           unnest(@details::text[]) AS detail
+           unnest(@provider_message_ids::text[]) AS provider_message_id, unnest(@details::text[]) AS detail
 ), changed AS (
     UPDATE messages
     SET status = i.status,
@@ -44,9 +44,10 @@ WITH input AS (
       AND (i.from_statuses = '' OR messages.status = ANY (string_to_array(i.from_statuses, ',')))
     RETURNING messages.id, messages.tenant_id, messages.status
 ), attempt AS (
-    INSERT INTO message_attempts (message_id, tenant_id, at, duration_ms, server, code, enhanced_code, reply, tls_version, category)
+    INSERT INTO message_attempts (message_id, tenant_id, at, duration_ms, server, code, enhanced_code, reply, tls_version, category,
+                                  provider_message_id)
     SELECT changed.id, changed.tenant_id, i.at, i.duration_ms, i.server, NULLIF(i.code, 0),
-           i.enhanced_code, i.reply, i.tls_version, i.category
+           i.enhanced_code, i.reply, i.tls_version, i.category, i.provider_message_id
     FROM changed JOIN input i ON i.tenant_id = changed.tenant_id AND i.id = changed.id
     WHERE i.with_attempt
 ), event AS (

@@ -59,6 +59,8 @@ type DeliveryAttempt struct {
 	Reply        *string               `json:"reply,omitempty"`
 	TLSVersion   *string               `json:"tlsVersion,omitempty"`
 	Category     *outbox.ErrorCategory `json:"category,omitempty"`
+	// The id the provider's mail API gave the message (HTTP providers other than GENERIC), to look it up in the provider's logs.
+	ProviderMessageID *string `json:"providerMessageId,omitempty"`
 }
 
 type DeliveryError struct {
@@ -87,19 +89,53 @@ type EntitlementsInput struct {
 }
 
 type HTTPAPIInput struct {
-	URL string `json:"url"`
-	// The header that carries the credential, e.g. Authorization or X-Api-Key.
-	AuthHeader string `json:"authHeader"`
-	// Write-only. null keeps the stored value.
-	AuthValue *string             `json:"authValue,omitempty"`
-	Limits    *SendingLimitsInput `json:"limits,omitempty"`
+	// The mail API (default GENERIC); see httpProviderPresets for what each needs.
+	Provider *outbox.HTTPProvider `json:"provider,omitempty"`
+	// GENERIC: the endpoint (required). A provider: optional override of its base URL (another region, a test server).
+	URL *string `json:"url,omitempty"`
+	// GENERIC: the header that carries the credential, e.g. Authorization or X-Api-Key (required). Ignored for a provider.
+	AuthHeader *string `json:"authHeader,omitempty"`
+	// Write-only; null keeps the stored value. GENERIC: the header's value. SENDGRID, MAILGUN, RESEND: the API key; POSTMARK: the Server API token; SES: the secret access key.
+	AuthValue *string `json:"authValue,omitempty"`
+	// MAILGUN: the sending domain, like mg.example.com.
+	Domain *string `json:"domain,omitempty"`
+	// MAILGUN: US (default) or EU. SES: the AWS region, like eu-west-1.
+	Region *string `json:"region,omitempty"`
+	// SES: the access key id.
+	AccessKeyID *string             `json:"accessKeyId,omitempty"`
+	Limits      *SendingLimitsInput `json:"limits,omitempty"`
 }
 
 type HTTPAPISettings struct {
-	URL        string `json:"url"`
+	Provider outbox.HTTPProvider `json:"provider"`
+	// GENERIC: the endpoint. A provider: the base URL requests go to (the override, or the provider's own).
+	URL string `json:"url"`
+	// The header that carries the credential (for a provider, the one its API uses).
 	AuthHeader string `json:"authHeader"`
-	// Whether an auth header value is stored. The value itself is never returned.
+	// Whether an auth header value (API key, server token, secret access key) is stored. The value itself is never returned.
 	AuthValueSet bool `json:"authValueSet"`
+	// MAILGUN: the sending domain.
+	Domain *string `json:"domain,omitempty"`
+	// MAILGUN: US or EU. SES: the AWS region.
+	Region *string `json:"region,omitempty"`
+	// SES: the access key id.
+	AccessKeyID *string `json:"accessKeyId,omitempty"`
+}
+
+type HTTPProviderPreset struct {
+	Provider outbox.HTTPProvider `json:"provider"`
+	Name     string              `json:"name"`
+	// The API's base URL; null for GENERIC and for SES (email.<region>.amazonaws.com).
+	BaseURL *string `json:"baseUrl,omitempty"`
+	// The header that carries the credential; null for GENERIC (you name it).
+	AuthHeader *string `json:"authHeader,omitempty"`
+	// The HttpApiInput fields needed besides authValue: url, authHeader, domain, region, accessKeyId.
+	Needs  []string       `json:"needs"`
+	Limits *SendingLimits `json:"limits"`
+	// Whether a tenant may set limits above the preset's (its own provider quota).
+	LimitsConfigurable bool `json:"limitsConfigurable"`
+	// What credential to create and what it needs.
+	Note *string `json:"note,omitempty"`
 }
 
 type Message struct {
@@ -294,7 +330,7 @@ type SenderSettingsInput struct {
 type SenderTest struct {
 	ID     string            `json:"id"`
 	Status sender.TestStatus `json:"status"`
-	// The steps the test went through: RESOLVE, CONNECT, TLS, EHLO, AUTH, MAIL, RCPT, DATA.
+	// The steps the test went through: RESOLVE, CONNECT, TLS, EHLO, AUTH, MAIL, RCPT, DATA (SMTP; DATA for a GENERIC HTTP API); RESOLVE, CONNECT, TLS, REQUEST, RESPONSE for a provider's API.
 	Steps []SenderTestStep `json:"steps"`
 	Error *DeliveryError   `json:"error,omitempty"`
 	// The test mail, as a message in the logs.

@@ -155,6 +155,7 @@ func matrixRows() []matrixRow {
 			object: (*fixture).vendorSender, fake: fakeSender, allow: allowSettingsRead},
 		{op: "Query.senders", query: `{ senders { key name ownerSubject mode } }`, vars: noVars, allow: allowSettingsRead},
 		{op: "Query.providerPresets", query: `{ providerPresets { key } }`, vars: noVars, allow: allowAuthenticated},
+		{op: "Query.httpProviderPresets", query: `{ httpProviderPresets { provider } }`, vars: noVars, allow: allowAuthenticated},
 		{op: "Query.senderTest", query: `query($id: ID!) { senderTest(id: $id) { id status } }`, vars: idVar("id"),
 			object: (*fixture).senderTest, allow: allowSettingsRead},
 		{op: "Query.senderVerifications", query: `query($s: String) { senderVerifications(sender: $s) { id email status } }`, vars: idVar("s"),

@@ -162,7 +162,7 @@ func (d *delivery) start(ctx context.Context) (bool, error) {
 func (d *delivery) settle(ctx context.Context, att transport.Attempt, sendErr error) Outcome {
 	attempt := &outbox.Attempt{
 		At: d.sentAt, Duration: att.Duration, Server: att.Server, Code: att.Code,
-		EnhancedCode: att.EnhancedCode, Reply: att.Reply, TLSVersion: att.TLSVersion,
+		EnhancedCode: att.EnhancedCode, Reply: att.Reply, TLSVersion: att.TLSVersion, ProviderMessageID: att.ProviderMessageID,
 	}
 	if d.sentAt.IsZero() {
 		attempt = nil // nothing was sent: no attempt to record

@@ -2,6 +2,8 @@ package delivery
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"net/url"
 	"slices"
 	"strconv"
@@ -45,10 +47,8 @@ func (s *Service) route(a sender.Active) route {
 				return s.pool.Send(ctx, key, cfg, msg)
 			}}
 	case a.Mode == outbox.ModeHTTP && a.HTTP != nil:
-		cfg := transport.HTTPConfig{
-			URL: a.HTTP.URL, AuthHeader: a.HTTP.AuthHeader, AuthValue: a.HTTP.AuthValue, Timeout: s.opts.SMTPTimeout,
-			Client: s.http, AddrPolicy: s.opts.AddrPolicy,
-		}
+		cfg := sender.HTTPConfig(a.HTTP)
+		cfg.Timeout, cfg.Client, cfg.AddrPolicy = s.opts.SMTPTimeout, s.http, s.opts.AddrPolicy
 		return route{account: HTTPAccountKey(a.HTTP), limits: accountLimits(a.Limits), own: true,
 			send: func(ctx context.Context, msg transport.Message) (transport.Attempt, error) {
 				return transport.SendHTTP(ctx, cfg, msg)
@@ -68,8 +68,21 @@ func SMTPAccountKey(c *sender.SMTP) string {
 
 // HTTPAccountKey is the sending account of a tenant's HTTP mail API:
 // "http:" and the URL without user info, query or fragment (where API keys
-// sometimes hide). The auth header value is never part of it.
+// sometimes hide). For a provider's API it is "http:<provider>:" and the
+// base URL's host, the Mailgun domain or the SES region and access key id,
+// and a digest of the API key, so that tenants with keys of their own do
+// not share limits or throttling pauses while one key used twice does. The
+// auth header value itself is never part of it.
 func HTTPAccountKey(c *sender.HTTPAPI) string {
+	if !c.IsGeneric() {
+		u, _ := url.Parse(c.EffectiveURL())
+		host := ""
+		if u != nil {
+			host = strings.ToLower(u.Host)
+		}
+		sum := sha256.Sum256([]byte("outbox account key\x00" + c.AuthValue))
+		return "http:" + strings.ToLower(string(c.Provider)) + ":" + host + ":" + c.Domain + c.Region + c.AccessKeyID + ":" + hex.EncodeToString(sum[:8])
+	}
 	u, err := url.Parse(c.URL)
 	if err != nil {
 		return "http:invalid"

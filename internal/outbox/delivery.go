@@ -46,4 +46,7 @@ type Attempt struct {
 	Reply        string
 	TLSVersion   string
 	Category     ErrorCategory
+	// ProviderMessageID is the id a mail provider's API gave the message
+	// (for looking it up in the provider's logs), or "".
+	ProviderMessageID string
 }

@@ -85,6 +85,15 @@ func writeFingerprint(w *fingerprinter, s Settings) {
 
 	w.present("http", s.HTTP != nil)
 	if c := s.HTTP; c != nil {
+		if !c.IsGeneric() || c.Domain != "" || c.Region != "" || c.AccessKeyID != "" {
+			// Left out for GENERIC settings (Normalize clears these
+			// fields there), so that their fingerprints stay what they
+			// were before providers; the name keeps it unambiguous.
+			w.field("http.provider", string(c.Provider))
+			w.field("http.domain", c.Domain)
+			w.field("http.region", c.Region)
+			w.field("http.accessKeyId", c.AccessKeyID)
+		}
 		w.field("http.url", c.URL)
 		w.field("http.authHeader", c.AuthHeader)
 		w.field("http.authValue", c.AuthValue)

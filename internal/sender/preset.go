@@ -143,17 +143,28 @@ func PresetByKey(key string) (Preset, bool) {
 // It returns an outbox.EINVALID error on "smtp.limits.<name>" for a negative
 // value or one above the preset's limit.
 func EffectiveLimits(preset Preset, requested Limits) (Limits, error) {
-	if err := checkLimits("smtp.limits", requested); err != nil {
+	return effectiveLimits("smtp.limits", preset.Name, preset.Limits, preset.LimitsConfigurable, requested)
+}
+
+// EffectiveHTTPLimits is EffectiveLimits for an HTTP mail API: the
+// provider's limits, lowered (or, where LimitsConfigurable, replaced) by
+// the tenant's. Errors are on "http.limits.<name>".
+func EffectiveHTTPLimits(preset HTTPPreset, requested Limits) (Limits, error) {
+	return effectiveLimits("http.limits", preset.Name, preset.Limits, preset.LimitsConfigurable, requested)
+}
+
+func effectiveLimits(field, name string, base Limits, configurable bool, requested Limits) (Limits, error) {
+	if err := checkLimits(field, requested); err != nil {
 		return Limits{}, err
 	}
-	out := preset.Limits
-	have := limitFields(&preset.Limits)
+	out := base
+	have := limitFields(&base)
 	for i, f := range limitFields(&requested) {
 		ceiling := *have[i].value
 		switch want := *f.value; {
 		case want == 0:
-		case ceiling != 0 && want > ceiling && !preset.LimitsConfigurable:
-			return Limits{}, outbox.Invalid("smtp.limits."+f.name, "must be at most %d for %s", ceiling, preset.Name)
+		case ceiling != 0 && want > ceiling && !configurable:
+			return Limits{}, outbox.Invalid(field+"."+f.name, "must be at most %d for %s", ceiling, name)
 		default:
 			*limitFields(&out)[i].value = want
 		}

@@ -62,9 +62,9 @@ func (s *Service) RunTest(ctx context.Context, tenantID, testID uuid.UUID) error
 
 func (s *Service) sendTest(ctx context.Context, settings Settings, msg transport.Message) transport.Report {
 	if c := settings.HTTP; c != nil {
-		return transport.TestHTTP(ctx, transport.HTTPConfig{
-			URL: c.URL, AuthHeader: c.AuthHeader, AuthValue: c.AuthValue, Timeout: s.testTimeout, AddrPolicy: s.addrs,
-		}, msg)
+		cfg := HTTPConfig(c)
+		cfg.Timeout, cfg.AddrPolicy = s.testTimeout, s.addrs
+		return transport.TestHTTP(ctx, cfg, msg)
 	}
 	c := settings.SMTP
 	return transport.TestSend(ctx, transport.SMTPConfig{
@@ -84,7 +84,10 @@ func (s *Service) finishTest(ctx context.Context, tenant outbox.Tenant, test out
 		return err
 	}
 	status, msgStatus := TestPassed, outbox.StatusSent
-	attempt := &outbox.Attempt{At: start, Duration: time.Since(start), Server: report.Server, TLSVersion: report.TLSVersion}
+	attempt := &outbox.Attempt{
+		At: start, Duration: time.Since(start), Server: report.Server, TLSVersion: report.TLSVersion,
+		ProviderMessageID: report.ProviderMessageID,
+	}
 	var deliveryErr *outbox.DeliveryError
 	var errJSON []byte
 	if f := report.Err; f != nil {
@@ -110,6 +113,15 @@ func (s *Service) finishTest(ctx context.Context, tenant outbox.Tenant, test out
 		})
 		return err
 	})
+}
+
+// HTTPConfig is the transport's configuration of c, without the timeout,
+// client and address policy, which are the caller's.
+func HTTPConfig(c *HTTPAPI) transport.HTTPConfig {
+	return transport.HTTPConfig{
+		Provider: c.Provider, URL: c.URL, AuthHeader: c.AuthHeader, AuthValue: c.AuthValue,
+		Domain: c.Domain, Region: c.Region, AccessKeyID: c.AccessKeyID,
+	}
 }
 
 // DeliveryErrorOf turns a transport failure into what the tenant sees.

@@ -163,6 +163,11 @@ func (s *Service) viewFrom(tenant outbox.Tenant, row outbox.SenderSettings) (Vie
 	case v.HTTP != nil:
 		v.AuthValueSet = hasSecret
 		v.Limits = v.HTTP.Limits
+		if preset, ok := HTTPPresetOf(v.HTTP.Provider); ok {
+			if l, err := EffectiveHTTPLimits(preset, v.HTTP.Limits); err == nil {
+				v.Limits = l
+			}
+		}
 	}
 	if !s.Entitlements(tenant).Allows(v.Mode) {
 		v.EffectiveMode, v.Limits = outbox.ModePlatform, Limits{}

@@ -38,13 +38,31 @@ type SMTP struct {
 	Limits Limits
 }
 
-// HTTPAPI is a tenant's HTTP mail API: Outbox POSTs a JSON body to URL with
-// the header AuthHeader: AuthValue. AuthValue is a secret like an SMTP password.
+// HTTPAPI is a tenant's HTTP mail API. With Provider GENERIC Outbox POSTs a
+// JSON body of its own to URL with the header AuthHeader: AuthValue; with
+// another provider it speaks that provider's send API, AuthValue being the
+// API key (Postmark: the server token; SES: the secret access key) and URL
+// an optional override of the provider's base URL. AuthValue is a secret
+// like an SMTP password.
 type HTTPAPI struct {
+	// Provider is GENERIC once normalized; settings stored before providers
+	// existed decode with "" and mean GENERIC.
+	Provider   outbox.HTTPProvider
 	URL        string
 	AuthHeader string
 	AuthValue  string `json:"-"`
-	Limits     Limits
+	// Domain is the Mailgun sending domain (A-label form).
+	Domain string `json:",omitempty"`
+	// Region is Mailgun's US or EU, or SES's AWS region ("eu-west-1").
+	Region string `json:",omitempty"`
+	// AccessKeyID is the SES access key id (not a secret).
+	AccessKeyID string `json:",omitempty"`
+	Limits      Limits
+}
+
+// IsGeneric reports whether c speaks Outbox's own JSON.
+func (c *HTTPAPI) IsGeneric() bool {
+	return c.Provider == "" || c.Provider == outbox.HTTPGeneric
 }
 
 // Limits are sending limits of one sending account. Zero means "no limit".

@@ -236,8 +236,9 @@ func sameSMTPServer(draft Settings, stored *SMTP) (bool, error) {
 }
 
 // sameHTTPServer reports whether the draft's HTTP API, normalized, has the
-// stored one's host (with port) and auth header. It returns the draft's
-// validation error, if any.
+// stored one's host (with port) and auth header, and is the same provider
+// (for SES: with the same access key id, whose secret it is). It returns
+// the draft's validation error, if any.
 func sameHTTPServer(draft Settings, stored *HTTPAPI) (bool, error) {
 	c := *draft.HTTP
 	c.AuthValue = placeholderSecret
@@ -245,12 +246,16 @@ func sameHTTPServer(draft Settings, stored *HTTPAPI) (bool, error) {
 	if err := draft.Normalize(); err != nil {
 		return false, err
 	}
-	d, err := url.Parse(draft.HTTP.URL)
+	d, err := url.Parse(draft.HTTP.EffectiveURL())
 	if err != nil {
 		return false, outbox.Invalid("http.url", "is not a valid URL")
 	}
-	s, err := url.Parse(stored.URL)
+	s, err := url.Parse(stored.EffectiveURL())
 	if err != nil {
+		return false, nil
+	}
+	if draft.HTTP.IsGeneric() != stored.IsGeneric() || (!stored.IsGeneric() && draft.HTTP.Provider != stored.Provider) ||
+		draft.HTTP.AccessKeyID != stored.AccessKeyID {
 		return false, nil
 	}
 	return strings.EqualFold(d.Host, s.Host) && strings.EqualFold(draft.HTTP.AuthHeader, stored.AuthHeader), nil

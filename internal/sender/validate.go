@@ -3,6 +3,8 @@ package sender
 import (
 	"net/netip"
 	"net/url"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/outbox/outbox/internal/mailaddr"
 	"github.com/outbox/outbox/internal/outbox"
+	"github.com/outbox/outbox/internal/transport"
 )
 
 // Limits on what a tenant may enter, besides those of the addresses and
@@ -386,7 +389,22 @@ func (c *SMTP) checkCredentials() error {
 }
 
 // normalize validates and normalizes an http block; see Settings.Normalize.
+// A provider other than GENERIC needs authValue (its API key) and what
+// else it names (HTTPPreset.Needs); its url is an optional base URL
+// override, dropped when it is the provider's own, and authHeader is the
+// provider's. Fields a provider does not use are cleared.
 func (c *HTTPAPI) normalize() error {
+	if c.Provider == "" {
+		c.Provider = outbox.HTTPGeneric
+	}
+	preset, ok := HTTPPresetOf(c.Provider)
+	if !ok {
+		return outbox.Invalid("http.provider", "unknown mail API %s; choose GENERIC, SENDGRID, POSTMARK, MAILGUN, SES or RESEND", shown(string(c.Provider)))
+	}
+	if c.Provider != outbox.HTTPGeneric {
+		return c.normalizeNative(preset)
+	}
+	c.Domain, c.Region, c.AccessKeyID = "", "", ""
 	c.URL = strings.TrimSpace(c.URL)
 	if err := CheckHTTPURL("http.url", c.URL); err != nil {
 		return err
@@ -405,4 +423,100 @@ func (c *HTTPAPI) normalize() error {
 		return err
 	}
 	return checkLimits("http.limits", c.Limits)
+}
+
+// sesRegion is the form of an AWS region name ("eu-west-1").
+var sesRegion = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$`)
+
+// sesAccessKeyID is the form of an AWS access key id ("AKIA…", "ASIA…").
+var sesAccessKeyID = regexp.MustCompile(`^[A-Z0-9]{16,128}$`)
+
+// normalizeNative validates an http block of a provider's own API.
+func (c *HTTPAPI) normalizeNative(preset HTTPPreset) error {
+	c.AuthHeader = preset.AuthHeader
+	needs := func(field string) bool { return slices.Contains(preset.Needs, field) }
+	c.Domain, c.Region, c.AccessKeyID = strings.TrimSpace(c.Domain), strings.TrimSpace(c.Region), strings.TrimSpace(c.AccessKeyID)
+	switch {
+	case !needs("domain"):
+		c.Domain = ""
+	case c.Domain == "":
+		return outbox.Invalid("http.domain", "enter your %s sending domain, like mg.example.com", preset.Name)
+	default:
+		d, err := normalizeHost("http.domain", c.Domain)
+		if err != nil {
+			return err
+		}
+		c.Domain = d
+	}
+	switch {
+	case !needs("region"):
+		c.Region = ""
+	case c.Provider == outbox.HTTPMailgun:
+		c.Region = strings.ToUpper(c.Region)
+		if c.Region == "" {
+			c.Region = "US"
+		}
+		if c.Region != "US" && c.Region != "EU" {
+			return outbox.Invalid("http.region", "choose US or EU: the region your Mailgun domain was created in")
+		}
+	default:
+		c.Region = strings.ToLower(c.Region)
+		if !sesRegion.MatchString(c.Region) {
+			return outbox.Invalid("http.region", "enter the AWS region of SES, like eu-west-1 or us-east-1")
+		}
+	}
+	switch {
+	case !needs("accessKeyId"):
+		c.AccessKeyID = ""
+	case !sesAccessKeyID.MatchString(c.AccessKeyID):
+		return outbox.Invalid("http.accessKeyId", "enter the AWS access key id, like AKIAIOSFODNN7EXAMPLE (the secret access key goes in authValue)")
+	}
+	c.URL = strings.TrimSpace(c.URL)
+	if c.URL != "" {
+		if err := CheckHTTPURL("http.url", c.URL); err != nil {
+			return err
+		}
+		if strings.TrimSuffix(c.URL, "/") == transport.NativeBaseURL(c.Provider, c.Region) {
+			c.URL = ""
+		}
+	}
+	switch {
+	case c.AuthValue == "":
+		return outbox.Invalid("http.authValue", "%s", authValuePrompt(c.Provider))
+	case len(c.AuthValue) > maxSecretLen:
+		return outbox.Invalid("http.authValue", "is longer than %d characters", maxSecretLen)
+	}
+	if err := mailaddr.CheckHeaderValue("http.authValue", c.AuthValue); err != nil {
+		return err
+	}
+	if err := checkLimits("http.limits", c.Limits); err != nil {
+		return err
+	}
+	_, err := EffectiveHTTPLimits(preset, c.Limits)
+	return err
+}
+
+// authValuePrompt says which credential a provider's authValue is.
+func authValuePrompt(p outbox.HTTPProvider) string {
+	switch p {
+	case outbox.HTTPSendGrid:
+		return "enter a SendGrid API key with the Mail Send permission"
+	case outbox.HTTPPostmark:
+		return "enter the Postmark Server API token"
+	case outbox.HTTPMailgun:
+		return "enter a Mailgun sending API key of the domain"
+	case outbox.HTTPSES:
+		return "enter the secret access key of the AWS access key"
+	default:
+		return "enter a Resend API key with sending access"
+	}
+}
+
+// EffectiveURL is the base URL (GENERIC: the endpoint) requests of c go
+// to: the override, or the provider's own.
+func (c *HTTPAPI) EffectiveURL() string {
+	if c.URL != "" || c.IsGeneric() {
+		return c.URL
+	}
+	return transport.NativeBaseURL(c.Provider, c.Region)
 }

@@ -353,6 +353,7 @@ func TestNormalizeAcceptsAndNormalizes(t *testing.T) {
 			},
 			want: func() Settings {
 				s := validHTTP()
+				s.HTTP.Provider = outbox.HTTPGeneric
 				s.HTTP.AuthHeader = "X-Api-Key"
 				s.HTTP.Limits = Limits{PerMinute: 60}
 				return s

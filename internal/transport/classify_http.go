@@ -63,3 +63,86 @@ func retryAfter(header http.Header, now time.Time) time.Duration {
 	}
 	return 0
 }
+
+// classifyNativeStatus turns a non-2xx answer of a provider's API into a
+// Failure at StepResponse, or returns nil for 2xx: 401/403 AUTH_FAILED with
+// a hint naming the credential, 429 THROTTLED (RetryAfter from Retry-After
+// or the provider's rate-limit reset header), 5xx temporary, other 4xx
+// final with the provider's own error text; api.refine then corrects what
+// the provider's error code says better. now resolves dates and reset
+// times.
+func classifyNativeStatus(api nativeAPI, status int, a nativeAnswer, header http.Header, now time.Time) *Failure {
+	if status >= 200 && status < 300 {
+		return nil
+	}
+	text := a.message
+	if a.code != "" && text != "" {
+		text = a.code + ": " + text
+	} else if text == "" {
+		text = a.code
+	}
+	f := &Failure{Step: StepResponse, Code: status, Message: fmt.Sprintf("HTTP %d %s", status, http.StatusText(status))}
+	if text = cleanLine(text); text != "" {
+		f.Message += ": " + api.name + " says " + text
+	}
+	switch {
+	case status >= 300 && status < 400:
+		f.set(outbox.CategoryConfig, hintNativeRedirect)
+	case status == http.StatusUnauthorized, status == http.StatusForbidden:
+		f.set(outbox.CategoryAuthFailed, api.authHint)
+	case status == http.StatusNotFound, status == http.StatusMethodNotAllowed:
+		f.set(outbox.CategoryConfig, api.notFoundHint)
+	case status == http.StatusRequestTimeout:
+		f.set(outbox.CategoryTimeout, hintRetry)
+		f.Temporary = true
+	case status == http.StatusRequestEntityTooLarge:
+		f.set(outbox.CategoryMessageRejected, hintTooBig)
+	case status == http.StatusTooManyRequests:
+		f.set(outbox.CategoryThrottled, hintThrottled)
+		f.Throttled, f.Temporary = true, true
+		f.RetryAfter = nativeRetryAfter(header, now)
+	case status >= 400 && status < 500:
+		f.set(outbox.CategoryMessageRejected, api.name+" refused the message: its answer says why")
+	default:
+		f.set(outbox.CategoryConnection, hintRetry)
+		f.Temporary = true
+		f.RetryAfter = nativeRetryAfter(header, now)
+	}
+	if api.refine != nil {
+		api.refine(f, a)
+	}
+	return f
+}
+
+// throttle marks f as the provider limiting the account.
+func (f *Failure) throttle(header http.Header, now time.Time) {
+	f.set(outbox.CategoryThrottled, hintThrottled)
+	f.Throttled, f.Temporary = true, true
+	f.RetryAfter = nativeRetryAfter(header, now)
+}
+
+// nativeRetryAfter is how long a provider asked us to wait: Retry-After
+// (seconds or a date), else the reset of its rate-limit window:
+// X-RateLimit-Reset (SendGrid, Mailgun: a Unix time) or RateLimit-Reset
+// (Resend: seconds from now). A value above 10^9 is read as a Unix time,
+// a smaller one as seconds. It returns 0 when none says.
+func nativeRetryAfter(header http.Header, now time.Time) time.Duration {
+	if d := retryAfter(header, now); d > 0 {
+		return d
+	}
+	for _, name := range []string{"X-RateLimit-Reset", "RateLimit-Reset"} {
+		v := strings.TrimSpace(header.Get(name))
+		if v == "" {
+			continue
+		}
+		n, err := strconv.ParseFloat(v, 64)
+		if err != nil || n <= 0 {
+			continue
+		}
+		if n > 1e9 {
+			return max(time.Unix(int64(n), 0).Sub(now).Round(time.Second), 0)
+		}
+		return time.Duration(n * float64(time.Second)).Round(time.Second)
+	}
+	return 0
+}

@@ -16,6 +16,12 @@
 //     whose [Report] lists each step, for "test before save".
 //   - pool.go is [Pool]: connections kept per sending account and reused.
 //   - http.go posts an [HTTPPayload] to a tenant's API: [SendHTTP], [TestHTTP].
+//   - providers.go speaks a provider's own send API instead when
+//     HTTPConfig.Provider says so: sendgrid.go, postmark.go, mailgun.go,
+//     resend.go, and ses.go (SESv2 SendEmail with the raw MIME of
+//     message.go, signed by the AWS SDK, whose HTTP client is ours so the
+//     address policy holds). Their answers are classified in
+//     classify_http.go, the provider's message id kept on the Attempt.
 //   - classify.go is [Classify], the one place where SMTP replies and network,
 //     TLS, auth and HTTP errors become a [Failure] (failure.go): a category,
 //     whether to retry, pause or suppress, and a hint a shop owner can act on

@@ -19,6 +19,10 @@ const (
 	StepMail    = "MAIL"
 	StepRcpt    = "RCPT"
 	StepData    = "DATA"
+	// StepRequest and StepResponse are a provider's mail API
+	// (HTTPConfig.Provider): the request written, the answer read.
+	StepRequest  = "REQUEST"
+	StepResponse = "RESPONSE"
 )
 
 // Failure is why a send or a test send did not go through, classified once,

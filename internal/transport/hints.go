@@ -41,3 +41,9 @@ const (
 	hintHTTPRedirect = "the URL redirects elsewhere: enter the final URL of the mail API"
 	hintHTTPRejected = "the mail API refused the message: its answer says why"
 )
+
+// Hints for providers' mail APIs.
+const (
+	hintNativeRedirect = "the API answered with a redirect: leave the base URL empty to use the provider's, or enter its final URL"
+	hintNativeBaseURL  = "check the base URL override, or leave it empty to use the provider's"
+)

@@ -20,13 +20,28 @@ import (
 	"golang.org/x/net/http/httpguts"
 
 	"github.com/outbox/outbox/internal/mailaddr"
+	"github.com/outbox/outbox/internal/outbox"
 )
 
-// HTTPConfig is a tenant's HTTP mail API: Outbox POSTs an HTTPPayload to URL
-// with the header AuthHeader: AuthValue.
+// HTTPConfig is a tenant's HTTP mail API: with Provider GENERIC (or "")
+// Outbox POSTs an HTTPPayload to URL with the header AuthHeader: AuthValue;
+// with another Provider it speaks that provider's send API with AuthValue
+// as the credential (providers.go).
 type HTTPConfig struct {
-	// URL is the endpoint, http or https.
+	// Provider is the API spoken; "" is GENERIC.
+	Provider outbox.HTTPProvider
+	// URL is the endpoint, http or https. For a provider it is optional and
+	// replaces the provider's base URL (its region's, or a test server's):
+	// the provider's path is appended to it.
 	URL string
+	// Domain is the Mailgun sending domain.
+	Domain string
+	// Region is Mailgun's region, "US" ("" too) or "EU", or the AWS region
+	// of SES, like "eu-west-1".
+	Region string
+	// AccessKeyID is the AWS access key id for SES; AuthValue is then its
+	// secret access key.
+	AccessKeyID string
 	// AuthHeader and AuthValue are one request header carrying the
 	// credentials, for example "Authorization" and "Bearer …". Empty
 	// AuthHeader sends none. AuthValue is a secret: never logged or reported.
@@ -157,14 +172,19 @@ func SendHTTP(ctx context.Context, cfg HTTPConfig, msg Message) (Attempt, error)
 	if client == nil {
 		client = NewHTTPClient(cfg.AddrPolicy)
 	}
+	if cfg.native() {
+		return sendNative(ctx, cfg, client, msg, nil)
+	}
 	return postHTTP(ctx, cfg, client, msg, nil)
 }
 
 // TestHTTP sends msg once to the tenant's API over a connection of its own
 // and reports the steps: RESOLVE (or "is an IP address"), CONNECT, TLS (https
-// only) and DATA (request sent, response received). A step whose connection
-// was reused from cfg.Client's pool is left out. Failures are reported in the
-// Report, never returned.
+// only) and DATA (request sent, response received); for a provider's API
+// REQUEST (the request written) and RESPONSE (its answer, with the
+// provider's message id or its error) instead of DATA. A step whose
+// connection was reused from cfg.Client's pool is left out. Failures are
+// reported in the Report, never returned.
 func TestHTTP(ctx context.Context, cfg HTTPConfig, msg Message) Report {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTestTimeout
@@ -176,8 +196,12 @@ func TestHTTP(ctx context.Context, cfg HTTPConfig, msg Message) Report {
 		client = &http.Client{Transport: tr}
 	}
 	log := &stepLog{}
-	att, err := postHTTP(ctx, cfg, client, msg, log)
-	return Report{Server: att.Server, TLSVersion: att.TLSVersion, Steps: log.steps, Err: Classify("", err)}
+	send := postHTTP
+	if cfg.native() {
+		send = sendNative
+	}
+	att, err := send(ctx, cfg, client, msg, log)
+	return Report{Server: att.Server, TLSVersion: att.TLSVersion, Steps: log.steps, Err: Classify("", err), ProviderMessageID: att.ProviderMessageID}
 }
 
 func postHTTP(ctx context.Context, cfg HTTPConfig, base *http.Client, msg Message, log *stepLog) (Attempt, error) {
@@ -259,7 +283,14 @@ func (cfg HTTPConfig) check() (*url.URL, error) {
 func readExcerpt(r io.Reader) string {
 	b, _ := io.ReadAll(io.LimitReader(r, 4096))
 	_, _ = io.Copy(io.Discard, io.LimitReader(r, 1<<20))
-	s := strings.ToValidUTF8(string(b), "")
+	return cleanLine(string(b))
+}
+
+// cleanLine returns s as one line of valid UTF-8 without control
+// characters, cut at 300 bytes: what a server said, fit for a reply and a
+// step's detail.
+func cleanLine(s string) string {
+	s = strings.ToValidUTF8(s, "")
 	s = strings.Join(strings.FieldsFunc(s, func(r rune) bool { return r < ' ' || r == 0x7f }), " ")
 	if len(s) > 300 {
 		s = strings.ToValidUTF8(s[:300], "") + "…"
@@ -276,6 +307,10 @@ type httpTrace struct {
 	policy  AddrPolicy // hides the addresses it refuses from the steps
 	step    string     // the step in progress, "" before the first
 	started time.Time  // when step began
+	// native splits DATA into REQUEST and RESPONSE (a provider's API);
+	// request describes the request for the REQUEST step.
+	native  bool
+	request string
 }
 
 // describeAddrs lists the addresses a name resolved to, leaving out those
@@ -325,7 +360,17 @@ func (t *httpTrace) clientTrace() *httptrace.ClientTrace {
 			if info.Reused {
 				t.log.add(Step{Name: StepConnect, OK: true, Detail: "reused connection to " + info.Conn.RemoteAddr().String()})
 			}
-			t.begin(StepData)
+			if t.native {
+				t.begin(StepRequest)
+			} else {
+				t.begin(StepData)
+			}
+		},
+		WroteRequest: func(info httptrace.WroteRequestInfo) {
+			if t.native && info.Err == nil {
+				t.end(StepRequest, t.request)
+				t.begin(StepResponse)
+			}
 		},
 	}
 }
@@ -334,6 +379,14 @@ func (t *httpTrace) begin(step string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.step, t.started = step, time.Now()
+}
+
+// began reports whether any step started: whether a failure happened on
+// the network rather than before it.
+func (t *httpTrace) began() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return !t.started.IsZero()
 }
 
 // end logs step as passed, once: with Happy Eyeballs a second connect may
@@ -348,11 +401,15 @@ func (t *httpTrace) end(step, detail string) {
 	t.step = ""
 }
 
-// finish logs the DATA step with the response.
+// finish logs the DATA (or RESPONSE) step with the response.
 func (t *httpTrace) finish(detail string, ok bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.log.add(Step{Name: StepData, OK: ok, Duration: time.Since(t.started), Detail: detail})
+	step := StepData
+	if t.native {
+		step = StepResponse
+	}
+	t.log.add(Step{Name: step, OK: ok, Duration: time.Since(t.started), Detail: detail})
 }
 
 // fail classifies a request error in the step it interrupted and logs it.

@@ -29,6 +29,9 @@ type Attempt struct {
 	Reply        string
 	// TLSVersion is "TLS 1.3" and the like, "" for plaintext.
 	TLSVersion string
+	// ProviderMessageID is the id a provider's mail API gave the message
+	// (HTTPConfig.Provider other than GENERIC), or "".
+	ProviderMessageID string
 }
 
 // smtpConn is one SMTP connection, from the TCP connect through EHLO and

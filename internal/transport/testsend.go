@@ -22,6 +22,9 @@ type Report struct {
 	Steps []Step
 	// Err is nil when the test passed.
 	Err *Failure
+	// ProviderMessageID is the id a provider's mail API gave the test
+	// message, or "".
+	ProviderMessageID string
 }
 
 // Passed reports whether the test send went through.
