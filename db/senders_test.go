@@ -3,6 +3,7 @@ package db_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -207,6 +208,10 @@ func TestSenderLockSharedHoldsOffDelete(t *testing.T) {
 	insertSender(t, store, outbox.SenderSettings{TenantID: tenant.ID, Key: "vendor", Name: "Vendor"})
 
 	locked, release := make(chan struct{}), make(chan struct{})
+	var releaseOnce sync.Once
+	// Released on failure too, or closing the pool would wait for the
+	// holder's connection forever.
+	defer releaseOnce.Do(func() { close(release) })
 	enqueued := make(chan error, 1)
 	go func() {
 		enqueued <- store.InTx(ctx, func(tx *db.Tx) error {
@@ -247,7 +252,7 @@ func TestSenderLockSharedHoldsOffDelete(t *testing.T) {
 		t.Fatalf("the delete did not wait for the holder: %v", err)
 	case <-time.After(200 * time.Millisecond):
 	}
-	close(release)
+	releaseOnce.Do(func() { close(release) })
 	require.NoError(t, <-enqueued)
 	require.NoError(t, <-deleted)
 	_, err = store.SenderSettingsGet(ctx, tenant.ID, "vendor")
