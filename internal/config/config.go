@@ -250,7 +250,7 @@ type Config struct {
 	DefaultMaxSenders int
 	// DefaultDailyQuota is OUTBOX_DEFAULT_DAILY_QUOTA /
 	// --default-daily-quota (default -1, none): notifications such a tenant
-	// may queue per UTC day.
+	// may queue per UTC day, at most 100000000.
 	DefaultDailyQuota int
 }
 
@@ -569,8 +569,9 @@ func (c *Config) Validate() error {
 	if c.DefaultMaxSenders < 1 || c.DefaultMaxSenders > 10000 {
 		bad("OUTBOX_DEFAULT_MAX_SENDERS", "must be between 1 and 10000")
 	}
-	if c.DefaultDailyQuota < -1 {
-		bad("OUTBOX_DEFAULT_DAILY_QUOTA", "must be a number of notifications, or -1 for no quota")
+	if c.DefaultDailyQuota < -1 || c.DefaultDailyQuota > 100_000_000 {
+		// The bound an operator's plan has too; the count is a 32-bit column.
+		bad("OUTBOX_DEFAULT_DAILY_QUOTA", "must be a number of notifications up to 100000000, or -1 for no quota")
 	}
 	return errors.Join(errs...)
 }
