@@ -143,20 +143,22 @@ func (s *Service) Create(ctx context.Context, in NewSender) (View, error) {
 		if err != nil {
 			return err
 		}
-		most := current.EntitlementsOr(s.plans).MaxSenders
-		n, err := tx.SenderCount(ctx, tenant.ID)
-		if err != nil {
-			return err
-		}
-		if n >= most {
-			return outbox.NotEntitled("your plan allows %d senders and you have %d: delete one, or ask the platform for a larger plan", most, n)
-		}
 		row, created, err := tx.SenderInsert(ctx, outbox.SenderSettings{TenantID: tenant.ID, Key: in.Key, Name: name, OwnerSubject: owner})
 		if err != nil {
 			return err
 		}
 		if !created {
 			return outbox.Errorf(outbox.ECONFLICT, "there is a sender %q already: choose another key", in.Key)
+		}
+		// Counted with the new one, under the tenant's lock; over the plan,
+		// the transaction (and the insert) is rolled back.
+		most := current.EntitlementsOr(s.plans).MaxSenders
+		n, err := tx.SenderCount(ctx, tenant.ID)
+		if err != nil {
+			return err
+		}
+		if n > most {
+			return outbox.NotEntitled("your plan allows %d senders and you have %d: delete one, or ask the platform for a larger plan", most, n-1)
 		}
 		if view, err = s.viewFrom(current, row); err != nil {
 			return err

@@ -160,6 +160,9 @@ func TestCreateRules(t *testing.T) {
 	_, err = b.svc.Create(admin, NewSender{Key: "fourth", Name: "Fourth"})
 	requireCode(t, err, outbox.EFORBIDDEN, "")
 	require.Equal(t, outbox.ReasonNotEntitled, outbox.AsError(err).Reason)
+	// A key the tenant has is a conflict, even with the plan full.
+	_, err = b.svc.Create(admin, NewSender{Key: "vendor", Name: "Vendor again"})
+	requireCode(t, err, outbox.ECONFLICT, "")
 
 	// A plan of the tenant's own overrides the default.
 	require.NoError(t, b.store.InTx(context.Background(), func(tx *db.Tx) error {
