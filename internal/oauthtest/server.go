@@ -326,11 +326,11 @@ func (s *store) CreateAccessToken(ctx context.Context, req op.TokenRequest) (str
 
 type client struct{ op.Client }
 
-func (client) AccessTokenType() op.AccessTokenType   { return op.AccessTokenTypeJWT }
-func (client) IDTokenUserinfoClaimsAssertion() bool  { return true }
-func (client) IsScopeAllowed(string) bool            { return true }
-func (client) IDTokenLifetime() time.Duration        { return 5 * time.Minute }
-func (client) ClockSkew() time.Duration              { return 0 }
+func (client) AccessTokenType() op.AccessTokenType  { return op.AccessTokenTypeJWT }
+func (client) IDTokenUserinfoClaimsAssertion() bool { return true }
+func (client) IsScopeAllowed(string) bool           { return true }
+func (client) IDTokenLifetime() time.Duration       { return 5 * time.Minute }
+func (client) ClockSkew() time.Duration             { return 0 }
 func (client) RestrictAdditionalIdTokenScopes() func([]string) []string {
 	return func(s []string) []string { return s }
 }
