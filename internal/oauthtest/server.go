@@ -23,6 +23,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -70,6 +71,10 @@ type Server struct {
 	verifier *oidc.IDTokenVerifier
 	users    map[string]*storage.User // by id
 	revoked  atomic.Int64
+
+	mu sync.Mutex
+	// routes send the browser's requests for a host:port elsewhere.
+	routes map[string]string
 }
 
 // Start starts a server on a free loopback port and registers its shutdown
@@ -89,7 +94,7 @@ func Start(t testing.TB, opts Options) *Server {
 	if err != nil {
 		t.Fatalf("oauthtest: listening: %v", err)
 	}
-	s := &Server{opts: opts, issuer: "http://" + ln.Addr().String(), users: map[string]*storage.User{}}
+	s := &Server{opts: opts, issuer: "http://" + ln.Addr().String(), users: map[string]*storage.User{}, routes: map[string]string{}}
 	for i, email := range opts.Users {
 		id := fmt.Sprintf("user-%d", i+1)
 		s.users[id] = &storage.User{
@@ -145,6 +150,63 @@ func (s *Server) Issuer() string { return s.issuer }
 func (s *Server) ClientID() string     { return s.opts.ClientID }
 func (s *Server) ClientSecret() string { return s.opts.ClientSecret }
 
+// Route makes the browser of Authorize connect to addr for URLs of host
+// (both host:port), so that a client whose public URL is a made-up name
+// (the redirect URI registered before the client started) is reached.
+func (s *Server) Route(host, addr string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.routes[host] = addr
+}
+
+func (s *Server) browser(stopAtClient bool) *http.Client {
+	jar, _ := cookiejar.New(nil)
+	dialer := &net.Dialer{Timeout: 10 * time.Second}
+	c := &http.Client{Jar: jar, Timeout: 30 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			s.mu.Lock()
+			if to, ok := s.routes[addr]; ok {
+				addr = to
+			}
+			s.mu.Unlock()
+			return dialer.DialContext(ctx, network, addr)
+		},
+	}}
+	if stopAtClient {
+		c.CheckRedirect = func(req *http.Request, _ []*http.Request) error {
+			if strings.HasPrefix(req.URL.String(), s.opts.RedirectURI) {
+				return http.ErrUseLastResponse
+			}
+			return nil
+		}
+	}
+	return c
+}
+
+// RefreshTokens returns every refresh token the server issued, for tests
+// that check that none leaks.
+func (s *Server) RefreshTokens() []string {
+	s.storage.mu.Lock()
+	defer s.storage.mu.Unlock()
+	return append([]string(nil), s.storage.issued...)
+}
+
+// WaitAccessTokensExpired waits until every access token issued so far has
+// expired.
+func (s *Server) WaitAccessTokensExpired(t testing.TB) {
+	t.Helper()
+	s.storage.mu.Lock()
+	last := s.storage.lastExpiry
+	s.storage.mu.Unlock()
+	deadline := time.Now().Add(s.opts.AccessTokenTTL + 10*time.Second)
+	for !time.Now().After(last.Add(time.Second)) { // JWT exp has whole seconds
+		if time.Now().After(deadline) {
+			t.Fatalf("oauthtest: access tokens did not expire")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // Refreshes returns how many refresh-token grants the server answered.
 func (s *Server) Refreshes() int { return int(s.storage.refreshes.Load()) }
 
@@ -193,8 +255,7 @@ func (s *Server) CheckBearer(user, token string) bool {
 // (body read into the returned string, response closed).
 func (s *Server) Authorize(t testing.TB, authorizeURL, email string) (*http.Response, string) {
 	t.Helper()
-	jar, _ := cookiejar.New(nil)
-	browser := &http.Client{Jar: jar, Timeout: 30 * time.Second}
+	browser := s.browser(false)
 	resp, err := browser.Get(authorizeURL)
 	if err != nil {
 		t.Fatalf("oauthtest: opening the authorize URL: %v", err)
@@ -219,13 +280,7 @@ func (s *Server) Authorize(t testing.TB, authorizeURL, email string) (*http.Resp
 // without calling the client.
 func (s *Server) AuthorizeCode(t testing.TB, authorizeURL, email string) (code, state string) {
 	t.Helper()
-	jar, _ := cookiejar.New(nil)
-	browser := &http.Client{Jar: jar, Timeout: 30 * time.Second, CheckRedirect: func(req *http.Request, _ []*http.Request) error {
-		if strings.HasPrefix(req.URL.String(), s.opts.RedirectURI) {
-			return http.ErrUseLastResponse
-		}
-		return nil
-	}}
+	browser := s.browser(true)
 	resp, err := browser.Get(authorizeURL)
 	if err != nil {
 		t.Fatalf("oauthtest: opening the authorize URL: %v", err)
@@ -298,6 +353,21 @@ type store struct {
 	*storage.Storage
 	ttl       time.Duration
 	refreshes atomic.Int64
+
+	mu         sync.Mutex
+	issued     []string // refresh tokens
+	lastExpiry time.Time
+}
+
+func (s *store) note(refresh string, exp time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if refresh != "" {
+		s.issued = append(s.issued, refresh)
+	}
+	if exp.After(s.lastExpiry) {
+		s.lastExpiry = exp
+	}
 }
 
 func (s *store) GetClientByClientID(ctx context.Context, id string) (op.Client, error) {
@@ -316,12 +386,16 @@ func (s *store) CreateAccessAndRefreshTokens(ctx context.Context, req op.TokenRe
 	if current != "" {
 		s.refreshes.Add(1)
 	}
-	return access, refresh, time.Now().Add(s.ttl), nil
+	exp := time.Now().Add(s.ttl)
+	s.note(refresh, exp)
+	return access, refresh, exp, nil
 }
 
 func (s *store) CreateAccessToken(ctx context.Context, req op.TokenRequest) (string, time.Time, error) {
 	access, _, err := s.Storage.CreateAccessToken(ctx, req)
-	return access, time.Now().Add(s.ttl), err
+	exp := time.Now().Add(s.ttl)
+	s.note("", exp)
+	return access, exp, err
 }
 
 type client struct{ op.Client }
