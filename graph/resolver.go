@@ -32,8 +32,8 @@ type Resolver struct {
 	// Operator carries out the platform operators' operations.
 	Operator *operator.Service
 	// OAuth connects senders to Google and Microsoft 365 mailboxes.
-	OAuth *oauth.Service
-	Logger   *slog.Logger
+	OAuth  *oauth.Service
+	Logger *slog.Logger
 }
 
 // Query returns the resolver of the Query type.

@@ -48,11 +48,11 @@ type Preset struct {
 // ending with the custom one. The slice is the caller's to keep or change.
 func Presets() []Preset {
 	const (
-		startTLS  = outbox.SecurityStartTLS
-		plain     = outbox.AuthPlain
-		google    = "Connect with Google (startOAuthConnection, provider GOOGLE) and test with auth XOAUTH2 and that connection: no password is stored. " +
+		startTLS = outbox.SecurityStartTLS
+		plain    = outbox.AuthPlain
+		google   = "Connect with Google (startOAuthConnection, provider GOOGLE) and test with auth XOAUTH2 and that connection: no password is stored. " +
 			"Without OAuth: auth PLAIN with an app password (needs 2-step verification; the account password is refused)."
-		jpNote    = "User name is the full email address. Sending limits depend on your plan: set them here if you know them."
+		jpNote = "User name is the full email address. Sending limits depend on your plan: set them here if you know them."
 	)
 	return []Preset{
 		{
