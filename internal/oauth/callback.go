@@ -125,7 +125,7 @@ func (s *Service) Complete(ctx context.Context, cb Callback) (Connected, error) 
 	if err != nil {
 		return Connected{}, err
 	}
-	s.tokens.put(c.ID, cachedToken{value: tok.AccessToken, expiry: tok.Expiry, email: email})
+	s.tokens.put(cacheKey{c.TenantID, c.ID}, cachedToken{value: tok.AccessToken, expiry: tok.Expiry, email: email})
 	return Connected{ID: c.ID.String(), Provider: title, TenantName: tenant.Name, Sender: c.Sender, Email: email}, nil
 }
 

@@ -28,15 +28,21 @@ type cachedToken struct {
 
 // tokenCache holds the access token of each connection this process used,
 // and makes concurrent callers of one connection share a single refresh.
+// Entries are keyed by tenant and connection, so that nobody gets a token
+// by naming another tenant's connection id.
 type tokenCache struct {
 	mu     sync.Mutex
-	tokens map[uuid.UUID]cachedToken
+	tokens map[cacheKey]cachedToken
 	group  singleflight.Group
 }
 
-func (c *tokenCache) init() { c.tokens = map[uuid.UUID]cachedToken{} }
+type cacheKey struct{ tenant, id uuid.UUID }
 
-func (c *tokenCache) get(id uuid.UUID, margin time.Duration) (cachedToken, bool) {
+func (k cacheKey) String() string { return k.tenant.String() + "/" + k.id.String() }
+
+func (c *tokenCache) init() { c.tokens = map[cacheKey]cachedToken{} }
+
+func (c *tokenCache) get(id cacheKey, margin time.Duration) (cachedToken, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	t, ok := c.tokens[id]
@@ -46,16 +52,21 @@ func (c *tokenCache) get(id uuid.UUID, margin time.Duration) (cachedToken, bool)
 	return t, true
 }
 
-func (c *tokenCache) put(id uuid.UUID, t cachedToken) {
+func (c *tokenCache) put(id cacheKey, t cachedToken) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.tokens[id] = t
 }
 
+// forget drops the token of connection id, of whichever tenant.
 func (c *tokenCache) forget(id uuid.UUID) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	delete(c.tokens, id)
+	for k := range c.tokens {
+		if k.id == id {
+			delete(c.tokens, k)
+		}
+	}
 }
 
 // Account returns the address of the tenant's CONNECTED connection id of
@@ -85,11 +96,12 @@ func (s *Service) Account(ctx context.Context, tenantID uuid.UUID, sender string
 // connection becomes FAILED) or the connection is not connected; a
 // temporary CONNECTION failure when the provider cannot be reached.
 func (s *Service) AccessToken(ctx context.Context, tenantID, id uuid.UUID) (string, string, error) {
-	if t, ok := s.tokens.get(id, s.opts.RefreshMargin); ok {
+	key := cacheKey{tenantID, id}
+	if t, ok := s.tokens.get(key, s.opts.RefreshMargin); ok {
 		return t.value, t.email, nil
 	}
-	v, err, _ := s.tokens.group.Do(id.String(), func() (any, error) {
-		if t, ok := s.tokens.get(id, s.opts.RefreshMargin); ok {
+	v, err, _ := s.tokens.group.Do(key.String(), func() (any, error) {
+		if t, ok := s.tokens.get(key, s.opts.RefreshMargin); ok {
 			return t, nil
 		}
 		// The refresh outlives one caller's cancellation: others wait on it.
@@ -100,7 +112,7 @@ func (s *Service) AccessToken(ctx context.Context, tenantID, id uuid.UUID) (stri
 		if err != nil {
 			return nil, err
 		}
-		s.tokens.put(id, t)
+		s.tokens.put(key, t)
 		return t, nil
 	})
 	if err != nil {
