@@ -203,24 +203,32 @@ func (s *Service) Disconnect(ctx context.Context, id uuid.UUID) error {
 	if err != nil {
 		return err
 	}
+	// The permission is checked first; the provider is called outside any
+	// transaction, and the row changes only after it answered.
 	var before outbox.OAuthConnection
 	err = s.store.InTx(ctx, func(tx *db.Tx) error {
-		c, err := tx.OAuthConnectionGetForUpdate(ctx, tenant.ID, id)
+		before, err = tx.OAuthConnectionGetForUpdate(ctx, tenant.ID, id)
 		if err != nil {
 			return err
 		}
-		if _, err := sender.LockForChange(ctx, tx, tenant, c.Sender); err != nil {
+		_, err = sender.LockForChange(ctx, tx, tenant, before.Sender)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	revoked := s.revoke(ctx, tenant.ID, before)
+	err = s.store.InTx(ctx, func(tx *db.Tx) error {
+		if _, err := sender.LockForChange(ctx, tx, tenant, before.Sender); err != nil {
 			return err
 		}
-		before = c
-		revoked := s.revoke(ctx, tenant.ID, c)
 		after, err := tx.OAuthConnectionRevoke(ctx, tenant.ID, id)
 		if err != nil {
 			return err
 		}
 		v := auditView(after)
 		v["revokedAtProvider"] = revoked
-		return audit.Record(ctx, tx, "oauth.disconnect", c.Sender+": "+string(c.Provider)+" "+c.ID.String(), auditView(before), v)
+		return audit.Record(ctx, tx, "oauth.disconnect", before.Sender+": "+string(before.Provider)+" "+before.ID.String(), auditView(before), v)
 	})
 	if err != nil {
 		return err
