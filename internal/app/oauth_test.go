@@ -224,6 +224,20 @@ func TestOAuthGoogleConnectTestSaveAndKeepDelivering(t *testing.T) {
 		}
 	}
 
+	// A server that refuses the token: the hint is about the connection,
+	// not a password.
+	refusing := smtptest.Start(t, smtptest.Options{
+		Security: smtptest.SecurityStartTLS, CA: o.smtp.CA(), Mechanisms: []string{"XOAUTH2"},
+		CheckBearer: func(string, string) bool { return false },
+	})
+	in := o.oauthSMTPInput("gmail", "", c.ID)
+	in["smtp"].(map[string]any)["port"] = refusing.Port()
+	failed := o.runSenderTest(t, admin, in)
+	require.Equal(t, "FAILED", failed.Status)
+	require.Equal(t, "AUTH_FAILED", failed.Error.Category)
+	require.Contains(t, *failed.Error.Hint, "refused the OAuth access token")
+	require.NotContains(t, *failed.Error.Hint, "password")
+
 	test := o.runSenderTest(t, admin, o.oauthSMTPInput("gmail", "", c.ID))
 	require.Equal(t, "PASSED", test.Status, "%+v", test.Error)
 	msgs := o.smtp.Messages()

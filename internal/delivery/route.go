@@ -81,7 +81,9 @@ func (s *Service) sendOAuth(ctx context.Context, tenant outbox.Tenant, c *sender
 	cfg.Username, cfg.Password = email, token
 	att, err := s.pool.Send(ctx, key, cfg, msg)
 	if f := transport.Classify("", err); f != nil && f.Category == outbox.CategoryAuthFailed {
+		sender.RefusedToken(f)
 		s.deps.Senders.ForgetAccessToken(c)
+		err = f
 	}
 	return att, err
 }

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/outbox/outbox/internal/outbox"
+	"github.com/outbox/outbox/internal/sender"
 	"github.com/outbox/outbox/internal/transport"
 )
 
@@ -126,9 +127,6 @@ func (s *Service) AccessToken(ctx context.Context, tenantID, id uuid.UUID) (stri
 // refused it, so that the next caller gets a new one.
 func (s *Service) Forget(id uuid.UUID) { s.tokens.forget(id) }
 
-// ReconnectHint is the hint of every failure that a new connection fixes.
-const ReconnectHint = "connect the mailbox again (startOAuthConnection), then test and save the sender settings"
-
 func (s *Service) refresh(ctx context.Context, tenantID, id uuid.UUID) (cachedToken, error) {
 	c, err := s.store.OAuthConnectionGet(ctx, tenantID, id)
 	if outbox.ErrorCode(err) == outbox.ENOTFOUND {
@@ -198,7 +196,7 @@ func (s *Service) refresh(ctx context.Context, tenantID, id uuid.UUID) (cachedTo
 }
 
 func reconnect(msg string) *transport.Failure {
-	return &transport.Failure{Category: outbox.CategoryAuthFailed, Step: transport.StepAuth, Message: msg, Hint: ReconnectHint}
+	return &transport.Failure{Category: outbox.CategoryAuthFailed, Step: transport.StepAuth, Message: msg, Hint: sender.ReconnectHint}
 }
 
 func temporary(msg string) *transport.Failure {

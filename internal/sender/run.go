@@ -81,11 +81,26 @@ func (s *Service) sendTest(ctx context.Context, tenant outbox.Tenant, settings S
 		}
 		c.Username, c.Password = email, token
 	}
-	return transport.TestSend(ctx, transport.SMTPConfig{
+	report := transport.TestSend(ctx, transport.SMTPConfig{
 		Host: c.Host, Port: c.Port, Security: c.Security, Auth: c.Auth, Username: c.Username,
 		Password: c.Password, SkipTLSVerify: c.SkipTLSVerify, RootCAs: s.rootCAs, Timeout: s.testTimeout,
 		AddrPolicy: s.addrs,
 	}, msg)
+	if c.OAuthConnection != "" && report.Err != nil && report.Err.Category == outbox.CategoryAuthFailed {
+		RefusedToken(report.Err)
+		s.ForgetAccessToken(&c)
+	}
+	return report
+}
+
+// ReconnectHint is the hint of a login failure that connecting the
+// mailbox again fixes.
+const ReconnectHint = "connect the mailbox again (startOAuthConnection), then test and save the sender settings"
+
+// RefusedToken rewrites the hint of a server's refusal of an OAuth access
+// token: there is no password to fix, only the connection.
+func RefusedToken(f *transport.Failure) {
+	f.Hint = "the server refused the OAuth access token: check that SMTP AUTH is enabled for the mailbox, or " + ReconnectHint
 }
 
 // accessToken is an access token of the tenant's OAuth connection id and
