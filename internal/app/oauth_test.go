@@ -47,6 +47,17 @@ type oauthBundle struct {
 
 func oauthSetup(t *testing.T, providers map[string]*oauthtest.Server) *oauthBundle {
 	t.Helper()
+	return oauthSetupWith(t, providers, oauth.Options{})
+}
+
+// oauthSetupWith is oauthSetup with OAuth options of the test's.
+func oauthSetupWith(t *testing.T, providers map[string]*oauthtest.Server, opts oauth.Options) *oauthBundle {
+	t.Helper()
+	if opts.RefreshMargin == 0 {
+		// Access tokens of the test providers live 2 s: renew them only
+		// when they are about to expire, as with real hour-long ones.
+		opts.RefreshMargin = 200 * time.Millisecond
+	}
 	o := &oauthBundle{providers: providers}
 	o.smtp = smtptest.Start(t, smtptest.Options{
 		Security: smtptest.SecurityStartTLSRequired, Mechanisms: []string{"XOAUTH2"}, RequireAuth: true,
@@ -68,9 +79,7 @@ func oauthSetup(t *testing.T, providers map[string]*oauthtest.Server) *oauthBund
 	o.bundle = setup(t, setupOpts{env: env, options: app.Options{
 		Sender:   sender.Options{RootCAs: o.smtp.RootCAs(), TestTimeout: 5 * time.Second},
 		Delivery: delivery.Options{RootCAs: o.smtp.RootCAs(), RetryBase: time.Second},
-		// Access tokens of the test providers live 2 s: renew them only
-		// when they are about to expire, as with real hour-long ones.
-		OAuth: oauth.Options{RefreshMargin: 200 * time.Millisecond},
+		OAuth:    opts,
 	}})
 	for _, p := range providers {
 		p.Route(oauthPublicHost, strings.TrimPrefix(o.srv.URL, "http://"))
@@ -450,4 +459,35 @@ func keys(v url.Values) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// TestOAuthRefusesExpiredStateAndUnverifiedAddress: an authorization that
+// took longer than the state's life, and an account whose address the
+// provider has not verified, are not connected.
+func TestOAuthRefusesExpiredStateAndUnverifiedAddress(t *testing.T) {
+	t.Parallel()
+	t.Run("expired state", func(t *testing.T) {
+		t.Parallel()
+		google := oauthtest.Start(t, oauthtest.Options{RedirectURI: "http://outbox.test/oauth/callback", GoogleLike: true})
+		o := oauthSetupWith(t, map[string]*oauthtest.Server{"GOOGLE": google}, oauth.Options{StateTTL: time.Nanosecond})
+		admin := o.token(t, "acme", "admin")
+		c := o.start(t, admin, "GOOGLE", "")
+		resp, page := google.Authorize(t, *c.AuthorizeURL, "alice@example.com")
+		require.Equal(t, http.StatusBadRequest, resp.StatusCode, page)
+		require.Contains(t, page, "not completed within")
+		require.Equal(t, "FAILED", o.connection(t, admin, c.ID).Status)
+	})
+	t.Run("unverified address", func(t *testing.T) {
+		t.Parallel()
+		google := oauthtest.Start(t, oauthtest.Options{RedirectURI: "http://outbox.test/oauth/callback", GoogleLike: true, UnverifiedEmail: true})
+		o := oauthSetup(t, map[string]*oauthtest.Server{"GOOGLE": google})
+		admin := o.token(t, "acme", "admin")
+		c := o.start(t, admin, "GOOGLE", "")
+		resp, page := google.Authorize(t, *c.AuthorizeURL, "alice@example.com")
+		require.Equal(t, http.StatusBadRequest, resp.StatusCode, page)
+		require.Contains(t, page, "has not verified the account")
+		got := o.connection(t, admin, c.ID)
+		require.Equal(t, "FAILED", got.Status)
+		require.Nil(t, got.Email)
+	})
 }

@@ -74,7 +74,7 @@ func (s *Service) Complete(ctx context.Context, cb Callback) (Connected, error) 
 	title := providerTitle(c.Provider)
 	switch {
 	case c.StateExpiresAt == nil || time.Now().After(*c.StateExpiresAt):
-		return fail(fmt.Sprintf("The connection was not completed within %s.", s.opts.StateTTL.Round(time.Minute)), nil)
+		return fail(fmt.Sprintf("The connection was not completed within %s of starting it.", s.opts.StateTTL), nil)
 	case cb.Error != "":
 		return fail(fmt.Sprintf("%s did not grant access (%s%s).", title, cb.Error, describe(cb.ErrorDescription)), nil)
 	case cb.Code == "":

@@ -103,7 +103,7 @@ func Start(t testing.TB, opts Options) *Server {
 		}
 	}
 	clients := map[string]*storage.Client{opts.ClientID: storage.WebClient(opts.ClientID, opts.ClientSecret, opts.RedirectURI)}
-	s.storage = &store{Storage: storage.NewStorageWithClients(userStore(s.users), clients), ttl: opts.AccessTokenTTL}
+	s.storage = &store{Storage: storage.NewStorageWithClients(userStore(s.users), clients), ttl: opts.AccessTokenTTL, unverified: opts.UnverifiedEmail}
 
 	key := sha256.Sum256([]byte(s.issuer))
 	provider, err := op.NewProvider(&op.Config{
@@ -353,6 +353,9 @@ type store struct {
 	*storage.Storage
 	ttl       time.Duration
 	refreshes atomic.Int64
+	// unverified sends email_verified false, which zitadel's claims leave
+	// out (omitempty) unless set explicitly.
+	unverified bool
 
 	mu         sync.Mutex
 	issued     []string // refresh tokens
@@ -396,6 +399,26 @@ func (s *store) CreateAccessToken(ctx context.Context, req op.TokenRequest) (str
 	exp := time.Now().Add(s.ttl)
 	s.note("", exp)
 	return access, exp, err
+}
+
+func (s *store) SetUserinfoFromRequest(ctx context.Context, info *zoidc.UserInfo, req op.IDTokenRequest, scopes []string) error {
+	if err := s.Storage.SetUserinfoFromRequest(ctx, info, req, scopes); err != nil {
+		return err
+	}
+	if s.unverified {
+		info.AppendClaims("email_verified", false)
+	}
+	return nil
+}
+
+func (s *store) SetUserinfoFromScopes(ctx context.Context, info *zoidc.UserInfo, userID, clientID string, scopes []string) error {
+	if err := s.Storage.SetUserinfoFromScopes(ctx, info, userID, clientID, scopes); err != nil {
+		return err
+	}
+	if s.unverified {
+		info.AppendClaims("email_verified", false)
+	}
+	return nil
 }
 
 type client struct{ op.Client }
