@@ -155,6 +155,7 @@ type ComplexityRoot struct {
 		CancelMessage             func(childComplexity int, id string) int
 		CreateSender              func(childComplexity int, input model.CreateSenderInput) int
 		DeleteSender              func(childComplexity int, key string) int
+		DisconnectOAuth           func(childComplexity int, id string) int
 		PauseTenant               func(childComplexity int, tenant string, reason string) int
 		RegisterPartnerClient     func(childComplexity int, input model.PartnerClientInput) int
 		ReinstateTenant           func(childComplexity int, tenant string) int
@@ -169,11 +170,25 @@ type ComplexityRoot struct {
 		SendNotifications         func(childComplexity int, inputs []model.SendNotificationInput) int
 		SetLogRetention           func(childComplexity int, days int) int
 		SetTenantEntitlements     func(childComplexity int, tenant string, input model.EntitlementsInput) int
+		StartOAuthConnection      func(childComplexity int, provider outbox.OAuthProvider, sender *string) int
 		TestSenderSettings        func(childComplexity int, input model.SenderSettingsInput) int
 		UpdateSenderProfile       func(childComplexity int, input model.SenderProfileInput) int
 		UpsertTemplate            func(childComplexity int, input model.TemplateInput) int
 		UseDefaultSender          func(childComplexity int, sender *string) int
 		VerifySender              func(childComplexity int, token string) int
+	}
+
+	OAuthConnection struct {
+		AuthorizeURL func(childComplexity int) int
+		ConnectedAt  func(childComplexity int) int
+		CreatedAt    func(childComplexity int) int
+		Email        func(childComplexity int) int
+		Error        func(childComplexity int) int
+		ID           func(childComplexity int) int
+		Provider     func(childComplexity int) int
+		RevokedAt    func(childComplexity int) int
+		Sender       func(childComplexity int) int
+		Status       func(childComplexity int) int
 	}
 
 	PageInfo struct {
@@ -206,6 +221,7 @@ type ComplexityRoot struct {
 		LimitsConfigurable func(childComplexity int) int
 		Name               func(childComplexity int) int
 		Note               func(childComplexity int) int
+		OauthProvider      func(childComplexity int) int
 		Port               func(childComplexity int) int
 		Security           func(childComplexity int) int
 	}
@@ -215,6 +231,8 @@ type ComplexityRoot struct {
 		HTTPProviderPresets func(childComplexity int) int
 		Message             func(childComplexity int, id string) int
 		Messages            func(childComplexity int, filter *model.MessageFilter, first *int, after *string) int
+		OauthConnection     func(childComplexity int, id string) int
+		OauthConnections    func(childComplexity int) int
 		PartnerClients      func(childComplexity int) int
 		ProviderPresets     func(childComplexity int) int
 		SenderSettings      func(childComplexity int, sender *string) int
@@ -292,14 +310,15 @@ type ComplexityRoot struct {
 	}
 
 	SmtpSettings struct {
-		Auth          func(childComplexity int) int
-		Host          func(childComplexity int) int
-		PasswordSet   func(childComplexity int) int
-		Port          func(childComplexity int) int
-		Preset        func(childComplexity int) int
-		Security      func(childComplexity int) int
-		SkipTLSVerify func(childComplexity int) int
-		Username      func(childComplexity int) int
+		Auth            func(childComplexity int) int
+		Host            func(childComplexity int) int
+		OauthConnection func(childComplexity int) int
+		PasswordSet     func(childComplexity int) int
+		Port            func(childComplexity int) int
+		Preset          func(childComplexity int) int
+		Security        func(childComplexity int) int
+		SkipTLSVerify   func(childComplexity int) int
+		Username        func(childComplexity int) int
 	}
 
 	Subscription struct {
@@ -386,6 +405,8 @@ type MutationResolver interface {
 	DeleteSender(ctx context.Context, key string) (bool, error)
 	RequestSenderVerification(ctx context.Context, email string, sender *string) (*model.SenderVerification, error)
 	ResendSenderVerification(ctx context.Context, id string) (*model.SenderVerification, error)
+	StartOAuthConnection(ctx context.Context, provider outbox.OAuthProvider, sender *string) (*model.OAuthConnection, error)
+	DisconnectOAuth(ctx context.Context, id string) (bool, error)
 	VerifySender(ctx context.Context, token string) (*model.SenderVerification, error)
 	UpsertTemplate(ctx context.Context, input model.TemplateInput) (*model.Template, error)
 	SendNotification(ctx context.Context, input model.SendNotificationInput) (*model.Message, error)
@@ -417,6 +438,8 @@ type QueryResolver interface {
 	Suppressions(ctx context.Context, first *int, after *string) (*model.SuppressionConnection, error)
 	PartnerClients(ctx context.Context) ([]model.PartnerClient, error)
 	AuditLog(ctx context.Context, first *int, after *string) (*model.AuditEntryConnection, error)
+	OauthConnections(ctx context.Context) ([]model.OAuthConnection, error)
+	OauthConnection(ctx context.Context, id string) (*model.OAuthConnection, error)
 	Tenants(ctx context.Context, first *int, after *string) (*model.TenantConnection, error)
 }
 type SubscriptionResolver interface {
@@ -913,6 +936,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteSender(childComplexity, args["key"].(string)), true
+	case "Mutation.disconnectOAuth":
+		if e.ComplexityRoot.Mutation.DisconnectOAuth == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_disconnectOAuth_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DisconnectOAuth(childComplexity, args["id"].(string)), true
 	case "Mutation.pauseTenant":
 		if e.ComplexityRoot.Mutation.PauseTenant == nil {
 			break
@@ -1067,6 +1101,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetTenantEntitlements(childComplexity, args["tenant"].(string), args["input"].(model.EntitlementsInput)), true
+	case "Mutation.startOAuthConnection":
+		if e.ComplexityRoot.Mutation.StartOAuthConnection == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_startOAuthConnection_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.StartOAuthConnection(childComplexity, args["provider"].(outbox.OAuthProvider), args["sender"].(*string)), true
 	case "Mutation.testSenderSettings":
 		if e.ComplexityRoot.Mutation.TestSenderSettings == nil {
 			break
@@ -1122,6 +1167,67 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.VerifySender(childComplexity, args["token"].(string)), true
+
+	case "OAuthConnection.authorizeUrl":
+		if e.ComplexityRoot.OAuthConnection.AuthorizeURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OAuthConnection.AuthorizeURL(childComplexity), true
+	case "OAuthConnection.connectedAt":
+		if e.ComplexityRoot.OAuthConnection.ConnectedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OAuthConnection.ConnectedAt(childComplexity), true
+	case "OAuthConnection.createdAt":
+		if e.ComplexityRoot.OAuthConnection.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OAuthConnection.CreatedAt(childComplexity), true
+	case "OAuthConnection.email":
+		if e.ComplexityRoot.OAuthConnection.Email == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OAuthConnection.Email(childComplexity), true
+	case "OAuthConnection.error":
+		if e.ComplexityRoot.OAuthConnection.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OAuthConnection.Error(childComplexity), true
+	case "OAuthConnection.id":
+		if e.ComplexityRoot.OAuthConnection.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OAuthConnection.ID(childComplexity), true
+	case "OAuthConnection.provider":
+		if e.ComplexityRoot.OAuthConnection.Provider == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OAuthConnection.Provider(childComplexity), true
+	case "OAuthConnection.revokedAt":
+		if e.ComplexityRoot.OAuthConnection.RevokedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OAuthConnection.RevokedAt(childComplexity), true
+	case "OAuthConnection.sender":
+		if e.ComplexityRoot.OAuthConnection.Sender == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OAuthConnection.Sender(childComplexity), true
+	case "OAuthConnection.status":
+		if e.ComplexityRoot.OAuthConnection.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OAuthConnection.Status(childComplexity), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -1246,6 +1352,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ProviderPreset.Note(childComplexity), true
+	case "ProviderPreset.oauthProvider":
+		if e.ComplexityRoot.ProviderPreset.OauthProvider == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProviderPreset.OauthProvider(childComplexity), true
 	case "ProviderPreset.port":
 		if e.ComplexityRoot.ProviderPreset.Port == nil {
 			break
@@ -1299,6 +1411,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Messages(childComplexity, args["filter"].(*model.MessageFilter), args["first"].(*int), args["after"].(*string)), true
+	case "Query.oauthConnection":
+		if e.ComplexityRoot.Query.OauthConnection == nil {
+			break
+		}
+
+		args, err := ec.field_Query_oauthConnection_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.OauthConnection(childComplexity, args["id"].(string)), true
+	case "Query.oauthConnections":
+		if e.ComplexityRoot.Query.OauthConnections == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.OauthConnections(childComplexity), true
 	case "Query.partnerClients":
 		if e.ComplexityRoot.Query.PartnerClients == nil {
 			break
@@ -1684,6 +1813,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SmtpSettings.Host(childComplexity), true
+	case "SmtpSettings.oauthConnection":
+		if e.ComplexityRoot.SmtpSettings.OauthConnection == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SmtpSettings.OauthConnection(childComplexity), true
 	case "SmtpSettings.passwordSet":
 		if e.ComplexityRoot.SmtpSettings.PasswordSet == nil {
 			break
@@ -2131,6 +2266,10 @@ type Query {
   suppressions(first: Int, after: String): SuppressionConnection! @requires(permission: LOGS_READ)
   partnerClients: [PartnerClient!]! @requires(permission: PARTNERS_MANAGE)
   auditLog(first: Int, after: String): AuditEntryConnection! @requires(permission: AUDIT_READ)
+  "The tenant's OAuth connections to Google and Microsoft 365 mailboxes, newest first."
+  oauthConnections: [OAuthConnection!]! @requires(permission: SETTINGS_READ)
+  "One OAuth connection, by id (poll it after the browser came back, or read the callback page)."
+  oauthConnection(id: ID!): OAuthConnection @requires(permission: SETTINGS_READ)
   "Platform operators only: the platform's tenants by slug (first: default 50, at most 100)."
   tenants(first: Int, after: String): TenantConnection! @requires(permission: OPERATE)
 }
@@ -2152,6 +2291,10 @@ type Mutation {
   requestSenderVerification(email: String!, sender: String): SenderVerification! @requires(permission: SENDERS_OWN) @sends
   "Sends a fresh link (earlier links stop working). Limited: RATE_LIMITED with retryAfter."
   resendSenderVerification(id: ID!): SenderVerification! @requires(permission: SENDERS_OWN) @sends
+  "Starts connecting a sender (default: \"default\") to a Google or Microsoft 365 mailbox with OAuth: open authorizeUrl in the browser within 10 minutes; the provider sends it back to /oauth/callback, which completes the connection. Then test the sender with smtp { auth: XOAUTH2, oauthConnection: id }."
+  startOAuthConnection(provider: OAuthProvider!, sender: String): OAuthConnection! @requires(permission: SENDERS_OWN)
+  "Ends an OAuth connection: revokes the grant at the provider where it offers revocation (Google) and drops the refresh token. A sender using it fails until connected again."
+  disconnectOAuth(id: ID!): Boolean! @requires(permission: SENDERS_OWN)
   "Verifies an address with the token from its link. Needs no JWT."
   verifySender(token: String!): SenderVerification! @public
   upsertTemplate(input: TemplateInput!): Template! @requires(permission: TEMPLATES_WRITE)
@@ -2253,6 +2396,8 @@ type SmtpSettings {
   "Whether a password is stored. The password itself is never returned."
   passwordSet: Boolean!
   skipTlsVerify: Boolean!
+  "The OAuth connection XOAUTH2 takes its access tokens from; null with a password."
+  oauthConnection: ID
 }
 
 "The mail API an HTTP sender speaks: GENERIC is Outbox's own JSON; the others are the providers' own send APIs."
@@ -2274,7 +2419,29 @@ type HttpApiSettings {
   accessKeyId: String
 }
 
-enum SenderHealthStatus { OK FAILING NOT_ENTITLED }
+enum SenderHealthStatus { OK FAILING NOT_ENTITLED NEEDS_RECONNECT }
+
+enum OAuthProvider { GOOGLE MICROSOFT }
+
+enum OAuthConnectionStatus { PENDING CONNECTED FAILED REVOKED }
+
+"A sender's grant to send as a Google or Microsoft 365 account. Tokens are never returned."
+type OAuthConnection {
+  id: ID!
+  provider: OAuthProvider!
+  status: OAuthConnectionStatus!
+  "Where the browser grants access; only in the answer of startOAuthConnection."
+  authorizeUrl: String
+  "The account's address, from the provider's verified ID token; null until CONNECTED."
+  email: String
+  "The sender the connection belongs to."
+  sender: String!
+  "Why the connection FAILED."
+  error: String
+  createdAt: Time!
+  connectedAt: Time
+  revokedAt: Time
+}
 
 type SenderHealth {
   ok: Boolean!
@@ -2308,6 +2475,8 @@ type ProviderPreset {
   "Whether a tenant may set limits above the preset's (its own provider quota)."
   limitsConfigurable: Boolean!
   note: String
+  "The OAuth provider to connect with (startOAuthConnection) instead of a password, where the provider has one."
+  oauthProvider: OAuthProvider
 }
 
 type HttpProviderPreset {
@@ -2365,6 +2534,8 @@ input SmtpInput {
   skipTlsVerify: Boolean
   "Your own limits, at most the preset's."
   limits: SendingLimitsInput
+  "With auth XOAUTH2: a CONNECTED OAuth connection of this sender; the username is its account and no password is needed."
+  oauthConnection: ID
 }
 
 input HttpApiInput {
@@ -2896,6 +3067,32 @@ func (ec *executionContext) childFields_MessageEvent(ctx context.Context, field 
 	return nil, fmt.Errorf("no field named %q was found under type MessageEvent", field.Name)
 }
 
+func (ec *executionContext) childFields_OAuthConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_OAuthConnection_id(ctx, field)
+	case "provider":
+		return ec.fieldContext_OAuthConnection_provider(ctx, field)
+	case "status":
+		return ec.fieldContext_OAuthConnection_status(ctx, field)
+	case "authorizeUrl":
+		return ec.fieldContext_OAuthConnection_authorizeUrl(ctx, field)
+	case "email":
+		return ec.fieldContext_OAuthConnection_email(ctx, field)
+	case "sender":
+		return ec.fieldContext_OAuthConnection_sender(ctx, field)
+	case "error":
+		return ec.fieldContext_OAuthConnection_error(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_OAuthConnection_createdAt(ctx, field)
+	case "connectedAt":
+		return ec.fieldContext_OAuthConnection_connectedAt(ctx, field)
+	case "revokedAt":
+		return ec.fieldContext_OAuthConnection_revokedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OAuthConnection", field.Name)
+}
+
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "hasNextPage":
@@ -2960,6 +3157,8 @@ func (ec *executionContext) childFields_ProviderPreset(ctx context.Context, fiel
 		return ec.fieldContext_ProviderPreset_limitsConfigurable(ctx, field)
 	case "note":
 		return ec.fieldContext_ProviderPreset_note(ctx, field)
+	case "oauthProvider":
+		return ec.fieldContext_ProviderPreset_oauthProvider(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ProviderPreset", field.Name)
 }
@@ -3108,6 +3307,8 @@ func (ec *executionContext) childFields_SmtpSettings(ctx context.Context, field 
 		return ec.fieldContext_SmtpSettings_passwordSet(ctx, field)
 	case "skipTlsVerify":
 		return ec.fieldContext_SmtpSettings_skipTlsVerify(ctx, field)
+	case "oauthConnection":
+		return ec.fieldContext_SmtpSettings_oauthConnection(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SmtpSettings", field.Name)
 }
@@ -3426,6 +3627,20 @@ func (ec *executionContext) field_Mutation_deleteSender_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_disconnectOAuth_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_pauseTenant_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3662,6 +3877,28 @@ func (ec *executionContext) field_Mutation_setTenantEntitlements_args(ctx contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_startOAuthConnection_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "provider",
+		func(ctx context.Context, v any) (outbox.OAuthProvider, error) {
+			return ec.unmarshalNOAuthProvider2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐOAuthProvider(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["provider"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "sender",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["sender"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_testSenderSettings_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3809,6 +4046,20 @@ func (ec *executionContext) field_Query_messages_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_oauthConnection_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -6187,6 +6438,130 @@ func (ec *executionContext) fieldContext_Mutation_resendSenderVerification(ctx c
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_startOAuthConnection(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_startOAuthConnection(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().StartOAuthConnection(ctx, fc.Args["provider"].(outbox.OAuthProvider), fc.Args["sender"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission(ctx, "SENDERS_OWN")
+				if err != nil {
+					var zeroVal *model.OAuthConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Requires == nil {
+					var zeroVal *model.OAuthConnection
+					return zeroVal, errors.New("directive requires is not implemented")
+				}
+				return ec.Directives.Requires(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OAuthConnection) graphql.Marshaler {
+			return ec.marshalNOAuthConnection2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐOAuthConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_startOAuthConnection(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OAuthConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_startOAuthConnection_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_disconnectOAuth(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_disconnectOAuth(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DisconnectOAuth(ctx, fc.Args["id"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission(ctx, "SENDERS_OWN")
+				if err != nil {
+					var zeroVal bool
+					return zeroVal, err
+				}
+				if ec.Directives.Requires == nil {
+					var zeroVal bool
+					return zeroVal, errors.New("directive requires is not implemented")
+				}
+				return ec.Directives.Requires(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_disconnectOAuth(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_disconnectOAuth_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_verifySender(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7112,6 +7487,236 @@ func (ec *executionContext) fieldContext_Mutation_reinstateTenant(ctx context.Co
 	return fc, nil
 }
 
+func (ec *executionContext) _OAuthConnection_id(ctx context.Context, field graphql.CollectedField, obj *model.OAuthConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OAuthConnection_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OAuthConnection_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OAuthConnection", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _OAuthConnection_provider(ctx context.Context, field graphql.CollectedField, obj *model.OAuthConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OAuthConnection_provider(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Provider, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v outbox.OAuthProvider) graphql.Marshaler {
+			return ec.marshalNOAuthProvider2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐOAuthProvider(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OAuthConnection_provider(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OAuthConnection", field, false, false, errors.New("field of type OAuthProvider does not have child fields"))
+}
+
+func (ec *executionContext) _OAuthConnection_status(ctx context.Context, field graphql.CollectedField, obj *model.OAuthConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OAuthConnection_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v outbox.OAuthStatus) graphql.Marshaler {
+			return ec.marshalNOAuthConnectionStatus2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐOAuthStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OAuthConnection_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OAuthConnection", field, false, false, errors.New("field of type OAuthConnectionStatus does not have child fields"))
+}
+
+func (ec *executionContext) _OAuthConnection_authorizeUrl(ctx context.Context, field graphql.CollectedField, obj *model.OAuthConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OAuthConnection_authorizeUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AuthorizeURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OAuthConnection_authorizeUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OAuthConnection", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _OAuthConnection_email(ctx context.Context, field graphql.CollectedField, obj *model.OAuthConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OAuthConnection_email(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Email, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OAuthConnection_email(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OAuthConnection", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _OAuthConnection_sender(ctx context.Context, field graphql.CollectedField, obj *model.OAuthConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OAuthConnection_sender(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sender, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OAuthConnection_sender(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OAuthConnection", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _OAuthConnection_error(ctx context.Context, field graphql.CollectedField, obj *model.OAuthConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OAuthConnection_error(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Error, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OAuthConnection_error(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OAuthConnection", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _OAuthConnection_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.OAuthConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OAuthConnection_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OAuthConnection_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OAuthConnection", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _OAuthConnection_connectedAt(ctx context.Context, field graphql.CollectedField, obj *model.OAuthConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OAuthConnection_connectedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ConnectedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OAuthConnection_connectedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OAuthConnection", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _OAuthConnection_revokedAt(ctx context.Context, field graphql.CollectedField, obj *model.OAuthConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OAuthConnection_revokedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RevokedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OAuthConnection_revokedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OAuthConnection", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7634,6 +8239,29 @@ func (ec *executionContext) _ProviderPreset_note(ctx context.Context, field grap
 }
 func (ec *executionContext) fieldContext_ProviderPreset_note(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ProviderPreset", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ProviderPreset_oauthProvider(ctx context.Context, field graphql.CollectedField, obj *model.ProviderPreset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProviderPreset_oauthProvider(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OauthProvider, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *outbox.OAuthProvider) graphql.Marshaler {
+			return ec.marshalOOAuthProvider2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐOAuthProvider(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProviderPreset_oauthProvider(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProviderPreset", field, false, false, errors.New("field of type OAuthProvider does not have child fields"))
 }
 
 func (ec *executionContext) _Query_viewer(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -8411,6 +9039,118 @@ func (ec *executionContext) fieldContext_Query_auditLog(ctx context.Context, fie
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_auditLog_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_oauthConnections(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_oauthConnections(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().OauthConnections(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission(ctx, "SETTINGS_READ")
+				if err != nil {
+					var zeroVal []model.OAuthConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Requires == nil {
+					var zeroVal []model.OAuthConnection
+					return zeroVal, errors.New("directive requires is not implemented")
+				}
+				return ec.Directives.Requires(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []model.OAuthConnection) graphql.Marshaler {
+			return ec.marshalNOAuthConnection2ᚕgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐOAuthConnectionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_oauthConnections(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OAuthConnection(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_oauthConnection(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_oauthConnection(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().OauthConnection(ctx, fc.Args["id"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission(ctx, "SETTINGS_READ")
+				if err != nil {
+					var zeroVal *model.OAuthConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Requires == nil {
+					var zeroVal *model.OAuthConnection
+					return zeroVal, errors.New("directive requires is not implemented")
+				}
+				return ec.Directives.Requires(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OAuthConnection) graphql.Marshaler {
+			return ec.marshalOOAuthConnection2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐOAuthConnection(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_oauthConnection(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OAuthConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_oauthConnection_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -9826,6 +10566,29 @@ func (ec *executionContext) _SmtpSettings_skipTlsVerify(ctx context.Context, fie
 }
 func (ec *executionContext) fieldContext_SmtpSettings_skipTlsVerify(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("SmtpSettings", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _SmtpSettings_oauthConnection(ctx context.Context, field graphql.CollectedField, obj *model.SMTPSettings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SmtpSettings_oauthConnection(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OauthConnection, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SmtpSettings_oauthConnection(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SmtpSettings", field, false, false, errors.New("field of type ID does not have child fields"))
 }
 
 func (ec *executionContext) _Subscription_messageUpdated(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
@@ -12623,7 +13386,7 @@ func (ec *executionContext) unmarshalInputSmtpInput(ctx context.Context, obj any
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"preset", "host", "port", "security", "auth", "username", "password", "skipTlsVerify", "limits"}
+	fieldsInOrder := [...]string{"preset", "host", "port", "security", "auth", "username", "password", "skipTlsVerify", "limits", "oauthConnection"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -12693,6 +13456,13 @@ func (ec *executionContext) unmarshalInputSmtpInput(ctx context.Context, obj any
 				return it, err
 			}
 			it.Limits = data
+		case "oauthConnection":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("oauthConnection"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OauthConnection = data
 		}
 	}
 	return it, nil
@@ -13698,6 +14468,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "startOAuthConnection":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_startOAuthConnection(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "disconnectOAuth":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_disconnectOAuth(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "verifySender":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_verifySender(ctx, field)
@@ -13801,6 +14585,89 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 				return ec._Mutation_reinstateTenant(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var oAuthConnectionImplementors = []string{"OAuthConnection"}
+
+func (ec *executionContext) _OAuthConnection(ctx context.Context, sel ast.SelectionSet, obj *model.OAuthConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, oAuthConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OAuthConnection")
+		case "id":
+			out.Values[i] = ec._OAuthConnection_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "provider":
+			out.Values[i] = ec._OAuthConnection_provider(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._OAuthConnection_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "authorizeUrl":
+			out.Values[i] = ec._OAuthConnection_authorizeUrl(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "email":
+			out.Values[i] = ec._OAuthConnection_email(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "sender":
+			out.Values[i] = ec._OAuthConnection_sender(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "error":
+			out.Values[i] = ec._OAuthConnection_error(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._OAuthConnection_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "connectedAt":
+			out.Values[i] = ec._OAuthConnection_connectedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "revokedAt":
+			out.Values[i] = ec._OAuthConnection_revokedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -14042,6 +14909,11 @@ func (ec *executionContext) _ProviderPreset(ctx context.Context, sel ast.Selecti
 			}
 		case "note":
 			out.Values[i] = ec._ProviderPreset_note(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "oauthProvider":
+			out.Values[i] = ec._ProviderPreset_oauthProvider(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
@@ -14383,6 +15255,50 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				}()
 				res = ec._Query_auditLog(ctx, field)
 				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "oauthConnections":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_oauthConnections(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "oauthConnection":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_oauthConnection(ctx, field)
+				if res == graphql.RequiredNull {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
 				return res
@@ -14924,6 +15840,11 @@ func (ec *executionContext) _SmtpSettings(ctx context.Context, sel ast.Selection
 		case "skipTlsVerify":
 			out.Values[i] = ec._SmtpSettings_skipTlsVerify(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "oauthConnection":
+			out.Values[i] = ec._SmtpSettings_oauthConnection(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -16212,6 +17133,96 @@ var (
 	}
 )
 
+func (ec *executionContext) marshalNOAuthConnection2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐOAuthConnection(ctx context.Context, sel ast.SelectionSet, v model.OAuthConnection) graphql.Marshaler {
+	return ec._OAuthConnection(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNOAuthConnection2ᚕgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐOAuthConnectionᚄ(ctx context.Context, sel ast.SelectionSet, v []model.OAuthConnection) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNOAuthConnection2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐOAuthConnection(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNOAuthConnection2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐOAuthConnection(ctx context.Context, sel ast.SelectionSet, v *model.OAuthConnection) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._OAuthConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNOAuthConnectionStatus2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐOAuthStatus(ctx context.Context, v any) (outbox.OAuthStatus, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNOAuthConnectionStatus2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐOAuthStatus[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNOAuthConnectionStatus2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐOAuthStatus(ctx context.Context, sel ast.SelectionSet, v outbox.OAuthStatus) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNOAuthConnectionStatus2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐOAuthStatus[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNOAuthConnectionStatus2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐOAuthStatus = map[string]outbox.OAuthStatus{
+		"PENDING":   outbox.OAuthPending,
+		"CONNECTED": outbox.OAuthConnected,
+		"FAILED":    outbox.OAuthFailed,
+		"REVOKED":   outbox.OAuthRevoked,
+	}
+	marshalNOAuthConnectionStatus2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐOAuthStatus = map[outbox.OAuthStatus]string{
+		outbox.OAuthPending:   "PENDING",
+		outbox.OAuthConnected: "CONNECTED",
+		outbox.OAuthFailed:    "FAILED",
+		outbox.OAuthRevoked:   "REVOKED",
+	}
+)
+
+func (ec *executionContext) unmarshalNOAuthProvider2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐOAuthProvider(ctx context.Context, v any) (outbox.OAuthProvider, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNOAuthProvider2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐOAuthProvider[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNOAuthProvider2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐOAuthProvider(ctx context.Context, sel ast.SelectionSet, v outbox.OAuthProvider) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNOAuthProvider2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐOAuthProvider[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNOAuthProvider2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐOAuthProvider = map[string]outbox.OAuthProvider{
+		"GOOGLE":    outbox.OAuthGoogle,
+		"MICROSOFT": outbox.OAuthMicrosoft,
+	}
+	marshalNOAuthProvider2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐOAuthProvider = map[outbox.OAuthProvider]string{
+		outbox.OAuthGoogle:    "GOOGLE",
+		outbox.OAuthMicrosoft: "MICROSOFT",
+	}
+)
+
 func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐPageInfo(ctx context.Context, sel ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
@@ -16364,14 +17375,16 @@ func (ec *executionContext) marshalNSenderHealthStatus2githubᚗcomᚋoutboxᚋo
 
 var (
 	unmarshalNSenderHealthStatus2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋsenderᚐHealthStatus = map[string]sender.HealthStatus{
-		"OK":           sender.HealthOK,
-		"FAILING":      sender.HealthFailing,
-		"NOT_ENTITLED": sender.HealthNotEntitled,
+		"OK":              sender.HealthOK,
+		"FAILING":         sender.HealthFailing,
+		"NOT_ENTITLED":    sender.HealthNotEntitled,
+		"NEEDS_RECONNECT": sender.HealthNeedsReconnect,
 	}
 	marshalNSenderHealthStatus2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋsenderᚐHealthStatus = map[sender.HealthStatus]string{
-		sender.HealthOK:          "OK",
-		sender.HealthFailing:     "FAILING",
-		sender.HealthNotEntitled: "NOT_ENTITLED",
+		sender.HealthOK:             "OK",
+		sender.HealthFailing:        "FAILING",
+		sender.HealthNotEntitled:    "NOT_ENTITLED",
+		sender.HealthNeedsReconnect: "NEEDS_RECONNECT",
 	}
 )
 
@@ -17353,6 +18366,43 @@ func (ec *executionContext) marshalOMessageStatus2ᚕgithubᚗcomᚋoutboxᚋout
 
 	return ret
 }
+
+func (ec *executionContext) marshalOOAuthConnection2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐOAuthConnection(ctx context.Context, sel ast.SelectionSet, v *model.OAuthConnection) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._OAuthConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOOAuthProvider2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐOAuthProvider(ctx context.Context, v any) (*outbox.OAuthProvider, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOOAuthProvider2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐOAuthProvider[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOOAuthProvider2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐOAuthProvider(ctx context.Context, sel ast.SelectionSet, v *outbox.OAuthProvider) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOOAuthProvider2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐOAuthProvider[*v])
+	return res
+}
+
+var (
+	unmarshalOOAuthProvider2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐOAuthProvider = map[string]outbox.OAuthProvider{
+		"GOOGLE":    outbox.OAuthGoogle,
+		"MICROSOFT": outbox.OAuthMicrosoft,
+	}
+	marshalOOAuthProvider2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐOAuthProvider = map[outbox.OAuthProvider]string{
+		outbox.OAuthGoogle:    "GOOGLE",
+		outbox.OAuthMicrosoft: "MICROSOFT",
+	}
+)
 
 func (ec *executionContext) unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission(ctx context.Context, v any) (*auth.Permission, error) {
 	if v == nil {

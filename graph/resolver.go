@@ -6,6 +6,7 @@ import (
 	"github.com/outbox/outbox/internal/audit"
 	"github.com/outbox/outbox/internal/delivery"
 	"github.com/outbox/outbox/internal/logs"
+	"github.com/outbox/outbox/internal/oauth"
 	"github.com/outbox/outbox/internal/operator"
 	"github.com/outbox/outbox/internal/partner"
 	"github.com/outbox/outbox/internal/sender"
@@ -30,7 +31,9 @@ type Resolver struct {
 	Delivery *delivery.Service
 	// Operator carries out the platform operators' operations.
 	Operator *operator.Service
-	Logger   *slog.Logger
+	// OAuth connects senders to Google and Microsoft 365 mailboxes.
+	OAuth  *oauth.Service
+	Logger *slog.Logger
 }
 
 // Query returns the resolver of the Query type.

@@ -88,14 +88,15 @@ func senderSettingsModel(v sender.View) *model.SenderSettings {
 	}
 	if s := v.SMTP; s != nil {
 		m.SMTP = &model.SMTPSettings{
-			Preset:        optional(s.Preset),
-			Host:          s.Host,
-			Port:          s.Port,
-			Security:      s.Security,
-			Auth:          s.Auth,
-			Username:      optional(s.Username),
-			PasswordSet:   v.PasswordSet,
-			SkipTLSVerify: s.SkipTLSVerify,
+			Preset:          optional(s.Preset),
+			Host:            s.Host,
+			Port:            s.Port,
+			Security:        s.Security,
+			Auth:            s.Auth,
+			Username:        optional(s.Username),
+			PasswordSet:     v.PasswordSet,
+			SkipTLSVerify:   s.SkipTLSVerify,
+			OauthConnection: optional(s.OAuthConnection),
 		}
 	}
 	if h := v.HTTP; h != nil {
@@ -147,6 +148,9 @@ func (r *queryResolver) ProviderPresets(ctx context.Context) ([]model.ProviderPr
 			Key: p.Key, Name: p.Name, Host: optional(p.Host), HostPattern: optional(p.HostPattern),
 			Port: p.Port, Security: p.Security, Auth: p.Auth,
 			Limits: limitsModel(p.Limits), LimitsConfigurable: p.LimitsConfigurable, Note: optional(p.Note),
+		}
+		if p.OAuthProvider != "" {
+			out[i].OauthProvider = &p.OAuthProvider
 		}
 	}
 	return out, nil
@@ -229,6 +233,7 @@ func settingsFromInput(in model.SenderSettingsInput) sender.Settings {
 			Security: c.Security, Auth: c.Auth,
 			Username: deref(c.Username), Password: deref(c.Password),
 			SkipTLSVerify: c.SkipTLSVerify != nil && *c.SkipTLSVerify, Limits: limitsFromInput(c.Limits),
+			OAuthConnection: deref(c.OauthConnection),
 		}
 	}
 	if h := in.HTTP; h != nil {

@@ -138,6 +138,30 @@ type MessageEvent struct {
 	At        time.Time
 }
 
+type OauthConnection struct {
+	ID             uuid.UUID
+	TenantID       uuid.UUID
+	SenderKey      string
+	Provider       string
+	Status         string
+	CreatedByKind  string
+	CreatedBy      string
+	StateHash      []byte
+	StateExpiresAt *time.Time
+	VerifierKeyID  *string
+	Verifier       []byte
+	Nonce          *string
+	Email          *string
+	AccountSubject *string
+	RefreshKeyID   *string
+	RefreshToken   []byte
+	Error          *string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	ConnectedAt    *time.Time
+	RevokedAt      *time.Time
+}
+
 type PartnerClient struct {
 	ID        uuid.UUID
 	TenantID  uuid.UUID

@@ -195,6 +195,24 @@ type MessageFilter struct {
 type Mutation struct {
 }
 
+// A sender's grant to send as a Google or Microsoft 365 account. Tokens are never returned.
+type OAuthConnection struct {
+	ID       string               `json:"id"`
+	Provider outbox.OAuthProvider `json:"provider"`
+	Status   outbox.OAuthStatus   `json:"status"`
+	// Where the browser grants access; only in the answer of startOAuthConnection.
+	AuthorizeURL *string `json:"authorizeUrl,omitempty"`
+	// The account's address, from the provider's verified ID token; null until CONNECTED.
+	Email *string `json:"email,omitempty"`
+	// The sender the connection belongs to.
+	Sender string `json:"sender"`
+	// Why the connection FAILED.
+	Error       *string    `json:"error,omitempty"`
+	CreatedAt   time.Time  `json:"createdAt"`
+	ConnectedAt *time.Time `json:"connectedAt,omitempty"`
+	RevokedAt   *time.Time `json:"revokedAt,omitempty"`
+}
+
 type PageInfo struct {
 	HasNextPage bool    `json:"hasNextPage"`
 	EndCursor   *string `json:"endCursor,omitempty"`
@@ -245,6 +263,8 @@ type ProviderPreset struct {
 	// Whether a tenant may set limits above the preset's (its own provider quota).
 	LimitsConfigurable bool    `json:"limitsConfigurable"`
 	Note               *string `json:"note,omitempty"`
+	// The OAuth provider to connect with (startOAuthConnection) instead of a password, where the provider has one.
+	OauthProvider *outbox.OAuthProvider `json:"oauthProvider,omitempty"`
 }
 
 type Query struct {
@@ -391,6 +411,8 @@ type SMTPInput struct {
 	SkipTLSVerify *bool `json:"skipTlsVerify,omitempty"`
 	// Your own limits, at most the preset's.
 	Limits *SendingLimitsInput `json:"limits,omitempty"`
+	// With auth XOAUTH2: a CONNECTED OAuth connection of this sender; the username is its account and no password is needed.
+	OauthConnection *string `json:"oauthConnection,omitempty"`
 }
 
 type SMTPSettings struct {
@@ -403,6 +425,8 @@ type SMTPSettings struct {
 	// Whether a password is stored. The password itself is never returned.
 	PasswordSet   bool `json:"passwordSet"`
 	SkipTLSVerify bool `json:"skipTlsVerify"`
+	// The OAuth connection XOAUTH2 takes its access tokens from; null with a password.
+	OauthConnection *string `json:"oauthConnection,omitempty"`
 }
 
 type Subscription struct {

@@ -29,7 +29,9 @@ import (
 	"github.com/outbox/outbox/internal/loglimit"
 	"github.com/outbox/outbox/internal/logs"
 	"github.com/outbox/outbox/internal/metrics"
+	"github.com/outbox/outbox/internal/oauth"
 	"github.com/outbox/outbox/internal/operator"
+	"github.com/outbox/outbox/internal/outbox"
 	"github.com/outbox/outbox/internal/pages"
 	"github.com/outbox/outbox/internal/partner"
 	"github.com/outbox/outbox/internal/pgserver"
@@ -82,6 +84,9 @@ type Options struct {
 	// Delivery tunes notification delivery (tests shorten the retry delays
 	// and trust the smtptest CA); zero fields take the configuration's.
 	Delivery delivery.Options
+	// OAuth tunes OAuth connections (tests shorten the refresh margin);
+	// PublicURL and Providers come from the configuration.
+	OAuth oauth.Options
 	// DBTracer, when not nil, sees every statement of the pool (tests
 	// count them).
 	DBTracer pgx.QueryTracer
@@ -179,7 +184,11 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	if err != nil {
 		return nil, fmt.Errorf("creating the River client: %w", err)
 	}
+	oauthOpts := opts.OAuth
+	oauthOpts.PublicURL, oauthOpts.Providers = cfg.PublicURL, oauthProviders(cfg)
+	oauths := oauth.NewService(a.store, keyring, logger, oauthOpts)
 	senderOpts := opts.Sender
+	senderOpts.OAuth = oauths
 	senderOpts.AddrPolicy = addrPolicy(cfg)
 	senderOpts.Plans = cfg.Plans()
 	senders := sender.NewService(a.store, a.river, keyring, sender.Platform{Name: cfg.PlatformName, From: cfg.PlatformFrom}, senderOpts)
@@ -212,7 +221,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	anonymous := apilimit.NewAnonymous(cfg.RateLimitAnonymous, nil)
 	tenants := tenant.NewService(a.store)
 	gql, err := graph.NewHandler(graph.HandlerConfig{
-		Resolver:        &graph.Resolver{Sender: senders, Verify: verifications, Partners: partners, Audit: audit.NewLog(a.store), Logs: a.logs, Templates: tpls, Delivery: a.delivery, Operator: operator.NewService(a.store, senders, tenants), Logger: logger},
+		Resolver:        &graph.Resolver{Sender: senders, Verify: verifications, Partners: partners, Audit: audit.NewLog(a.store), Logs: a.logs, Templates: tpls, Delivery: a.delivery, Operator: operator.NewService(a.store, senders, tenants), OAuth: oauths, Logger: logger},
 		Authenticator:   graph.NewAuthenticator(verifier, tenants, anonymous),
 		Metrics:         m,
 		Logger:          logger,
@@ -236,12 +245,13 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		return nil, fmt.Errorf("building the GraphQL endpoint: %w", err)
 	}
 	routes := httpserver.Routes{
-		GraphQL:    graph.Dataloaders(a.logs)(gql),
-		Ready:      http.HandlerFunc(a.ready),
-		Verify:     pages.VerifyPage(verifications, logger),
-		Anonymous:  anonymous,
-		GraphiQL:   !cfg.Production(),
-		Instrument: m.Middleware,
+		GraphQL:       graph.Dataloaders(a.logs)(gql),
+		Ready:         http.HandlerFunc(a.ready),
+		Verify:        pages.VerifyPage(verifications, logger),
+		OAuthCallback: pages.OAuthCallbackPage(oauths, logger),
+		Anonymous:     anonymous,
+		GraphiQL:      !cfg.Production(),
+		Instrument:    m.Middleware,
 	}
 	if !cfg.Production() {
 		relayInUse := ""
@@ -258,6 +268,20 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	}
 	a.handler = httpserver.NewHandler(routes)
 	return a, nil
+}
+
+// oauthProviders are the OAuth providers cfg configures.
+func oauthProviders(cfg *config.Config) []oauth.Provider {
+	var out []oauth.Provider
+	for _, p := range []struct {
+		name outbox.OAuthProvider
+		c    config.OAuthClient
+	}{{outbox.OAuthGoogle, cfg.OAuthGoogle}, {outbox.OAuthMicrosoft, cfg.OAuthMicrosoft}} {
+		if p.c.Enabled() {
+			out = append(out, oauth.Provider{Name: p.name, ClientID: p.c.ClientID, ClientSecret: p.c.ClientSecret, Issuer: p.c.Issuer, Scopes: p.c.ScopeList()})
+		}
+	}
+	return out
 }
 
 // Handler returns the HTTP handler of every endpoint of OUTBOX_HTTP_ADDR.

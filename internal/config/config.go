@@ -252,6 +252,38 @@ type Config struct {
 	// --default-daily-quota (default -1, none): notifications such a tenant
 	// may queue per UTC day, at most 100000000.
 	DefaultDailyQuota int
+	// OAuthGoogle is the OAuth client of Google mailboxes:
+	// OUTBOX_OAUTH_GOOGLE_CLIENT_ID, _CLIENT_SECRET (default empty: Google
+	// connections are off), _ISSUER (default https://accounts.google.com)
+	// and _SCOPES (default "openid email https://mail.google.com/").
+	OAuthGoogle OAuthClient
+	// OAuthMicrosoft is the OAuth client of Microsoft 365 mailboxes:
+	// OUTBOX_OAUTH_MICROSOFT_CLIENT_ID, _CLIENT_SECRET (default empty:
+	// Microsoft connections are off), _ISSUER (default
+	// https://login.microsoftonline.com/common/v2.0, any work or personal
+	// account) and _SCOPES (default "openid email offline_access
+	// https://outlook.office.com/SMTP.Send").
+	OAuthMicrosoft OAuthClient
+}
+
+// OAuthClient is the OAuth client registered with one provider.
+type OAuthClient struct {
+	// ClientID and ClientSecret are the registered app's credentials; both
+	// empty turn the provider off.
+	ClientID, ClientSecret string
+	// Issuer is the OIDC issuer, whose discovery document names the
+	// endpoints and keys.
+	Issuer string
+	// Scopes are the scopes asked for, separated by spaces or commas.
+	Scopes string
+}
+
+// Enabled reports whether the provider is configured.
+func (o OAuthClient) Enabled() bool { return o.ClientID != "" }
+
+// ScopeList returns Scopes as a list.
+func (o OAuthClient) ScopeList() []string {
+	return strings.FieldsFunc(o.Scopes, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' })
 }
 
 // Plans returns the entitlements of tenants an operator gave none, from
@@ -360,6 +392,18 @@ func Bind(fs *flag.FlagSet, c *Config, getenv func(string) string) (envErrors fu
 	b.str(&c.DefaultModes, "default-modes", "OUTBOX_DEFAULT_MODES", "PLATFORM,BRANDED,SMTP,HTTP", "sender modes of tenants without a plan of their own")
 	b.int(&c.DefaultMaxSenders, "default-max-senders", "OUTBOX_DEFAULT_MAX_SENDERS", 10, "senders a tenant without a plan of its own may have")
 	b.int(&c.DefaultDailyQuota, "default-daily-quota", "OUTBOX_DEFAULT_DAILY_QUOTA", -1, "notifications per UTC day of a tenant without a plan of its own (-1: no quota)")
+	for _, o := range []struct {
+		c                     *OAuthClient
+		name, env, issuer, sc string
+	}{
+		{&c.OAuthGoogle, "oauth-google", "OUTBOX_OAUTH_GOOGLE", "https://accounts.google.com", "openid email https://mail.google.com/"},
+		{&c.OAuthMicrosoft, "oauth-microsoft", "OUTBOX_OAUTH_MICROSOFT", "https://login.microsoftonline.com/common/v2.0", "openid email offline_access https://outlook.office.com/SMTP.Send"},
+	} {
+		b.str(&o.c.ClientID, o.name+"-client-id", o.env+"_CLIENT_ID", "", "OAuth client id of the registered app (empty: off)")
+		b.str(&o.c.ClientSecret, o.name+"-client-secret", o.env+"_CLIENT_SECRET", "", "OAuth client secret of the registered app")
+		b.str(&o.c.Issuer, o.name+"-issuer", o.env+"_ISSUER", o.issuer, "OIDC issuer (discovery)")
+		b.str(&o.c.Scopes, o.name+"-scopes", o.env+"_SCOPES", o.sc, "OAuth scopes")
+	}
 	return func() error { return errors.Join(b.errs...) }
 }
 
@@ -573,7 +617,33 @@ func (c *Config) Validate() error {
 		// The bound an operator's plan has too; the count is a 32-bit column.
 		bad("OUTBOX_DEFAULT_DAILY_QUOTA", "must be a number of notifications up to 100000000, or -1 for no quota")
 	}
+	for _, o := range []struct {
+		c   OAuthClient
+		env string
+	}{{c.OAuthGoogle, "OUTBOX_OAUTH_GOOGLE"}, {c.OAuthMicrosoft, "OUTBOX_OAUTH_MICROSOFT"}} {
+		if (o.c.ClientID == "") != (o.c.ClientSecret == "") {
+			bad(o.env+"_CLIENT_SECRET", "set both %s_CLIENT_ID and %s_CLIENT_SECRET, or neither", o.env, o.env)
+		}
+		if !o.c.Enabled() {
+			continue
+		}
+		if u, err := url.Parse(o.c.Issuer); err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && isLoopbackHost(u.Hostname()))) {
+			bad(o.env+"_ISSUER", "must be an https URL (http only for localhost)")
+		}
+		if !slices.Contains(o.c.ScopeList(), "openid") {
+			bad(o.env+"_SCOPES", "must contain openid: the account's address comes from the ID token")
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// isLoopbackHost reports whether host (without brackets) is this machine.
+func isLoopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 type binder struct {

@@ -77,7 +77,7 @@ func (s *Service) Deliver(ctx context.Context, args JobArgs, run Run) Outcome {
 	if len(d.env.to)+len(d.env.cc) == 0 {
 		return d.finish(ctx, outbox.StatusSuppressed, nil, nil, "not sent: suppressed address "+strings.Join(d.env.dropped, ", "), done())
 	}
-	d.route = s.route(active)
+	d.route = s.route(d.tenant, active)
 
 	wait, err := s.reserve(ctx, d.route, d.env.count())
 	switch {
@@ -338,6 +338,10 @@ func (d *delivery) healthChange(status outbox.MessageStatus, f *transport.Failur
 	switch {
 	case !d.route.own:
 		return nil
+	case status == outbox.StatusFailed && f != nil && f.Category == outbox.CategoryAuthFailed && d.route.oauth:
+		p.ok, p.category = false, outbox.CategoryAuthFailed
+		p.message = "The mailbox connection no longer works (" + strings.TrimSpace(f.Reply()) + "): connect the mailbox again " +
+			"(startOAuthConnection), then test and save the sender settings with the new connection."
 	case status == outbox.StatusFailed && f != nil && f.Category == outbox.CategoryAuthFailed:
 		p.ok, p.category = false, outbox.CategoryAuthFailed
 		p.message = "The server refused the login (" + strings.TrimSpace(f.Reply()) + "): update the username and password " +

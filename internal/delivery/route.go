@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"net"
 	"net/url"
 	"slices"
 	"strconv"
@@ -25,14 +26,17 @@ type route struct {
 	limits  ratelimit.Limits
 	// own is set for the tenant's own SMTP server or HTTP API, whose auth
 	// failures are the tenant's to fix; it is false for the platform relay.
-	own  bool
-	send func(ctx context.Context, msg transport.Message) (transport.Attempt, error)
+	own bool
+	// oauth is set when the tenant's server is logged in to with an OAuth
+	// connection: an auth failure asks to reconnect.
+	oauth bool
+	send  func(ctx context.Context, msg transport.Message) (transport.Attempt, error)
 }
 
 // route returns the way out of a tenant with settings a: the platform relay
 // for PLATFORM and BRANDED, else the tenant's own SMTP server (through the
 // pool, so connections are reused) or HTTP API.
-func (s *Service) route(a sender.Active) route {
+func (s *Service) route(tenant outbox.Tenant, a sender.Active) route {
 	switch {
 	case a.Mode == outbox.ModeSMTP && a.SMTP != nil:
 		c := a.SMTP
@@ -41,6 +45,12 @@ func (s *Service) route(a sender.Active) route {
 			Host: c.Host, Port: c.Port, Security: c.Security, Auth: c.Auth, Username: c.Username, Password: c.Password,
 			SkipTLSVerify: c.SkipTLSVerify, RootCAs: s.opts.RootCAs, HeloName: domainOf(a.FromEmail, ""), Timeout: s.opts.SMTPTimeout,
 			AddrPolicy: s.opts.AddrPolicy,
+		}
+		if c.OAuthConnection != "" {
+			return route{account: key, limits: accountLimits(a.Limits), own: true, oauth: true,
+				send: func(ctx context.Context, msg transport.Message) (transport.Attempt, error) {
+					return s.sendOAuth(ctx, tenant, c, key, cfg, msg)
+				}}
 		}
 		return route{account: key, limits: accountLimits(a.Limits), own: true,
 			send: func(ctx context.Context, msg transport.Message) (transport.Attempt, error) {
@@ -56,6 +66,26 @@ func (s *Service) route(a sender.Active) route {
 	default:
 		return route{account: relay.AccountKey, limits: s.opts.RelayLimits, send: s.deps.Relay.Send}
 	}
+}
+
+// sendOAuth sends through the pool logged in with an access token of c's
+// OAuth connection (cached, refreshed before it expires). A token the
+// server refuses is dropped, so the next attempt fetches a new one; a
+// grant the provider refuses fails at AUTH with AUTH_FAILED. Connections
+// made with an older token are not reused (the pool compares configs).
+func (s *Service) sendOAuth(ctx context.Context, tenant outbox.Tenant, c *sender.SMTP, key string, cfg transport.SMTPConfig, msg transport.Message) (transport.Attempt, error) {
+	token, email, err := s.deps.Senders.AccessToken(ctx, tenant, c)
+	if err != nil {
+		return transport.Attempt{Server: net.JoinHostPort(c.Host, strconv.Itoa(c.Port))}, err
+	}
+	cfg.Username, cfg.Password = email, token
+	att, err := s.pool.Send(ctx, key, cfg, msg)
+	if f := transport.Classify("", err); f != nil && f.Category == outbox.CategoryAuthFailed {
+		sender.RefusedToken(f)
+		s.deps.Senders.ForgetAccessToken(c)
+		err = f
+	}
+	return att, err
 }
 
 // SMTPAccountKey is the sending account of a tenant's own SMTP server, as

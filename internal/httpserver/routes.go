@@ -17,6 +17,10 @@ type Routes struct {
 	// Verify serves GET and POST /verify, the page behind verification
 	// links; it needs no token, so Anonymous limits it.
 	Verify http.Handler
+	// OAuthCallback, when not nil, serves GET /oauth/callback, where mail
+	// providers send the browser back; it needs no token, so Anonymous
+	// limits it.
+	OAuthCallback http.Handler
 	// Anonymous limits the requests of the verification page per client
 	// address; nil: unlimited.
 	Anonymous *apilimit.Anonymous
@@ -60,6 +64,9 @@ func NewHandler(rt Routes) http.Handler {
 	verify := instrument("/verify", LimitAnonymous(rt.Anonymous, rt.Verify))
 	mux.Handle("GET /verify", verify)
 	mux.Handle("POST /verify", verify)
+	if rt.OAuthCallback != nil {
+		mux.Handle("GET /oauth/callback", instrument("/oauth/callback", LimitAnonymous(rt.Anonymous, rt.OAuthCallback)))
+	}
 	if rt.Mailbox != nil {
 		mux.HandleFunc("GET /dev/mailbox", rt.Mailbox.List)
 		mux.HandleFunc("GET /dev/mailbox.json", rt.Mailbox.JSON)

@@ -15,7 +15,7 @@ import (
 // fingerprintVersion names the encoding and is the MAC's purpose. Change it
 // whenever the encoding changes, so that a fingerprint taken by an older
 // build never matches one taken by a newer build by accident.
-const fingerprintVersion = "outbox/sender-settings/v2"
+const fingerprintVersion = "outbox/sender-settings/v3"
 
 // Fingerprint returns "<key id>:<hex HMAC-SHA256>" of everything in s that
 // affects how mail is sent: the mode, the identity fields, the BCC list in
@@ -80,6 +80,7 @@ func writeFingerprint(w *fingerprinter, s Settings) {
 		w.field("smtp.username", c.Username)
 		w.field("smtp.password", c.Password)
 		w.present("smtp.skipTlsVerify", c.SkipTLSVerify)
+		w.field("smtp.oauthConnection", c.OAuthConnection)
 		w.limits("smtp.limits", c.Limits)
 	}
 

@@ -98,6 +98,7 @@ func TestFingerprintChangesWithEachField(t *testing.T) {
 		{"smtp.password", func(s *Settings) { s.SMTP.Password = "app-passwore" }},
 		{"smtp.password empty", func(s *Settings) { s.SMTP.Password = "" }},
 		{"smtp.skipTlsVerify", func(s *Settings) { s.SMTP.SkipTLSVerify = true }},
+		{"smtp.oauthConnection", func(s *Settings) { s.SMTP.OAuthConnection = "0b6f5e2c-8d61-4d1e-9a44-7b3f2f1c0a11" }},
 		{"smtp.limits.perSecond", func(s *Settings) { s.SMTP.Limits.PerSecond++ }},
 		{"smtp.limits.perMinute", func(s *Settings) { s.SMTP.Limits.PerMinute++ }},
 		{"smtp.limits.perHour", func(s *Settings) { s.SMTP.Limits.PerHour++ }},

@@ -34,6 +34,9 @@ type Preset struct {
 	Limits Limits
 	// Note is a hint for the form, e.g. that an app password is needed.
 	Note string
+	// OAuthProvider is the provider to connect with (startOAuthConnection)
+	// for XOAUTH2, offered before a password; "" where there is none.
+	OAuthProvider outbox.OAuthProvider
 	// LimitsConfigurable says that the provider's limits differ per account
 	// (Amazon SES raises quotas on request), so a tenant may set limits above
 	// the preset's defaults. For every other preset a tenant may only lower
@@ -45,27 +48,29 @@ type Preset struct {
 // ending with the custom one. The slice is the caller's to keep or change.
 func Presets() []Preset {
 	const (
-		startTLS  = outbox.SecurityStartTLS
-		plain     = outbox.AuthPlain
-		appPasswd = "Needs an app password once 2-step verification is on; the account password is refused."
-		jpNote    = "User name is the full email address. Sending limits depend on your plan: set them here if you know them."
+		startTLS = outbox.SecurityStartTLS
+		plain    = outbox.AuthPlain
+		google   = "Connect with Google (startOAuthConnection, provider GOOGLE) and test with auth XOAUTH2 and that connection: no password is stored. " +
+			"Without OAuth: auth PLAIN with an app password (needs 2-step verification; the account password is refused)."
+		jpNote = "User name is the full email address. Sending limits depend on your plan: set them here if you know them."
 	)
 	return []Preset{
 		{
-			Key: "gmail", Name: "Gmail", Host: "smtp.gmail.com", Port: 587, Security: startTLS, Auth: plain,
-			Limits: Limits{PerDay: 500, RecipientsPerMessage: 100},
-			Note:   appPasswd + " Gmail allows about 500 messages a day.",
+			Key: "gmail", Name: "Gmail", Host: "smtp.gmail.com", Port: 587, Security: startTLS, Auth: outbox.AuthXOAuth2,
+			Limits: Limits{PerDay: 500, RecipientsPerMessage: 100}, OAuthProvider: outbox.OAuthGoogle,
+			Note: google + " Gmail allows about 500 messages a day.",
 		},
 		{
-			Key: "google_workspace", Name: "Google Workspace", Host: "smtp.gmail.com", Port: 587, Security: startTLS, Auth: plain,
-			Limits: Limits{PerDay: 2000, RecipientsPerDay: 10000, RecipientsPerMessage: 100},
-			Note:   appPasswd + " The From address must be the account's own address or one of its aliases.",
+			Key: "google_workspace", Name: "Google Workspace", Host: "smtp.gmail.com", Port: 587, Security: startTLS, Auth: outbox.AuthXOAuth2,
+			Limits: Limits{PerDay: 2000, RecipientsPerDay: 10000, RecipientsPerMessage: 100}, OAuthProvider: outbox.OAuthGoogle,
+			Note: google + " The From address must be the account's own address or one of its aliases.",
 		},
 		{
-			Key: "microsoft365", Name: "Microsoft 365", Host: "smtp.office365.com", Port: 587, Security: startTLS, Auth: outbox.AuthLogin,
-			Limits: Limits{PerMinute: 30, RecipientsPerDay: 10000, RecipientsPerMessage: 500},
-			Note: "SMTP AUTH must be enabled for the mailbox in the Microsoft 365 admin center. " + appPasswd +
-				" Microsoft is retiring password logins for SMTP; use XOAUTH2 where your tenant requires it.",
+			Key: "microsoft365", Name: "Microsoft 365", Host: "smtp.office365.com", Port: 587, Security: startTLS, Auth: outbox.AuthXOAuth2,
+			Limits: Limits{PerMinute: 30, RecipientsPerDay: 10000, RecipientsPerMessage: 500}, OAuthProvider: outbox.OAuthMicrosoft,
+			Note: "Connect with Microsoft (startOAuthConnection, provider MICROSOFT) and test with auth XOAUTH2 and that connection. " +
+				"Microsoft retires basic SMTP AUTH (passwords and app passwords) for Exchange Online at the end of December 2026; until then auth LOGIN with an app password still works. " +
+				"Either way SMTP AUTH must be enabled for the mailbox in the Microsoft 365 admin center.",
 		},
 		{
 			Key: "yahoo", Name: "Yahoo Mail", Host: "smtp.mail.yahoo.com", Port: 465, Security: outbox.SecurityImplicitTLS, Auth: plain,

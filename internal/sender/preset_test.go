@@ -78,11 +78,11 @@ func TestPresetValues(t *testing.T) {
 		limits      Limits
 		username    string
 	}{
-		{key: "gmail", host: "smtp.gmail.com", port: 587, security: outbox.SecurityStartTLS, auth: outbox.AuthPlain,
+		{key: "gmail", host: "smtp.gmail.com", port: 587, security: outbox.SecurityStartTLS, auth: outbox.AuthXOAuth2,
 			limits: Limits{PerDay: 500, RecipientsPerMessage: 100}},
-		{key: "google_workspace", host: "smtp.gmail.com", port: 587, security: outbox.SecurityStartTLS, auth: outbox.AuthPlain,
+		{key: "google_workspace", host: "smtp.gmail.com", port: 587, security: outbox.SecurityStartTLS, auth: outbox.AuthXOAuth2,
 			limits: Limits{PerDay: 2000, RecipientsPerDay: 10000, RecipientsPerMessage: 100}},
-		{key: "microsoft365", host: "smtp.office365.com", port: 587, security: outbox.SecurityStartTLS, auth: outbox.AuthLogin,
+		{key: "microsoft365", host: "smtp.office365.com", port: 587, security: outbox.SecurityStartTLS, auth: outbox.AuthXOAuth2,
 			limits: Limits{PerMinute: 30, RecipientsPerDay: 10000, RecipientsPerMessage: 500}},
 		{key: "yahoo", host: "smtp.mail.yahoo.com", port: 465, security: outbox.SecurityImplicitTLS, auth: outbox.AuthPlain,
 			limits: Limits{PerDay: 500, RecipientsPerMessage: 100}},
@@ -201,4 +201,22 @@ func TestEffectiveLimitsDoesNotAliasPresets(t *testing.T) {
 	require.NoError(t, err)
 	again, _ := PresetByKey("gmail")
 	require.Equal(t, 500, again.Limits.PerDay)
+}
+
+// TestPresetsOfferOAuthFirst: the providers whose users sign in with OAuth
+// offer it as the preset's login, name the OAuth provider, and say how
+// passwords fare (Microsoft retires basic auth).
+func TestPresetsOfferOAuthFirst(t *testing.T) {
+	t.Parallel()
+	for key, want := range map[string]outbox.OAuthProvider{"gmail": outbox.OAuthGoogle, "google_workspace": outbox.OAuthGoogle, "microsoft365": outbox.OAuthMicrosoft} {
+		p, ok := PresetByKey(key)
+		require.True(t, ok)
+		require.Equal(t, want, p.OAuthProvider, key)
+		require.Equal(t, outbox.AuthXOAuth2, p.Auth, key)
+		require.Contains(t, p.Note, "Connect with", key)
+	}
+	m365, _ := PresetByKey("microsoft365")
+	require.Contains(t, m365.Note, "December 2026")
+	yahoo, _ := PresetByKey("yahoo")
+	require.Empty(t, yahoo.OAuthProvider)
 }

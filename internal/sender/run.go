@@ -2,6 +2,8 @@ package sender
 
 import (
 	"context"
+	"net"
+	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -56,22 +58,78 @@ func (s *Service) RunTest(ctx context.Context, tenantID, testID uuid.UUID) error
 		MessageID: test.MessageID.String() + "@outbox",
 	}
 	start := time.Now()
-	report := s.sendTest(ctx, settings, msg)
+	report := s.sendTest(ctx, tenant, settings, msg)
 	return s.finishTest(ctx, tenant, test, report, start)
 }
 
-func (s *Service) sendTest(ctx context.Context, settings Settings, msg transport.Message) transport.Report {
+func (s *Service) sendTest(ctx context.Context, tenant outbox.Tenant, settings Settings, msg transport.Message) transport.Report {
 	if c := settings.HTTP; c != nil {
 		cfg := HTTPConfig(c)
 		cfg.Timeout, cfg.AddrPolicy = s.testTimeout, s.addrs
 		return transport.TestHTTP(ctx, cfg, msg)
 	}
-	c := settings.SMTP
-	return transport.TestSend(ctx, transport.SMTPConfig{
+	c := *settings.SMTP
+	if c.OAuthConnection != "" {
+		start := time.Now()
+		token, email, err := s.accessToken(ctx, tenant, c.OAuthConnection)
+		if err != nil {
+			f := transport.Classify(transport.StepAuth, err)
+			return transport.Report{
+				Server: net.JoinHostPort(c.Host, strconv.Itoa(c.Port)), Err: f,
+				Steps: []transport.Step{{Name: transport.StepAuth, Duration: time.Since(start), Detail: f.Reply()}},
+			}
+		}
+		c.Username, c.Password = email, token
+	}
+	report := transport.TestSend(ctx, transport.SMTPConfig{
 		Host: c.Host, Port: c.Port, Security: c.Security, Auth: c.Auth, Username: c.Username,
 		Password: c.Password, SkipTLSVerify: c.SkipTLSVerify, RootCAs: s.rootCAs, Timeout: s.testTimeout,
 		AddrPolicy: s.addrs,
 	}, msg)
+	if c.OAuthConnection != "" && report.Err != nil && report.Err.Category == outbox.CategoryAuthFailed {
+		RefusedToken(report.Err)
+		s.ForgetAccessToken(&c)
+	}
+	return report
+}
+
+// ReconnectHint is the hint of a login failure that connecting the
+// mailbox again fixes.
+const ReconnectHint = "connect the mailbox again (startOAuthConnection), then test and save the sender settings"
+
+// RefusedToken rewrites the hint of a server's refusal of an OAuth access
+// token: there is no password to fix, only the connection.
+func RefusedToken(f *transport.Failure) {
+	f.Hint = "the server refused the OAuth access token: check that SMTP AUTH is enabled for the mailbox, or " + ReconnectHint
+}
+
+// accessToken is an access token of the tenant's OAuth connection id and
+// its account; the error is a *transport.Failure.
+func (s *Service) accessToken(ctx context.Context, tenant outbox.Tenant, id string) (string, string, error) {
+	connID, err := uuid.Parse(id)
+	if err != nil || s.oauth == nil {
+		return "", "", &transport.Failure{
+			Category: outbox.CategoryConfig, Step: transport.StepAuth,
+			Message: "OAuth connections are not set up on this server", Hint: "ask the operator to configure OUTBOX_OAUTH_*",
+		}
+	}
+	return s.oauth.AccessToken(ctx, tenant.ID, connID)
+}
+
+// AccessToken is what the delivery worker logs in with for settings whose
+// SMTP block uses an OAuth connection: a live access token and the
+// account's address. The error is a *transport.Failure (AUTH_FAILED with
+// a reconnect hint when the grant is gone).
+func (s *Service) AccessToken(ctx context.Context, tenant outbox.Tenant, c *SMTP) (token, email string, err error) {
+	return s.accessToken(ctx, tenant, c.OAuthConnection)
+}
+
+// ForgetAccessToken drops the cached access token of c's OAuth connection
+// after its server refused it, so that the next send gets a fresh one.
+func (s *Service) ForgetAccessToken(c *SMTP) {
+	if id, err := uuid.Parse(c.OAuthConnection); err == nil && s.oauth != nil {
+		s.oauth.Forget(id)
+	}
 }
 
 func (s *Service) finishTest(ctx context.Context, tenant outbox.Tenant, test outbox.SenderTest, report transport.Report, start time.Time) error {

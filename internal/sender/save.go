@@ -139,6 +139,7 @@ func Redact(v View) map[string]any {
 		out["smtp"] = map[string]any{
 			"preset": c.Preset, "host": c.Host, "port": c.Port, "security": c.Security, "auth": c.Auth,
 			"username": c.Username, "passwordSet": v.PasswordSet, "skipTlsVerify": c.SkipTLSVerify, "limits": c.Limits,
+			"oauthConnection": c.OAuthConnection,
 		}
 	}
 	if h := v.HTTP; h != nil {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/outbox/outbox/db"
 	"github.com/outbox/outbox/internal/mailaddr"
 	"github.com/outbox/outbox/internal/outbox"
@@ -37,6 +39,21 @@ type Service struct {
 	addrs transport.AddrPolicy
 	// plans are the entitlements of tenants an operator gave none.
 	plans outbox.Entitlements
+	// oauth hands out the access tokens of OAuth connections; nil: none.
+	oauth OAuthTokens
+}
+
+// OAuthTokens is what sender settings need of OAuth connections;
+// *oauth.Service is one.
+type OAuthTokens interface {
+	// Account returns the address of the tenant's CONNECTED connection id
+	// of the sender key; EINVALID on smtp.oauthConnection otherwise.
+	Account(ctx context.Context, tenantID uuid.UUID, sender string, id uuid.UUID) (string, error)
+	// AccessToken returns a live access token of the connection and its
+	// account's address; the error is a *transport.Failure.
+	AccessToken(ctx context.Context, tenantID, id uuid.UUID) (token, email string, err error)
+	// Forget drops a cached access token a server refused.
+	Forget(id uuid.UUID)
 }
 
 // Options are the optional settings of a Service.
@@ -51,6 +68,9 @@ type Options struct {
 	// Plans are the entitlements of tenants an operator gave none; the zero
 	// value allows every mode and DefaultMaxSenders senders.
 	Plans outbox.Entitlements
+	// OAuth hands out access tokens of OAuth connections; nil refuses
+	// smtp.oauthConnection.
+	OAuth OAuthTokens
 }
 
 // DefaultMaxSenders is how many senders a tenant may have when neither its
@@ -71,7 +91,7 @@ func NewService(store *db.Store, jobs JobInserter, keyring *secret.Keyring, plat
 	}
 	return &Service{
 		store: store, jobs: jobs, keyring: keyring, platform: platform, testTimeout: opts.TestTimeout,
-		rootCAs: opts.RootCAs, addrs: opts.AddrPolicy, plans: opts.Plans,
+		rootCAs: opts.RootCAs, addrs: opts.AddrPolicy, plans: opts.Plans, oauth: opts.OAuth,
 	}
 }
 
@@ -155,6 +175,11 @@ func (s *Service) viewFrom(tenant outbox.Tenant, row outbox.SenderSettings) (Vie
 	case v.SMTP != nil:
 		v.PasswordSet = hasSecret
 		v.Limits = v.SMTP.Limits
+		if !row.HealthOK && v.SMTP.OAuthConnection != "" && row.HealthCategory == outbox.CategoryAuthFailed {
+			// The only credential is the grant: a refused login means
+			// connecting the mailbox again.
+			v.Health.Status = HealthNeedsReconnect
+		}
 		if preset, ok := PresetByKey(v.SMTP.Preset); ok {
 			if l, err := EffectiveLimits(preset, v.SMTP.Limits); err == nil {
 				v.Limits = l

@@ -34,6 +34,10 @@ type SMTP struct {
 	Username      string
 	Password      string `json:"-"`
 	SkipTLSVerify bool
+	// OAuthConnection, with Auth XOAUTH2, is the id of a CONNECTED OAuth
+	// connection of the sender: every send fetches an access token from it
+	// (Username is its account, Password stays empty).
+	OAuthConnection string `json:",omitempty"`
 	// Limits are the tenant's own limits; zero fields take the preset's.
 	Limits Limits
 }
@@ -80,7 +84,8 @@ type Limits struct {
 // mode.
 type Health struct {
 	OK bool
-	// Status is HealthOK, HealthFailing or HealthNotEntitled.
+	// Status is HealthOK, HealthFailing, HealthNotEntitled or
+	// HealthNeedsReconnect.
 	Status    HealthStatus
 	Message   string
 	Category  outbox.ErrorCategory
@@ -99,4 +104,8 @@ const (
 	// HealthNotEntitled: the plan does not include the sender's mode, so
 	// its mail goes out through the platform's sender until it does.
 	HealthNotEntitled HealthStatus = "NOT_ENTITLED"
+	// HealthNeedsReconnect: the sender sends with an OAuth connection the
+	// provider no longer accepts (or that was disconnected): connect the
+	// mailbox again, test and save.
+	HealthNeedsReconnect HealthStatus = "NEEDS_RECONNECT"
 )

@@ -108,6 +108,9 @@ func (s *Service) StartTest(ctx context.Context, key string, draft Settings, tes
 	if err := draft.Normalize(); err != nil {
 		return Test{}, err
 	}
+	if err := s.fillOAuthAccount(ctx, tenant, stored.Key, &draft); err != nil {
+		return Test{}, err
+	}
 	fingerprint := Fingerprint(s.keyring, draft)
 	encoded, sealed, err := s.encodeDraft(tenant, draft)
 	if err != nil {
@@ -173,7 +176,7 @@ func (s *Service) Test(ctx context.Context, id uuid.UUID) (Test, error) {
 // (http.authValue), so that nobody can send a stored password to a server of
 // their choosing.
 func (s *Service) fillStoredSecret(tenant outbox.Tenant, row outbox.SenderSettings, draft *Settings) error {
-	needs := (draft.SMTP != nil && draft.SMTP.Password == "" && draft.SMTP.Auth != outbox.AuthNone) ||
+	needs := (draft.SMTP != nil && draft.SMTP.Password == "" && draft.SMTP.Auth != outbox.AuthNone && draft.SMTP.OAuthConnection == "") ||
 		(draft.HTTP != nil && draft.HTTP.AuthValue == "")
 	if !needs {
 		return nil
@@ -214,6 +217,24 @@ func (s *Service) fillStoredSecret(tenant outbox.Tenant, row outbox.SenderSettin
 	} else {
 		draft.HTTP.AuthValue = plain
 	}
+	return nil
+}
+
+// fillOAuthAccount makes the account of a draft's OAuth connection its
+// SMTP username, after checking that the connection is a CONNECTED one of
+// the sender key. Errors: EINVALID on smtp.oauthConnection.
+func (s *Service) fillOAuthAccount(ctx context.Context, tenant outbox.Tenant, key string, draft *Settings) error {
+	if draft.SMTP == nil || draft.SMTP.OAuthConnection == "" {
+		return nil
+	}
+	if s.oauth == nil {
+		return outbox.Invalid("smtp.oauthConnection", "OAuth connections are not set up on this server")
+	}
+	email, err := s.oauth.Account(ctx, tenant.ID, key, uuid.MustParse(draft.SMTP.OAuthConnection))
+	if err != nil {
+		return err
+	}
+	draft.SMTP.Username = email
 	return nil
 }
 

@@ -10,6 +10,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/google/uuid"
+
 	"github.com/outbox/outbox/internal/mailaddr"
 	"github.com/outbox/outbox/internal/outbox"
 	"github.com/outbox/outbox/internal/transport"
@@ -345,6 +347,16 @@ func (c *SMTP) normalize() error {
 	if err := CheckSecurityForPort(c.Port, c.Security); err != nil {
 		return err
 	}
+	if c.OAuthConnection = strings.TrimSpace(c.OAuthConnection); c.OAuthConnection != "" {
+		if err := c.normalizeOAuth(); err != nil {
+			return err
+		}
+		if err := checkLimits("smtp.limits", c.Limits); err != nil {
+			return err
+		}
+		_, err = EffectiveLimits(preset, c.Limits)
+		return err
+	}
 	switch c.Auth {
 	case outbox.AuthNone:
 		c.Username, c.Password = "", ""
@@ -360,6 +372,26 @@ func (c *SMTP) normalize() error {
 	}
 	_, err = EffectiveLimits(preset, c.Limits)
 	return err
+}
+
+// normalizeOAuth validates an smtp block that logs in with an OAuth
+// connection: XOAUTH2 over TLS, the connection's id in canonical form, and
+// no password (the access token is fetched for each send). The username is
+// the connection's account, which the caller fills in.
+func (c *SMTP) normalizeOAuth() error {
+	id, err := uuid.Parse(c.OAuthConnection)
+	if err != nil {
+		return outbox.Invalid("smtp.oauthConnection", "is not a connection id: use the id startOAuthConnection returned")
+	}
+	if c.Auth != outbox.AuthXOAuth2 {
+		return outbox.Invalid("smtp.auth", "an OAuth connection logs in with XOAUTH2: choose auth XOAUTH2")
+	}
+	if c.Security == outbox.SecurityNone {
+		return outbox.Invalid("smtp.security", "XOAUTH2 sends a bearer token that opens the mailbox: choose STARTTLS or IMPLICIT_TLS")
+	}
+	c.OAuthConnection, c.Password = id.String(), ""
+	c.Username = strings.TrimSpace(c.Username)
+	return nil
 }
 
 // checkCredentials validates the username and password of an smtp block that

@@ -414,6 +414,11 @@ func TestNormalizeRejects(t *testing.T) {
 		{"smtp password NUL", func(s *Settings) { s.SMTP.Password = "a\x00b" }, "smtp.password", "NUL"},
 		{"smtp password huge", func(s *Settings) { s.SMTP.Password = strings.Repeat("p", 9000) }, "smtp.password", "longer than"},
 		{"smtp xoauth2 needs username", func(s *Settings) { s.SMTP.Auth, s.SMTP.Username = outbox.AuthXOAuth2, "" }, "smtp.username", "user name"},
+		{"smtp oauth connection not an id", func(s *Settings) { s.SMTP.Auth, s.SMTP.OAuthConnection = outbox.AuthXOAuth2, "conn-1" }, "smtp.oauthConnection", "connection id"},
+		{"smtp oauth connection needs XOAUTH2", func(s *Settings) { s.SMTP.OAuthConnection = "0b6f5e2c-8d61-4d1e-9a44-7b3f2f1c0a11" }, "smtp.auth", "XOAUTH2"},
+		{"smtp oauth connection needs TLS", func(s *Settings) {
+			s.SMTP.Auth, s.SMTP.Security, s.SMTP.OAuthConnection = outbox.AuthXOAuth2, outbox.SecurityNone, "0b6f5e2c-8d61-4d1e-9a44-7b3f2f1c0a11"
+		}, "smtp.security", "bearer token"},
 		{"smtp negative limit", func(s *Settings) { s.SMTP.Limits.PerHour = -1 }, "smtp.limits.perHour", "negative"},
 		{"smtp limit above preset", func(s *Settings) { s.SMTP.Limits.PerDay = 501 }, "smtp.limits.perDay", "at most 500 for Gmail"},
 		{"http block missing", func(s *Settings) { *s = validHTTP(); s.HTTP = nil }, "http", "HTTP mail API"},
@@ -486,4 +491,15 @@ func TestNormalizeAcceptsEveryPresetAsFilled(t *testing.T) {
 			require.NoError(t, s.Normalize())
 		})
 	}
+}
+
+// TestNormalizeOAuthConnection: with an OAuth connection no password is
+// needed (nor kept) and the id is canonical.
+func TestNormalizeOAuthConnection(t *testing.T) {
+	t.Parallel()
+	s := validSMTP()
+	s.SMTP.Auth, s.SMTP.Password, s.SMTP.OAuthConnection = outbox.AuthXOAuth2, "left over", " 0B6F5E2C-8D61-4D1E-9A44-7B3F2F1C0A11 "
+	require.NoError(t, s.Normalize())
+	require.Equal(t, "0b6f5e2c-8d61-4d1e-9a44-7b3f2f1c0a11", s.SMTP.OAuthConnection)
+	require.Empty(t, s.SMTP.Password)
 }

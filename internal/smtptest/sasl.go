@@ -101,7 +101,9 @@ func (a *cramMD5Server) Next(response []byte) ([]byte, bool, error) {
 // JSON error as a challenge, the client answers with an empty line, and the
 // server then fails with 535.
 type xoauth2Server struct {
-	creds  credentials
+	creds credentials
+	// check, when set, replaces creds (Options.CheckBearer).
+	check  func(user, token string) bool
 	login  func(user string)
 	failed bool
 }
@@ -118,7 +120,11 @@ func (a *xoauth2Server) Next(response []byte) ([]byte, bool, error) {
 		return []byte{}, false, nil
 	}
 	user, token, ok := parseXOAuth2(response)
-	if !ok || !a.creds.check(user, token) {
+	valid := a.creds.check
+	if a.check != nil {
+		valid = a.check
+	}
+	if !ok || !valid(user, token) {
 		a.failed = true
 		return []byte(xoauth2Error), false, nil
 	}

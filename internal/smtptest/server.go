@@ -65,6 +65,11 @@ type Options struct {
 	Mechanisms []string
 	// RequireAuth answers MAIL before a successful AUTH with 530 5.7.0.
 	RequireAuth bool
+	// CheckBearer, when set, decides XOAUTH2 logins in place of Username
+	// and Password (which then need not be set): it reports whether token
+	// is a valid bearer token of user, as an OAuth authorization server
+	// would (see internal/oauthtest).
+	CheckBearer func(user, token string) bool
 
 	// Domain is the name in the greeting; default "localhost".
 	Domain string
@@ -191,6 +196,9 @@ func (s *Server) Close() {
 		s.wg.Wait()
 	})
 }
+
+// authOn reports whether the server offers AUTH at all.
+func (s *Server) authOn() bool { return s.opts.Username != "" || s.opts.CheckBearer != nil }
 
 // Addr returns the server's address, "127.0.0.1:port".
 func (s *Server) Addr() string { return net.JoinHostPort(s.Host(), strconv.Itoa(s.port)) }

@@ -64,7 +64,7 @@ func (sess *session) needsStartTLS() bool {
 // AuthMechanisms lists the mechanisms offered in EHLO; none before STARTTLS
 // when STARTTLS is required, as real submission servers do.
 func (sess *session) AuthMechanisms() []string {
-	if sess.srv.opts.Username == "" || sess.needsStartTLS() {
+	if !sess.srv.authOn() || sess.needsStartTLS() {
 		return nil
 	}
 	return sess.srv.opts.Mechanisms
@@ -76,7 +76,7 @@ func (sess *session) Auth(mech string) (sasl.Server, error) {
 		return nil, err
 	}
 	opts := sess.srv.opts
-	if opts.Username == "" {
+	if !sess.srv.authOn() {
 		return nil, smtp.ErrAuthUnsupported
 	}
 	if sess.needsStartTLS() {
@@ -104,7 +104,7 @@ func (sess *session) Auth(mech string) (sasl.Server, error) {
 	case "CRAM-MD5":
 		return &cramMD5Server{creds: creds, login: login}, nil
 	case "XOAUTH2":
-		return &xoauth2Server{creds: creds, login: login}, nil
+		return &xoauth2Server{creds: creds, check: opts.CheckBearer, login: login}, nil
 	}
 	return nil, smtp.ErrAuthUnknownMechanism
 }

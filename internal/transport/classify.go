@@ -24,6 +24,7 @@ var (
 	errAuthAfterStartTLS = errors.New("the server offers login only after STARTTLS")
 	errNoAuth            = errors.New("the server does not offer login (AUTH)")
 	errPlaintextPassword = errors.New("refusing to send the password over an unencrypted connection")
+	errPlaintextBearer   = errors.New("refusing XOAUTH2 over an unencrypted connection")
 	errPoolClosed        = errors.New("the connection pool is closed")
 )
 
@@ -95,8 +96,12 @@ func classifyError(f *Failure, err error) {
 		f.fail(outbox.CategoryConfig, err.Error(), hintStartTLS)
 	case errors.Is(err, errNoAuth):
 		f.fail(outbox.CategoryConfig, err.Error(), hintNoAuth)
+	case errors.As(err, &mechErr) && mechErr.want == "XOAUTH2":
+		f.fail(outbox.CategoryConfig, mechErr.Error(), hintNoXOAuth2)
 	case errors.As(err, &mechErr):
 		f.fail(outbox.CategoryConfig, mechErr.Error(), hintMechanism)
+	case errors.Is(err, errPlaintextBearer):
+		f.fail(outbox.CategoryConfig, err.Error(), hintPlaintextBearer)
 	case errors.Is(err, errPlaintextPassword), errors.Is(err, smtp.ErrUnencrypted):
 		f.fail(outbox.CategoryConfig, errPlaintextPassword.Error(), hintPlaintext)
 	case errors.As(err, &dnsErr) && dnsErr.IsNotFound:

@@ -172,6 +172,11 @@ func (c *smtpConn) checkAuth() error {
 		}
 		return errNoAuth
 	}
+	if c.cfg.Auth == outbox.AuthXOAuth2 && c.tlsVersion == "" {
+		// A bearer token opens the whole mailbox: never without TLS, not
+		// even to loopback.
+		return errPlaintextBearer
+	}
 	mech := saslName(c.cfg.Auth)
 	if !containsFold(strings.Fields(offered), mech) {
 		return &mechanismError{want: mech, offered: offered}
