@@ -5,7 +5,10 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
+	"fmt"
+	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -13,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/outbox/outbox/internal/auth"
+	"github.com/outbox/outbox/internal/oauthtest"
 	"github.com/outbox/outbox/internal/smtptest"
 )
 
@@ -39,6 +43,10 @@ type fixture struct {
 	vendor, vendorVerification    string
 	own, ownTest, ownVerification string
 	partner                       *partnerClient
+	// google is the loopback OAuth provider; connection is A's CONNECTED
+	// connection of the vendor sender.
+	google     *oauthtest.Server
+	connection string
 	// leaks are identifiers of A that no answer to B may contain.
 	leaks []string
 	// changes are the ids of the objects triggers changed, by the token of
@@ -63,10 +71,11 @@ func (f *fixture) changesBy(token string) []string {
 	return slices.Clone(f.changes[token])
 }
 
-func newFixture(t *testing.T, b *bundle) *fixture {
+func newFixture(t *testing.T, b *bundle, google *oauthtest.Server) *fixture {
 	t.Helper()
 	f := &fixture{
 		b:      b,
+		google: google,
 		smtp:   smtptest.Start(t, smtptest.Options{}),
 		adminA: b.token(t, "tenant-a", "admin"),
 		// The member has a subject of its own: personal senders are the
@@ -96,6 +105,7 @@ func newFixture(t *testing.T, b *bundle) *fixture {
 	for _, p := range f.partners {
 		f.leaks = append(f.leaks, p.ID, p.ClientID)
 	}
+	f.connectOAuthMailboxes(t)
 	return f
 }
 
@@ -359,4 +369,90 @@ func (f *fixture) varsFor(t *testing.T, row matrixRow, c, ref string) map[string
 		return map[string]any{"id": ref, "key": freshKey(t, "k-"+uuid.NewString()[:8])}
 	}
 	return row.vars(ref)
+}
+
+// The accounts at the loopback OAuth provider: the mailboxes of A's vendor
+// sender, of the member's personal sender, and of B.
+const (
+	vendorMailbox = "vendor-a-mailbox@example.com"
+	repMailbox    = "rep-a-mailbox@example.com"
+	mailboxB      = "shop-b@example.com"
+)
+
+// setupMatrix starts the service with River stopped (jobs stay queued) and
+// Google connections going to a loopback OAuth provider, which it returns.
+func setupMatrix(t *testing.T) (*bundle, *oauthtest.Server) {
+	t.Helper()
+	google := oauthtest.Start(t, oauthtest.Options{
+		RedirectURI: "http://outbox.test/oauth/callback", GoogleLike: true, Users: []string{vendorMailbox, repMailbox, mailboxB},
+	})
+	b := setup(t, setupOpts{noWorkers: true, env: map[string]string{
+		"OUTBOX_PUBLIC_URL":                 "http://" + strings.TrimSuffix(oauthPublicHost, ":80"),
+		"OUTBOX_OAUTH_GOOGLE_CLIENT_ID":     google.ClientID(),
+		"OUTBOX_OAUTH_GOOGLE_CLIENT_SECRET": google.ClientSecret(),
+		"OUTBOX_OAUTH_GOOGLE_ISSUER":        google.Issuer(),
+	}})
+	google.Route(oauthPublicHost, strings.TrimPrefix(b.srv.URL, "http://"))
+	return b, google
+}
+
+// connectOAuthMailboxes connects A's vendor sender (f.connection) and B's
+// default sender, so that the lists have something to show and to leak.
+func (f *fixture) connectOAuthMailboxes(t *testing.T) {
+	t.Helper()
+	vendor, _ := f.vendorSender(t)
+	f.connection = f.connectOAuth(t, f.adminA, vendor, vendorMailbox)
+	f.leak(vendorMailbox)
+	f.connectOAuth(t, f.adminB, "", mailboxB)
+}
+
+// connectOAuth connects token's sender key to the provider's account email
+// through the provider's login and returns the connection's id, noted as
+// A's unless token is B's.
+func (f *fixture) connectOAuth(t *testing.T, token, key, email string) string {
+	t.Helper()
+	var got struct {
+		StartOAuthConnection struct {
+			ID           string
+			AuthorizeURL string
+		}
+	}
+	f.b.do(t, token, `mutation($s: String) { startOAuthConnection(provider: GOOGLE, sender: $s) { id authorizeUrl } }`,
+		map[string]any{"s": key}).MustDecode(t, &got)
+	c := got.StartOAuthConnection
+	resp, page := f.google.Authorize(t, c.AuthorizeURL, email)
+	require.Equal(t, http.StatusOK, resp.StatusCode, page)
+	require.Contains(t, page, "Mailbox connected")
+	var conn struct{ OauthConnection struct{ Status string } }
+	f.b.do(t, token, `query($id: ID!) { oauthConnection(id: $id) { status } }`, map[string]any{"id": c.ID}).MustDecode(t, &conn)
+	require.Equal(t, "CONNECTED", conn.OauthConnection.Status)
+	if token != f.adminB {
+		f.leak(c.ID)
+	}
+	return c.ID
+}
+
+// oauthConnection returns A's CONNECTED connection of the vendor sender.
+func (f *fixture) oauthConnection(*testing.T) (string, bool) { return f.connection, f.connection != "" }
+
+// freshOAuthConnection connects A's vendor sender anew, to be disconnected.
+func (f *fixture) freshOAuthConnection(t *testing.T) (string, bool) {
+	vendor, _ := f.vendorSender(t)
+	return f.connectOAuth(t, f.adminA, vendor, vendorMailbox), true
+}
+
+// freshOwnOAuthConnection connects the member's personal sender anew, to be
+// disconnected.
+func (f *fixture) freshOwnOAuthConnection(t *testing.T) (string, bool) {
+	own, _ := f.ownSender(t)
+	return f.connectOAuth(t, f.member, own, repMailbox), true
+}
+
+// oauthConnectionProbe returns A's connection ref as A's admin sees it and
+// how many grants the provider has revoked: disconnecting a CONNECTED
+// connection of Google revokes its grant there.
+func oauthConnectionProbe(t *testing.T, f *fixture, ref string) string {
+	resp := f.b.do(t, f.adminA, `query($id: ID!) { oauthConnection(id: $id) { status email revokedAt } }`, map[string]any{"id": ref})
+	require.Empty(t, resp.Errors, resp.Raw)
+	return fmt.Sprintf("%s, %d revoked at the provider", resp.Data, f.google.Revocations())
 }

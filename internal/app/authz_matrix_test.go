@@ -230,6 +230,20 @@ func matrixRows() []matrixRow {
 		{op: "Mutation.revokePartnerClient", query: `mutation($id: ID!) { revokePartnerClient(id: $id) { id revokedAt } }`,
 			vars: idVar("id"), object: (*fixture).partnerOfA, probe: clientProbe, allow: allowAdmin},
 
+		// OAuth connections: A's CONNECTED connection of its vendor sender
+		// (made by the fixture with a login at the loopback provider, as is
+		// one of B's own); the changes on the vendor sender, which the
+		// member is refused, and on the member's personal sender.
+		{op: "Query.oauthConnections", query: `{ oauthConnections { id provider status sender email } }`, vars: noVars, allow: allowSettingsRead},
+		{op: "Query.oauthConnection", query: `query($id: ID!) { oauthConnection(id: $id) { id provider status sender email } }`, vars: idVar("id"),
+			object: (*fixture).oauthConnection, allow: allowSettingsRead},
+		{op: "Mutation.startOAuthConnection", query: `mutation($s: String) { startOAuthConnection(provider: GOOGLE, sender: $s) { id provider status sender } }`,
+			vars: idVar("s"), object: (*fixture).vendorSender, own: (*fixture).ownSender, fake: fakeSender,
+			probe: probeQuery(`{ oauthConnections { id status sender email } }`, ""), allow: allowSendersOwn, refused: refuseMember},
+		{op: "Mutation.disconnectOAuth", query: `mutation($id: ID!) { disconnectOAuth(id: $id) }`, vars: idVar("id"),
+			object: (*fixture).freshOAuthConnection, own: (*fixture).freshOwnOAuthConnection, probe: oauthConnectionProbe,
+			allow: allowSendersOwn, refused: refuseMember},
+
 		// Subscriptions.
 		{op: "Subscription.messageUpdated", query: `subscription($id: ID!) { messageUpdated(id: $id) { id status } }`, vars: idVar("id"),
 			object: (*fixture).message, allow: allowLogs},
@@ -307,8 +321,8 @@ func schemaOperations(t *testing.T) []string {
 
 func TestAuthorizationMatrix(t *testing.T) {
 	t.Parallel()
-	b := setup(t, setupOpts{noWorkers: true})
-	f := newFixture(t, b)
+	b, google := setupMatrix(t)
+	f := newFixture(t, b, google)
 	for _, row := range matrixRows() {
 		t.Run(row.op, func(t *testing.T) {
 			for _, c := range callers() {
