@@ -380,7 +380,9 @@ func TestDeleteSenderWithQueuedMail(t *testing.T) {
 	b.do(t, admin, del, map[string]any{"k": "vendor-9"}).MustDecode(t, &deleted)
 	require.True(t, deleted.DeleteSender)
 	var log struct {
-		Messages struct{ Edges []struct{ Node struct{ Kind, Status string } } }
+		Messages struct {
+			Edges []struct{ Node struct{ Kind, Status string } }
+		}
 	}
 	b.do(t, admin, `{ messages(filter: {sender: "vendor-9", kind: VERIFICATION}) { edges { node { kind status } } } }`, nil).MustDecode(t, &log)
 	require.Len(t, log.Messages.Edges, 1)
