@@ -262,7 +262,7 @@ func TestSenderLockSharedHoldsOffDelete(t *testing.T) {
 	require.Equal(t, outbox.ENOTFOUND, outbox.ErrorCode(err), "a deleted sender cannot be held")
 }
 
-// TestDeliveryJobsWake makes the tenant's scheduled delivery jobs due now
+// TestDeliveryJobsWake makes the tenant's scheduled delivery jobs available now
 // and leaves other tenants' jobs, other kinds and other states alone.
 func TestDeliveryJobsWake(t *testing.T) {
 	t.Parallel()
@@ -301,9 +301,17 @@ func TestDeliveryJobsWake(t *testing.T) {
 		require.NoError(t, store.Pool().QueryRow(ctx, `SELECT scheduled_at FROM river_job WHERE id = $1`, id).Scan(&at))
 		return at
 	}
+	state := func(id int64) string {
+		t.Helper()
+		var st string
+		require.NoError(t, store.Pool().QueryRow(ctx, `SELECT state::text FROM river_job WHERE id = $1`, id).Scan(&st))
+		return st
+	}
 	for _, id := range []int64{woken, woken2} {
 		require.WithinDuration(t, time.Now(), scheduledAt(id), time.Minute, "job %d is due now", id)
+		require.Equal(t, "available", state(id), "job %d need not wait for River's scheduler", id)
 	}
+	require.Equal(t, "scheduled", state(otherTenant))
 	for _, id := range []int64{otherTenant, otherKind, available} {
 		require.WithinDuration(t, later, scheduledAt(id), time.Second, "job %d is left alone", id)
 	}

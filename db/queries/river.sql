@@ -5,9 +5,10 @@ FROM river_job
 GROUP BY kind, state;
 
 -- name: DeliveryJobsWake :execrows
--- Makes the waiting delivery jobs of a tenant due now (River's scheduler
--- then makes them available): what reinstating a paused tenant does, so
--- that its messages go out at once instead of at their next look.
+-- Makes the waiting delivery jobs of a tenant available now, as River's
+-- scheduler does with a job whose time has come: what reinstating a paused
+-- tenant does, so that its messages go out at once instead of at their
+-- next look (or at the scheduler's next round).
 UPDATE river_job
-SET scheduled_at = now()
+SET state = 'available', scheduled_at = now()
 WHERE state = 'scheduled' AND kind = 'delivery' AND args @> jsonb_build_object('tenant_id', @tenant_id::uuid);

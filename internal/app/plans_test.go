@@ -293,7 +293,9 @@ func TestPauseTenant(t *testing.T) {
 // failing at once.
 func TestPauseLongerThanMaxWait(t *testing.T) {
 	t.Parallel()
-	const maxWait = 5 * time.Second
+	// Long enough for the second message's wait for the limit after the
+	// reinstatement, on a loaded machine.
+	const maxWait = 10 * time.Second
 	b, platform := relayBundle(t, setupOpts{options: app.Options{Delivery: delivery.Options{
 		PausedRecheck: time.Minute, MaxWait: maxWait, RelayLimits: ratelimit.Limits{PerSecond: 1},
 	}}})
