@@ -304,7 +304,8 @@ func (d *delivery) record(ctx context.Context, change db.StatusChange, f *transp
 	}
 	err := d.s.deps.Store.InTx(ctx, func(tx *db.Tx) error {
 		if suppress {
-			if err := tx.SuppressionInsert(ctx, d.tenant.ID, f.Recipient, f.Reply(), d.msg.ID); err != nil {
+			s := outbox.Suppression{Email: f.Recipient, Reason: outbox.SuppressionBounce, Scope: outbox.ScopeAll, Detail: f.Reply(), MessageID: d.msg.ID}
+			if _, err := tx.SuppressionInsert(ctx, d.tenant.ID, s); err != nil {
 				return err
 			}
 		}
