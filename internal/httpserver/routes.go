@@ -17,6 +17,10 @@ type Routes struct {
 	// Verify serves GET and POST /verify, the page behind verification
 	// links; it needs no token, so Anonymous limits it.
 	Verify http.Handler
+	// Unsubscribe, when not nil, serves GET and POST /unsubscribe, the
+	// one-click unsubscribe of SUBSCRIPTION mail; Anonymous limits it as
+	// well.
+	Unsubscribe http.Handler
 	// Anonymous limits the requests of the verification page per client
 	// address; nil: unlimited.
 	Anonymous *apilimit.Anonymous
@@ -60,6 +64,11 @@ func NewHandler(rt Routes) http.Handler {
 	verify := instrument("/verify", LimitAnonymous(rt.Anonymous, rt.Verify))
 	mux.Handle("GET /verify", verify)
 	mux.Handle("POST /verify", verify)
+	if rt.Unsubscribe != nil {
+		unsubscribe := instrument("/unsubscribe", LimitAnonymous(rt.Anonymous, rt.Unsubscribe))
+		mux.Handle("GET /unsubscribe", unsubscribe)
+		mux.Handle("POST /unsubscribe", unsubscribe)
+	}
 	if rt.Mailbox != nil {
 		mux.HandleFunc("GET /dev/mailbox", rt.Mailbox.List)
 		mux.HandleFunc("GET /dev/mailbox.json", rt.Mailbox.JSON)
