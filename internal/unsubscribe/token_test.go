@@ -91,3 +91,28 @@ func TestTokenRefusesForgeries(t *testing.T) {
 		require.Equal(t, outbox.EINVALID, outbox.ErrorCode(err), name)
 	}
 }
+
+func TestHeaders(t *testing.T) {
+	t.Parallel()
+	k := keyring(t, keySpec(t, "k1"))
+	tenant := uuid.New()
+	for _, tt := range []struct {
+		name, mailto string
+		want         string
+	}{
+		{"https only", "", `^<https://outbox\.example/unsubscribe\?token=[A-Za-z0-9_-]+>$`},
+		{"with mailto", "unsubscribe@outbox.example",
+			`^<https://outbox\.example/unsubscribe\?token=([A-Za-z0-9_-]+)>, <mailto:unsubscribe@outbox\.example\?subject=unsubscribe%20([A-Za-z0-9_-]+)>$`},
+	} {
+		svc := unsubscribe.NewService(nil, k, unsubscribe.Config{PublicURL: "https://outbox.example", Mailto: tt.mailto})
+		h, err := svc.Headers(tenant, "Reader@Example.com")
+		require.NoError(t, err, tt.name)
+		require.Regexp(t, tt.want, h["List-Unsubscribe"], tt.name)
+		require.Equal(t, "List-Unsubscribe=One-Click", h["List-Unsubscribe-Post"], tt.name)
+		token := h["List-Unsubscribe"][len("<https://outbox.example/unsubscribe?token="):]
+		token = token[:strings.IndexByte(token, '>')]
+		c, err := unsubscribe.Parse(k, token)
+		require.NoError(t, err, tt.name)
+		require.Equal(t, unsubscribe.Claims{TenantID: tenant, Email: "reader@example.com", Scope: outbox.ScopeSubscription}, c, tt.name)
+	}
+}
