@@ -322,3 +322,21 @@ func flipped(c byte) string {
 	}
 	return "A"
 }
+
+// TestUnsubscribeIsLimitedPerAddress: /unsubscribe needs no token, so the
+// anonymous limit of each client address holds it, as it holds /verify.
+func TestUnsubscribeIsLimitedPerAddress(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{noWorkers: true, env: map[string]string{"OUTBOX_RATE_LIMIT_ANONYMOUS": "3"}})
+	for range 3 {
+		status, _, _ := oneClick(t, b.srv.URL+"/unsubscribe?token=nothing", "List-Unsubscribe=One-Click")
+		require.Equal(t, http.StatusBadRequest, status)
+	}
+	status, _, header := oneClick(t, b.srv.URL+"/unsubscribe?token=nothing", "List-Unsubscribe=One-Click")
+	require.Equal(t, http.StatusTooManyRequests, status)
+	require.NotEmpty(t, header.Get("Retry-After"))
+	resp, err := http.Get(b.srv.URL + "/unsubscribe?token=nothing")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
+}
