@@ -24,8 +24,10 @@ type Delivery struct {
 	Tenant  outbox.Tenant
 	// Settings are the tenant's active sender settings.
 	Settings outbox.SenderSettings
-	// Suppressed are the suppressed addresses among the message's To, Cc
-	// and the settings' BCC and archive addresses, lower-cased.
+	// Suppressed are the addresses among the message's To, Cc and the
+	// settings' BCC and archive addresses that are suppressed for mail of
+	// its category (one suppressed for SUBSCRIPTION mail only still gets
+	// TRANSACTIONAL mail), lower-cased.
 	Suppressed []string
 }
 

@@ -154,7 +154,7 @@ func messageWithoutError(row dbsqlc.Message) outbox.Message {
 	return outbox.Message{
 		ID: row.ID, TenantID: row.TenantID, Sender: row.SenderKey, Kind: outbox.MessageKind(row.Kind), Status: outbox.MessageStatus(row.Status),
 		From: row.FromAddr, To: row.ToAddrs, Cc: row.CcAddrs, Subject: row.Subject,
-		Template: deref(row.TemplateKey), IdempotencyKey: deref(row.IdempotencyKey), ResentFrom: row.ResentFrom.UUID,
+		Template: deref(row.TemplateKey), Category: outbox.TemplateCategory(row.Category), IdempotencyKey: deref(row.IdempotencyKey), ResentFrom: row.ResentFrom.UUID,
 		AttemptCount: int(row.AttemptCount), CreatedAt: row.CreatedAt, UpdatedAt: row.UpdatedAt, SentAt: row.SentAt,
 	}
 }

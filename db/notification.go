@@ -25,6 +25,8 @@ type NewMessage struct {
 	// Subject, Template and IdempotencyKey are as on outbox.Message;
 	// "" for no template or key.
 	Subject, Template, IdempotencyKey string
+	// Category is its template's category; "" is TRANSACTIONAL.
+	Category outbox.TemplateCategory
 	// Payload is the message's bodies and attachments, as delivery encodes
 	// them.
 	Payload []byte
@@ -69,6 +71,7 @@ func (tx *Tx) NotificationInsertMany(ctx context.Context, tenantID uuid.UUID, ms
 		p.Payloads = append(p.Payloads, m.Payload)
 		p.JobIds = append(p.JobIds, m.JobID)
 		p.ResentFroms = append(p.ResentFroms, m.ResentFrom)
+		p.Categories = append(p.Categories, string(m.Category.OrTransactional()))
 		ev.MessageIds = append(ev.MessageIds, m.ID)
 		ev.Statuses = append(ev.Statuses, string(m.Status))
 		ev.Details = append(ev.Details, m.Detail)

@@ -41,33 +41,56 @@ func (s *Store) SuppressionList(ctx context.Context, q SuppressionQuery) ([]outb
 	}
 	out := make([]outbox.Suppression, len(rows))
 	for i, r := range rows {
-		out[i] = outbox.Suppression{Email: r.Email, Reason: r.Reason, MessageID: r.MessageID.UUID, CreatedAt: r.CreatedAt}
+		out[i] = suppressionFromRow(r)
 	}
 	return out, nil
 }
 
 // SuppressionFind returns which of emails (lower-cased) the tenant has
-// suppressed, in one statement. It fails with the database's error.
-func (s *Store) SuppressionFind(ctx context.Context, tenantID uuid.UUID, emails []string) ([]string, error) {
-	found, err := s.q.SuppressionFind(ctx, dbsqlc.SuppressionFindParams{TenantID: tenantID, Emails: emails})
+// suppressed, each with the scope of its suppression, in one statement. It
+// fails with the database's error.
+func (s *Store) SuppressionFind(ctx context.Context, tenantID uuid.UUID, emails []string) (map[string]outbox.SuppressionScope, error) {
+	rows, err := s.q.SuppressionFind(ctx, dbsqlc.SuppressionFindParams{TenantID: tenantID, Emails: emails})
 	if err != nil {
 		return nil, fmt.Errorf("reading suppressions: %w", err)
+	}
+	found := make(map[string]outbox.SuppressionScope, len(rows))
+	for _, r := range rows {
+		found[r.Email] = outbox.SuppressionScope(r.Scope)
 	}
 	return found, nil
 }
 
-// SuppressionInsert suppresses an address of the tenant in tx, for reason,
-// naming the message whose delivery suppressed it (uuid.Nil for none). An
-// address already suppressed keeps its first reason. It fails with the
-// database's error.
-func (tx *Tx) SuppressionInsert(ctx context.Context, tenantID uuid.UUID, email, reason string, messageID uuid.UUID) error {
-	err := tx.q.SuppressionInsert(ctx, dbsqlc.SuppressionInsertParams{
-		TenantID: tenantID, Email: email, Reason: reason, MessageID: uuid.NullUUID{UUID: messageID, Valid: messageID != uuid.Nil},
+// SuppressionInsert suppresses s.Email of the tenant in tx for s.Reason,
+// s.Scope and s.Detail, naming s.MessageID (uuid.Nil for none), and returns
+// the suppression that now stands. An address already suppressed keeps its
+// first suppression, except that one of all mail replaces one of
+// SUBSCRIPTION mail only. It fails with the database's error.
+func (tx *Tx) SuppressionInsert(ctx context.Context, tenantID uuid.UUID, s outbox.Suppression) (outbox.Suppression, error) {
+	rows, err := tx.q.SuppressionInsert(ctx, dbsqlc.SuppressionInsertParams{
+		TenantID: tenantID, Email: s.Email, Reason: string(s.Reason), Scope: string(s.Scope), Detail: s.Detail,
+		MessageID: uuid.NullUUID{UUID: s.MessageID, Valid: s.MessageID != uuid.Nil},
 	})
 	if err != nil {
-		return fmt.Errorf("suppressing %s: %w", email, err)
+		return outbox.Suppression{}, fmt.Errorf("suppressing %s: %w", s.Email, err)
 	}
-	return nil
+	if len(rows) > 0 {
+		return suppressionFromRow(dbsqlc.Suppression(rows[0])), nil
+	}
+	// A concurrent insert of the address committed after this statement
+	// began: a new statement sees it.
+	row, err := tx.q.SuppressionGet(ctx, dbsqlc.SuppressionGetParams{TenantID: tenantID, Email: s.Email})
+	if err != nil {
+		return outbox.Suppression{}, fmt.Errorf("suppressing %s: %w", s.Email, err)
+	}
+	return suppressionFromRow(row), nil
+}
+
+func suppressionFromRow(r dbsqlc.Suppression) outbox.Suppression {
+	return outbox.Suppression{
+		Email: r.Email, Reason: outbox.SuppressionReason(r.Reason), Scope: outbox.SuppressionScope(r.Scope),
+		Detail: r.Detail, MessageID: r.MessageID.UUID, CreatedAt: r.CreatedAt,
+	}
 }
 
 // SuppressionDelete lets mail go to email again and reports whether it

@@ -34,6 +34,7 @@ func (s *Store) TemplateGetMany(ctx context.Context, tenantID uuid.UUID, keys []
 func (tx *Tx) TemplateUpsert(ctx context.Context, tenantID uuid.UUID, t outbox.Template) (outbox.Template, error) {
 	row, err := tx.q.TemplateUpsert(ctx, dbsqlc.TemplateUpsertParams{
 		TenantID: tenantID, Key: t.Key, Subject: t.Subject, TextBody: t.Text, HtmlBody: t.HTML,
+		Category: string(t.Category.OrTransactional()),
 	})
 	if err != nil {
 		return outbox.Template{}, fmt.Errorf("saving template: %w", err)
@@ -51,5 +52,5 @@ func templatesFromRows(rows []dbsqlc.Template) []outbox.Template {
 
 func templateFromRow(row dbsqlc.Template) outbox.Template {
 	updated := row.UpdatedAt
-	return outbox.Template{Key: row.Key, Subject: row.Subject, Text: row.TextBody, HTML: row.HtmlBody, UpdatedAt: &updated}
+	return outbox.Template{Key: row.Key, Subject: row.Subject, Text: row.TextBody, HTML: row.HtmlBody, Category: outbox.TemplateCategory(row.Category), UpdatedAt: &updated}
 }

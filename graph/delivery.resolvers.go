@@ -5,6 +5,7 @@ import (
 
 	"github.com/outbox/outbox/graph/model"
 	"github.com/outbox/outbox/internal/delivery"
+	"github.com/outbox/outbox/internal/outbox"
 )
 
 // SendNotification queues one notification.
@@ -69,7 +70,7 @@ func (r *queryResolver) Suppressions(ctx context.Context, first *int, after *str
 	}
 	conn := &model.SuppressionConnection{Edges: make([]model.SuppressionEdge, len(page.Items)), PageInfo: &model.PageInfo{HasNextPage: page.HasNext}}
 	for i, s := range page.Items {
-		conn.Edges[i] = model.SuppressionEdge{Cursor: s.Cursor, Node: &model.Suppression{Email: s.Email, Reason: s.Reason, CreatedAt: s.CreatedAt}}
+		conn.Edges[i] = model.SuppressionEdge{Cursor: s.Cursor, Node: suppressionModel(s)}
 	}
 	if n := len(page.Items); n > 0 {
 		conn.PageInfo.EndCursor = &page.Items[n-1].Cursor
@@ -80,4 +81,17 @@ func (r *queryResolver) Suppressions(ctx context.Context, first *int, after *str
 // RemoveSuppression lets mail to email go out again.
 func (r *mutationResolver) RemoveSuppression(ctx context.Context, email string) (bool, error) {
 	return r.Delivery.RemoveSuppression(ctx, email)
+}
+
+// AddSuppression stops mail to email for reason (default MANUAL).
+func (r *mutationResolver) AddSuppression(ctx context.Context, email string, reason *outbox.SuppressionReason) (*model.Suppression, error) {
+	s, err := r.Delivery.AddSuppression(ctx, email, deref(reason))
+	if err != nil {
+		return nil, err
+	}
+	return suppressionModel(s), nil
+}
+
+func suppressionModel(s delivery.Suppression) *model.Suppression {
+	return &model.Suppression{Email: s.Email, Reason: s.Reason, Scope: s.Scope, Detail: optional(s.Detail), CreatedAt: s.CreatedAt}
 }

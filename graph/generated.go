@@ -152,6 +152,7 @@ type ComplexityRoot struct {
 
 	Mutation struct {
 		AddPartnerKey             func(childComplexity int, clientID string, key model.PartnerKeyInput) int
+		AddSuppression            func(childComplexity int, email string, reason *outbox.SuppressionReason) int
 		CancelMessage             func(childComplexity int, id string) int
 		CreateSender              func(childComplexity int, input model.CreateSenderInput) int
 		DeleteSender              func(childComplexity int, key string) int
@@ -329,8 +330,10 @@ type ComplexityRoot struct {
 
 	Suppression struct {
 		CreatedAt func(childComplexity int) int
+		Detail    func(childComplexity int) int
 		Email     func(childComplexity int) int
 		Reason    func(childComplexity int) int
+		Scope     func(childComplexity int) int
 	}
 
 	SuppressionConnection struct {
@@ -345,6 +348,7 @@ type ComplexityRoot struct {
 
 	Template struct {
 		BuiltIn   func(childComplexity int) int
+		Category  func(childComplexity int) int
 		HTML      func(childComplexity int) int
 		Key       func(childComplexity int) int
 		Subject   func(childComplexity int) int
@@ -414,6 +418,7 @@ type MutationResolver interface {
 	CancelMessage(ctx context.Context, id string) (*model.Message, error)
 	ResendMessage(ctx context.Context, id string) (*model.Message, error)
 	RemoveSuppression(ctx context.Context, email string) (bool, error)
+	AddSuppression(ctx context.Context, email string, reason *outbox.SuppressionReason) (*model.Suppression, error)
 	SetLogRetention(ctx context.Context, days int) (*model.Tenant, error)
 	RegisterPartnerClient(ctx context.Context, input model.PartnerClientInput) (*model.PartnerClient, error)
 	AddPartnerKey(ctx context.Context, clientID string, key model.PartnerKeyInput) (*model.PartnerClient, error)
@@ -903,6 +908,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AddPartnerKey(childComplexity, args["clientId"].(string), args["key"].(model.PartnerKeyInput)), true
+	case "Mutation.addSuppression":
+		if e.ComplexityRoot.Mutation.AddSuppression == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_addSuppression_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AddSuppression(childComplexity, args["email"].(string), args["reason"].(*outbox.SuppressionReason)), true
 	case "Mutation.cancelMessage":
 		if e.ComplexityRoot.Mutation.CancelMessage == nil {
 			break
@@ -1896,6 +1912,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Suppression.CreatedAt(childComplexity), true
+	case "Suppression.detail":
+		if e.ComplexityRoot.Suppression.Detail == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Suppression.Detail(childComplexity), true
 	case "Suppression.email":
 		if e.ComplexityRoot.Suppression.Email == nil {
 			break
@@ -1908,6 +1930,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Suppression.Reason(childComplexity), true
+	case "Suppression.scope":
+		if e.ComplexityRoot.Suppression.Scope == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Suppression.Scope(childComplexity), true
 
 	case "SuppressionConnection.edges":
 		if e.ComplexityRoot.SuppressionConnection.Edges == nil {
@@ -1941,6 +1969,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Template.BuiltIn(childComplexity), true
+	case "Template.category":
+		if e.ComplexityRoot.Template.Category == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Template.Category(childComplexity), true
 	case "Template.html":
 		if e.ComplexityRoot.Template.HTML == nil {
 			break
@@ -2306,6 +2340,8 @@ type Mutation {
   "Sends a message again, as a new message linked to the old one."
   resendMessage(id: ID!): Message! @requires(permission: MESSAGES_SEND) @sends
   removeSuppression(email: String!): Boolean! @requires(permission: SETTINGS_WRITE)
+  "Stops mail to an address: all of it, or for UNSUBSCRIBED only SUBSCRIPTION mail. reason defaults to MANUAL; an address already suppressed keeps its suppression unless the new one stops more."
+  addSuppression(email: String!, reason: SuppressionReason): Suppression! @requires(permission: SETTINGS_WRITE)
   "How many days messages are kept in the logs (1–365, default 30)."
   setLogRetention(days: Int!): Tenant! @requires(permission: SETTINGS_WRITE)
   registerPartnerClient(input: PartnerClientInput!): PartnerClient! @requires(permission: PARTNERS_MANAGE)
@@ -2606,6 +2642,7 @@ type Template {
   subject: String!
   text: String
   html: String
+  category: TemplateCategory!
   "Whether this is the built-in default (the tenant has not changed it)."
   builtIn: Boolean!
   updatedAt: Time
@@ -2616,7 +2653,12 @@ input TemplateInput {
   subject: String!
   text: String
   html: String
+  "Default TRANSACTIONAL."
+  category: TemplateCategory
 }
+
+"TRANSACTIONAL mail is never stopped by an unsubscribe; SUBSCRIPTION mail carries one-click unsubscribe (List-Unsubscribe) and goes to one recipient per message."
+enum TemplateCategory { TRANSACTIONAL SUBSCRIPTION }
 
 input TemplatePreviewInput {
   "A stored template; or give subject/text/html inline."
@@ -2733,9 +2775,17 @@ type PageInfo {
 
 type Suppression {
   email: String!
-  reason: String!
+  reason: SuppressionReason!
+  scope: SuppressionScope!
+  "What suppressed it in words: for a bounce, the server's reply."
+  detail: String
   createdAt: Time!
 }
+
+enum SuppressionReason { BOUNCE COMPLAINT UNSUBSCRIBED MANUAL }
+
+"ALL stops every mail to the address; SUBSCRIPTION (an unsubscribe) only SUBSCRIPTION mail."
+enum SuppressionScope { ALL SUBSCRIPTION }
 
 type SuppressionConnection {
   edges: [SuppressionEdge!]!
@@ -3319,6 +3369,10 @@ func (ec *executionContext) childFields_Suppression(ctx context.Context, field g
 		return ec.fieldContext_Suppression_email(ctx, field)
 	case "reason":
 		return ec.fieldContext_Suppression_reason(ctx, field)
+	case "scope":
+		return ec.fieldContext_Suppression_scope(ctx, field)
+	case "detail":
+		return ec.fieldContext_Suppression_detail(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_Suppression_createdAt(ctx, field)
 	}
@@ -3355,6 +3409,8 @@ func (ec *executionContext) childFields_Template(ctx context.Context, field grap
 		return ec.fieldContext_Template_text(ctx, field)
 	case "html":
 		return ec.fieldContext_Template_html(ctx, field)
+	case "category":
+		return ec.fieldContext_Template_category(ctx, field)
 	case "builtIn":
 		return ec.fieldContext_Template_builtIn(ctx, field)
 	case "updatedAt":
@@ -3582,6 +3638,28 @@ func (ec *executionContext) field_Mutation_addPartnerKey_args(ctx context.Contex
 		return nil, err
 	}
 	args["key"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_addSuppression_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "email",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["email"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (*outbox.SuppressionReason, error) {
+			return ec.unmarshalOSuppressionReason2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐSuppressionReason(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg1
 	return args, nil
 }
 
@@ -6985,6 +7063,68 @@ func (ec *executionContext) fieldContext_Mutation_removeSuppression(ctx context.
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_removeSuppression_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_addSuppression(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_addSuppression(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AddSuppression(ctx, fc.Args["email"].(string), fc.Args["reason"].(*outbox.SuppressionReason))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission(ctx, "SETTINGS_WRITE")
+				if err != nil {
+					var zeroVal *model.Suppression
+					return zeroVal, err
+				}
+				if ec.Directives.Requires == nil {
+					var zeroVal *model.Suppression
+					return zeroVal, errors.New("directive requires is not implemented")
+				}
+				return ec.Directives.Requires(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Suppression) graphql.Marshaler {
+			return ec.marshalNSuppression2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSuppression(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_addSuppression(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Suppression(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_addSuppression_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -10812,14 +10952,60 @@ func (ec *executionContext) _Suppression_reason(ctx context.Context, field graph
 			return obj.Reason, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v outbox.SuppressionReason) graphql.Marshaler {
+			return ec.marshalNSuppressionReason2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐSuppressionReason(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_Suppression_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Suppression", field, false, false, errors.New("field of type SuppressionReason does not have child fields"))
+}
+
+func (ec *executionContext) _Suppression_scope(ctx context.Context, field graphql.CollectedField, obj *model.Suppression) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Suppression_scope(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Scope, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v outbox.SuppressionScope) graphql.Marshaler {
+			return ec.marshalNSuppressionScope2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐSuppressionScope(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Suppression_scope(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Suppression", field, false, false, errors.New("field of type SuppressionScope does not have child fields"))
+}
+
+func (ec *executionContext) _Suppression_detail(ctx context.Context, field graphql.CollectedField, obj *model.Suppression) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Suppression_detail(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Detail, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Suppression_detail(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Suppression", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
@@ -11055,6 +11241,29 @@ func (ec *executionContext) _Template_html(ctx context.Context, field graphql.Co
 }
 func (ec *executionContext) fieldContext_Template_html(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Template", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Template_category(ctx context.Context, field graphql.CollectedField, obj *model.Template) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Template_category(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Category, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v outbox.TemplateCategory) graphql.Marshaler {
+			return ec.marshalNTemplateCategory2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐTemplateCategory(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Template_category(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Template", field, false, false, errors.New("field of type TemplateCategory does not have child fields"))
 }
 
 func (ec *executionContext) _Template_builtIn(ctx context.Context, field graphql.CollectedField, obj *model.Template) (ret graphql.Marshaler) {
@@ -13479,7 +13688,7 @@ func (ec *executionContext) unmarshalInputTemplateInput(ctx context.Context, obj
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"key", "subject", "text", "html"}
+	fieldsInOrder := [...]string{"key", "subject", "text", "html", "category"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -13514,6 +13723,13 @@ func (ec *executionContext) unmarshalInputTemplateInput(ctx context.Context, obj
 				return it, err
 			}
 			it.HTML = data
+		case "category":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("category"))
+			data, err := ec.unmarshalOTemplateCategory2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐTemplateCategory(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Category = data
 		}
 	}
 	return it, nil
@@ -14527,6 +14743,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "removeSuppression":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_removeSuppression(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "addSuppression":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_addSuppression(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -15914,6 +16137,16 @@ func (ec *executionContext) _Suppression(ctx context.Context, sel ast.SelectionS
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "scope":
+			out.Values[i] = ec._Suppression_scope(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "detail":
+			out.Values[i] = ec._Suppression_detail(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "createdAt":
 			out.Values[i] = ec._Suppression_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -16056,6 +16289,11 @@ func (ec *executionContext) _Template(ctx context.Context, sel ast.SelectionSet,
 		case "html":
 			out.Values[i] = ec._Template_html(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "category":
+			out.Values[i] = ec._Template_category(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		case "builtIn":
@@ -17705,6 +17943,10 @@ func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel
 	return ret
 }
 
+func (ec *executionContext) marshalNSuppression2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSuppression(ctx context.Context, sel ast.SelectionSet, v model.Suppression) graphql.Marshaler {
+	return ec._Suppression(ctx, sel, &v)
+}
+
 func (ec *executionContext) marshalNSuppression2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSuppression(ctx context.Context, sel ast.SelectionSet, v *model.Suppression) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
@@ -17749,6 +17991,66 @@ func (ec *executionContext) marshalNSuppressionEdge2ᚕgithubᚗcomᚋoutboxᚋo
 	return ret
 }
 
+func (ec *executionContext) unmarshalNSuppressionReason2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐSuppressionReason(ctx context.Context, v any) (outbox.SuppressionReason, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNSuppressionReason2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐSuppressionReason[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSuppressionReason2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐSuppressionReason(ctx context.Context, sel ast.SelectionSet, v outbox.SuppressionReason) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNSuppressionReason2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐSuppressionReason[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNSuppressionReason2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐSuppressionReason = map[string]outbox.SuppressionReason{
+		"BOUNCE":       outbox.SuppressionBounce,
+		"COMPLAINT":    outbox.SuppressionComplaint,
+		"UNSUBSCRIBED": outbox.SuppressionUnsubscribed,
+		"MANUAL":       outbox.SuppressionManual,
+	}
+	marshalNSuppressionReason2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐSuppressionReason = map[outbox.SuppressionReason]string{
+		outbox.SuppressionBounce:       "BOUNCE",
+		outbox.SuppressionComplaint:    "COMPLAINT",
+		outbox.SuppressionUnsubscribed: "UNSUBSCRIBED",
+		outbox.SuppressionManual:       "MANUAL",
+	}
+)
+
+func (ec *executionContext) unmarshalNSuppressionScope2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐSuppressionScope(ctx context.Context, v any) (outbox.SuppressionScope, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNSuppressionScope2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐSuppressionScope[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSuppressionScope2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐSuppressionScope(ctx context.Context, sel ast.SelectionSet, v outbox.SuppressionScope) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNSuppressionScope2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐSuppressionScope[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNSuppressionScope2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐSuppressionScope = map[string]outbox.SuppressionScope{
+		"ALL":          outbox.ScopeAll,
+		"SUBSCRIPTION": outbox.ScopeSubscription,
+	}
+	marshalNSuppressionScope2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐSuppressionScope = map[outbox.SuppressionScope]string{
+		outbox.ScopeAll:          "ALL",
+		outbox.ScopeSubscription: "SUBSCRIPTION",
+	}
+)
+
 func (ec *executionContext) marshalNTemplate2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐTemplate(ctx context.Context, sel ast.SelectionSet, v model.Template) graphql.Marshaler {
 	return ec._Template(ctx, sel, &v)
 }
@@ -17778,6 +18080,34 @@ func (ec *executionContext) marshalNTemplate2ᚖgithubᚗcomᚋoutboxᚋoutbox�
 	}
 	return ec._Template(ctx, sel, v)
 }
+
+func (ec *executionContext) unmarshalNTemplateCategory2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐTemplateCategory(ctx context.Context, v any) (outbox.TemplateCategory, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNTemplateCategory2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐTemplateCategory[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNTemplateCategory2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐTemplateCategory(ctx context.Context, sel ast.SelectionSet, v outbox.TemplateCategory) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNTemplateCategory2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐTemplateCategory[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNTemplateCategory2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐTemplateCategory = map[string]outbox.TemplateCategory{
+		"TRANSACTIONAL": outbox.CategoryTransactional,
+		"SUBSCRIPTION":  outbox.CategorySubscription,
+	}
+	marshalNTemplateCategory2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐTemplateCategory = map[outbox.TemplateCategory]string{
+		outbox.CategoryTransactional: "TRANSACTIONAL",
+		outbox.CategorySubscription:  "SUBSCRIPTION",
+	}
+)
 
 func (ec *executionContext) unmarshalNTemplateInput2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐTemplateInput(ctx context.Context, v any) (model.TemplateInput, error) {
 	res, err := ec.unmarshalInputTemplateInput(ctx, v)
@@ -18530,6 +18860,70 @@ func (ec *executionContext) marshalOString2ᚖstring(ctx context.Context, sel as
 	res := graphql.MarshalString(*v)
 	return res
 }
+
+func (ec *executionContext) unmarshalOSuppressionReason2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐSuppressionReason(ctx context.Context, v any) (*outbox.SuppressionReason, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOSuppressionReason2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐSuppressionReason[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOSuppressionReason2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐSuppressionReason(ctx context.Context, sel ast.SelectionSet, v *outbox.SuppressionReason) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOSuppressionReason2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐSuppressionReason[*v])
+	return res
+}
+
+var (
+	unmarshalOSuppressionReason2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐSuppressionReason = map[string]outbox.SuppressionReason{
+		"BOUNCE":       outbox.SuppressionBounce,
+		"COMPLAINT":    outbox.SuppressionComplaint,
+		"UNSUBSCRIBED": outbox.SuppressionUnsubscribed,
+		"MANUAL":       outbox.SuppressionManual,
+	}
+	marshalOSuppressionReason2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐSuppressionReason = map[outbox.SuppressionReason]string{
+		outbox.SuppressionBounce:       "BOUNCE",
+		outbox.SuppressionComplaint:    "COMPLAINT",
+		outbox.SuppressionUnsubscribed: "UNSUBSCRIBED",
+		outbox.SuppressionManual:       "MANUAL",
+	}
+)
+
+func (ec *executionContext) unmarshalOTemplateCategory2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐTemplateCategory(ctx context.Context, v any) (*outbox.TemplateCategory, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOTemplateCategory2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐTemplateCategory[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOTemplateCategory2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐTemplateCategory(ctx context.Context, sel ast.SelectionSet, v *outbox.TemplateCategory) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOTemplateCategory2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐTemplateCategory[*v])
+	return res
+}
+
+var (
+	unmarshalOTemplateCategory2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐTemplateCategory = map[string]outbox.TemplateCategory{
+		"TRANSACTIONAL": outbox.CategoryTransactional,
+		"SUBSCRIPTION":  outbox.CategorySubscription,
+	}
+	marshalOTemplateCategory2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐTemplateCategory = map[outbox.TemplateCategory]string{
+		outbox.CategoryTransactional: "TRANSACTIONAL",
+		outbox.CategorySubscription:  "SUBSCRIPTION",
+	}
+)
 
 func (ec *executionContext) unmarshalOTime2ᚖtimeᚐTime(ctx context.Context, v any) (*time.Time, error) {
 	if v == nil {

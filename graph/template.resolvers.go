@@ -35,6 +35,7 @@ func (r *queryResolver) TemplatePreview(ctx context.Context, input model.Templat
 func (r *mutationResolver) UpsertTemplate(ctx context.Context, input model.TemplateInput) (*model.Template, error) {
 	t, err := r.Resolver.Templates.Upsert(ctx, templates.Template{
 		Key: input.Key, Subject: input.Subject, Text: deref(input.Text), HTML: deref(input.HTML),
+		Category: deref(input.Category),
 	})
 	if err != nil {
 		return nil, err
@@ -45,6 +46,6 @@ func (r *mutationResolver) UpsertTemplate(ctx context.Context, input model.Templ
 func templateModel(t templates.Template) *model.Template {
 	return &model.Template{
 		Key: t.Key, Subject: t.Subject, Text: optional(t.Text), HTML: optional(t.HTML),
-		BuiltIn: t.BuiltIn, UpdatedAt: t.UpdatedAt,
+		Category: t.Category.OrTransactional(), BuiltIn: t.BuiltIn, UpdatedAt: t.UpdatedAt,
 	}
 }

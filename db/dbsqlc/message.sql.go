@@ -91,7 +91,7 @@ func (q *Queries) MessageEventsList(ctx context.Context, arg MessageEventsListPa
 }
 
 const messageGet = `-- name: MessageGet :one
-SELECT id, tenant_id, kind, status, from_addr, to_addrs, cc_addrs, subject, template_key, idempotency_key, payload, job_id, resent_from, last_error, attempt_count, created_at, updated_at, sent_at, sender_key FROM messages WHERE tenant_id = $1 AND id = $2
+SELECT id, tenant_id, kind, status, from_addr, to_addrs, cc_addrs, subject, template_key, idempotency_key, payload, job_id, resent_from, last_error, attempt_count, created_at, updated_at, sent_at, sender_key, category FROM messages WHERE tenant_id = $1 AND id = $2
 `
 
 type MessageGetParams struct {
@@ -122,6 +122,7 @@ func (q *Queries) MessageGet(ctx context.Context, arg MessageGetParams) (Message
 		&i.UpdatedAt,
 		&i.SentAt,
 		&i.SenderKey,
+		&i.Category,
 	)
 	return i, err
 }
@@ -129,7 +130,7 @@ func (q *Queries) MessageGet(ctx context.Context, arg MessageGetParams) (Message
 const messageInsert = `-- name: MessageInsert :one
 INSERT INTO messages (tenant_id, sender_key, kind, status, from_addr, to_addrs, cc_addrs, subject, template_key, idempotency_key, payload, resent_from)
 VALUES ($1, $2, $3, 'QUEUED', $4, $5, $6, $7, $8, $9, $10, $11)
-RETURNING id, tenant_id, kind, status, from_addr, to_addrs, cc_addrs, subject, template_key, idempotency_key, payload, job_id, resent_from, last_error, attempt_count, created_at, updated_at, sent_at, sender_key
+RETURNING id, tenant_id, kind, status, from_addr, to_addrs, cc_addrs, subject, template_key, idempotency_key, payload, job_id, resent_from, last_error, attempt_count, created_at, updated_at, sent_at, sender_key, category
 `
 
 type MessageInsertParams struct {
@@ -181,6 +182,7 @@ func (q *Queries) MessageInsert(ctx context.Context, arg MessageInsertParams) (M
 		&i.UpdatedAt,
 		&i.SentAt,
 		&i.SenderKey,
+		&i.Category,
 	)
 	return i, err
 }

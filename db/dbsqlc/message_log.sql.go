@@ -100,7 +100,7 @@ func (q *Queries) MessageEventsByMessageIDs(ctx context.Context, arg MessageEven
 }
 
 const messageLogChangedSince = `-- name: MessageLogChangedSince :many
-SELECT id, tenant_id, kind, status, from_addr, to_addrs, cc_addrs, subject, template_key, idempotency_key, payload, job_id, resent_from, last_error, attempt_count, created_at, updated_at, sent_at, sender_key FROM messages
+SELECT id, tenant_id, kind, status, from_addr, to_addrs, cc_addrs, subject, template_key, idempotency_key, payload, job_id, resent_from, last_error, attempt_count, created_at, updated_at, sent_at, sender_key, category FROM messages
 WHERE messages.tenant_id = $1
   AND messages.id IN (SELECT e.message_id FROM message_events e WHERE e.tenant_id = $1 AND e.at >= $2)
 ORDER BY updated_at, id
@@ -145,6 +145,7 @@ func (q *Queries) MessageLogChangedSince(ctx context.Context, arg MessageLogChan
 			&i.UpdatedAt,
 			&i.SentAt,
 			&i.SenderKey,
+			&i.Category,
 		); err != nil {
 			return nil, err
 		}
@@ -157,7 +158,7 @@ func (q *Queries) MessageLogChangedSince(ctx context.Context, arg MessageLogChan
 }
 
 const messageLogGet = `-- name: MessageLogGet :one
-SELECT messages.id, messages.tenant_id, messages.kind, messages.status, messages.from_addr, messages.to_addrs, messages.cc_addrs, messages.subject, messages.template_key, messages.idempotency_key, messages.payload, messages.job_id, messages.resent_from, messages.last_error, messages.attempt_count, messages.created_at, messages.updated_at, messages.sent_at, messages.sender_key,
+SELECT messages.id, messages.tenant_id, messages.kind, messages.status, messages.from_addr, messages.to_addrs, messages.cc_addrs, messages.subject, messages.template_key, messages.idempotency_key, messages.payload, messages.job_id, messages.resent_from, messages.last_error, messages.attempt_count, messages.created_at, messages.updated_at, messages.sent_at, messages.sender_key, messages.category,
        coalesce((SELECT max(e.id) FROM message_events e WHERE e.message_id = messages.id), 0)::bigint AS last_event_id
 FROM messages
 WHERE messages.tenant_id = $1 AND messages.id = $2
@@ -199,6 +200,7 @@ func (q *Queries) MessageLogGet(ctx context.Context, arg MessageLogGetParams) (M
 		&i.Message.UpdatedAt,
 		&i.Message.SentAt,
 		&i.Message.SenderKey,
+		&i.Message.Category,
 		&i.LastEventID,
 	)
 	return i, err
@@ -206,7 +208,7 @@ func (q *Queries) MessageLogGet(ctx context.Context, arg MessageLogGetParams) (M
 
 const messageLogList = `-- name: MessageLogList :many
 
-SELECT id, tenant_id, kind, status, from_addr, to_addrs, cc_addrs, subject, template_key, idempotency_key, payload, job_id, resent_from, last_error, attempt_count, created_at, updated_at, sent_at, sender_key FROM messages
+SELECT id, tenant_id, kind, status, from_addr, to_addrs, cc_addrs, subject, template_key, idempotency_key, payload, job_id, resent_from, last_error, attempt_count, created_at, updated_at, sent_at, sender_key, category FROM messages
 WHERE tenant_id = $1
   AND ($2::timestamptz IS NULL
        OR (created_at, id) < ($2::timestamptz, $3::uuid))
@@ -292,6 +294,7 @@ func (q *Queries) MessageLogList(ctx context.Context, arg MessageLogListParams) 
 			&i.UpdatedAt,
 			&i.SentAt,
 			&i.SenderKey,
+			&i.Category,
 		); err != nil {
 			return nil, err
 		}

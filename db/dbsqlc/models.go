@@ -112,6 +112,7 @@ type Message struct {
 	UpdatedAt      time.Time
 	SentAt         *time.Time
 	SenderKey      string
+	Category       string
 }
 
 type MessageAttempt struct {
@@ -291,9 +292,11 @@ type SenderVerificationToken struct {
 type Suppression struct {
 	TenantID  uuid.UUID
 	Email     string
-	Reason    string
+	Detail    string
 	MessageID uuid.NullUUID
 	CreatedAt time.Time
+	Reason    string
+	Scope     string
 }
 
 type Template struct {
@@ -304,6 +307,7 @@ type Template struct {
 	HtmlBody  string
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	Category  string
 }
 
 type Tenant struct {

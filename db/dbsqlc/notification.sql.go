@@ -27,11 +27,12 @@ func (q *Queries) DeliveryJobStateLock(ctx context.Context, id int64) (string, e
 }
 
 const deliveryLoadMany = `-- name: DeliveryLoadMany :many
-SELECT messages.id, messages.tenant_id, messages.kind, messages.status, messages.from_addr, messages.to_addrs, messages.cc_addrs, messages.subject, messages.template_key, messages.idempotency_key, messages.payload, messages.job_id, messages.resent_from, messages.last_error, messages.attempt_count, messages.created_at, messages.updated_at, messages.sent_at, messages.sender_key, tenants.id, tenants.slug, tenants.name, tenants.retention_days, tenants.created_at, tenants.entitlements, tenants.status, tenants.status_reason, tenants.status_changed_at, sender_settings.tenant_id, sender_settings.mode, sender_settings.from_name, sender_settings.from_email, sender_settings.reply_to, sender_settings.contact_email, sender_settings.bcc, sender_settings.archive_copy_to, sender_settings.transport, sender_settings.secret_key_id, sender_settings.secret, sender_settings.health_ok, sender_settings.health_message, sender_settings.health_category, sender_settings.health_updated_at, sender_settings.updated_at, sender_settings.key, sender_settings.name, sender_settings.owner_subject, sender_settings.created_at,
+SELECT messages.id, messages.tenant_id, messages.kind, messages.status, messages.from_addr, messages.to_addrs, messages.cc_addrs, messages.subject, messages.template_key, messages.idempotency_key, messages.payload, messages.job_id, messages.resent_from, messages.last_error, messages.attempt_count, messages.created_at, messages.updated_at, messages.sent_at, messages.sender_key, messages.category, tenants.id, tenants.slug, tenants.name, tenants.retention_days, tenants.created_at, tenants.entitlements, tenants.status, tenants.status_reason, tenants.status_changed_at, sender_settings.tenant_id, sender_settings.mode, sender_settings.from_name, sender_settings.from_email, sender_settings.reply_to, sender_settings.contact_email, sender_settings.bcc, sender_settings.archive_copy_to, sender_settings.transport, sender_settings.secret_key_id, sender_settings.secret, sender_settings.health_ok, sender_settings.health_message, sender_settings.health_category, sender_settings.health_updated_at, sender_settings.updated_at, sender_settings.key, sender_settings.name, sender_settings.owner_subject, sender_settings.created_at,
        ARRAY(SELECT sp.email FROM suppressions sp
              WHERE sp.tenant_id = messages.tenant_id
                AND sp.email IN (SELECT lower(a) FROM unnest(messages.to_addrs || messages.cc_addrs ||
                                                             sender_settings.bcc || sender_settings.archive_copy_to) AS a)
+               AND (sp.scope = 'ALL' OR messages.category = 'SUBSCRIPTION')
        )::text[] AS suppressed
 FROM messages
 JOIN tenants ON tenants.id = messages.tenant_id
@@ -55,7 +56,8 @@ type DeliveryLoadManyRow struct {
 // once (a worker process loads those of its concurrent deliveries
 // together): each message, its tenant, the active settings of the
 // message's sender, and which of the message's recipients (To, Cc, the settings'
-// BCC and archive addresses) are suppressed. Messages are given as
+// BCC and archive addresses) are suppressed for it (an unsubscribe, scope
+// SUBSCRIPTION, only for SUBSCRIPTION mail). Messages are given as
 // parallel arrays of tenant ids and ids; one that does not exist (any
 // more) has no row. The conditions are kept simple so that the plan is the
 // primary key's whatever the statistics say; the caller matches each row
@@ -89,6 +91,7 @@ func (q *Queries) DeliveryLoadMany(ctx context.Context, arg DeliveryLoadManyPara
 			&i.Message.UpdatedAt,
 			&i.Message.SentAt,
 			&i.Message.SenderKey,
+			&i.Message.Category,
 			&i.Tenant.ID,
 			&i.Tenant.Slug,
 			&i.Tenant.Name,
@@ -180,7 +183,7 @@ func (q *Queries) IdempotencyKeyClaim(ctx context.Context, arg IdempotencyKeyCla
 }
 
 const idempotencyKeyMessages = `-- name: IdempotencyKeyMessages :many
-SELECT i.key AS idempotency_key, i.payload_hash, messages.id, messages.tenant_id, messages.kind, messages.status, messages.from_addr, messages.to_addrs, messages.cc_addrs, messages.subject, messages.template_key, messages.idempotency_key, messages.payload, messages.job_id, messages.resent_from, messages.last_error, messages.attempt_count, messages.created_at, messages.updated_at, messages.sent_at, messages.sender_key
+SELECT i.key AS idempotency_key, i.payload_hash, messages.id, messages.tenant_id, messages.kind, messages.status, messages.from_addr, messages.to_addrs, messages.cc_addrs, messages.subject, messages.template_key, messages.idempotency_key, messages.payload, messages.job_id, messages.resent_from, messages.last_error, messages.attempt_count, messages.created_at, messages.updated_at, messages.sent_at, messages.sender_key, messages.category
 FROM idempotency_keys i
 JOIN messages ON messages.id = i.message_id AND messages.tenant_id = i.tenant_id
 WHERE i.tenant_id = $1 AND i.key = ANY ($2::text[]) AND i.expires_at > now()
@@ -230,6 +233,7 @@ func (q *Queries) IdempotencyKeyMessages(ctx context.Context, arg IdempotencyKey
 			&i.Message.UpdatedAt,
 			&i.Message.SentAt,
 			&i.Message.SenderKey,
+			&i.Message.Category,
 		); err != nil {
 			return nil, err
 		}
@@ -277,20 +281,20 @@ func (q *Queries) MessageEventInsertMany(ctx context.Context, arg MessageEventIn
 const messageInsertMany = `-- name: MessageInsertMany :many
 
 INSERT INTO messages (id, tenant_id, sender_key, kind, status, from_addr, to_addrs, cc_addrs, subject,
-                      template_key, idempotency_key, payload, job_id, resent_from)
+                      template_key, idempotency_key, payload, job_id, resent_from, category)
 SELECT u.id, $1, u.sender_key, u.kind, u.status, u.from_addr,
        ARRAY(SELECT jsonb_array_elements_text(u.to_addrs)),
        ARRAY(SELECT jsonb_array_elements_text(u.cc_addrs)),
        u.subject, NULLIF(u.template_key, ''), NULLIF(u.idempotency_key, ''), u.payload,
-       NULLIF(u.job_id, 0), NULLIF(u.resent_from, '00000000-0000-0000-0000-000000000000'::uuid)
+       NULLIF(u.job_id, 0), NULLIF(u.resent_from, '00000000-0000-0000-0000-000000000000'::uuid), u.category
 FROM (SELECT unnest($2::uuid[]) AS id, unnest($3::text[]) AS sender_key, unnest($4::text[]) AS kind, unnest($5::text[]) AS status,
              unnest($6::text[]) AS from_addr, unnest($7::jsonb[]) AS to_addrs,
              unnest($8::jsonb[]) AS cc_addrs, unnest($9::text[]) AS subject,
              unnest($10::text[]) AS template_key, unnest($11::text[]) AS idempotency_key,
              unnest($12::jsonb[]) AS payload, unnest($13::bigint[]) AS job_id,
-             unnest($14::uuid[]) AS resent_from) AS u
+             unnest($14::uuid[]) AS resent_from, unnest($15::text[]) AS category) AS u
 RETURNING id, tenant_id, kind, status, from_addr, to_addrs, cc_addrs, subject, template_key, idempotency_key,
-          '{}'::jsonb AS payload, job_id, resent_from, last_error, attempt_count, created_at, updated_at, sent_at, sender_key
+          '{}'::jsonb AS payload, job_id, resent_from, last_error, attempt_count, created_at, updated_at, sent_at, sender_key, category
 `
 
 type MessageInsertManyParams struct {
@@ -308,6 +312,7 @@ type MessageInsertManyParams struct {
 	Payloads        [][]byte
 	JobIds          []int64
 	ResentFroms     []uuid.UUID
+	Categories      []string
 }
 
 type MessageInsertManyRow struct {
@@ -330,6 +335,7 @@ type MessageInsertManyRow struct {
 	UpdatedAt      time.Time
 	SentAt         *time.Time
 	SenderKey      string
+	Category       string
 }
 
 // Notifications (internal/delivery): writing a batch of messages with their
@@ -357,6 +363,7 @@ func (q *Queries) MessageInsertMany(ctx context.Context, arg MessageInsertManyPa
 		arg.Payloads,
 		arg.JobIds,
 		arg.ResentFroms,
+		arg.Categories,
 	)
 	if err != nil {
 		return nil, err
@@ -385,6 +392,7 @@ func (q *Queries) MessageInsertMany(ctx context.Context, arg MessageInsertManyPa
 			&i.UpdatedAt,
 			&i.SentAt,
 			&i.SenderKey,
+			&i.Category,
 		); err != nil {
 			return nil, err
 		}

@@ -30,7 +30,7 @@ func (q *Queries) SuppressionDelete(ctx context.Context, arg SuppressionDeletePa
 }
 
 const suppressionFind = `-- name: SuppressionFind :many
-SELECT email FROM suppressions WHERE tenant_id = $1 AND email = ANY ($2::text[])
+SELECT email, scope FROM suppressions WHERE tenant_id = $1 AND email = ANY ($2::text[])
 `
 
 type SuppressionFindParams struct {
@@ -38,20 +38,26 @@ type SuppressionFindParams struct {
 	Emails   []string
 }
 
-// Which of the given lower-cased addresses the tenant has suppressed.
-func (q *Queries) SuppressionFind(ctx context.Context, arg SuppressionFindParams) ([]string, error) {
+type SuppressionFindRow struct {
+	Email string
+	Scope string
+}
+
+// Which of the given lower-cased addresses the tenant has suppressed, with
+// the scope of each.
+func (q *Queries) SuppressionFind(ctx context.Context, arg SuppressionFindParams) ([]SuppressionFindRow, error) {
 	rows, err := q.db.Query(ctx, suppressionFind, arg.TenantID, arg.Emails)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []string{}
+	items := []SuppressionFindRow{}
 	for rows.Next() {
-		var email string
-		if err := rows.Scan(&email); err != nil {
+		var i SuppressionFindRow
+		if err := rows.Scan(&i.Email, &i.Scope); err != nil {
 			return nil, err
 		}
-		items = append(items, email)
+		items = append(items, i)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
@@ -59,33 +65,107 @@ func (q *Queries) SuppressionFind(ctx context.Context, arg SuppressionFindParams
 	return items, nil
 }
 
-const suppressionInsert = `-- name: SuppressionInsert :exec
-INSERT INTO suppressions (tenant_id, email, reason, message_id)
-VALUES ($1, lower($2), $3, $4)
-ON CONFLICT (tenant_id, email) DO NOTHING
+const suppressionGet = `-- name: SuppressionGet :one
+SELECT tenant_id, email, detail, message_id, created_at, reason, scope FROM suppressions WHERE tenant_id = $1 AND email = lower($2)
+`
+
+type SuppressionGetParams struct {
+	TenantID uuid.UUID
+	Email    string
+}
+
+func (q *Queries) SuppressionGet(ctx context.Context, arg SuppressionGetParams) (Suppression, error) {
+	row := q.db.QueryRow(ctx, suppressionGet, arg.TenantID, arg.Email)
+	var i Suppression
+	err := row.Scan(
+		&i.TenantID,
+		&i.Email,
+		&i.Detail,
+		&i.MessageID,
+		&i.CreatedAt,
+		&i.Reason,
+		&i.Scope,
+	)
+	return i, err
+}
+
+const suppressionInsert = `-- name: SuppressionInsert :many
+WITH ins AS (
+    INSERT INTO suppressions (tenant_id, email, reason, scope, detail, message_id)
+    VALUES ($1, lower($2), $3, $4, $5, $6)
+    ON CONFLICT (tenant_id, email) DO UPDATE
+    SET reason = EXCLUDED.reason, scope = EXCLUDED.scope, detail = EXCLUDED.detail,
+        message_id = EXCLUDED.message_id, created_at = now()
+    WHERE suppressions.scope = 'SUBSCRIPTION' AND EXCLUDED.scope = 'ALL'
+    RETURNING tenant_id, email, detail, message_id, created_at, reason, scope
+)
+SELECT tenant_id, email, detail, message_id, created_at, reason, scope FROM ins
+UNION ALL
+SELECT tenant_id, email, detail, message_id, created_at, reason, scope FROM suppressions
+WHERE tenant_id = $1 AND email = lower($2) AND NOT EXISTS (SELECT 1 FROM ins)
 `
 
 type SuppressionInsertParams struct {
 	TenantID  uuid.UUID
 	Email     string
 	Reason    string
+	Scope     string
+	Detail    string
 	MessageID uuid.NullUUID
 }
 
-// Suppresses an address; an address already suppressed keeps its first reason.
-func (q *Queries) SuppressionInsert(ctx context.Context, arg SuppressionInsertParams) error {
-	_, err := q.db.Exec(ctx, suppressionInsert,
+type SuppressionInsertRow struct {
+	TenantID  uuid.UUID
+	Email     string
+	Detail    string
+	MessageID uuid.NullUUID
+	CreatedAt time.Time
+	Reason    string
+	Scope     string
+}
+
+// Suppresses an address and returns the row that now stands (none when a
+// concurrent insert of the same address is not visible yet). An address
+// already suppressed keeps its first reason, except that a suppression of
+// ALL mail replaces one of SUBSCRIPTION mail only.
+func (q *Queries) SuppressionInsert(ctx context.Context, arg SuppressionInsertParams) ([]SuppressionInsertRow, error) {
+	rows, err := q.db.Query(ctx, suppressionInsert,
 		arg.TenantID,
 		arg.Email,
 		arg.Reason,
+		arg.Scope,
+		arg.Detail,
 		arg.MessageID,
 	)
-	return err
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []SuppressionInsertRow{}
+	for rows.Next() {
+		var i SuppressionInsertRow
+		if err := rows.Scan(
+			&i.TenantID,
+			&i.Email,
+			&i.Detail,
+			&i.MessageID,
+			&i.CreatedAt,
+			&i.Reason,
+			&i.Scope,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const suppressionList = `-- name: SuppressionList :many
 
-SELECT tenant_id, email, reason, message_id, created_at FROM suppressions
+SELECT tenant_id, email, detail, message_id, created_at, reason, scope FROM suppressions
 WHERE tenant_id = $1
   AND ($2::timestamptz IS NULL
        OR (created_at, email) < ($2::timestamptz, $3::text))
@@ -100,8 +180,9 @@ type SuppressionListParams struct {
 	RowLimit       int32
 }
 
-// The suppression list (internal/delivery): addresses a server said do not
-// exist. Emails are stored lower-cased.
+// The suppression list (internal/delivery): addresses a tenant's mail no
+// longer goes to, each with its reason and scope (ALL mail, or SUBSCRIPTION
+// mail only). Emails are stored lower-cased.
 // One page of a tenant's suppressions, newest first, after the keyset cursor
 // (after_created_at, after_email) when given.
 func (q *Queries) SuppressionList(ctx context.Context, arg SuppressionListParams) ([]Suppression, error) {
@@ -121,9 +202,11 @@ func (q *Queries) SuppressionList(ctx context.Context, arg SuppressionListParams
 		if err := rows.Scan(
 			&i.TenantID,
 			&i.Email,
-			&i.Reason,
+			&i.Detail,
 			&i.MessageID,
 			&i.CreatedAt,
+			&i.Reason,
+			&i.Scope,
 		); err != nil {
 			return nil, err
 		}

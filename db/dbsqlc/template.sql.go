@@ -12,7 +12,7 @@ import (
 )
 
 const templateGetMany = `-- name: TemplateGetMany :many
-SELECT tenant_id, key, subject, text_body, html_body, created_at, updated_at FROM templates WHERE tenant_id = $1 AND key = ANY ($2::text[])
+SELECT tenant_id, key, subject, text_body, html_body, created_at, updated_at, category FROM templates WHERE tenant_id = $1 AND key = ANY ($2::text[])
 `
 
 type TemplateGetManyParams struct {
@@ -38,6 +38,7 @@ func (q *Queries) TemplateGetMany(ctx context.Context, arg TemplateGetManyParams
 			&i.HtmlBody,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.Category,
 		); err != nil {
 			return nil, err
 		}
@@ -51,7 +52,7 @@ func (q *Queries) TemplateGetMany(ctx context.Context, arg TemplateGetManyParams
 
 const templateList = `-- name: TemplateList :many
 
-SELECT tenant_id, key, subject, text_body, html_body, created_at, updated_at FROM templates WHERE tenant_id = $1 ORDER BY key
+SELECT tenant_id, key, subject, text_body, html_body, created_at, updated_at, category FROM templates WHERE tenant_id = $1 ORDER BY key
 `
 
 // Notification templates (internal/templates): a tenant's own templates by
@@ -73,6 +74,7 @@ func (q *Queries) TemplateList(ctx context.Context, tenantID uuid.UUID) ([]Templ
 			&i.HtmlBody,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.Category,
 		); err != nil {
 			return nil, err
 		}
@@ -85,11 +87,12 @@ func (q *Queries) TemplateList(ctx context.Context, tenantID uuid.UUID) ([]Templ
 }
 
 const templateUpsert = `-- name: TemplateUpsert :one
-INSERT INTO templates (tenant_id, key, subject, text_body, html_body)
-VALUES ($1, $2, $3, $4, $5)
+INSERT INTO templates (tenant_id, key, subject, text_body, html_body, category)
+VALUES ($1, $2, $3, $4, $5, $6)
 ON CONFLICT (tenant_id, key) DO UPDATE
-SET subject = EXCLUDED.subject, text_body = EXCLUDED.text_body, html_body = EXCLUDED.html_body, updated_at = now()
-RETURNING tenant_id, key, subject, text_body, html_body, created_at, updated_at
+SET subject = EXCLUDED.subject, text_body = EXCLUDED.text_body, html_body = EXCLUDED.html_body,
+    category = EXCLUDED.category, updated_at = now()
+RETURNING tenant_id, key, subject, text_body, html_body, created_at, updated_at, category
 `
 
 type TemplateUpsertParams struct {
@@ -98,6 +101,7 @@ type TemplateUpsertParams struct {
 	Subject  string
 	TextBody string
 	HtmlBody string
+	Category string
 }
 
 func (q *Queries) TemplateUpsert(ctx context.Context, arg TemplateUpsertParams) (Template, error) {
@@ -107,6 +111,7 @@ func (q *Queries) TemplateUpsert(ctx context.Context, arg TemplateUpsertParams) 
 		arg.Subject,
 		arg.TextBody,
 		arg.HtmlBody,
+		arg.Category,
 	)
 	var i Template
 	err := row.Scan(
@@ -117,6 +122,7 @@ func (q *Queries) TemplateUpsert(ctx context.Context, arg TemplateUpsertParams) 
 		&i.HtmlBody,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.Category,
 	)
 	return i, err
 }

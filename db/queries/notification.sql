@@ -10,20 +10,20 @@
 -- payloads (an empty object): the caller has them, and sending a thousand rendered
 -- bodies back would double the statement's traffic.
 INSERT INTO messages (id, tenant_id, sender_key, kind, status, from_addr, to_addrs, cc_addrs, subject,
-                      template_key, idempotency_key, payload, job_id, resent_from)
+                      template_key, idempotency_key, payload, job_id, resent_from, category)
 SELECT u.id, @tenant_id, u.sender_key, u.kind, u.status, u.from_addr,
        ARRAY(SELECT jsonb_array_elements_text(u.to_addrs)),
        ARRAY(SELECT jsonb_array_elements_text(u.cc_addrs)),
        u.subject, NULLIF(u.template_key, ''), NULLIF(u.idempotency_key, ''), u.payload,
-       NULLIF(u.job_id, 0), NULLIF(u.resent_from, '00000000-0000-0000-0000-000000000000'::uuid)
+       NULLIF(u.job_id, 0), NULLIF(u.resent_from, '00000000-0000-0000-0000-000000000000'::uuid), u.category
 FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@sender_keys::text[]) AS sender_key, unnest(@kinds::text[]) AS kind, unnest(@statuses::text[]) AS status,
              unnest(@from_addrs::text[]) AS from_addr, unnest(@to_addrs::jsonb[]) AS to_addrs,
              unnest(@cc_addrs::jsonb[]) AS cc_addrs, unnest(@subjects::text[]) AS subject,
              unnest(@template_keys::text[]) AS template_key, unnest(@idempotency_keys::text[]) AS idempotency_key,
              unnest(@payloads::jsonb[]) AS payload, unnest(@job_ids::bigint[]) AS job_id,
-             unnest(@resent_froms::uuid[]) AS resent_from) AS u
+             unnest(@resent_froms::uuid[]) AS resent_from, unnest(@categories::text[]) AS category) AS u
 RETURNING id, tenant_id, kind, status, from_addr, to_addrs, cc_addrs, subject, template_key, idempotency_key,
-          '{}'::jsonb AS payload, job_id, resent_from, last_error, attempt_count, created_at, updated_at, sent_at, sender_key;
+          '{}'::jsonb AS payload, job_id, resent_from, last_error, attempt_count, created_at, updated_at, sent_at, sender_key, category;
 
 -- name: MessageEventInsertMany :exec
 -- Records the first event of each message of a batch and tells every API
@@ -67,7 +67,8 @@ WHERE i.tenant_id = @tenant_id AND i.key = ANY (@keys::text[]) AND i.expires_at 
 -- once (a worker process loads those of its concurrent deliveries
 -- together): each message, its tenant, the active settings of the
 -- message's sender, and which of the message's recipients (To, Cc, the settings'
--- BCC and archive addresses) are suppressed. Messages are given as
+-- BCC and archive addresses) are suppressed for it (an unsubscribe, scope
+-- SUBSCRIPTION, only for SUBSCRIPTION mail). Messages are given as
 -- parallel arrays of tenant ids and ids; one that does not exist (any
 -- more) has no row. The conditions are kept simple so that the plan is the
 -- primary key's whatever the statistics say; the caller matches each row
@@ -77,6 +78,7 @@ SELECT sqlc.embed(messages), sqlc.embed(tenants), sqlc.embed(sender_settings),
              WHERE sp.tenant_id = messages.tenant_id
                AND sp.email IN (SELECT lower(a) FROM unnest(messages.to_addrs || messages.cc_addrs ||
                                                             sender_settings.bcc || sender_settings.archive_copy_to) AS a)
+               AND (sp.scope = 'ALL' OR messages.category = 'SUBSCRIPTION')
        )::text[] AS suppressed
 FROM messages
 JOIN tenants ON tenants.id = messages.tenant_id

@@ -1,5 +1,6 @@
--- The suppression list (internal/delivery): addresses a server said do not
--- exist. Emails are stored lower-cased.
+-- The suppression list (internal/delivery): addresses a tenant's mail no
+-- longer goes to, each with its reason and scope (ALL mail, or SUBSCRIPTION
+-- mail only). Emails are stored lower-cased.
 
 -- name: SuppressionList :many
 -- One page of a tenant's suppressions, newest first, after the keyset cursor
@@ -12,14 +13,31 @@ ORDER BY created_at DESC, email DESC
 LIMIT @row_limit;
 
 -- name: SuppressionFind :many
--- Which of the given lower-cased addresses the tenant has suppressed.
-SELECT email FROM suppressions WHERE tenant_id = @tenant_id AND email = ANY (@emails::text[]);
+-- Which of the given lower-cased addresses the tenant has suppressed, with
+-- the scope of each.
+SELECT email, scope FROM suppressions WHERE tenant_id = @tenant_id AND email = ANY (@emails::text[]);
 
--- name: SuppressionInsert :exec
--- Suppresses an address; an address already suppressed keeps its first reason.
-INSERT INTO suppressions (tenant_id, email, reason, message_id)
-VALUES (@tenant_id, lower(@email), @reason, sqlc.narg(message_id))
-ON CONFLICT (tenant_id, email) DO NOTHING;
+-- name: SuppressionGet :one
+SELECT * FROM suppressions WHERE tenant_id = @tenant_id AND email = lower(@email);
+
+-- name: SuppressionInsert :many
+-- Suppresses an address and returns the row that now stands (none when a
+-- concurrent insert of the same address is not visible yet). An address
+-- already suppressed keeps its first reason, except that a suppression of
+-- ALL mail replaces one of SUBSCRIPTION mail only.
+WITH ins AS (
+    INSERT INTO suppressions (tenant_id, email, reason, scope, detail, message_id)
+    VALUES (@tenant_id, lower(@email), @reason, @scope, @detail, sqlc.narg(message_id))
+    ON CONFLICT (tenant_id, email) DO UPDATE
+    SET reason = EXCLUDED.reason, scope = EXCLUDED.scope, detail = EXCLUDED.detail,
+        message_id = EXCLUDED.message_id, created_at = now()
+    WHERE suppressions.scope = 'SUBSCRIPTION' AND EXCLUDED.scope = 'ALL'
+    RETURNING *
+)
+SELECT * FROM ins
+UNION ALL
+SELECT * FROM suppressions
+WHERE tenant_id = @tenant_id AND email = lower(@email) AND NOT EXISTS (SELECT 1 FROM ins);
 
 -- name: SuppressionDelete :execrows
 DELETE FROM suppressions WHERE tenant_id = @tenant_id AND email = lower(@email);

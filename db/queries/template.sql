@@ -9,8 +9,9 @@ SELECT * FROM templates WHERE tenant_id = @tenant_id ORDER BY key;
 SELECT * FROM templates WHERE tenant_id = @tenant_id AND key = ANY (@keys::text[]);
 
 -- name: TemplateUpsert :one
-INSERT INTO templates (tenant_id, key, subject, text_body, html_body)
-VALUES (@tenant_id, @key, @subject, @text_body, @html_body)
+INSERT INTO templates (tenant_id, key, subject, text_body, html_body, category)
+VALUES (@tenant_id, @key, @subject, @text_body, @html_body, @category)
 ON CONFLICT (tenant_id, key) DO UPDATE
-SET subject = EXCLUDED.subject, text_body = EXCLUDED.text_body, html_body = EXCLUDED.html_body, updated_at = now()
+SET subject = EXCLUDED.subject, text_body = EXCLUDED.text_body, html_body = EXCLUDED.html_body,
+    category = EXCLUDED.category, updated_at = now()
 RETURNING *;

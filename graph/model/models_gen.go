@@ -433,8 +433,11 @@ type Subscription struct {
 }
 
 type Suppression struct {
-	Email     string    `json:"email"`
-	Reason    string    `json:"reason"`
+	Email  string                   `json:"email"`
+	Reason outbox.SuppressionReason `json:"reason"`
+	Scope  outbox.SuppressionScope  `json:"scope"`
+	// What suppressed it in words: for a bounce, the server's reply.
+	Detail    *string   `json:"detail,omitempty"`
 	CreatedAt time.Time `json:"createdAt"`
 }
 
@@ -449,10 +452,11 @@ type SuppressionEdge struct {
 }
 
 type Template struct {
-	Key     string  `json:"key"`
-	Subject string  `json:"subject"`
-	Text    *string `json:"text,omitempty"`
-	HTML    *string `json:"html,omitempty"`
+	Key      string                  `json:"key"`
+	Subject  string                  `json:"subject"`
+	Text     *string                 `json:"text,omitempty"`
+	HTML     *string                 `json:"html,omitempty"`
+	Category outbox.TemplateCategory `json:"category"`
 	// Whether this is the built-in default (the tenant has not changed it).
 	BuiltIn   bool       `json:"builtIn"`
 	UpdatedAt *time.Time `json:"updatedAt,omitempty"`
@@ -463,6 +467,8 @@ type TemplateInput struct {
 	Subject string  `json:"subject"`
 	Text    *string `json:"text,omitempty"`
 	HTML    *string `json:"html,omitempty"`
+	// Default TRANSACTIONAL.
+	Category *outbox.TemplateCategory `json:"category,omitempty"`
 }
 
 type TemplatePreview struct {

@@ -42,6 +42,7 @@ import (
 	"github.com/outbox/outbox/internal/templates"
 	"github.com/outbox/outbox/internal/tenant"
 	"github.com/outbox/outbox/internal/transport"
+	"github.com/outbox/outbox/internal/unsubscribe"
 	"github.com/outbox/outbox/internal/verify"
 	"github.com/outbox/outbox/worker"
 )
@@ -211,9 +212,10 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	)
 	deps.Verify = verifications
 	tpls := templates.NewService(a.store, templates.Limits{})
+	unsubscribes := unsubscribe.NewService(a.store, keyring, unsubscribe.Config{PublicURL: cfg.PublicURL, Mailto: cfg.UnsubscribeMailto})
 	a.delivery = delivery.NewService(delivery.Deps{
 		Store: a.store, Jobs: a.river, Senders: senders, Templates: tpls, Relay: a.relay,
-		Limiter: ratelimit.New(a.pool), Logger: logger,
+		Limiter: ratelimit.New(a.pool), Logger: logger, Unsubscribe: unsubscribes,
 	}, deliveryOpts)
 	deps.Delivery = a.delivery
 
@@ -253,6 +255,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		GraphiQL:      !cfg.Production(),
 		Instrument:    m.Middleware,
 	}
+	routes.Unsubscribe = pages.UnsubscribePage(unsubscribes, logger)
 	if !cfg.Production() {
 		relayInUse := ""
 		if cfg.PlatformSMTPURL != "" {

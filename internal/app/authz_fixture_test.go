@@ -201,7 +201,7 @@ func (f *fixture) suppression(t *testing.T) (string, bool) {
 	if f.suppressed == "" {
 		f.suppressed = "gone-a@example.com"
 		_, err := f.b.app.Store().Pool().Exec(context.Background(),
-			`INSERT INTO suppressions (tenant_id, email, reason) VALUES ($1, $2, '550 5.1.1 no such user')`, f.tenantA, f.suppressed)
+			`INSERT INTO suppressions (tenant_id, email, reason, scope, detail) VALUES ($1, $2, 'BOUNCE', 'ALL', '550 5.1.1 no such user')`, f.tenantA, f.suppressed)
 		require.NoError(t, err)
 		f.leaks = append(f.leaks, f.suppressed)
 	}

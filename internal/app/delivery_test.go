@@ -237,14 +237,16 @@ func TestDeliveryFailuresAndSuppression(t *testing.T) {
 	var list struct {
 		Suppressions struct {
 			Edges []struct {
-				Node struct{ Email, Reason string }
+				Node struct{ Email, Reason, Scope, Detail string }
 			}
 		}
 	}
-	b.do(t, member, `{ suppressions(first: 10) { edges { node { email reason createdAt } } pageInfo { hasNextPage endCursor } } }`, nil).MustDecode(t, &list)
+	b.do(t, member, `{ suppressions(first: 10) { edges { node { email reason scope detail createdAt } } pageInfo { hasNextPage endCursor } } }`, nil).MustDecode(t, &list)
 	require.Len(t, list.Suppressions.Edges, 1)
 	require.Equal(t, "gone@example.com", list.Suppressions.Edges[0].Node.Email)
-	require.Contains(t, list.Suppressions.Edges[0].Node.Reason, "5.1.1")
+	require.Equal(t, "BOUNCE", list.Suppressions.Edges[0].Node.Reason)
+	require.Equal(t, "ALL", list.Suppressions.Edges[0].Node.Scope)
+	require.Contains(t, list.Suppressions.Edges[0].Node.Detail, "5.1.1")
 
 	conns := relay.Connections()
 	later := b.sendNotification(t, member, map[string]any{"to": []string{"gone@example.com"}, "subject": "s", "text": "t"})

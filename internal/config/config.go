@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	netmail "net/mail"
 	"net/url"
 	"slices"
 	"strconv"
@@ -78,6 +79,12 @@ type Config struct {
 	// PlatformFrom is OUTBOX_PLATFORM_FROM / --platform-from, the platform's
 	// sender address (default notifications@outbox.localhost).
 	PlatformFrom string
+	// UnsubscribeMailto is OUTBOX_UNSUBSCRIBE_MAILTO / --unsubscribe-mailto,
+	// the address of the mailto: link in the List-Unsubscribe header of
+	// SUBSCRIPTION mail, beside the https one-click link. Set it only to a
+	// mailbox someone acts on: Outbox reads no inbound mail. Default ""
+	// (the header has the https link alone).
+	UnsubscribeMailto string
 	// PlatformSMTPURL is OUTBOX_PLATFORM_SMTP_URL / --platform-smtp-url, the
 	// platform relay as smtp://user:pass@host:port?security=starttls|tls|none.
 	// Empty (default) delivers platform mail to the built-in dev mailbox.
@@ -349,6 +356,7 @@ func Bind(fs *flag.FlagSet, c *Config, getenv func(string) string) (envErrors fu
 	b.str(&c.PublicURL, "public-url", "OUTBOX_PUBLIC_URL", "", "public base URL of links in mail (default http://<http-addr>)")
 	b.str(&c.PlatformName, "platform-name", "OUTBOX_PLATFORM_NAME", "Outbox", "platform name in \"<tenant> via <platform>\"")
 	b.str(&c.PlatformFrom, "platform-from", "OUTBOX_PLATFORM_FROM", "notifications@outbox.localhost", "platform sender address")
+	b.str(&c.UnsubscribeMailto, "unsubscribe-mailto", "OUTBOX_UNSUBSCRIBE_MAILTO", "", "mailto: address of List-Unsubscribe, beside the https link (a mailbox someone acts on; default none)")
 	b.str(&c.PlatformSMTPURL, "platform-smtp-url", "OUTBOX_PLATFORM_SMTP_URL", "", "platform relay smtp://user:pass@host:port?security=starttls|tls|none; empty uses the dev mailbox")
 	b.str(&c.SecretKey, "secret-key", "OUTBOX_SECRET_KEY", "", "keyring sealing stored passwords: kid:base64key[,…]")
 	b.str(&c.JWTSecret, "jwt-secret", "OUTBOX_JWT_SECRET", "", "HS256 secret of platform user tokens")
@@ -462,6 +470,11 @@ func (c *Config) Validate() error {
 	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
 	if c.PlatformFrom == "" || !strings.Contains(c.PlatformFrom, "@") {
 		bad("OUTBOX_PLATFORM_FROM", "must be an email address")
+	}
+	if c.UnsubscribeMailto != "" {
+		if a, err := netmail.ParseAddress(c.UnsubscribeMailto); err != nil || a.Name != "" || a.Address != c.UnsubscribeMailto || strings.ContainsAny(c.UnsubscribeMailto, "?&%<>,") {
+			bad("OUTBOX_UNSUBSCRIBE_MAILTO", "must be a bare email address")
+		}
 	}
 	if c.PlatformSMTPURL != "" {
 		if _, err := ParseRelayURL(c.PlatformSMTPURL); err != nil {

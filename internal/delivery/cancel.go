@@ -95,7 +95,8 @@ func (s *Service) Resend(ctx context.Context, id uuid.UUID) (outbox.Message, err
 	}
 	d := draft{
 		id: uuid.New(), sender: orig.Sender, to: orig.To, cc: orig.Cc, subject: orig.Subject, templateKey: orig.Template,
-		payload: payload, resentFrom: orig.ID,
+		category: orig.Category,
+		payload:  payload, resentFrom: orig.ID,
 	}
 	msgs, err := s.enqueue(ctx, sc, []draft{d})
 	if err != nil {

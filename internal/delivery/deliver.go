@@ -115,8 +115,16 @@ func (s *Service) Deliver(ctx context.Context, args JobArgs, run Run) Outcome {
 		}
 		return done() // cancelled (or finished) meanwhile
 	}
+	mail := buildMessage(d.msg, p, active, d.env)
+	if mail.Headers, err = s.listHeaders(d.tenant, d.msg); err != nil {
+		s.deps.Logger.ErrorContext(ctx, "delivery: signing the unsubscribe link", "tenant", d.tenant.Slug, "error", err)
+		return d.settle(ctx, transport.Attempt{}, &transport.Failure{
+			Category: outbox.CategoryInternal, Message: "the unsubscribe link could not be signed",
+			Hint: "an operator has to check the server (OUTBOX_SECRET_KEY); Outbox will try again", Temporary: true,
+		})
+	}
 	sendCtx, stop := context.WithTimeout(ctx, s.opts.SendTimeout)
-	att, err := d.route.send(sendCtx, buildMessage(d.msg, p, active, d.env))
+	att, err := d.route.send(sendCtx, mail)
 	stop()
 	d.sentAt = time.Now().Add(-att.Duration)
 	return d.settle(ctx, att, err)
@@ -304,7 +312,8 @@ func (d *delivery) record(ctx context.Context, change db.StatusChange, f *transp
 	}
 	err := d.s.deps.Store.InTx(ctx, func(tx *db.Tx) error {
 		if suppress {
-			if err := tx.SuppressionInsert(ctx, d.tenant.ID, f.Recipient, f.Reply(), d.msg.ID); err != nil {
+			s := outbox.Suppression{Email: f.Recipient, Reason: outbox.SuppressionBounce, Scope: outbox.ScopeAll, Detail: f.Reply(), MessageID: d.msg.ID}
+			if _, err := tx.SuppressionInsert(ctx, d.tenant.ID, s); err != nil {
 				return err
 			}
 		}

@@ -314,7 +314,9 @@ func TestDeliverSuppression(t *testing.T) {
 	page, err := b.svc.Suppressions(ctx, 10, "")
 	require.NoError(t, err)
 	require.Len(t, page.Items, 1)
-	require.Contains(t, page.Items[0].Reason, "5.1.1")
+	require.Equal(t, outbox.SuppressionBounce, page.Items[0].Reason)
+	require.Equal(t, outbox.ScopeAll, page.Items[0].Scope)
+	require.Contains(t, page.Items[0].Detail, "5.1.1")
 
 	// ...so messages queued before reach only the others, or end
 	// SUPPRESSED without a connection.

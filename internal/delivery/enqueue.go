@@ -86,7 +86,9 @@ func (s *Service) enqueue(ctx context.Context, sc *sendContext, drafts []draft) 
 }
 
 // markSuppressed looks up the drafts' To and Cc addresses in the tenant's
-// suppression list (one query) and marks the drafts with none left.
+// suppression list (one query) and marks the drafts with none left: an
+// address suppressed for SUBSCRIPTION mail only still gets TRANSACTIONAL
+// mail.
 func (s *Service) markSuppressed(ctx context.Context, tenant outbox.Tenant, drafts []draft) error {
 	var addrs []string
 	for _, d := range drafts {
@@ -104,15 +106,11 @@ func (s *Service) markSuppressed(ctx context.Context, tenant outbox.Tenant, draf
 	if len(found) == 0 {
 		return nil
 	}
-	suppressed := make(map[string]bool, len(found))
-	for _, a := range found {
-		suppressed[a] = true
-	}
 	for i := range drafts {
 		all := true
 		var hit []string
 		for _, a := range append(append([]string{}, drafts[i].to...), drafts[i].cc...) {
-			if suppressed[strings.ToLower(a)] {
+			if scope, ok := found[strings.ToLower(a)]; ok && scope.Blocks(drafts[i].category) {
 				hit = append(hit, a)
 			} else {
 				all = false
@@ -275,7 +273,7 @@ func (s *Service) insert(ctx context.Context, tx *db.Tx, sc *sendContext, drafts
 		}
 		news[n] = db.NewMessage{
 			ID: d.id, Sender: d.sender, Kind: outbox.KindNotification, Status: status, From: sc.senders[d.sender].from, To: d.to, Cc: d.cc,
-			Subject: d.subject, Template: d.templateKey, IdempotencyKey: d.idempotencyKey, Payload: d.payload,
+			Subject: d.subject, Template: d.templateKey, Category: d.category, IdempotencyKey: d.idempotencyKey, Payload: d.payload,
 			JobID: jobIDs[d.id], ResentFrom: d.resentFrom, Detail: detail,
 		}
 	}

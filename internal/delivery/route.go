@@ -207,3 +207,13 @@ func domainOf(addr, fallback string) string {
 	}
 	return d
 }
+
+// listHeaders returns the List-Unsubscribe header fields of msg: those of
+// its one recipient for SUBSCRIPTION mail (Send allows it no other), none
+// for TRANSACTIONAL mail or without an Unsubscriber.
+func (s *Service) listHeaders(tenant outbox.Tenant, msg outbox.Message) (map[string]string, error) {
+	if msg.Category != outbox.CategorySubscription || s.deps.Unsubscribe == nil || len(msg.To) == 0 {
+		return nil, nil
+	}
+	return s.deps.Unsubscribe.Headers(tenant.ID, msg.To[0])
+}

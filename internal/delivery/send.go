@@ -62,10 +62,12 @@ type payload struct {
 type draft struct {
 	id uuid.UUID
 	// sender is the key of the sender it goes out through.
-	sender         string
-	to, cc         []string
-	subject        string
-	templateKey    string
+	sender      string
+	to, cc      []string
+	subject     string
+	templateKey string
+	// category is the template's; "" (no template) is TRANSACTIONAL.
+	category       outbox.TemplateCategory
 	idempotencyKey string
 	// requestHash identifies the request an idempotency key is used with
 	// (see requestHash); set only with a key.
@@ -245,6 +247,12 @@ func (s *Service) prepare(sc *sendContext, prefix string, in SendInput) (draft, 
 				return draft{}, err
 			}
 			return draft{}, outbox.Invalid(prefix+"template", "there is no template %q: save one with upsertTemplate first", in.Template)
+		}
+		d.category = tpl.Category.OrTransactional()
+		if d.category == outbox.CategorySubscription && len(d.to)+len(d.cc) > 1 {
+			// The unsubscribe link names one recipient: with several, any
+			// of them could unsubscribe the others.
+			return draft{}, outbox.Invalid(prefix+"to", "template %q is SUBSCRIPTION mail, which goes to one recipient per message (its unsubscribe link is that recipient's); send one notification per recipient", in.Template)
 		}
 		prepared := sc.prepared[in.Template]
 		if prepared == nil {

@@ -8,7 +8,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/google/uuid"
 	"github.com/riverqueue/river"
 	"github.com/stretchr/testify/require"
 
@@ -191,7 +190,10 @@ func TestSendToSuppressedAddress(t *testing.T) {
 	ctx := b.tenant(t, "acme")
 	tenant, _ := outbox.TenantFromContext(ctx)
 	require.NoError(t, b.store.InTx(ctx, func(tx *db.Tx) error {
-		return tx.SuppressionInsert(ctx, tenant.ID, "Gone@Example.com", "550 5.1.1 no such user", uuid.Nil)
+		_, err := tx.SuppressionInsert(ctx, tenant.ID, outbox.Suppression{
+			Email: "Gone@Example.com", Reason: outbox.SuppressionBounce, Scope: outbox.ScopeAll, Detail: "550 5.1.1 no such user",
+		})
+		return err
 	}))
 
 	row, err := b.svc.Send(ctx, raw("gone@example.COM"))

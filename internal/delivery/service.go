@@ -54,6 +54,16 @@ type Deps struct {
 	Relay   relay.Sender
 	Limiter Limiter
 	Logger  *slog.Logger
+	// Unsubscribe, when not nil, gives SUBSCRIPTION mail its
+	// List-Unsubscribe headers (*unsubscribe.Service); nil sends it
+	// without them.
+	Unsubscribe Unsubscriber
+}
+
+// Unsubscriber makes the one-click unsubscribe headers of a tenant's
+// SUBSCRIPTION mail to recipient.
+type Unsubscriber interface {
+	Headers(tenantID uuid.UUID, recipient string) (map[string]string, error)
 }
 
 // Options are the settings of a Service. Zero fields take the defaults

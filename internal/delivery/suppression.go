@@ -3,6 +3,7 @@ package delivery
 import (
 	"context"
 	"encoding/base64"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,10 +19,14 @@ const (
 	MaxPageSize     = 500
 )
 
-// Suppression is an address the tenant's mail no longer goes to.
+// Suppression is an address the tenant's mail (all of it, or its
+// SUBSCRIPTION mail) no longer goes to.
 type Suppression struct {
-	Email     string
-	Reason    string
+	Email  string
+	Reason outbox.SuppressionReason
+	Scope  outbox.SuppressionScope
+	// Detail is, for a bounce, the server's reply; "" for none.
+	Detail    string
 	CreatedAt time.Time
 	// Cursor is the position of this entry, for the after argument.
 	Cursor string
@@ -66,7 +71,7 @@ func (s *Service) Suppressions(ctx context.Context, first int, after string) (Su
 			page.HasNext = true
 			break
 		}
-		page.Items = append(page.Items, Suppression{Email: r.Email, Reason: r.Reason, CreatedAt: r.CreatedAt, Cursor: encodeCursor(r.CreatedAt, r.Email)})
+		page.Items = append(page.Items, suppressionOf(r))
 	}
 	return page, nil
 }
@@ -91,6 +96,49 @@ func (s *Service) RemoveSuppression(ctx context.Context, email string) (bool, er
 		return audit.Record(ctx, tx, "suppression.remove", strings.ToLower(addr), nil, nil)
 	})
 	return removed, err
+}
+
+// AddSuppression stops the tenant's mail to email for reason (""
+// is MANUAL), with an audit entry, and returns the suppression that now
+// stands: an unsubscribe (UNSUBSCRIBED) stops SUBSCRIPTION mail only, every
+// other reason all mail. An address already suppressed keeps its
+// suppression, unless the new one stops all mail and the old one only
+// SUBSCRIPTION mail. It returns EINVALID for a malformed address or an
+// unknown reason.
+func (s *Service) AddSuppression(ctx context.Context, email string, reason outbox.SuppressionReason) (Suppression, error) {
+	tenant, err := outbox.RequireTenant(ctx)
+	if err != nil {
+		return Suppression{}, err
+	}
+	addr, err := mailaddr.Normalize("email", email)
+	if err != nil {
+		return Suppression{}, err
+	}
+	if reason == "" {
+		reason = outbox.SuppressionManual
+	}
+	if !slices.Contains(outbox.SuppressionReasons, reason) {
+		return Suppression{}, outbox.Invalid("reason", "%q is not a suppression reason", reason)
+	}
+	var saved outbox.Suppression
+	err = s.deps.Store.InTx(ctx, func(tx *db.Tx) error {
+		var err error
+		saved, err = tx.SuppressionInsert(ctx, tenant.ID, outbox.Suppression{Email: strings.ToLower(addr), Reason: reason, Scope: reason.Scope()})
+		if err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, "suppression.add", saved.Email, nil, map[string]any{
+			"reason": saved.Reason, "scope": saved.Scope,
+		})
+	})
+	if err != nil {
+		return Suppression{}, err
+	}
+	return suppressionOf(saved), nil
+}
+
+func suppressionOf(r outbox.Suppression) Suppression {
+	return Suppression{Email: r.Email, Reason: r.Reason, Scope: r.Scope, Detail: r.Detail, CreatedAt: r.CreatedAt, Cursor: encodeCursor(r.CreatedAt, r.Email)}
 }
 
 // encodeCursor and decodeCursor turn a position in the list, (created_at,

@@ -21,6 +21,10 @@ type Routes struct {
 	// providers send the browser back; it needs no token, so Anonymous
 	// limits it.
 	OAuthCallback http.Handler
+	// Unsubscribe, when not nil, serves GET and POST /unsubscribe, the
+	// one-click unsubscribe of SUBSCRIPTION mail; Anonymous limits it as
+	// well.
+	Unsubscribe http.Handler
 	// Anonymous limits the requests of the verification page per client
 	// address; nil: unlimited.
 	Anonymous *apilimit.Anonymous
@@ -66,6 +70,11 @@ func NewHandler(rt Routes) http.Handler {
 	mux.Handle("POST /verify", verify)
 	if rt.OAuthCallback != nil {
 		mux.Handle("GET /oauth/callback", instrument("/oauth/callback", LimitAnonymous(rt.Anonymous, rt.OAuthCallback)))
+	}
+	if rt.Unsubscribe != nil {
+		unsubscribe := instrument("/unsubscribe", LimitAnonymous(rt.Anonymous, rt.Unsubscribe))
+		mux.Handle("GET /unsubscribe", unsubscribe)
+		mux.Handle("POST /unsubscribe", unsubscribe)
 	}
 	if rt.Mailbox != nil {
 		mux.HandleFunc("GET /dev/mailbox", rt.Mailbox.List)

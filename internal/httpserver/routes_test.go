@@ -45,7 +45,7 @@ func TestRoutes(t *testing.T) {
 	t.Parallel()
 	var instrumented []string
 	base := httpserver.Routes{
-		GraphQL: echo("graphql"), Ready: echo("ready"), Verify: echo("verify"),
+		GraphQL: echo("graphql"), Ready: echo("ready"), Verify: echo("verify"), Unsubscribe: echo("unsubscribe"),
 		Instrument: func(route string, h http.Handler) http.Handler {
 			instrumented = append(instrumented, route)
 			return h
@@ -54,7 +54,7 @@ func TestRoutes(t *testing.T) {
 	dev := base
 	dev.GraphiQL, dev.Metrics, dev.Mailbox = true, echo("metrics"), mailbox{}
 	prod := httpserver.NewHandler(base)
-	require.Equal(t, []string{"/graphql", "/verify"}, instrumented)
+	require.Equal(t, []string{"/graphql", "/verify", "/unsubscribe"}, instrumented)
 	devH := httpserver.NewHandler(dev)
 
 	tests := []struct {
@@ -73,6 +73,8 @@ func TestRoutes(t *testing.T) {
 		{"readyz", prod, http.MethodGet, "/readyz", "", 200, "ready "},
 		{"verify GET", prod, http.MethodGet, "/verify", "", 200, "verify "},
 		{"verify POST", prod, http.MethodPost, "/verify", "application/x-www-form-urlencoded", 200, "verify application/x-www-form-urlencoded "},
+		{"unsubscribe GET", prod, http.MethodGet, "/unsubscribe", "", 200, "unsubscribe "},
+		{"unsubscribe POST", prod, http.MethodPost, "/unsubscribe", "application/x-www-form-urlencoded", 200, "unsubscribe application/x-www-form-urlencoded "},
 		{"no graphiql in production", prod, http.MethodGet, "/graphiql", "", 404, ""},
 		{"no mailbox in production", prod, http.MethodGet, "/dev/mailbox", "", 404, ""},
 		{"no metrics without a handler", prod, http.MethodGet, "/metrics", "", 404, ""},

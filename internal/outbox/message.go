@@ -23,6 +23,9 @@ type Message struct {
 	// Template is the key of the template it was rendered from; "" for
 	// none.
 	Template string
+	// Category is the category of its template (TRANSACTIONAL for mail
+	// without one).
+	Category TemplateCategory
 	// IdempotencyKey is the caller's key for the send; "" for none.
 	IdempotencyKey string
 	// ResentFrom is the message this one resends; uuid.Nil for none.

@@ -3,6 +3,8 @@ package templates
 import (
 	"maps"
 	"slices"
+
+	"github.com/outbox/outbox/internal/outbox"
 )
 
 // The variables every template can use besides those of the send. A send's
@@ -88,9 +90,10 @@ var (
 var builtIns = map[string]builtIn{
 	KeyOrderConfirmed: {
 		Template: Template{
-			Key:     KeyOrderConfirmed,
-			BuiltIn: true,
-			Subject: `Order {{.orderNumber}} confirmed – {{.shopName}}`,
+			Key:      KeyOrderConfirmed,
+			BuiltIn:  true,
+			Category: outbox.CategoryTransactional,
+			Subject:  `Order {{.orderNumber}} confirmed – {{.shopName}}`,
 			Text: `Hello {{.customerName}},
 
 thank you for your order {{.orderNumber}} at {{.shopName}}. We have received it and are getting it ready.
@@ -124,9 +127,10 @@ Questions? Write to {{.}}.
 	},
 	KeyOrderShipped: {
 		Template: Template{
-			Key:     KeyOrderShipped,
-			BuiltIn: true,
-			Subject: `Your order {{.orderNumber}} is on its way – {{.shopName}}`,
+			Key:      KeyOrderShipped,
+			BuiltIn:  true,
+			Category: outbox.CategoryTransactional,
+			Subject:  `Your order {{.orderNumber}} is on its way – {{.shopName}}`,
 			Text: `Hello {{.customerName}},
 
 good news: your order {{.orderNumber}} has shipped{{with .carrier}} with {{.}}{{end}}.
@@ -154,9 +158,10 @@ Questions? Write to {{.}}.
 	},
 	KeyVendorNewOrder: {
 		Template: Template{
-			Key:     KeyVendorNewOrder,
-			BuiltIn: true,
-			Subject: `New order {{.orderNumber}} for {{.vendorName}} – {{.shopName}}`,
+			Key:      KeyVendorNewOrder,
+			BuiltIn:  true,
+			Category: outbox.CategoryTransactional,
+			Subject:  `New order {{.orderNumber}} for {{.vendorName}} – {{.shopName}}`,
 			Text: `Hello {{.vendorName}},
 
 you have a new order on {{.shopName}}: {{.orderNumber}}{{with .customerName}}, from {{.}}{{end}}.
@@ -190,9 +195,10 @@ Please ship it soon.
 	},
 	KeyContactReceived: {
 		Template: Template{
-			Key:     KeyContactReceived,
-			BuiltIn: true,
-			Subject: `We received your message – {{.shopName}}`,
+			Key:      KeyContactReceived,
+			BuiltIn:  true,
+			Category: outbox.CategoryTransactional,
+			Subject:  `We received your message – {{.shopName}}`,
 			Text: `Hello {{.name}},
 
 thank you for contacting {{.shopName}}. We have received your message and will answer soon.
@@ -219,9 +225,10 @@ You can also reach us at {{.}}.
 	},
 	KeyPasswordReset: {
 		Template: Template{
-			Key:     KeyPasswordReset,
-			BuiltIn: true,
-			Subject: `Reset your password – {{.shopName}}`,
+			Key:      KeyPasswordReset,
+			BuiltIn:  true,
+			Category: outbox.CategoryTransactional,
+			Subject:  `Reset your password – {{.shopName}}`,
 			Text: `Hello{{with .name}} {{.}}{{end}},
 
 someone asked to reset the password of your {{.shopName}} account. To choose a new one, open this link{{with .expiresIn}} within {{.}}{{end}}:

@@ -67,13 +67,14 @@ func (s *Service) Upsert(ctx context.Context, t Template) (Template, error) {
 	if err := Check(t); err != nil {
 		return Template{}, err
 	}
+	t.Category = t.Category.OrTransactional()
 	var saved Template
 	err = s.store.InTx(ctx, func(tx *db.Tx) error {
 		if saved, err = tx.TemplateUpsert(ctx, tenant.ID, t); err != nil {
 			return err
 		}
 		return audit.Record(ctx, tx, "template.upsert", t.Key, nil, map[string]any{
-			"key": t.Key, "subject": t.Subject, "textBytes": len(t.Text), "htmlBytes": len(t.HTML),
+			"key": t.Key, "category": t.Category, "subject": t.Subject, "textBytes": len(t.Text), "htmlBytes": len(t.HTML),
 		})
 	})
 	return saved, err

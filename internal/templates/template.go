@@ -42,13 +42,19 @@ func CheckKey(field, key string) error {
 	return nil
 }
 
-// Check validates t for saving: the key, the sizes, and each part's syntax
+// Check validates t for saving: the key, the category ("" is
+// TRANSACTIONAL), the sizes, and each part's syntax
 // and restrictions (no {{define}}, {{template}} or {{block}}; HTML that
 // html/template can escape). It returns an EINVALID error naming the field
-// ("key", "subject", "text" or "html") and, for a template error, the line.
+// ("key", "category", "subject", "text" or "html") and, for a template error, the line.
 func Check(t Template) error {
 	if err := CheckKey("key", t.Key); err != nil {
 		return err
+	}
+	switch t.Category {
+	case "", outbox.CategoryTransactional, outbox.CategorySubscription:
+	default:
+		return outbox.Invalid("category", "%q is not a template category: use TRANSACTIONAL or SUBSCRIPTION", t.Category)
 	}
 	if strings.TrimSpace(t.Subject) == "" {
 		return outbox.Invalid("subject", "enter a subject")
