@@ -52,12 +52,17 @@ func New(t testing.TB) *Server {
 // Addr is the server's "127.0.0.1:port", for OUTBOX_DNS_SERVER.
 func (s *Server) Addr() string { return s.addr }
 
-// SetTXT replaces the TXT records of name with one record per value, each
-// of a single string.
+// SetTXT replaces the TXT records of name with one record per value. A
+// value longer than the 255 bytes one string of a TXT record holds is split
+// into strings of 255 bytes, as DNS hosts store a 2048-bit DKIM key.
 func (s *Server) SetTXT(name string, values ...string) {
 	records := make([][]string, len(values))
 	for i, v := range values {
-		records[i] = []string{v}
+		for len(v) > 255 {
+			records[i] = append(records[i], v[:255])
+			v = v[255:]
+		}
+		records[i] = append(records[i], v)
 	}
 	s.SetTXTStrings(name, records...)
 }
@@ -100,7 +105,13 @@ func (s *Server) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
 			}
 		}
 	}
-	w.WriteMsg(m) //nolint:errcheck // the client retries
+	if err := w.WriteMsg(m); err != nil {
+		// A record that does not pack (a string over 255 bytes set with
+		// SetTXTStrings): answer SERVFAIL rather than let the client time out.
+		fail := new(dns.Msg)
+		fail.SetRcode(r, dns.RcodeServerFailure)
+		w.WriteMsg(fail) //nolint:errcheck // the client times out then
+	}
 }
 
 func fqdn(name string) string { return dns.Fqdn(strings.ToLower(name)) }
