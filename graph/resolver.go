@@ -5,6 +5,7 @@ import (
 
 	"github.com/outbox/outbox/internal/audit"
 	"github.com/outbox/outbox/internal/delivery"
+	"github.com/outbox/outbox/internal/domains"
 	"github.com/outbox/outbox/internal/logs"
 	"github.com/outbox/outbox/internal/operator"
 	"github.com/outbox/outbox/internal/partner"
@@ -29,6 +30,8 @@ type Resolver struct {
 	// suppression list.
 	Delivery *delivery.Service
 	// Operator carries out the platform operators' operations.
+	// Domains manages sending domains.
+	Domains  *domains.Service
 	Operator *operator.Service
 	Logger   *slog.Logger
 }

@@ -78,6 +78,12 @@ func (s *Service) Deliver(ctx context.Context, args JobArgs, run Run) Outcome {
 		return d.finish(ctx, outbox.StatusSuppressed, nil, nil, "not sent: suppressed address "+strings.Join(d.env.dropped, ", "), done())
 	}
 	d.route = s.route(active)
+	m := buildMessage(d.msg, p, active, d.env)
+	if !d.route.own {
+		if err := s.authenticate(ctx, d.tenant, active, &m); err != nil {
+			return retry(err)
+		}
+	}
 
 	wait, err := s.reserve(ctx, d.route, d.env.count())
 	switch {
@@ -116,7 +122,7 @@ func (s *Service) Deliver(ctx context.Context, args JobArgs, run Run) Outcome {
 		return done() // cancelled (or finished) meanwhile
 	}
 	sendCtx, stop := context.WithTimeout(ctx, s.opts.SendTimeout)
-	att, err := d.route.send(sendCtx, buildMessage(d.msg, p, active, d.env))
+	att, err := d.route.send(sendCtx, m)
 	stop()
 	d.sentAt = time.Now().Add(-att.Duration)
 	return d.settle(ctx, att, err)

@@ -28,6 +28,15 @@ type Config struct {
 	// checks the domain again (OUTBOX_DOMAIN_CHECK_INTERVAL); zero is
 	// DefaultCheckInterval.
 	CheckInterval time.Duration
+	// PlatformFrom is the platform's address, which unauthenticated BRANDED
+	// mail is rewritten to.
+	PlatformFrom string
+	// PlatformSigned says that PLATFORM mail is DKIM-signed
+	// (OUTBOX_PLATFORM_DKIM_KEY is set).
+	PlatformSigned bool
+	// SendUnauthenticated says that BRANDED mail from a domain that is not
+	// VERIFIED goes out as it is (OUTBOX_BRANDED_UNAUTHENTICATED=send).
+	SendUnauthenticated bool
 }
 
 // Service manages the sending domains of tenants. It is safe for
@@ -424,3 +433,13 @@ func (s *Service) DMARCPolicy(ctx context.Context, domain string) (string, error
 func auditView(d outbox.SendingDomain) map[string]string {
 	return map[string]string{"domain": d.Domain, "status": string(d.Status), "selector": d.Selector}
 }
+
+// CheckJobArgs is the River job that checks the domains due for a check.
+type CheckJobArgs struct{}
+
+// Kind names the job in River.
+func (CheckJobArgs) Kind() string { return "sending_domain_check" }
+
+// CheckBatch is how many domains one run of the job checks at most; the
+// next run goes on with the rest.
+const CheckBatch = 500
