@@ -71,7 +71,9 @@ func brandedBundle(t *testing.T, from string, env map[string]string) (*bundle, *
 
 func (b *bundle) deliverability(t *testing.T, token string) deliverability {
 	t.Helper()
-	var got struct{ SenderSettings struct{ Deliverability deliverability } }
+	var got struct {
+		SenderSettings struct{ Deliverability deliverability }
+	}
 	b.do(t, token, deliverabilityQuery, nil).MustDecode(t, &got)
 	return got.SenderSettings.Deliverability
 }
