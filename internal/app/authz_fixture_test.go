@@ -39,6 +39,8 @@ type fixture struct {
 	vendor, vendorVerification    string
 	own, ownTest, ownVerification string
 	partner                       *partnerClient
+	// sendingDomain: a sending domain of A.
+	sendingDomain string
 	// leaks are identifiers of A that no answer to B may contain.
 	leaks []string
 	// changes are the ids of the objects triggers changed, by the token of

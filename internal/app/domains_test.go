@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/emersion/go-msgauth/dkim"
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	"github.com/outbox/outbox/internal/dnstest"
@@ -203,4 +204,34 @@ func verifyDKIM(t *testing.T, dns *dnstest.Server, raw []byte, domain string) {
 	require.Len(t, vs, 1)
 	require.NoError(t, vs[0].Err)
 	require.Equal(t, domain, vs[0].Domain)
+}
+
+// sendingDomainOfA returns a sending domain of A, the same on every call.
+func (f *fixture) sendingDomainOfA(t *testing.T) (string, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.sendingDomain == "" {
+		f.sendingDomain = f.addSendingDomain(t)
+		f.leaks = append(f.leaks, f.sendingDomain)
+	}
+	return f.sendingDomain, f.sendingDomain != ""
+}
+
+// freshSendingDomain adds a new sending domain of A, to be removed.
+func (f *fixture) freshSendingDomain(t *testing.T) (string, bool) {
+	id := f.addSendingDomain(t)
+	f.leak(id)
+	return id, id != ""
+}
+
+func (f *fixture) addSendingDomain(t *testing.T) string {
+	var got struct{ AddSendingDomain struct{ ID string } }
+	resp := f.b.do(t, f.adminA, `mutation($d: String!) { addSendingDomain(domain: $d) { id } }`,
+		map[string]any{"d": "a-" + uuid.NewString()[:8] + ".example"})
+	if len(resp.Errors) > 0 {
+		t.Errorf("adding a sending domain of A: %s", resp.Raw)
+		return ""
+	}
+	resp.MustDecode(t, &got)
+	return got.AddSendingDomain.ID
 }
