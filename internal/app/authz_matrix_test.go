@@ -233,7 +233,7 @@ func matrixRows() []matrixRow {
 		{op: "Mutation.revokePartnerClient", query: `mutation($id: ID!) { revokePartnerClient(id: $id) { id revokedAt } }`,
 			vars: idVar("id"), object: (*fixture).partnerOfA, probe: clientProbe, allow: allowAdmin},
 		{op: "Mutation.addSendingDomain", query: `mutation($d: String!) { addSendingDomain(domain: $d) { id domain } }`,
-			vars: func(string) map[string]any { return map[string]any{"d": "shop-" + uuid.NewString()[:8] + ".example"} },
+			vars:  func(string) map[string]any { return map[string]any{"d": "shop-" + uuid.NewString()[:8] + ".example"} },
 			allow: allowSettingsWrite},
 		{op: "Mutation.checkSendingDomain", query: `mutation($id: ID!) { checkSendingDomain(id: $id) { id status } }`, vars: idVar("id"),
 			object: (*fixture).sendingDomainOfA, probe: domainProbe, allow: allowSettingsWrite},

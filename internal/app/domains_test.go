@@ -3,7 +3,14 @@ package app_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -234,4 +241,34 @@ func (f *fixture) addSendingDomain(t *testing.T) string {
 	}
 	resp.MustDecode(t, &got)
 	return got.AddSendingDomain.ID
+}
+
+// TestPlatformMailSignedWithThePlatformKey sends PLATFORM mail with
+// OUTBOX_PLATFORM_DKIM_KEY set: it arrives signed d=<platform domain>,
+// s=OUTBOX_PLATFORM_DKIM_SELECTOR, and verifies.
+func TestPlatformMailSignedWithThePlatformKey(t *testing.T) {
+	t.Parallel()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), "dkim.pem")
+	require.NoError(t, os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600))
+	pub, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	require.NoError(t, err)
+	dns := dnstest.New(t)
+	dns.SetTXT("mail2026._domainkey.platform.example", "v=DKIM1; k=rsa; p="+base64.StdEncoding.EncodeToString(pub))
+
+	b, platform := relayBundle(t, setupOpts{env: map[string]string{
+		"OUTBOX_DNS_SERVER": dns.Addr(), "OUTBOX_PLATFORM_FROM": "notifications@platform.example",
+		"OUTBOX_PLATFORM_DKIM_KEY": path, "OUTBOX_PLATFORM_DKIM_SELECTOR": "mail2026",
+	}})
+	admin := b.token(t, "acme", "admin")
+	dl := b.deliverability(t, admin)
+	require.True(t, dl.Authenticated)
+	require.Equal(t, "platform.example", dl.FromDomain)
+	b.sendNotification(t, admin, map[string]any{"to": []string{"buyer@example.com"}, "subject": "Platform hello", "text": "Thanks!"})
+	raw := rawWithSubject(t, platform, "Platform hello")
+	require.Contains(t, string(raw), "s=mail2026")
+	verifyDKIM(t, dns, raw, "platform.example")
 }
