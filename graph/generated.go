@@ -2951,7 +2951,7 @@ type DnsRecord {
 type Deliverability {
   "The domain of the sender's own From address."
   fromDomain: String!
-  "Whether the mail is DKIM-signed by (or, for SMTP and HTTP, has an SPF record at) its From domain."
+  "Whether the mail is DKIM-signed by its From domain (PLATFORM, BRANDED), or, for SMTP and HTTP, whether that domain publishes an SPF record or a DKIM key at a selector providers commonly use."
   authenticated: Boolean!
   "The p= of the From domain's DMARC record (none, quarantine, reject); null when it has none or DNS did not answer."
   dmarcPolicy: String

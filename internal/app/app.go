@@ -180,7 +180,26 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	if err != nil {
 		return nil, fmt.Errorf("creating the River client: %w", err)
 	}
+	resolver, err := domains.NewResolver(cfg.DNSServer, 0)
+	if err != nil {
+		return nil, fmt.Errorf("OUTBOX_DNS_SERVER: %w", err)
+	}
+	if cfg.PlatformDKIMKey != "" && deliveryOpts.PlatformSigner == nil {
+		signer, err := domains.LoadSigner(cfg.PlatformFrom[strings.LastIndexByte(cfg.PlatformFrom, '@')+1:], cfg.PlatformDKIMSelector, cfg.PlatformDKIMKey)
+		if err != nil {
+			return nil, fmt.Errorf("OUTBOX_PLATFORM_DKIM_KEY: %w", err)
+		}
+		deliveryOpts.PlatformSigner = signer
+	}
+	deliveryOpts.SendUnauthenticated = cfg.BrandedUnauthenticated == "send"
+	sendingDomains := domains.NewService(a.store, keyring, resolver, domains.Config{
+		Records: domains.Records{SPFInclude: cfg.SPFInclude()}, CheckInterval: cfg.DomainCheckInterval,
+		PlatformFrom: cfg.PlatformFrom, PlatformSigned: deliveryOpts.PlatformSigner != nil,
+		SendUnauthenticated: deliveryOpts.SendUnauthenticated,
+	}, logger)
+	deps.Domains = sendingDomains
 	senderOpts := opts.Sender
+	senderOpts.DomainSteps = sendingDomains.OwnDomainSteps
 	senderOpts.AddrPolicy = addrPolicy(cfg)
 	senderOpts.Plans = cfg.Plans()
 	senders := sender.NewService(a.store, a.river, keyring, sender.Platform{Name: cfg.PlatformName, From: cfg.PlatformFrom}, senderOpts)
@@ -202,24 +221,6 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		opts.Verify,
 	)
 	deps.Verify = verifications
-	resolver, err := domains.NewResolver(cfg.DNSServer, 0)
-	if err != nil {
-		return nil, fmt.Errorf("OUTBOX_DNS_SERVER: %w", err)
-	}
-	if cfg.PlatformDKIMKey != "" && deliveryOpts.PlatformSigner == nil {
-		signer, err := domains.LoadSigner(cfg.PlatformFrom[strings.LastIndexByte(cfg.PlatformFrom, '@')+1:], cfg.PlatformDKIMSelector, cfg.PlatformDKIMKey)
-		if err != nil {
-			return nil, fmt.Errorf("OUTBOX_PLATFORM_DKIM_KEY: %w", err)
-		}
-		deliveryOpts.PlatformSigner = signer
-	}
-	deliveryOpts.SendUnauthenticated = cfg.BrandedUnauthenticated == "send"
-	sendingDomains := domains.NewService(a.store, keyring, resolver, domains.Config{
-		Records: domains.Records{SPFInclude: cfg.SPFInclude()}, CheckInterval: cfg.DomainCheckInterval,
-		PlatformFrom: cfg.PlatformFrom, PlatformSigned: deliveryOpts.PlatformSigner != nil,
-		SendUnauthenticated: deliveryOpts.SendUnauthenticated,
-	}, logger)
-	deps.Domains = sendingDomains
 	tpls := templates.NewService(a.store, templates.Limits{})
 	a.delivery = delivery.NewService(delivery.Deps{
 		Store: a.store, Jobs: a.river, Senders: senders, Templates: tpls, Relay: a.relay,

@@ -14,7 +14,6 @@ import (
 	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 
-	"github.com/outbox/outbox/internal/dnstest"
 	"github.com/outbox/outbox/internal/gqlclient"
 )
 
@@ -319,7 +318,7 @@ func schemaOperations(t *testing.T) []string {
 
 func TestAuthorizationMatrix(t *testing.T) {
 	t.Parallel()
-	b := setup(t, setupOpts{noWorkers: true, env: map[string]string{"OUTBOX_DNS_SERVER": dnstest.New(t).Addr()}})
+	b := setup(t, setupOpts{noWorkers: true})
 	f := newFixture(t, b)
 	for _, row := range matrixRows() {
 		t.Run(row.op, func(t *testing.T) {

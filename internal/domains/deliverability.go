@@ -14,8 +14,8 @@ type Deliverability struct {
 	// FromDomain is the domain of the sender's own From address.
 	FromDomain string
 	// Authenticated says the mail is DKIM-signed by FromDomain (BRANDED,
-	// PLATFORM) or FromDomain has an SPF record (SMTP, HTTP: the
-	// provider's servers are expected to be in it).
+	// PLATFORM), or, for SMTP and HTTP, that FromDomain publishes an SPF
+	// record or a DKIM key at a selector providers commonly use.
 	Authenticated bool
 	// DMARCPolicy is the p= of FromDomain's DMARC record, "" for none.
 	DMARCPolicy string
@@ -83,41 +83,23 @@ func (s *Service) Deliverability(ctx context.Context, mode outbox.SenderMode, fr
 	return d, nil
 }
 
-// ownDomainWarnings looks at the SPF and DMARC records of d.FromDomain, a
-// domain whose mail the tenant's own server or API sends: it sets
-// Authenticated, Aligned and DMARCPolicy and returns what is missing. DKIM
-// is the provider's to sign; it is named in a warning only when DMARC asks
-// for alignment.
+// ownDomainWarnings looks at the records of d.FromDomain, a domain whose
+// mail the tenant's own server or API sends (OwnDomainSteps): it sets
+// Authenticated and Aligned (an SPF record and a DKIM key found) and
+// DMARCPolicy, and returns the warnings.
 func (s *Service) ownDomainWarnings(ctx context.Context, d *Deliverability) []string {
 	var out []string
-	txt, err := s.dns.TXT(ctx, d.FromDomain)
-	if err != nil {
-		return []string{fmt.Sprintf("the records of %s could not be looked up: %v", d.FromDomain, err)}
-	}
-	var spf []string
-	for _, strs := range txt {
-		if v := strings.Join(strs, ""); isSPF(v) {
-			spf = append(spf, v)
+	ok := map[string]bool{}
+	for _, c := range s.ownDomainChecks(ctx, d.FromDomain) {
+		ok[c.name] = c.ok
+		if !c.ok {
+			out = append(out, c.name+": "+c.detail)
+		} else if c.name == StepDMARC {
+			d.DMARCPolicy = strings.TrimPrefix(c.detail, "p=")
 		}
 	}
-	switch len(spf) {
-	case 0:
-		out = append(out, "SPF: "+d.FromDomain+" has no SPF record: publish the one your mail provider documents (for example v=spf1 include:<provider> ~all)")
-	case 1:
-		d.Authenticated, d.Aligned = true, true
-	default:
-		out = append(out, "SPF: "+d.FromDomain+" has two SPF records: merge them into one")
-	}
-	p, err := s.DMARCPolicy(ctx, d.FromDomain)
-	switch {
-	case err != nil:
-		out = append(out, fmt.Sprintf("DMARC: the record of %s could not be looked up: %v", d.FromDomain, err))
-	case p == "":
-		out = append(out, "DMARC: "+d.FromDomain+" has no DMARC record: publish "+dmarcValue(d.FromDomain)+" at "+dmarcName(d.FromDomain)+" to start with")
-	default:
-		d.DMARCPolicy = p
-		out = append(out, "DKIM: make sure your mail provider signs with d="+d.FromDomain+" (its DKIM setup page): with p="+p+" receivers check it")
-	}
+	d.Authenticated = ok[StepSPF] || ok[StepDKIM]
+	d.Aligned = d.Authenticated
 	return out
 }
 

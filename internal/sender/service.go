@@ -37,6 +37,8 @@ type Service struct {
 	addrs transport.AddrPolicy
 	// plans are the entitlements of tenants an operator gave none.
 	plans outbox.Entitlements
+	// domainSteps reports the From domain's records after a passed test.
+	domainSteps func(ctx context.Context, fromEmail string) []transport.Step
 }
 
 // Options are the optional settings of a Service.
@@ -51,6 +53,10 @@ type Options struct {
 	// Plans are the entitlements of tenants an operator gave none; the zero
 	// value allows every mode and DefaultMaxSenders senders.
 	Plans outbox.Entitlements
+	// DomainSteps, when set, adds steps to a passed test send: what DNS
+	// says of the From domain (SPF, DKIM, DMARC), as warnings that never
+	// fail the test (domains.Service.OwnDomainSteps).
+	DomainSteps func(ctx context.Context, fromEmail string) []transport.Step
 }
 
 // DefaultMaxSenders is how many senders a tenant may have when neither its
@@ -71,7 +77,7 @@ func NewService(store *db.Store, jobs JobInserter, keyring *secret.Keyring, plat
 	}
 	return &Service{
 		store: store, jobs: jobs, keyring: keyring, platform: platform, testTimeout: opts.TestTimeout,
-		rootCAs: opts.RootCAs, addrs: opts.AddrPolicy, plans: opts.Plans,
+		rootCAs: opts.RootCAs, addrs: opts.AddrPolicy, plans: opts.Plans, domainSteps: opts.DomainSteps,
 	}
 }
 
