@@ -217,7 +217,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	logger.Info("platform mail goes to the " + fmt.Sprint(a.relay))
 	verifications := verify.NewService(
 		verify.Deps{Store: a.store, Jobs: a.river, Keyring: keyring, Senders: senders, Relay: a.relay, Logger: logger},
-		verify.Config{PublicURL: cfg.PublicURL, Platform: sender.Platform{Name: cfg.PlatformName, From: cfg.PlatformFrom}, TTL: cfg.VerificationTTL},
+		verify.Config{PublicURL: cfg.PublicURL, Platform: sender.Platform{Name: cfg.PlatformName, From: cfg.PlatformFrom}, TTL: cfg.VerificationTTL, Signer: deliveryOpts.PlatformSigner},
 		opts.Verify,
 	)
 	deps.Verify = verifications

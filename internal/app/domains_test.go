@@ -271,4 +271,8 @@ func TestPlatformMailSignedWithThePlatformKey(t *testing.T) {
 	raw := rawWithSubject(t, platform, "Platform hello")
 	require.Contains(t, string(raw), "s=mail2026")
 	verifyDKIM(t, dns, raw, "platform.example")
+
+	// The verification mail is platform mail too.
+	b.do(t, admin, requestVerification, map[string]any{"email": "shop@acme.example"}).MustDecode(t, &struct{}{})
+	verifyDKIM(t, dns, rawWithSubject(t, platform, "Verify your sender address for acme"), "platform.example")
 }
