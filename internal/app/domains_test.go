@@ -13,13 +13,16 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-msgauth/dkim"
 	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/outbox/outbox/internal/dnstest"
 	"github.com/outbox/outbox/internal/domains"
+	"github.com/outbox/outbox/internal/gqlclient"
 	"github.com/outbox/outbox/internal/relay"
 	"github.com/outbox/outbox/internal/smtptest"
 )
@@ -275,4 +278,40 @@ func TestPlatformMailSignedWithThePlatformKey(t *testing.T) {
 	// The verification mail is platform mail too.
 	b.do(t, admin, requestVerification, map[string]any{"email": "shop@acme.example"}).MustDecode(t, &struct{}{})
 	verifyDKIM(t, dns, rawWithSubject(t, platform, "Verify your sender address for acme"), "platform.example")
+}
+
+// TestPeriodicDomainCheck runs the check job as River schedules it: a
+// domain whose record is published turns VERIFIED without a
+// checkSendingDomain, and FAILED once the record is gone and the domain is
+// due again.
+func TestPeriodicDomainCheck(t *testing.T) {
+	t.Parallel()
+	dns := dnstest.New(t)
+	b := setup(t, setupOpts{env: map[string]string{"OUTBOX_DNS_SERVER": dns.Addr(), "OUTBOX_DOMAIN_CHECK_INTERVAL": "1m"}})
+	admin := b.token(t, "acme", "admin")
+	var added struct{ AddSendingDomain sendingDomain }
+	b.do(t, admin, `mutation { addSendingDomain(domain: "shop.example") { `+sendingDomainFields+` } }`, nil).MustDecode(t, &added)
+	dkimRecord := added.AddSendingDomain.Records[0]
+	dns.SetTXT(dkimRecord.Name, dkimRecord.Value)
+
+	status := func(c require.TestingT) string {
+		var list struct{ SendingDomains []sendingDomain }
+		b.gql.MustPost(c, gqlclient.Request{Token: admin, Query: `{ sendingDomains { ` + sendingDomainFields + ` } }`}).MustDecode(c, &list)
+		require.Len(c, list.SendingDomains, 1)
+		return list.SendingDomains[0].Status
+	}
+	runCheck := func() {
+		_, err := b.app.River().Insert(context.Background(), domains.CheckJobArgs{}, nil)
+		require.NoError(t, err)
+	}
+	runCheck()
+	require.EventuallyWithT(t, func(c *assert.CollectT) { require.Equal(c, "VERIFIED", status(c)) }, 20*time.Second, tick)
+
+	// Gone, and due again (checked more than the interval ago).
+	dns.Remove(dkimRecord.Name)
+	_, err := b.app.Store().Pool().Exec(context.Background(), `UPDATE sending_domains SET last_checked_at = now() - interval '2 minutes'`)
+	require.NoError(t, err)
+	runCheck()
+	require.EventuallyWithT(t, func(c *assert.CollectT) { require.Equal(c, "FAILED", status(c)) }, 20*time.Second, tick)
+	require.Len(t, b.auditEntries(t, admin, "sending_domain.status"), 2)
 }

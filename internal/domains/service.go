@@ -144,7 +144,8 @@ func (s *Service) List(ctx context.Context) ([]outbox.SendingDomain, error) {
 
 // Check looks the records of the caller's tenant's domain id up in DNS now
 // and returns the domain with the outcome. ENOTFOUND for an unknown id; a
-// DNS server that does not answer is an EUNAVAILABLE-like internal error.
+// DNS server that does not answer is a wrapped (internal) error, and the
+// domain keeps the outcome of its last check.
 func (s *Service) Check(ctx context.Context, id uuid.UUID) (outbox.SendingDomain, error) {
 	tenant, err := outbox.RequireTenant(ctx)
 	if err != nil {
@@ -390,38 +391,49 @@ func (s *Service) CheckDue(ctx context.Context, limit int) (int, error) {
 	return n, first
 }
 
-// Signer returns the DKIM signer of tenantID's VERIFIED domain domain
-// (lower-case ASCII), or nil when the tenant has no such domain or it is not
-// VERIFIED. It fails when the database fails or the key does not open.
+// Signer returns the DKIM signer of tenantID's VERIFIED sending domain for
+// mail From domain (lower-case ASCII): domain itself, else the nearest parent
+// domain the tenant has (d=shop.example aligns with From
+// mail.shop.example under DMARC's relaxed alignment). It returns nil when
+// the tenant has no such domain or it is not VERIFIED, and fails when the
+// database fails or the key does not open.
 func (s *Service) Signer(ctx context.Context, tenantID uuid.UUID, domain string) (*Signer, error) {
-	d, err := s.store.SendingDomainGetByName(ctx, tenantID, strings.ToLower(domain))
-	if outbox.ErrorCode(err) == outbox.ENOTFOUND {
-		return nil, nil
-	}
-	if err != nil {
+	d, err := s.sendingDomainFor(ctx, tenantID, domain)
+	if err != nil || d == nil || d.Status != outbox.DomainVerified {
 		return nil, err
 	}
-	if d.Status != outbox.DomainVerified {
-		return nil, nil
-	}
-	k, err := s.openKey(d, d.Key)
+	k, err := s.openKey(*d, d.Key)
 	if err != nil {
 		return nil, err
 	}
 	return &Signer{Domain: d.Domain, Selector: d.Selector, key: k}, nil
 }
 
-// Status returns the status of tenantID's domain domain, or "" when the
-// tenant has no such domain.
+// Status returns the status of the tenant's sending domain for mail From
+// domain (as Signer finds it), or "" when the tenant has none.
 func (s *Service) Status(ctx context.Context, tenantID uuid.UUID, domain string) (outbox.DomainStatus, error) {
-	d, err := s.store.SendingDomainGetByName(ctx, tenantID, strings.ToLower(domain))
-	if outbox.ErrorCode(err) == outbox.ENOTFOUND {
-		return "", nil
-	}
-	if err != nil {
+	d, err := s.sendingDomainFor(ctx, tenantID, domain)
+	if err != nil || d == nil {
 		return "", err
 	}
 	return d.Status, nil
+}
+
+// sendingDomainFor returns the tenant's sending domain that is domain or
+// its nearest parent (of at least two labels), or nil.
+func (s *Service) sendingDomainFor(ctx context.Context, tenantID uuid.UUID, domain string) (*outbox.SendingDomain, error) {
+	name := strings.ToLower(domain)
+	for strings.Count(name, ".") >= 1 {
+		d, err := s.store.SendingDomainGetByName(ctx, tenantID, name)
+		if err == nil {
+			return &d, nil
+		}
+		if outbox.ErrorCode(err) != outbox.ENOTFOUND {
+			return nil, err
+		}
+		_, name, _ = strings.Cut(name, ".")
+	}
+	return nil, nil
 }
 
 // DMARCPolicy returns the p= of domain's DMARC record, or "" for none.

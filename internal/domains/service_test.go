@@ -132,6 +132,14 @@ func TestAddCheckVerifyAndFail(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, outbox.DomainVerified, d.Status)
 	b.verify(t, "shop.example")
+	// A subdomain's mail is signed d=shop.example (relaxed alignment).
+	s, err = b.svc.Signer(context.Background(), b.tenant.ID, "mail.shop.example")
+	require.NoError(t, err)
+	require.NotNil(t, s)
+	require.Equal(t, "shop.example", s.Domain)
+	s, err = b.svc.Signer(context.Background(), b.tenant.ID, "othershop.example")
+	require.NoError(t, err)
+	require.Nil(t, s)
 
 	b.dns.Remove(dkimRecords(d)[0].Name)
 	d, err = b.svc.Check(b.ctx, d.ID)
