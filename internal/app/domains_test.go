@@ -146,8 +146,37 @@ func TestSendingDomainSignsBrandedMail(t *testing.T) {
 	require.Contains(t, string(raw), "d=shop.example")
 	verifyDKIM(t, dns, raw, "shop.example")
 
+	// Rotation: the old key signs until the new record is seen.
+	var rotated struct{ RotateDkimKey sendingDomain }
+	b.do(t, admin, `mutation($id: ID!) { rotateDkimKey(id: $id) { `+sendingDomainFields+` } }`,
+		map[string]any{"id": d.ID}).MustDecode(t, &rotated)
+	oldSelector := d.DkimSelector
+	require.Equal(t, oldSelector, rotated.RotateDkimKey.DkimSelector)
+	require.Len(t, rotated.RotateDkimKey.Records, 4)
+	next := rotated.RotateDkimKey.Records[1]
+	require.Equal(t, "DKIM", next.Purpose)
+	require.NotEqual(t, d.Records[0].Name, next.Name)
+	b.sendNotification(t, admin, map[string]any{"to": []string{"buyer@example.com"}, "subject": "Before the switch", "text": "Thanks!"})
+	raw = rawWithSubject(t, platform, "Before the switch")
+	require.Contains(t, string(raw), "s="+oldSelector)
+	verifyDKIM(t, dns, raw, "shop.example")
+
+	dns.SetTXT(next.Name, next.Value)
+	b.do(t, admin, `mutation($id: ID!) { checkSendingDomain(id: $id) { `+sendingDomainFields+` } }`,
+		map[string]any{"id": d.ID}).MustDecode(t, &checked)
+	newSelector := checked.CheckSendingDomain.DkimSelector
+	require.NotEqual(t, oldSelector, newSelector)
+	require.Equal(t, newSelector+"._domainkey.shop.example", next.Name)
+	dns.Remove(d.Records[0].Name) // the old record may go now
+	b.sendNotification(t, admin, map[string]any{"to": []string{"buyer@example.com"}, "subject": "After the switch", "text": "Thanks!"})
+	raw = rawWithSubject(t, platform, "After the switch")
+	require.Contains(t, string(raw), "s="+newSelector)
+	verifyDKIM(t, dns, raw, "shop.example")
+
 	require.NotEmpty(t, b.auditEntries(t, admin, "sending_domain.add"))
 	require.NotEmpty(t, b.auditEntries(t, admin, "sending_domain.status"))
+	require.NotEmpty(t, b.auditEntries(t, admin, "sending_domain.rotate"))
+	require.NotEmpty(t, b.auditEntries(t, admin, "sending_domain.rotated"))
 }
 
 // TestUnauthenticatedBrandedFromIsRewritten sends BRANDED mail from a
