@@ -59,9 +59,6 @@ func NewService(store *db.Store, keyring *secret.Keyring, resolver *Resolver, cf
 	return &Service{store: store, keyring: keyring, dns: resolver, cfg: cfg, logger: logger, now: time.Now}
 }
 
-// Resolver returns what the service asks DNS through.
-func (s *Service) Resolver() *Resolver { r, _ := s.dns.(*Resolver); return r }
-
 // CheckInterval is how often a domain is re-checked.
 func (s *Service) CheckInterval() time.Duration { return s.cfg.CheckInterval }
 
@@ -190,7 +187,7 @@ func (s *Service) check(ctx context.Context, tenant outbox.Tenant, id uuid.UUID)
 			cur.PendingSelector, cur.PendingKey = "", outbox.Sealed{}
 			pending.Pending = false
 			pending.Hint = fmt.Sprintf("signing with this key now; the old record %s may be removed", dkimName(old, cur.Domain))
-			records = dropRecord(records, recordOf(records, false))
+			records = dropName(records, dkimName(old, cur.Domain))
 			if cur, err = tx.SendingDomainSetKeys(ctx, cur, s.now()); err != nil {
 				return err
 			}
@@ -236,11 +233,12 @@ func recordOf(records []outbox.DNSRecord, pending bool) *outbox.DNSRecord {
 	return nil
 }
 
-func dropRecord(records []outbox.DNSRecord, r *outbox.DNSRecord) []outbox.DNSRecord {
-	out := records[:0:0]
-	for i := range records {
-		if &records[i] != r {
-			out = append(out, records[i])
+// dropName returns records without the one named name.
+func dropName(records []outbox.DNSRecord, name string) []outbox.DNSRecord {
+	out := make([]outbox.DNSRecord, 0, len(records))
+	for _, r := range records {
+		if r.Name != name {
+			out = append(out, r)
 		}
 	}
 	return out

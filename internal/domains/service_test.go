@@ -24,6 +24,7 @@ type bundle struct {
 	store  *db.Store
 	svc    *Service
 	dns    *dnstest.Server
+	res    *Resolver
 	tenant outbox.Tenant
 	ctx    context.Context
 }
@@ -43,7 +44,7 @@ func setup(t *testing.T) *bundle {
 	require.NoError(t, err)
 	ctx := outbox.NewContextWithTenant(context.Background(), tenant)
 	ctx = auth.NewContextWithPrincipal(ctx, auth.Principal{Kind: auth.KindUser, Subject: "alice", Tenant: tenant.Slug, Roles: []string{auth.RoleAdmin}})
-	return &bundle{store: store, svc: svc, dns: srv, tenant: tenant, ctx: ctx}
+	return &bundle{store: store, svc: svc, dns: srv, res: r, tenant: tenant, ctx: ctx}
 }
 
 // publish puts every record of d that is not yet right into DNS.
@@ -99,7 +100,7 @@ func (b *bundle) verify(t *testing.T, domain string) (selector string) {
 }
 
 func (b *bundle) lookupTXT(name string) ([]string, error) {
-	recs, err := b.svc.Resolver().TXT(context.Background(), name)
+	recs, err := b.res.TXT(context.Background(), name)
 	var out []string
 	for _, r := range recs {
 		out = append(out, strings.Join(r, ""))
