@@ -28,15 +28,25 @@ type Server struct {
 func New(t testing.TB) *Server {
 	t.Helper()
 	s := &Server{txt: make(map[string][][]string)}
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("dnstest: listening on UDP: %v", err)
-	}
-	s.addr = pc.LocalAddr().String()
-	l, err := net.Listen("tcp", s.addr)
-	if err != nil {
+	// UDP and TCP on one port: a port free for UDP may be taken for TCP,
+	// so a few ports are tried.
+	var pc net.PacketConn
+	var l net.Listener
+	for attempt := 0; ; attempt++ {
+		var err error
+		pc, err = net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatalf("dnstest: listening on UDP: %v", err)
+		}
+		s.addr = pc.LocalAddr().String()
+		l, err = net.Listen("tcp", s.addr)
+		if err == nil {
+			break
+		}
 		pc.Close()
-		t.Fatalf("dnstest: listening on TCP %s: %v", s.addr, err)
+		if attempt == 20 {
+			t.Fatalf("dnstest: listening on TCP %s: %v", s.addr, err)
+		}
 	}
 	udp := &dns.Server{PacketConn: pc, Handler: s}
 	tcp := &dns.Server{Listener: l, Handler: s}
