@@ -36,6 +36,7 @@ type ResolverRoot interface {
 	Message() MessageResolver
 	Mutation() MutationResolver
 	Query() QueryResolver
+	SenderSettings() SenderSettingsResolver
 	Subscription() SubscriptionResolver
 }
 
@@ -67,6 +68,15 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	Deliverability struct {
+		Aligned       func(childComplexity int) int
+		Authenticated func(childComplexity int) int
+		DmarcPolicy   func(childComplexity int) int
+		EffectiveFrom func(childComplexity int) int
+		FromDomain    func(childComplexity int) int
+		Warnings      func(childComplexity int) int
+	}
+
 	DeliveryAttempt struct {
 		At                func(childComplexity int) int
 		Category          func(childComplexity int) int
@@ -85,6 +95,16 @@ type ComplexityRoot struct {
 		EnhancedCode func(childComplexity int) int
 		Hint         func(childComplexity int) int
 		Message      func(childComplexity int) int
+	}
+
+	DnsRecord struct {
+		Found   func(childComplexity int) int
+		Hint    func(childComplexity int) int
+		Name    func(childComplexity int) int
+		Purpose func(childComplexity int) int
+		Status  func(childComplexity int) int
+		Type    func(childComplexity int) int
+		Value   func(childComplexity int) int
 	}
 
 	Entitlements struct {
@@ -152,8 +172,10 @@ type ComplexityRoot struct {
 
 	Mutation struct {
 		AddPartnerKey             func(childComplexity int, clientID string, key model.PartnerKeyInput) int
+		AddSendingDomain          func(childComplexity int, domain string) int
 		AddSuppression            func(childComplexity int, email string, reason *outbox.SuppressionReason) int
 		CancelMessage             func(childComplexity int, id string) int
+		CheckSendingDomain        func(childComplexity int, id string) int
 		CreateSender              func(childComplexity int, input model.CreateSenderInput) int
 		DeleteSender              func(childComplexity int, key string) int
 		DisconnectOAuth           func(childComplexity int, id string) int
@@ -161,11 +183,13 @@ type ComplexityRoot struct {
 		RegisterPartnerClient     func(childComplexity int, input model.PartnerClientInput) int
 		ReinstateTenant           func(childComplexity int, tenant string) int
 		RemovePartnerKey          func(childComplexity int, clientID string, kid string) int
+		RemoveSendingDomain       func(childComplexity int, id string) int
 		RemoveSuppression         func(childComplexity int, email string) int
 		RequestSenderVerification func(childComplexity int, email string, sender *string) int
 		ResendMessage             func(childComplexity int, id string) int
 		ResendSenderVerification  func(childComplexity int, id string) int
 		RevokePartnerClient       func(childComplexity int, id string) int
+		RotateDkimKey             func(childComplexity int, id string) int
 		SaveSenderSettings        func(childComplexity int, testID string, sender *string) int
 		SendNotification          func(childComplexity int, input model.SendNotificationInput) int
 		SendNotifications         func(childComplexity int, inputs []model.SendNotificationInput) int
@@ -240,6 +264,7 @@ type ComplexityRoot struct {
 		SenderTest          func(childComplexity int, id string) int
 		SenderVerifications func(childComplexity int, sender *string) int
 		Senders             func(childComplexity int) int
+		SendingDomains      func(childComplexity int) int
 		Suppressions        func(childComplexity int, first *int, after *string) int
 		TemplatePreview     func(childComplexity int, input model.TemplatePreviewInput) int
 		Templates           func(childComplexity int) int
@@ -256,22 +281,23 @@ type ComplexityRoot struct {
 	}
 
 	SenderSettings struct {
-		ArchiveCopyTo func(childComplexity int) int
-		Bcc           func(childComplexity int) int
-		ContactEmail  func(childComplexity int) int
-		EffectiveMode func(childComplexity int) int
-		FromEmail     func(childComplexity int) int
-		FromName      func(childComplexity int) int
-		HTTP          func(childComplexity int) int
-		Health        func(childComplexity int) int
-		Key           func(childComplexity int) int
-		Limits        func(childComplexity int) int
-		Mode          func(childComplexity int) int
-		Name          func(childComplexity int) int
-		OwnerSubject  func(childComplexity int) int
-		ReplyTo       func(childComplexity int) int
-		SMTP          func(childComplexity int) int
-		UpdatedAt     func(childComplexity int) int
+		ArchiveCopyTo  func(childComplexity int) int
+		Bcc            func(childComplexity int) int
+		ContactEmail   func(childComplexity int) int
+		Deliverability func(childComplexity int) int
+		EffectiveMode  func(childComplexity int) int
+		FromEmail      func(childComplexity int) int
+		FromName       func(childComplexity int) int
+		HTTP           func(childComplexity int) int
+		Health         func(childComplexity int) int
+		Key            func(childComplexity int) int
+		Limits         func(childComplexity int) int
+		Mode           func(childComplexity int) int
+		Name           func(childComplexity int) int
+		OwnerSubject   func(childComplexity int) int
+		ReplyTo        func(childComplexity int) int
+		SMTP           func(childComplexity int) int
+		UpdatedAt      func(childComplexity int) int
 	}
 
 	SenderTest struct {
@@ -299,6 +325,16 @@ type ComplexityRoot struct {
 		Sender            func(childComplexity int) int
 		Status            func(childComplexity int) int
 		VerifiedAt        func(childComplexity int) int
+	}
+
+	SendingDomain struct {
+		CreatedAt     func(childComplexity int) int
+		DkimSelector  func(childComplexity int) int
+		Domain        func(childComplexity int) int
+		ID            func(childComplexity int) int
+		LastCheckedAt func(childComplexity int) int
+		Records       func(childComplexity int) int
+		Status        func(childComplexity int) int
 	}
 
 	SendingLimits struct {
@@ -427,6 +463,10 @@ type MutationResolver interface {
 	SetTenantEntitlements(ctx context.Context, tenant string, input model.EntitlementsInput) (*model.Tenant, error)
 	PauseTenant(ctx context.Context, tenant string, reason string) (*model.Tenant, error)
 	ReinstateTenant(ctx context.Context, tenant string) (*model.Tenant, error)
+	AddSendingDomain(ctx context.Context, domain string) (*model.SendingDomain, error)
+	CheckSendingDomain(ctx context.Context, id string) (*model.SendingDomain, error)
+	RotateDkimKey(ctx context.Context, id string) (*model.SendingDomain, error)
+	RemoveSendingDomain(ctx context.Context, id string) (bool, error)
 }
 type QueryResolver interface {
 	Viewer(ctx context.Context) (*model.Viewer, error)
@@ -446,6 +486,10 @@ type QueryResolver interface {
 	OauthConnections(ctx context.Context) ([]model.OAuthConnection, error)
 	OauthConnection(ctx context.Context, id string) (*model.OAuthConnection, error)
 	Tenants(ctx context.Context, first *int, after *string) (*model.TenantConnection, error)
+	SendingDomains(ctx context.Context) ([]model.SendingDomain, error)
+}
+type SenderSettingsResolver interface {
+	Deliverability(ctx context.Context, obj *model.SenderSettings) (*model.Deliverability, error)
 }
 type SubscriptionResolver interface {
 	MessageUpdated(ctx context.Context, id string) (<-chan *model.Message, error)
@@ -552,6 +596,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AuditEntryEdge.Node(childComplexity), true
 
+	case "Deliverability.aligned":
+		if e.ComplexityRoot.Deliverability.Aligned == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Deliverability.Aligned(childComplexity), true
+	case "Deliverability.authenticated":
+		if e.ComplexityRoot.Deliverability.Authenticated == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Deliverability.Authenticated(childComplexity), true
+	case "Deliverability.dmarcPolicy":
+		if e.ComplexityRoot.Deliverability.DmarcPolicy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Deliverability.DmarcPolicy(childComplexity), true
+	case "Deliverability.effectiveFrom":
+		if e.ComplexityRoot.Deliverability.EffectiveFrom == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Deliverability.EffectiveFrom(childComplexity), true
+	case "Deliverability.fromDomain":
+		if e.ComplexityRoot.Deliverability.FromDomain == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Deliverability.FromDomain(childComplexity), true
+	case "Deliverability.warnings":
+		if e.ComplexityRoot.Deliverability.Warnings == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Deliverability.Warnings(childComplexity), true
+
 	case "DeliveryAttempt.at":
 		if e.ComplexityRoot.DeliveryAttempt.At == nil {
 			break
@@ -637,6 +718,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DeliveryError.Message(childComplexity), true
+
+	case "DnsRecord.found":
+		if e.ComplexityRoot.DnsRecord.Found == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DnsRecord.Found(childComplexity), true
+	case "DnsRecord.hint":
+		if e.ComplexityRoot.DnsRecord.Hint == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DnsRecord.Hint(childComplexity), true
+	case "DnsRecord.name":
+		if e.ComplexityRoot.DnsRecord.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DnsRecord.Name(childComplexity), true
+	case "DnsRecord.purpose":
+		if e.ComplexityRoot.DnsRecord.Purpose == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DnsRecord.Purpose(childComplexity), true
+	case "DnsRecord.status":
+		if e.ComplexityRoot.DnsRecord.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DnsRecord.Status(childComplexity), true
+	case "DnsRecord.type":
+		if e.ComplexityRoot.DnsRecord.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DnsRecord.Type(childComplexity), true
+	case "DnsRecord.value":
+		if e.ComplexityRoot.DnsRecord.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DnsRecord.Value(childComplexity), true
 
 	case "Entitlements.dailyQuota":
 		if e.ComplexityRoot.Entitlements.DailyQuota == nil {
@@ -908,6 +1032,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AddPartnerKey(childComplexity, args["clientId"].(string), args["key"].(model.PartnerKeyInput)), true
+	case "Mutation.addSendingDomain":
+		if e.ComplexityRoot.Mutation.AddSendingDomain == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_addSendingDomain_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AddSendingDomain(childComplexity, args["domain"].(string)), true
 	case "Mutation.addSuppression":
 		if e.ComplexityRoot.Mutation.AddSuppression == nil {
 			break
@@ -930,6 +1065,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CancelMessage(childComplexity, args["id"].(string)), true
+	case "Mutation.checkSendingDomain":
+		if e.ComplexityRoot.Mutation.CheckSendingDomain == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_checkSendingDomain_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CheckSendingDomain(childComplexity, args["id"].(string)), true
 	case "Mutation.createSender":
 		if e.ComplexityRoot.Mutation.CreateSender == nil {
 			break
@@ -1007,6 +1153,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RemovePartnerKey(childComplexity, args["clientId"].(string), args["kid"].(string)), true
+	case "Mutation.removeSendingDomain":
+		if e.ComplexityRoot.Mutation.RemoveSendingDomain == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_removeSendingDomain_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RemoveSendingDomain(childComplexity, args["id"].(string)), true
 	case "Mutation.removeSuppression":
 		if e.ComplexityRoot.Mutation.RemoveSuppression == nil {
 			break
@@ -1062,6 +1219,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RevokePartnerClient(childComplexity, args["id"].(string)), true
+	case "Mutation.rotateDkimKey":
+		if e.ComplexityRoot.Mutation.RotateDkimKey == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_rotateDkimKey_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RotateDkimKey(childComplexity, args["id"].(string)), true
 	case "Mutation.saveSenderSettings":
 		if e.ComplexityRoot.Mutation.SaveSenderSettings == nil {
 			break
@@ -1495,6 +1663,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Senders(childComplexity), true
+	case "Query.sendingDomains":
+		if e.ComplexityRoot.Query.SendingDomains == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.SendingDomains(childComplexity), true
 	case "Query.suppressions":
 		if e.ComplexityRoot.Query.Suppressions == nil {
 			break
@@ -1590,6 +1764,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SenderSettings.ContactEmail(childComplexity), true
+	case "SenderSettings.deliverability":
+		if e.ComplexityRoot.SenderSettings.Deliverability == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SenderSettings.Deliverability(childComplexity), true
 	case "SenderSettings.effectiveMode":
 		if e.ComplexityRoot.SenderSettings.EffectiveMode == nil {
 			break
@@ -1779,6 +1959,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SenderVerification.VerifiedAt(childComplexity), true
+
+	case "SendingDomain.createdAt":
+		if e.ComplexityRoot.SendingDomain.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SendingDomain.CreatedAt(childComplexity), true
+	case "SendingDomain.dkimSelector":
+		if e.ComplexityRoot.SendingDomain.DkimSelector == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SendingDomain.DkimSelector(childComplexity), true
+	case "SendingDomain.domain":
+		if e.ComplexityRoot.SendingDomain.Domain == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SendingDomain.Domain(childComplexity), true
+	case "SendingDomain.id":
+		if e.ComplexityRoot.SendingDomain.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SendingDomain.ID(childComplexity), true
+	case "SendingDomain.lastCheckedAt":
+		if e.ComplexityRoot.SendingDomain.LastCheckedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SendingDomain.LastCheckedAt(childComplexity), true
+	case "SendingDomain.records":
+		if e.ComplexityRoot.SendingDomain.Records == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SendingDomain.Records(childComplexity), true
+	case "SendingDomain.status":
+		if e.ComplexityRoot.SendingDomain.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SendingDomain.Status(childComplexity), true
 
 	case "SendingLimits.perDay":
 		if e.ComplexityRoot.SendingLimits.PerDay == nil {
@@ -2306,6 +2529,8 @@ type Query {
   oauthConnection(id: ID!): OAuthConnection @requires(permission: SETTINGS_READ)
   "Platform operators only: the platform's tenants by slug (first: default 50, at most 100)."
   tenants(first: Int, after: String): TenantConnection! @requires(permission: OPERATE)
+  "The tenant's sending domains by name, with the records to publish and what the last check found."
+  sendingDomains: [SendingDomain!]! @requires(permission: SETTINGS_READ)
 }
 
 type Mutation {
@@ -2355,6 +2580,14 @@ type Mutation {
   pauseTenant(tenant: String!, reason: String!): Tenant! @requires(permission: OPERATE)
   "Platform operators only: lets a paused tenant's mail go again, at once."
   reinstateTenant(tenant: String!): Tenant! @requires(permission: OPERATE)
+  "Adds a domain BRANDED mail is sent from, with a new DKIM key; PENDING until a check finds its DKIM record. CONFLICT when the tenant has it already."
+  addSendingDomain(domain: String!): SendingDomain! @requires(permission: SETTINGS_WRITE)
+  "Looks the domain's records up in DNS now (the platform also re-checks every domain periodically)."
+  checkSendingDomain(id: ID!): SendingDomain! @requires(permission: SETTINGS_WRITE)
+  "Makes a new DKIM key, shown as a second DKIM record to publish; the current key signs until a check sees the new record, then the new one does. CONFLICT while an earlier rotation waits."
+  rotateDkimKey(id: ID!): SendingDomain! @requires(permission: SETTINGS_WRITE)
+  "Removes a sending domain and its keys; its BRANDED mail then goes out From the platform address. False for an unknown id."
+  removeSendingDomain(id: ID!): Boolean! @requires(permission: SETTINGS_WRITE)
 }
 
 type Subscription {
@@ -2417,6 +2650,8 @@ type SenderSettings {
   smtp: SmtpSettings
   http: HttpApiSettings
   health: SenderHealth!
+  "What receivers will make of this sender's mail (DKIM, DMARC), and the From it goes out with, before anything is sent."
+  deliverability: Deliverability!
   "The limits the delivery worker enforces for this sending account."
   limits: SendingLimits!
   updatedAt: Time!
@@ -2899,6 +3134,55 @@ type TenantEdge {
   cursor: String!
   node: Tenant!
 }
+
+"PENDING until the DKIM record is seen; VERIFIED while it matches (BRANDED mail is DKIM-signed d=<domain>); FAILED when a verified domain's DKIM record went missing or changed (its mail goes out From the platform address again)."
+enum DomainStatus { PENDING VERIFIED FAILED }
+enum DnsRecordPurpose { DKIM SPF DMARC RETURN_PATH }
+"VERIFIED: found as shown; MISMATCH: found, but different (see hint); MISSING: not found; PENDING: not checked yet."
+enum DnsRecordStatus { PENDING VERIFIED MISMATCH MISSING }
+
+type SendingDomain {
+  id: ID!
+  "Lower-case, an international name in its xn-- form."
+  domain: String!
+  status: DomainStatus!
+  "The records to publish: DKIM (a second, pending one during a key rotation), SPF and DMARC."
+  records: [DnsRecord!]!
+  "The selector of the DKIM key that signs."
+  dkimSelector: String!
+  lastCheckedAt: Time
+  createdAt: Time!
+}
+
+type DnsRecord {
+  purpose: DnsRecordPurpose!
+  type: String!
+  "The full name, e.g. ob1a2b3c4d._domainkey.shop.example (some DNS hosts want only the part before the domain)."
+  name: String!
+  "The value to publish."
+  value: String!
+  status: DnsRecordStatus!
+  "The values the last check found at name (a value split into several strings, joined)."
+  found: [String!]!
+  "What to change, when the record is not right, or a remark about it."
+  hint: String
+}
+
+"What happens to a sender's mail at receivers that check DMARC."
+type Deliverability {
+  "The domain of the sender's own From address."
+  fromDomain: String!
+  "Whether the mail is DKIM-signed by its From domain (PLATFORM, BRANDED), or, for SMTP and HTTP, whether that domain publishes an SPF record or a DKIM key at a selector providers commonly use."
+  authenticated: Boolean!
+  "The p= of the From domain's DMARC record (none, quarantine, reject); null when it has none or DNS did not answer."
+  dmarcPolicy: String
+  "Whether the From domain and the authenticated domain are the same, as DMARC asks."
+  aligned: Boolean!
+  "The From address mail actually goes out with (the platform's when an unauthenticated BRANDED From is rewritten)."
+  effectiveFrom: String!
+  "What is missing, and how to fix it."
+  warnings: [String!]!
+}
 `, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -2951,6 +3235,24 @@ func (ec *executionContext) childFields_AuditEntryEdge(ctx context.Context, fiel
 	return nil, fmt.Errorf("no field named %q was found under type AuditEntryEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_Deliverability(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "fromDomain":
+		return ec.fieldContext_Deliverability_fromDomain(ctx, field)
+	case "authenticated":
+		return ec.fieldContext_Deliverability_authenticated(ctx, field)
+	case "dmarcPolicy":
+		return ec.fieldContext_Deliverability_dmarcPolicy(ctx, field)
+	case "aligned":
+		return ec.fieldContext_Deliverability_aligned(ctx, field)
+	case "effectiveFrom":
+		return ec.fieldContext_Deliverability_effectiveFrom(ctx, field)
+	case "warnings":
+		return ec.fieldContext_Deliverability_warnings(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Deliverability", field.Name)
+}
+
 func (ec *executionContext) childFields_DeliveryAttempt(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "at":
@@ -2989,6 +3291,26 @@ func (ec *executionContext) childFields_DeliveryError(ctx context.Context, field
 		return ec.fieldContext_DeliveryError_hint(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DeliveryError", field.Name)
+}
+
+func (ec *executionContext) childFields_DnsRecord(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "purpose":
+		return ec.fieldContext_DnsRecord_purpose(ctx, field)
+	case "type":
+		return ec.fieldContext_DnsRecord_type(ctx, field)
+	case "name":
+		return ec.fieldContext_DnsRecord_name(ctx, field)
+	case "value":
+		return ec.fieldContext_DnsRecord_value(ctx, field)
+	case "status":
+		return ec.fieldContext_DnsRecord_status(ctx, field)
+	case "found":
+		return ec.fieldContext_DnsRecord_found(ctx, field)
+	case "hint":
+		return ec.fieldContext_DnsRecord_hint(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DnsRecord", field.Name)
 }
 
 func (ec *executionContext) childFields_Entitlements(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3259,6 +3581,8 @@ func (ec *executionContext) childFields_SenderSettings(ctx context.Context, fiel
 		return ec.fieldContext_SenderSettings_http(ctx, field)
 	case "health":
 		return ec.fieldContext_SenderSettings_health(ctx, field)
+	case "deliverability":
+		return ec.fieldContext_SenderSettings_deliverability(ctx, field)
 	case "limits":
 		return ec.fieldContext_SenderSettings_limits(ctx, field)
 	case "updatedAt":
@@ -3319,6 +3643,26 @@ func (ec *executionContext) childFields_SenderVerification(ctx context.Context, 
 		return ec.fieldContext_SenderVerification_resendAvailableAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SenderVerification", field.Name)
+}
+
+func (ec *executionContext) childFields_SendingDomain(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_SendingDomain_id(ctx, field)
+	case "domain":
+		return ec.fieldContext_SendingDomain_domain(ctx, field)
+	case "status":
+		return ec.fieldContext_SendingDomain_status(ctx, field)
+	case "records":
+		return ec.fieldContext_SendingDomain_records(ctx, field)
+	case "dkimSelector":
+		return ec.fieldContext_SendingDomain_dkimSelector(ctx, field)
+	case "lastCheckedAt":
+		return ec.fieldContext_SendingDomain_lastCheckedAt(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_SendingDomain_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SendingDomain", field.Name)
 }
 
 func (ec *executionContext) childFields_SendingLimits(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3641,6 +3985,20 @@ func (ec *executionContext) field_Mutation_addPartnerKey_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_addSendingDomain_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "domain",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["domain"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_addSuppression_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3664,6 +4022,20 @@ func (ec *executionContext) field_Mutation_addSuppression_args(ctx context.Conte
 }
 
 func (ec *executionContext) field_Mutation_cancelMessage_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_checkSendingDomain_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
@@ -3791,6 +4163,20 @@ func (ec *executionContext) field_Mutation_removePartnerKey_args(ctx context.Con
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_removeSendingDomain_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_removeSuppression_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3856,6 +4242,20 @@ func (ec *executionContext) field_Mutation_resendSenderVerification_args(ctx con
 }
 
 func (ec *executionContext) field_Mutation_revokePartnerClient_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_rotateDkimKey_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
@@ -4669,6 +5069,144 @@ func (ec *executionContext) fieldContext_AuditEntryEdge_node(_ context.Context, 
 	return fc, nil
 }
 
+func (ec *executionContext) _Deliverability_fromDomain(ctx context.Context, field graphql.CollectedField, obj *model.Deliverability) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Deliverability_fromDomain(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FromDomain, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Deliverability_fromDomain(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Deliverability", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Deliverability_authenticated(ctx context.Context, field graphql.CollectedField, obj *model.Deliverability) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Deliverability_authenticated(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Authenticated, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Deliverability_authenticated(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Deliverability", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _Deliverability_dmarcPolicy(ctx context.Context, field graphql.CollectedField, obj *model.Deliverability) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Deliverability_dmarcPolicy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DmarcPolicy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Deliverability_dmarcPolicy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Deliverability", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Deliverability_aligned(ctx context.Context, field graphql.CollectedField, obj *model.Deliverability) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Deliverability_aligned(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Aligned, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Deliverability_aligned(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Deliverability", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _Deliverability_effectiveFrom(ctx context.Context, field graphql.CollectedField, obj *model.Deliverability) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Deliverability_effectiveFrom(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EffectiveFrom, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Deliverability_effectiveFrom(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Deliverability", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Deliverability_warnings(ctx context.Context, field graphql.CollectedField, obj *model.Deliverability) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Deliverability_warnings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Warnings, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Deliverability_warnings(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Deliverability", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
 func (ec *executionContext) _DeliveryAttempt_at(ctx context.Context, field graphql.CollectedField, obj *model.DeliveryAttempt) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4989,6 +5527,167 @@ func (ec *executionContext) _DeliveryError_hint(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_DeliveryError_hint(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DeliveryError", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _DnsRecord_purpose(ctx context.Context, field graphql.CollectedField, obj *model.DNSRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DnsRecord_purpose(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Purpose, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v outbox.DNSRecordPurpose) graphql.Marshaler {
+			return ec.marshalNDnsRecordPurpose2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐDNSRecordPurpose(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DnsRecord_purpose(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DnsRecord", field, false, false, errors.New("field of type DnsRecordPurpose does not have child fields"))
+}
+
+func (ec *executionContext) _DnsRecord_type(ctx context.Context, field graphql.CollectedField, obj *model.DNSRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DnsRecord_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DnsRecord_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DnsRecord", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _DnsRecord_name(ctx context.Context, field graphql.CollectedField, obj *model.DNSRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DnsRecord_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DnsRecord_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DnsRecord", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _DnsRecord_value(ctx context.Context, field graphql.CollectedField, obj *model.DNSRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DnsRecord_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DnsRecord_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DnsRecord", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _DnsRecord_status(ctx context.Context, field graphql.CollectedField, obj *model.DNSRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DnsRecord_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v outbox.DNSRecordStatus) graphql.Marshaler {
+			return ec.marshalNDnsRecordStatus2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐDNSRecordStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DnsRecord_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DnsRecord", field, false, false, errors.New("field of type DnsRecordStatus does not have child fields"))
+}
+
+func (ec *executionContext) _DnsRecord_found(ctx context.Context, field graphql.CollectedField, obj *model.DNSRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DnsRecord_found(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Found, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DnsRecord_found(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DnsRecord", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _DnsRecord_hint(ctx context.Context, field graphql.CollectedField, obj *model.DNSRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DnsRecord_hint(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hint, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DnsRecord_hint(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DnsRecord", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Entitlements_modes(ctx context.Context, field graphql.CollectedField, obj *model.Entitlements) (ret graphql.Marshaler) {
@@ -7627,6 +8326,254 @@ func (ec *executionContext) fieldContext_Mutation_reinstateTenant(ctx context.Co
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_addSendingDomain(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_addSendingDomain(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AddSendingDomain(ctx, fc.Args["domain"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission(ctx, "SETTINGS_WRITE")
+				if err != nil {
+					var zeroVal *model.SendingDomain
+					return zeroVal, err
+				}
+				if ec.Directives.Requires == nil {
+					var zeroVal *model.SendingDomain
+					return zeroVal, errors.New("directive requires is not implemented")
+				}
+				return ec.Directives.Requires(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SendingDomain) graphql.Marshaler {
+			return ec.marshalNSendingDomain2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSendingDomain(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_addSendingDomain(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SendingDomain(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_addSendingDomain_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_checkSendingDomain(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_checkSendingDomain(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CheckSendingDomain(ctx, fc.Args["id"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission(ctx, "SETTINGS_WRITE")
+				if err != nil {
+					var zeroVal *model.SendingDomain
+					return zeroVal, err
+				}
+				if ec.Directives.Requires == nil {
+					var zeroVal *model.SendingDomain
+					return zeroVal, errors.New("directive requires is not implemented")
+				}
+				return ec.Directives.Requires(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SendingDomain) graphql.Marshaler {
+			return ec.marshalNSendingDomain2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSendingDomain(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_checkSendingDomain(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SendingDomain(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_checkSendingDomain_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_rotateDkimKey(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_rotateDkimKey(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RotateDkimKey(ctx, fc.Args["id"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission(ctx, "SETTINGS_WRITE")
+				if err != nil {
+					var zeroVal *model.SendingDomain
+					return zeroVal, err
+				}
+				if ec.Directives.Requires == nil {
+					var zeroVal *model.SendingDomain
+					return zeroVal, errors.New("directive requires is not implemented")
+				}
+				return ec.Directives.Requires(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SendingDomain) graphql.Marshaler {
+			return ec.marshalNSendingDomain2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSendingDomain(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_rotateDkimKey(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SendingDomain(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_rotateDkimKey_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_removeSendingDomain(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_removeSendingDomain(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RemoveSendingDomain(ctx, fc.Args["id"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission(ctx, "SETTINGS_WRITE")
+				if err != nil {
+					var zeroVal bool
+					return zeroVal, err
+				}
+				if ec.Directives.Requires == nil {
+					var zeroVal bool
+					return zeroVal, errors.New("directive requires is not implemented")
+				}
+				return ec.Directives.Requires(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_removeSendingDomain(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_removeSendingDomain_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _OAuthConnection_id(ctx context.Context, field graphql.CollectedField, obj *model.OAuthConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9359,6 +10306,56 @@ func (ec *executionContext) fieldContext_Query_tenants(ctx context.Context, fiel
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_sendingDomains(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_sendingDomains(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().SendingDomains(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOPermission2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋauthᚐPermission(ctx, "SETTINGS_READ")
+				if err != nil {
+					var zeroVal []model.SendingDomain
+					return zeroVal, err
+				}
+				if ec.Directives.Requires == nil {
+					var zeroVal []model.SendingDomain
+					return zeroVal, errors.New("directive requires is not implemented")
+				}
+				return ec.Directives.Requires(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []model.SendingDomain) graphql.Marshaler {
+			return ec.marshalNSendingDomain2ᚕgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSendingDomainᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_sendingDomains(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SendingDomain(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9899,6 +10896,38 @@ func (ec *executionContext) fieldContext_SenderSettings_health(_ context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _SenderSettings_deliverability(ctx context.Context, field graphql.CollectedField, obj *model.SenderSettings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SenderSettings_deliverability(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SenderSettings().Deliverability(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Deliverability) graphql.Marshaler {
+			return ec.marshalNDeliverability2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐDeliverability(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SenderSettings_deliverability(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SenderSettings",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Deliverability(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _SenderSettings_limits(ctx context.Context, field graphql.CollectedField, obj *model.SenderSettings) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10384,6 +11413,176 @@ func (ec *executionContext) _SenderVerification_resendAvailableAt(ctx context.Co
 }
 func (ec *executionContext) fieldContext_SenderVerification_resendAvailableAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("SenderVerification", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _SendingDomain_id(ctx context.Context, field graphql.CollectedField, obj *model.SendingDomain) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SendingDomain_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SendingDomain_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SendingDomain", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _SendingDomain_domain(ctx context.Context, field graphql.CollectedField, obj *model.SendingDomain) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SendingDomain_domain(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Domain, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SendingDomain_domain(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SendingDomain", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _SendingDomain_status(ctx context.Context, field graphql.CollectedField, obj *model.SendingDomain) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SendingDomain_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v outbox.DomainStatus) graphql.Marshaler {
+			return ec.marshalNDomainStatus2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐDomainStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SendingDomain_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SendingDomain", field, false, false, errors.New("field of type DomainStatus does not have child fields"))
+}
+
+func (ec *executionContext) _SendingDomain_records(ctx context.Context, field graphql.CollectedField, obj *model.SendingDomain) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SendingDomain_records(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Records, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.DNSRecord) graphql.Marshaler {
+			return ec.marshalNDnsRecord2ᚕgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐDNSRecordᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SendingDomain_records(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SendingDomain",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DnsRecord(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SendingDomain_dkimSelector(ctx context.Context, field graphql.CollectedField, obj *model.SendingDomain) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SendingDomain_dkimSelector(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DkimSelector, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SendingDomain_dkimSelector(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SendingDomain", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _SendingDomain_lastCheckedAt(ctx context.Context, field graphql.CollectedField, obj *model.SendingDomain) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SendingDomain_lastCheckedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastCheckedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SendingDomain_lastCheckedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SendingDomain", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _SendingDomain_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.SendingDomain) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SendingDomain_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SendingDomain_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SendingDomain", field, false, false, errors.New("field of type Time does not have child fields"))
 }
 
 func (ec *executionContext) _SendingLimits_perSecond(ctx context.Context, field graphql.CollectedField, obj *model.SendingLimits) (ret graphql.Marshaler) {
@@ -13965,6 +15164,69 @@ func (ec *executionContext) _AuditEntryEdge(ctx context.Context, sel ast.Selecti
 	return out
 }
 
+var deliverabilityImplementors = []string{"Deliverability"}
+
+func (ec *executionContext) _Deliverability(ctx context.Context, sel ast.SelectionSet, obj *model.Deliverability) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, deliverabilityImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Deliverability")
+		case "fromDomain":
+			out.Values[i] = ec._Deliverability_fromDomain(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "authenticated":
+			out.Values[i] = ec._Deliverability_authenticated(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "dmarcPolicy":
+			out.Values[i] = ec._Deliverability_dmarcPolicy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "aligned":
+			out.Values[i] = ec._Deliverability_aligned(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "effectiveFrom":
+			out.Values[i] = ec._Deliverability_effectiveFrom(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "warnings":
+			out.Values[i] = ec._Deliverability_warnings(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var deliveryAttemptImplementors = []string{"DeliveryAttempt"}
 
 func (ec *executionContext) _DeliveryAttempt(ctx context.Context, sel ast.SelectionSet, obj *model.DeliveryAttempt) graphql.Marshaler {
@@ -14077,6 +15339,74 @@ func (ec *executionContext) _DeliveryError(ctx context.Context, sel ast.Selectio
 			}
 		case "hint":
 			out.Values[i] = ec._DeliveryError_hint(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var dnsRecordImplementors = []string{"DnsRecord"}
+
+func (ec *executionContext) _DnsRecord(ctx context.Context, sel ast.SelectionSet, obj *model.DNSRecord) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, dnsRecordImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DnsRecord")
+		case "purpose":
+			out.Values[i] = ec._DnsRecord_purpose(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "type":
+			out.Values[i] = ec._DnsRecord_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._DnsRecord_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "value":
+			out.Values[i] = ec._DnsRecord_value(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._DnsRecord_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "found":
+			out.Values[i] = ec._DnsRecord_found(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hint":
+			out.Values[i] = ec._DnsRecord_hint(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
@@ -14806,6 +16136,34 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "reinstateTenant":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_reinstateTenant(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "addSendingDomain":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_addSendingDomain(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "checkSendingDomain":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_checkSendingDomain(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rotateDkimKey":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_rotateDkimKey(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "removeSendingDomain":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_removeSendingDomain(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -15555,6 +16913,28 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "sendingDomains":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_sendingDomains(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -15663,82 +17043,120 @@ func (ec *executionContext) _SenderSettings(ctx context.Context, sel ast.Selecti
 		case "key":
 			out.Values[i] = ec._SenderSettings_key(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "name":
 			out.Values[i] = ec._SenderSettings_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "ownerSubject":
 			out.Values[i] = ec._SenderSettings_ownerSubject(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "mode":
 			out.Values[i] = ec._SenderSettings_mode(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "effectiveMode":
 			out.Values[i] = ec._SenderSettings_effectiveMode(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "fromName":
 			out.Values[i] = ec._SenderSettings_fromName(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "fromEmail":
 			out.Values[i] = ec._SenderSettings_fromEmail(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "replyTo":
 			out.Values[i] = ec._SenderSettings_replyTo(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "contactEmail":
 			out.Values[i] = ec._SenderSettings_contactEmail(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "bcc":
 			out.Values[i] = ec._SenderSettings_bcc(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "archiveCopyTo":
 			out.Values[i] = ec._SenderSettings_archiveCopyTo(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "smtp":
 			out.Values[i] = ec._SenderSettings_smtp(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "http":
 			out.Values[i] = ec._SenderSettings_http(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "health":
 			out.Values[i] = ec._SenderSettings_health(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "deliverability":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._SenderSettings_deliverability(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "limits":
 			out.Values[i] = ec._SenderSettings_limits(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "updatedAt":
 			out.Values[i] = ec._SenderSettings_updatedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -15927,6 +17345,74 @@ func (ec *executionContext) _SenderVerification(ctx context.Context, sel ast.Sel
 		case "resendAvailableAt":
 			out.Values[i] = ec._SenderVerification_resendAvailableAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var sendingDomainImplementors = []string{"SendingDomain"}
+
+func (ec *executionContext) _SendingDomain(ctx context.Context, sel ast.SelectionSet, obj *model.SendingDomain) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, sendingDomainImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SendingDomain")
+		case "id":
+			out.Values[i] = ec._SendingDomain_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "domain":
+			out.Values[i] = ec._SendingDomain_domain(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._SendingDomain_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "records":
+			out.Values[i] = ec._SendingDomain_records(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "dkimSelector":
+			out.Values[i] = ec._SendingDomain_dkimSelector(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lastCheckedAt":
+			out.Values[i] = ec._SendingDomain_lastCheckedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._SendingDomain_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -17054,6 +18540,20 @@ func (ec *executionContext) unmarshalNCreateSenderInput2githubᚗcomᚋoutboxᚋ
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNDeliverability2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐDeliverability(ctx context.Context, sel ast.SelectionSet, v model.Deliverability) graphql.Marshaler {
+	return ec._Deliverability(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNDeliverability2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐDeliverability(ctx context.Context, sel ast.SelectionSet, v *model.Deliverability) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._Deliverability(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNDeliveryAttempt2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐDeliveryAttempt(ctx context.Context, sel ast.SelectionSet, v model.DeliveryAttempt) graphql.Marshaler {
 	return ec._DeliveryAttempt(ctx, sel, &v)
 }
@@ -17073,6 +18573,120 @@ func (ec *executionContext) marshalNDeliveryAttempt2ᚕgithubᚗcomᚋoutboxᚋo
 
 	return ret
 }
+
+func (ec *executionContext) marshalNDnsRecord2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐDNSRecord(ctx context.Context, sel ast.SelectionSet, v model.DNSRecord) graphql.Marshaler {
+	return ec._DnsRecord(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNDnsRecord2ᚕgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐDNSRecordᚄ(ctx context.Context, sel ast.SelectionSet, v []model.DNSRecord) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNDnsRecord2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐDNSRecord(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNDnsRecordPurpose2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐDNSRecordPurpose(ctx context.Context, v any) (outbox.DNSRecordPurpose, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNDnsRecordPurpose2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐDNSRecordPurpose[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDnsRecordPurpose2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐDNSRecordPurpose(ctx context.Context, sel ast.SelectionSet, v outbox.DNSRecordPurpose) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNDnsRecordPurpose2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐDNSRecordPurpose[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNDnsRecordPurpose2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐDNSRecordPurpose = map[string]outbox.DNSRecordPurpose{
+		"DKIM":        outbox.PurposeDKIM,
+		"SPF":         outbox.PurposeSPF,
+		"DMARC":       outbox.PurposeDMARC,
+		"RETURN_PATH": outbox.PurposeReturnPath,
+	}
+	marshalNDnsRecordPurpose2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐDNSRecordPurpose = map[outbox.DNSRecordPurpose]string{
+		outbox.PurposeDKIM:       "DKIM",
+		outbox.PurposeSPF:        "SPF",
+		outbox.PurposeDMARC:      "DMARC",
+		outbox.PurposeReturnPath: "RETURN_PATH",
+	}
+)
+
+func (ec *executionContext) unmarshalNDnsRecordStatus2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐDNSRecordStatus(ctx context.Context, v any) (outbox.DNSRecordStatus, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNDnsRecordStatus2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐDNSRecordStatus[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDnsRecordStatus2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐDNSRecordStatus(ctx context.Context, sel ast.SelectionSet, v outbox.DNSRecordStatus) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNDnsRecordStatus2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐDNSRecordStatus[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNDnsRecordStatus2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐDNSRecordStatus = map[string]outbox.DNSRecordStatus{
+		"PENDING":  outbox.RecordPending,
+		"VERIFIED": outbox.RecordVerified,
+		"MISMATCH": outbox.RecordMismatch,
+		"MISSING":  outbox.RecordMissing,
+	}
+	marshalNDnsRecordStatus2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐDNSRecordStatus = map[outbox.DNSRecordStatus]string{
+		outbox.RecordPending:  "PENDING",
+		outbox.RecordVerified: "VERIFIED",
+		outbox.RecordMismatch: "MISMATCH",
+		outbox.RecordMissing:  "MISSING",
+	}
+)
+
+func (ec *executionContext) unmarshalNDomainStatus2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐDomainStatus(ctx context.Context, v any) (outbox.DomainStatus, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNDomainStatus2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐDomainStatus[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDomainStatus2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐDomainStatus(ctx context.Context, sel ast.SelectionSet, v outbox.DomainStatus) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNDomainStatus2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐDomainStatus[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNDomainStatus2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐDomainStatus = map[string]outbox.DomainStatus{
+		"PENDING":  outbox.DomainPending,
+		"VERIFIED": outbox.DomainVerified,
+		"FAILED":   outbox.DomainFailed,
+	}
+	marshalNDomainStatus2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐDomainStatus = map[outbox.DomainStatus]string{
+		outbox.DomainPending:  "PENDING",
+		outbox.DomainVerified: "VERIFIED",
+		outbox.DomainFailed:   "FAILED",
+	}
+)
 
 func (ec *executionContext) marshalNEntitlements2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐEntitlements(ctx context.Context, sel ast.SelectionSet, v *model.Entitlements) graphql.Marshaler {
 	if v == nil {
@@ -17822,6 +19436,36 @@ func (ec *executionContext) marshalNSenderVerification2ᚖgithubᚗcomᚋoutbox�
 		return graphql.Null
 	}
 	return ec._SenderVerification(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSendingDomain2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSendingDomain(ctx context.Context, sel ast.SelectionSet, v model.SendingDomain) graphql.Marshaler {
+	return ec._SendingDomain(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNSendingDomain2ᚕgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSendingDomainᚄ(ctx context.Context, sel ast.SelectionSet, v []model.SendingDomain) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSendingDomain2githubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSendingDomain(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSendingDomain2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSendingDomain(ctx context.Context, sel ast.SelectionSet, v *model.SendingDomain) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._SendingDomain(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNSendingLimits2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSendingLimits(ctx context.Context, sel ast.SelectionSet, v *model.SendingLimits) graphql.Marshaler {

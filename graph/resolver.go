@@ -5,6 +5,7 @@ import (
 
 	"github.com/outbox/outbox/internal/audit"
 	"github.com/outbox/outbox/internal/delivery"
+	"github.com/outbox/outbox/internal/domains"
 	"github.com/outbox/outbox/internal/logs"
 	"github.com/outbox/outbox/internal/oauth"
 	"github.com/outbox/outbox/internal/operator"
@@ -30,6 +31,8 @@ type Resolver struct {
 	// suppression list.
 	Delivery *delivery.Service
 	// Operator carries out the platform operators' operations.
+	// Domains manages sending domains.
+	Domains  *domains.Service
 	Operator *operator.Service
 	// OAuth connects senders to Google and Microsoft 365 mailboxes.
 	OAuth  *oauth.Service

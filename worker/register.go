@@ -4,6 +4,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/outbox/outbox/internal/delivery"
+	"github.com/outbox/outbox/internal/domains"
 	"github.com/outbox/outbox/internal/logs"
 	"github.com/outbox/outbox/internal/sender"
 	"github.com/outbox/outbox/internal/verify"
@@ -17,6 +18,8 @@ type Deps struct {
 	Logs   *logs.Service
 	// Delivery sends notifications.
 	Delivery *delivery.Service
+	// Domains checks sending domains.
+	Domains *domains.Service
 }
 
 // Register adds every worker to workers.
@@ -26,4 +29,5 @@ func Register(workers *river.Workers, deps *Deps) {
 	river.AddWorker(workers, &Retention{deps: deps})
 	river.AddWorker(workers, &Delivery{deps: deps})
 	river.AddWorker(workers, &DeliveryRescue{deps: deps})
+	river.AddWorker(workers, &DomainCheck{deps: deps})
 }

@@ -289,6 +289,23 @@ type SenderVerificationToken struct {
 	RevokedAt      *time.Time
 }
 
+type SendingDomain struct {
+	ID              uuid.UUID
+	TenantID        uuid.UUID
+	Domain          string
+	Status          string
+	DkimSelector    string
+	DkimKeyID       *string
+	DkimKey         []byte
+	PendingSelector *string
+	PendingKeyID    *string
+	PendingKey      []byte
+	Records         []byte
+	LastCheckedAt   *time.Time
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
 type Suppression struct {
 	TenantID  uuid.UUID
 	Email     string

@@ -50,6 +50,22 @@ type CreateSenderInput struct {
 	Personal *bool `json:"personal,omitempty"`
 }
 
+// What happens to a sender's mail at receivers that check DMARC.
+type Deliverability struct {
+	// The domain of the sender's own From address.
+	FromDomain string `json:"fromDomain"`
+	// Whether the mail is DKIM-signed by its From domain (PLATFORM, BRANDED), or, for SMTP and HTTP, whether that domain publishes an SPF record or a DKIM key at a selector providers commonly use.
+	Authenticated bool `json:"authenticated"`
+	// The p= of the From domain's DMARC record (none, quarantine, reject); null when it has none or DNS did not answer.
+	DmarcPolicy *string `json:"dmarcPolicy,omitempty"`
+	// Whether the From domain and the authenticated domain are the same, as DMARC asks.
+	Aligned bool `json:"aligned"`
+	// The From address mail actually goes out with (the platform's when an unauthenticated BRANDED From is rewritten).
+	EffectiveFrom string `json:"effectiveFrom"`
+	// What is missing, and how to fix it.
+	Warnings []string `json:"warnings"`
+}
+
 type DeliveryAttempt struct {
 	At           time.Time             `json:"at"`
 	DurationMs   int                   `json:"durationMs"`
@@ -69,6 +85,20 @@ type DeliveryError struct {
 	EnhancedCode *string              `json:"enhancedCode,omitempty"`
 	Message      string               `json:"message"`
 	// What to do about it, in plain words.
+	Hint *string `json:"hint,omitempty"`
+}
+
+type DNSRecord struct {
+	Purpose outbox.DNSRecordPurpose `json:"purpose"`
+	Type    string                  `json:"type"`
+	// The full name, e.g. ob1a2b3c4d._domainkey.shop.example (some DNS hosts want only the part before the domain).
+	Name string `json:"name"`
+	// The value to publish.
+	Value  string                 `json:"value"`
+	Status outbox.DNSRecordStatus `json:"status"`
+	// The values the last check found at name (a value split into several strings, joined).
+	Found []string `json:"found"`
+	// What to change, when the record is not right, or a remark about it.
 	Hint *string `json:"hint,omitempty"`
 }
 
@@ -325,6 +355,8 @@ type SenderSettings struct {
 	SMTP          *SMTPSettings    `json:"smtp,omitempty"`
 	HTTP          *HTTPAPISettings `json:"http,omitempty"`
 	Health        *SenderHealth    `json:"health"`
+	// What receivers will make of this sender's mail (DKIM, DMARC), and the From it goes out with, before anything is sent.
+	Deliverability *Deliverability `json:"deliverability"`
 	// The limits the delivery worker enforces for this sending account.
 	Limits    *SendingLimits `json:"limits"`
 	UpdatedAt time.Time      `json:"updatedAt"`
@@ -377,6 +409,19 @@ type SenderVerification struct {
 	VerifiedAt *time.Time    `json:"verifiedAt,omitempty"`
 	// When a resend is allowed again; null when it is allowed now.
 	ResendAvailableAt *time.Time `json:"resendAvailableAt,omitempty"`
+}
+
+type SendingDomain struct {
+	ID string `json:"id"`
+	// Lower-case, an international name in its xn-- form.
+	Domain string              `json:"domain"`
+	Status outbox.DomainStatus `json:"status"`
+	// The records to publish: DKIM (a second, pending one during a key rotation), SPF and DMARC.
+	Records []DNSRecord `json:"records"`
+	// The selector of the DKIM key that signs.
+	DkimSelector  string     `json:"dkimSelector"`
+	LastCheckedAt *time.Time `json:"lastCheckedAt,omitempty"`
+	CreatedAt     time.Time  `json:"createdAt"`
 }
 
 // Sending limits; null means no limit.

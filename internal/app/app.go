@@ -25,6 +25,7 @@ import (
 	"github.com/outbox/outbox/internal/auth"
 	"github.com/outbox/outbox/internal/config"
 	"github.com/outbox/outbox/internal/delivery"
+	"github.com/outbox/outbox/internal/domains"
 	"github.com/outbox/outbox/internal/httpserver"
 	"github.com/outbox/outbox/internal/loglimit"
 	"github.com/outbox/outbox/internal/logs"
@@ -172,7 +173,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	deliveryOpts := deliveryOptions(cfg, opts.Delivery)
 	riverCfg := &river.Config{
 		Logger: riverLogger(cfg, logger), Workers: workers,
-		PeriodicJobs:  []*river.PeriodicJob{worker.RetentionPeriodicJob(), worker.DeliveryRescuePeriodicJob()},
+		PeriodicJobs:  []*river.PeriodicJob{worker.RetentionPeriodicJob(), worker.DeliveryRescuePeriodicJob(), worker.DomainCheckPeriodicJob(cfg.DomainCheckInterval)},
 		FetchCooldown: cfg.FetchCooldown, FetchPollInterval: cfg.FetchPollInterval,
 		// A delivery whose worker died is taken up again this long after
 		// its attempt started, not after River's default hour.
@@ -188,8 +189,27 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	oauthOpts := opts.OAuth
 	oauthOpts.PublicURL, oauthOpts.Providers = cfg.PublicURL, oauthProviders(cfg)
 	oauths := oauth.NewService(a.store, keyring, logger, oauthOpts)
+	resolver, err := domains.NewResolver(cfg.DNSServer, 0)
+	if err != nil {
+		return nil, fmt.Errorf("OUTBOX_DNS_SERVER: %w", err)
+	}
+	if cfg.PlatformDKIMKey != "" && deliveryOpts.PlatformSigner == nil {
+		signer, err := domains.LoadSigner(cfg.PlatformFrom[strings.LastIndexByte(cfg.PlatformFrom, '@')+1:], cfg.PlatformDKIMSelector, cfg.PlatformDKIMKey)
+		if err != nil {
+			return nil, fmt.Errorf("OUTBOX_PLATFORM_DKIM_KEY: %w", err)
+		}
+		deliveryOpts.PlatformSigner = signer
+	}
+	deliveryOpts.SendUnauthenticated = cfg.BrandedUnauthenticated == "send"
+	sendingDomains := domains.NewService(a.store, keyring, resolver, domains.Config{
+		Records: domains.Records{SPFInclude: cfg.SPFInclude()}, CheckInterval: cfg.DomainCheckInterval,
+		PlatformFrom: cfg.PlatformFrom, PlatformSigned: deliveryOpts.PlatformSigner != nil,
+		SendUnauthenticated: deliveryOpts.SendUnauthenticated,
+	}, logger)
+	deps.Domains = sendingDomains
 	senderOpts := opts.Sender
 	senderOpts.OAuth = oauths
+	senderOpts.DomainSteps = sendingDomains.OwnDomainSteps
 	senderOpts.AddrPolicy = addrPolicy(cfg)
 	senderOpts.Plans = cfg.Plans()
 	senders := sender.NewService(a.store, a.river, keyring, sender.Platform{Name: cfg.PlatformName, From: cfg.PlatformFrom}, senderOpts)
@@ -207,7 +227,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	logger.Info("platform mail goes to the " + fmt.Sprint(a.relay))
 	verifications := verify.NewService(
 		verify.Deps{Store: a.store, Jobs: a.river, Keyring: keyring, Senders: senders, Relay: a.relay, Logger: logger},
-		verify.Config{PublicURL: cfg.PublicURL, Platform: sender.Platform{Name: cfg.PlatformName, From: cfg.PlatformFrom}, TTL: cfg.VerificationTTL},
+		verify.Config{PublicURL: cfg.PublicURL, Platform: sender.Platform{Name: cfg.PlatformName, From: cfg.PlatformFrom}, TTL: cfg.VerificationTTL, Signer: deliveryOpts.PlatformSigner},
 		opts.Verify,
 	)
 	deps.Verify = verifications
@@ -215,7 +235,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	unsubscribes := unsubscribe.NewService(a.store, keyring, unsubscribe.Config{PublicURL: cfg.PublicURL, Mailto: cfg.UnsubscribeMailto})
 	a.delivery = delivery.NewService(delivery.Deps{
 		Store: a.store, Jobs: a.river, Senders: senders, Templates: tpls, Relay: a.relay,
-		Limiter: ratelimit.New(a.pool), Logger: logger, Unsubscribe: unsubscribes,
+		Limiter: ratelimit.New(a.pool), Logger: logger, Unsubscribe: unsubscribes, Domains: sendingDomains,
 	}, deliveryOpts)
 	deps.Delivery = a.delivery
 
@@ -223,7 +243,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	anonymous := apilimit.NewAnonymous(cfg.RateLimitAnonymous, nil)
 	tenants := tenant.NewService(a.store)
 	gql, err := graph.NewHandler(graph.HandlerConfig{
-		Resolver:        &graph.Resolver{Sender: senders, Verify: verifications, Partners: partners, Audit: audit.NewLog(a.store), Logs: a.logs, Templates: tpls, Delivery: a.delivery, Operator: operator.NewService(a.store, senders, tenants), OAuth: oauths, Logger: logger},
+		Resolver:        &graph.Resolver{Sender: senders, Verify: verifications, Partners: partners, Audit: audit.NewLog(a.store), Logs: a.logs, Templates: tpls, Delivery: a.delivery, Operator: operator.NewService(a.store, senders, tenants), OAuth: oauths, Domains: sendingDomains, Logger: logger},
 		Authenticator:   graph.NewAuthenticator(verifier, tenants, anonymous),
 		Metrics:         m,
 		Logger:          logger,

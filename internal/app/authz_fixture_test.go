@@ -47,6 +47,8 @@ type fixture struct {
 	// connection of the vendor sender.
 	google     *oauthtest.Server
 	connection string
+	// sendingDomain: a sending domain of A.
+	sendingDomain string
 	// leaks are identifiers of A that no answer to B may contain.
 	leaks []string
 	// changes are the ids of the objects triggers changed, by the token of

@@ -147,6 +147,7 @@ func matrixRows() []matrixRow {
 		return ""
 	}
 	senderProbe := probeQuery(`query($s: String) { senderSettings(sender: $s) { key mode fromName replyTo bcc smtp { host } } }`, "s")
+	domainProbe := probeQuery(`{ sendingDomains { id status dkimSelector records { name status } } }`, "")
 	tenantProbe := probeQuery(`{ viewer { tenant { status statusReason entitlements { modes maxSenders dailyQuota } } } }`, "")
 	return []matrixRow{
 		// Queries.
@@ -168,6 +169,7 @@ func matrixRows() []matrixRow {
 			object: (*fixture).message, allow: allowLogs},
 		{op: "Query.suppressions", query: `{ suppressions(first: 20) { edges { node { email } } } }`, vars: noVars, allow: allowLogs},
 		{op: "Query.partnerClients", query: `{ partnerClients { id clientId name } }`, vars: noVars, allow: allowAdmin},
+		{op: "Query.sendingDomains", query: `{ sendingDomains { id domain status records { name value } } }`, vars: noVars, allow: allowSettingsRead},
 		{op: "Query.auditLog", query: `{ auditLog(first: 50) { edges { node { actor action target before after } } } }`, vars: noVars, allow: allowAdmin},
 
 		// Mutations.
@@ -233,6 +235,15 @@ func matrixRows() []matrixRow {
 			vars: idVar("id"), object: (*fixture).partnerOfA, probe: clientProbe, allow: allowAdmin},
 		{op: "Mutation.revokePartnerClient", query: `mutation($id: ID!) { revokePartnerClient(id: $id) { id revokedAt } }`,
 			vars: idVar("id"), object: (*fixture).partnerOfA, probe: clientProbe, allow: allowAdmin},
+		{op: "Mutation.addSendingDomain", query: `mutation($d: String!) { addSendingDomain(domain: $d) { id domain } }`,
+			vars:  func(string) map[string]any { return map[string]any{"d": "shop-" + uuid.NewString()[:8] + ".example"} },
+			allow: allowSettingsWrite},
+		{op: "Mutation.checkSendingDomain", query: `mutation($id: ID!) { checkSendingDomain(id: $id) { id status } }`, vars: idVar("id"),
+			object: (*fixture).sendingDomainOfA, probe: domainProbe, allow: allowSettingsWrite},
+		{op: "Mutation.rotateDkimKey", query: `mutation($id: ID!) { rotateDkimKey(id: $id) { id dkimSelector } }`, vars: idVar("id"),
+			object: (*fixture).sendingDomainOfA, probe: domainProbe, allow: allowSettingsWrite, ok: []string{"CONFLICT"}},
+		{op: "Mutation.removeSendingDomain", query: `mutation($id: ID!) { removeSendingDomain(id: $id) }`, vars: idVar("id"),
+			object: (*fixture).freshSendingDomain, probe: domainProbe, allow: allowSettingsWrite},
 
 		// OAuth connections: A's CONNECTED connection of its vendor sender
 		// (made by the fixture with a login at the loopback provider, as is

@@ -17,6 +17,7 @@ import (
 	"github.com/outbox/outbox/internal/auth"
 	"github.com/outbox/outbox/internal/config"
 	"github.com/outbox/outbox/internal/dbtest"
+	"github.com/outbox/outbox/internal/dnstest"
 	"github.com/outbox/outbox/internal/gqlclient"
 )
 
@@ -50,6 +51,9 @@ func setup(t *testing.T, opts setupOpts) *bundle {
 		"OUTBOX_LOG_LEVEL":  "debug",
 		// Every test client is 127.0.0.1; tests of the limit set their own.
 		"OUTBOX_RATE_LIMIT_ANONYMOUS": "0",
+		// DNS is a loopback server with no records (tests of sending
+		// domains set their own): no test asks the network.
+		"OUTBOX_DNS_SERVER": dnstest.New(t).Addr(),
 	}
 	for k, v := range opts.env {
 		env[k] = v

@@ -408,7 +408,10 @@ func TestDeleteSenderWithQueuedMail(t *testing.T) {
 // test of PLATFORM settings pointing to updateSenderProfile.
 func TestProfileInEveryMode(t *testing.T) {
 	t.Parallel()
-	b, platform := relayBundle(t, setupOpts{})
+	// acme.example is no sending domain: its BRANDED mail goes out as it
+	// is only with the From rewrite turned off (domains_test.go has the
+	// rewrite).
+	b, platform := relayBundle(t, setupOpts{env: map[string]string{"OUTBOX_BRANDED_UNAUTHENTICATED": "send"}})
 	admin := b.userToken(t, "acme", "admin-1", "admin")
 
 	var req struct{ RequestSenderVerification verification }

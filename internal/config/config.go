@@ -271,6 +271,31 @@ type Config struct {
 	// account) and _SCOPES (default "openid email offline_access
 	// https://outlook.office.com/SMTP.Send").
 	OAuthMicrosoft OAuthClient
+	// DNSServer is OUTBOX_DNS_SERVER / --dns-server: the "host:port" of the
+	// DNS server sending domains are checked at (default "": the system
+	// resolver of /etc/resolv.conf).
+	DNSServer string
+	// PlatformSPFInclude is OUTBOX_PLATFORM_SPF_INCLUDE /
+	// --platform-spf-include: the domain tenants' SPF records include
+	// (default "_spf." and the domain of PlatformFrom).
+	PlatformSPFInclude string
+	// PlatformDKIMKey is OUTBOX_PLATFORM_DKIM_KEY / --platform-dkim-key: a
+	// PEM file with the private key PLATFORM mail is DKIM-signed with, as
+	// d= the domain of PlatformFrom (default "": unsigned).
+	PlatformDKIMKey string
+	// PlatformDKIMSelector is OUTBOX_PLATFORM_DKIM_SELECTOR /
+	// --platform-dkim-selector (default "outbox"): the selector of
+	// PlatformDKIMKey.
+	PlatformDKIMSelector string
+	// BrandedUnauthenticated is OUTBOX_BRANDED_UNAUTHENTICATED /
+	// --branded-unauthenticated: "rewrite" (default) sends BRANDED mail
+	// whose From domain is not a VERIFIED sending domain From the platform
+	// address with Reply-To the tenant's; "send" sends it as it is.
+	BrandedUnauthenticated string
+	// DomainCheckInterval is OUTBOX_DOMAIN_CHECK_INTERVAL /
+	// --domain-check-interval (default 1h): how often the records of every
+	// sending domain are checked again.
+	DomainCheckInterval time.Duration
 }
 
 // OAuthClient is the OAuth client registered with one provider.
@@ -291,6 +316,14 @@ func (o OAuthClient) Enabled() bool { return o.ClientID != "" }
 // ScopeList returns Scopes as a list.
 func (o OAuthClient) ScopeList() []string {
 	return strings.FieldsFunc(o.Scopes, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' })
+}
+
+// SPFInclude returns PlatformSPFInclude, or its default from PlatformFrom.
+func (c *Config) SPFInclude() string {
+	if c.PlatformSPFInclude != "" {
+		return c.PlatformSPFInclude
+	}
+	return "_spf." + c.PlatformFrom[strings.LastIndexByte(c.PlatformFrom, '@')+1:]
 }
 
 // Plans returns the entitlements of tenants an operator gave none, from
@@ -397,6 +430,12 @@ func Bind(fs *flag.FlagSet, c *Config, getenv func(string) string) (envErrors fu
 	b.int(&c.RateLimitClient, "rate-limit-client", "OUTBOX_RATE_LIMIT_CLIENT", 1200, "GraphQL operations per minute per partner client (0: off)")
 	b.int(&c.RateLimitSendTenant, "rate-limit-send-tenant", "OUTBOX_RATE_LIMIT_SEND_TENANT", 6000, "messages sent per minute per tenant (0: off)")
 	b.int(&c.RateLimitSendClient, "rate-limit-send-client", "OUTBOX_RATE_LIMIT_SEND_CLIENT", 3000, "messages sent per minute per partner client (0: off)")
+	b.str(&c.DNSServer, "dns-server", "OUTBOX_DNS_SERVER", "", "host:port of the DNS server sending domains are checked at (default: the system resolver)")
+	b.str(&c.PlatformSPFInclude, "platform-spf-include", "OUTBOX_PLATFORM_SPF_INCLUDE", "", "domain tenants' SPF records include (default _spf.<platform-from domain>)")
+	b.str(&c.PlatformDKIMKey, "platform-dkim-key", "OUTBOX_PLATFORM_DKIM_KEY", "", "PEM file of the key PLATFORM mail is DKIM-signed with (default: unsigned)")
+	b.str(&c.PlatformDKIMSelector, "platform-dkim-selector", "OUTBOX_PLATFORM_DKIM_SELECTOR", "outbox", "DKIM selector of the platform key")
+	b.str(&c.BrandedUnauthenticated, "branded-unauthenticated", "OUTBOX_BRANDED_UNAUTHENTICATED", "rewrite", "BRANDED mail from a domain that is not verified: rewrite (From the platform address) or send")
+	b.duration(&c.DomainCheckInterval, "domain-check-interval", "OUTBOX_DOMAIN_CHECK_INTERVAL", time.Hour, "how often sending domains are checked again")
 	b.str(&c.DefaultModes, "default-modes", "OUTBOX_DEFAULT_MODES", "PLATFORM,BRANDED,SMTP,HTTP", "sender modes of tenants without a plan of their own")
 	b.int(&c.DefaultMaxSenders, "default-max-senders", "OUTBOX_DEFAULT_MAX_SENDERS", 10, "senders a tenant without a plan of its own may have")
 	b.int(&c.DefaultDailyQuota, "default-daily-quota", "OUTBOX_DEFAULT_DAILY_QUOTA", -1, "notifications per UTC day of a tenant without a plan of its own (-1: no quota)")
@@ -475,6 +514,20 @@ func (c *Config) Validate() error {
 		if a, err := netmail.ParseAddress(c.UnsubscribeMailto); err != nil || a.Name != "" || a.Address != c.UnsubscribeMailto || strings.ContainsAny(c.UnsubscribeMailto, "?&%<>,") {
 			bad("OUTBOX_UNSUBSCRIBE_MAILTO", "must be a bare email address")
 		}
+	}
+	if c.DNSServer != "" {
+		if _, _, err := net.SplitHostPort(c.DNSServer); err != nil {
+			bad("OUTBOX_DNS_SERVER", "must be host:port, e.g. 127.0.0.1:53")
+		}
+	}
+	if c.BrandedUnauthenticated != "rewrite" && c.BrandedUnauthenticated != "send" {
+		bad("OUTBOX_BRANDED_UNAUTHENTICATED", "must be rewrite or send")
+	}
+	if c.DomainCheckInterval < time.Minute {
+		bad("OUTBOX_DOMAIN_CHECK_INTERVAL", "must be at least 1m")
+	}
+	if c.PlatformDKIMSelector == "" {
+		bad("OUTBOX_PLATFORM_DKIM_SELECTOR", "must not be empty")
 	}
 	if c.PlatformSMTPURL != "" {
 		if _, err := ParseRelayURL(c.PlatformSMTPURL); err != nil {

@@ -78,6 +78,20 @@ func (s *Service) Deliver(ctx context.Context, args JobArgs, run Run) Outcome {
 		return d.finish(ctx, outbox.StatusSuppressed, nil, nil, "not sent: suppressed address "+strings.Join(d.env.dropped, ", "), done())
 	}
 	d.route = s.route(d.tenant, active)
+	mail := buildMessage(d.msg, p, active, d.env)
+	if mail.Headers, err = s.listHeaders(d.tenant, d.msg); err != nil {
+		s.deps.Logger.ErrorContext(ctx, "delivery: signing the unsubscribe link", "tenant", d.tenant.Slug, "error", err)
+		return d.settle(ctx, transport.Attempt{}, &transport.Failure{
+			Category: outbox.CategoryInternal, Message: "the unsubscribe link could not be signed",
+			Hint: "an operator has to check the server (OUTBOX_SECRET_KEY); Outbox will try again", Temporary: true,
+		})
+	}
+	if !d.route.own {
+		// Platform-relayed mail: DKIM-signed, or its From rewritten.
+		if err := s.authenticate(ctx, d.tenant, active, &mail); err != nil {
+			return retry(err)
+		}
+	}
 
 	wait, err := s.reserve(ctx, d.route, d.env.count())
 	switch {
@@ -114,14 +128,6 @@ func (s *Service) Deliver(ctx context.Context, args JobArgs, run Run) Outcome {
 			return retry(err)
 		}
 		return done() // cancelled (or finished) meanwhile
-	}
-	mail := buildMessage(d.msg, p, active, d.env)
-	if mail.Headers, err = s.listHeaders(d.tenant, d.msg); err != nil {
-		s.deps.Logger.ErrorContext(ctx, "delivery: signing the unsubscribe link", "tenant", d.tenant.Slug, "error", err)
-		return d.settle(ctx, transport.Attempt{}, &transport.Failure{
-			Category: outbox.CategoryInternal, Message: "the unsubscribe link could not be signed",
-			Hint: "an operator has to check the server (OUTBOX_SECRET_KEY); Outbox will try again", Temporary: true,
-		})
 	}
 	sendCtx, stop := context.WithTimeout(ctx, s.opts.SendTimeout)
 	att, err := d.route.send(sendCtx, mail)

@@ -58,6 +58,9 @@ type Deps struct {
 	// List-Unsubscribe headers (*unsubscribe.Service); nil sends it
 	// without them.
 	Unsubscribe Unsubscriber
+	// Domains, when set, signs BRANDED mail from a VERIFIED sending domain
+	// and rewrites the From of any other BRANDED mail (authenticate.go).
+	Domains Domains
 }
 
 // Unsubscriber makes the one-click unsubscribe headers of a tenant's
@@ -128,6 +131,13 @@ type Options struct {
 	// Pool bounds the connections kept to tenants' SMTP servers; zero
 	// fields take transport's defaults.
 	Pool transport.PoolConfig
+	// PlatformSigner, when set, DKIM-signs PLATFORM mail and the BRANDED
+	// mail rewritten to the platform address (OUTBOX_PLATFORM_DKIM_KEY).
+	PlatformSigner transport.Signer
+	// SendUnauthenticated sends BRANDED mail from a domain that is not
+	// VERIFIED as it is, unsigned, instead of from the platform address
+	// (OUTBOX_BRANDED_UNAUTHENTICATED=send). Default false.
+	SendUnauthenticated bool
 	// RelayLimits are the platform relay's sending limits, shared by every
 	// tenant in PLATFORM and BRANDED mode. Default: none.
 	RelayLimits ratelimit.Limits

@@ -59,6 +59,9 @@ func (s *Service) RunTest(ctx context.Context, tenantID, testID uuid.UUID) error
 	}
 	start := time.Now()
 	report := s.sendTest(ctx, tenant, settings, msg)
+	if report.Err == nil && s.domainSteps != nil {
+		report.Steps = append(report.Steps, s.domainSteps(ctx, settings.FromEmail)...)
+	}
 	return s.finishTest(ctx, tenant, test, report, start)
 }
 

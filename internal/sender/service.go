@@ -41,6 +41,8 @@ type Service struct {
 	plans outbox.Entitlements
 	// oauth hands out the access tokens of OAuth connections; nil: none.
 	oauth OAuthTokens
+	// domainSteps reports the From domain's records after a passed test.
+	domainSteps func(ctx context.Context, fromEmail string) []transport.Step
 }
 
 // OAuthTokens is what sender settings need of OAuth connections;
@@ -71,6 +73,10 @@ type Options struct {
 	// OAuth hands out access tokens of OAuth connections; nil refuses
 	// smtp.oauthConnection.
 	OAuth OAuthTokens
+	// DomainSteps, when set, adds steps to a passed test send: what DNS
+	// says of the From domain (SPF, DKIM, DMARC), as warnings that never
+	// fail the test (domains.Service.OwnDomainSteps).
+	DomainSteps func(ctx context.Context, fromEmail string) []transport.Step
 }
 
 // DefaultMaxSenders is how many senders a tenant may have when neither its
@@ -91,7 +97,7 @@ func NewService(store *db.Store, jobs JobInserter, keyring *secret.Keyring, plat
 	}
 	return &Service{
 		store: store, jobs: jobs, keyring: keyring, platform: platform, testTimeout: opts.TestTimeout,
-		rootCAs: opts.RootCAs, addrs: opts.AddrPolicy, plans: opts.Plans, oauth: opts.OAuth,
+		rootCAs: opts.RootCAs, addrs: opts.AddrPolicy, plans: opts.Plans, oauth: opts.OAuth, domainSteps: opts.DomainSteps,
 	}
 }
 

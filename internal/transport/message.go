@@ -47,6 +47,15 @@ type Message struct {
 	// replace the fields above, Date, Sender, Return-Path or the MIME
 	// structure (MIME-Version, Content-*): such names are refused.
 	Headers map[string]string
+	// Signer, when set, signs the rendered message (DKIM) before it is
+	// handed to the server: every header it covers is final by then.
+	Signer Signer
+}
+
+// Signer adds a signature to a rendered message: Sign returns raw (CRLF
+// line endings) with its signature field in front, or an error.
+type Signer interface {
+	Sign(raw []byte) ([]byte, error)
 }
 
 // Attachment is a file attached to a Message.
@@ -87,7 +96,7 @@ func (m Message) Validate() error {
 }
 
 // Build renders m as an RFC 5322 message with CRLF line endings, exactly as
-// SMTP sends it (without Bcc). It returns an *outbox.Error (EINVALID) when m
+// SMTP sends it (without Bcc, signed when m has a Signer). It returns an *outbox.Error (EINVALID) when m
 // does not validate, or a wrapped error when rendering fails.
 func Build(m Message) ([]byte, error) {
 	raw, _, err := m.render()
@@ -104,7 +113,14 @@ func (m Message) render() ([]byte, envelope, error) {
 	if _, err := msg.WriteTo(&buf); err != nil {
 		return nil, envelope{}, fmt.Errorf("rendering message: %w", err)
 	}
-	return buf.Bytes(), env, nil
+	if m.Signer == nil {
+		return buf.Bytes(), env, nil
+	}
+	signed, err := m.Signer.Sign(buf.Bytes())
+	if err != nil {
+		return nil, envelope{}, fmt.Errorf("signing message: %w", err)
+	}
+	return signed, env, nil
 }
 
 // parse turns m into a go-mail message and its envelope, validating on the

@@ -58,6 +58,7 @@ func (s *Service) SendMail(ctx context.Context, args SendJobArgs, lastAttempt bo
 		HTML:      html,
 		MessageID: args.MessageID.String() + "@" + domainOf(s.cfg.Platform.From),
 		Headers:   map[string]string{"Auto-Submitted": "auto-generated"},
+		Signer:    s.cfg.Signer,
 	}
 	start := time.Now()
 	att, sendErr := s.deps.Relay.Send(ctx, msg)

@@ -14,6 +14,7 @@ import (
 	"github.com/outbox/outbox/internal/relay"
 	"github.com/outbox/outbox/internal/secret"
 	"github.com/outbox/outbox/internal/sender"
+	"github.com/outbox/outbox/internal/transport"
 )
 
 // Defaults of Config.TTL, Options.Cooldown and Options.DailyResends.
@@ -74,6 +75,9 @@ type Config struct {
 	Platform sender.Platform
 	// TTL is how long a link works (OUTBOX_VERIFICATION_TTL). Default 24h.
 	TTL time.Duration
+	// Signer, when set, DKIM-signs verification mails with the platform's
+	// key (OUTBOX_PLATFORM_DKIM_KEY).
+	Signer transport.Signer
 }
 
 // Options are the optional settings of a Service. Zero fields take the
