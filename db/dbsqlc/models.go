@@ -344,3 +344,12 @@ type TenantDailyUsage struct {
 	Day      pgtype.Date
 	Messages int32
 }
+
+type TenantEvent struct {
+	ID        int64
+	TenantID  uuid.UUID
+	Type      string
+	Subject   string
+	Payload   []byte
+	CreatedAt time.Time
+}

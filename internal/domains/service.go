@@ -200,10 +200,16 @@ func (s *Service) check(ctx context.Context, tenant outbox.Tenant, id uuid.UUID)
 		if out, err = tx.SendingDomainSetChecked(ctx, cur, s.now()); err != nil {
 			return err
 		}
-		if out.Status != before {
-			return audit.Record(ctx, tx, "sending_domain.status", out.Domain, map[string]string{"status": string(before)}, map[string]string{"status": string(out.Status)})
+		if out.Status == before {
+			return nil
 		}
-		return nil
+		// The change, its audit entry and its event are one transaction.
+		if _, err := tx.TenantEventInsert(ctx, out.TenantID, outbox.EventDomainStatusChanged, out.ID.String(), map[string]any{
+			"id": out.ID, "domain": out.Domain, "status": out.Status, "previousStatus": before, "at": s.now(),
+		}); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, "sending_domain.status", out.Domain, map[string]string{"status": string(before)}, map[string]string{"status": string(out.Status)})
 	})
 	return out, err
 }

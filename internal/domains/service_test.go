@@ -3,6 +3,7 @@ package domains
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"log/slog"
 	"strings"
 	"testing"
@@ -155,6 +156,22 @@ func TestAddCheckVerifyAndFail(t *testing.T) {
 		`sending_domain.status {"status": "VERIFIED"}`,
 		`sending_domain.status {"status": "FAILED"}`,
 	}, b.auditActions(t))
+	// Each status change is also an event of the tenant, for webhooks.
+	events, err := b.store.TenantEventList(context.Background(), b.tenant.ID, 0, 10)
+	require.NoError(t, err)
+	require.Len(t, events, 2)
+	for i, want := range []struct{ status, previous outbox.DomainStatus }{{outbox.DomainVerified, outbox.DomainPending}, {outbox.DomainFailed, outbox.DomainVerified}} {
+		require.Equal(t, outbox.EventDomainStatusChanged, events[i].Type)
+		require.Equal(t, d.ID.String(), events[i].Subject)
+		var p struct {
+			Domain                 string
+			Status, PreviousStatus outbox.DomainStatus
+		}
+		require.NoError(t, json.Unmarshal(events[i].Payload, &p))
+		require.Equal(t, "shop.example", p.Domain)
+		require.Equal(t, want.status, p.Status)
+		require.Equal(t, want.previous, p.PreviousStatus)
+	}
 
 	ok, err := b.svc.Remove(b.ctx, d.ID)
 	require.NoError(t, err)

@@ -181,6 +181,13 @@ func (s *Service) setStatus(ctx context.Context, slug string, status outbox.Tena
 				return err
 			}
 		}
+		if status == outbox.TenantPaused && t.Status != outbox.TenantPaused {
+			if _, err := tx.TenantEventInsert(ctx, t.ID, outbox.EventTenantPaused, "", map[string]any{
+				"tenant": t.Slug, "reason": reason, "at": out.StatusChangedAt,
+			}); err != nil {
+				return err
+			}
+		}
 		return audit.Record(outbox.NewContextWithTenant(ctx, t), tx, action, t.Slug,
 			map[string]any{"status": t.Status, "reason": t.StatusReason}, map[string]any{"status": status, "reason": reason})
 	})

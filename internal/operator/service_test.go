@@ -219,6 +219,13 @@ func TestPauseReinstate(t *testing.T) {
 	_, err = b.svc.Reinstate(b.ctx, "acme")
 	require.NoError(t, err, "reinstating an active tenant is no error")
 
+	// One tenant.paused event: pausing a paused tenant again is no new pause.
+	events, err := b.store.TenantEventList(context.Background(), acme.ID, 0, 10)
+	require.NoError(t, err)
+	require.Len(t, events, 1)
+	require.Equal(t, outbox.EventTenantPaused, events[0].Type)
+	require.Contains(t, string(events[0].Payload), long)
+
 	entries := b.audit(t, acme.ID)
 	require.Len(t, entries, 4)
 	type status struct {
