@@ -19,13 +19,29 @@ func classifyHTTPStatus(status int, body string, header http.Header, now time.Ti
 	}
 	f := &Failure{Step: StepData, Code: status, Message: strings.TrimSpace(fmt.Sprintf("HTTP %d %s: %s", status, http.StatusText(status), body))}
 	f.Message = strings.TrimSuffix(f.Message, ":")
+	f.classifyStatus(status, statusHints{redirect: hintHTTPRedirect, auth: hintHTTPAuth, notFound: hintHTTPURL, rejected: hintHTTPRejected},
+		retryAfter(header, now))
+	return f
+}
+
+// statusHints are the hints of an HTTP API's answers that name what to
+// check: they differ between the generic API and each provider.
+type statusHints struct{ redirect, auth, notFound, rejected string }
+
+// classifyStatus sets f's category, hint and retry from a non-2xx HTTP
+// status, the one mapping of every HTTP mail API: 3xx CONFIG (redirects
+// are not followed), 401/403 AUTH_FAILED, 404/405 CONFIG, 408 TIMEOUT
+// (retried), 413 MESSAGE_REJECTED, 429 THROTTLED after wait, other 4xx
+// MESSAGE_REJECTED, 5xx CONNECTION retried after wait, anything else
+// INTERNAL, retried.
+func (f *Failure) classifyStatus(status int, h statusHints, wait time.Duration) {
 	switch {
 	case status >= 300 && status < 400:
-		f.set(outbox.CategoryConfig, hintHTTPRedirect)
+		f.set(outbox.CategoryConfig, h.redirect)
 	case status == http.StatusUnauthorized, status == http.StatusForbidden:
-		f.set(outbox.CategoryAuthFailed, hintHTTPAuth)
+		f.set(outbox.CategoryAuthFailed, h.auth)
 	case status == http.StatusNotFound, status == http.StatusMethodNotAllowed:
-		f.set(outbox.CategoryConfig, hintHTTPURL)
+		f.set(outbox.CategoryConfig, h.notFound)
 	case status == http.StatusRequestTimeout:
 		f.set(outbox.CategoryTimeout, hintRetry)
 		f.Temporary = true
@@ -34,18 +50,17 @@ func classifyHTTPStatus(status int, body string, header http.Header, now time.Ti
 	case status == http.StatusTooManyRequests:
 		f.set(outbox.CategoryThrottled, hintThrottled)
 		f.Throttled, f.Temporary = true, true
-		f.RetryAfter = retryAfter(header, now)
+		f.RetryAfter = wait
 	case status >= 400 && status < 500:
-		f.set(outbox.CategoryMessageRejected, hintHTTPRejected)
+		f.set(outbox.CategoryMessageRejected, h.rejected)
 	case status >= 500 && status < 600:
 		f.set(outbox.CategoryConnection, hintRetry)
 		f.Temporary = true
-		f.RetryAfter = retryAfter(header, now)
+		f.RetryAfter = wait
 	default:
 		f.set(outbox.CategoryInternal, hintRetry)
 		f.Temporary = true
 	}
-	return f
 }
 
 // retryAfter reads a Retry-After header: delay-seconds or an HTTP-date
@@ -85,29 +100,10 @@ func classifyNativeStatus(api nativeAPI, status int, a nativeAnswer, header http
 	if text = cleanLine(text); text != "" {
 		f.Message += ": " + api.name + " says " + text
 	}
-	switch {
-	case status >= 300 && status < 400:
-		f.set(outbox.CategoryConfig, hintNativeRedirect)
-	case status == http.StatusUnauthorized, status == http.StatusForbidden:
-		f.set(outbox.CategoryAuthFailed, api.authHint)
-	case status == http.StatusNotFound, status == http.StatusMethodNotAllowed:
-		f.set(outbox.CategoryConfig, api.notFoundHint)
-	case status == http.StatusRequestTimeout:
-		f.set(outbox.CategoryTimeout, hintRetry)
-		f.Temporary = true
-	case status == http.StatusRequestEntityTooLarge:
-		f.set(outbox.CategoryMessageRejected, hintTooBig)
-	case status == http.StatusTooManyRequests:
-		f.set(outbox.CategoryThrottled, hintThrottled)
-		f.Throttled, f.Temporary = true, true
-		f.RetryAfter = nativeRetryAfter(header, now)
-	case status >= 400 && status < 500:
-		f.set(outbox.CategoryMessageRejected, api.name+" refused the message: its answer says why")
-	default:
-		f.set(outbox.CategoryConnection, hintRetry)
-		f.Temporary = true
-		f.RetryAfter = nativeRetryAfter(header, now)
-	}
+	f.classifyStatus(status, statusHints{
+		redirect: hintNativeRedirect, auth: api.authHint, notFound: api.notFoundHint,
+		rejected: api.name + " refused the message: its answer says why",
+	}, nativeRetryAfter(header, now))
 	if api.refine != nil {
 		api.refine(f, a)
 	}

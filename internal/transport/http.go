@@ -408,8 +408,15 @@ func (t *httpTrace) finish(detail string, ok bool) {
 	step := StepData
 	if t.native {
 		step = StepResponse
+		if t.step == StepRequest {
+			// The answer came before the transport told of the written
+			// request (it reports that from its own goroutine): the
+			// request was written all the same.
+			t.log.add(Step{Name: StepRequest, OK: true, Duration: time.Since(t.started), Detail: t.request})
+		}
 	}
 	t.log.add(Step{Name: step, OK: ok, Duration: time.Since(t.started), Detail: detail})
+	t.step = "" // a late WroteRequest logs nothing
 }
 
 // fail classifies a request error in the step it interrupted and logs it.
