@@ -64,7 +64,7 @@ func TestVERPRefusesForgeries(t *testing.T) {
 	for _, a := range []string{
 		spliced + "@bounces.example",
 		string(flipped) + "@bounces.example",
-		local + "@other.example",                 // another domain
+		local + "@other.example",                  // another domain
 		local[:len(local)-2] + "@bounces.example", // cut
 		"fbl@bounces.example",
 		"",
