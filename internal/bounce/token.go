@@ -74,8 +74,12 @@ func (v *VERP) Parse(addr string) (id uuid.UUID, ok bool) {
 	if len(local) <= len(localPrefix) || !strings.EqualFold(local[:len(localPrefix)], localPrefix) {
 		return uuid.Nil, false
 	}
-	raw, err := tokenEncoding.DecodeString(strings.ToUpper(local[len(localPrefix):]))
-	if err != nil || len(raw) != len(id)+macSize {
+	token := strings.ToUpper(local[len(localPrefix):])
+	raw, err := tokenEncoding.DecodeString(token)
+	// Only the one spelling Address writes: the decoder ignores the unused
+	// low bits of the last character, which would let one token be
+	// written four ways.
+	if err != nil || len(raw) != len(id)+macSize || tokenEncoding.EncodeToString(raw) != token {
 		return uuid.Nil, false
 	}
 	copy(id[:], raw)

@@ -92,10 +92,14 @@ func New(h Handler, owns func(addr string) bool, cfg Config, logger *slog.Logger
 	return s
 }
 
-// Serve takes connections on ln until Shutdown or Close; it returns
-// smtp.ErrServerClosed then.
+// Serve takes connections on ln until Shutdown or Close, and then returns
+// nil; any other error ends it early.
 func (s *Server) Serve(ln net.Listener) error {
-	return s.smtp.Serve(netutil.LimitListener(ln, s.cfg.MaxConns))
+	err := s.smtp.Serve(netutil.LimitListener(ln, s.cfg.MaxConns))
+	if errors.Is(err, smtp.ErrServerClosed) {
+		return nil
+	}
+	return err
 }
 
 // Shutdown stops taking connections and waits for the open ones to end
@@ -180,6 +184,8 @@ func (ss *session) Logout() error { return nil }
 // slogPrinter is go-smtp's error log on the service's logger.
 type slogPrinter struct{ logger *slog.Logger }
 
-func (p slogPrinter) Printf(format string, v ...any) { p.logger.Warn("inbound smtp: " + fmt.Sprintf(format, v...)) }
+func (p slogPrinter) Printf(format string, v ...any) {
+	p.logger.Warn("inbound smtp: " + fmt.Sprintf(format, v...))
+}
 
 func (p slogPrinter) Println(v ...any) { p.logger.Warn("inbound smtp: " + fmt.Sprint(v...)) }
