@@ -103,7 +103,9 @@ type suppressionRow struct{ Email, Reason, Scope, Detail string }
 func (b *bundle) suppressions(t *testing.T, token string) map[string]suppressionRow {
 	t.Helper()
 	var list struct {
-		Suppressions struct{ Edges []struct{ Node suppressionRow } }
+		Suppressions struct {
+			Edges []struct{ Node suppressionRow }
+		}
 	}
 	b.do(t, token, `{ suppressions(first: 50) { edges { node { email reason scope detail } } } }`, nil).MustDecode(t, &list)
 	out := map[string]suppressionRow{}
