@@ -51,6 +51,9 @@ type InboundReport struct {
 // InboundReportKeep stores r and drops all but the newest keep reports.
 // It fails with the database's error.
 func (s *Store) InboundReportKeep(ctx context.Context, r InboundReport, keep int) error {
+	if r.RcptTo == nil {
+		r.RcptTo = []string{}
+	}
 	return s.InTx(ctx, func(tx *Tx) error {
 		_, err := tx.q.InboundReportInsert(ctx, dbsqlc.InboundReportInsertParams{
 			RemoteAddr: r.RemoteAddr, MailFrom: r.MailFrom, RcptTo: r.RcptTo, Reason: r.Reason, Raw: r.Raw,
