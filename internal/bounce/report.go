@@ -41,6 +41,11 @@ const (
 	maxFieldLen = 500
 	// maxDepth is how deep into nested multiparts the parser looks.
 	maxDepth = 5
+	// maxBoundaryLines is how many lines starting with "--" (MIME
+	// boundaries, and a few signature separators) a report may have. A
+	// report has a handful of parts; the MIME library spends seconds on a
+	// mail of thousands, so such mail is refused unread.
+	maxBoundaryLines = 200
 )
 
 // ErrNotReport is the error of ParseReport for mail that is no delivery
@@ -82,9 +87,13 @@ type Recipient struct {
 // a message/delivery-status part, RFC 3464) or a complaint report
 // (multipart/report with a message/feedback-report part, RFC 5965). It
 // returns ErrNotReport for any other mail and a wrapped error for a report
-// it cannot read. It reads at most maxRecipients recipients and never
-// panics, whatever raw holds.
+// it cannot read. It reads at most maxRecipients recipients, refuses mail
+// of more than maxBoundaryLines MIME boundaries unread, and never panics,
+// whatever raw holds.
 func ParseReport(raw []byte) (Report, error) {
+	if n := bytes.Count(raw, []byte("\n--")); n > maxBoundaryLines {
+		return Report{}, fmt.Errorf("reading report: too many MIME parts (%d boundary lines, at most %d)", n, maxBoundaryLines)
+	}
 	env, err := enmime.NewParser(enmime.MaxStoredPartErrors(10)).ReadEnvelope(bytes.NewReader(raw))
 	if err != nil {
 		return Report{}, fmt.Errorf("reading report: %w", err)

@@ -2,6 +2,7 @@ package bounce
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -141,4 +142,20 @@ func FuzzParseReport(f *testing.F) {
 			require.LessOrEqual(t, len(rc.Final), maxFieldLen)
 		}
 	})
+}
+
+// A mail of thousands of MIME parts costs the MIME library seconds: such
+// mail is refused before it is parsed.
+func TestParseReportRefusesMIMEBombs(t *testing.T) {
+	t.Parallel()
+	many := "Content-Type: multipart/report; boundary=x\r\n\r\n" + strings.Repeat("--x\r\nContent-Type: text/plain\r\n\r\nhi\r\n", 5000) + "--x--\r\n"
+	var nested strings.Builder
+	nested.WriteString("Content-Type: multipart/report; boundary=b0\r\n\r\n")
+	for i := 1; i < 1000; i++ {
+		fmt.Fprintf(&nested, "--b%d\r\nContent-Type: multipart/mixed; boundary=b%d\r\n\r\n", i-1, i)
+	}
+	for name, raw := range map[string]string{"many parts": many, "nested": nested.String()} {
+		_, err := ParseReport([]byte(raw))
+		require.ErrorContains(t, err, "too many MIME parts", name)
+	}
 }
