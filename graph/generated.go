@@ -2934,7 +2934,12 @@ input SendNotificationInput {
 }
 
 enum MessageKind { TEST VERIFICATION NOTIFICATION }
-enum MessageStatus { QUEUED SENDING RETRYING SENT FAILED CANCELLED SUPPRESSED }
+"""
+Where a message is. BOUNCED and COMPLAINED follow SENT: a delivery status
+notification said the address does not exist (hard bounce), or the recipient
+reported the mail as spam; either suppresses the address.
+"""
+enum MessageStatus { QUEUED SENDING RETRYING SENT FAILED CANCELLED SUPPRESSED BOUNCED COMPLAINED }
 
 type Message {
   id: ID!
@@ -18973,6 +18978,8 @@ var (
 		"FAILED":     outbox.StatusFailed,
 		"CANCELLED":  outbox.StatusCancelled,
 		"SUPPRESSED": outbox.StatusSuppressed,
+		"BOUNCED":    outbox.StatusBounced,
+		"COMPLAINED": outbox.StatusComplained,
 	}
 	marshalNMessageStatus2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐMessageStatus = map[outbox.MessageStatus]string{
 		outbox.StatusQueued:     "QUEUED",
@@ -18982,6 +18989,8 @@ var (
 		outbox.StatusFailed:     "FAILED",
 		outbox.StatusCancelled:  "CANCELLED",
 		outbox.StatusSuppressed: "SUPPRESSED",
+		outbox.StatusBounced:    "BOUNCED",
+		outbox.StatusComplained: "COMPLAINED",
 	}
 )
 

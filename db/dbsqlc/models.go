@@ -92,6 +92,18 @@ type IdempotencyKey struct {
 	PayloadHash []byte
 }
 
+type InboundReport struct {
+	ID         int64
+	ReceivedAt time.Time
+	RemoteAddr string
+	MailFrom   string
+	RcptTo     []string
+	Reason     string
+	MessageID  uuid.NullUUID
+	TenantID   uuid.NullUUID
+	Raw        []byte
+}
+
 type Message struct {
 	ID             uuid.UUID
 	TenantID       uuid.UUID

@@ -23,10 +23,12 @@ import (
 	"github.com/outbox/outbox/internal/apilimit"
 	"github.com/outbox/outbox/internal/audit"
 	"github.com/outbox/outbox/internal/auth"
+	"github.com/outbox/outbox/internal/bounce"
 	"github.com/outbox/outbox/internal/config"
 	"github.com/outbox/outbox/internal/delivery"
 	"github.com/outbox/outbox/internal/domains"
 	"github.com/outbox/outbox/internal/httpserver"
+	"github.com/outbox/outbox/internal/inbound"
 	"github.com/outbox/outbox/internal/loglimit"
 	"github.com/outbox/outbox/internal/logs"
 	"github.com/outbox/outbox/internal/metrics"
@@ -73,6 +75,9 @@ type App struct {
 	logs *logs.Service
 	// delivery keeps connections to tenants' SMTP servers; nil until built.
 	delivery *delivery.Service
+	// inbound is the SMTP listener of the bounce domain; nil without
+	// OUTBOX_INBOUND_SMTP_ADDR or outside the api role.
+	inbound *inbound.Server
 }
 
 // Options are what tests change beyond the configuration.
@@ -92,6 +97,9 @@ type Options struct {
 	// DBTracer, when not nil, sees every statement of the pool (tests
 	// count them).
 	DBTracer pgx.QueryTracer
+	// Reports, when not nil, counts the hard bounces and complaints the
+	// inbound listener records (tenant reputation; tests record them).
+	Reports bounce.ReportCounter
 }
 
 // New connects to (or starts) the database, migrates it, and builds the
@@ -233,10 +241,23 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	deps.Verify = verifications
 	tpls := templates.NewService(a.store, templates.Limits{})
 	unsubscribes := unsubscribe.NewService(a.store, keyring, unsubscribe.Config{PublicURL: cfg.PublicURL, Mailto: cfg.UnsubscribeMailto})
-	a.delivery = delivery.NewService(delivery.Deps{
+	deliveryDeps := delivery.Deps{
 		Store: a.store, Jobs: a.river, Senders: senders, Templates: tpls, Relay: a.relay,
 		Limiter: ratelimit.New(a.pool), Logger: logger, Unsubscribe: unsubscribes, Domains: sendingDomains,
-	}, deliveryOpts)
+	}
+	if cfg.BounceDomain != "" {
+		// Platform-relayed mail bounces to b-<token>@<bounce domain>; the
+		// listener, in the api role like HTTP, takes those reports.
+		verp := bounce.NewVERP(keyring, cfg.BounceDomain)
+		deliveryDeps.ReturnPaths = verp
+		if cfg.InboundSMTPAddr != "" && cfg.RunsAPI() {
+			a.inbound = inbound.New(bounce.NewService(a.store, verp, opts.Reports, logger), verp.Owns, inbound.Config{
+				Hostname: cfg.BounceDomain, MaxBytes: cfg.InboundMaxBytes, PerMinute: inboundPerMinute(cfg.InboundRateLimit),
+				Timeout: cfg.InboundTimeout, MaxConns: cfg.InboundMaxConns,
+			}, logger)
+		}
+	}
+	a.delivery = delivery.NewService(deliveryDeps, deliveryOpts)
 	deps.Delivery = a.delivery
 
 	m := metrics.New(jobCounts(a.store), logger)
@@ -310,8 +331,9 @@ func oauthProviders(cfg *config.Config) []oauth.Provider {
 // Handler returns the HTTP handler of every endpoint of OUTBOX_HTTP_ADDR.
 func (a *App) Handler() http.Handler { return a.handler }
 
-// Addr returns the address Run listens on for name ("http", or "metrics"
-// with OUTBOX_METRICS_ADDR), or "" before it listens; for tests.
+// Addr returns the address Run listens on for name ("http", "metrics" with
+// OUTBOX_METRICS_ADDR, "inbound-smtp" with OUTBOX_INBOUND_SMTP_ADDR), or ""
+// before it listens; for tests.
 func (a *App) Addr(name string) string {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -387,12 +409,34 @@ func (a *App) Run(ctx context.Context) error {
 			}
 			lns[i] = ln
 		}
+		var inboundLn net.Listener
+		if a.inbound != nil {
+			ln, err := net.Listen("tcp", a.cfg.InboundSMTPAddr)
+			if err != nil {
+				for _, ln := range lns {
+					ln.Close() //nolint:errcheck // giving up anyway
+				}
+				return fmt.Errorf("OUTBOX_INBOUND_SMTP_ADDR: listening on %s: %w", a.cfg.InboundSMTPAddr, err)
+			}
+			inboundLn = ln
+		}
 		a.mu.Lock()
 		a.addrs = map[string]string{}
 		for i, l := range listeners {
 			a.addrs[l.name] = lns[i].Addr().String()
 		}
+		if inboundLn != nil {
+			a.addrs["inbound-smtp"] = inboundLn.Addr().String()
+		}
 		a.mu.Unlock()
+		if inboundLn != nil {
+			a.logger.Info("taking bounces and complaints", "addr", inboundLn.Addr().String(), "domain", a.cfg.BounceDomain)
+			go func() {
+				if err := a.inbound.Serve(inboundLn); err != nil {
+					errc <- fmt.Errorf("serving inbound SMTP on %s: %w", a.cfg.InboundSMTPAddr, err)
+				}
+			}()
+		}
 		for i, l := range listeners {
 			srv := NewServer(a.cfg, l.h)
 			servers = append(servers, srv)
@@ -420,6 +464,11 @@ func (a *App) Run(ctx context.Context) error {
 	for _, srv := range servers {
 		if err := srv.Shutdown(stopCtx); err != nil {
 			a.logger.Warn("HTTP shutdown", "error", err)
+		}
+	}
+	if a.inbound != nil && a.cfg.RunsAPI() {
+		if err := a.inbound.Shutdown(stopCtx); err != nil {
+			a.logger.Warn("inbound SMTP shutdown", "error", err)
 		}
 	}
 	if a.cfg.RunsWorker() {
@@ -477,6 +526,15 @@ func addrPolicy(cfg *config.Config) transport.AddrPolicy {
 		return transport.AllowAllAddrs
 	}
 	return transport.PublicAddrsOnly
+}
+
+// inboundPerMinute is the inbound listener's rate limit of
+// OUTBOX_INBOUND_RATE_LIMIT, where 0 is off.
+func inboundPerMinute(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
 }
 
 func splitList(s string) []string {

@@ -85,6 +85,30 @@ type Config struct {
 	// mailbox someone acts on: Outbox reads no inbound mail. Default ""
 	// (the header has the https link alone).
 	UnsubscribeMailto string
+	// BounceDomain is OUTBOX_BOUNCE_DOMAIN / --bounce-domain: the domain of
+	// the VERP envelope sender (b-<token>@<domain>) of platform-relayed
+	// mail, whose MX points at the inbound listener. Empty (default):
+	// platform mail keeps its From address as envelope sender.
+	BounceDomain string
+	// InboundSMTPAddr is OUTBOX_INBOUND_SMTP_ADDR / --inbound-smtp-addr: the
+	// listen address of the SMTP listener taking bounces and complaints
+	// for BounceDomain, which it requires. Empty (default): no listener.
+	// It runs in the api role.
+	InboundSMTPAddr string
+	// InboundMaxBytes is OUTBOX_INBOUND_MAX_BYTES / --inbound-max-bytes
+	// (default 1 MiB): the largest mail the listener takes.
+	InboundMaxBytes int64
+	// InboundRateLimit is OUTBOX_INBOUND_RATE_LIMIT / --inbound-rate-limit
+	// (default 60): mails a minute one client address may send the
+	// listener; 0 turns the limit off.
+	InboundRateLimit int
+	// InboundTimeout is OUTBOX_INBOUND_TIMEOUT / --inbound-timeout (default
+	// 30s): how long the listener waits for each command of a client, and
+	// the most it spends recording one report.
+	InboundTimeout time.Duration
+	// InboundMaxConns is OUTBOX_INBOUND_MAX_CONNS / --inbound-max-conns
+	// (default 100): connections the listener holds open at once.
+	InboundMaxConns int
 	// PlatformSMTPURL is OUTBOX_PLATFORM_SMTP_URL / --platform-smtp-url, the
 	// platform relay as smtp://user:pass@host:port?security=starttls|tls|none.
 	// Empty (default) delivers platform mail to the built-in dev mailbox.
@@ -390,6 +414,12 @@ func Bind(fs *flag.FlagSet, c *Config, getenv func(string) string) (envErrors fu
 	b.str(&c.PlatformName, "platform-name", "OUTBOX_PLATFORM_NAME", "Outbox", "platform name in \"<tenant> via <platform>\"")
 	b.str(&c.PlatformFrom, "platform-from", "OUTBOX_PLATFORM_FROM", "notifications@outbox.localhost", "platform sender address")
 	b.str(&c.UnsubscribeMailto, "unsubscribe-mailto", "OUTBOX_UNSUBSCRIBE_MAILTO", "", "mailto: address of List-Unsubscribe, beside the https link (a mailbox someone acts on; default none)")
+	b.str(&c.BounceDomain, "bounce-domain", "OUTBOX_BOUNCE_DOMAIN", "", "domain of the VERP envelope sender of platform-relayed mail, MX to the inbound listener (empty: off)")
+	b.str(&c.InboundSMTPAddr, "inbound-smtp-addr", "OUTBOX_INBOUND_SMTP_ADDR", "", "listen address of the SMTP listener for bounces and complaints (empty: none; needs the bounce domain)")
+	b.int64(&c.InboundMaxBytes, "inbound-max-bytes", "OUTBOX_INBOUND_MAX_BYTES", 1<<20, "largest mail the inbound listener takes")
+	b.int(&c.InboundRateLimit, "inbound-rate-limit", "OUTBOX_INBOUND_RATE_LIMIT", 60, "mails per minute per client IP the inbound listener takes (0: off)")
+	b.duration(&c.InboundTimeout, "inbound-timeout", "OUTBOX_INBOUND_TIMEOUT", 30*time.Second, "inbound listener's wait for each client command and bound on recording one report")
+	b.int(&c.InboundMaxConns, "inbound-max-conns", "OUTBOX_INBOUND_MAX_CONNS", 100, "connections the inbound listener holds open at once")
 	b.str(&c.PlatformSMTPURL, "platform-smtp-url", "OUTBOX_PLATFORM_SMTP_URL", "", "platform relay smtp://user:pass@host:port?security=starttls|tls|none; empty uses the dev mailbox")
 	b.str(&c.SecretKey, "secret-key", "OUTBOX_SECRET_KEY", "", "keyring sealing stored passwords: kid:base64key[,…]")
 	b.str(&c.JWTSecret, "jwt-secret", "OUTBOX_JWT_SECRET", "", "HS256 secret of platform user tokens")
@@ -514,6 +544,32 @@ func (c *Config) Validate() error {
 		if a, err := netmail.ParseAddress(c.UnsubscribeMailto); err != nil || a.Name != "" || a.Address != c.UnsubscribeMailto || strings.ContainsAny(c.UnsubscribeMailto, "?&%<>,") {
 			bad("OUTBOX_UNSUBSCRIBE_MAILTO", "must be a bare email address")
 		}
+	}
+	if c.BounceDomain != "" {
+		c.BounceDomain = strings.ToLower(strings.TrimSuffix(c.BounceDomain, "."))
+		if strings.ContainsAny(c.BounceDomain, "@ /:") || !strings.Contains(c.BounceDomain, ".") {
+			bad("OUTBOX_BOUNCE_DOMAIN", "must be a domain name such as bounces.example.com")
+		}
+	}
+	if c.InboundSMTPAddr != "" {
+		if _, _, err := net.SplitHostPort(c.InboundSMTPAddr); err != nil {
+			bad("OUTBOX_INBOUND_SMTP_ADDR", "must be host:port: %v", err)
+		}
+		if c.BounceDomain == "" {
+			bad("OUTBOX_INBOUND_SMTP_ADDR", "needs OUTBOX_BOUNCE_DOMAIN, the domain it takes mail for")
+		}
+	}
+	if c.InboundMaxBytes < 16<<10 {
+		bad("OUTBOX_INBOUND_MAX_BYTES", "must be at least 16384")
+	}
+	if c.InboundRateLimit < 0 {
+		bad("OUTBOX_INBOUND_RATE_LIMIT", "must not be negative (0 turns the limit off)")
+	}
+	if c.InboundTimeout < 100*time.Millisecond {
+		bad("OUTBOX_INBOUND_TIMEOUT", "must be at least 100ms")
+	}
+	if c.InboundMaxConns < 1 {
+		bad("OUTBOX_INBOUND_MAX_CONNS", "must be at least 1")
 	}
 	if c.DNSServer != "" {
 		if _, _, err := net.SplitHostPort(c.DNSServer); err != nil {

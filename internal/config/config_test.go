@@ -76,6 +76,13 @@ func TestValidationNamesTheVariable(t *testing.T) {
 		{map[string]string{"OUTBOX_UNSUBSCRIBE_MAILTO": "nobody"}, "OUTBOX_UNSUBSCRIBE_MAILTO"},
 		{map[string]string{"OUTBOX_LOG_LEVEL": "loud"}, "OUTBOX_LOG_LEVEL"},
 		{map[string]string{"OUTBOX_PRIVATE_NETWORKS": "maybe"}, "OUTBOX_PRIVATE_NETWORKS"},
+		{map[string]string{"OUTBOX_BOUNCE_DOMAIN": "bounces@example.com"}, "OUTBOX_BOUNCE_DOMAIN"},
+		{map[string]string{"OUTBOX_INBOUND_SMTP_ADDR": "127.0.0.1:2525"}, "OUTBOX_INBOUND_SMTP_ADDR"},
+		{map[string]string{"OUTBOX_BOUNCE_DOMAIN": "bounces.example.com", "OUTBOX_INBOUND_SMTP_ADDR": "2525"}, "OUTBOX_INBOUND_SMTP_ADDR"},
+		{map[string]string{"OUTBOX_INBOUND_MAX_BYTES": "100"}, "OUTBOX_INBOUND_MAX_BYTES"},
+		{map[string]string{"OUTBOX_INBOUND_RATE_LIMIT": "-1"}, "OUTBOX_INBOUND_RATE_LIMIT"},
+		{map[string]string{"OUTBOX_INBOUND_TIMEOUT": "1ms"}, "OUTBOX_INBOUND_TIMEOUT"},
+		{map[string]string{"OUTBOX_INBOUND_MAX_CONNS": "0"}, "OUTBOX_INBOUND_MAX_CONNS"},
 		{map[string]string{"OUTBOX_ENV": "production", "OUTBOX_JWT_ISSUER": "idp"}, "OUTBOX_SECRET_KEY"},
 		{map[string]string{"OUTBOX_ENV": "production", "OUTBOX_JWT_ISSUER": "idp", "OUTBOX_SECRET_KEY": "k:x"}, "OUTBOX_JWT_SECRET"},
 	}

@@ -91,6 +91,15 @@ func (s *Service) Deliver(ctx context.Context, args JobArgs, run Run) Outcome {
 		if err := s.authenticate(ctx, d.tenant, active, &mail); err != nil {
 			return retry(err)
 		}
+		if s.deps.ReturnPaths != nil {
+			if mail.EnvelopeFrom, err = s.deps.ReturnPaths.Address(d.msg.ID); err != nil {
+				s.deps.Logger.ErrorContext(ctx, "delivery: signing the bounce address", "tenant", d.tenant.Slug, "error", err)
+				return d.settle(ctx, transport.Attempt{}, &transport.Failure{
+					Category: outbox.CategoryInternal, Message: "the bounce address could not be signed",
+					Hint: "an operator has to check the server (OUTBOX_SECRET_KEY); Outbox will try again", Temporary: true,
+				})
+			}
+		}
 	}
 
 	wait, err := s.reserve(ctx, d.route, d.env.count())

@@ -61,6 +61,16 @@ type Deps struct {
 	// Domains, when set, signs BRANDED mail from a VERIFIED sending domain
 	// and rewrites the From of any other BRANDED mail (authenticate.go).
 	Domains Domains
+	// ReturnPaths, when not nil, gives platform-relayed mail its own
+	// envelope sender under the bounce domain (*bounce.VERP), so that
+	// bounces and complaints find their message; nil keeps the From
+	// address as envelope sender.
+	ReturnPaths ReturnPaths
+}
+
+// ReturnPaths makes the envelope sender (VERP address) of a message.
+type ReturnPaths interface {
+	Address(messageID uuid.UUID) (string, error)
 }
 
 // Unsubscriber makes the one-click unsubscribe headers of a tenant's

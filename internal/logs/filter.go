@@ -37,7 +37,7 @@ const (
 var (
 	allStatuses = []outbox.MessageStatus{
 		outbox.StatusQueued, outbox.StatusSending, outbox.StatusRetrying, outbox.StatusSent,
-		outbox.StatusFailed, outbox.StatusCancelled, outbox.StatusSuppressed,
+		outbox.StatusFailed, outbox.StatusCancelled, outbox.StatusSuppressed, outbox.StatusBounced, outbox.StatusComplained,
 	}
 	allKinds = []outbox.MessageKind{outbox.KindTest, outbox.KindVerification, outbox.KindNotification}
 )

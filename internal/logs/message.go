@@ -67,7 +67,7 @@ func (v version) as(seq int64, status string) version {
 	}
 	v.seq = seq
 	v.msg.Status = outbox.MessageStatus(status)
-	if v.msg.Status != outbox.StatusSent {
+	if !v.msg.Status.Accepted() {
 		v.msg.SentAt = nil
 	}
 	return v

@@ -34,7 +34,19 @@ const (
 	StatusFailed     MessageStatus = "FAILED"
 	StatusCancelled  MessageStatus = "CANCELLED"
 	StatusSuppressed MessageStatus = "SUPPRESSED"
+	// StatusBounced: SENT, and then a delivery status notification said
+	// the mailbox does not exist (a hard bounce).
+	StatusBounced MessageStatus = "BOUNCED"
+	// StatusComplained: SENT, and then the recipient reported it as spam
+	// (a feedback report).
+	StatusComplained MessageStatus = "COMPLAINED"
 )
+
+// Accepted reports whether a message in status s was accepted by the
+// first server: SENT, or BOUNCED or COMPLAINED after that.
+func (s MessageStatus) Accepted() bool {
+	return s == StatusSent || s == StatusBounced || s == StatusComplained
+}
 
 // Attempt is one try at handing a message to a server.
 type Attempt struct {

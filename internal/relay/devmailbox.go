@@ -42,7 +42,7 @@ func (m *devMailbox) Send(ctx context.Context, msg transport.Message) (transport
 		return att, f
 	}
 	row, err := m.store.DevMailboxInsert(ctx, outbox.MailboxEntry{
-		MailFrom:  msg.FromEmail,
+		MailFrom:  msg.EnvelopeSender(),
 		RcptTo:    slices.Concat(msg.To, msg.Cc, msg.Bcc),
 		Subject:   msg.Subject,
 		MessageID: msg.MessageID,

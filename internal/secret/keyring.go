@@ -195,6 +195,10 @@ func GenerateKeySpec(id string) (string, error) {
 // CurrentKeyID returns the id of the key new secrets are sealed with.
 func (k *Keyring) CurrentKeyID() string { return k.current }
 
+// KeyIDs returns the ids of every key of the keyring, current first: the
+// keys a digest too short to carry its key id is checked against.
+func (k *Keyring) KeyIDs() []string { return append([]string(nil), k.ids...) }
+
 // NeedsReseal reports whether s was sealed with a key other than the current
 // one, so that a rotation job can open it and seal it again.
 func (k *Keyring) NeedsReseal(s Sealed) bool { return s.KeyID != k.current }

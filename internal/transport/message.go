@@ -24,9 +24,13 @@ type Message struct {
 	// including `[]";.,<>@`: it is written as an RFC 5322 quoted-string, or
 	// as RFC 2047 encoded-words when it is not ASCII.
 	FromName string
-	// FromEmail is the sender's address, used for the From header and as
-	// the envelope sender (MAIL FROM).
+	// FromEmail is the sender's address, used for the From header and,
+	// without EnvelopeFrom, as the envelope sender (MAIL FROM).
 	FromEmail string
+	// EnvelopeFrom, when set, is the envelope sender (MAIL FROM) instead of
+	// FromEmail: where bounces go (platform mail's VERP address). It is
+	// never written into a header.
+	EnvelopeFrom string
 	// ReplyTo is an optional address for the Reply-To header.
 	ReplyTo string
 	// To, Cc and Bcc are recipient addresses: a bare "a@example.com" or
@@ -76,6 +80,15 @@ type Attachment struct {
 var reservedHeaders = []string{
 	"Bcc", "Cc", "Date", "From", "Message-Id", "Mime-Version", "Reply-To",
 	"Return-Path", "Sender", "Subject", "To",
+}
+
+// EnvelopeSender returns the envelope sender (MAIL FROM) of m:
+// EnvelopeFrom, or FromEmail without it.
+func (m Message) EnvelopeSender() string {
+	if m.EnvelopeFrom != "" {
+		return m.EnvelopeFrom
+	}
+	return m.FromEmail
 }
 
 // envelope is what the SMTP conversation needs besides the bytes: the
@@ -142,6 +155,13 @@ func (m Message) parse() (*gomail.Msg, envelope, error) {
 	from.Name = m.FromName
 	msg.FromMailAddress(from)
 	env.from = from.Address
+	if m.EnvelopeFrom != "" {
+		ret, err := mailaddr.Parse("envelopeFrom", m.EnvelopeFrom)
+		if err != nil {
+			return nil, env, err
+		}
+		env.from = ret.Address
+	}
 
 	if m.ReplyTo != "" {
 		replyTo, err := mailaddr.Parse("replyTo", m.ReplyTo)

@@ -228,6 +228,18 @@ func TestBuildInternationalDomain(t *testing.T) {
 	require.Equal(t, []string{"info@xn--r8jz45g.jp"}, srv.Messages()[0].To)
 }
 
+func TestEnvelopeFromStaysOutOfTheHeaders(t *testing.T) {
+	t.Parallel()
+	msg := message()
+	msg.EnvelopeFrom = "b-token@bounces.example"
+	raw, err := transport.Build(msg)
+	require.NoError(t, err)
+	require.NotContains(t, string(raw), "b-token")
+	require.Equal(t, "b-token@bounces.example", msg.EnvelopeSender())
+	msg.EnvelopeFrom = ""
+	require.Equal(t, msg.FromEmail, msg.EnvelopeSender())
+}
+
 func TestValidateRejects(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -249,6 +261,8 @@ func TestValidateRejects(t *testing.T) {
 		{"no recipients", func(m *transport.Message) { m.To = nil }, "to"},
 		{"bad from", func(m *transport.Message) { m.FromEmail = "shop" }, "fromEmail"},
 		{"named from address", func(m *transport.Message) { m.FromEmail = "Shop <shop@example.com>" }, "fromEmail"},
+		{"CRLF in envelope sender", func(m *transport.Message) { m.EnvelopeFrom = "b-x@bounces.example\r\nRCPT TO:<x@example.org>" }, "envelopeFrom"},
+		{"bad envelope sender", func(m *transport.Message) { m.EnvelopeFrom = "bounces" }, "envelopeFrom"},
 		{"CRLF in message ID", func(m *transport.Message) { m.MessageID = "a@b\r\nX: y" }, "messageId"},
 		{"message ID without @", func(m *transport.Message) { m.MessageID = "abc" }, "messageId"},
 		{"CRLF in header value", func(m *transport.Message) { m.Headers = map[string]string{"X-A": "1\r\nBcc: x@example.org"} }, "headers"},
