@@ -337,6 +337,7 @@ type Tenant struct {
 	Status          string
 	StatusReason    string
 	StatusChangedAt *time.Time
+	ReputationSince *time.Time
 }
 
 type TenantDailyUsage struct {
@@ -352,4 +353,13 @@ type TenantEvent struct {
 	Subject   string
 	Payload   []byte
 	CreatedAt time.Time
+}
+
+type TenantReputation struct {
+	TenantID   uuid.UUID
+	Hour       time.Time
+	Shard      int16
+	Sent       int32
+	Bounced    int32
+	Complained int32
 }
