@@ -38,6 +38,7 @@ import (
 	"github.com/outbox/outbox/internal/pgserver"
 	"github.com/outbox/outbox/internal/ratelimit"
 	"github.com/outbox/outbox/internal/relay"
+	"github.com/outbox/outbox/internal/reputation"
 	"github.com/outbox/outbox/internal/secret"
 	"github.com/outbox/outbox/internal/sender"
 	"github.com/outbox/outbox/internal/templates"
@@ -73,6 +74,9 @@ type App struct {
 	logs *logs.Service
 	// delivery keeps connections to tenants' SMTP servers; nil until built.
 	delivery *delivery.Service
+	// reputation counts bounces and complaints of relayed mail and pauses
+	// tenants above the thresholds; nil until built.
+	reputation *reputation.Service
 }
 
 // Options are what tests change beyond the configuration.
@@ -238,12 +242,17 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		Limiter: ratelimit.New(a.pool), Logger: logger, Unsubscribe: unsubscribes, Domains: sendingDomains,
 	}, deliveryOpts)
 	deps.Delivery = a.delivery
+	a.reputation = reputation.NewService(a.store, reputation.Config{
+		Window: cfg.ReputationWindow, PauseBounceRate: cfg.ReputationPauseBounceRate,
+		PauseComplaintRate: cfg.ReputationPauseComplaintRate, MinVolume: cfg.ReputationMinVolume,
+	})
+	deps.Reputation = a.reputation
 
 	m := metrics.New(jobCounts(a.store), logger)
 	anonymous := apilimit.NewAnonymous(cfg.RateLimitAnonymous, nil)
 	tenants := tenant.NewService(a.store)
 	gql, err := graph.NewHandler(graph.HandlerConfig{
-		Resolver:        &graph.Resolver{Sender: senders, Verify: verifications, Partners: partners, Audit: audit.NewLog(a.store), Logs: a.logs, Templates: tpls, Delivery: a.delivery, Operator: operator.NewService(a.store, senders, tenants), OAuth: oauths, Domains: sendingDomains, Logger: logger},
+		Resolver:        &graph.Resolver{Sender: senders, Verify: verifications, Partners: partners, Audit: audit.NewLog(a.store), Logs: a.logs, Templates: tpls, Delivery: a.delivery, Operator: operator.NewService(a.store, senders, tenants), OAuth: oauths, Domains: sendingDomains, Reputation: a.reputation, Logger: logger},
 		Authenticator:   graph.NewAuthenticator(verifier, tenants, anonymous),
 		Metrics:         m,
 		Logger:          logger,
@@ -332,6 +341,10 @@ func (a *App) Store() *db.Store { return a.store }
 
 // River returns the River client, for tests.
 func (a *App) River() *river.Client[pgx.Tx] { return a.river }
+
+// Reputation returns the tenant reputation: what counts the bounces and
+// complaints of relayed mail (its CountReportTx) and pauses tenants.
+func (a *App) Reputation() *reputation.Service { return a.reputation }
 
 func (a *App) ready(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
