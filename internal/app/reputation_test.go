@@ -57,7 +57,9 @@ func TestReputationPausesTenant(t *testing.T) {
 			MustDecode(t, &struct{}{})
 	}
 	tenantView := func() reputationView {
-		var out struct{ Viewer struct{ Tenant reputationView } }
+		var out struct {
+			Viewer struct{ Tenant reputationView }
+		}
 		b.do(t, admin, `{ viewer { tenant { `+reputationFields+` } } }`, nil).MustDecode(t, &out)
 		return out.Viewer.Tenant
 	}
@@ -83,7 +85,14 @@ func TestReputationPausesTenant(t *testing.T) {
 	require.WithinDuration(t, time.Now().Add(-7*24*time.Hour), v.Reputation.Since, time.Minute)
 
 	var list struct {
-		Tenants struct{ Edges []struct{ Node struct{ Slug string; reputationView } } }
+		Tenants struct {
+			Edges []struct {
+				Node struct {
+					Slug string
+					reputationView
+				}
+			}
+		}
 	}
 	b.do(t, ops, `{ tenants(first: 100) { edges { node { slug `+reputationFields+` } } } }`, nil).MustDecode(t, &list)
 	require.Len(t, list.Tenants.Edges, 1)
@@ -96,7 +105,9 @@ func TestReputationPausesTenant(t *testing.T) {
 	require.Equal(t, outbox.EventTenantPaused, events[0].Type)
 	var audit struct {
 		AuditLog struct {
-			Edges []struct{ Node struct{ Action, ActorKind, Actor string } }
+			Edges []struct {
+				Node struct{ Action, ActorKind, Actor string }
+			}
 		}
 	}
 	b.do(t, admin, `{ auditLog(first: 50) { edges { node { action actorKind actor } } } }`, nil).MustDecode(t, &audit)
