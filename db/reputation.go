@@ -90,3 +90,14 @@ func (s *Store) ReputationPrune(ctx context.Context, before time.Time) (int64, e
 	}
 	return n, nil
 }
+
+// ReputationTenantLock locks the tenant's row until tx ends, letting the
+// inserts of its messages through, and returns the tenant; ENOTFOUND when
+// there is none.
+func (tx *Tx) ReputationTenantLock(ctx context.Context, id uuid.UUID) (outbox.Tenant, error) {
+	row, err := tx.q.ReputationTenantLock(ctx, id)
+	if err != nil {
+		return outbox.Tenant{}, loadErr(err, "tenant")
+	}
+	return tenantFromRow(row), nil
+}

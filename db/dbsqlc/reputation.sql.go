@@ -119,3 +119,28 @@ func (q *Queries) ReputationSums(ctx context.Context, arg ReputationSumsParams) 
 	}
 	return items, nil
 }
+
+const reputationTenantLock = `-- name: ReputationTenantLock :one
+SELECT id, slug, name, retention_days, created_at, entitlements, status, status_reason, status_changed_at, reputation_since FROM tenants WHERE id = $1 FOR NO KEY UPDATE
+`
+
+// Locks the tenant's row until the transaction ends, so that its reports
+// are judged one after the other, without blocking the inserts of its
+// messages (FOR NO KEY UPDATE lets their foreign key checks through).
+func (q *Queries) ReputationTenantLock(ctx context.Context, id uuid.UUID) (Tenant, error) {
+	row := q.db.QueryRow(ctx, reputationTenantLock, id)
+	var i Tenant
+	err := row.Scan(
+		&i.ID,
+		&i.Slug,
+		&i.Name,
+		&i.RetentionDays,
+		&i.CreatedAt,
+		&i.Entitlements,
+		&i.Status,
+		&i.StatusReason,
+		&i.StatusChangedAt,
+		&i.ReputationSince,
+	)
+	return i, err
+}

@@ -32,3 +32,9 @@ UPDATE tenants SET reputation_since = now() WHERE id = @tenant_id;
 -- name: ReputationPrune :execrows
 -- Forgets the counts of hours before the given one: no window reaches them.
 DELETE FROM tenant_reputation WHERE hour < @before;
+
+-- name: ReputationTenantLock :one
+-- Locks the tenant's row until the transaction ends, so that its reports
+-- are judged one after the other, without blocking the inserts of its
+-- messages (FOR NO KEY UPDATE lets their foreign key checks through).
+SELECT * FROM tenants WHERE id = @id FOR NO KEY UPDATE;

@@ -1,17 +1,3 @@
-// Package reputation keeps each tenant's reputation on the platform relay:
-// how much of its relayed mail (senders in PLATFORM or BRANDED mode) was
-// sent, bounced and complained about over a rolling window, counted per
-// tenant and UTC hour (db: tenant_reputation), and the automatic pause of a
-// tenant whose bounce or complaint rate is above the thresholds.
-//
-// Sends are counted by the statement that marks a message SENT
-// (db.StatusChange.Relayed); bounces and complaints by CountReportTx, in
-// the transaction that records the report, which also checks the
-// thresholds and pauses the tenant through the operator's pause
-// (operator.SetStatusTx), so that a report and the pause it causes commit
-// together. Mail through a tenant's own SMTP server or HTTP API is the
-// tenant's own reputation with its provider, not the platform's: it is
-// neither counted nor paused for.
 package reputation
 
 import (
@@ -97,7 +83,7 @@ func (s *Service) CountReportTx(ctx context.Context, tx *db.Tx, tenantID uuid.UU
 	now := s.cfg.Now()
 	// The tenant's row is locked first: reports of one tenant are counted
 	// and checked one after the other, so that exactly one pauses it.
-	t, err := tx.TenantLock(ctx, tenantID)
+	t, err := tx.ReputationTenantLock(ctx, tenantID)
 	if err != nil {
 		return fmt.Errorf("locking the tenant: %w", err)
 	}
