@@ -31,6 +31,10 @@ type StatusChange struct {
 	// statement that writes, it orders the change with a concurrent one
 	// (a delivery starting and a cancel) without a separate row lock.
 	From []outbox.MessageStatus
+	// Relayed marks mail that went out through the platform relay: its
+	// change to SENT counts toward the tenant's reputation, in the same
+	// statement.
+	Relayed bool
 }
 
 // SetMessageStatus applies change in tx and returns the updated message.
@@ -94,9 +98,11 @@ func setMessageStatuses(ctx context.Context, q *dbsqlc.Queries, changes []Status
 		Ats: make([]time.Time, n), DurationMs: make([]int32, n), Servers: make([]string, n), Codes: make([]int32, n),
 		EnhancedCodes: make([]string, n), Replies: make([]string, n), TlsVersions: make([]string, n),
 		Categories: make([]string, n), ProviderMessageIds: make([]string, n), Details: make([]string, n),
+		Relayed: make([]bool, n),
 	}
 	for i, c := range changes {
 		p.Ids[i], p.TenantIds[i], p.Statuses[i], p.Details[i] = c.MessageID, c.TenantID, string(c.Status), c.Detail
+		p.Relayed[i] = c.Relayed
 		from := make([]string, len(c.From))
 		for j, st := range c.From {
 			from[j] = string(st)

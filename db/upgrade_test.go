@@ -27,7 +27,7 @@ const wave1Version = 9
 // noted) adds to a table of wave 1.
 // Every other column of every table must come through the upgrade unchanged.
 var addedBy010 = map[string][]string{
-	"tenants":              {"entitlements", "status", "status_reason", "status_changed_at"},
+	"tenants":              {"entitlements", "status", "status_reason", "status_changed_at", "reputation_since"}, // reputation_since by 017_reputation.sql
 	"sender_settings":      {"key", "name", "owner_subject", "created_at"},
 	"sender_tests":         {"sender_key"},
 	"sender_drafts":        {"sender_key"},

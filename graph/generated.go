@@ -17,6 +17,7 @@ import (
 	"github.com/outbox/outbox/graph/model"
 	"github.com/outbox/outbox/internal/auth"
 	"github.com/outbox/outbox/internal/outbox"
+	"github.com/outbox/outbox/internal/reputation"
 	"github.com/outbox/outbox/internal/sender"
 	"github.com/outbox/outbox/internal/verify"
 	gqlparser "github.com/vektah/gqlparser/v2"
@@ -38,6 +39,7 @@ type ResolverRoot interface {
 	Query() QueryResolver
 	SenderSettings() SenderSettingsResolver
 	Subscription() SubscriptionResolver
+	Tenant() TenantResolver
 }
 
 type DirectiveRoot struct {
@@ -272,6 +274,15 @@ type ComplexityRoot struct {
 		Viewer              func(childComplexity int) int
 	}
 
+	Reputation struct {
+		BounceRate    func(childComplexity int) int
+		Bounced       func(childComplexity int) int
+		Complained    func(childComplexity int) int
+		ComplaintRate func(childComplexity int) int
+		Sent          func(childComplexity int) int
+		Since         func(childComplexity int) int
+	}
+
 	SenderHealth struct {
 		Category  func(childComplexity int) int
 		Message   func(childComplexity int) int
@@ -403,6 +414,7 @@ type ComplexityRoot struct {
 		ID              func(childComplexity int) int
 		MessagesLast24h func(childComplexity int) int
 		Name            func(childComplexity int) int
+		Reputation      func(childComplexity int) int
 		RetentionDays   func(childComplexity int) int
 		SenderCount     func(childComplexity int) int
 		Slug            func(childComplexity int) int
@@ -495,6 +507,9 @@ type SubscriptionResolver interface {
 	MessageUpdated(ctx context.Context, id string) (<-chan *model.Message, error)
 	MessageEvents(ctx context.Context, filter *model.MessageFilter) (<-chan *model.Message, error)
 	SenderTestUpdated(ctx context.Context, id string) (<-chan *model.SenderTest, error)
+}
+type TenantResolver interface {
+	Reputation(ctx context.Context, obj *model.Tenant) (*reputation.Reputation, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -1715,6 +1730,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.Viewer(childComplexity), true
 
+	case "Reputation.bounceRate":
+		if e.ComplexityRoot.Reputation.BounceRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Reputation.BounceRate(childComplexity), true
+	case "Reputation.bounced":
+		if e.ComplexityRoot.Reputation.Bounced == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Reputation.Bounced(childComplexity), true
+	case "Reputation.complained":
+		if e.ComplexityRoot.Reputation.Complained == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Reputation.Complained(childComplexity), true
+	case "Reputation.complaintRate":
+		if e.ComplexityRoot.Reputation.ComplaintRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Reputation.ComplaintRate(childComplexity), true
+	case "Reputation.sent":
+		if e.ComplexityRoot.Reputation.Sent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Reputation.Sent(childComplexity), true
+	case "Reputation.since":
+		if e.ComplexityRoot.Reputation.Since == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Reputation.Since(childComplexity), true
+
 	case "SenderHealth.category":
 		if e.ComplexityRoot.SenderHealth.Category == nil {
 			break
@@ -2272,6 +2324,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Tenant.Name(childComplexity), true
+	case "Tenant.reputation":
+		if e.ComplexityRoot.Tenant.Reputation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Tenant.Reputation(childComplexity), true
 	case "Tenant.retentionDays":
 		if e.ComplexityRoot.Tenant.RetentionDays == nil {
 			break
@@ -2623,6 +2681,24 @@ type Tenant {
   messagesLast24h: Int
   "How many days messages are kept in the logs."
   retentionDays: Int!
+  "The tenant's record on the platform relay (PLATFORM and BRANDED mail) over the rolling window: the tenant's admins and operators (on tenants and the operator mutations) may read it; FORBIDDEN for anyone else."
+  reputation: Reputation
+}
+
+"Relayed mail of a tenant over the window, which pauses the tenant when a rate is above its threshold (with a minimum volume sent). Mail through the tenant's own SMTP server or HTTP API is not counted."
+type Reputation {
+  "Messages sent through the platform relay."
+  sent: Int!
+  "Hard bounces reported for them."
+  bounced: Int!
+  "Spam complaints reported for them."
+  complained: Int!
+  "bounced / sent; 0 with nothing sent."
+  bounceRate: Float!
+  "complained / sent; 0 with nothing sent."
+  complaintRate: Float!
+  "Where the window starts: its rolling start, or the tenant's last reinstatement when later."
+  since: Time!
 }
 
 enum SenderMode { PLATFORM BRANDED SMTP HTTP }
@@ -3540,6 +3616,24 @@ func (ec *executionContext) childFields_ProviderPreset(ctx context.Context, fiel
 	return nil, fmt.Errorf("no field named %q was found under type ProviderPreset", field.Name)
 }
 
+func (ec *executionContext) childFields_Reputation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "sent":
+		return ec.fieldContext_Reputation_sent(ctx, field)
+	case "bounced":
+		return ec.fieldContext_Reputation_bounced(ctx, field)
+	case "complained":
+		return ec.fieldContext_Reputation_complained(ctx, field)
+	case "bounceRate":
+		return ec.fieldContext_Reputation_bounceRate(ctx, field)
+	case "complaintRate":
+		return ec.fieldContext_Reputation_complaintRate(ctx, field)
+	case "since":
+		return ec.fieldContext_Reputation_since(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Reputation", field.Name)
+}
+
 func (ec *executionContext) childFields_SenderHealth(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "ok":
@@ -3800,6 +3894,8 @@ func (ec *executionContext) childFields_Tenant(ctx context.Context, field graphq
 		return ec.fieldContext_Tenant_messagesLast24h(ctx, field)
 	case "retentionDays":
 		return ec.fieldContext_Tenant_retentionDays(ctx, field)
+	case "reputation":
+		return ec.fieldContext_Tenant_reputation(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Tenant", field.Name)
 }
@@ -10437,6 +10533,144 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 	return fc, nil
 }
 
+func (ec *executionContext) _Reputation_sent(ctx context.Context, field graphql.CollectedField, obj *reputation.Reputation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Reputation_sent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Reputation_sent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Reputation", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _Reputation_bounced(ctx context.Context, field graphql.CollectedField, obj *reputation.Reputation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Reputation_bounced(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Bounced, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Reputation_bounced(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Reputation", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _Reputation_complained(ctx context.Context, field graphql.CollectedField, obj *reputation.Reputation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Reputation_complained(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Complained, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Reputation_complained(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Reputation", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _Reputation_bounceRate(ctx context.Context, field graphql.CollectedField, obj *reputation.Reputation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Reputation_bounceRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BounceRate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Reputation_bounceRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Reputation", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _Reputation_complaintRate(ctx context.Context, field graphql.CollectedField, obj *reputation.Reputation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Reputation_complaintRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ComplaintRate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Reputation_complaintRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Reputation", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _Reputation_since(ctx context.Context, field graphql.CollectedField, obj *reputation.Reputation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Reputation_since(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Since, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Reputation_since(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Reputation", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
 func (ec *executionContext) _SenderHealth_ok(ctx context.Context, field graphql.CollectedField, obj *model.SenderHealth) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12799,6 +13033,38 @@ func (ec *executionContext) _Tenant_retentionDays(ctx context.Context, field gra
 }
 func (ec *executionContext) fieldContext_Tenant_retentionDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Tenant", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _Tenant_reputation(ctx context.Context, field graphql.CollectedField, obj *model.Tenant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Tenant_reputation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Tenant().Reputation(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *reputation.Reputation) graphql.Marshaler {
+			return ec.marshalOReputation2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋreputationᚐReputation(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Tenant_reputation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Tenant",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Reputation(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _TenantConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.TenantConnection) (ret graphql.Marshaler) {
@@ -16975,6 +17241,69 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 	return out
 }
 
+var reputationImplementors = []string{"Reputation"}
+
+func (ec *executionContext) _Reputation(ctx context.Context, sel ast.SelectionSet, obj *reputation.Reputation) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, reputationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Reputation")
+		case "sent":
+			out.Values[i] = ec._Reputation_sent(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "bounced":
+			out.Values[i] = ec._Reputation_bounced(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "complained":
+			out.Values[i] = ec._Reputation_complained(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "bounceRate":
+			out.Values[i] = ec._Reputation_bounceRate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "complaintRate":
+			out.Values[i] = ec._Reputation_complaintRate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "since":
+			out.Values[i] = ec._Reputation_since(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var senderHealthImplementors = []string{"SenderHealth"}
 
 func (ec *executionContext) _SenderHealth(ctx context.Context, sel ast.SelectionSet, obj *model.SenderHealth) graphql.Marshaler {
@@ -17881,48 +18210,86 @@ func (ec *executionContext) _Tenant(ctx context.Context, sel ast.SelectionSet, o
 		case "id":
 			out.Values[i] = ec._Tenant_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "slug":
 			out.Values[i] = ec._Tenant_slug(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "name":
 			out.Values[i] = ec._Tenant_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "entitlements":
 			out.Values[i] = ec._Tenant_entitlements(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "status":
 			out.Values[i] = ec._Tenant_status(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "statusReason":
 			out.Values[i] = ec._Tenant_statusReason(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "senderCount":
 			out.Values[i] = ec._Tenant_senderCount(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "messagesLast24h":
 			out.Values[i] = ec._Tenant_messagesLast24h(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "retentionDays":
 			out.Values[i] = ec._Tenant_retentionDays(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "reputation":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Tenant_reputation(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -18749,6 +19116,22 @@ var (
 		outbox.CategoryInternal:          "INTERNAL",
 	}
 )
+
+func (ec *executionContext) unmarshalNFloat2float64(ctx context.Context, v any) (float64, error) {
+	res, err := graphql.UnmarshalFloatContext(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.SelectionSet, v float64) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalFloatContext(v)
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return graphql.WrapContextMarshaler(ctx, res)
+}
 
 func (ec *executionContext) unmarshalNHttpProvider2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐHTTPProvider(ctx context.Context, v any) (outbox.HTTPProvider, error) {
 	tmp, err := graphql.UnmarshalString(v)
@@ -20430,6 +20813,13 @@ var (
 		auth.PermOperate:        "OPERATE",
 	}
 )
+
+func (ec *executionContext) marshalOReputation2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋinternalᚋreputationᚐReputation(ctx context.Context, sel ast.SelectionSet, v *reputation.Reputation) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Reputation(ctx, sel, v)
+}
 
 func (ec *executionContext) marshalOSenderTest2ᚖgithubᚗcomᚋoutboxᚋoutboxᚋgraphᚋmodelᚐSenderTest(ctx context.Context, sel ast.SelectionSet, v *model.SenderTest) graphql.Marshaler {
 	if v == nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/outbox/outbox/internal/oauth"
 	"github.com/outbox/outbox/internal/operator"
 	"github.com/outbox/outbox/internal/partner"
+	"github.com/outbox/outbox/internal/reputation"
 	"github.com/outbox/outbox/internal/sender"
 	"github.com/outbox/outbox/internal/templates"
 	"github.com/outbox/outbox/internal/verify"
@@ -35,8 +36,10 @@ type Resolver struct {
 	Domains  *domains.Service
 	Operator *operator.Service
 	// OAuth connects senders to Google and Microsoft 365 mailboxes.
-	OAuth  *oauth.Service
-	Logger *slog.Logger
+	OAuth *oauth.Service
+	// Reputation reads the tenants' reputation on the platform relay.
+	Reputation *reputation.Service
+	Logger     *slog.Logger
 }
 
 // Query returns the resolver of the Query type.

@@ -6,6 +6,7 @@ import (
 	"github.com/outbox/outbox/internal/delivery"
 	"github.com/outbox/outbox/internal/domains"
 	"github.com/outbox/outbox/internal/logs"
+	"github.com/outbox/outbox/internal/reputation"
 	"github.com/outbox/outbox/internal/sender"
 	"github.com/outbox/outbox/internal/verify"
 )
@@ -20,6 +21,9 @@ type Deps struct {
 	Delivery *delivery.Service
 	// Domains checks sending domains.
 	Domains *domains.Service
+	// Reputation forgets the reputation counts no window reaches (with
+	// the retention purge); nil: kept.
+	Reputation *reputation.Service
 }
 
 // Register adds every worker to workers.

@@ -9,7 +9,8 @@ import (
 	"github.com/outbox/outbox/internal/logs"
 )
 
-// Retention purges every tenant's messages older than its log retention.
+// Retention purges every tenant's messages older than its log retention,
+// and the reputation counts older than the reputation window.
 type Retention struct {
 	river.WorkerDefaults[logs.PurgeJobArgs]
 	deps *Deps
@@ -19,8 +20,15 @@ type Retention struct {
 // transaction, so a failure midway keeps what was purged; the next run
 // (or River's retry) goes on from there.
 func (w *Retention) Work(ctx context.Context, _ *river.Job[logs.PurgeJobArgs]) error {
-	_, err := w.deps.Logs.Purge(ctx, time.Now())
-	return err
+	if _, err := w.deps.Logs.Purge(ctx, time.Now()); err != nil {
+		return err
+	}
+	if w.deps.Reputation != nil {
+		if _, err := w.deps.Reputation.Prune(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Timeout gives a purge after a long outage time to catch up.

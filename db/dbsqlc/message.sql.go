@@ -211,7 +211,8 @@ WITH input AS (
            unnest($9::text[]) AS server, unnest($10::int[]) AS code,
            unnest($11::text[]) AS enhanced_code, unnest($12::text[]) AS reply,
            unnest($13::text[]) AS tls_version, unnest($14::text[]) AS category,
-           unnest($15::text[]) AS provider_message_id, unnest($16::text[]) AS detail
+           unnest($15::text[]) AS provider_message_id, unnest($16::text[]) AS detail,
+           unnest($17::bool[]) AS relayed
 ), changed AS (
     UPDATE messages
     SET status = i.status,
@@ -236,6 +237,16 @@ WITH input AS (
     SELECT changed.id, changed.tenant_id, changed.status, i.detail
     FROM changed JOIN input i ON i.tenant_id = changed.tenant_id AND i.id = changed.id
     RETURNING id, message_id, tenant_id, status
+), counted AS (
+    -- In tenant order, so that two statements never wait for each other's
+    -- rows in opposite orders.
+    INSERT INTO tenant_reputation AS r (tenant_id, hour, shard, sent)
+    SELECT changed.tenant_id, date_trunc('hour', now(), 'UTC'), pg_backend_pid() % 8, count(*)
+    FROM changed JOIN input i ON i.tenant_id = changed.tenant_id AND i.id = changed.id
+    WHERE changed.status = 'SENT' AND i.relayed
+    GROUP BY changed.tenant_id
+    ORDER BY changed.tenant_id
+    ON CONFLICT (tenant_id, hour, shard) DO UPDATE SET sent = r.sent + EXCLUDED.sent
 ), notified AS (
     SELECT pg_notify('outbox_changes',
                      json_build_object('k', 'm', 't', event.tenant_id, 'id', event.message_id, 's', event.status, 'e', event.id)::text)
@@ -262,6 +273,7 @@ type MessageStatusChangeManyParams struct {
 	Categories         []string
 	ProviderMessageIds []string
 	Details            []string
+	Relayed            []bool
 }
 
 type MessageStatusChangeManyRow struct {
@@ -279,8 +291,11 @@ type MessageStatusChangeManyRow struct {
 // Arrays run in parallel, one element per change, a message at most once.
 // A change with from_statuses (comma-separated; empty for any) applies
 // only to a message in one of them: the UPDATE waits for a concurrent
-// change of the row and then looks again. It returns the tenant and id of
-// each message that changed.
+// change of the row and then looks again. A change to SENT marked relayed
+// (mail that went out through the platform relay) counts toward the
+// tenant's reputation (tenant_reputation, 017) in the same statement: one
+// row per tenant of the batch, on the connection's shard. It returns the
+// tenant and id of each message that changed.
 func (q *Queries) MessageStatusChangeMany(ctx context.Context, arg MessageStatusChangeManyParams) ([]MessageStatusChangeManyRow, error) {
 	rows, err := q.db.Query(ctx, messageStatusChangeMany,
 		arg.Ids,
@@ -299,6 +314,7 @@ func (q *Queries) MessageStatusChangeMany(ctx context.Context, arg MessageStatus
 		arg.Categories,
 		arg.ProviderMessageIds,
 		arg.Details,
+		arg.Relayed,
 	)
 	if err != nil {
 		return nil, err

@@ -387,7 +387,7 @@ func (q *Queries) TenantRetentionList(ctx context.Context) ([]TenantRetentionLis
 }
 
 const tenantRetentionSet = `-- name: TenantRetentionSet :one
-UPDATE tenants SET retention_days = $1 WHERE id = $2 RETURNING id, slug, name, retention_days, created_at, entitlements, status, status_reason, status_changed_at
+UPDATE tenants SET retention_days = $1 WHERE id = $2 RETURNING id, slug, name, retention_days, created_at, entitlements, status, status_reason, status_changed_at, reputation_since
 `
 
 type TenantRetentionSetParams struct {
@@ -408,6 +408,7 @@ func (q *Queries) TenantRetentionSet(ctx context.Context, arg TenantRetentionSet
 		&i.Status,
 		&i.StatusReason,
 		&i.StatusChangedAt,
+		&i.ReputationSince,
 	)
 	return i, err
 }

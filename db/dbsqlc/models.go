@@ -349,6 +349,7 @@ type Tenant struct {
 	Status          string
 	StatusReason    string
 	StatusChangedAt *time.Time
+	ReputationSince *time.Time
 }
 
 type TenantDailyUsage struct {
@@ -364,4 +365,13 @@ type TenantEvent struct {
 	Subject   string
 	Payload   []byte
 	CreatedAt time.Time
+}
+
+type TenantReputation struct {
+	TenantID   uuid.UUID
+	Hour       time.Time
+	Shard      int16
+	Sent       int32
+	Bounced    int32
+	Complained int32
 }

@@ -27,7 +27,7 @@ func (q *Queries) DeliveryJobStateLock(ctx context.Context, id int64) (string, e
 }
 
 const deliveryLoadMany = `-- name: DeliveryLoadMany :many
-SELECT messages.id, messages.tenant_id, messages.kind, messages.status, messages.from_addr, messages.to_addrs, messages.cc_addrs, messages.subject, messages.template_key, messages.idempotency_key, messages.payload, messages.job_id, messages.resent_from, messages.last_error, messages.attempt_count, messages.created_at, messages.updated_at, messages.sent_at, messages.sender_key, messages.category, tenants.id, tenants.slug, tenants.name, tenants.retention_days, tenants.created_at, tenants.entitlements, tenants.status, tenants.status_reason, tenants.status_changed_at, sender_settings.tenant_id, sender_settings.mode, sender_settings.from_name, sender_settings.from_email, sender_settings.reply_to, sender_settings.contact_email, sender_settings.bcc, sender_settings.archive_copy_to, sender_settings.transport, sender_settings.secret_key_id, sender_settings.secret, sender_settings.health_ok, sender_settings.health_message, sender_settings.health_category, sender_settings.health_updated_at, sender_settings.updated_at, sender_settings.key, sender_settings.name, sender_settings.owner_subject, sender_settings.created_at,
+SELECT messages.id, messages.tenant_id, messages.kind, messages.status, messages.from_addr, messages.to_addrs, messages.cc_addrs, messages.subject, messages.template_key, messages.idempotency_key, messages.payload, messages.job_id, messages.resent_from, messages.last_error, messages.attempt_count, messages.created_at, messages.updated_at, messages.sent_at, messages.sender_key, messages.category, tenants.id, tenants.slug, tenants.name, tenants.retention_days, tenants.created_at, tenants.entitlements, tenants.status, tenants.status_reason, tenants.status_changed_at, tenants.reputation_since, sender_settings.tenant_id, sender_settings.mode, sender_settings.from_name, sender_settings.from_email, sender_settings.reply_to, sender_settings.contact_email, sender_settings.bcc, sender_settings.archive_copy_to, sender_settings.transport, sender_settings.secret_key_id, sender_settings.secret, sender_settings.health_ok, sender_settings.health_message, sender_settings.health_category, sender_settings.health_updated_at, sender_settings.updated_at, sender_settings.key, sender_settings.name, sender_settings.owner_subject, sender_settings.created_at,
        ARRAY(SELECT sp.email FROM suppressions sp
              WHERE sp.tenant_id = messages.tenant_id
                AND sp.email IN (SELECT lower(a) FROM unnest(messages.to_addrs || messages.cc_addrs ||
@@ -101,6 +101,7 @@ func (q *Queries) DeliveryLoadMany(ctx context.Context, arg DeliveryLoadManyPara
 			&i.Tenant.Status,
 			&i.Tenant.StatusReason,
 			&i.Tenant.StatusChangedAt,
+			&i.Tenant.ReputationSince,
 			&i.SenderSetting.TenantID,
 			&i.SenderSetting.Mode,
 			&i.SenderSetting.FromName,

@@ -14,7 +14,7 @@ import (
 )
 
 const tenantGetByID = `-- name: TenantGetByID :one
-SELECT id, slug, name, retention_days, created_at, entitlements, status, status_reason, status_changed_at FROM tenants WHERE id = $1
+SELECT id, slug, name, retention_days, created_at, entitlements, status, status_reason, status_changed_at, reputation_since FROM tenants WHERE id = $1
 `
 
 func (q *Queries) TenantGetByID(ctx context.Context, id uuid.UUID) (Tenant, error) {
@@ -30,12 +30,13 @@ func (q *Queries) TenantGetByID(ctx context.Context, id uuid.UUID) (Tenant, erro
 		&i.Status,
 		&i.StatusReason,
 		&i.StatusChangedAt,
+		&i.ReputationSince,
 	)
 	return i, err
 }
 
 const tenantGetBySlug = `-- name: TenantGetBySlug :one
-SELECT id, slug, name, retention_days, created_at, entitlements, status, status_reason, status_changed_at FROM tenants WHERE slug = $1
+SELECT id, slug, name, retention_days, created_at, entitlements, status, status_reason, status_changed_at, reputation_since FROM tenants WHERE slug = $1
 `
 
 func (q *Queries) TenantGetBySlug(ctx context.Context, slug string) (Tenant, error) {
@@ -51,12 +52,13 @@ func (q *Queries) TenantGetBySlug(ctx context.Context, slug string) (Tenant, err
 		&i.Status,
 		&i.StatusReason,
 		&i.StatusChangedAt,
+		&i.ReputationSince,
 	)
 	return i, err
 }
 
 const tenantGetBySlugForUpdate = `-- name: TenantGetBySlugForUpdate :one
-SELECT id, slug, name, retention_days, created_at, entitlements, status, status_reason, status_changed_at FROM tenants WHERE slug = $1 FOR UPDATE
+SELECT id, slug, name, retention_days, created_at, entitlements, status, status_reason, status_changed_at, reputation_since FROM tenants WHERE slug = $1 FOR UPDATE
 `
 
 func (q *Queries) TenantGetBySlugForUpdate(ctx context.Context, slug string) (Tenant, error) {
@@ -72,12 +74,13 @@ func (q *Queries) TenantGetBySlugForUpdate(ctx context.Context, slug string) (Te
 		&i.Status,
 		&i.StatusReason,
 		&i.StatusChangedAt,
+		&i.ReputationSince,
 	)
 	return i, err
 }
 
 const tenantList = `-- name: TenantList :many
-SELECT tenants.id, tenants.slug, tenants.name, tenants.retention_days, tenants.created_at, tenants.entitlements, tenants.status, tenants.status_reason, tenants.status_changed_at,
+SELECT tenants.id, tenants.slug, tenants.name, tenants.retention_days, tenants.created_at, tenants.entitlements, tenants.status, tenants.status_reason, tenants.status_changed_at, tenants.reputation_since,
        (SELECT count(*) FROM sender_settings s WHERE s.tenant_id = tenants.id)::int AS senders,
        (SELECT count(*) FROM messages m WHERE m.tenant_id = tenants.id AND m.created_at > now() - interval '24 hours')::int AS messages_24h
 FROM tenants
@@ -119,6 +122,7 @@ func (q *Queries) TenantList(ctx context.Context, arg TenantListParams) ([]Tenan
 			&i.Tenant.Status,
 			&i.Tenant.StatusReason,
 			&i.Tenant.StatusChangedAt,
+			&i.Tenant.ReputationSince,
 			&i.Senders,
 			&i.Messages24h,
 		); err != nil {
@@ -133,7 +137,7 @@ func (q *Queries) TenantList(ctx context.Context, arg TenantListParams) ([]Tenan
 }
 
 const tenantLock = `-- name: TenantLock :one
-SELECT id, slug, name, retention_days, created_at, entitlements, status, status_reason, status_changed_at FROM tenants WHERE id = $1 FOR UPDATE
+SELECT id, slug, name, retention_days, created_at, entitlements, status, status_reason, status_changed_at, reputation_since FROM tenants WHERE id = $1 FOR UPDATE
 `
 
 // Locks the tenant row until the transaction ends: creating a sender
@@ -151,12 +155,13 @@ func (q *Queries) TenantLock(ctx context.Context, id uuid.UUID) (Tenant, error) 
 		&i.Status,
 		&i.StatusReason,
 		&i.StatusChangedAt,
+		&i.ReputationSince,
 	)
 	return i, err
 }
 
 const tenantSetEntitlements = `-- name: TenantSetEntitlements :one
-UPDATE tenants SET entitlements = $1 WHERE id = $2 RETURNING id, slug, name, retention_days, created_at, entitlements, status, status_reason, status_changed_at
+UPDATE tenants SET entitlements = $1 WHERE id = $2 RETURNING id, slug, name, retention_days, created_at, entitlements, status, status_reason, status_changed_at, reputation_since
 `
 
 type TenantSetEntitlementsParams struct {
@@ -177,13 +182,14 @@ func (q *Queries) TenantSetEntitlements(ctx context.Context, arg TenantSetEntitl
 		&i.Status,
 		&i.StatusReason,
 		&i.StatusChangedAt,
+		&i.ReputationSince,
 	)
 	return i, err
 }
 
 const tenantSetStatus = `-- name: TenantSetStatus :one
 UPDATE tenants SET status = $1, status_reason = $2, status_changed_at = now()
-WHERE id = $3 RETURNING id, slug, name, retention_days, created_at, entitlements, status, status_reason, status_changed_at
+WHERE id = $3 RETURNING id, slug, name, retention_days, created_at, entitlements, status, status_reason, status_changed_at, reputation_since
 `
 
 type TenantSetStatusParams struct {
@@ -205,12 +211,13 @@ func (q *Queries) TenantSetStatus(ctx context.Context, arg TenantSetStatusParams
 		&i.Status,
 		&i.StatusReason,
 		&i.StatusChangedAt,
+		&i.ReputationSince,
 	)
 	return i, err
 }
 
 const tenantSummaryGet = `-- name: TenantSummaryGet :one
-SELECT tenants.id, tenants.slug, tenants.name, tenants.retention_days, tenants.created_at, tenants.entitlements, tenants.status, tenants.status_reason, tenants.status_changed_at,
+SELECT tenants.id, tenants.slug, tenants.name, tenants.retention_days, tenants.created_at, tenants.entitlements, tenants.status, tenants.status_reason, tenants.status_changed_at, tenants.reputation_since,
        (SELECT count(*) FROM sender_settings s WHERE s.tenant_id = tenants.id)::int AS senders,
        (SELECT count(*) FROM messages m WHERE m.tenant_id = tenants.id AND m.created_at > now() - interval '24 hours')::int AS messages_24h
 FROM tenants
@@ -237,6 +244,7 @@ func (q *Queries) TenantSummaryGet(ctx context.Context, id uuid.UUID) (TenantSum
 		&i.Tenant.Status,
 		&i.Tenant.StatusReason,
 		&i.Tenant.StatusChangedAt,
+		&i.Tenant.ReputationSince,
 		&i.Senders,
 		&i.Messages24h,
 	)
@@ -248,13 +256,13 @@ WITH upserted AS (
     INSERT INTO tenants (slug, name)
     VALUES ($1, $1)
     ON CONFLICT (slug) DO UPDATE SET slug = EXCLUDED.slug
-    RETURNING id, slug, name, retention_days, created_at, entitlements, status, status_reason, status_changed_at
+    RETURNING id, slug, name, retention_days, created_at, entitlements, status, status_reason, status_changed_at, reputation_since
 ), settings AS (
     INSERT INTO sender_settings (tenant_id, key, name)
     SELECT id, 'default', 'Default' FROM upserted
     ON CONFLICT (tenant_id, key) DO NOTHING
 )
-SELECT id, slug, name, retention_days, created_at, entitlements, status, status_reason, status_changed_at FROM upserted
+SELECT id, slug, name, retention_days, created_at, entitlements, status, status_reason, status_changed_at, reputation_since FROM upserted
 `
 
 type TenantUpsertBySlugRow struct {
@@ -267,6 +275,7 @@ type TenantUpsertBySlugRow struct {
 	Status          string
 	StatusReason    string
 	StatusChangedAt *time.Time
+	ReputationSince *time.Time
 }
 
 // Creates the tenant on its first authenticated request, with the default
@@ -284,6 +293,7 @@ func (q *Queries) TenantUpsertBySlug(ctx context.Context, slug string) (TenantUp
 		&i.Status,
 		&i.StatusReason,
 		&i.StatusChangedAt,
+		&i.ReputationSince,
 	)
 	return i, err
 }

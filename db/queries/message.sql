@@ -20,8 +20,11 @@ UPDATE messages SET job_id = @job_id WHERE tenant_id = @tenant_id AND id = @id;
 -- Arrays run in parallel, one element per change, a message at most once.
 -- A change with from_statuses (comma-separated; empty for any) applies
 -- only to a message in one of them: the UPDATE waits for a concurrent
--- change of the row and then looks again. It returns the tenant and id of
--- each message that changed.
+-- change of the row and then looks again. A change to SENT marked relayed
+-- (mail that went out through the platform relay) counts toward the
+-- tenant's reputation (tenant_reputation, 017) in the same statement: one
+-- row per tenant of the batch, on the connection's shard. It returns the
+-- tenant and id of each message that changed.
 WITH input AS (
     SELECT unnest(@ids::uuid[]) AS id, unnest(@tenant_ids::uuid[]) AS tenant_id,
            unnest(@statuses::text[]) AS status, unnest(@from_statuses::text[]) AS from_statuses,
@@ -30,7 +33,8 @@ WITH input AS (
            unnest(@servers::text[]) AS server, unnest(@codes::int[]) AS code,
            unnest(@enhanced_codes::text[]) AS enhanced_code, unnest(@replies::text[]) AS reply,
            unnest(@tls_versions::text[]) AS tls_version, unnest(@categories::text[]) AS category,
-           unnest(@provider_message_ids::text[]) AS provider_message_id, unnest(@details::text[]) AS detail
+           unnest(@provider_message_ids::text[]) AS provider_message_id, unnest(@details::text[]) AS detail,
+           unnest(@relayed::bool[]) AS relayed
 ), changed AS (
     UPDATE messages
     SET status = i.status,
@@ -55,6 +59,16 @@ WITH input AS (
     SELECT changed.id, changed.tenant_id, changed.status, i.detail
     FROM changed JOIN input i ON i.tenant_id = changed.tenant_id AND i.id = changed.id
     RETURNING id, message_id, tenant_id, status
+), counted AS (
+    -- In tenant order, so that two statements never wait for each other's
+    -- rows in opposite orders.
+    INSERT INTO tenant_reputation AS r (tenant_id, hour, shard, sent)
+    SELECT changed.tenant_id, date_trunc('hour', now(), 'UTC'), pg_backend_pid() % 8, count(*)
+    FROM changed JOIN input i ON i.tenant_id = changed.tenant_id AND i.id = changed.id
+    WHERE changed.status = 'SENT' AND i.relayed
+    GROUP BY changed.tenant_id
+    ORDER BY changed.tenant_id
+    ON CONFLICT (tenant_id, hour, shard) DO UPDATE SET sent = r.sent + EXCLUDED.sent
 ), notified AS (
     SELECT pg_notify('outbox_changes',
                      json_build_object('k', 'm', 't', event.tenant_id, 'id', event.message_id, 's', event.status, 'e', event.id)::text)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/outbox/outbox/internal/outbox"
+	"github.com/outbox/outbox/internal/reputation"
 	"github.com/outbox/outbox/internal/sender"
 	"github.com/outbox/outbox/internal/verify"
 )
@@ -547,6 +548,8 @@ type Tenant struct {
 	MessagesLast24h *int `json:"messagesLast24h,omitempty"`
 	// How many days messages are kept in the logs.
 	RetentionDays int `json:"retentionDays"`
+	// The tenant's record on the platform relay (PLATFORM and BRANDED mail) over the rolling window: the tenant's admins and operators (on tenants and the operator mutations) may read it; FORBIDDEN for anyone else.
+	Reputation *reputation.Reputation `json:"reputation,omitempty"`
 }
 
 type TenantConnection struct {

@@ -40,6 +40,7 @@ import (
 	"github.com/outbox/outbox/internal/pgserver"
 	"github.com/outbox/outbox/internal/ratelimit"
 	"github.com/outbox/outbox/internal/relay"
+	"github.com/outbox/outbox/internal/reputation"
 	"github.com/outbox/outbox/internal/secret"
 	"github.com/outbox/outbox/internal/sender"
 	"github.com/outbox/outbox/internal/templates"
@@ -78,6 +79,9 @@ type App struct {
 	// inbound is the SMTP listener of the bounce domain; nil without
 	// OUTBOX_INBOUND_SMTP_ADDR or outside the api role.
 	inbound *inbound.Server
+	// reputation counts bounces and complaints of relayed mail and pauses
+	// tenants above the thresholds; nil until built.
+	reputation *reputation.Service
 }
 
 // Options are what tests change beyond the configuration.
@@ -98,7 +102,8 @@ type Options struct {
 	// count them).
 	DBTracer pgx.QueryTracer
 	// Reports, when not nil, counts the hard bounces and complaints the
-	// inbound listener records (tenant reputation; tests record them).
+	// inbound listener records instead of the tenant reputation (tests
+	// record them).
 	Reports bounce.ReportCounter
 }
 
@@ -245,13 +250,22 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		Store: a.store, Jobs: a.river, Senders: senders, Templates: tpls, Relay: a.relay,
 		Limiter: ratelimit.New(a.pool), Logger: logger, Unsubscribe: unsubscribes, Domains: sendingDomains,
 	}
+	a.reputation = reputation.NewService(a.store, reputation.Config{
+		Window: cfg.ReputationWindow, PauseBounceRate: cfg.ReputationPauseBounceRate,
+		PauseComplaintRate: cfg.ReputationPauseComplaintRate, MinVolume: cfg.ReputationMinVolume,
+	})
+	deps.Reputation = a.reputation
+	reports := opts.Reports
+	if reports == nil {
+		reports = a.reputation
+	}
 	if cfg.BounceDomain != "" {
 		// Platform-relayed mail bounces to b-<token>@<bounce domain>; the
 		// listener, in the api role like HTTP, takes those reports.
 		verp := bounce.NewVERP(keyring, cfg.BounceDomain)
 		deliveryDeps.ReturnPaths = verp
 		if cfg.InboundSMTPAddr != "" && cfg.RunsAPI() {
-			a.inbound = inbound.New(bounce.NewService(a.store, verp, opts.Reports, logger), verp.Owns, inbound.Config{
+			a.inbound = inbound.New(bounce.NewService(a.store, verp, reports, logger), verp.Owns, inbound.Config{
 				Hostname: cfg.BounceDomain, MaxBytes: cfg.InboundMaxBytes, PerMinute: inboundPerMinute(cfg.InboundRateLimit),
 				Timeout: cfg.InboundTimeout, MaxConns: cfg.InboundMaxConns,
 			}, logger)
@@ -264,7 +278,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	anonymous := apilimit.NewAnonymous(cfg.RateLimitAnonymous, nil)
 	tenants := tenant.NewService(a.store)
 	gql, err := graph.NewHandler(graph.HandlerConfig{
-		Resolver:        &graph.Resolver{Sender: senders, Verify: verifications, Partners: partners, Audit: audit.NewLog(a.store), Logs: a.logs, Templates: tpls, Delivery: a.delivery, Operator: operator.NewService(a.store, senders, tenants), OAuth: oauths, Domains: sendingDomains, Logger: logger},
+		Resolver:        &graph.Resolver{Sender: senders, Verify: verifications, Partners: partners, Audit: audit.NewLog(a.store), Logs: a.logs, Templates: tpls, Delivery: a.delivery, Operator: operator.NewService(a.store, senders, tenants), OAuth: oauths, Domains: sendingDomains, Reputation: a.reputation, Logger: logger},
 		Authenticator:   graph.NewAuthenticator(verifier, tenants, anonymous),
 		Metrics:         m,
 		Logger:          logger,
@@ -354,6 +368,10 @@ func (a *App) Store() *db.Store { return a.store }
 
 // River returns the River client, for tests.
 func (a *App) River() *river.Client[pgx.Tx] { return a.river }
+
+// Reputation returns the tenant reputation: what counts the bounces and
+// complaints of relayed mail (its CountReportTx) and pauses tenants.
+func (a *App) Reputation() *reputation.Service { return a.reputation }
 
 func (a *App) ready(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)

@@ -348,6 +348,62 @@ func TestAuthorizationMatrix(t *testing.T) {
 			}
 		})
 	}
+	for _, row := range fieldRows() {
+		t.Run(row.field, func(t *testing.T) {
+			for _, c := range callers() {
+				if c == callerOwnSender || c == callerOtherMember {
+					continue // members both, as callerMember
+				}
+				t.Run(c, func(t *testing.T) { f.checkField(t, row, c) })
+			}
+		})
+	}
+}
+
+// fieldRow is a field of an object type with an access rule of its own,
+// stricter than that of the operations that return its object: every
+// caller reads it through the operation its kind reaches the object by.
+type fieldRow struct {
+	field string
+	// tenantQuery reaches the field as a tenant's caller; operatorQuery as
+	// an operator. Each selects the field once, named by field's last part.
+	tenantQuery, operatorQuery string
+	allow                      []string
+}
+
+func fieldRows() []fieldRow {
+	return []fieldRow{
+		{field: "Tenant.reputation", tenantQuery: `{ viewer { tenant { id reputation { sent bounced complained bounceRate complaintRate since } } } }`,
+			operatorQuery: `{ tenants(first: 100) { edges { node { slug reputation { sent bounced since } } } } }`,
+			allow:         []string{callerAdmin, callerOperator}},
+	}
+}
+
+// checkField reads row's field as caller c: an allowed caller gets it, the
+// admin of B gets its own tenant's and nothing of A, a caller without a
+// valid token is UNAUTHENTICATED, and any other is FORBIDDEN on the field
+// (the rest of its answer stays).
+func (f *fixture) checkField(t *testing.T, row fieldRow, c string) {
+	query := row.tenantQuery
+	if c == callerOperator {
+		query = row.operatorQuery
+	}
+	resp := f.b.do(t, f.token(t, c), query, nil)
+	name := row.field[strings.LastIndexByte(row.field, '.')+1:]
+	switch {
+	case c == callerAnonymous || c == callerExpired:
+		require.Equal(t, "UNAUTHENTICATED", resp.Code(), "%s as %s: %s", row.field, c, resp.Raw)
+	case c == callerAdminB || slices.Contains(row.allow, c):
+		require.Empty(t, resp.Errors, "%s as %s: %s", row.field, c, resp.Raw)
+		require.Contains(t, string(resp.Data), `"`+name+`":{`, "%s as %s: %s", row.field, c, resp.Raw)
+		if c == callerAdminB {
+			f.requireNoLeak(t, resp.Raw)
+		}
+	default:
+		require.Equal(t, "FORBIDDEN", resp.Code(), "%s as %s: %s", row.field, c, resp.Raw)
+		require.Equal(t, name, resp.Errors[0].Path[len(resp.Errors[0].Path)-1], "%s as %s: refused on the field only: %s", row.field, c, resp.Raw)
+		require.Contains(t, string(resp.Data), `"`+name+`":null`, "%s as %s: %s", row.field, c, resp.Raw)
+	}
 }
 
 // check runs row as caller c and checks the outcome.

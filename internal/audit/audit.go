@@ -18,13 +18,30 @@ import (
 // are JSON-encoded as given (nil is stored as NULL); they must not contain
 // secrets.
 func Record(ctx context.Context, tx *db.Tx, action, target string, before, after any) error {
+	kind, actor := systemKind, systemActor
+	if p, ok := auth.PrincipalFromContext(ctx); ok {
+		kind, actor = string(p.Kind), p.Subject
+	}
+	return record(ctx, tx, kind, actor, action, target, before, after)
+}
+
+// The actor of the changes Outbox makes on its own.
+const (
+	systemKind  = "system"
+	systemActor = "outbox"
+)
+
+// RecordAsSystem is Record for a change Outbox decided on its own (a tenant
+// paused for its bounce rate): the actor is the system, whoever's request
+// led to it.
+func RecordAsSystem(ctx context.Context, tx *db.Tx, action, target string, before, after any) error {
+	return record(ctx, tx, systemKind, systemActor, action, target, before, after)
+}
+
+func record(ctx context.Context, tx *db.Tx, kind, actor, action, target string, before, after any) error {
 	tenant, err := outbox.RequireTenant(ctx)
 	if err != nil {
 		return err
-	}
-	kind, actor := "system", "outbox"
-	if p, ok := auth.PrincipalFromContext(ctx); ok {
-		kind, actor = string(p.Kind), p.Subject
 	}
 	b, err := encode(before)
 	if err != nil {

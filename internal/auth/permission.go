@@ -56,6 +56,10 @@ const (
 	PermPartnersManage Permission = "partners:manage"
 	// PermAuditRead allows reading the audit log.
 	PermAuditRead Permission = "audit:read"
+	// PermReputationRead allows reading the tenant's reputation on the
+	// platform relay (Tenant.reputation). Admins hold it; operators read
+	// it on the tenants they list, which the resolver lets them.
+	PermReputationRead Permission = "reputation:read"
 	// PermSendersOwn allows creating, testing, saving and deleting senders:
 	// every sender of the tenant for a caller who also holds
 	// PermSettingsWrite, only personal senders of its own otherwise (the
@@ -80,7 +84,7 @@ func (perm Permission) known() bool {
 func (perm Permission) inTenant() bool {
 	switch perm {
 	case PermSettingsRead, PermSettingsWrite, PermMessagesSend, PermLogsRead,
-		PermTemplatesWrite, PermPartnersManage, PermAuditRead, PermSendersOwn:
+		PermTemplatesWrite, PermPartnersManage, PermAuditRead, PermSendersOwn, PermReputationRead:
 		return true
 	}
 	return false

@@ -58,6 +58,10 @@ func TestRequire(t *testing.T) {
 		{"admin logs:read", &admin, PermLogsRead, "", ""},
 		{"admin templates:write", &admin, PermTemplatesWrite, "", ""},
 		{"admin partners:manage", &admin, PermPartnersManage, "", ""},
+		{"admin reputation:read", &admin, PermReputationRead, "", ""},
+		{"member reputation:read", &member, PermReputationRead, outbox.EFORBIDDEN, "reputation:read requires the admin role"},
+		{"partner reputation:read", &partner, PermReputationRead, outbox.EFORBIDDEN, "reputation:read is not available to partner clients"},
+		{"operator reputation:read", &operator, PermReputationRead, outbox.EFORBIDDEN, "reputation:read is not available to platform operators"},
 		{"admin unknown permission", &admin, Permission("billing:write"), outbox.EFORBIDDEN, `unknown permission "billing:write"`},
 
 		{"member settings:read", &member, PermSettingsRead, "", ""},

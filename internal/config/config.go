@@ -320,6 +320,24 @@ type Config struct {
 	// --domain-check-interval (default 1h): how often the records of every
 	// sending domain are checked again.
 	DomainCheckInterval time.Duration
+	// ReputationWindow is OUTBOX_REPUTATION_WINDOW / --reputation-window
+	// (default 7d, also written 168h): the rolling window over which a
+	// tenant's bounce and complaint rates on the platform relay are
+	// counted, in whole hours.
+	ReputationWindow time.Duration
+	// ReputationPauseBounceRate is OUTBOX_REPUTATION_PAUSE_BOUNCE_RATE /
+	// --reputation-pause-bounce-rate (default 0.05): above this share of
+	// hard bounces among its relayed mail in the window, a tenant is paused.
+	ReputationPauseBounceRate float64
+	// ReputationPauseComplaintRate is OUTBOX_REPUTATION_PAUSE_COMPLAINT_RATE /
+	// --reputation-pause-complaint-rate (default 0.003): above this share of
+	// spam complaints, a tenant is paused.
+	ReputationPauseComplaintRate float64
+	// ReputationMinVolume is OUTBOX_REPUTATION_MIN_VOLUME /
+	// --reputation-min-volume (default 200): a tenant is paused for its
+	// rates only once it has sent at least this many relayed messages in the
+	// window.
+	ReputationMinVolume int
 }
 
 // OAuthClient is the OAuth client registered with one provider.
@@ -466,6 +484,10 @@ func Bind(fs *flag.FlagSet, c *Config, getenv func(string) string) (envErrors fu
 	b.str(&c.PlatformDKIMSelector, "platform-dkim-selector", "OUTBOX_PLATFORM_DKIM_SELECTOR", "outbox", "DKIM selector of the platform key")
 	b.str(&c.BrandedUnauthenticated, "branded-unauthenticated", "OUTBOX_BRANDED_UNAUTHENTICATED", "rewrite", "BRANDED mail from a domain that is not verified: rewrite (From the platform address) or send")
 	b.duration(&c.DomainCheckInterval, "domain-check-interval", "OUTBOX_DOMAIN_CHECK_INTERVAL", time.Hour, "how often sending domains are checked again")
+	b.duration(&c.ReputationWindow, "reputation-window", "OUTBOX_REPUTATION_WINDOW", 7*24*time.Hour, "rolling window of the tenant reputation on the platform relay")
+	b.float(&c.ReputationPauseBounceRate, "reputation-pause-bounce-rate", "OUTBOX_REPUTATION_PAUSE_BOUNCE_RATE", 0.05, "bounce rate above which a tenant is paused")
+	b.float(&c.ReputationPauseComplaintRate, "reputation-pause-complaint-rate", "OUTBOX_REPUTATION_PAUSE_COMPLAINT_RATE", 0.003, "complaint rate above which a tenant is paused")
+	b.int(&c.ReputationMinVolume, "reputation-min-volume", "OUTBOX_REPUTATION_MIN_VOLUME", 200, "relayed messages in the window before a tenant can be paused for its rates")
 	b.str(&c.DefaultModes, "default-modes", "OUTBOX_DEFAULT_MODES", "PLATFORM,BRANDED,SMTP,HTTP", "sender modes of tenants without a plan of their own")
 	b.int(&c.DefaultMaxSenders, "default-max-senders", "OUTBOX_DEFAULT_MAX_SENDERS", 10, "senders a tenant without a plan of its own may have")
 	b.int(&c.DefaultDailyQuota, "default-daily-quota", "OUTBOX_DEFAULT_DAILY_QUOTA", -1, "notifications per UTC day of a tenant without a plan of its own (-1: no quota)")
@@ -581,6 +603,20 @@ func (c *Config) Validate() error {
 	}
 	if c.DomainCheckInterval < time.Minute {
 		bad("OUTBOX_DOMAIN_CHECK_INTERVAL", "must be at least 1m")
+	}
+	if c.ReputationWindow < time.Hour || c.ReputationWindow%time.Hour != 0 {
+		bad("OUTBOX_REPUTATION_WINDOW", "must be a whole number of hours, at least 1h (like 7d or 168h)")
+	}
+	for _, r := range []struct {
+		env  string
+		rate float64
+	}{{"OUTBOX_REPUTATION_PAUSE_BOUNCE_RATE", c.ReputationPauseBounceRate}, {"OUTBOX_REPUTATION_PAUSE_COMPLAINT_RATE", c.ReputationPauseComplaintRate}} {
+		if !(r.rate > 0 && r.rate <= 1) {
+			bad(r.env, "must be a share above 0 and at most 1, like 0.05")
+		}
+	}
+	if c.ReputationMinVolume < 1 {
+		bad("OUTBOX_REPUTATION_MIN_VOLUME", "must be at least 1")
 	}
 	if c.PlatformDKIMSelector == "" {
 		bad("OUTBOX_PLATFORM_DKIM_SELECTOR", "must not be empty")
@@ -783,14 +819,39 @@ func (b *binder) str(p *string, name, env, def, usage string) {
 
 func (b *binder) duration(p *time.Duration, name, env string, def time.Duration, usage string) {
 	if v := b.getenv(env); v != "" {
-		d, err := time.ParseDuration(v)
+		d, err := parseDuration(v)
 		if err != nil {
-			b.errs = append(b.errs, fmt.Errorf("%s: %q is not a duration like 30s or 5m", env, v))
+			b.errs = append(b.errs, fmt.Errorf("%s: %q is not a duration like 30s, 5m or 7d", env, v))
 		} else {
 			def = d
 		}
 	}
 	b.fs.DurationVar(p, name, def, usage+" ("+env+")")
+}
+
+// parseDuration is time.ParseDuration that also takes a whole number of
+// days, like 7d.
+func parseDuration(v string) (time.Duration, error) {
+	if days, ok := strings.CutSuffix(v, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n < 0 || n > 100*365 {
+			return 0, fmt.Errorf("parsing %q as days", v)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(v)
+}
+
+func (b *binder) float(p *float64, name, env string, def float64, usage string) {
+	if v := b.getenv(env); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			b.errs = append(b.errs, fmt.Errorf("%s: %q is not a number like 0.05", env, v))
+		} else {
+			def = f
+		}
+	}
+	b.fs.Float64Var(p, name, def, usage+" ("+env+")")
 }
 
 func (b *binder) int(p *int, name, env string, def int, usage string) {

@@ -12,6 +12,7 @@ import (
 	"github.com/outbox/outbox/db"
 	"github.com/outbox/outbox/internal/outbox"
 	"github.com/outbox/outbox/internal/ratelimit"
+	"github.com/outbox/outbox/internal/relay"
 	"github.com/outbox/outbox/internal/sender"
 	"github.com/outbox/outbox/internal/transport"
 )
@@ -283,9 +284,11 @@ func (d *delivery) finish(ctx context.Context, status outbox.MessageStatus, atte
 	errors.As(out.Err, &f)
 	// From makes a repeat harmless: a change that was committed although
 	// its answer was lost does not apply twice.
+	// Relayed: a SENT of the platform relay counts toward the tenant's
+	// reputation there; the tenant's own server or API is its own.
 	change := db.StatusChange{
 		TenantID: d.tenant.ID, MessageID: d.msg.ID, Status: status, Error: derr, Attempt: attempt, Detail: detail,
-		From: deliverableStatuses,
+		From: deliverableStatuses, Relayed: d.route.account == relay.AccountKey,
 	}
 	suppress := f != nil && f.NoSuchUser && f.Recipient != ""
 	health := d.healthChange(status, f)

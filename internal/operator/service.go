@@ -156,44 +156,82 @@ func (s *Service) Pause(ctx context.Context, slug, reason string) (Summary, erro
 	case utf8.RuneCountInString(reason) > MaxReasonRunes:
 		return Summary{}, outbox.Invalid("reason", "is longer than %d characters", MaxReasonRunes)
 	}
-	return s.setStatus(ctx, slug, outbox.TenantPaused, reason, "tenant.pause")
+	return s.setStatus(ctx, slug, outbox.TenantPaused, reason)
 }
 
 // Reinstate lets a paused tenant's mail go again, at once: the waiting
-// delivery jobs are woken. Reinstating an active tenant changes nothing
+// delivery jobs are woken, and its reputation window starts afresh (the
+// bounces that paused it do not pause it again). Reinstating an active tenant changes nothing
 // but is audited all the same. Errors: ENOTFOUND for an unknown tenant.
 func (s *Service) Reinstate(ctx context.Context, slug string) (Summary, error) {
-	return s.setStatus(ctx, slug, outbox.TenantActive, "", "tenant.reinstate")
+	return s.setStatus(ctx, slug, outbox.TenantActive, "")
 }
 
-func (s *Service) setStatus(ctx context.Context, slug string, status outbox.TenantStatus, reason, action string) (Summary, error) {
+func (s *Service) setStatus(ctx context.Context, slug string, status outbox.TenantStatus, reason string) (Summary, error) {
 	var out outbox.Tenant
 	err := s.store.InTx(ctx, func(tx *db.Tx) error {
 		t, err := tx.TenantGetBySlugForUpdate(ctx, slug)
 		if err != nil {
 			return err
 		}
-		if out, err = tx.TenantSetStatus(ctx, t.ID, status, reason); err != nil {
-			return err
-		}
-		if status == outbox.TenantActive {
-			if _, err := tx.DeliveryJobsWake(ctx, t.ID); err != nil {
-				return err
-			}
-		}
-		if status == outbox.TenantPaused && t.Status != outbox.TenantPaused {
-			if _, err := tx.TenantEventInsert(ctx, t.ID, outbox.EventTenantPaused, "", map[string]any{
-				"tenant": t.Slug, "reason": reason, "at": out.StatusChangedAt,
-			}); err != nil {
-				return err
-			}
-		}
-		return audit.Record(outbox.NewContextWithTenant(ctx, t), tx, action, t.Slug,
-			map[string]any{"status": t.Status, "reason": t.StatusReason}, map[string]any{"status": status, "reason": reason})
+		out, err = SetStatusTx(ctx, tx, t, status, reason, ByCaller)
+		return err
 	})
 	if err != nil {
 		return Summary{}, err
 	}
 	s.cache.Forget(slug)
 	return s.summary(ctx, out)
+}
+
+// Actor says whom the audit entry of a status change names.
+type Actor int
+
+const (
+	// ByCaller names the caller of the request (the operator).
+	ByCaller Actor = iota
+	// BySystem names Outbox itself: a change it decided on its own.
+	BySystem
+)
+
+// SetStatusTx pauses (with the reason the tenant sees) or reinstates the
+// tenant t, whose row the caller locked in tx (Tx.TenantLock,
+// TenantGetBySlugForUpdate), and returns it changed. Pausing writes the
+// tenant.paused event when t was active; reinstating wakes its waiting
+// delivery jobs and starts its reputation window afresh. Either is
+// audited, as action tenant.pause or tenant.reinstate, naming by. The
+// operator's Pause and Reinstate and the automatic pause of the tenant
+// reputation go through it. It fails only when the database does.
+func SetStatusTx(ctx context.Context, tx *db.Tx, t outbox.Tenant, status outbox.TenantStatus, reason string, by Actor) (outbox.Tenant, error) {
+	out, err := tx.TenantSetStatus(ctx, t.ID, status, reason)
+	if err != nil {
+		return outbox.Tenant{}, err
+	}
+	action := "tenant.pause"
+	if status == outbox.TenantActive {
+		action = "tenant.reinstate"
+		if _, err := tx.DeliveryJobsWake(ctx, t.ID); err != nil {
+			return outbox.Tenant{}, err
+		}
+		if err := tx.ReputationReset(ctx, t.ID); err != nil {
+			return outbox.Tenant{}, err
+		}
+	}
+	if status == outbox.TenantPaused && t.Status != outbox.TenantPaused {
+		if _, err := tx.TenantEventInsert(ctx, t.ID, outbox.EventTenantPaused, "", map[string]any{
+			"tenant": t.Slug, "reason": reason, "at": out.StatusChangedAt,
+		}); err != nil {
+			return outbox.Tenant{}, err
+		}
+	}
+	record := audit.Record
+	if by == BySystem {
+		record = audit.RecordAsSystem
+	}
+	err = record(outbox.NewContextWithTenant(ctx, t), tx, action, t.Slug,
+		map[string]any{"status": t.Status, "reason": t.StatusReason}, map[string]any{"status": status, "reason": reason})
+	if err != nil {
+		return outbox.Tenant{}, err
+	}
+	return out, nil
 }

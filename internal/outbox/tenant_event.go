@@ -11,7 +11,8 @@ const (
 	// EventDomainStatusChanged: a sending domain turned PENDING, VERIFIED
 	// or FAILED; Subject is its id.
 	EventDomainStatusChanged = "domain.status.changed"
-	// EventTenantPaused: an operator paused the tenant.
+	// EventTenantPaused: an operator paused the tenant, or Outbox did for
+	// its bounce or complaint rate on the platform relay.
 	EventTenantPaused = "tenant.paused"
 )
 
