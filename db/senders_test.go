@@ -157,8 +157,8 @@ func TestSenderDeleteCascades(t *testing.T) {
 	require.Equal(t, outbox.ENOTFOUND, outbox.ErrorCode(err), "deleting it again")
 }
 
-// TestSenderWaitingMessages counts the sender's QUEUED, SENDING and
-// RETRYING messages, not its finished ones nor other senders' or tenants'.
+// TestSenderWaitingMessages counts the sender's SCHEDULED, QUEUED, SENDING
+// and RETRYING messages, not its finished ones nor other senders' or tenants'.
 func TestSenderWaitingMessages(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -184,12 +184,12 @@ func TestSenderWaitingMessages(t *testing.T) {
 		insertMessage(t, store, acme.ID, "vendor", st)
 	}
 	require.Zero(t, waiting(acme.ID, "vendor"), "finished messages do not wait")
-	for _, st := range []outbox.MessageStatus{outbox.StatusQueued, outbox.StatusSending, outbox.StatusRetrying} {
+	for _, st := range []outbox.MessageStatus{outbox.StatusScheduled, outbox.StatusQueued, outbox.StatusSending, outbox.StatusRetrying} {
 		insertMessage(t, store, acme.ID, "vendor", st)
 	}
 	insertMessage(t, store, acme.ID, "default", outbox.StatusQueued)
 	insertMessage(t, store, globex.ID, "vendor", outbox.StatusQueued)
-	require.Equal(t, 3, waiting(acme.ID, "vendor"))
+	require.Equal(t, 4, waiting(acme.ID, "vendor"))
 	require.Equal(t, 1, waiting(acme.ID, "default"))
 	require.Equal(t, 1, waiting(globex.ID, "vendor"))
 	require.Zero(t, waiting(acme.ID, "nobody"))
