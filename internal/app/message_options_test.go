@@ -301,6 +301,16 @@ func TestScheduledSendPausedTenant(t *testing.T) {
 	require.Equal(t, "scheduled", state)
 	require.WithinDuration(t, later, scheduled, time.Second, "reinstating leaves a job scheduled for later alone")
 	require.Equal(t, "SCHEDULED", b.deliveredMessage(t, admin, tomorrow.ID).Status)
+
+	// A job made available before its time goes back to wait for it.
+	_, err := pool.Exec(context.Background(),
+		`UPDATE river_job SET state = 'available', scheduled_at = now() WHERE kind = $1 AND args->>'message_id' = $2`, delivery.JobArgs{}.Kind(), tomorrow.ID)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		state, scheduled := jobOf(tomorrow.ID)
+		return state == "scheduled" && scheduled.Sub(later).Abs() < time.Second
+	}, 20*time.Second, tick, "the early job to be put back until its sendAt")
+	require.Equal(t, "SCHEDULED", b.deliveredMessage(t, admin, tomorrow.ID).Status)
 	require.Len(t, relay.Messages(), 1)
 }
 
