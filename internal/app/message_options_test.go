@@ -164,10 +164,12 @@ func TestMessageOptionsFilter(t *testing.T) {
 			require.Equal(t, tc.want, b.listIDs(t, member, tc.filter))
 		})
 	}
-	resp := b.do(t, member, `query($f: MessageFilter) { messages(filter: $f) { edges { cursor } } }`,
-		map[string]any{"f": map[string]any{"metadata": map[string]any{"a": "1", "b": "2"}}})
-	require.Equal(t, "INVALID_INPUT", resp.Code())
-	require.Equal(t, "filter.metadata", resp.Errors[0].Extensions["field"])
+	for _, bad := range []map[string]any{{"a": "1", "b": "2"}, {}, {"a": map[string]any{"b": 1}}, {"a": "x\x00"}, {"a\x00": "x"}} {
+		resp := b.do(t, member, `query($f: MessageFilter) { messages(filter: $f) { edges { cursor } } }`,
+			map[string]any{"f": map[string]any{"metadata": bad}})
+		require.Equal(t, "INVALID_INPUT", resp.Code(), "%v: %s", bad, resp.Raw)
+		require.Equal(t, "filter.metadata", resp.Errors[0].Extensions["field"])
+	}
 
 	// The options are part of an idempotency key's request.
 	keyed := map[string]any{"idempotencyKey": "k-1", "metadata": map[string]any{"orderId": "1"}, "tags": []string{"a", "b"},

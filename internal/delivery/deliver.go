@@ -94,8 +94,9 @@ func (s *Service) Deliver(ctx context.Context, args JobArgs, run Run) Outcome {
 		})
 	}
 	if len(p.Headers) > 0 {
-		// The caller's custom headers, checked at send time against the
-		// names Outbox writes (List-* among them), so none collides.
+		// The caller's custom headers: checkHeaders refused the names
+		// Outbox writes (List-* among them) when the message was queued,
+		// so none collides.
 		if mail.Headers == nil {
 			mail.Headers = make(map[string]string, len(p.Headers))
 		}

@@ -101,8 +101,11 @@ func (f Filter) normalize() (Filter, error) {
 			if !ok {
 				return Filter{}, outbox.Invalid("filter.metadata", "the value of %q must be a string, a number or a boolean", k)
 			}
-			if utf8.RuneCountInString(k) > maxKeyLen || !utf8.ValidString(k) {
+			if utf8.RuneCountInString(k) > maxKeyLen || !utf8.ValidString(k) || strings.ContainsRune(k, 0) {
 				return Filter{}, outbox.Invalid("filter.metadata", "the key must be valid text of at most %d characters", maxKeyLen)
+			}
+			if s, isString := value.(string); isString && (!utf8.ValidString(s) || strings.ContainsRune(s, 0)) {
+				return Filter{}, outbox.Invalid("filter.metadata", "the value of %q must be valid text", k)
 			}
 			f.Metadata = map[string]any{k: value}
 		}
