@@ -1,6 +1,7 @@
 package db
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -141,9 +142,16 @@ func setMessageStatuses(ctx context.Context, q *dbsqlc.Queries, changes []Status
 }
 
 // MessageFromRow maps a message row to the domain's Message. It fails only
-// when the stored last error is not valid JSON.
+// when the stored last error or metadata is not valid JSON.
 func MessageFromRow(row dbsqlc.Message) (outbox.Message, error) {
 	m := messageWithoutError(row)
+	if len(row.Metadata) > 0 {
+		dec := json.NewDecoder(bytes.NewReader(row.Metadata))
+		dec.UseNumber()
+		if err := dec.Decode(&m.Metadata); err != nil {
+			return outbox.Message{}, fmt.Errorf("decoding metadata of message %s: %w", row.ID, err)
+		}
+	}
 	if len(row.LastError) > 0 {
 		var e outbox.DeliveryError
 		if err := json.Unmarshal(row.LastError, &e); err != nil {
@@ -157,12 +165,17 @@ func MessageFromRow(row dbsqlc.Message) (outbox.Message, error) {
 // messageWithoutError maps a message row to the domain's Message, all but
 // its last error.
 func messageWithoutError(row dbsqlc.Message) outbox.Message {
-	return outbox.Message{
+	m := outbox.Message{
 		ID: row.ID, TenantID: row.TenantID, Sender: row.SenderKey, Kind: outbox.MessageKind(row.Kind), Status: outbox.MessageStatus(row.Status),
 		From: row.FromAddr, To: row.ToAddrs, Cc: row.CcAddrs, Subject: row.Subject,
 		Template: deref(row.TemplateKey), Category: outbox.TemplateCategory(row.Category), IdempotencyKey: deref(row.IdempotencyKey), ResentFrom: row.ResentFrom.UUID,
 		AttemptCount: int(row.AttemptCount), CreatedAt: row.CreatedAt, UpdatedAt: row.UpdatedAt, SentAt: row.SentAt,
+		SendAt: row.SendAt,
 	}
+	if len(row.Tags) > 0 {
+		m.Tags = row.Tags
+	}
+	return m
 }
 
 // MessagesFromRows maps rows with MessageFromRow, in order.

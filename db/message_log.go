@@ -34,6 +34,11 @@ type MessageQuery struct {
 	// Search keeps messages whose subject contains it, in any case; its
 	// pattern characters (% and _) are taken literally.
 	Search string
+	// Tag keeps messages with this tag.
+	Tag string
+	// Metadata, when not nil, is a JSON object of one key and value: it
+	// keeps messages whose metadata has that key with that value.
+	Metadata []byte
 	// AfterID, when not uuid.Nil, starts the page after the message with
 	// that id created at AfterCreatedAt (the keyset cursor).
 	AfterCreatedAt time.Time
@@ -49,6 +54,7 @@ func (s *Store) MessageList(ctx context.Context, q MessageQuery) ([]outbox.Messa
 		TenantID: q.TenantID, Statuses: make([]string, len(q.Statuses)), RowLimit: int32(q.Limit),
 		Kind: optional(string(q.Kind)), SenderKey: optional(q.Sender), Recipient: optional(q.Recipient), TemplateKey: optional(q.Template),
 		IdempotencyKey: optional(q.IdempotencyKey), Since: optionalTime(q.Since), Until: optionalTime(q.Until),
+		Tag: optional(q.Tag), Metadata: q.Metadata,
 	}
 	for i, st := range q.Statuses {
 		p.Statuses[i] = string(st)

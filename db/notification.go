@@ -36,6 +36,12 @@ type NewMessage struct {
 	ResentFrom uuid.UUID
 	// Detail is the note on the message's first event.
 	Detail string
+	// Metadata is the caller's metadata as a JSON object; nil for none.
+	Metadata []byte
+	// Tags are the caller's tags; nil for none.
+	Tags []string
+	// SendAt is when a SCHEDULED message is to go out; nil for none.
+	SendAt *time.Time
 }
 
 // NotificationInsertMany writes msgs of one tenant in tx, one statement
@@ -72,6 +78,17 @@ func (tx *Tx) NotificationInsertMany(ctx context.Context, tenantID uuid.UUID, ms
 		p.JobIds = append(p.JobIds, m.JobID)
 		p.ResentFroms = append(p.ResentFroms, m.ResentFrom)
 		p.Categories = append(p.Categories, string(m.Category.OrTransactional()))
+		tags, err := json.Marshal(nonNil(m.Tags))
+		if err != nil {
+			return nil, fmt.Errorf("encoding tags: %w", err)
+		}
+		p.Tags = append(p.Tags, tags)
+		p.Metadata = append(p.Metadata, m.Metadata)
+		sendAt := time.Unix(0, 0) // none (MessageInsertMany)
+		if m.SendAt != nil {
+			sendAt = *m.SendAt
+		}
+		p.SendAts = append(p.SendAts, sendAt)
 		ev.MessageIds = append(ev.MessageIds, m.ID)
 		ev.Statuses = append(ev.Statuses, string(m.Status))
 		ev.Details = append(ev.Details, m.Detail)

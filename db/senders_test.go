@@ -157,8 +157,8 @@ func TestSenderDeleteCascades(t *testing.T) {
 	require.Equal(t, outbox.ENOTFOUND, outbox.ErrorCode(err), "deleting it again")
 }
 
-// TestSenderWaitingMessages counts the sender's QUEUED, SENDING and
-// RETRYING messages, not its finished ones nor other senders' or tenants'.
+// TestSenderWaitingMessages counts the sender's SCHEDULED, QUEUED, SENDING
+// and RETRYING messages, not its finished ones nor other senders' or tenants'.
 func TestSenderWaitingMessages(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -184,12 +184,12 @@ func TestSenderWaitingMessages(t *testing.T) {
 		insertMessage(t, store, acme.ID, "vendor", st)
 	}
 	require.Zero(t, waiting(acme.ID, "vendor"), "finished messages do not wait")
-	for _, st := range []outbox.MessageStatus{outbox.StatusQueued, outbox.StatusSending, outbox.StatusRetrying} {
+	for _, st := range []outbox.MessageStatus{outbox.StatusScheduled, outbox.StatusQueued, outbox.StatusSending, outbox.StatusRetrying} {
 		insertMessage(t, store, acme.ID, "vendor", st)
 	}
 	insertMessage(t, store, acme.ID, "default", outbox.StatusQueued)
 	insertMessage(t, store, globex.ID, "vendor", outbox.StatusQueued)
-	require.Equal(t, 3, waiting(acme.ID, "vendor"))
+	require.Equal(t, 4, waiting(acme.ID, "vendor"))
 	require.Equal(t, 1, waiting(acme.ID, "default"))
 	require.Equal(t, 1, waiting(globex.ID, "vendor"))
 	require.Zero(t, waiting(acme.ID, "nobody"))
@@ -263,7 +263,8 @@ func TestSenderLockSharedHoldsOffDelete(t *testing.T) {
 }
 
 // TestDeliveryJobsWake makes the tenant's scheduled delivery jobs available now
-// and leaves other tenants' jobs, other kinds and other states alone.
+// and leaves other tenants' jobs, other kinds, other states and jobs of
+// messages scheduled for later alone.
 func TestDeliveryJobsWake(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -287,6 +288,21 @@ func TestDeliveryJobsWake(t *testing.T) {
 	otherTenant := job("delivery", "scheduled", globex.ID)
 	otherKind := job("sender_test", "scheduled", acme.ID)
 	available := job("delivery", "available", acme.ID)
+	// The job of a message SCHEDULED for later waits for its sendAt; one
+	// whose sendAt passed while the tenant was paused is woken.
+	scheduledFor := func(sendAt time.Time) int64 {
+		t.Helper()
+		var id int64
+		require.NoError(t, store.Pool().QueryRow(ctx, `
+			WITH m AS (INSERT INTO messages (tenant_id, kind, status, to_addrs, send_at)
+			           VALUES ($1, 'NOTIFICATION', 'SCHEDULED', '{a@example.com}', $2) RETURNING id)
+			INSERT INTO river_job (kind, args, state, scheduled_at, max_attempts, queue)
+			SELECT 'delivery', jsonb_build_object('tenant_id', $1::uuid, 'message_id', m.id), 'scheduled', $3, 10, 'default' FROM m
+			RETURNING id`, acme.ID, sendAt, later).Scan(&id))
+		return id
+	}
+	notYet := scheduledFor(later)
+	duePaused := scheduledFor(time.Now().Add(-time.Minute))
 
 	var n int64
 	require.NoError(t, store.InTx(ctx, func(tx *db.Tx) error {
@@ -294,7 +310,7 @@ func TestDeliveryJobsWake(t *testing.T) {
 		n, err = tx.DeliveryJobsWake(ctx, acme.ID)
 		return err
 	}))
-	require.EqualValues(t, 2, n)
+	require.EqualValues(t, 3, n)
 	scheduledAt := func(id int64) time.Time {
 		t.Helper()
 		var at time.Time
@@ -307,12 +323,13 @@ func TestDeliveryJobsWake(t *testing.T) {
 		require.NoError(t, store.Pool().QueryRow(ctx, `SELECT state::text FROM river_job WHERE id = $1`, id).Scan(&st))
 		return st
 	}
-	for _, id := range []int64{woken, woken2} {
+	for _, id := range []int64{woken, woken2, duePaused} {
 		require.WithinDuration(t, time.Now(), scheduledAt(id), time.Minute, "job %d is due now", id)
 		require.Equal(t, "available", state(id), "job %d need not wait for River's scheduler", id)
 	}
 	require.Equal(t, "scheduled", state(otherTenant))
-	for _, id := range []int64{otherTenant, otherKind, available} {
+	require.Equal(t, "scheduled", state(notYet))
+	for _, id := range []int64{otherTenant, otherKind, available, notYet} {
 		require.WithinDuration(t, later, scheduledAt(id), time.Second, "job %d is left alone", id)
 	}
 }

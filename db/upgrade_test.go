@@ -32,10 +32,10 @@ var addedBy010 = map[string][]string{
 	"sender_tests":         {"sender_key"},
 	"sender_drafts":        {"sender_key"},
 	"sender_verifications": {"sender_key"},
-	"messages":             {"sender_key", "category"}, // category by 014_unsubscribe.sql
-	"message_attempts":     {"provider_message_id"},    // by 012_provider_message_id.sql
-	"templates":            {"category"},               // by 014_unsubscribe.sql
-	"suppressions":         {"detail", "scope"},        // by 014_unsubscribe.sql
+	"messages":             {"sender_key", "category", "metadata", "tags", "send_at"}, // category by 014_unsubscribe.sql, the others by 020_message_options.sql
+	"message_attempts":     {"provider_message_id"},                                   // by 012_provider_message_id.sql
+	"templates":            {"category"},                                              // by 014_unsubscribe.sql
+	"suppressions":         {"detail", "scope"},                                       // by 014_unsubscribe.sql
 }
 
 // rewrittenBy014 are the columns whose values 014_unsubscribe.sql changes:

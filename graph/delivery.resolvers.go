@@ -33,6 +33,7 @@ func sendInput(in model.SendNotificationInput) delivery.SendInput {
 		To: in.To, Cc: in.Cc, Template: deref(in.Template),
 		Subject: deref(in.Subject), Text: deref(in.Text), HTML: deref(in.HTML),
 		Variables: in.Variables, IdempotencyKey: deref(in.IdempotencyKey), Sender: deref(in.Sender),
+		Metadata: in.Metadata, Tags: in.Tags, Headers: in.Headers, SendAt: in.SendAt,
 	}
 	for _, a := range in.Attachments {
 		out.Attachments = append(out.Attachments, delivery.AttachmentInput{

@@ -146,11 +146,14 @@ type ComplexityRoot struct {
 		IdempotencyKey func(childComplexity int) int
 		Kind           func(childComplexity int) int
 		LastError      func(childComplexity int) int
+		Metadata       func(childComplexity int) int
 		ResentFrom     func(childComplexity int) int
+		SendAt         func(childComplexity int) int
 		Sender         func(childComplexity int) int
 		SentAt         func(childComplexity int) int
 		Status         func(childComplexity int) int
 		Subject        func(childComplexity int) int
+		Tags           func(childComplexity int) int
 		Template       func(childComplexity int) int
 		To             func(childComplexity int) int
 		UpdatedAt      func(childComplexity int) int
@@ -942,12 +945,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Message.LastError(childComplexity), true
+	case "Message.metadata":
+		if e.ComplexityRoot.Message.Metadata == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Message.Metadata(childComplexity), true
 	case "Message.resentFrom":
 		if e.ComplexityRoot.Message.ResentFrom == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Message.ResentFrom(childComplexity), true
+	case "Message.sendAt":
+		if e.ComplexityRoot.Message.SendAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Message.SendAt(childComplexity), true
 	case "Message.sender":
 		if e.ComplexityRoot.Message.Sender == nil {
 			break
@@ -972,6 +987,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Message.Subject(childComplexity), true
+	case "Message.tags":
+		if e.ComplexityRoot.Message.Tags == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Message.Tags(childComplexity), true
 	case "Message.template":
 		if e.ComplexityRoot.Message.Template == nil {
 			break
@@ -3007,15 +3028,28 @@ input SendNotificationInput {
   attachments: [AttachmentInput!]
   "The same key within 24 h returns the first message instead of sending again."
   idempotencyKey: String
+  "Your own data for the message, returned on Message and filterable in messages: one flat object of string, number and boolean values, at most 10 keys (letters, digits, _ - .) and 2 KB."
+  metadata: JSON
+  "Labels for the log's filter: at most 5, each 1–64 letters, digits or _ - . : /."
+  tags: [String!]
+  "Custom header fields, name to string value: X-* and In-Reply-To, References, Keywords, Comments; at most 10. From, To, Cc, Bcc, Subject, Date, Message-ID, Reply-To, Sender, Return-Path, DKIM-*, List-*, MIME-Version and Content-* are refused."
+  headers: JSON
+  "Send at this time instead of now, at most 30 days ahead: the message is SCHEDULED until then and can be cancelled. A time not in the future sends at once."
+  sendAt: Time
 }
 
 enum MessageKind { TEST VERIFICATION NOTIFICATION }
 """
-Where a message is. BOUNCED and COMPLAINED follow SENT: a delivery status
-notification said the address does not exist (hard bounce), or the recipient
-reported the mail as spam; either suppresses the address.
+Where a message is. SCHEDULED waits for its sendAt. BOUNCED and COMPLAINED
+follow SENT: a delivery status notification said the address does not exist
+(hard bounce), or the recipient reported the mail as spam; either suppresses
+the address.
 """
-enum MessageStatus { QUEUED SENDING RETRYING SENT FAILED CANCELLED SUPPRESSED BOUNCED COMPLAINED }
+enum MessageStatus {
+  "Waiting for its sendAt; then it is delivered as a QUEUED message is."
+  SCHEDULED
+  QUEUED SENDING RETRYING SENT FAILED CANCELLED SUPPRESSED BOUNCED COMPLAINED
+}
 
 type Message {
   id: ID!
@@ -3038,6 +3072,11 @@ type Message {
   createdAt: Time!
   updatedAt: Time!
   sentAt: Time
+  "The metadata given when it was sent."
+  metadata: JSON
+  tags: [String!]!
+  "When a scheduled message goes (or went) out; null for one sent at once."
+  sendAt: Time
 }
 
 type MessageEvent {
@@ -3072,6 +3111,10 @@ input MessageFilter {
   until: Time
   "Free text in the subject."
   search: String
+  "Messages with this tag."
+  tag: String
+  "One key and its value, like {\"orderId\": \"1042\"}: messages whose metadata has it (numbers compare as numbers)."
+  metadata: JSON
 }
 
 type MessageConnection {
@@ -3484,6 +3527,12 @@ func (ec *executionContext) childFields_Message(ctx context.Context, field graph
 		return ec.fieldContext_Message_updatedAt(ctx, field)
 	case "sentAt":
 		return ec.fieldContext_Message_sentAt(ctx, field)
+	case "metadata":
+		return ec.fieldContext_Message_metadata(ctx, field)
+	case "tags":
+		return ec.fieldContext_Message_tags(ctx, field)
+	case "sendAt":
+		return ec.fieldContext_Message_sendAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Message", field.Name)
 }
@@ -6629,6 +6678,75 @@ func (ec *executionContext) _Message_sentAt(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_Message_sentAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Message", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _Message_metadata(ctx context.Context, field graphql.CollectedField, obj *model.Message) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Message_metadata(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Metadata, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v map[string]any) graphql.Marshaler {
+			return ec.marshalOJSON2map(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Message_metadata(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Message", field, false, false, errors.New("field of type JSON does not have child fields"))
+}
+
+func (ec *executionContext) _Message_tags(ctx context.Context, field graphql.CollectedField, obj *model.Message) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Message_tags(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Tags, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Message_tags(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Message", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Message_sendAt(ctx context.Context, field graphql.CollectedField, obj *model.Message) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Message_sendAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SendAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Message_sendAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Message", field, false, false, errors.New("field of type Time does not have child fields"))
 }
 
@@ -14568,7 +14686,7 @@ func (ec *executionContext) unmarshalInputMessageFilter(ctx context.Context, obj
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"status", "kind", "sender", "recipient", "template", "idempotencyKey", "since", "until", "search"}
+	fieldsInOrder := [...]string{"status", "kind", "sender", "recipient", "template", "idempotencyKey", "since", "until", "search", "tag", "metadata"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -14638,6 +14756,20 @@ func (ec *executionContext) unmarshalInputMessageFilter(ctx context.Context, obj
 				return it, err
 			}
 			it.Search = data
+		case "tag":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tag"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Tag = data
+		case "metadata":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("metadata"))
+			data, err := ec.unmarshalOJSON2map(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Metadata = data
 		}
 	}
 	return it, nil
@@ -14742,7 +14874,7 @@ func (ec *executionContext) unmarshalInputSendNotificationInput(ctx context.Cont
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"sender", "to", "cc", "template", "subject", "text", "html", "variables", "attachments", "idempotencyKey"}
+	fieldsInOrder := [...]string{"sender", "to", "cc", "template", "subject", "text", "html", "variables", "attachments", "idempotencyKey", "metadata", "tags", "headers", "sendAt"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -14819,6 +14951,34 @@ func (ec *executionContext) unmarshalInputSendNotificationInput(ctx context.Cont
 				return it, err
 			}
 			it.IdempotencyKey = data
+		case "metadata":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("metadata"))
+			data, err := ec.unmarshalOJSON2map(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Metadata = data
+		case "tags":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tags"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Tags = data
+		case "headers":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("headers"))
+			data, err := ec.unmarshalOJSON2map(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Headers = data
+		case "sendAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sendAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SendAt = data
 		}
 	}
 	return it, nil
@@ -16051,6 +16211,21 @@ func (ec *executionContext) _Message(ctx context.Context, sel ast.SelectionSet, 
 			}
 		case "sentAt":
 			out.Values[i] = ec._Message_sentAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "metadata":
+			out.Values[i] = ec._Message_metadata(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "tags":
+			out.Values[i] = ec._Message_tags(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "sendAt":
+			out.Values[i] = ec._Message_sendAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -19354,6 +19529,7 @@ func (ec *executionContext) marshalNMessageStatus2githubᚗcomᚋoutboxᚋoutbox
 
 var (
 	unmarshalNMessageStatus2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐMessageStatus = map[string]outbox.MessageStatus{
+		"SCHEDULED":  outbox.StatusScheduled,
 		"QUEUED":     outbox.StatusQueued,
 		"SENDING":    outbox.StatusSending,
 		"RETRYING":   outbox.StatusRetrying,
@@ -19365,6 +19541,7 @@ var (
 		"COMPLAINED": outbox.StatusComplained,
 	}
 	marshalNMessageStatus2githubᚗcomᚋoutboxᚋoutboxᚋinternalᚋoutboxᚐMessageStatus = map[outbox.MessageStatus]string{
+		outbox.StatusScheduled:  "SCHEDULED",
 		outbox.StatusQueued:     "QUEUED",
 		outbox.StatusSending:    "SENDING",
 		outbox.StatusRetrying:   "RETRYING",

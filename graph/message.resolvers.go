@@ -86,7 +86,7 @@ func messageFilter(in *model.MessageFilter) logs.Filter {
 	f := logs.Filter{
 		Sender: deref(in.Sender), Recipient: deref(in.Recipient), Template: deref(in.Template), IdempotencyKey: deref(in.IdempotencyKey),
 		Since: deref(in.Since), Until: deref(in.Until), Search: deref(in.Search),
-		Statuses: in.Status,
+		Statuses: in.Status, Tag: deref(in.Tag), Metadata: in.Metadata,
 	}
 	if in.Kind != nil {
 		f.Kind = *in.Kind

@@ -27,6 +27,9 @@ func messageModel(m outbox.Message) *model.Message {
 		UpdatedAt:      m.UpdatedAt,
 		SentAt:         m.SentAt,
 		LastError:      deliveryErrorModel(m.LastError),
+		Metadata:       m.Metadata,
+		Tags:           nonNilStrings(m.Tags),
+		SendAt:         m.SendAt,
 	}
 	if m.ResentFrom != uuid.Nil {
 		id := m.ResentFrom.String()

@@ -117,7 +117,7 @@ func (q *Queries) MessageEventAppend(ctx context.Context, arg MessageEventAppend
 
 const messageGetForReport = `-- name: MessageGetForReport :one
 
-SELECT id, tenant_id, kind, status, from_addr, to_addrs, cc_addrs, subject, template_key, idempotency_key, payload, job_id, resent_from, last_error, attempt_count, created_at, updated_at, sent_at, sender_key, category FROM messages WHERE id = $1 FOR UPDATE
+SELECT id, tenant_id, kind, status, from_addr, to_addrs, cc_addrs, subject, template_key, idempotency_key, payload, job_id, resent_from, last_error, attempt_count, created_at, updated_at, sent_at, sender_key, category, metadata, tags, send_at FROM messages WHERE id = $1 FOR UPDATE
 `
 
 // Reports mailed back to the bounce domain (internal/bounce): the message a
@@ -149,6 +149,9 @@ func (q *Queries) MessageGetForReport(ctx context.Context, id uuid.UUID) (Messag
 		&i.SentAt,
 		&i.SenderKey,
 		&i.Category,
+		&i.Metadata,
+		&i.Tags,
+		&i.SendAt,
 	)
 	return i, err
 }

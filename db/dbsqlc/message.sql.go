@@ -91,7 +91,7 @@ func (q *Queries) MessageEventsList(ctx context.Context, arg MessageEventsListPa
 }
 
 const messageGet = `-- name: MessageGet :one
-SELECT id, tenant_id, kind, status, from_addr, to_addrs, cc_addrs, subject, template_key, idempotency_key, payload, job_id, resent_from, last_error, attempt_count, created_at, updated_at, sent_at, sender_key, category FROM messages WHERE tenant_id = $1 AND id = $2
+SELECT id, tenant_id, kind, status, from_addr, to_addrs, cc_addrs, subject, template_key, idempotency_key, payload, job_id, resent_from, last_error, attempt_count, created_at, updated_at, sent_at, sender_key, category, metadata, tags, send_at FROM messages WHERE tenant_id = $1 AND id = $2
 `
 
 type MessageGetParams struct {
@@ -123,6 +123,9 @@ func (q *Queries) MessageGet(ctx context.Context, arg MessageGetParams) (Message
 		&i.SentAt,
 		&i.SenderKey,
 		&i.Category,
+		&i.Metadata,
+		&i.Tags,
+		&i.SendAt,
 	)
 	return i, err
 }
@@ -130,7 +133,7 @@ func (q *Queries) MessageGet(ctx context.Context, arg MessageGetParams) (Message
 const messageInsert = `-- name: MessageInsert :one
 INSERT INTO messages (tenant_id, sender_key, kind, status, from_addr, to_addrs, cc_addrs, subject, template_key, idempotency_key, payload, resent_from)
 VALUES ($1, $2, $3, 'QUEUED', $4, $5, $6, $7, $8, $9, $10, $11)
-RETURNING id, tenant_id, kind, status, from_addr, to_addrs, cc_addrs, subject, template_key, idempotency_key, payload, job_id, resent_from, last_error, attempt_count, created_at, updated_at, sent_at, sender_key, category
+RETURNING id, tenant_id, kind, status, from_addr, to_addrs, cc_addrs, subject, template_key, idempotency_key, payload, job_id, resent_from, last_error, attempt_count, created_at, updated_at, sent_at, sender_key, category, metadata, tags, send_at
 `
 
 type MessageInsertParams struct {
@@ -183,6 +186,9 @@ func (q *Queries) MessageInsert(ctx context.Context, arg MessageInsertParams) (M
 		&i.SentAt,
 		&i.SenderKey,
 		&i.Category,
+		&i.Metadata,
+		&i.Tags,
+		&i.SendAt,
 	)
 	return i, err
 }

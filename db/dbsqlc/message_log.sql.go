@@ -100,7 +100,7 @@ func (q *Queries) MessageEventsByMessageIDs(ctx context.Context, arg MessageEven
 }
 
 const messageLogChangedSince = `-- name: MessageLogChangedSince :many
-SELECT id, tenant_id, kind, status, from_addr, to_addrs, cc_addrs, subject, template_key, idempotency_key, payload, job_id, resent_from, last_error, attempt_count, created_at, updated_at, sent_at, sender_key, category FROM messages
+SELECT id, tenant_id, kind, status, from_addr, to_addrs, cc_addrs, subject, template_key, idempotency_key, payload, job_id, resent_from, last_error, attempt_count, created_at, updated_at, sent_at, sender_key, category, metadata, tags, send_at FROM messages
 WHERE messages.tenant_id = $1
   AND messages.id IN (SELECT e.message_id FROM message_events e WHERE e.tenant_id = $1 AND e.at >= $2)
 ORDER BY updated_at, id
@@ -146,6 +146,9 @@ func (q *Queries) MessageLogChangedSince(ctx context.Context, arg MessageLogChan
 			&i.SentAt,
 			&i.SenderKey,
 			&i.Category,
+			&i.Metadata,
+			&i.Tags,
+			&i.SendAt,
 		); err != nil {
 			return nil, err
 		}
@@ -158,7 +161,7 @@ func (q *Queries) MessageLogChangedSince(ctx context.Context, arg MessageLogChan
 }
 
 const messageLogGet = `-- name: MessageLogGet :one
-SELECT messages.id, messages.tenant_id, messages.kind, messages.status, messages.from_addr, messages.to_addrs, messages.cc_addrs, messages.subject, messages.template_key, messages.idempotency_key, messages.payload, messages.job_id, messages.resent_from, messages.last_error, messages.attempt_count, messages.created_at, messages.updated_at, messages.sent_at, messages.sender_key, messages.category,
+SELECT messages.id, messages.tenant_id, messages.kind, messages.status, messages.from_addr, messages.to_addrs, messages.cc_addrs, messages.subject, messages.template_key, messages.idempotency_key, messages.payload, messages.job_id, messages.resent_from, messages.last_error, messages.attempt_count, messages.created_at, messages.updated_at, messages.sent_at, messages.sender_key, messages.category, messages.metadata, messages.tags, messages.send_at,
        coalesce((SELECT max(e.id) FROM message_events e WHERE e.message_id = messages.id), 0)::bigint AS last_event_id
 FROM messages
 WHERE messages.tenant_id = $1 AND messages.id = $2
@@ -201,6 +204,9 @@ func (q *Queries) MessageLogGet(ctx context.Context, arg MessageLogGetParams) (M
 		&i.Message.SentAt,
 		&i.Message.SenderKey,
 		&i.Message.Category,
+		&i.Message.Metadata,
+		&i.Message.Tags,
+		&i.Message.SendAt,
 		&i.LastEventID,
 	)
 	return i, err
@@ -208,7 +214,7 @@ func (q *Queries) MessageLogGet(ctx context.Context, arg MessageLogGetParams) (M
 
 const messageLogList = `-- name: MessageLogList :many
 
-SELECT id, tenant_id, kind, status, from_addr, to_addrs, cc_addrs, subject, template_key, idempotency_key, payload, job_id, resent_from, last_error, attempt_count, created_at, updated_at, sent_at, sender_key, category FROM messages
+SELECT id, tenant_id, kind, status, from_addr, to_addrs, cc_addrs, subject, template_key, idempotency_key, payload, job_id, resent_from, last_error, attempt_count, created_at, updated_at, sent_at, sender_key, category, metadata, tags, send_at FROM messages
 WHERE tenant_id = $1
   AND ($2::timestamptz IS NULL
        OR (created_at, id) < ($2::timestamptz, $3::uuid))
@@ -222,8 +228,11 @@ WHERE tenant_id = $1
   AND ($10::timestamptz IS NULL OR created_at >= $10::timestamptz)
   AND ($11::timestamptz IS NULL OR created_at < $11::timestamptz)
   AND ($12::text IS NULL OR subject ILIKE $12::text)
+  -- tags <> '{}' lets the planner use the partial index messages_tags_idx.
+  AND ($13::text IS NULL OR (tags @> ARRAY[$13::text] AND tags <> '{}'))
+  AND ($14::jsonb IS NULL OR metadata @> $14::jsonb)
 ORDER BY created_at DESC, id DESC
-LIMIT $13
+LIMIT $15
 `
 
 type MessageLogListParams struct {
@@ -239,6 +248,8 @@ type MessageLogListParams struct {
 	Since          *time.Time
 	Until          *time.Time
 	SubjectPattern *string
+	Tag            *string
+	Metadata       []byte
 	RowLimit       int32
 }
 
@@ -265,6 +276,8 @@ func (q *Queries) MessageLogList(ctx context.Context, arg MessageLogListParams) 
 		arg.Since,
 		arg.Until,
 		arg.SubjectPattern,
+		arg.Tag,
+		arg.Metadata,
 		arg.RowLimit,
 	)
 	if err != nil {
@@ -295,6 +308,9 @@ func (q *Queries) MessageLogList(ctx context.Context, arg MessageLogListParams) 
 			&i.SentAt,
 			&i.SenderKey,
 			&i.Category,
+			&i.Metadata,
+			&i.Tags,
+			&i.SendAt,
 		); err != nil {
 			return nil, err
 		}
@@ -312,7 +328,8 @@ WHERE messages.tenant_id = $1
   AND messages.id IN (SELECT m.id FROM messages m
              WHERE m.tenant_id = $1
                AND m.created_at < $2
-               AND (m.status IN ('SENT', 'FAILED', 'CANCELLED', 'SUPPRESSED') OR m.updated_at < $2)
+               AND (m.status IN ('SENT', 'FAILED', 'CANCELLED', 'SUPPRESSED')
+                    OR (m.updated_at < $2 AND (m.send_at IS NULL OR m.send_at < $2)))
              ORDER BY m.created_at
              LIMIT $3
              FOR UPDATE SKIP LOCKED)
@@ -327,7 +344,8 @@ type MessagePurgeExpiredParams struct {
 // Deletes one batch of a tenant's messages created before the cutoff; their
 // attempts, events and sender tests go with them (ON DELETE CASCADE). A
 // message still on its way (not in a final status) is kept until it, too,
-// has not changed since the cutoff. Rows a delivery holds locked are
+// has not changed since the cutoff, and a SCHEDULED one until its send
+// time, too, is before the cutoff. Rows a delivery holds locked are
 // skipped, not waited for: a later run takes them.
 func (q *Queries) MessagePurgeExpired(ctx context.Context, arg MessagePurgeExpiredParams) (int64, error) {
 	result, err := q.db.Exec(ctx, messagePurgeExpired, arg.TenantID, arg.Cutoff, arg.BatchSize)

@@ -125,6 +125,9 @@ type Message struct {
 	SentAt         *time.Time
 	SenderKey      string
 	Category       string
+	Metadata       []byte
+	Tags           []string
+	SendAt         *time.Time
 }
 
 type MessageAttempt struct {

@@ -27,7 +27,7 @@ func (q *Queries) DeliveryJobStateLock(ctx context.Context, id int64) (string, e
 }
 
 const deliveryLoadMany = `-- name: DeliveryLoadMany :many
-SELECT messages.id, messages.tenant_id, messages.kind, messages.status, messages.from_addr, messages.to_addrs, messages.cc_addrs, messages.subject, messages.template_key, messages.idempotency_key, messages.payload, messages.job_id, messages.resent_from, messages.last_error, messages.attempt_count, messages.created_at, messages.updated_at, messages.sent_at, messages.sender_key, messages.category, tenants.id, tenants.slug, tenants.name, tenants.retention_days, tenants.created_at, tenants.entitlements, tenants.status, tenants.status_reason, tenants.status_changed_at, tenants.reputation_since, sender_settings.tenant_id, sender_settings.mode, sender_settings.from_name, sender_settings.from_email, sender_settings.reply_to, sender_settings.contact_email, sender_settings.bcc, sender_settings.archive_copy_to, sender_settings.transport, sender_settings.secret_key_id, sender_settings.secret, sender_settings.health_ok, sender_settings.health_message, sender_settings.health_category, sender_settings.health_updated_at, sender_settings.updated_at, sender_settings.key, sender_settings.name, sender_settings.owner_subject, sender_settings.created_at,
+SELECT messages.id, messages.tenant_id, messages.kind, messages.status, messages.from_addr, messages.to_addrs, messages.cc_addrs, messages.subject, messages.template_key, messages.idempotency_key, messages.payload, messages.job_id, messages.resent_from, messages.last_error, messages.attempt_count, messages.created_at, messages.updated_at, messages.sent_at, messages.sender_key, messages.category, messages.metadata, messages.tags, messages.send_at, tenants.id, tenants.slug, tenants.name, tenants.retention_days, tenants.created_at, tenants.entitlements, tenants.status, tenants.status_reason, tenants.status_changed_at, tenants.reputation_since, sender_settings.tenant_id, sender_settings.mode, sender_settings.from_name, sender_settings.from_email, sender_settings.reply_to, sender_settings.contact_email, sender_settings.bcc, sender_settings.archive_copy_to, sender_settings.transport, sender_settings.secret_key_id, sender_settings.secret, sender_settings.health_ok, sender_settings.health_message, sender_settings.health_category, sender_settings.health_updated_at, sender_settings.updated_at, sender_settings.key, sender_settings.name, sender_settings.owner_subject, sender_settings.created_at,
        ARRAY(SELECT sp.email FROM suppressions sp
              WHERE sp.tenant_id = messages.tenant_id
                AND sp.email IN (SELECT lower(a) FROM unnest(messages.to_addrs || messages.cc_addrs ||
@@ -92,6 +92,9 @@ func (q *Queries) DeliveryLoadMany(ctx context.Context, arg DeliveryLoadManyPara
 			&i.Message.SentAt,
 			&i.Message.SenderKey,
 			&i.Message.Category,
+			&i.Message.Metadata,
+			&i.Message.Tags,
+			&i.Message.SendAt,
 			&i.Tenant.ID,
 			&i.Tenant.Slug,
 			&i.Tenant.Name,
@@ -184,7 +187,7 @@ func (q *Queries) IdempotencyKeyClaim(ctx context.Context, arg IdempotencyKeyCla
 }
 
 const idempotencyKeyMessages = `-- name: IdempotencyKeyMessages :many
-SELECT i.key AS idempotency_key, i.payload_hash, messages.id, messages.tenant_id, messages.kind, messages.status, messages.from_addr, messages.to_addrs, messages.cc_addrs, messages.subject, messages.template_key, messages.idempotency_key, messages.payload, messages.job_id, messages.resent_from, messages.last_error, messages.attempt_count, messages.created_at, messages.updated_at, messages.sent_at, messages.sender_key, messages.category
+SELECT i.key AS idempotency_key, i.payload_hash, messages.id, messages.tenant_id, messages.kind, messages.status, messages.from_addr, messages.to_addrs, messages.cc_addrs, messages.subject, messages.template_key, messages.idempotency_key, messages.payload, messages.job_id, messages.resent_from, messages.last_error, messages.attempt_count, messages.created_at, messages.updated_at, messages.sent_at, messages.sender_key, messages.category, messages.metadata, messages.tags, messages.send_at
 FROM idempotency_keys i
 JOIN messages ON messages.id = i.message_id AND messages.tenant_id = i.tenant_id
 WHERE i.tenant_id = $1 AND i.key = ANY ($2::text[]) AND i.expires_at > now()
@@ -235,6 +238,9 @@ func (q *Queries) IdempotencyKeyMessages(ctx context.Context, arg IdempotencyKey
 			&i.Message.SentAt,
 			&i.Message.SenderKey,
 			&i.Message.Category,
+			&i.Message.Metadata,
+			&i.Message.Tags,
+			&i.Message.SendAt,
 		); err != nil {
 			return nil, err
 		}
@@ -282,20 +288,25 @@ func (q *Queries) MessageEventInsertMany(ctx context.Context, arg MessageEventIn
 const messageInsertMany = `-- name: MessageInsertMany :many
 
 INSERT INTO messages (id, tenant_id, sender_key, kind, status, from_addr, to_addrs, cc_addrs, subject,
-                      template_key, idempotency_key, payload, job_id, resent_from, category)
+                      template_key, idempotency_key, payload, job_id, resent_from, category,
+                      metadata, tags, send_at)
 SELECT u.id, $1, u.sender_key, u.kind, u.status, u.from_addr,
        ARRAY(SELECT jsonb_array_elements_text(u.to_addrs)),
        ARRAY(SELECT jsonb_array_elements_text(u.cc_addrs)),
        u.subject, NULLIF(u.template_key, ''), NULLIF(u.idempotency_key, ''), u.payload,
-       NULLIF(u.job_id, 0), NULLIF(u.resent_from, '00000000-0000-0000-0000-000000000000'::uuid), u.category
+       NULLIF(u.job_id, 0), NULLIF(u.resent_from, '00000000-0000-0000-0000-000000000000'::uuid), u.category,
+       u.metadata, ARRAY(SELECT jsonb_array_elements_text(u.tags)), NULLIF(u.send_at, 'epoch'::timestamptz)
 FROM (SELECT unnest($2::uuid[]) AS id, unnest($3::text[]) AS sender_key, unnest($4::text[]) AS kind, unnest($5::text[]) AS status,
              unnest($6::text[]) AS from_addr, unnest($7::jsonb[]) AS to_addrs,
              unnest($8::jsonb[]) AS cc_addrs, unnest($9::text[]) AS subject,
              unnest($10::text[]) AS template_key, unnest($11::text[]) AS idempotency_key,
              unnest($12::jsonb[]) AS payload, unnest($13::bigint[]) AS job_id,
-             unnest($14::uuid[]) AS resent_from, unnest($15::text[]) AS category) AS u
+             unnest($14::uuid[]) AS resent_from, unnest($15::text[]) AS category,
+             unnest($16::jsonb[]) AS metadata, unnest($17::jsonb[]) AS tags,
+             unnest($18::timestamptz[]) AS send_at) AS u
 RETURNING id, tenant_id, kind, status, from_addr, to_addrs, cc_addrs, subject, template_key, idempotency_key,
-          '{}'::jsonb AS payload, job_id, resent_from, last_error, attempt_count, created_at, updated_at, sent_at, sender_key, category
+          '{}'::jsonb AS payload, job_id, resent_from, last_error, attempt_count, created_at, updated_at, sent_at, sender_key, category,
+          metadata, tags, send_at
 `
 
 type MessageInsertManyParams struct {
@@ -314,6 +325,9 @@ type MessageInsertManyParams struct {
 	JobIds          []int64
 	ResentFroms     []uuid.UUID
 	Categories      []string
+	Metadata        [][]byte
+	Tags            [][]byte
+	SendAts         []time.Time
 }
 
 type MessageInsertManyRow struct {
@@ -337,6 +351,9 @@ type MessageInsertManyRow struct {
 	SentAt         *time.Time
 	SenderKey      string
 	Category       string
+	Metadata       []byte
+	Tags           []string
+	SendAt         *time.Time
 }
 
 // Notifications (internal/delivery): writing a batch of messages with their
@@ -347,7 +364,8 @@ type MessageInsertManyRow struct {
 // (rows of a text[][] would have to be of equal length); an empty string,
 // 0 and the nil UUID stand for NULL. The rows come back without their
 // payloads (an empty object): the caller has them, and sending a thousand rendered
-// bodies back would double the statement's traffic.
+// bodies back would double the statement's traffic. tags is a JSON array
+// like to_addrs; a NULL metadata and the epoch for send_at stand for none.
 func (q *Queries) MessageInsertMany(ctx context.Context, arg MessageInsertManyParams) ([]MessageInsertManyRow, error) {
 	rows, err := q.db.Query(ctx, messageInsertMany,
 		arg.TenantID,
@@ -365,6 +383,9 @@ func (q *Queries) MessageInsertMany(ctx context.Context, arg MessageInsertManyPa
 		arg.JobIds,
 		arg.ResentFroms,
 		arg.Categories,
+		arg.Metadata,
+		arg.Tags,
+		arg.SendAts,
 	)
 	if err != nil {
 		return nil, err
@@ -394,6 +415,9 @@ func (q *Queries) MessageInsertMany(ctx context.Context, arg MessageInsertManyPa
 			&i.SentAt,
 			&i.SenderKey,
 			&i.Category,
+			&i.Metadata,
+			&i.Tags,
+			&i.SendAt,
 		); err != nil {
 			return nil, err
 		}

@@ -378,7 +378,7 @@ const senderWaitingMessages = `-- name: SenderWaitingMessages :one
 SELECT count(*)::int FROM (
     SELECT 1 FROM messages
     WHERE tenant_id = $1 AND sender_key = $2 AND kind = 'NOTIFICATION'
-      AND status IN ('QUEUED', 'SENDING', 'RETRYING')
+      AND status IN ('SCHEDULED', 'QUEUED', 'SENDING', 'RETRYING')
     LIMIT 1000
 ) AS waiting
 `

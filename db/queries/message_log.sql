@@ -23,6 +23,9 @@ WHERE tenant_id = @tenant_id
   AND (sqlc.narg(since)::timestamptz IS NULL OR created_at >= sqlc.narg(since)::timestamptz)
   AND (sqlc.narg(until)::timestamptz IS NULL OR created_at < sqlc.narg(until)::timestamptz)
   AND (sqlc.narg(subject_pattern)::text IS NULL OR subject ILIKE sqlc.narg(subject_pattern)::text)
+  -- tags <> '{}' lets the planner use the partial index messages_tags_idx.
+  AND (sqlc.narg(tag)::text IS NULL OR (tags @> ARRAY[sqlc.narg(tag)::text] AND tags <> '{}'))
+  AND (sqlc.narg(metadata)::jsonb IS NULL OR metadata @> sqlc.narg(metadata)::jsonb)
 ORDER BY created_at DESC, id DESC
 LIMIT @row_limit;
 
@@ -79,14 +82,16 @@ SELECT id, retention_days FROM tenants ORDER BY id;
 -- Deletes one batch of a tenant's messages created before the cutoff; their
 -- attempts, events and sender tests go with them (ON DELETE CASCADE). A
 -- message still on its way (not in a final status) is kept until it, too,
--- has not changed since the cutoff. Rows a delivery holds locked are
+-- has not changed since the cutoff, and a SCHEDULED one until its send
+-- time, too, is before the cutoff. Rows a delivery holds locked are
 -- skipped, not waited for: a later run takes them.
 DELETE FROM messages
 WHERE messages.tenant_id = @tenant_id
   AND messages.id IN (SELECT m.id FROM messages m
              WHERE m.tenant_id = @tenant_id
                AND m.created_at < @cutoff
-               AND (m.status IN ('SENT', 'FAILED', 'CANCELLED', 'SUPPRESSED') OR m.updated_at < @cutoff)
+               AND (m.status IN ('SENT', 'FAILED', 'CANCELLED', 'SUPPRESSED')
+                    OR (m.updated_at < @cutoff AND (m.send_at IS NULL OR m.send_at < @cutoff)))
              ORDER BY m.created_at
              LIMIT @batch_size
              FOR UPDATE SKIP LOCKED);

@@ -8,22 +8,28 @@
 -- (rows of a text[][] would have to be of equal length); an empty string,
 -- 0 and the nil UUID stand for NULL. The rows come back without their
 -- payloads (an empty object): the caller has them, and sending a thousand rendered
--- bodies back would double the statement's traffic.
+-- bodies back would double the statement's traffic. tags is a JSON array
+-- like to_addrs; a NULL metadata and the epoch for send_at stand for none.
 INSERT INTO messages (id, tenant_id, sender_key, kind, status, from_addr, to_addrs, cc_addrs, subject,
-                      template_key, idempotency_key, payload, job_id, resent_from, category)
+                      template_key, idempotency_key, payload, job_id, resent_from, category,
+                      metadata, tags, send_at)
 SELECT u.id, @tenant_id, u.sender_key, u.kind, u.status, u.from_addr,
        ARRAY(SELECT jsonb_array_elements_text(u.to_addrs)),
        ARRAY(SELECT jsonb_array_elements_text(u.cc_addrs)),
        u.subject, NULLIF(u.template_key, ''), NULLIF(u.idempotency_key, ''), u.payload,
-       NULLIF(u.job_id, 0), NULLIF(u.resent_from, '00000000-0000-0000-0000-000000000000'::uuid), u.category
+       NULLIF(u.job_id, 0), NULLIF(u.resent_from, '00000000-0000-0000-0000-000000000000'::uuid), u.category,
+       u.metadata, ARRAY(SELECT jsonb_array_elements_text(u.tags)), NULLIF(u.send_at, 'epoch'::timestamptz)
 FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@sender_keys::text[]) AS sender_key, unnest(@kinds::text[]) AS kind, unnest(@statuses::text[]) AS status,
              unnest(@from_addrs::text[]) AS from_addr, unnest(@to_addrs::jsonb[]) AS to_addrs,
              unnest(@cc_addrs::jsonb[]) AS cc_addrs, unnest(@subjects::text[]) AS subject,
              unnest(@template_keys::text[]) AS template_key, unnest(@idempotency_keys::text[]) AS idempotency_key,
              unnest(@payloads::jsonb[]) AS payload, unnest(@job_ids::bigint[]) AS job_id,
-             unnest(@resent_froms::uuid[]) AS resent_from, unnest(@categories::text[]) AS category) AS u
+             unnest(@resent_froms::uuid[]) AS resent_from, unnest(@categories::text[]) AS category,
+             unnest(@metadata::jsonb[]) AS metadata, unnest(@tags::jsonb[]) AS tags,
+             unnest(@send_ats::timestamptz[]) AS send_at) AS u
 RETURNING id, tenant_id, kind, status, from_addr, to_addrs, cc_addrs, subject, template_key, idempotency_key,
-          '{}'::jsonb AS payload, job_id, resent_from, last_error, attempt_count, created_at, updated_at, sent_at, sender_key, category;
+          '{}'::jsonb AS payload, job_id, resent_from, last_error, attempt_count, created_at, updated_at, sent_at, sender_key, category,
+          metadata, tags, send_at;
 
 -- name: MessageEventInsertMany :exec
 -- Records the first event of each message of a batch and tells every API

@@ -8,7 +8,11 @@ GROUP BY kind, state;
 -- Makes the waiting delivery jobs of a tenant available now, as River's
 -- scheduler does with a job whose time has come: what reinstating a paused
 -- tenant does, so that its messages go out at once instead of at their
--- next look (or at the scheduler's next round).
+-- next look (or at the scheduler's next round). A job that waits for its
+-- message's sendAt is left to wait.
 UPDATE river_job
 SET state = 'available', scheduled_at = now()
-WHERE state = 'scheduled' AND kind = 'delivery' AND args @> jsonb_build_object('tenant_id', @tenant_id::uuid);
+WHERE state = 'scheduled' AND kind = 'delivery' AND args @> jsonb_build_object('tenant_id', @tenant_id::uuid)
+  AND NOT EXISTS (SELECT 1 FROM messages m
+                  WHERE m.tenant_id = @tenant_id::uuid AND m.id = (river_job.args ->> 'message_id')::uuid
+                    AND m.status = 'SCHEDULED' AND m.send_at > now());

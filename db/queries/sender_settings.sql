@@ -57,7 +57,7 @@ WHERE tenant_id = @tenant_id AND key = @key;
 SELECT count(*)::int FROM (
     SELECT 1 FROM messages
     WHERE tenant_id = @tenant_id AND sender_key = @sender_key AND kind = 'NOTIFICATION'
-      AND status IN ('QUEUED', 'SENDING', 'RETRYING')
+      AND status IN ('SCHEDULED', 'QUEUED', 'SENDING', 'RETRYING')
     LIMIT 1000
 ) AS waiting;
 

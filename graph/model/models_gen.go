@@ -190,6 +190,11 @@ type Message struct {
 	CreatedAt  time.Time  `json:"createdAt"`
 	UpdatedAt  time.Time  `json:"updatedAt"`
 	SentAt     *time.Time `json:"sentAt,omitempty"`
+	// The metadata given when it was sent.
+	Metadata map[string]any `json:"metadata,omitempty"`
+	Tags     []string       `json:"tags"`
+	// When a scheduled message goes (or went) out; null for one sent at once.
+	SendAt *time.Time `json:"sendAt,omitempty"`
 }
 
 type MessageConnection struct {
@@ -221,6 +226,10 @@ type MessageFilter struct {
 	Until          *time.Time `json:"until,omitempty"`
 	// Free text in the subject.
 	Search *string `json:"search,omitempty"`
+	// Messages with this tag.
+	Tag *string `json:"tag,omitempty"`
+	// One key and its value, like {"orderId": "1042"}: messages whose metadata has it (numbers compare as numbers).
+	Metadata map[string]any `json:"metadata,omitempty"`
 }
 
 type Mutation struct {
@@ -315,6 +324,14 @@ type SendNotificationInput struct {
 	Attachments []AttachmentInput `json:"attachments,omitempty"`
 	// The same key within 24 h returns the first message instead of sending again.
 	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
+	// Your own data for the message, returned on Message and filterable in messages: one flat object of string, number and boolean values, at most 10 keys (letters, digits, _ - .) and 2 KB.
+	Metadata map[string]any `json:"metadata,omitempty"`
+	// Labels for the log's filter: at most 5, each 1–64 letters, digits or _ - . : /.
+	Tags []string `json:"tags,omitempty"`
+	// Custom header fields, name to string value: X-* and In-Reply-To, References, Keywords, Comments; at most 10. From, To, Cc, Bcc, Subject, Date, Message-ID, Reply-To, Sender, Return-Path, DKIM-*, List-*, MIME-Version and Content-* are refused.
+	Headers map[string]any `json:"headers,omitempty"`
+	// Send at this time instead of now, at most 30 days ahead: the message is SCHEDULED until then and can be cancelled. A time not in the future sends at once.
+	SendAt *time.Time `json:"sendAt,omitempty"`
 }
 
 type SenderHealth struct {

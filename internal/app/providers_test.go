@@ -104,6 +104,7 @@ func TestNativeProvidersEndToEnd(t *testing.T) {
 
 		sent := b.sendNotification(t, admin, map[string]any{
 			"sender": senderKey, "to": []string{"hanako@example.com"}, "subject": "Order 1042", "text": "Thank you.",
+			"headers": map[string]any{"X-Campaign": "spring-2026"},
 			"attachments": []any{map[string]any{"filename": "invoice.pdf", "contentType": "application/pdf",
 				"contentBase64": base64.StdEncoding.EncodeToString([]byte("%PDF-1.4\n"))}},
 		})
@@ -115,6 +116,7 @@ func TestNativeProvidersEndToEnd(t *testing.T) {
 		require.Equal(t, []string{"archive@example.com"}, got.Bcc, "the sender's BCC, as an envelope copy")
 		require.Equal(t, "Order 1042", got.Subject)
 		require.Equal(t, "<"+sent.ID+"@example.com>", got.MessageID)
+		require.Equal(t, "spring-2026", got.Headers["X-Campaign"], "%s: the custom header reaches the provider's API", p)
 		require.Len(t, got.Attachments, 1)
 		require.Equal(t, "invoice.pdf", got.Attachments[0].Filename)
 

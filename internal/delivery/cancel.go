@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -16,7 +17,7 @@ import (
 // errSending refuses to cancel a message a worker is sending.
 var errSending = outbox.Errorf(outbox.ECONFLICT, "the message is being sent right now and can no longer be cancelled")
 
-// Cancel stops a notification that was not sent yet (QUEUED or RETRYING,
+// Cancel stops a notification that was not sent yet (SCHEDULED, QUEUED or RETRYING,
 // or SENDING when the worker sending it stopped and River rescued its job):
 // its River job is cancelled (JobCancelTx) and the message becomes
 // CANCELLED in one transaction. The message row's lock orders a cancel and a
@@ -38,7 +39,7 @@ func (s *Service) Cancel(ctx context.Context, id uuid.UUID) (outbox.Message, err
 			return outbox.Errorf(outbox.ECONFLICT, "only notifications can be cancelled; this is a %s message", lock.Kind)
 		}
 		switch lock.Status {
-		case outbox.StatusQueued, outbox.StatusRetrying:
+		case outbox.StatusScheduled, outbox.StatusQueued, outbox.StatusRetrying:
 		case outbox.StatusSending:
 			// SENDING with a job that no longer runs: its worker stopped
 			// mid-attempt and River has rescued the job (rescue.go).
@@ -67,7 +68,8 @@ func (s *Service) Cancel(ctx context.Context, id uuid.UUID) (outbox.Message, err
 }
 
 // Resend sends a notification again as a new message linked to the old one
-// (resentFrom): same recipients, subject, bodies and attachments, through
+// (resentFrom): same recipients, subject, bodies, attachments, custom
+// headers, metadata and tags, at once (a sendAt is not repeated), through
 // the current settings of the same sender, and subject to the suppression list as any
 // send. It returns ENOTFOUND for an unknown id and ECONFLICT for a message
 // still on its way (cancel it first) or not a notification.
@@ -96,7 +98,12 @@ func (s *Service) Resend(ctx context.Context, id uuid.UUID) (outbox.Message, err
 	d := draft{
 		id: uuid.New(), sender: orig.Sender, to: orig.To, cc: orig.Cc, subject: orig.Subject, templateKey: orig.Template,
 		category: orig.Category,
-		payload:  payload, resentFrom: orig.ID,
+		payload:  payload, resentFrom: orig.ID, tags: orig.Tags,
+	}
+	if orig.Metadata != nil {
+		if d.metadata, err = json.Marshal(orig.Metadata); err != nil {
+			return outbox.Message{}, fmt.Errorf("encoding metadata: %w", err)
+		}
 	}
 	msgs, err := s.enqueue(ctx, sc, []draft{d})
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -23,8 +24,9 @@ import (
 const bookkeepingTimeout = 30 * time.Second
 
 // deliverableStatuses are those of a message that may be sent: queued,
-// waiting for a retry, or SENDING after a worker died mid-attempt.
-var deliverableStatuses = []outbox.MessageStatus{outbox.StatusQueued, outbox.StatusRetrying, outbox.StatusSending}
+// scheduled (its job runs at its sendAt), waiting for a retry, or SENDING
+// after a worker died mid-attempt.
+var deliverableStatuses = []outbox.MessageStatus{outbox.StatusScheduled, outbox.StatusQueued, outbox.StatusRetrying, outbox.StatusSending}
 
 // deliverable reports whether a message in status may be sent.
 func deliverable(status outbox.MessageStatus) bool {
@@ -60,6 +62,11 @@ func (s *Service) Deliver(ctx context.Context, args JobArgs, run Run) Outcome {
 		// look again is only a safety net, so it backs off (pausedWait).
 		return snooze(s.pausedWait(run.Snoozes))
 	}
+	if at := row.Message.SendAt; row.Message.Status == outbox.StatusScheduled && at != nil && time.Until(*at) > 0 {
+		// The job was made available before its time (River schedules it
+		// at sendAt; nothing else should): wait for it.
+		return snooze(time.Until(*at))
+	}
 	d := &delivery{s: s, run: run, msg: row.Message, settings: row.Settings, tenant: row.Tenant}
 
 	active, err := s.deps.Senders.ActiveFrom(d.tenant, row.Settings)
@@ -86,6 +93,15 @@ func (s *Service) Deliver(ctx context.Context, args JobArgs, run Run) Outcome {
 			Category: outbox.CategoryInternal, Message: "the unsubscribe link could not be signed",
 			Hint: "an operator has to check the server (OUTBOX_SECRET_KEY); Outbox will try again", Temporary: true,
 		})
+	}
+	if len(p.Headers) > 0 {
+		// The caller's custom headers: checkHeaders refused the names
+		// Outbox writes (List-* among them) when the message was queued,
+		// so none collides.
+		if mail.Headers == nil {
+			mail.Headers = make(map[string]string, len(p.Headers))
+		}
+		maps.Copy(mail.Headers, p.Headers)
 	}
 	if !d.route.own {
 		// Platform-relayed mail: DKIM-signed, or its From rewritten.

@@ -194,10 +194,12 @@ func reusedKey(key string) error {
 }
 
 // requestHash returns the SHA-256 of what a caller asked for in a draft:
-// its normalized recipients, sender, template or subject and bodies, variables and
-// attachments. The same request gives the same hash whatever the templates
-// render meanwhile; any difference gives another.
-func requestHash(d draft, in SendInput, atts []attachment) ([]byte, error) {
+// its normalized recipients, sender, template or subject and bodies, variables,
+// attachments and options (metadata, tags, headers, sendAt). The same request
+// gives the same hash whatever the templates render meanwhile; any difference
+// gives another.
+func requestHash(d draft, in SendInput, p payload) ([]byte, error) {
+	atts := p.Attachments
 	vars, err := json.Marshal(in.Variables) // map keys sorted
 	if err != nil {
 		return nil, fmt.Errorf("encoding variables: %w", err)
@@ -230,6 +232,28 @@ func requestHash(d draft, in SendInput, atts []attachment) ([]byte, error) {
 		str(a.ContentType)
 		str(string(a.Data))
 	}
+	// The options are hashed only when given, so that a key claimed before
+	// they existed still matches its request.
+	if d.metadata != nil {
+		str("metadata:" + string(d.metadata)) // keys sorted
+	}
+	if len(d.tags) > 0 {
+		tags := slices.Sorted(slices.Values(d.tags))
+		str("tags:" + strconv.Itoa(len(tags)))
+		for _, t := range tags {
+			str(t)
+		}
+	}
+	if len(p.Headers) > 0 {
+		str("headers:" + strconv.Itoa(len(p.Headers)))
+		for _, name := range slices.Sorted(maps.Keys(p.Headers)) {
+			str(strings.ToLower(name))
+			str(p.Headers[name])
+		}
+	}
+	if d.sendAt != nil {
+		str("sendAt:" + d.sendAt.UTC().Format(time.RFC3339Nano))
+	}
 	return h.Sum(nil), nil
 }
 
@@ -245,9 +269,13 @@ func (s *Service) insert(ctx context.Context, tx *db.Tx, sc *sendContext, drafts
 	var params []river.InsertManyParams
 	for _, i := range fresh {
 		if drafts[i].suppressed == nil {
+			opts := s.insertOpts()
+			if at := drafts[i].sendAt; at != nil {
+				opts.ScheduledAt = *at // SCHEDULED: River holds the job until then
+			}
 			params = append(params, river.InsertManyParams{
 				Args:       JobArgs{TenantID: tenant.ID, MessageID: drafts[i].id},
-				InsertOpts: s.insertOpts(),
+				InsertOpts: opts,
 			})
 		}
 	}
@@ -268,6 +296,9 @@ func (s *Service) insert(ctx context.Context, tx *db.Tx, sc *sendContext, drafts
 		if d.resentFrom != uuid.Nil {
 			detail = "queued again as a resend of " + d.resentFrom.String()
 		}
+		if d.sendAt != nil {
+			status, detail = outbox.StatusScheduled, "scheduled for "+d.sendAt.UTC().Format(time.RFC3339)
+		}
 		if d.suppressed != nil {
 			status, detail = outbox.StatusSuppressed, "not sent: suppressed address "+strings.Join(d.suppressed, ", ")
 		}
@@ -275,6 +306,7 @@ func (s *Service) insert(ctx context.Context, tx *db.Tx, sc *sendContext, drafts
 			ID: d.id, Sender: d.sender, Kind: outbox.KindNotification, Status: status, From: sc.senders[d.sender].from, To: d.to, Cc: d.cc,
 			Subject: d.subject, Template: d.templateKey, Category: d.category, IdempotencyKey: d.idempotencyKey, Payload: d.payload,
 			JobID: jobIDs[d.id], ResentFrom: d.resentFrom, Detail: detail,
+			Metadata: d.metadata, Tags: d.tags, SendAt: d.sendAt,
 		}
 	}
 	msgs, err := tx.NotificationInsertMany(ctx, tenant.ID, news)

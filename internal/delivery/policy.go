@@ -109,12 +109,16 @@ func (s *Service) canSnooze(run Run, since time.Time, after time.Duration) bool 
 	return run.Snoozes < s.opts.MaxSnoozes && time.Until(since.Add(s.opts.MaxWait)) > after
 }
 
-// waitingSince is when MaxWait starts for the message: its creation, or
-// its tenant's last reinstatement when that came later (the time its
-// tenant was paused does not count).
+// waitingSince is when MaxWait starts for the message: its creation or,
+// for a scheduled one, its sendAt, or its tenant's last reinstatement when
+// that came later (the time its tenant was paused does not count).
 func waitingSince(msg outbox.Message, tenant outbox.Tenant) time.Time {
-	if at := tenant.StatusChangedAt; at != nil && tenant.Status == outbox.TenantActive && at.After(msg.CreatedAt) {
+	since := msg.CreatedAt
+	if msg.SendAt != nil && msg.SendAt.After(since) {
+		since = *msg.SendAt
+	}
+	if at := tenant.StatusChangedAt; at != nil && tenant.Status == outbox.TenantActive && at.After(since) {
 		return *at
 	}
-	return msg.CreatedAt
+	return since
 }

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -48,6 +49,17 @@ type SendInput struct {
 	// Sender is the key of the tenant's sender to send through; "" for the
 	// default sender.
 	Sender string
+	// Metadata is the caller's flat object of string, number and boolean
+	// values, kept on the message (MaxMetadataKeys, MaxMetadataBytes).
+	Metadata map[string]any
+	// Tags label the message for the log's filter (MaxTags).
+	Tags []string
+	// Headers are custom header fields, name to string value: X-* and a
+	// few safe ones (checkHeaders).
+	Headers map[string]any
+	// SendAt, when after now, schedules the message: SCHEDULED until then
+	// (at most MaxSendAhead ahead).
+	SendAt *time.Time
 }
 
 // payload is messages.payload of a notification: what the worker needs
@@ -56,6 +68,8 @@ type payload struct {
 	Text        string       `json:"text,omitempty"`
 	HTML        string       `json:"html,omitempty"`
 	Attachments []attachment `json:"attachments,omitempty"`
+	// Headers are the caller's custom header fields.
+	Headers map[string]string `json:"headers,omitempty"`
 }
 
 // draft is a new message, checked and rendered, ready to be written.
@@ -77,6 +91,11 @@ type draft struct {
 	// suppressed says that every To and Cc address is suppressed: the
 	// message is written SUPPRESSED, with no job.
 	suppressed []string
+	// metadata, tags and sendAt are the caller's options (headers are in
+	// payload).
+	metadata []byte
+	tags     []string
+	sendAt   *time.Time
 }
 
 // Send validates, renders and queues one notification, returning its
@@ -235,6 +254,11 @@ func (s *Service) prepare(sc *sendContext, prefix string, in SendInput) (draft, 
 	if d.idempotencyKey, err = checkIdempotencyKey(prefix+"idempotencyKey", in.IdempotencyKey); err != nil {
 		return draft{}, err
 	}
+	opts, err := checkOptions(prefix, in, time.Now())
+	if err != nil {
+		return draft{}, err
+	}
+	d.metadata, d.tags, d.sendAt = opts.metadata, opts.tags, opts.sendAt
 
 	var p payload
 	if in.Template != "" {
@@ -287,11 +311,12 @@ func (s *Service) prepare(sc *sendContext, prefix string, in SendInput) (draft, 
 	if p.Attachments, err = decodeAttachments(prefix, in.Attachments, s.opts.MaxAttachmentBytes); err != nil {
 		return draft{}, err
 	}
+	p.Headers = opts.headers
 	if d.payload, err = json.Marshal(p); err != nil {
 		return draft{}, fmt.Errorf("encoding message payload: %w", err)
 	}
 	if d.idempotencyKey != "" {
-		if d.requestHash, err = requestHash(d, in, p.Attachments); err != nil {
+		if d.requestHash, err = requestHash(d, in, p); err != nil {
 			return draft{}, err
 		}
 	}

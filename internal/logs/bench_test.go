@@ -72,6 +72,13 @@ func BenchmarkList(b *testing.B) {
 		{"search rare word", logs.Filter{Search: "refund"}, nil, nil},
 		{"search no match", logs.Filter{Search: "zzqx"}, nil, nil},
 		{"failed + search + 500", logs.Filter{Statuses: []outbox.MessageStatus{outbox.StatusFailed}, Search: "order"}, ptr(500), nil},
+		{"tag common (60%)", logs.Filter{Tag: "order"}, nil, nil},
+		{"tag common deep", logs.Filter{Tag: "order"}, nil, cursorAt(n * 9 / 10)},
+		{"tag rare (0.1%)", logs.Filter{Tag: "vip"}, nil, nil},
+		{"tag none", logs.Filter{Tag: "nope"}, nil, nil},
+		{"metadata unique value", logs.Filter{Metadata: map[string]any{"orderId": fmt.Sprintf("o-%d", n/2-n/2%4)}}, nil, nil},
+		{"metadata common value (25%)", logs.Filter{Metadata: map[string]any{"channel": "app"}}, nil, nil},
+		{"tag rare + status", logs.Filter{Tag: "vip", Statuses: []outbox.MessageStatus{outbox.StatusSent}}, nil, nil},
 		{"recipient + status + since", logs.Filter{Recipient: "customer77@example.com", Statuses: []outbox.MessageStatus{outbox.StatusSent}, Since: day(20)}, nil, nil},
 	} {
 		b.Run(sc.name, func(b *testing.B) {
@@ -81,7 +88,7 @@ func BenchmarkList(b *testing.B) {
 				page, err := bu.svc.List(ctx, sc.filter, sc.first, sc.after)
 				took = append(took, time.Since(t0))
 				require.NoError(b, err)
-				if len(page.Messages) == 0 && sc.name != "search no match" {
+				if len(page.Messages) == 0 && sc.name != "search no match" && sc.name != "tag none" {
 					b.Fatalf("%s: empty page", sc.name)
 				}
 			}
@@ -97,7 +104,9 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 // fill writes n messages for the tenant of ctx, spread over the last 30
 // days, newest first by i: 90% SENT, 4% FAILED, 3% RETRYING, 1.5% other;
 // 0.5% test sends, 0.5% verification mails; six templates; 50,000
-// recipients; an idempotency key on 30%; "refund" in 0.1% of subjects.
+// recipients; an idempotency key on 30%; "refund" in 0.1% of subjects;
+// tag "order" on 60% and "vip" on 0.1%; metadata on half, with a unique
+// orderId and a channel ("app" on a quarter of all messages).
 func fill(b *testing.B, bu *bundle, ctx context.Context, n int) {
 	b.Helper()
 	tenant, err := outbox.RequireTenant(ctx)
@@ -106,7 +115,8 @@ func fill(b *testing.B, bu *bundle, ctx context.Context, n int) {
 	for lo := 1; lo <= n; lo += chunk {
 		hi := min(lo+chunk-1, n)
 		_, err := bu.pool.Exec(context.Background(), fmt.Sprintf(`
-			INSERT INTO messages (tenant_id, kind, status, from_addr, to_addrs, subject, template_key, idempotency_key, created_at, updated_at, sent_at)
+			INSERT INTO messages (tenant_id, kind, status, from_addr, to_addrs, subject, template_key, idempotency_key, created_at, updated_at, sent_at,
+			                      tags, metadata)
 			SELECT $1,
 			       CASE WHEN i %% 200 = 0 THEN 'TEST' WHEN i %% 200 = 1 THEN 'VERIFICATION' ELSE 'NOTIFICATION' END,
 			       CASE WHEN i %% 100 < 90 THEN 'SENT' WHEN i %% 100 < 94 THEN 'FAILED' WHEN i %% 100 < 97 THEN 'RETRYING'
@@ -122,7 +132,9 @@ func fill(b *testing.B, bu *bundle, ctx context.Context, n int) {
 			       CASE WHEN i %% 10 < 3 THEN 'key-' || i END,
 			       now() - make_interval(secs => i * (2592000.0 / $2)),
 			       now() - make_interval(secs => i * (2592000.0 / $2)),
-			       now() - make_interval(secs => i * (2592000.0 / $2))
+			       now() - make_interval(secs => i * (2592000.0 / $2)),
+			       CASE WHEN i %% 1000 = 7 THEN ARRAY['order', 'vip'] WHEN i %% 10 < 6 THEN ARRAY['order'] ELSE '{}' END,
+			       CASE WHEN i %% 2 = 0 THEN jsonb_build_object('orderId', 'o-' || i, 'channel', CASE WHEN i %% 4 = 0 THEN 'app' ELSE 'web' END) END
 			FROM generate_series(%d, %d) AS i`, lo, hi), tenant.ID, n)
 		require.NoError(b, err)
 	}

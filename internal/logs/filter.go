@@ -25,6 +25,12 @@ type Filter struct {
 	Since, Until time.Time
 	// Search keeps messages whose subject contains it, in any case.
 	Search string
+	// Tag keeps messages with this tag.
+	Tag string
+	// Metadata, when not nil, holds one key and value: it keeps messages
+	// whose metadata has that key with that value (a number equal as a
+	// number). normalize turns the value into an outbox.MetadataValue.
+	Metadata map[string]any
 }
 
 // Lengths past which a filter value cannot match anything stored.
@@ -36,7 +42,7 @@ const (
 
 var (
 	allStatuses = []outbox.MessageStatus{
-		outbox.StatusQueued, outbox.StatusSending, outbox.StatusRetrying, outbox.StatusSent,
+		outbox.StatusScheduled, outbox.StatusQueued, outbox.StatusSending, outbox.StatusRetrying, outbox.StatusSent,
 		outbox.StatusFailed, outbox.StatusCancelled, outbox.StatusSuppressed, outbox.StatusBounced, outbox.StatusComplained,
 	}
 	allKinds = []outbox.MessageKind{outbox.KindTest, outbox.KindVerification, outbox.KindNotification}
@@ -64,6 +70,7 @@ func (f Filter) normalize() (Filter, error) {
 	f.Template = strings.TrimSpace(f.Template)
 	f.IdempotencyKey = strings.TrimSpace(f.IdempotencyKey)
 	f.Search = strings.TrimSpace(f.Search)
+	f.Tag = strings.TrimSpace(f.Tag)
 	for _, v := range []struct {
 		field, value string
 		max          int
@@ -73,6 +80,7 @@ func (f Filter) normalize() (Filter, error) {
 		{"filter.template", f.Template, maxKeyLen},
 		{"filter.idempotencyKey", f.IdempotencyKey, maxKeyLen},
 		{"filter.search", f.Search, maxSearchLen},
+		{"filter.tag", f.Tag, maxKeyLen},
 	} {
 		if n := utf8.RuneCountInString(v.value); n > v.max {
 			return Filter{}, outbox.Invalid(v.field, "is %d characters long; at most %d", n, v.max)
@@ -83,6 +91,24 @@ func (f Filter) normalize() (Filter, error) {
 	}
 	if !f.Since.IsZero() && !f.Until.IsZero() && !f.Until.After(f.Since) {
 		return Filter{}, outbox.Invalid("filter.until", "must be after since")
+	}
+	if f.Metadata != nil {
+		if len(f.Metadata) != 1 {
+			return Filter{}, outbox.Invalid("filter.metadata", "give one key and its value, like {\"orderId\": \"1042\"}; %d keys were given", len(f.Metadata))
+		}
+		for k, v := range f.Metadata {
+			value, ok := outbox.MetadataValue(v)
+			if !ok {
+				return Filter{}, outbox.Invalid("filter.metadata", "the value of %q must be a string, a number or a boolean", k)
+			}
+			if utf8.RuneCountInString(k) > maxKeyLen || !utf8.ValidString(k) || strings.ContainsRune(k, 0) {
+				return Filter{}, outbox.Invalid("filter.metadata", "the key must be valid text of at most %d characters", maxKeyLen)
+			}
+			if s, isString := value.(string); isString && (!utf8.ValidString(s) || strings.ContainsRune(s, 0)) {
+				return Filter{}, outbox.Invalid("filter.metadata", "the value of %q must be valid text", k)
+			}
+			f.Metadata = map[string]any{k: value}
+		}
 	}
 	return f, nil
 }
@@ -109,6 +135,14 @@ func (f Filter) Match(m outbox.Message) bool {
 		return false
 	case f.Recipient != "" && !hasAddress(m, f.Recipient):
 		return false
+	case f.Tag != "" && !slices.Contains(m.Tags, f.Tag):
+		return false
+	}
+	for k, v := range f.Metadata {
+		got, ok := m.Metadata[k]
+		if !ok || !outbox.SameMetadataValue(got, v) {
+			return false
+		}
 	}
 	return true
 }

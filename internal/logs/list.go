@@ -3,6 +3,7 @@ package logs
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -63,6 +64,12 @@ func (s *Service) List(ctx context.Context, f Filter, first *int, after *string)
 	q := db.MessageQuery{
 		TenantID: tenant.ID, Statuses: f.Statuses, Kind: f.Kind, Sender: f.Sender, Recipient: f.Recipient, Template: f.Template,
 		IdempotencyKey: f.IdempotencyKey, Since: f.Since, Until: f.Until, Search: f.Search, Limit: n + 1,
+		Tag: f.Tag,
+	}
+	if f.Metadata != nil {
+		if q.Metadata, err = json.Marshal(f.Metadata); err != nil {
+			return Page{}, fmt.Errorf("encoding the metadata filter: %w", err)
+		}
 	}
 	if after != nil && *after != "" {
 		if q.AfterCreatedAt, q.AfterID, err = parseCursor(*after); err != nil {

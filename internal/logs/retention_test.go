@@ -35,6 +35,15 @@ func TestPurgeDeletesExpiredMessagesOnly(t *testing.T) {
 	retrying := b.insert(t, acme, msg{status: outbox.StatusRetrying, createdAt: ago(31)})
 	_, err = b.pool.Exec(context.Background(), `UPDATE messages SET updated_at = now() WHERE id = $1`, retrying.ID)
 	require.NoError(t, err)
+	// Scheduled for later, untouched since before the cutoff: kept until
+	// its time has passed the cutoff too.
+	scheduled := b.insert(t, acme, msg{status: outbox.StatusScheduled, createdAt: ago(31)})
+	_, err = b.pool.Exec(context.Background(), `UPDATE messages SET send_at = now() + interval '1 day' WHERE id = $1`, scheduled.ID)
+	require.NoError(t, err)
+	overdue := b.insert(t, acme, msg{status: outbox.StatusScheduled, createdAt: ago(40)})
+	_, err = b.pool.Exec(context.Background(), `UPDATE messages SET send_at = $2 WHERE id = $1`, overdue.ID, ago(35))
+	require.NoError(t, err)
+	expired = append(expired, overdue.ID.String())
 	// Another tenant keeps its messages longer.
 	kept := b.insert(t, longer, msg{status: outbox.StatusSent, createdAt: ago(31)})
 	gone := b.insert(t, longer, msg{status: outbox.StatusSent, createdAt: ago(61)})
@@ -56,7 +65,7 @@ func TestPurgeDeletesExpiredMessagesOnly(t *testing.T) {
 		left = append(left, id)
 	}
 	require.NoError(t, rows.Err())
-	require.ElementsMatch(t, []string{fresh.ID.String(), retrying.ID.String(), kept.ID.String()}, left)
+	require.ElementsMatch(t, []string{fresh.ID.String(), retrying.ID.String(), scheduled.ID.String(), kept.ID.String()}, left)
 	var orphans int
 	require.NoError(t, b.pool.QueryRow(context.Background(), `
 		SELECT (SELECT count(*) FROM message_attempts WHERE message_id::text = ANY ($1))

@@ -27,6 +27,9 @@ type MessageStatus string
 
 // The message statuses.
 const (
+	// StatusScheduled is a notification waiting for its sendAt; at that
+	// time it is delivered as a QUEUED one is.
+	StatusScheduled  MessageStatus = "SCHEDULED"
 	StatusQueued     MessageStatus = "QUEUED"
 	StatusSending    MessageStatus = "SENDING"
 	StatusRetrying   MessageStatus = "RETRYING"

@@ -39,6 +39,14 @@ type Message struct {
 	UpdatedAt    time.Time
 	// SentAt is when the message was accepted; nil until it is SENT.
 	SentAt *time.Time
+	// Metadata is the caller's flat object of string, number and boolean
+	// values (numbers as json.Number); nil for none.
+	Metadata map[string]any
+	// Tags are the caller's labels; nil for none.
+	Tags []string
+	// SendAt is when a scheduled notification is to go out; nil for one
+	// sent at once.
+	SendAt *time.Time
 }
 
 // MessageEvent is one status change of a message.
