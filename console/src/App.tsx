@@ -70,7 +70,11 @@ export function App() {
 
   useEffect(() => onPlatformToken(accept), []);
   useEffect(() => {
-    devSignInAvailable().then(setDev);
+    devSignInAvailable().then((d) => {
+      setDev(d);
+      // Embedded in production without a token: ask the platform for one.
+      if (!d && !tokenRef.current) requestPlatformToken();
+    });
   }, []);
   useEffect(() => {
     if (!session?.exp) return;

@@ -20,6 +20,29 @@ export interface Session {
   roles: string[];
 }
 
+// store is sessionStorage where the browser allows it; a framed console
+// may be refused storage (third-party frames), and then keeps its token in
+// memory only, losing it on reload.
+const memory = new Map<string, string>();
+const store = {
+  get(key: string): string | null {
+    try {
+      return sessionStorage.getItem(key);
+    } catch {
+      return memory.get(key) ?? null;
+    }
+  },
+  set(key: string, value: string | null) {
+    try {
+      if (value === null) sessionStorage.removeItem(key);
+      else sessionStorage.setItem(key, value);
+    } catch {
+      if (value === null) memory.delete(key);
+      else memory.set(key, value);
+    }
+  },
+};
+
 const devKey = "outbox.console.dev";
 const tokenKey = "outbox.console.token";
 
@@ -49,21 +72,20 @@ export function takeFragmentToken(): string | null {
 }
 
 export function storedToken(): string | null {
-  return sessionStorage.getItem(tokenKey);
+  return store.get(tokenKey);
 }
 
 export function storeToken(token: string | null) {
-  if (token) sessionStorage.setItem(tokenKey, token);
-  else sessionStorage.removeItem(tokenKey);
+  store.set(tokenKey, token);
 }
 
 export function storedDevParams(): DevParams | null {
-  const s = sessionStorage.getItem(devKey);
+  const s = store.get(devKey);
   return s ? (JSON.parse(s) as DevParams) : null;
 }
 
 export function forgetDevParams() {
-  sessionStorage.removeItem(devKey);
+  store.set(devKey, null);
 }
 
 const base = import.meta.env.BASE_URL; // "/console/"
@@ -100,7 +122,7 @@ export async function devSignIn(p: DevParams): Promise<string> {
   });
   const answer = (await r.json().catch(() => ({}))) as { token?: string; field?: string; message?: string };
   if (!r.ok || !answer.token) throw new SignInError(answer.message ?? r.statusText, answer.field);
-  sessionStorage.setItem(devKey, JSON.stringify(p));
+  store.set(devKey, JSON.stringify(p));
   return answer.token;
 }
 
