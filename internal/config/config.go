@@ -632,6 +632,11 @@ func (c *Config) Validate() error {
 	if c.WebsocketMaxSubscriptions < 1 {
 		bad("OUTBOX_WS_MAX_SUBSCRIPTIONS", "must be at least 1")
 	}
+	for _, o := range strings.Split(c.CORSOrigins, ",") {
+		if o = strings.TrimSpace(o); o != "" && o != "*" && !validOrigin(o) {
+			bad("OUTBOX_CORS_ORIGINS", "%q is not an origin like https://shop.example (scheme, host, optional port; one * allowed)", o)
+		}
+	}
 	if c.MaxSubscriptions < 1 {
 		bad("OUTBOX_MAX_SUBSCRIPTIONS", "must be at least 1")
 	}
@@ -765,4 +770,12 @@ func (b *binder) int64(p *int64, name, env string, def int64, usage string) {
 		}
 	}
 	b.fs.Int64Var(p, name, def, usage+" ("+env+")")
+}
+
+// validOrigin reports whether o is an origin, scheme://host[:port] with
+// nothing after, where a "*" may stand for part of the host.
+func validOrigin(o string) bool {
+	u, err := url.Parse(strings.Replace(o, "*", "wildcard", 1))
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" &&
+		u.Path == "" && u.RawQuery == "" && u.Fragment == "" && u.User == nil && strings.Count(o, "*") <= 1
 }

@@ -76,6 +76,8 @@ func TestValidationNamesTheVariable(t *testing.T) {
 		{map[string]string{"OUTBOX_UNSUBSCRIBE_MAILTO": "nobody"}, "OUTBOX_UNSUBSCRIBE_MAILTO"},
 		{map[string]string{"OUTBOX_LOG_LEVEL": "loud"}, "OUTBOX_LOG_LEVEL"},
 		{map[string]string{"OUTBOX_PRIVATE_NETWORKS": "maybe"}, "OUTBOX_PRIVATE_NETWORKS"},
+		{map[string]string{"OUTBOX_CORS_ORIGINS": "shop.example"}, "OUTBOX_CORS_ORIGINS"},
+		{map[string]string{"OUTBOX_CORS_ORIGINS": "https://shop.example/console"}, "OUTBOX_CORS_ORIGINS"},
 		{map[string]string{"OUTBOX_ENV": "production", "OUTBOX_JWT_ISSUER": "idp"}, "OUTBOX_SECRET_KEY"},
 		{map[string]string{"OUTBOX_ENV": "production", "OUTBOX_JWT_ISSUER": "idp", "OUTBOX_SECRET_KEY": "k:x"}, "OUTBOX_JWT_SECRET"},
 	}
@@ -165,4 +167,16 @@ func TestReadDevSecretsCreatesNothing(t *testing.T) {
 	require.NoError(t, c.ReadDevSecrets())
 	require.Equal(t, served.JWTSecret, c.JWTSecret)
 	require.Equal(t, served.SecretKey, c.SecretKey)
+}
+
+func TestCORSOriginsAcceptsOriginsAndPatterns(t *testing.T) {
+	t.Parallel()
+	cfg, err := FromEnv(envOf(map[string]string{
+		"OUTBOX_DATA_DIR":     t.TempDir(),
+		"OUTBOX_CORS_ORIGINS": "https://shop.example, http://localhost:5173,https://*.platform.example",
+	}))
+	require.NoError(t, err)
+	require.Equal(t, "https://shop.example, http://localhost:5173,https://*.platform.example", cfg.CORSOrigins)
+	_, err = FromEnv(envOf(map[string]string{"OUTBOX_DATA_DIR": t.TempDir(), "OUTBOX_CORS_ORIGINS": "*"}))
+	require.NoError(t, err)
 }
