@@ -25,6 +25,7 @@ import (
 	"github.com/outbox/outbox/internal/auth"
 	"github.com/outbox/outbox/internal/bounce"
 	"github.com/outbox/outbox/internal/config"
+	"github.com/outbox/outbox/internal/console"
 	"github.com/outbox/outbox/internal/delivery"
 	"github.com/outbox/outbox/internal/domains"
 	"github.com/outbox/outbox/internal/httpserver"
@@ -308,8 +309,14 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		OAuthCallback: pages.OAuthCallbackPage(oauths, logger),
 		Anonymous:     anonymous,
 		GraphiQL:      !cfg.Production(),
+		CORSOrigins:   splitList(cfg.CORSOrigins),
 		Instrument:    m.Middleware,
 	}
+	consoleOpts := console.Options{}
+	if !cfg.Production() && cfg.JWTSecret != "" {
+		consoleOpts.DevSignIn = &console.DevSignIn{Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience, Secret: []byte(cfg.JWTSecret)}
+	}
+	routes.Console = console.Handler(consoleOpts)
 	routes.Unsubscribe = pages.UnsubscribePage(unsubscribes, logger)
 	if !cfg.Production() {
 		relayInUse := ""

@@ -189,6 +189,11 @@ type Config struct {
 	// WebsocketOrigins is OUTBOX_WS_ORIGINS / --ws-origins: comma-separated
 	// origin patterns allowed to open websockets (default: same host only).
 	WebsocketOrigins string
+	// CORSOrigins is OUTBOX_CORS_ORIGINS / --cors-origins: comma-separated
+	// origins (a "*" may stand for part of one, "*" alone for any) whose
+	// pages may call /graphql from the browser (default: none, only the
+	// service's own origin, such as /console).
+	CORSOrigins string
 	// WebsocketInitTimeout is OUTBOX_WS_INIT_TIMEOUT / --ws-init-timeout
 	// (default 10s): how long a websocket may take to send connection_init.
 	WebsocketInitTimeout time.Duration
@@ -459,6 +464,7 @@ func Bind(fs *flag.FlagSet, c *Config, getenv func(string) string) (envErrors fu
 	b.int(&c.QueryComplexity, "query-complexity", "OUTBOX_QUERY_COMPLEXITY", 2000, "GraphQL complexity limit")
 	b.int(&c.QueryDepth, "query-depth", "OUTBOX_QUERY_DEPTH", 12, "GraphQL depth limit")
 	b.str(&c.WebsocketOrigins, "ws-origins", "OUTBOX_WS_ORIGINS", "", "comma-separated websocket origin patterns")
+	b.str(&c.CORSOrigins, "cors-origins", "OUTBOX_CORS_ORIGINS", "", "comma-separated origins whose pages may call /graphql")
 	b.duration(&c.WebsocketInitTimeout, "ws-init-timeout", "OUTBOX_WS_INIT_TIMEOUT", 10*time.Second, "time a websocket gets to send connection_init")
 	b.duration(&c.WebsocketPingInterval, "ws-ping-interval", "OUTBOX_WS_PING_INTERVAL", 15*time.Second, "websocket keep-alive ping interval")
 	b.int(&c.WebsocketMaxSubscriptions, "ws-max-subscriptions", "OUTBOX_WS_MAX_SUBSCRIPTIONS", 100, "open subscriptions per websocket")
@@ -718,6 +724,11 @@ func (c *Config) Validate() error {
 	if c.WebsocketMaxSubscriptions < 1 {
 		bad("OUTBOX_WS_MAX_SUBSCRIPTIONS", "must be at least 1")
 	}
+	for _, o := range strings.Split(c.CORSOrigins, ",") {
+		if o = strings.TrimSpace(o); o != "" && o != "*" && !validOrigin(o) {
+			bad("OUTBOX_CORS_ORIGINS", "%q is not an origin like https://shop.example (scheme, host, optional port; one * allowed)", o)
+		}
+	}
 	if c.MaxSubscriptions < 1 {
 		bad("OUTBOX_MAX_SUBSCRIPTIONS", "must be at least 1")
 	}
@@ -876,4 +887,12 @@ func (b *binder) int64(p *int64, name, env string, def int64, usage string) {
 		}
 	}
 	b.fs.Int64Var(p, name, def, usage+" ("+env+")")
+}
+
+// validOrigin reports whether o is an origin, scheme://host[:port] with
+// nothing after, where a "*" may stand for part of the host.
+func validOrigin(o string) bool {
+	u, err := url.Parse(strings.Replace(o, "*", "wildcard", 1))
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" &&
+		u.Path == "" && u.RawQuery == "" && u.Fragment == "" && u.User == nil && strings.Count(o, "*") <= 1
 }

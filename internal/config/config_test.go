@@ -83,6 +83,8 @@ func TestValidationNamesTheVariable(t *testing.T) {
 		{map[string]string{"OUTBOX_INBOUND_RATE_LIMIT": "-1"}, "OUTBOX_INBOUND_RATE_LIMIT"},
 		{map[string]string{"OUTBOX_INBOUND_TIMEOUT": "1ms"}, "OUTBOX_INBOUND_TIMEOUT"},
 		{map[string]string{"OUTBOX_INBOUND_MAX_CONNS": "0"}, "OUTBOX_INBOUND_MAX_CONNS"},
+		{map[string]string{"OUTBOX_CORS_ORIGINS": "shop.example"}, "OUTBOX_CORS_ORIGINS"},
+		{map[string]string{"OUTBOX_CORS_ORIGINS": "https://shop.example/console"}, "OUTBOX_CORS_ORIGINS"},
 		{map[string]string{"OUTBOX_ENV": "production", "OUTBOX_JWT_ISSUER": "idp"}, "OUTBOX_SECRET_KEY"},
 		{map[string]string{"OUTBOX_ENV": "production", "OUTBOX_JWT_ISSUER": "idp", "OUTBOX_SECRET_KEY": "k:x"}, "OUTBOX_JWT_SECRET"},
 	}
@@ -172,4 +174,16 @@ func TestReadDevSecretsCreatesNothing(t *testing.T) {
 	require.NoError(t, c.ReadDevSecrets())
 	require.Equal(t, served.JWTSecret, c.JWTSecret)
 	require.Equal(t, served.SecretKey, c.SecretKey)
+}
+
+func TestCORSOriginsAcceptsOriginsAndPatterns(t *testing.T) {
+	t.Parallel()
+	cfg, err := FromEnv(envOf(map[string]string{
+		"OUTBOX_DATA_DIR":     t.TempDir(),
+		"OUTBOX_CORS_ORIGINS": "https://shop.example, http://localhost:5173,https://*.platform.example",
+	}))
+	require.NoError(t, err)
+	require.Equal(t, "https://shop.example, http://localhost:5173,https://*.platform.example", cfg.CORSOrigins)
+	_, err = FromEnv(envOf(map[string]string{"OUTBOX_DATA_DIR": t.TempDir(), "OUTBOX_CORS_ORIGINS": "*"}))
+	require.NoError(t, err)
 }

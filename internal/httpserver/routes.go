@@ -3,9 +3,10 @@ package httpserver
 import (
 	"net/http"
 
-	"github.com/99designs/gqlgen/graphql/playground"
+	"github.com/rs/cors"
 
 	"github.com/outbox/outbox/internal/apilimit"
+	"github.com/outbox/outbox/internal/console"
 )
 
 // Routes are the handlers of OUTBOX_HTTP_ADDR, built by the app.
@@ -35,6 +36,12 @@ type Routes struct {
 	Mailbox Mailbox
 	// GraphiQL serves GraphiQL on GET /graphiql (development only).
 	GraphiQL bool
+	// Console, when not nil, serves the web console under /console/.
+	Console http.Handler
+	// CORSOrigins are the origins (patterns with one "*" allowed) whose
+	// pages may call /graphql from the browser; empty: none besides the
+	// service's own.
+	CORSOrigins []string
 	// Instrument, when not nil, wraps the handler of a route with its
 	// metrics.
 	Instrument func(route string, h http.Handler) http.Handler
@@ -59,9 +66,15 @@ func NewHandler(rt Routes) http.Handler {
 		instrument = func(_ string, h http.Handler) http.Handler { return h }
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", instrument("/graphql", JSONByDefault(rt.GraphQL)))
+	mux.Handle("/graphql", instrument("/graphql", CORS(rt.CORSOrigins, JSONByDefault(rt.GraphQL))))
 	if rt.GraphiQL {
-		mux.Handle("GET /graphiql", Playground())
+		graphiql := Playground()
+		mux.Handle("GET /graphiql", graphiql)
+		mux.Handle("GET "+console.GraphiQLAssets, graphiql)
+	}
+	if rt.Console != nil {
+		mux.Handle("/console", rt.Console)
+		mux.Handle(console.Prefix, rt.Console)
 	}
 	mux.HandleFunc("GET /healthz", healthz)
 	mux.Handle("GET /readyz", rt.Ready)
@@ -95,9 +108,25 @@ func MetricsHandler(metrics http.Handler) http.Handler {
 	return mux
 }
 
-// Playground serves GraphiQL for /graphql.
+// Playground serves GraphiQL for /graphql, its scripts embedded.
 func Playground() http.Handler {
-	return playground.Handler("Outbox GraphiQL", "/graphql")
+	return console.GraphiQL("/graphql")
+}
+
+// CORS returns h answering cross-origin requests (and their preflights)
+// from origins: GET and POST with the Authorization and Content-Type
+// headers, no cookies (the API takes bearer tokens only). No origins: h
+// itself, so browsers refuse other origins' pages.
+func CORS(origins []string, h http.Handler) http.Handler {
+	if len(origins) == 0 {
+		return h
+	}
+	return cors.New(cors.Options{
+		AllowedOrigins: origins,
+		AllowedMethods: []string{http.MethodGet, http.MethodPost},
+		AllowedHeaders: []string{"Authorization", "Content-Type"},
+		MaxAge:         600,
+	}).Handler(h)
 }
 
 func healthz(w http.ResponseWriter, _ *http.Request) {

@@ -52,7 +52,7 @@ func TestRoutes(t *testing.T) {
 		},
 	}
 	dev := base
-	dev.GraphiQL, dev.Metrics, dev.Mailbox = true, echo("metrics"), mailbox{}
+	dev.GraphiQL, dev.Metrics, dev.Mailbox, dev.Console = true, echo("metrics"), mailbox{}, echo("console")
 	prod := httpserver.NewHandler(base)
 	require.Equal(t, []string{"/graphql", "/verify", "/unsubscribe"}, instrumented)
 	devH := httpserver.NewHandler(dev)
@@ -83,6 +83,11 @@ func TestRoutes(t *testing.T) {
 		{"mailbox JSON", devH, http.MethodGet, "/dev/mailbox.json", "", 200, "json"},
 		{"mailbox raw", devH, http.MethodGet, "/dev/mailbox/abc", "", 200, "abc"},
 		{"metrics", devH, http.MethodGet, "/metrics", "", 200, "metrics "},
+		{"graphiql assets", devH, http.MethodGet, "/graphiql/assets/graphiql.min.css", "", 200, ""},
+		{"no console without a handler", prod, http.MethodGet, "/console/", "", 404, ""},
+		{"console", devH, http.MethodGet, "/console/", "", 200, "console "},
+		{"console without slash", devH, http.MethodGet, "/console", "", 200, "console "},
+		{"console route", devH, http.MethodGet, "/console/logs", "", 200, "console "},
 	}
 	for _, tt := range tests {
 		status, body, header := get(t, tt.h, tt.method, tt.path, tt.ct)
@@ -119,4 +124,34 @@ func TestLimitAnonymous(t *testing.T) {
 
 	status, _, _ = get(t, httpserver.LimitAnonymous(nil, echo("page")), http.MethodGet, "/", "")
 	require.Equal(t, http.StatusOK, status, "nil is unlimited")
+}
+
+func TestCORSForGraphQL(t *testing.T) {
+	t.Parallel()
+	routes := httpserver.Routes{GraphQL: echo("graphql"), Ready: echo("ready"), Verify: echo("verify")}
+	none := httpserver.NewHandler(routes)
+	routes.CORSOrigins = []string{"https://shop.example", "https://*.platform.example"}
+	allowed := httpserver.NewHandler(routes)
+
+	preflight := func(h http.Handler, origin string) http.Header {
+		t.Helper()
+		r := httptest.NewRequest(http.MethodOptions, "/graphql", nil)
+		r.Header.Set("Origin", origin)
+		r.Header.Set("Access-Control-Request-Method", http.MethodPost)
+		r.Header.Set("Access-Control-Request-Headers", "authorization, content-type")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w.Header()
+	}
+	h := preflight(allowed, "https://shop.example")
+	require.Equal(t, "https://shop.example", h.Get("Access-Control-Allow-Origin"))
+	require.Contains(t, strings.ToLower(h.Get("Access-Control-Allow-Headers")), "authorization")
+	require.Empty(t, h.Get("Access-Control-Allow-Credentials"), "bearer tokens only, no cookies")
+	require.Equal(t, "https://a.platform.example", preflight(allowed, "https://a.platform.example").Get("Access-Control-Allow-Origin"))
+	require.Empty(t, preflight(allowed, "https://evil.example").Get("Access-Control-Allow-Origin"))
+	require.Empty(t, preflight(none, "https://shop.example").Get("Access-Control-Allow-Origin"), "no origins configured: no CORS")
+
+	_, body, header := get(t, allowed, http.MethodPost, "/graphql", "application/json", "Origin", "https://shop.example")
+	require.Equal(t, "https://shop.example", header.Get("Access-Control-Allow-Origin"))
+	require.True(t, strings.HasPrefix(body, "graphql "), body)
 }

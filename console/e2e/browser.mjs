@@ -1,0 +1,40 @@
+// Shared set-up of the browser suite: Debian's Chromium driven by
+// playwright-core (never a downloaded browser), against the outbox serve
+// that e2e/browser_test.go starts (OUTBOX_URL).
+import { chromium } from "playwright-core";
+
+export const base = process.env.OUTBOX_URL ?? "http://127.0.0.1:8080";
+export const smtp = {
+  port: process.env.SMTP_PORT ?? "2525",
+  user: process.env.SMTP_USER ?? "shop@example.com",
+  password: process.env.SMTP_PASSWORD ?? "right-password",
+};
+export const artifacts = process.env.ARTIFACTS ?? "";
+
+export async function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    headless: true,
+    args: [
+      "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    ],
+  });
+}
+
+// signIn opens the console and signs in with the development sign-in as
+// an admin of a fresh tenant.
+export async function signIn(page, { lang, tenant, query = "" } = {}) {
+  const q = new URLSearchParams(query);
+  if (lang) q.set("lang", lang);
+  const qs = q.toString();
+  await page.goto(base + "/console/" + (qs ? "?" + qs : ""));
+  await page.locator("#signin-tenant").fill(tenant ?? "shop-" + Date.now() + "-" + Math.floor(Math.random() * 1e6));
+  await page.locator("#signin-role").selectOption("admin");
+  await page.getByTestId("sign-in").click();
+  await page.getByTestId("mode-SMTP").waitFor();
+}
+
+export async function screenshot(page, name) {
+  if (artifacts) await page.screenshot({ path: `${artifacts}/${name}.png`, fullPage: true });
+}

@@ -1,0 +1,90 @@
+//go:build browser
+
+package e2e_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/outbox/outbox/internal/dbtest"
+	"github.com/outbox/outbox/internal/smtptest"
+)
+
+// TestBrowser runs the console's browser suite (console/e2e, Playwright
+// driving Chromium) against the built binary, serving everything in one
+// process on a fresh database, with a loopback SMTP server that wants a
+// user name and password. scripts/test-browser runs it; CHROMIUM names
+// the browser (default /usr/bin/chromium), BROWSER_SUITE one file of the
+// suite (default all of console/e2e).
+func TestBrowser(t *testing.T) {
+	chromium := os.Getenv("CHROMIUM")
+	if chromium == "" {
+		chromium = "/usr/bin/chromium"
+	}
+	if _, err := os.Stat(chromium); err != nil {
+		t.Fatalf("no Chromium at %s: run scripts/install-deps (Debian's chromium) or set CHROMIUM", chromium)
+	}
+	consoleDir, err := filepath.Abs("../console")
+	require.NoError(t, err)
+	if _, err := os.Stat(filepath.Join(consoleDir, "node_modules", "playwright-core")); err != nil {
+		t.Fatalf("console/node_modules is missing: run scripts/install-deps (npm ci in console/)")
+	}
+
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	smtp := smtptest.Start(t, smtptest.Options{Username: "shop@example.com", Password: "right-password", Mechanisms: []string{"PLAIN", "LOGIN"}})
+	bin, err := binary()
+	require.NoError(t, err)
+	addr := freeAddr(t)
+	url := "http://" + addr
+	p := start(t, bin, "all", map[string]string{
+		"DATABASE_URL":      dbtest.URL(t),
+		"OUTBOX_JWT_SECRET": jwtSecret,
+		"OUTBOX_SECRET_KEY": "k1:" + base64.StdEncoding.EncodeToString(key),
+		"OUTBOX_HTTP_ADDR":  addr,
+		"OUTBOX_DATA_DIR":   t.TempDir(),
+	}, nil)
+	require.NoError(t, p.WaitReady(url+"/readyz", 60*time.Second), "outbox serve did not get ready")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	suite := os.Getenv("BROWSER_SUITE") // one file of console/e2e, say e2e/logs.test.mjs
+	if suite == "" {
+		suite = "e2e/"
+	}
+	cmd := exec.CommandContext(ctx, "node", "--test", "--test-concurrency=1", suite)
+	cmd.Dir = consoleDir
+	cmd.Env = append(os.Environ(),
+		"OUTBOX_URL="+url,
+		"CHROMIUM="+chromium,
+		"SMTP_PORT="+strconv.Itoa(smtp.Port()),
+		"SMTP_USER=shop@example.com",
+		"SMTP_PASSWORD=right-password",
+		"ARTIFACTS="+artifactsDir(t),
+	)
+	out, err := cmd.CombinedOutput()
+	t.Logf("browser suite output:\n%s", out)
+	require.NoError(t, err, "the browser suite failed")
+	require.NotEmpty(t, smtp.Messages(), "the passing test mail reached the SMTP server")
+}
+
+// artifactsDir is where the suite leaves its screenshots: $BROWSER_ARTIFACTS,
+// else a temporary directory.
+func artifactsDir(t *testing.T) string {
+	if d := os.Getenv("BROWSER_ARTIFACTS"); d != "" {
+		require.NoError(t, os.MkdirAll(d, 0o755))
+		abs, err := filepath.Abs(d)
+		require.NoError(t, err)
+		return abs
+	}
+	return t.TempDir()
+}
