@@ -8,6 +8,7 @@ import (
 	"github.com/outbox/outbox/internal/logs"
 	"github.com/outbox/outbox/internal/sender"
 	"github.com/outbox/outbox/internal/verify"
+	"github.com/outbox/outbox/internal/webhook"
 )
 
 // Deps are the domain services the workers call. The app fills them in
@@ -20,6 +21,8 @@ type Deps struct {
 	Delivery *delivery.Service
 	// Domains checks sending domains.
 	Domains *domains.Service
+	// Webhooks dispatches and delivers webhook events.
+	Webhooks *webhook.Service
 }
 
 // Register adds every worker to workers.
@@ -30,4 +33,6 @@ func Register(workers *river.Workers, deps *Deps) {
 	river.AddWorker(workers, &Delivery{deps: deps})
 	river.AddWorker(workers, &DeliveryRescue{deps: deps})
 	river.AddWorker(workers, &DomainCheck{deps: deps})
+	river.AddWorker(workers, &WebhookDispatch{deps: deps})
+	river.AddWorker(workers, &WebhookDelivery{deps: deps})
 }
