@@ -156,7 +156,9 @@ func TestRedirectsAreNotFollowed(t *testing.T) {
 	b := setup(t, webhook.Config{Retries: []time.Duration{time.Hour}})
 	target := newReceiver(t)
 	rc := newReceiver(t)
-	rc.answer = func(_ int, w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, target.URL, http.StatusTemporaryRedirect) }
+	rc.answer = func(_ int, w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, target.URL, http.StatusTemporaryRedirect)
+	}
 	c := b.endpoint(t, rc, "message.sent")
 	b.message(t, b.tenant, outbox.StatusSent)
 	require.Eventually(t, func() bool {
