@@ -13,6 +13,7 @@ import (
 	"github.com/outbox/outbox/internal/sender"
 	"github.com/outbox/outbox/internal/templates"
 	"github.com/outbox/outbox/internal/verify"
+	"github.com/outbox/outbox/internal/webhook"
 )
 
 // Resolver holds the dependencies of the resolvers and nothing else.
@@ -35,8 +36,10 @@ type Resolver struct {
 	Domains  *domains.Service
 	Operator *operator.Service
 	// OAuth connects senders to Google and Microsoft 365 mailboxes.
-	OAuth  *oauth.Service
-	Logger *slog.Logger
+	OAuth *oauth.Service
+	// Webhooks manages webhook endpoints and their deliveries.
+	Webhooks *webhook.Service
+	Logger   *slog.Logger
 }
 
 // Query returns the resolver of the Query type.

@@ -45,6 +45,7 @@ import (
 	"github.com/outbox/outbox/internal/transport"
 	"github.com/outbox/outbox/internal/unsubscribe"
 	"github.com/outbox/outbox/internal/verify"
+	"github.com/outbox/outbox/internal/webhook"
 	"github.com/outbox/outbox/worker"
 )
 
@@ -73,6 +74,8 @@ type App struct {
 	logs *logs.Service
 	// delivery keeps connections to tenants' SMTP servers; nil until built.
 	delivery *delivery.Service
+	// webhooks delivers webhook events; nil until built.
+	webhooks *webhook.Service
 }
 
 // Options are what tests change beyond the configuration.
@@ -92,6 +95,9 @@ type Options struct {
 	// DBTracer, when not nil, sees every statement of the pool (tests
 	// count them).
 	DBTracer pgx.QueryTracer
+	// Webhook tunes webhooks (tests shorten the retries); zero fields take
+	// the configuration's.
+	Webhook webhook.Config
 }
 
 // New connects to (or starts) the database, migrates it, and builds the
@@ -173,7 +179,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	deliveryOpts := deliveryOptions(cfg, opts.Delivery)
 	riverCfg := &river.Config{
 		Logger: riverLogger(cfg, logger), Workers: workers,
-		PeriodicJobs:  []*river.PeriodicJob{worker.RetentionPeriodicJob(), worker.DeliveryRescuePeriodicJob(), worker.DomainCheckPeriodicJob(cfg.DomainCheckInterval)},
+		PeriodicJobs:  []*river.PeriodicJob{worker.RetentionPeriodicJob(), worker.DeliveryRescuePeriodicJob(), worker.DomainCheckPeriodicJob(cfg.DomainCheckInterval), worker.WebhookDispatchPeriodicJob()},
 		FetchCooldown: cfg.FetchCooldown, FetchPollInterval: cfg.FetchPollInterval,
 		// A delivery whose worker died is taken up again this long after
 		// its attempt started, not after River's default hour.
@@ -238,12 +244,14 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		Limiter: ratelimit.New(a.pool), Logger: logger, Unsubscribe: unsubscribes, Domains: sendingDomains,
 	}, deliveryOpts)
 	deps.Delivery = a.delivery
+	a.webhooks = webhook.NewService(a.store, keyring, a.river, logger, webhookConfig(cfg, opts.Webhook))
+	deps.Webhooks = a.webhooks
 
 	m := metrics.New(jobCounts(a.store), logger)
 	anonymous := apilimit.NewAnonymous(cfg.RateLimitAnonymous, nil)
 	tenants := tenant.NewService(a.store)
 	gql, err := graph.NewHandler(graph.HandlerConfig{
-		Resolver:        &graph.Resolver{Sender: senders, Verify: verifications, Partners: partners, Audit: audit.NewLog(a.store), Logs: a.logs, Templates: tpls, Delivery: a.delivery, Operator: operator.NewService(a.store, senders, tenants), OAuth: oauths, Domains: sendingDomains, Logger: logger},
+		Resolver:        &graph.Resolver{Sender: senders, Verify: verifications, Partners: partners, Audit: audit.NewLog(a.store), Logs: a.logs, Templates: tpls, Delivery: a.delivery, Operator: operator.NewService(a.store, senders, tenants), OAuth: oauths, Domains: sendingDomains, Webhooks: a.webhooks, Logger: logger},
 		Authenticator:   graph.NewAuthenticator(verifier, tenants, anonymous),
 		Metrics:         m,
 		Logger:          logger,
@@ -363,6 +371,7 @@ func (a *App) Run(ctx context.Context) error {
 			return fmt.Errorf("starting River: %w", err)
 		}
 		a.logger.Info("working jobs", "workers", a.cfg.Workers)
+		go a.webhooks.Listen(ctx)
 	}
 	var servers []*http.Server
 	if a.cfg.RunsAPI() {
@@ -491,6 +500,23 @@ func splitList(s string) []string {
 
 // deliveryOptions fills what the configuration says into the delivery
 // options tests may have set.
+// webhookConfig is the webhook configuration of cfg, with what o sets
+// instead.
+func webhookConfig(cfg *config.Config, o webhook.Config) webhook.Config {
+	if o.MaxEndpoints == 0 {
+		o.MaxEndpoints = cfg.WebhookMaxEndpoints
+	}
+	if o.Timeout == 0 {
+		o.Timeout = cfg.WebhookTimeout
+	}
+	if o.DisableAfter == 0 {
+		o.DisableAfter = cfg.WebhookDisableAfter
+	}
+	o.AddrPolicy = addrPolicy(cfg)
+	o.AllowHTTP = !cfg.Production()
+	return o
+}
+
 func deliveryOptions(cfg *config.Config, o delivery.Options) delivery.Options {
 	if o.MaxAttempts == 0 {
 		o.MaxAttempts = cfg.DeliveryMaxAttempts

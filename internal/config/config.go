@@ -296,6 +296,18 @@ type Config struct {
 	// --domain-check-interval (default 1h): how often the records of every
 	// sending domain are checked again.
 	DomainCheckInterval time.Duration
+	// WebhookMaxEndpoints is OUTBOX_WEBHOOK_MAX_ENDPOINTS /
+	// --webhook-max-endpoints (default 10): how many webhook endpoints a
+	// tenant may have.
+	WebhookMaxEndpoints int
+	// WebhookTimeout is OUTBOX_WEBHOOK_TIMEOUT / --webhook-timeout
+	// (default 5s): how long one webhook delivery attempt may take, from
+	// dialling to the end of the answer.
+	WebhookTimeout time.Duration
+	// WebhookDisableAfter is OUTBOX_WEBHOOK_DISABLE_AFTER /
+	// --webhook-disable-after (default 24h): how long every delivery to an
+	// endpoint may fail before the endpoint is disabled.
+	WebhookDisableAfter time.Duration
 }
 
 // OAuthClient is the OAuth client registered with one provider.
@@ -436,6 +448,9 @@ func Bind(fs *flag.FlagSet, c *Config, getenv func(string) string) (envErrors fu
 	b.str(&c.PlatformDKIMSelector, "platform-dkim-selector", "OUTBOX_PLATFORM_DKIM_SELECTOR", "outbox", "DKIM selector of the platform key")
 	b.str(&c.BrandedUnauthenticated, "branded-unauthenticated", "OUTBOX_BRANDED_UNAUTHENTICATED", "rewrite", "BRANDED mail from a domain that is not verified: rewrite (From the platform address) or send")
 	b.duration(&c.DomainCheckInterval, "domain-check-interval", "OUTBOX_DOMAIN_CHECK_INTERVAL", time.Hour, "how often sending domains are checked again")
+	b.int(&c.WebhookMaxEndpoints, "webhook-max-endpoints", "OUTBOX_WEBHOOK_MAX_ENDPOINTS", 10, "webhook endpoints a tenant may have")
+	b.duration(&c.WebhookTimeout, "webhook-timeout", "OUTBOX_WEBHOOK_TIMEOUT", 5*time.Second, "how long one webhook delivery attempt may take")
+	b.duration(&c.WebhookDisableAfter, "webhook-disable-after", "OUTBOX_WEBHOOK_DISABLE_AFTER", 24*time.Hour, "how long an endpoint's deliveries may all fail before it is disabled")
 	b.str(&c.DefaultModes, "default-modes", "OUTBOX_DEFAULT_MODES", "PLATFORM,BRANDED,SMTP,HTTP", "sender modes of tenants without a plan of their own")
 	b.int(&c.DefaultMaxSenders, "default-max-senders", "OUTBOX_DEFAULT_MAX_SENDERS", 10, "senders a tenant without a plan of its own may have")
 	b.int(&c.DefaultDailyQuota, "default-daily-quota", "OUTBOX_DEFAULT_DAILY_QUOTA", -1, "notifications per UTC day of a tenant without a plan of its own (-1: no quota)")
@@ -525,6 +540,15 @@ func (c *Config) Validate() error {
 	}
 	if c.DomainCheckInterval < time.Minute {
 		bad("OUTBOX_DOMAIN_CHECK_INTERVAL", "must be at least 1m")
+	}
+	if c.WebhookMaxEndpoints < 1 || c.WebhookMaxEndpoints > 1000 {
+		bad("OUTBOX_WEBHOOK_MAX_ENDPOINTS", "must be between 1 and 1000")
+	}
+	if c.WebhookTimeout < 100*time.Millisecond || c.WebhookTimeout > time.Minute {
+		bad("OUTBOX_WEBHOOK_TIMEOUT", "must be between 100ms and 1m")
+	}
+	if c.WebhookDisableAfter < time.Minute {
+		bad("OUTBOX_WEBHOOK_DISABLE_AFTER", "must be at least 1m")
 	}
 	if c.PlatformDKIMSelector == "" {
 		bad("OUTBOX_PLATFORM_DKIM_SELECTOR", "must not be empty")

@@ -210,8 +210,9 @@ func (b *bundle) endpoint(t *testing.T, rc *receiver, events ...string) webhook.
 // deliveries returns the endpoint's deliveries, oldest first.
 func (b *bundle) deliveries(t *testing.T, endpoint uuid.UUID) []outbox.WebhookDelivery {
 	t.Helper()
-	list, err := b.svc.Deliveries(b.ctx, endpoint, 100, time.Time{}, uuid.Nil)
+	page, err := b.svc.Deliveries(b.ctx, endpoint, 100, "")
 	require.NoError(t, err)
+	list := page.Items
 	for i, j := 0, len(list)-1; i < j; i, j = i+1, j-1 {
 		list[i], list[j] = list[j], list[i]
 	}

@@ -2,10 +2,13 @@ package webhook
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -344,20 +347,72 @@ func (s *Service) Replay(ctx context.Context, id uuid.UUID) (outbox.WebhookDeliv
 	return s.store.WebhookDeliveryGet(ctx, tenant.ID, replay)
 }
 
-// Deliveries returns a page of an endpoint's deliveries, newest first,
-// after the delivery named by the cursor (created at, id) when afterID is
-// set. It returns ENOTFOUND for an endpoint the tenant does not have.
-func (s *Service) Deliveries(ctx context.Context, endpoint uuid.UUID, first int, afterAt time.Time, afterID uuid.UUID) ([]outbox.WebhookDelivery, error) {
+// DeliveryPage is one page of an endpoint's deliveries, newest first.
+type DeliveryPage struct {
+	Items   []outbox.WebhookDelivery
+	HasNext bool
+}
+
+// Page sizes of Deliveries.
+const (
+	DefaultPageSize = 20
+	MaxPageSize     = 100
+)
+
+// Cursor is the cursor of d in its endpoint's delivery list.
+func Cursor(d outbox.WebhookDelivery) string {
+	return base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "%d:%s", d.CreatedAt.UnixMicro(), d.ID))
+}
+
+func parseCursor(c string) (time.Time, uuid.UUID, error) {
+	bad := outbox.Invalid("after", "is not a cursor of this list")
+	raw, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return time.Time{}, uuid.Nil, bad
+	}
+	micros, idText, ok := strings.Cut(string(raw), ":")
+	us, err1 := strconv.ParseInt(micros, 10, 64)
+	id, err2 := uuid.Parse(idText)
+	if !ok || err1 != nil || err2 != nil {
+		return time.Time{}, uuid.Nil, bad
+	}
+	return time.UnixMicro(us), id, nil
+}
+
+// Deliveries returns up to first (default DefaultPageSize) of an
+// endpoint's deliveries with their attempts, newest first, after the cursor
+// after (empty: from the newest). It returns ENOTFOUND for an endpoint the
+// tenant does not have and an outbox.Invalid error for a bad first or
+// cursor.
+func (s *Service) Deliveries(ctx context.Context, endpoint uuid.UUID, first int, after string) (DeliveryPage, error) {
 	tenant, err := outbox.RequireTenant(ctx)
 	if err != nil {
-		return nil, err
+		return DeliveryPage{}, err
+	}
+	switch {
+	case first == 0:
+		first = DefaultPageSize
+	case first < 0 || first > MaxPageSize:
+		return DeliveryPage{}, outbox.Invalid("first", "must be between 1 and %d", MaxPageSize)
+	}
+	q := db.WebhookDeliveryQuery{TenantID: tenant.ID, EndpointID: endpoint, Limit: first + 1}
+	if after != "" {
+		if q.AfterCreatedAt, q.AfterID, err = parseCursor(after); err != nil {
+			return DeliveryPage{}, err
+		}
 	}
 	if _, err := s.store.WebhookEndpointGet(ctx, tenant.ID, endpoint); err != nil {
-		return nil, err
+		return DeliveryPage{}, err
 	}
-	return s.store.WebhookDeliveryList(ctx, db.WebhookDeliveryQuery{
-		TenantID: tenant.ID, EndpointID: endpoint, AfterCreatedAt: afterAt, AfterID: afterID, Limit: first,
-	})
+	list, err := s.store.WebhookDeliveryList(ctx, q)
+	if err != nil {
+		return DeliveryPage{}, err
+	}
+	page := DeliveryPage{Items: list}
+	if len(list) > first {
+		page.Items, page.HasNext = list[:first], true
+	}
+	return page, nil
 }
 
 // checkURL returns u normalized, or an outbox.Invalid error on field "url".
