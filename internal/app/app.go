@@ -341,6 +341,10 @@ func (a *App) Store() *db.Store { return a.store }
 // River returns the River client, for tests.
 func (a *App) River() *river.Client[pgx.Tx] { return a.river }
 
+// Webhooks returns the webhook service, for tests (Run starts its
+// listener; tests that start only River start it themselves).
+func (a *App) Webhooks() *webhook.Service { return a.webhooks }
+
 func (a *App) ready(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()

@@ -43,6 +43,39 @@ type bundle struct {
 	tenant outbox.Tenant
 }
 
+// setupBench is setup for a benchmark: no River client runs.
+func setupBench(b *testing.B) *bundle {
+	b.Helper()
+	pool := dbtest.Pool(b)
+	bt := &bundle{store: db.NewStore(pool), pool: pool}
+	spec, err := secret.GenerateKeySpec("k1")
+	require.NoError(b, err)
+	keyring, err := secret.ParseKeyring(spec)
+	require.NoError(b, err)
+	bt.river, err = river.NewClient(riverpgxv5.New(pool), &river.Config{})
+	require.NoError(b, err)
+	bt.svc = webhook.NewService(bt.store, keyring, bt.river, testLogger(), webhook.Config{AllowHTTP: true})
+	bt.tenant, err = bt.store.EnsureTenant(context.Background(), "acme")
+	require.NoError(b, err)
+	return bt
+}
+
+// insertMessage records a QUEUED message of the bundle's tenant.
+func (b *bundle) insertMessage(t testing.TB) uuid.UUID {
+	t.Helper()
+	ctx := context.Background()
+	var id uuid.UUID
+	require.NoError(t, b.store.InTx(ctx, func(tx *db.Tx) error {
+		m, err := tx.MessageInsert(ctx, outbox.Message{
+			TenantID: b.tenant.ID, Sender: "default", Kind: outbox.KindNotification, From: "shop@example.com",
+			To: []string{"customer@example.com"}, Subject: "Your order", Template: "order", IdempotencyKey: "order-1",
+		}, []byte("{}"))
+		id = m.ID
+		return err
+	}))
+	return id
+}
+
 // setup builds the service on a fresh database with a River client that
 // works the webhook jobs (started unless stopped is set) and the listener.
 func setup(t *testing.T, cfg webhook.Config, stopped ...bool) *bundle {
