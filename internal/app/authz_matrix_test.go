@@ -254,7 +254,9 @@ func matrixRows() []matrixRow {
 			vars: idVar("id"), object: (*fixture).webhookEndpointOfA, probe: webhookDeliveriesProbe, allow: allowWebhooks},
 		{op: "Mutation.replayWebhookDelivery", query: `mutation($id: ID!) { replayWebhookDelivery(id: $id) { id webhookId replayOf } }`,
 			vars: idVar("id"), object: (*fixture).webhookDeliveryOfA,
-			probe: func(t *testing.T, f *fixture, _ string) string { return webhookDeliveriesProbe(t, f, f.webhookEndpoint) },
+			probe: func(t *testing.T, f *fixture, _ string) string {
+				return webhookDeliveriesProbe(t, f, f.webhookEndpoint)
+			},
 			allow: allowWebhooks},
 		{op: "Mutation.addSendingDomain", query: `mutation($d: String!) { addSendingDomain(domain: $d) { id domain } }`,
 			vars:  func(string) map[string]any { return map[string]any{"d": "shop-" + uuid.NewString()[:8] + ".example"} },

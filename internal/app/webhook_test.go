@@ -48,7 +48,9 @@ func (f *fixture) webhookDeliveryOfA(t *testing.T) (string, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.webhookDelivery == "" {
-		var got struct{ SendTestWebhook struct{ ID, WebhookID string } }
+		var got struct {
+			SendTestWebhook struct{ ID, WebhookID string }
+		}
 		resp := f.b.do(t, f.adminA, `mutation($id: ID!) { sendTestWebhook(id: $id) { id webhookId } }`, map[string]any{"id": endpoint})
 		if len(resp.Errors) > 0 {
 			t.Errorf("sending a test webhook of A: %s", resp.Raw)
