@@ -9,7 +9,9 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
+	"github.com/outbox/outbox/db"
 	"github.com/outbox/outbox/internal/outbox"
+	"github.com/outbox/outbox/internal/transport"
 	"github.com/outbox/outbox/internal/webhook"
 )
 
@@ -301,4 +303,34 @@ func TestNextRetryFollowsTheDefaultSchedule(t *testing.T) {
 	}
 	require.LessOrEqual(t, webhook.DefaultRetries[0], 30*time.Second)
 	require.InDelta(t, 24*time.Hour, total, float64(2*time.Hour), "about a day in all, got %s", total)
+}
+
+func TestTenantEventsBecomeWebhooks(t *testing.T) {
+	t.Parallel()
+	b := setup(t, webhook.Config{})
+	rc := newReceiver(t)
+	b.endpoint(t, rc, outbox.EventTenantPaused)
+	require.NoError(t, b.store.InTx(context.Background(), func(tx *db.Tx) error {
+		_, err := tx.TenantEventInsert(context.Background(), b.tenant.ID, outbox.EventTenantPaused, "", map[string]any{"reason": "bounces"})
+		return err
+	}))
+	got := rc.waitFor(t, 1)
+	require.Equal(t, outbox.EventTenantPaused, got[0].Type)
+	require.Equal(t, "bounces", got[0].Data["reason"])
+	require.Equal(t, []int{0}, got[0].Verified)
+}
+
+func TestPrivateAddressesAreRefusedAtDial(t *testing.T) {
+	t.Parallel()
+	b := setup(t, webhook.Config{AddrPolicy: transport.PublicAddrsOnly, Retries: []time.Duration{time.Hour}})
+	rc := newReceiver(t)
+	c := b.endpoint(t, rc, "message.sent")
+	b.message(t, b.tenant, outbox.StatusSent)
+	require.Eventually(t, func() bool {
+		d := b.deliveries(t, c.Endpoint.ID)
+		return len(d) == 1 && len(d[0].Attempts) == 1
+	}, 5*time.Second, 20*time.Millisecond)
+	d := b.deliveries(t, c.Endpoint.ID)[0]
+	require.Contains(t, d.Attempts[0].Error, "not allowed")
+	require.Empty(t, rc.requests(), "the loopback receiver was never reached")
 }
