@@ -355,3 +355,14 @@ func nonNilJSON(b []byte) []byte {
 	}
 	return b
 }
+
+// WebhookEventPurgeExpired deletes up to batch dispatched events older
+// than their tenant's retention at now, with their deliveries, and returns
+// how many it deleted.
+func (s *Store) WebhookEventPurgeExpired(ctx context.Context, now time.Time, batch int) (int64, error) {
+	n, err := s.q.WebhookEventPurgeExpired(ctx, dbsqlc.WebhookEventPurgeExpiredParams{Now: now, Batch: int32(batch)})
+	if err != nil {
+		return 0, fmt.Errorf("purging webhook events: %w", err)
+	}
+	return n, nil
+}

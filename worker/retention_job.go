@@ -9,7 +9,8 @@ import (
 	"github.com/outbox/outbox/internal/logs"
 )
 
-// Retention purges every tenant's messages older than its log retention.
+// Retention purges every tenant's messages, and webhook events, older than
+// its log retention.
 type Retention struct {
 	river.WorkerDefaults[logs.PurgeJobArgs]
 	deps *Deps
@@ -19,7 +20,14 @@ type Retention struct {
 // transaction, so a failure midway keeps what was purged; the next run
 // (or River's retry) goes on from there.
 func (w *Retention) Work(ctx context.Context, _ *river.Job[logs.PurgeJobArgs]) error {
-	_, err := w.deps.Logs.Purge(ctx, time.Now())
+	now := time.Now()
+	if _, err := w.deps.Logs.Purge(ctx, now); err != nil {
+		return err
+	}
+	if w.deps.Webhooks == nil {
+		return nil
+	}
+	_, err := w.deps.Webhooks.Purge(ctx, now)
 	return err
 }
 

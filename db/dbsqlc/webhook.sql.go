@@ -765,6 +765,33 @@ func (q *Queries) WebhookEventInsert(ctx context.Context, arg WebhookEventInsert
 	return i, err
 }
 
+const webhookEventPurgeExpired = `-- name: WebhookEventPurgeExpired :execrows
+DELETE FROM webhook_events
+WHERE id IN (SELECT e.id FROM webhook_events e JOIN tenants t ON t.id = e.tenant_id
+             WHERE e.dispatched_at IS NOT NULL
+               AND e.occurred_at < $1::timestamptz - t.retention_days * interval '1 day'
+               AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d
+                               WHERE d.event_id = e.id AND d.status IN ('PENDING', 'RETRYING'))
+             LIMIT $2
+             FOR UPDATE OF e SKIP LOCKED)
+`
+
+type WebhookEventPurgeExpiredParams struct {
+	Now   time.Time
+	Batch int32
+}
+
+// Deletes one batch of dispatched events older than their tenant's log
+// retention, with their deliveries and attempts (ON DELETE CASCADE); an
+// event with a delivery still to be tried is kept.
+func (q *Queries) WebhookEventPurgeExpired(ctx context.Context, arg WebhookEventPurgeExpiredParams) (int64, error) {
+	result, err := q.db.Exec(ctx, webhookEventPurgeExpired, arg.Now, arg.Batch)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const webhookEventsPending = `-- name: WebhookEventsPending :many
 SELECT id, tenant_id, webhook_id, type, subject, data, occurred_at, endpoint_id, body, dispatched_at FROM webhook_events WHERE dispatched_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED
 `

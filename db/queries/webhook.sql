@@ -131,3 +131,16 @@ SELECT EXISTS (
 
 -- name: WebhookAttemptsList :many
 SELECT * FROM webhook_attempts WHERE delivery_id = ANY (@delivery_ids::uuid[]) ORDER BY delivery_id, id;
+
+-- name: WebhookEventPurgeExpired :execrows
+-- Deletes one batch of dispatched events older than their tenant's log
+-- retention, with their deliveries and attempts (ON DELETE CASCADE); an
+-- event with a delivery still to be tried is kept.
+DELETE FROM webhook_events
+WHERE id IN (SELECT e.id FROM webhook_events e JOIN tenants t ON t.id = e.tenant_id
+             WHERE e.dispatched_at IS NOT NULL
+               AND e.occurred_at < sqlc.arg(now)::timestamptz - t.retention_days * interval '1 day'
+               AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d
+                               WHERE d.event_id = e.id AND d.status IN ('PENDING', 'RETRYING'))
+             LIMIT @batch
+             FOR UPDATE OF e SKIP LOCKED);

@@ -446,3 +446,16 @@ func secretAAD(tenantID uuid.UUID) []byte {
 func auditView(e outbox.WebhookEndpoint) map[string]any {
 	return map[string]any{"url": e.URL, "events": e.Events, "enabled": e.Enabled}
 }
+
+// Purge deletes the events (with their deliveries and attempts) older than
+// their tenant's log retention at now, in batches, and returns how many.
+func (s *Service) Purge(ctx context.Context, now time.Time) (int64, error) {
+	var total int64
+	for {
+		n, err := s.store.WebhookEventPurgeExpired(ctx, now, 1000)
+		total += n
+		if err != nil || n < 1000 {
+			return total, err
+		}
+	}
+}

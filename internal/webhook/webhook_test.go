@@ -334,3 +334,23 @@ func TestPrivateAddressesAreRefusedAtDial(t *testing.T) {
 	require.Contains(t, d.Attempts[0].Error, "not allowed")
 	require.Empty(t, rc.requests(), "the loopback receiver was never reached")
 }
+
+func TestPurgeDeletesEventsPastTheRetention(t *testing.T) {
+	t.Parallel()
+	b := setup(t, webhook.Config{})
+	rc := newReceiver(t)
+	c := b.endpoint(t, rc, "message.sent")
+	b.message(t, b.tenant, outbox.StatusSent)
+	rc.waitFor(t, 1)
+	require.Eventually(t, func() bool {
+		d := b.deliveries(t, c.Endpoint.ID)
+		return len(d) == 1 && d[0].Status == outbox.WebhookDelivered
+	}, 5*time.Second, 20*time.Millisecond)
+	n, err := b.svc.Purge(context.Background(), time.Now())
+	require.NoError(t, err)
+	require.Zero(t, n, "within the retention")
+	n, err = b.svc.Purge(context.Background(), time.Now().AddDate(0, 0, b.tenant.RetentionDays+1))
+	require.NoError(t, err)
+	require.EqualValues(t, 1, n)
+	require.Empty(t, b.deliveries(t, c.Endpoint.ID))
+}
