@@ -354,3 +354,31 @@ func TestPurgeDeletesEventsPastTheRetention(t *testing.T) {
 	require.EqualValues(t, 1, n)
 	require.Empty(t, b.deliveries(t, c.Endpoint.ID))
 }
+
+func TestSenderChangesBecomeWebhooks(t *testing.T) {
+	t.Parallel()
+	b := setup(t, webhook.Config{})
+	rc := newReceiver(t)
+	b.endpoint(t, rc, webhook.EventSenderHealthChanged, webhook.EventSenderTestFinished)
+	ctx := context.Background()
+	_, err := b.pool.Exec(ctx, "UPDATE sender_settings SET health_ok = false, health_category = 'AUTH_FAILED' WHERE tenant_id = $1", b.tenant.ID)
+	require.NoError(t, err)
+	got := rc.waitFor(t, 1)
+	require.Equal(t, webhook.EventSenderHealthChanged, got[0].Type)
+	require.Equal(t, false, got[0].Data["ok"])
+	require.Equal(t, "default", got[0].Data["sender"])
+
+	msg := b.insertMessage(t)
+	var test uuid.UUID
+	require.NoError(t, b.pool.QueryRow(ctx, `INSERT INTO sender_tests (tenant_id, settings, fingerprint, test_recipient, message_id, sender_key)
+		VALUES ($1, '{}', 'v1:x', 'me@example.com', $2, 'default') RETURNING id`, b.tenant.ID, msg).Scan(&test))
+	_, err = b.pool.Exec(ctx, "UPDATE sender_tests SET status = 'RUNNING' WHERE id = $1", test)
+	require.NoError(t, err)
+	_, err = b.pool.Exec(ctx, "UPDATE sender_tests SET status = 'PASSED', finished_at = now() WHERE id = $1", test)
+	require.NoError(t, err)
+	got = rc.waitFor(t, 2)
+	require.Len(t, got, 2, "RUNNING is no event")
+	require.Equal(t, webhook.EventSenderTestFinished, got[1].Type)
+	require.Equal(t, "PASSED", got[1].Data["status"])
+	require.Equal(t, test.String(), got[1].Data["testId"])
+}
