@@ -382,3 +382,31 @@ func TestSenderChangesBecomeWebhooks(t *testing.T) {
 	require.Equal(t, "PASSED", got[1].Data["status"])
 	require.Equal(t, test.String(), got[1].Data["testId"])
 }
+
+func TestUpdateAndDelete(t *testing.T) {
+	t.Parallel()
+	b := setup(t, webhook.Config{})
+	rc := newReceiver(t)
+	c := b.endpoint(t, rc)
+	_, err := b.pool.Exec(context.Background(),
+		"UPDATE webhook_endpoints SET enabled = false, disabled_reason = 'GONE', disabled_at = now(), failing_since = now() WHERE id = $1", c.Endpoint.ID)
+	require.NoError(t, err)
+	on, events := true, []string{"message.failed", "message.sent", "message.sent"}
+	e, err := b.svc.Update(b.ctx, c.Endpoint.ID, webhook.EndpointInput{Enabled: &on, Events: &events})
+	require.NoError(t, err)
+	require.True(t, e.Enabled)
+	require.Empty(t, e.DisabledReason, "enabling clears the health")
+	require.Nil(t, e.FailingSince)
+	require.Equal(t, []string{"message.failed", "message.sent"}, e.Events)
+	bad := "ftp://example.com/x"
+	_, err = b.svc.Update(b.ctx, c.Endpoint.ID, webhook.EndpointInput{URL: &bad})
+	require.Equal(t, outbox.EINVALID, outbox.ErrorCode(err))
+
+	ok, err := b.svc.Delete(b.ctx, c.Endpoint.ID)
+	require.NoError(t, err)
+	require.True(t, ok)
+	ok, err = b.svc.Delete(b.ctx, c.Endpoint.ID)
+	require.NoError(t, err)
+	require.False(t, ok)
+	b.requireAudit(t, "webhook_endpoint.delete", c.Endpoint.ID.String())
+}
