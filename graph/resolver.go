@@ -14,6 +14,7 @@ import (
 	"github.com/outbox/outbox/internal/sender"
 	"github.com/outbox/outbox/internal/templates"
 	"github.com/outbox/outbox/internal/verify"
+	"github.com/outbox/outbox/internal/webhook"
 )
 
 // Resolver holds the dependencies of the resolvers and nothing else.
@@ -39,7 +40,9 @@ type Resolver struct {
 	OAuth *oauth.Service
 	// Reputation reads the tenants' reputation on the platform relay.
 	Reputation *reputation.Service
-	Logger     *slog.Logger
+	// Webhooks manages webhook endpoints and their deliveries.
+	Webhooks *webhook.Service
+	Logger   *slog.Logger
 }
 
 // Query returns the resolver of the Query type.

@@ -9,6 +9,7 @@ import (
 	"github.com/outbox/outbox/internal/reputation"
 	"github.com/outbox/outbox/internal/sender"
 	"github.com/outbox/outbox/internal/verify"
+	"github.com/outbox/outbox/internal/webhook"
 )
 
 // Deps are the domain services the workers call. The app fills them in
@@ -24,6 +25,8 @@ type Deps struct {
 	// Reputation forgets the reputation counts no window reaches (with
 	// the retention purge); nil: kept.
 	Reputation *reputation.Service
+	// Webhooks dispatches and delivers webhook events.
+	Webhooks *webhook.Service
 }
 
 // Register adds every worker to workers.
@@ -34,4 +37,6 @@ func Register(workers *river.Workers, deps *Deps) {
 	river.AddWorker(workers, &Delivery{deps: deps})
 	river.AddWorker(workers, &DeliveryRescue{deps: deps})
 	river.AddWorker(workers, &DomainCheck{deps: deps})
+	river.AddWorker(workers, &WebhookDispatch{deps: deps})
+	river.AddWorker(workers, &WebhookDelivery{deps: deps})
 }

@@ -9,8 +9,9 @@ import (
 	"github.com/outbox/outbox/internal/logs"
 )
 
-// Retention purges every tenant's messages older than its log retention,
-// and the reputation counts older than the reputation window.
+// Retention purges every tenant's messages and webhook events older than
+// its log retention, and the reputation counts older than the reputation
+// window.
 type Retention struct {
 	river.WorkerDefaults[logs.PurgeJobArgs]
 	deps *Deps
@@ -20,8 +21,14 @@ type Retention struct {
 // transaction, so a failure midway keeps what was purged; the next run
 // (or River's retry) goes on from there.
 func (w *Retention) Work(ctx context.Context, _ *river.Job[logs.PurgeJobArgs]) error {
-	if _, err := w.deps.Logs.Purge(ctx, time.Now()); err != nil {
+	now := time.Now()
+	if _, err := w.deps.Logs.Purge(ctx, now); err != nil {
 		return err
+	}
+	if w.deps.Webhooks != nil {
+		if _, err := w.deps.Webhooks.Purge(ctx, now); err != nil {
+			return err
+		}
 	}
 	if w.deps.Reputation != nil {
 		if _, err := w.deps.Reputation.Prune(ctx); err != nil {

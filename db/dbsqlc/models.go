@@ -378,3 +378,58 @@ type TenantReputation struct {
 	Bounced    int32
 	Complained int32
 }
+
+type WebhookAttempt struct {
+	ID         int64
+	DeliveryID uuid.UUID
+	TenantID   uuid.UUID
+	At         time.Time
+	DurationMs int32
+	StatusCode *int32
+	Response   string
+	Error      string
+}
+
+type WebhookDelivery struct {
+	ID           uuid.UUID
+	TenantID     uuid.UUID
+	EndpointID   uuid.UUID
+	EventID      int64
+	Subject      string
+	Status       string
+	ReplayOf     uuid.NullUUID
+	AttemptCount int32
+	CreatedAt    time.Time
+	FinishedAt   *time.Time
+}
+
+type WebhookEndpoint struct {
+	ID                uuid.UUID
+	TenantID          uuid.UUID
+	Url               string
+	Events            []string
+	Enabled           bool
+	SecretKeyID       string
+	Secret            []byte
+	PreviousKeyID     *string
+	PreviousSecret    []byte
+	PreviousExpiresAt *time.Time
+	FailingSince      *time.Time
+	DisabledReason    string
+	DisabledAt        *time.Time
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+}
+
+type WebhookEvent struct {
+	ID           int64
+	TenantID     uuid.UUID
+	WebhookID    string
+	Type         string
+	Subject      string
+	Data         []byte
+	OccurredAt   time.Time
+	EndpointID   uuid.NullUUID
+	Body         []byte
+	DispatchedAt *time.Time
+}

@@ -3,6 +3,10 @@
 package model
 
 import (
+	"bytes"
+	"fmt"
+	"io"
+	"strconv"
 	"time"
 
 	"github.com/outbox/outbox/internal/outbox"
@@ -49,6 +53,13 @@ type CreateSenderInput struct {
 	Name string `json:"name"`
 	// Makes it the caller's own sender: only the caller (and admins) may change it, only the caller may send through it.
 	Personal *bool `json:"personal,omitempty"`
+}
+
+type CreateWebhookEndpointInput struct {
+	// An https:// URL (http:// too outside production).
+	URL string `json:"url"`
+	// Event types to receive (see the README); omitted or empty for every type.
+	Events []string `json:"events,omitempty"`
 }
 
 // What happens to a sender's mail at receivers that check DMARC.
@@ -271,7 +282,7 @@ type PartnerClient struct {
 
 type PartnerClientInput struct {
 	Name string `json:"name"`
-	// settings:read, settings:write, messages:send, logs:read
+	// settings:read, settings:write, messages:send, logs:read, webhooks:manage
 	Scopes []string          `json:"scopes"`
 	Keys   []PartnerKeyInput `json:"keys"`
 }
@@ -579,10 +590,138 @@ type TenantEdge struct {
 	Node   *Tenant `json:"node"`
 }
 
+type UpdateWebhookEndpointInput struct {
+	URL     *string  `json:"url,omitempty"`
+	Events  []string `json:"events,omitempty"`
+	Enabled *bool    `json:"enabled,omitempty"`
+}
+
 type Viewer struct {
 	Subject string   `json:"subject"`
 	Tenant  *Tenant  `json:"tenant"`
 	Roles   []string `json:"roles"`
 	// Partner scopes, for partner tokens; empty for platform users.
 	Scopes []string `json:"scopes"`
+}
+
+type WebhookAttempt struct {
+	At         time.Time `json:"at"`
+	DurationMs int       `json:"durationMs"`
+	// The HTTP status; null when no answer came.
+	StatusCode *int `json:"statusCode,omitempty"`
+	// The first KB of the answer's body.
+	Response string `json:"response"`
+	// Why no answer came (timeout, refused address…).
+	Error *string `json:"error,omitempty"`
+}
+
+// One event sent to one endpoint, with every attempt.
+type WebhookDelivery struct {
+	ID string `json:"id"`
+	// The webhook-id header: the same in every attempt and replay of the event.
+	WebhookID string                       `json:"webhookId"`
+	Type      string                       `json:"type"`
+	Status    outbox.WebhookDeliveryStatus `json:"status"`
+	// The exact body sent.
+	Payload map[string]any `json:"payload"`
+	// The delivery this one replays.
+	ReplayOf   *string          `json:"replayOf,omitempty"`
+	Attempts   []WebhookAttempt `json:"attempts"`
+	CreatedAt  time.Time        `json:"createdAt"`
+	FinishedAt *time.Time       `json:"finishedAt,omitempty"`
+}
+
+type WebhookDeliveryConnection struct {
+	Edges    []WebhookDeliveryEdge `json:"edges"`
+	PageInfo *PageInfo             `json:"pageInfo"`
+}
+
+type WebhookDeliveryEdge struct {
+	Cursor string           `json:"cursor"`
+	Node   *WebhookDelivery `json:"node"`
+}
+
+// An HTTP endpoint of the tenant's that receives its events, signed per Standard Webhooks.
+type WebhookEndpoint struct {
+	ID  string `json:"id"`
+	URL string `json:"url"`
+	// The event types it receives; empty for every type.
+	Events  []string               `json:"events"`
+	Enabled bool                   `json:"enabled"`
+	Health  *WebhookEndpointHealth `json:"health"`
+	// Until when the secret before the last rotation still signs; null without one.
+	PreviousSecretExpiresAt *time.Time `json:"previousSecretExpiresAt,omitempty"`
+	CreatedAt               time.Time  `json:"createdAt"`
+	UpdatedAt               time.Time  `json:"updatedAt"`
+}
+
+type WebhookEndpointCreated struct {
+	Endpoint *WebhookEndpoint `json:"endpoint"`
+	// The signing secret (whsec_…); it is not shown again.
+	Secret string `json:"secret"`
+}
+
+type WebhookEndpointHealth struct {
+	// Whether the latest attempts failed (since failingSince).
+	Failing      bool       `json:"failing"`
+	FailingSince *time.Time `json:"failingSince,omitempty"`
+	// Why Outbox disabled the endpoint; null when enabled or disabled by the tenant.
+	DisabledReason *WebhookDisabledReason `json:"disabledReason,omitempty"`
+	DisabledAt     *time.Time             `json:"disabledAt,omitempty"`
+}
+
+// GONE: the endpoint answered 410. FAILING: every delivery failed for a day.
+type WebhookDisabledReason string
+
+const (
+	WebhookDisabledReasonGone    WebhookDisabledReason = "GONE"
+	WebhookDisabledReasonFailing WebhookDisabledReason = "FAILING"
+)
+
+var AllWebhookDisabledReason = []WebhookDisabledReason{
+	WebhookDisabledReasonGone,
+	WebhookDisabledReasonFailing,
+}
+
+func (e WebhookDisabledReason) IsValid() bool {
+	switch e {
+	case WebhookDisabledReasonGone, WebhookDisabledReasonFailing:
+		return true
+	}
+	return false
+}
+
+func (e WebhookDisabledReason) String() string {
+	return string(e)
+}
+
+func (e *WebhookDisabledReason) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = WebhookDisabledReason(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid WebhookDisabledReason", str)
+	}
+	return nil
+}
+
+func (e WebhookDisabledReason) MarshalGQL(w io.Writer) {
+	fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *WebhookDisabledReason) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e WebhookDisabledReason) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }

@@ -49,6 +49,7 @@ import (
 	"github.com/outbox/outbox/internal/transport"
 	"github.com/outbox/outbox/internal/unsubscribe"
 	"github.com/outbox/outbox/internal/verify"
+	"github.com/outbox/outbox/internal/webhook"
 	"github.com/outbox/outbox/worker"
 )
 
@@ -83,6 +84,8 @@ type App struct {
 	// reputation counts bounces and complaints of relayed mail and pauses
 	// tenants above the thresholds; nil until built.
 	reputation *reputation.Service
+	// webhooks delivers webhook events; nil until built.
+	webhooks *webhook.Service
 }
 
 // Options are what tests change beyond the configuration.
@@ -106,6 +109,9 @@ type Options struct {
 	// inbound listener records instead of the tenant reputation (tests
 	// record them).
 	Reports bounce.ReportCounter
+	// Webhook tunes webhooks (tests shorten the retries); zero fields take
+	// the configuration's.
+	Webhook webhook.Config
 }
 
 // New connects to (or starts) the database, migrates it, and builds the
@@ -187,7 +193,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	deliveryOpts := deliveryOptions(cfg, opts.Delivery)
 	riverCfg := &river.Config{
 		Logger: riverLogger(cfg, logger), Workers: workers,
-		PeriodicJobs:  []*river.PeriodicJob{worker.RetentionPeriodicJob(), worker.DeliveryRescuePeriodicJob(), worker.DomainCheckPeriodicJob(cfg.DomainCheckInterval)},
+		PeriodicJobs:  []*river.PeriodicJob{worker.RetentionPeriodicJob(), worker.DeliveryRescuePeriodicJob(), worker.DomainCheckPeriodicJob(cfg.DomainCheckInterval), worker.WebhookDispatchPeriodicJob()},
 		FetchCooldown: cfg.FetchCooldown, FetchPollInterval: cfg.FetchPollInterval,
 		// A delivery whose worker died is taken up again this long after
 		// its attempt started, not after River's default hour.
@@ -274,12 +280,14 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	}
 	a.delivery = delivery.NewService(deliveryDeps, deliveryOpts)
 	deps.Delivery = a.delivery
+	a.webhooks = webhook.NewService(a.store, keyring, a.river, logger, webhookConfig(cfg, opts.Webhook))
+	deps.Webhooks = a.webhooks
 
 	m := metrics.New(jobCounts(a.store), logger)
 	anonymous := apilimit.NewAnonymous(cfg.RateLimitAnonymous, nil)
 	tenants := tenant.NewService(a.store)
 	gql, err := graph.NewHandler(graph.HandlerConfig{
-		Resolver:        &graph.Resolver{Sender: senders, Verify: verifications, Partners: partners, Audit: audit.NewLog(a.store), Logs: a.logs, Templates: tpls, Delivery: a.delivery, Operator: operator.NewService(a.store, senders, tenants), OAuth: oauths, Domains: sendingDomains, Reputation: a.reputation, Logger: logger},
+		Resolver:        &graph.Resolver{Sender: senders, Verify: verifications, Partners: partners, Audit: audit.NewLog(a.store), Logs: a.logs, Templates: tpls, Delivery: a.delivery, Operator: operator.NewService(a.store, senders, tenants), OAuth: oauths, Domains: sendingDomains, Reputation: a.reputation, Webhooks: a.webhooks, Logger: logger},
 		Authenticator:   graph.NewAuthenticator(verifier, tenants, anonymous),
 		Metrics:         m,
 		Logger:          logger,
@@ -380,6 +388,10 @@ func (a *App) River() *river.Client[pgx.Tx] { return a.river }
 // complaints of relayed mail (its CountReportTx) and pauses tenants.
 func (a *App) Reputation() *reputation.Service { return a.reputation }
 
+// Webhooks returns the webhook service, for tests (Run starts its
+// listener; tests that start only River start it themselves).
+func (a *App) Webhooks() *webhook.Service { return a.webhooks }
+
 func (a *App) ready(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
@@ -410,6 +422,7 @@ func (a *App) Run(ctx context.Context) error {
 			return fmt.Errorf("starting River: %w", err)
 		}
 		a.logger.Info("working jobs", "workers", a.cfg.Workers)
+		go a.webhooks.Listen(ctx)
 	}
 	var servers []*http.Server
 	if a.cfg.RunsAPI() {
@@ -574,6 +587,23 @@ func splitList(s string) []string {
 
 // deliveryOptions fills what the configuration says into the delivery
 // options tests may have set.
+// webhookConfig is the webhook configuration of cfg, with what o sets
+// instead.
+func webhookConfig(cfg *config.Config, o webhook.Config) webhook.Config {
+	if o.MaxEndpoints == 0 {
+		o.MaxEndpoints = cfg.WebhookMaxEndpoints
+	}
+	if o.Timeout == 0 {
+		o.Timeout = cfg.WebhookTimeout
+	}
+	if o.DisableAfter == 0 {
+		o.DisableAfter = cfg.WebhookDisableAfter
+	}
+	o.AddrPolicy = addrPolicy(cfg)
+	o.AllowHTTP = !cfg.Production()
+	return o
+}
+
 func deliveryOptions(cfg *config.Config, o delivery.Options) delivery.Options {
 	if o.MaxAttempts == 0 {
 		o.MaxAttempts = cfg.DeliveryMaxAttempts

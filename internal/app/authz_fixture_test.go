@@ -49,6 +49,9 @@ type fixture struct {
 	connection string
 	// sendingDomain: a sending domain of A.
 	sendingDomain string
+	// webhookEndpoint: a webhook endpoint of A; webhookDelivery: a
+	// delivery of its test event.
+	webhookEndpoint, webhookDelivery string
 	// leaks are identifiers of A that no answer to B may contain.
 	leaks []string
 	// changes are the ids of the objects triggers changed, by the token of
@@ -103,6 +106,7 @@ func newFixture(t *testing.T, b *bundle, google *oauthtest.Server) *fixture {
 		callerSettingsWr: b.registerPartner(t, f.adminA, "settings:write"),
 		callerSend:       b.registerPartner(t, f.adminA, "messages:send"),
 		callerLogs:       b.registerPartner(t, f.adminA, "logs:read"),
+		callerWebhooks:   b.registerPartner(t, f.adminA, "webhooks:manage"),
 	}
 	for _, p := range f.partners {
 		f.leaks = append(f.leaks, p.ID, p.ClientID)

@@ -41,6 +41,7 @@ const (
 	callerSettingsWr = "partner settings:write"
 	callerSend       = "partner messages:send"
 	callerLogs       = "partner logs:read"
+	callerWebhooks   = "partner webhooks:manage"
 	callerOperator   = "platform operator"
 	// callerOwnSender is the member of A acting on its own personal sender
 	// (row.own); it runs only on rows that have one.
@@ -52,7 +53,7 @@ const (
 
 func callers() []string {
 	return []string{callerAdminB, callerAnonymous, callerExpired, callerAdmin, callerMember, callerOwnSender, callerOtherMember,
-		callerSettingsRd, callerSettingsWr, callerSend, callerLogs, callerOperator}
+		callerSettingsRd, callerSettingsWr, callerSend, callerLogs, callerWebhooks, callerOperator}
 }
 
 // Who may run an operation. The admin of B counts as an admin: it may run
@@ -60,8 +61,8 @@ func callers() []string {
 var (
 	// allowPublic: a field that needs no token answers an operator as it
 	// answers anybody.
-	allowPublic        = []string{callerAnonymous, callerExpired, callerAdmin, callerMember, callerSettingsRd, callerSettingsWr, callerSend, callerLogs, callerOperator}
-	allowAuthenticated = []string{callerAdmin, callerMember, callerSettingsRd, callerSettingsWr, callerSend, callerLogs}
+	allowPublic        = []string{callerAnonymous, callerExpired, callerAdmin, callerMember, callerSettingsRd, callerSettingsWr, callerSend, callerLogs, callerWebhooks, callerOperator}
+	allowAuthenticated = []string{callerAdmin, callerMember, callerSettingsRd, callerSettingsWr, callerSend, callerLogs, callerWebhooks}
 	allowSettingsRead  = []string{callerAdmin, callerMember, callerSettingsRd}
 	allowSettingsWrite = []string{callerAdmin, callerSettingsWr}
 	// allowSendersOwn: @requires(SENDERS_OWN) lets the member through too,
@@ -72,6 +73,7 @@ var (
 	allowSend       = []string{callerAdmin, callerMember, callerSend}
 	allowLogs       = []string{callerAdmin, callerMember, callerLogs}
 	allowAdmin      = []string{callerAdmin}
+	allowWebhooks   = []string{callerAdmin, callerWebhooks}
 	allowOperator   = []string{callerOperator}
 )
 
@@ -170,6 +172,9 @@ func matrixRows() []matrixRow {
 		{op: "Query.suppressions", query: `{ suppressions(first: 20) { edges { node { email } } } }`, vars: noVars, allow: allowLogs},
 		{op: "Query.partnerClients", query: `{ partnerClients { id clientId name } }`, vars: noVars, allow: allowAdmin},
 		{op: "Query.sendingDomains", query: `{ sendingDomains { id domain status records { name value } } }`, vars: noVars, allow: allowSettingsRead},
+		{op: "Query.webhookEndpoints", query: `{ webhookEndpoints { id url events enabled } }`, vars: noVars, allow: allowWebhooks},
+		{op: "Query.webhookDeliveries", query: `query($id: ID!) { webhookDeliveries(endpoint: $id) { edges { node { id webhookId status } } } }`,
+			vars: idVar("id"), object: (*fixture).webhookEndpointOfA, allow: allowWebhooks},
 		{op: "Query.auditLog", query: `{ auditLog(first: 50) { edges { node { actor action target before after } } } }`, vars: noVars, allow: allowAdmin},
 
 		// Mutations.
@@ -235,6 +240,24 @@ func matrixRows() []matrixRow {
 			vars: idVar("id"), object: (*fixture).partnerOfA, probe: clientProbe, allow: allowAdmin},
 		{op: "Mutation.revokePartnerClient", query: `mutation($id: ID!) { revokePartnerClient(id: $id) { id revokedAt } }`,
 			vars: idVar("id"), object: (*fixture).partnerOfA, probe: clientProbe, allow: allowAdmin},
+		{op: "Mutation.createWebhookEndpoint", query: `mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { endpoint { id } secret } }`,
+			vars: func(string) map[string]any {
+				return map[string]any{"input": map[string]any{"url": "http://127.0.0.1:9/hooks", "events": []string{"message.sent"}}}
+			}, allow: allowWebhooks},
+		{op: "Mutation.updateWebhookEndpoint", query: `mutation($id: ID!) { updateWebhookEndpoint(id: $id, input: {events: ["message.failed"]}) { id events } }`,
+			vars: idVar("id"), object: (*fixture).webhookEndpointOfA, probe: webhookEndpointProbe, allow: allowWebhooks},
+		{op: "Mutation.rotateWebhookSecret", query: `mutation($id: ID!) { rotateWebhookSecret(id: $id) { endpoint { id } secret } }`,
+			vars: idVar("id"), object: (*fixture).webhookEndpointOfA, probe: webhookEndpointProbe, allow: allowWebhooks},
+		{op: "Mutation.deleteWebhookEndpoint", query: `mutation($id: ID!) { deleteWebhookEndpoint(id: $id) }`,
+			vars: idVar("id"), object: (*fixture).freshWebhookEndpoint, probe: webhookEndpointProbe, allow: allowWebhooks},
+		{op: "Mutation.sendTestWebhook", query: `mutation($id: ID!) { sendTestWebhook(id: $id) { id webhookId status } }`,
+			vars: idVar("id"), object: (*fixture).webhookEndpointOfA, probe: webhookDeliveriesProbe, allow: allowWebhooks},
+		{op: "Mutation.replayWebhookDelivery", query: `mutation($id: ID!) { replayWebhookDelivery(id: $id) { id webhookId replayOf } }`,
+			vars: idVar("id"), object: (*fixture).webhookDeliveryOfA,
+			probe: func(t *testing.T, f *fixture, _ string) string {
+				return webhookDeliveriesProbe(t, f, f.webhookEndpoint)
+			},
+			allow: allowWebhooks},
 		{op: "Mutation.addSendingDomain", query: `mutation($d: String!) { addSendingDomain(domain: $d) { id domain } }`,
 			vars:  func(string) map[string]any { return map[string]any{"d": "shop-" + uuid.NewString()[:8] + ".example"} },
 			allow: allowSettingsWrite},

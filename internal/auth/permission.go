@@ -18,11 +18,14 @@ const (
 	ScopeSettingsWrite Scope = "settings:write"
 	ScopeMessagesSend  Scope = "messages:send"
 	ScopeLogsRead      Scope = "logs:read"
+	// ScopeWebhooksManage allows managing webhook endpoints and reading and
+	// replaying their deliveries.
+	ScopeWebhooksManage Scope = "webhooks:manage"
 )
 
 // scopes lists every Scope, in the order error messages name them.
 func scopes() []Scope {
-	return []Scope{ScopeSettingsRead, ScopeSettingsWrite, ScopeMessagesSend, ScopeLogsRead}
+	return []Scope{ScopeSettingsRead, ScopeSettingsWrite, ScopeMessagesSend, ScopeLogsRead, ScopeWebhooksManage}
 }
 
 // ParseScope returns the Scope named s, for partner registration. It returns
@@ -39,7 +42,7 @@ func ParseScope(s string) (Scope, error) {
 	return "", outbox.Invalid("scopes", "unknown scope %q; a partner can hold %s", s, strings.Join(names, ", "))
 }
 
-// Permission is something a caller may be allowed to do. The first four are
+// Permission is something a caller may be allowed to do. The first five are
 // the scopes; the others are internal and never granted to a partner.
 type Permission string
 
@@ -49,6 +52,8 @@ const (
 	PermSettingsWrite = Permission(ScopeSettingsWrite)
 	PermMessagesSend  = Permission(ScopeMessagesSend)
 	PermLogsRead      = Permission(ScopeLogsRead)
+	// PermWebhooksManage: admins, and partners with webhooks:manage.
+	PermWebhooksManage = Permission(ScopeWebhooksManage)
 	// PermTemplatesWrite allows creating and changing templates.
 	PermTemplatesWrite Permission = "templates:write"
 	// PermPartnersManage allows registering and revoking partner clients,
@@ -83,7 +88,7 @@ func (perm Permission) known() bool {
 // operators never.
 func (perm Permission) inTenant() bool {
 	switch perm {
-	case PermSettingsRead, PermSettingsWrite, PermMessagesSend, PermLogsRead,
+	case PermSettingsRead, PermSettingsWrite, PermMessagesSend, PermLogsRead, PermWebhooksManage,
 		PermTemplatesWrite, PermPartnersManage, PermAuditRead, PermSendersOwn, PermReputationRead:
 		return true
 	}

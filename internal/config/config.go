@@ -343,6 +343,18 @@ type Config struct {
 	// rates only once it has sent at least this many relayed messages in the
 	// window.
 	ReputationMinVolume int
+	// WebhookMaxEndpoints is OUTBOX_WEBHOOK_MAX_ENDPOINTS /
+	// --webhook-max-endpoints (default 10): how many webhook endpoints a
+	// tenant may have.
+	WebhookMaxEndpoints int
+	// WebhookTimeout is OUTBOX_WEBHOOK_TIMEOUT / --webhook-timeout
+	// (default 5s): how long one webhook delivery attempt may take, from
+	// dialling to the end of the answer.
+	WebhookTimeout time.Duration
+	// WebhookDisableAfter is OUTBOX_WEBHOOK_DISABLE_AFTER /
+	// --webhook-disable-after (default 24h): how long every delivery to an
+	// endpoint may fail before the endpoint is disabled.
+	WebhookDisableAfter time.Duration
 }
 
 // OAuthClient is the OAuth client registered with one provider.
@@ -494,6 +506,9 @@ func Bind(fs *flag.FlagSet, c *Config, getenv func(string) string) (envErrors fu
 	b.float(&c.ReputationPauseBounceRate, "reputation-pause-bounce-rate", "OUTBOX_REPUTATION_PAUSE_BOUNCE_RATE", 0.05, "bounce rate above which a tenant is paused")
 	b.float(&c.ReputationPauseComplaintRate, "reputation-pause-complaint-rate", "OUTBOX_REPUTATION_PAUSE_COMPLAINT_RATE", 0.003, "complaint rate above which a tenant is paused")
 	b.int(&c.ReputationMinVolume, "reputation-min-volume", "OUTBOX_REPUTATION_MIN_VOLUME", 200, "relayed messages in the window before a tenant can be paused for its rates")
+	b.int(&c.WebhookMaxEndpoints, "webhook-max-endpoints", "OUTBOX_WEBHOOK_MAX_ENDPOINTS", 10, "webhook endpoints a tenant may have")
+	b.duration(&c.WebhookTimeout, "webhook-timeout", "OUTBOX_WEBHOOK_TIMEOUT", 5*time.Second, "how long one webhook delivery attempt may take")
+	b.duration(&c.WebhookDisableAfter, "webhook-disable-after", "OUTBOX_WEBHOOK_DISABLE_AFTER", 24*time.Hour, "how long an endpoint's deliveries may all fail before it is disabled")
 	b.str(&c.DefaultModes, "default-modes", "OUTBOX_DEFAULT_MODES", "PLATFORM,BRANDED,SMTP,HTTP", "sender modes of tenants without a plan of their own")
 	b.int(&c.DefaultMaxSenders, "default-max-senders", "OUTBOX_DEFAULT_MAX_SENDERS", 10, "senders a tenant without a plan of its own may have")
 	b.int(&c.DefaultDailyQuota, "default-daily-quota", "OUTBOX_DEFAULT_DAILY_QUOTA", -1, "notifications per UTC day of a tenant without a plan of its own (-1: no quota)")
@@ -623,6 +638,15 @@ func (c *Config) Validate() error {
 	}
 	if c.ReputationMinVolume < 1 {
 		bad("OUTBOX_REPUTATION_MIN_VOLUME", "must be at least 1")
+	}
+	if c.WebhookMaxEndpoints < 1 || c.WebhookMaxEndpoints > 1000 {
+		bad("OUTBOX_WEBHOOK_MAX_ENDPOINTS", "must be between 1 and 1000")
+	}
+	if c.WebhookTimeout < 100*time.Millisecond || c.WebhookTimeout > time.Minute {
+		bad("OUTBOX_WEBHOOK_TIMEOUT", "must be between 100ms and 1m")
+	}
+	if c.WebhookDisableAfter < time.Minute {
+		bad("OUTBOX_WEBHOOK_DISABLE_AFTER", "must be at least 1m")
 	}
 	if c.PlatformDKIMSelector == "" {
 		bad("OUTBOX_PLATFORM_DKIM_SELECTOR", "must not be empty")
