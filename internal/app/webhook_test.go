@@ -212,7 +212,8 @@ func TestWebhooksEndToEnd(t *testing.T) {
 	hook.trust(created.CreateWebhookEndpoint.Secret)
 	endpoint := created.CreateWebhookEndpoint.Endpoint.ID
 
-	sent := b.sendNotification(t, admin, map[string]any{"to": []string{"hanako@example.com"}, "subject": "Your order", "text": "Thanks"})
+	sent := b.sendNotification(t, admin, map[string]any{"to": []string{"hanako@example.com"}, "subject": "Your order", "text": "Thanks",
+		"metadata": map[string]any{"orderId": "1042"}, "tags": []string{"order"}})
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		require.Equal(c, []string{"message.queued", "message.sending", "message.sent"}, hook.accepted(c, sent.ID, 0))
 	}, 30*time.Second, tick)
@@ -250,6 +251,8 @@ func TestWebhooksEndToEnd(t *testing.T) {
 		if data, _ := e.Node.Payload["data"].(map[string]any); e.Node.Type == "message.sent" && data["id"] == sent.ID {
 			replayOf, webhookID = e.Node.ID, e.Node.WebhookID
 			require.Equal(t, "DELIVERED", e.Node.Status)
+			require.Equal(t, map[string]any{"orderId": "1042"}, data["metadata"], "the caller's metadata is in every payload")
+			require.Equal(t, []any{"order"}, data["tags"])
 			require.Equal(t, 204, e.Node.Attempts[0].StatusCode)
 		}
 	}

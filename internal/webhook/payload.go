@@ -41,6 +41,9 @@ type MessageData struct {
 	Subject        string                `json:"subject"`
 	Template       *string               `json:"template"`
 	IdempotencyKey *string               `json:"idempotencyKey"`
+	Metadata       map[string]any        `json:"metadata"`
+	Tags           []string              `json:"tags"`
+	SendAt         *time.Time            `json:"sendAt"`
 	AttemptCount   int                   `json:"attemptCount"`
 	LastAttempt    *AttemptData          `json:"lastAttempt"`
 	LastError      *outbox.DeliveryError `json:"lastError"`
@@ -65,9 +68,17 @@ func messageData(m outbox.Message, attempts []outbox.Attempt, status string, at 
 		ID: m.ID.String(), Kind: string(m.Kind), Sender: m.Sender, Status: status, StatusAt: at.UTC(), Detail: detail,
 		From: m.From, To: m.To, Cc: m.Cc, Subject: m.Subject, Template: optional(m.Template),
 		IdempotencyKey: optional(m.IdempotencyKey), AttemptCount: m.AttemptCount, CreatedAt: m.CreatedAt.UTC(),
+		Metadata: m.Metadata, Tags: m.Tags,
 	}
 	if d.To == nil {
 		d.To = []string{}
+	}
+	if d.Tags == nil {
+		d.Tags = []string{}
+	}
+	if m.SendAt != nil {
+		at := m.SendAt.UTC()
+		d.SendAt = &at
 	}
 	for i := len(attempts) - 1; i >= 0; i-- {
 		if a := attempts[i]; !a.At.After(at) {
