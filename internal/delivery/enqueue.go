@@ -234,7 +234,7 @@ func requestHash(d draft, in SendInput, atts []attachment) ([]byte, error) {
 }
 
 // insert writes the drafts numbered fresh: River jobs for those not
-// suppressed, then the messages with their job ids and first events
+// suppressed, keyed for fair delivery (fair.go), then the messages with their job ids and first events
 // (Tx.NotificationInsertMany). It returns the messages by id.
 func (s *Service) insert(ctx context.Context, tx *db.Tx, sc *sendContext, drafts []draft, fresh []int) (map[uuid.UUID]outbox.Message, error) {
 	if len(fresh) == 0 {
@@ -243,15 +243,20 @@ func (s *Service) insert(ctx context.Context, tx *db.Tx, sc *sendContext, drafts
 	tenant := sc.tenant
 	jobIDs := make(map[uuid.UUID]int64, len(fresh))
 	var params []river.InsertManyParams
+	var categories []outbox.TemplateCategory
 	for _, i := range fresh {
 		if drafts[i].suppressed == nil {
 			params = append(params, river.InsertManyParams{
 				Args:       JobArgs{TenantID: tenant.ID, MessageID: drafts[i].id},
 				InsertOpts: s.insertOpts(),
 			})
+			categories = append(categories, drafts[i].category)
 		}
 	}
 	if len(params) > 0 {
+		if err := keyJobs(ctx, tx, tenant, params, categories); err != nil {
+			return nil, err
+		}
 		jobs, err := s.deps.Jobs.InsertManyTx(ctx, tx, params)
 		if err != nil {
 			return nil, fmt.Errorf("enqueueing deliveries: %w", err)

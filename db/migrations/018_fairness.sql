@@ -1,0 +1,28 @@
+-- 018_fairness: the virtual clocks of fair delivery (internal/delivery,
+-- fair.go). River fetches available jobs by priority, then scheduled_at;
+-- a delivery job's scheduled_at is a key on its tenant's virtual clock,
+-- shifted a day into the past so that the job is due at once and sorts by
+-- its key. One row per tenant and job priority (TRANSACTIONAL,
+-- SUBSCRIPTION), moved by every enqueue and re-key of its jobs.
+CREATE TABLE delivery_clocks (
+    tenant_id uuid     NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    priority  smallint NOT NULL CHECK (priority BETWEEN 1 AND 4),
+    -- clock is the key of the tenant's latest job of this priority.
+    clock     timestamptz NOT NULL,
+    -- moved is how many keys the latest move took (the statement that
+    -- moves the clock reads it back from the proposed row).
+    moved     integer NOT NULL DEFAULT 0,
+    PRIMARY KEY (tenant_id, priority)
+) WITH (fillfactor = 70); -- updated on every enqueue: leave room for HOT updates
+
+-- delivery_frontier is the virtual time being served at a priority: the
+-- smallest key among its available jobs (one probe of River's fetch
+-- index), or, with none, now() - 24 hours. A scheduled_at after now() -
+-- 12 hours is a real instant not keyed yet, and is left out.
+CREATE FUNCTION delivery_frontier(p smallint) RETURNS timestamptz
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(min(j.scheduled_at), now() - interval '24 hours')
+    FROM river_job j
+    WHERE j.state = 'available' AND j.queue = 'default' AND j.priority = p
+      AND j.scheduled_at < now() - interval '12 hours'
+$$;
