@@ -516,6 +516,12 @@ func deliveryOptions(cfg *config.Config, o delivery.Options) delivery.Options {
 	if o.CircuitMax == 0 {
 		o.CircuitMax = cfg.DeliveryCircuitMax
 	}
+	if o.RelayLimits == (ratelimit.Limits{}) {
+		o.RelayLimits = ratelimit.Limits{PerSecond: cfg.RelayPerSecond, PerDay: cfg.RelayPerDay}
+	}
+	if o.RelayTenantShare == 0 {
+		o.RelayTenantShare = cfg.RelayTenantShare
+	}
 	o.AddrPolicy = addrPolicy(cfg)
 	return o
 }

@@ -74,10 +74,10 @@ func TestReserveManyAcrossPools(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	var (
-		mu    sync.Mutex
+		mu       sync.Mutex
 		admitted int
-		wg    sync.WaitGroup
-		errs  = make(chan error, 8)
+		wg       sync.WaitGroup
+		errs     = make(chan error, 8)
 	)
 	deadline := time.Now().Add(2500 * time.Millisecond)
 	for p := range 2 {
