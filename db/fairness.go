@@ -12,15 +12,15 @@ import (
 
 // DeliveryClockStep is how far one job moves its tenant's virtual clock
 // (db/queries/fairness.sql has the same step).
-const DeliveryClockStep = time.Millisecond
+const DeliveryClockStep = 100 * time.Microsecond
 
 // DeliveryClockAdvance moves the tenant's virtual clocks (fair delivery,
 // internal/delivery/fair.go) for counts[p] new jobs of each priority p and
 // returns, per priority, the key of the batch's first job of it; the
-// following ones are DeliveryClockStep apart. The clock rows stay locked
-// until tx ends, so concurrent batches of one tenant take their keys in
-// turn. It fails with the database's error.
-func (tx *Tx) DeliveryClockAdvance(ctx context.Context, tenantID uuid.UUID, counts map[int]int) (map[int]time.Time, error) {
+// following ones are DeliveryClockStep apart. It is a statement of its
+// own, so that the tenant's clock rows are locked only while it runs. It
+// fails with the database's error.
+func (s *Store) DeliveryClockAdvance(ctx context.Context, tenantID uuid.UUID, counts map[int]int) (map[int]time.Time, error) {
 	p := dbsqlc.DeliveryClockAdvanceParams{TenantID: tenantID}
 	for prio, n := range counts {
 		if n > 0 {
@@ -31,7 +31,7 @@ func (tx *Tx) DeliveryClockAdvance(ctx context.Context, tenantID uuid.UUID, coun
 	if len(p.Priorities) == 0 {
 		return nil, nil
 	}
-	rows, err := tx.q.DeliveryClockAdvance(ctx, p)
+	rows, err := s.q.DeliveryClockAdvance(ctx, p)
 	if err != nil {
 		return nil, fmt.Errorf("moving the delivery clock: %w", err)
 	}

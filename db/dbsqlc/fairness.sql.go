@@ -15,10 +15,10 @@ import (
 const deliveryClockAdvance = `-- name: DeliveryClockAdvance :many
 
 INSERT INTO delivery_clocks AS c (tenant_id, priority, clock, moved)
-SELECT $1::uuid, b.priority, least(delivery_frontier(b.priority) + b.n * interval '1 millisecond', now() - interval '13 hours'), b.n
+SELECT $1::uuid, b.priority, least(delivery_frontier(b.priority) + b.n * interval '100 microseconds', now() - interval '13 hours'), b.n
 FROM (SELECT unnest($2::smallint[]) AS priority, unnest($3::int[]) AS n) AS b
 ON CONFLICT (tenant_id, priority) DO UPDATE
-SET clock = least(greatest(c.clock + EXCLUDED.moved * interval '1 millisecond', EXCLUDED.clock), now() - interval '13 hours'),
+SET clock = least(greatest(c.clock + EXCLUDED.moved * interval '100 microseconds', EXCLUDED.clock), now() - interval '13 hours'),
     moved = EXCLUDED.moved
 RETURNING c.priority, c.clock
 `
@@ -41,13 +41,14 @@ type DeliveryClockAdvanceRow struct {
 // takes jobs in key order. A scheduled_at after now() - 12 hours is a real
 // instant (a retry, a snooze, a wake) that has not been keyed yet; keys
 // never come that close to now (they are held before now() - 13 hours).
-// The frontier of a priority is the smallest key among its available
-// jobs: the virtual time being served. A tenant's next key is the later of
+// The frontier of a priority is the virtual time being served
+// (delivery_frontier, 018_fairness.sql). A tenant's next key is the later of
 // its clock and the frontier, plus one step per job.
 // Moves the tenant's clocks for a batch of counts[i] new jobs of
 // priorities[i] and returns each clock after the move: the batch's keys
 // of that priority are clock - (n-1)*step … clock, in the order of the
-// jobs. The clock rows are locked until the transaction ends.
+// jobs. Run on its own (not in the enqueue's transaction), it holds the
+// tenant's clock rows only for itself.
 func (q *Queries) DeliveryClockAdvance(ctx context.Context, arg DeliveryClockAdvanceParams) ([]DeliveryClockAdvanceRow, error) {
 	rows, err := q.db.Query(ctx, deliveryClockAdvance, arg.TenantID, arg.Priorities, arg.Counts)
 	if err != nil {
@@ -89,18 +90,18 @@ WITH due AS MATERIALIZED (
     FROM (SELECT DISTINCT counts.priority FROM counts) p
 ), clocks AS (
     INSERT INTO delivery_clocks AS c (tenant_id, priority, clock)
-    SELECT counts.tenant_id, counts.priority, least(frontier.f + counts.n * interval '1 millisecond', now() - interval '13 hours')
+    SELECT counts.tenant_id, counts.priority, least(frontier.f + counts.n * interval '100 microseconds', now() - interval '13 hours')
     FROM counts JOIN frontier ON frontier.priority = counts.priority
     WHERE EXISTS (SELECT 1 FROM tenants t WHERE t.id = counts.tenant_id)
     ON CONFLICT (tenant_id, priority) DO UPDATE
     SET clock = least(greatest(
-            c.clock + (SELECT n.n FROM counts n WHERE n.tenant_id = EXCLUDED.tenant_id AND n.priority = EXCLUDED.priority) * interval '1 millisecond',
+            c.clock + (SELECT n.n FROM counts n WHERE n.tenant_id = EXCLUDED.tenant_id AND n.priority = EXCLUDED.priority) * interval '100 microseconds',
             EXCLUDED.clock), now() - interval '13 hours')
     RETURNING c.tenant_id, c.priority, c.clock
 )
 UPDATE river_job j
 SET state = 'available',
-    scheduled_at = coalesce(clocks.clock - (counts.n - numbered.k) * interval '1 millisecond', frontier.f)
+    scheduled_at = coalesce(clocks.clock - (counts.n - numbered.k) * interval '100 microseconds', frontier.f)
 FROM numbered
 JOIN counts ON counts.tenant_id = numbered.tenant_id AND counts.priority = numbered.priority
 JOIN frontier ON frontier.priority = numbered.priority

@@ -16,13 +16,25 @@ CREATE TABLE delivery_clocks (
 ) WITH (fillfactor = 70); -- updated on every enqueue: leave room for HOT updates
 
 -- delivery_frontier is the virtual time being served at a priority: the
--- smallest key among its available jobs (one probe of River's fetch
--- index), or, with none, now() - 24 hours. A scheduled_at after now() -
--- 12 hours is a real instant not keyed yet, and is left out.
+-- smallest key among its available jobs; with none, the largest among its
+-- running and completed ones (the queue is drained: next comes what
+-- follows them); with none of those either, now() - 24 hours. It never
+-- falls back to the wall clock while jobs are about, as keys run slower
+-- than it: a tenant keyed from the wall clock would sort behind every
+-- backlog. Each part is one probe of River's fetch index. A scheduled_at
+-- after now() - 12 hours is a real instant not keyed yet, and is left out.
 CREATE FUNCTION delivery_frontier(p smallint) RETURNS timestamptz
 LANGUAGE sql STABLE AS $$
-    SELECT coalesce(min(j.scheduled_at), now() - interval '24 hours')
-    FROM river_job j
-    WHERE j.state = 'available' AND j.queue = 'default' AND j.priority = p
-      AND j.scheduled_at < now() - interval '12 hours'
+    SELECT coalesce(
+        (SELECT min(j.scheduled_at) FROM river_job j
+         WHERE j.state = 'available' AND j.queue = 'default' AND j.priority = p
+           AND j.scheduled_at < now() - interval '12 hours'),
+        greatest(
+            (SELECT max(j.scheduled_at) FROM river_job j
+             WHERE j.state = 'running' AND j.queue = 'default' AND j.priority = p
+               AND j.scheduled_at < now() - interval '12 hours'),
+            (SELECT max(j.scheduled_at) FROM river_job j
+             WHERE j.state = 'completed' AND j.queue = 'default' AND j.priority = p
+               AND j.scheduled_at < now() - interval '12 hours')),
+        now() - interval '24 hours')
 $$;

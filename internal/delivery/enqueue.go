@@ -34,8 +34,12 @@ func (s *Service) enqueue(ctx context.Context, sc *sendContext, drafts []draft) 
 	if err := s.markSuppressed(ctx, sc.tenant, drafts); err != nil {
 		return nil, err
 	}
+	keys, err := s.keyDrafts(ctx, sc.tenant, drafts)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]outbox.Message, len(drafts))
-	err := s.deps.Store.InTx(ctx, func(tx *db.Tx) error {
+	err = s.deps.Store.InTx(ctx, func(tx *db.Tx) error {
 		for _, key := range slices.Sorted(maps.Keys(sc.senders)) {
 			if err := tx.SenderLockShared(ctx, sc.tenant.ID, key); err != nil {
 				if outbox.ErrorCode(err) == outbox.ENOTFOUND {
@@ -63,7 +67,7 @@ func (s *Service) enqueue(ctx context.Context, sc *sendContext, drafts []draft) 
 		if err := s.countQuota(ctx, tx, sc.tenant, queued); err != nil {
 			return err
 		}
-		msgs, err := s.insert(ctx, tx, sc, drafts, fresh)
+		msgs, err := s.insert(ctx, tx, sc, drafts, keys, fresh)
 		if err != nil {
 			return err
 		}
@@ -234,29 +238,26 @@ func requestHash(d draft, in SendInput, atts []attachment) ([]byte, error) {
 }
 
 // insert writes the drafts numbered fresh: River jobs for those not
-// suppressed, keyed for fair delivery (fair.go), then the messages with their job ids and first events
+// suppressed, with their priorities and keys (fair.go), then the messages with their job ids and first events
 // (Tx.NotificationInsertMany). It returns the messages by id.
-func (s *Service) insert(ctx context.Context, tx *db.Tx, sc *sendContext, drafts []draft, fresh []int) (map[uuid.UUID]outbox.Message, error) {
+func (s *Service) insert(ctx context.Context, tx *db.Tx, sc *sendContext, drafts []draft, keys []time.Time, fresh []int) (map[uuid.UUID]outbox.Message, error) {
 	if len(fresh) == 0 {
 		return nil, nil
 	}
 	tenant := sc.tenant
 	jobIDs := make(map[uuid.UUID]int64, len(fresh))
 	var params []river.InsertManyParams
-	var categories []outbox.TemplateCategory
 	for _, i := range fresh {
 		if drafts[i].suppressed == nil {
+			opts := s.insertOpts()
+			opts.Priority, opts.ScheduledAt = priorityOf(drafts[i].category), keys[i]
 			params = append(params, river.InsertManyParams{
 				Args:       JobArgs{TenantID: tenant.ID, MessageID: drafts[i].id},
-				InsertOpts: s.insertOpts(),
+				InsertOpts: opts,
 			})
-			categories = append(categories, drafts[i].category)
 		}
 	}
 	if len(params) > 0 {
-		if err := keyJobs(ctx, tx, tenant, params, categories); err != nil {
-			return nil, err
-		}
 		jobs, err := s.deps.Jobs.InsertManyTx(ctx, tx, params)
 		if err != nil {
 			return nil, fmt.Errorf("enqueueing deliveries: %w", err)

@@ -49,26 +49,35 @@ func priorityOf(c outbox.TemplateCategory) int {
 	return PriorityTransactional
 }
 
-// keyJobs gives the delivery jobs of params (one tenant's batch) their
-// priorities and keys, moving the tenant's clocks in tx: one statement for
-// the batch.
-func keyJobs(ctx context.Context, tx *db.Tx, tenant outbox.Tenant, params []river.InsertManyParams, categories []outbox.TemplateCategory) error {
+// keyDrafts returns the keys of the drafts' jobs (zero for a suppressed
+// draft, which gets none), moving the tenant's clocks: one statement for
+// the batch, before the enqueue's transaction, so that concurrent batches
+// of one tenant do not wait for each other's commits. A batch that then
+// fails (or whose drafts turn out to repeat an idempotency key) has moved
+// its tenant's clock for nothing: its later mail sorts a little later,
+// DeliveryClockStep per job, which is all it costs.
+func (s *Service) keyDrafts(ctx context.Context, tenant outbox.Tenant, drafts []draft) ([]time.Time, error) {
 	counts := make(map[int]int, 2)
-	for i := range params {
-		counts[priorityOf(categories[i])]++
+	for _, d := range drafts {
+		if d.suppressed == nil {
+			counts[priorityOf(d.category)]++
+		}
 	}
-	firsts, err := tx.DeliveryClockAdvance(ctx, tenant.ID, counts)
+	firsts, err := s.deps.Store.DeliveryClockAdvance(ctx, tenant.ID, counts)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	keys := make([]time.Time, len(drafts))
 	next := make(map[int]int, len(firsts))
-	for i := range params {
-		p := priorityOf(categories[i])
-		params[i].InsertOpts.Priority = p
-		params[i].InsertOpts.ScheduledAt = firsts[p].Add(time.Duration(next[p]) * db.DeliveryClockStep)
+	for i, d := range drafts {
+		if d.suppressed != nil {
+			continue
+		}
+		p := priorityOf(d.category)
+		keys[i] = firsts[p].Add(time.Duration(next[p]) * db.DeliveryClockStep)
 		next[p]++
 	}
-	return nil
+	return keys, nil
 }
 
 // RekeyDue keys the delivery jobs whose real time has come (a retry's or a
