@@ -99,7 +99,7 @@ type bench struct {
 	db     *pgxpool.Pool // the harness's own connections
 	sink   *sink
 	// sinks are further SMTP servers (tenant B's), closed at the end.
-	sinks []*sink
+	sinks  []*sink
 	client *e2etest.Client
 	tenant uuid.UUID
 	// graphqlURL is the app's endpoint, for more clients.

@@ -20,7 +20,9 @@ WHERE state = 'scheduled' AND kind = 'delivery' AND args @> jsonb_build_object('
 // Makes the waiting delivery jobs of a tenant available now, as River's
 // scheduler does with a job whose time has come: what reinstating a paused
 // tenant does, so that its messages go out at once instead of at their
-// next look (or at the scheduler's next round).
+// next look (or at the scheduler's next round). Their real scheduled_at
+// is then keyed on the tenant's clock by DeliveryJobsRekey (fairness.sql)
+// within a second, so they take turns with other tenants' backlogs.
 func (q *Queries) DeliveryJobsWake(ctx context.Context, tenantID uuid.UUID) (int64, error) {
 	result, err := q.db.Exec(ctx, deliveryJobsWake, tenantID)
 	if err != nil {
