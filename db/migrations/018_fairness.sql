@@ -15,14 +15,19 @@ CREATE TABLE delivery_clocks (
     PRIMARY KEY (tenant_id, priority)
 ) WITH (fillfactor = 70); -- updated on every enqueue: leave room for HOT updates
 
+-- The latest clock of a priority: where virtual time stands when no job
+-- is about.
+CREATE INDEX delivery_clocks_priority_idx ON delivery_clocks (priority, clock);
+
 -- delivery_frontier is the virtual time being served at a priority: the
 -- smallest key among its available jobs; with none, the largest among its
 -- running and completed ones (the queue is drained: next comes what
--- follows them); with none of those either, now() - 24 hours. It never
--- falls back to the wall clock while jobs are about, as keys run slower
--- than it: a tenant keyed from the wall clock would sort behind every
--- backlog. Each part is one probe of River's fetch index. A scheduled_at
--- after now() - 12 hours is a real instant not keyed yet, and is left out.
+-- follows them); with none of those, the latest tenant clock; with no
+-- clock either, now() - 24 hours. It does not fall back to the wall clock
+-- while keys are about, as keys run slower than it: a tenant keyed from
+-- the wall clock would sort behind every backlog. Each part is one index
+-- probe. A scheduled_at after now() - 12 hours is a real instant not keyed
+-- yet, and is left out.
 CREATE FUNCTION delivery_frontier(p smallint) RETURNS timestamptz
 LANGUAGE sql STABLE AS $$
     SELECT coalesce(
@@ -36,5 +41,6 @@ LANGUAGE sql STABLE AS $$
             (SELECT max(j.scheduled_at) FROM river_job j
              WHERE j.state = 'completed' AND j.queue = 'default' AND j.priority = p
                AND j.scheduled_at < now() - interval '12 hours')),
+        (SELECT max(c.clock) FROM delivery_clocks c WHERE c.priority = p),
         now() - interval '24 hours')
 $$;

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/riverqueue/river"
@@ -12,6 +13,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/outbox/outbox/db"
 	"github.com/outbox/outbox/internal/delivery"
 	"github.com/outbox/outbox/internal/outbox"
 	"github.com/outbox/outbox/internal/templates"
@@ -122,4 +124,44 @@ func TestFairRetryNotStarved(t *testing.T) {
 
 	got := b.fetch(t, 3)
 	require.Contains(t, got, bMsg.ID, "B's retry is among the next three jobs")
+}
+
+// TestFairFrontierWithoutJobs: with no job about, a tenant's keys follow
+// the latest clock, not the wall clock, which runs ahead of the keys: B's
+// message, keyed while A's batch was being written (its clock moved, its
+// jobs not yet there), goes before A's later batches instead of behind
+// them all.
+func TestFairFrontierWithoutJobs(t *testing.T) {
+	t.Parallel()
+	b := setup(t, delivery.Options{})
+	actx := b.tenant(t, "acme")
+	acme, _ := outbox.TenantFromContext(actx)
+	ctx := context.Background()
+	var start time.Time
+	require.NoError(t, b.store.Pool().QueryRow(ctx, "SELECT clock_timestamp()").Scan(&start))
+	firsts, err := b.store.DeliveryClockAdvance(ctx, acme.ID, map[int]int{delivery.PriorityTransactional: 10})
+	require.NoError(t, err)
+	// Let the wall clock run past the keys that batch took (1 ms).
+	require.Eventually(t, func() bool {
+		var ms float64
+		require.NoError(t, b.store.Pool().QueryRow(ctx, "SELECT extract(epoch FROM clock_timestamp() - $1) * 1000", start).Scan(&ms))
+		return ms > 20
+	}, 5*time.Second, 5*time.Millisecond)
+
+	bMsg, err := b.svc.Send(b.tenant(t, "bravo"), raw("someone@example.org"))
+	require.NoError(t, err)
+	// A's batch commits now, with the keys it took before B's.
+	var params []river.InsertManyParams
+	for i := range 10 {
+		params = append(params, river.InsertManyParams{
+			Args: delivery.JobArgs{TenantID: acme.ID, MessageID: uuid.New()},
+			InsertOpts: &river.InsertOpts{
+				Priority: delivery.PriorityTransactional, ScheduledAt: firsts[delivery.PriorityTransactional].Add(time.Duration(i) * db.DeliveryClockStep),
+			},
+		})
+	}
+	_, err = b.river.InsertMany(ctx, params)
+	require.NoError(t, err)
+	sendBatches(t, b, actx, 2, 20)
+	require.Contains(t, b.fetch(t, 11), bMsg.ID, "B's message follows A's batch, not A's later ones")
 }
