@@ -9,5 +9,9 @@ CREATE TABLE river_job (
     state river_job_state NOT NULL,
     kind text NOT NULL,
     attempt smallint NOT NULL DEFAULT 0,
-    max_attempts smallint NOT NULL
+    max_attempts smallint NOT NULL,
+    args jsonb NOT NULL DEFAULT '{}',
+    queue text NOT NULL DEFAULT 'default',
+    priority smallint NOT NULL DEFAULT 1,
+    scheduled_at timestamptz NOT NULL DEFAULT now()
 );

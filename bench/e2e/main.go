@@ -46,6 +46,9 @@ type options struct {
 	steadyDuration time.Duration
 	steadyBatch    int
 	batchCalls     int
+	noisyMessages  int
+	noisyRate      float64
+	noisyShared    bool
 	phases         string
 	showStatements int
 	logLevel       string
@@ -69,7 +72,10 @@ func main() {
 	flag.DurationVar(&o.steadyDuration, "steady-duration", 20*time.Second, "length of the latency phase")
 	flag.IntVar(&o.steadyBatch, "steady-batch", 100, "notifications per call in the latency phase")
 	flag.IntVar(&o.batchCalls, "batch-calls", 10, "sendNotifications calls of the batch phase (one at a time, each delivered before the next)")
-	flag.StringVar(&o.phases, "phases", "smtp,river,e2e,steady,batch", "phases to run")
+	flag.IntVar(&o.noisyMessages, "noisy-messages", 50000, "tenant A's backlog in the noisy-neighbour phase")
+	flag.Float64Var(&o.noisyRate, "noisy-rate", 5, "tenant B's messages per second in the noisy-neighbour phase")
+	flag.BoolVar(&o.noisyShared, "noisy-shared", false, "tenant B sends through tenant A's SMTP account (one connection pool) instead of a server of its own")
+	flag.StringVar(&o.phases, "phases", "smtp,river,e2e,steady,batch", "phases to run (noisy: the noisy-neighbour phase, not run by default)")
 	flag.IntVar(&o.showStatements, "statements", 25, "statements to list from pg_stat_statements (0: none)")
 	flag.StringVar(&o.logLevel, "log-level", "info", "the app's log level (OUTBOX_LOG_LEVEL; it logs nothing per message above debug)")
 	flag.StringVar(&o.setupSQL, "setup-sql", "", "SQL to run once the app has migrated the database, for experiments (say, dropping an index)")
@@ -92,12 +98,16 @@ type bench struct {
 	app    *app.App
 	db     *pgxpool.Pool // the harness's own connections
 	sink   *sink
+	// sinks are further SMTP servers (tenant B's), closed at the end.
+	sinks  []*sink
 	client *e2etest.Client
 	tenant uuid.UUID
-	rss    *rssSampler
-	stmts  *statements
-	res    results
-	pgPID  int // the throwaway server's postmaster; 0 with a URL
+	// graphqlURL is the app's endpoint, for more clients.
+	graphqlURL string
+	rss        *rssSampler
+	stmts      *statements
+	res        results
+	pgPID      int // the throwaway server's postmaster; 0 with a URL
 	// dataDir is the app's OUTBOX_DATA_DIR (development secrets), removed
 	// at the end.
 	dataDir string
@@ -131,6 +141,11 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	defer b.sink.close()
+	defer func() {
+		for _, s := range b.sinks {
+			s.close()
+		}
+	}()
 	if err := b.start(ctx, url); err != nil {
 		return err
 	}
@@ -171,8 +186,10 @@ func (b *bench) phase(ctx context.Context, name, url string) error {
 		err = b.steady(ctx)
 	case "batch":
 		err = b.batchCalls(ctx)
+	case "noisy":
+		err = b.noisy(ctx)
 	default:
-		err = errors.New("unknown phase (smtp, river, e2e, steady, batch)")
+		err = errors.New("unknown phase (smtp, river, e2e, steady, batch, noisy)")
 	}
 	return err
 }
@@ -247,7 +264,8 @@ func (b *bench) start(ctx context.Context, url string) error {
 	if err != nil {
 		return err
 	}
-	b.client = e2etest.NewClient("http://"+ln.Addr().String()+"/graphql", token)
+	b.graphqlURL = "http://" + ln.Addr().String() + "/graphql"
+	b.client = e2etest.NewClient(b.graphqlURL, token)
 	if err := b.client.UseSMTP(ctx, b.sink.addr().Port); err != nil {
 		return err
 	}

@@ -28,6 +28,7 @@ type results struct {
 	loadedCalls     []time.Duration  // sendNotifications calls of the throughput phase
 	idleCalls       []time.Duration  // those of the batch phase
 	steady          steadyResult
+	noisy           noisyResult
 	statements      []stmt
 	rss             map[string]int64 // peak per phase
 	hwm             int64
@@ -88,6 +89,11 @@ func (r *results) print(w io.Writer, o options) {
 	if len(r.idleCalls) > 0 {
 		p("| %d-message call, one at a time: p50 / p99 / max (n=%d) | **%s / %s** / %s |", o.batch, len(r.idleCalls),
 			ms(percentile(r.idleCalls, 0.5)), ms(percentile(r.idleCalls, 0.99)), ms(percentile(r.idleCalls, 1)))
+	}
+	if n := r.noisy; n.messages > 0 {
+		p("| noisy neighbour: tenant A's %d alone → SENT | %.0f msg/s (%.1f s) |", n.messages, n.solo, n.soloElapsed.Seconds())
+		p("| noisy neighbour: tenant A's %d with B sending %.0f/s → SENT; share of A alone | %.0f msg/s (%.1f s); **%.0f%%** |", n.messages, n.bRate, n.loaded, n.loadedElapsed.Seconds(), 100*n.loaded/n.solo)
+		p("| noisy neighbour: tenant B's enqueue → SENT p50 / p99 / max (n=%d) | **%s / %s** / %s |", n.bSent, ms(n.bP50), ms(n.bP99), ms(n.bMax))
 	}
 	var peaks []string
 	for _, ph := range strings.Split(o.phases, ",") {

@@ -74,6 +74,13 @@ type AuditLog struct {
 	CreatedAt time.Time
 }
 
+type DeliveryClock struct {
+	TenantID uuid.UUID
+	Priority int16
+	Clock    time.Time
+	Moved    int32
+}
+
 type DevMailbox struct {
 	ID         int64
 	ReceivedAt time.Time
@@ -227,6 +234,10 @@ type RiverJob struct {
 	Kind        string
 	Attempt     int16
 	MaxAttempts int16
+	Args        []byte
+	Queue       string
+	Priority    int16
+	ScheduledAt time.Time
 }
 
 type SenderDraft struct {

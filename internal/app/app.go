@@ -193,7 +193,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	deliveryOpts := deliveryOptions(cfg, opts.Delivery)
 	riverCfg := &river.Config{
 		Logger: riverLogger(cfg, logger), Workers: workers,
-		PeriodicJobs:  []*river.PeriodicJob{worker.RetentionPeriodicJob(), worker.DeliveryRescuePeriodicJob(), worker.DomainCheckPeriodicJob(cfg.DomainCheckInterval), worker.WebhookDispatchPeriodicJob()},
+		PeriodicJobs:  []*river.PeriodicJob{worker.RetentionPeriodicJob(), worker.DeliveryRescuePeriodicJob(), worker.DeliveryRekeyPeriodicJob(), worker.DomainCheckPeriodicJob(cfg.DomainCheckInterval), worker.WebhookDispatchPeriodicJob()},
 		FetchCooldown: cfg.FetchCooldown, FetchPollInterval: cfg.FetchPollInterval,
 		// A delivery whose worker died is taken up again this long after
 		// its attempt started, not after River's default hour.
@@ -628,6 +628,12 @@ func deliveryOptions(cfg *config.Config, o delivery.Options) delivery.Options {
 	}
 	if o.CircuitMax == 0 {
 		o.CircuitMax = cfg.DeliveryCircuitMax
+	}
+	if o.RelayLimits == (ratelimit.Limits{}) {
+		o.RelayLimits = ratelimit.Limits{PerSecond: cfg.RelayPerSecond, PerDay: cfg.RelayPerDay}
+	}
+	if o.RelayTenantShare == 0 {
+		o.RelayTenantShare = cfg.RelayTenantShare
 	}
 	o.AddrPolicy = addrPolicy(cfg)
 	return o

@@ -237,6 +237,16 @@ type Config struct {
 	// RelayConns is OUTBOX_RELAY_CONNS / --relay-conns (default 8):
 	// connections this process keeps open to the platform relay at a time.
 	RelayConns int
+	// RelayPerSecond and RelayPerDay are OUTBOX_RELAY_PER_SECOND /
+	// --relay-per-second and OUTBOX_RELAY_PER_DAY / --relay-per-day
+	// (default 0, unlimited): the platform relay's sending limits, for
+	// every tenant in PLATFORM and BRANDED mode together, across processes.
+	RelayPerSecond, RelayPerDay int
+	// RelayTenantShare is OUTBOX_RELAY_TENANT_SHARE / --relay-tenant-share
+	// (default 0.5): the part of each relay limit one tenant may use
+	// (rounded up, at least 1), so that no tenant uses up the relay's
+	// budget for all; 1 lets one tenant use all of it.
+	RelayTenantShare float64
 	// DeliveryOutcomeRetry is OUTBOX_DELIVERY_OUTCOME_RETRY /
 	// --delivery-outcome-retry (default 2m): how long a worker keeps trying
 	// to record the outcome of an attempt it made while the database does
@@ -488,6 +498,9 @@ func Bind(fs *flag.FlagSet, c *Config, getenv func(string) string) (envErrors fu
 	b.int(&c.MaxAttachmentBytes, "max-attachment-bytes", "OUTBOX_MAX_ATTACHMENT_BYTES", 10<<20, "largest attachments of one notification, decoded")
 	b.int(&c.SMTPConnsPerAccount, "smtp-conns-per-account", "OUTBOX_SMTP_CONNS_PER_ACCOUNT", 4, "open connections per tenant SMTP account")
 	b.int(&c.RelayConns, "relay-conns", "OUTBOX_RELAY_CONNS", 8, "open connections to the platform relay per process")
+	b.int(&c.RelayPerSecond, "relay-per-second", "OUTBOX_RELAY_PER_SECOND", 0, "messages per second through the platform relay, all tenants together (0: unlimited)")
+	b.int(&c.RelayPerDay, "relay-per-day", "OUTBOX_RELAY_PER_DAY", 0, "messages per day through the platform relay, all tenants together (0: unlimited)")
+	b.float(&c.RelayTenantShare, "relay-tenant-share", "OUTBOX_RELAY_TENANT_SHARE", 0.5, "part of each platform relay limit one tenant may use (0 < share <= 1)")
 	b.duration(&c.DeliveryOutcomeRetry, "delivery-outcome-retry", "OUTBOX_DELIVERY_OUTCOME_RETRY", 2*time.Minute, "how long a worker retries recording an attempt's outcome")
 	b.duration(&c.DeliveryRescueAfter, "delivery-rescue-after", "OUTBOX_DELIVERY_RESCUE_AFTER", 0, "run time after which a delivery job counts as stuck (0: derived, 5m)")
 	b.duration(&c.DeliveryCircuitBase, "delivery-circuit-base", "OUTBOX_DELIVERY_CIRCUIT_BASE", 5*time.Second, "first pause of an account whose server is unreachable")
@@ -783,6 +796,15 @@ func (c *Config) Validate() error {
 	}
 	if c.RelayConns < 1 || c.RelayConns > 1000 {
 		bad("OUTBOX_RELAY_CONNS", "must be between 1 and 1000")
+	}
+	if c.RelayPerSecond < 0 {
+		bad("OUTBOX_RELAY_PER_SECOND", "must not be negative (0: unlimited)")
+	}
+	if c.RelayPerDay < 0 {
+		bad("OUTBOX_RELAY_PER_DAY", "must not be negative (0: unlimited)")
+	}
+	if !(c.RelayTenantShare > 0 && c.RelayTenantShare <= 1) {
+		bad("OUTBOX_RELAY_TENANT_SHARE", "must be above 0 and at most 1")
 	}
 	if c.DeliveryOutcomeRetry < time.Second || c.DeliveryOutcomeRetry > time.Hour {
 		bad("OUTBOX_DELIVERY_OUTCOME_RETRY", "must be between 1s and 1h")

@@ -34,10 +34,14 @@ type pauseEntry struct {
 	until   time.Time // paused until then; zero when not paused
 }
 
-// reserve asks the limiter for a slot of account, as Limiter.Reserve does,
-// but for an account without limits it answers from what it learned
+// reserve asks the limiter for a slot of account (and of the tenant's
+// share of it, when the route has one: both or neither), as
+// Limiter.Reserve does, but for an account without limits it answers from what it learned
 // within pauseCheckInterval.
 func (s *Service) reserve(ctx context.Context, r route, recipients int) (time.Duration, error) {
+	if r.share != nil {
+		return s.deps.Limiter.ReserveMany(ctx, []ratelimit.Account{*r.share, {Key: r.account, Limits: r.limits}}, recipients)
+	}
 	if r.limits != (ratelimit.Limits{}) {
 		return s.deps.Limiter.Reserve(ctx, r.account, r.limits, recipients)
 	}

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/google/uuid"
 	"golang.org/x/net/idna"
 
 	"github.com/outbox/outbox/internal/outbox"
@@ -24,6 +25,9 @@ import (
 type route struct {
 	account string
 	limits  ratelimit.Limits
+	// share, when set, is the tenant's share of a shared account's
+	// limits, reserved together with them.
+	share *ratelimit.Account
 	// own is set for the tenant's own SMTP server or HTTP API, whose auth
 	// failures are the tenant's to fix; it is false for the platform relay.
 	own bool
@@ -64,7 +68,11 @@ func (s *Service) route(tenant outbox.Tenant, a sender.Active) route {
 				return transport.SendHTTP(ctx, cfg, msg)
 			}}
 	default:
-		return route{account: relay.AccountKey, limits: s.opts.RelayLimits, send: s.deps.Relay.Send}
+		r := route{account: relay.AccountKey, limits: s.opts.RelayLimits, send: s.deps.Relay.Send}
+		if s.opts.RelayTenantShare < 1 && r.limits != (ratelimit.Limits{}) {
+			r.share = &ratelimit.Account{Key: RelayTenantAccountKey(tenant.ID), Limits: r.limits.Share(s.opts.RelayTenantShare)}
+		}
+		return r
 	}
 }
 
@@ -86,6 +94,12 @@ func (s *Service) sendOAuth(ctx context.Context, tenant outbox.Tenant, c *sender
 		err = f
 	}
 	return att, err
+}
+
+// RelayTenantAccountKey is the limiter's account of one tenant's share of
+// the platform relay: "platform:tenant:<id>".
+func RelayTenantAccountKey(tenantID uuid.UUID) string {
+	return relay.AccountKey + ":tenant:" + tenantID.String()
 }
 
 // SMTPAccountKey is the sending account of a tenant's own SMTP server, as

@@ -41,6 +41,7 @@ type Jobs interface {
 // *ratelimit.Limiter is one.
 type Limiter interface {
 	Reserve(ctx context.Context, account string, limits ratelimit.Limits, recipients int) (wait time.Duration, err error)
+	ReserveMany(ctx context.Context, accounts []ratelimit.Account, recipients int) (wait time.Duration, err error)
 	Pause(ctx context.Context, account string, until time.Time) error
 }
 
@@ -151,6 +152,11 @@ type Options struct {
 	// RelayLimits are the platform relay's sending limits, shared by every
 	// tenant in PLATFORM and BRANDED mode. Default: none.
 	RelayLimits ratelimit.Limits
+	// RelayTenantShare is the part of each of RelayLimits one tenant may
+	// use (ratelimit.Limits.Share), enforced with the relay's own limits
+	// in one reservation (OUTBOX_RELAY_TENANT_SHARE). Default 1: a tenant
+	// may use all of them.
+	RelayTenantShare float64
 	// AddrPolicy says which addresses tenants' own SMTP hosts and HTTP APIs
 	// may resolve to (OUTBOX_PRIVATE_NETWORKS). Default: all.
 	AddrPolicy transport.AddrPolicy
@@ -188,6 +194,9 @@ func (o Options) withDefaults() Options {
 	set(&o.CircuitBase, 5*time.Second)
 	set(&o.CircuitMax, 5*time.Minute)
 	set(&o.SMTPTimeout, transport.DefaultTimeout)
+	if o.RelayTenantShare <= 0 || o.RelayTenantShare > 1 {
+		o.RelayTenantShare = 1
+	}
 	if o.Rand == nil {
 		o.Rand = rand.Float64
 	}

@@ -41,7 +41,7 @@ func TestReserveConcurrentAcrossPools(t *testing.T) {
 			recipients := 1 + (p*workers+i)%3
 			wg.Go(func() {
 				for {
-					wait, at, err := lim.reserve(ctx, acct, limits, recipients)
+					wait, at, err := lim.reserve(ctx, []Account{{Key: acct, Limits: limits}}, recipients)
 					if err != nil {
 						errs <- err
 						return

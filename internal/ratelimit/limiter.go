@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -69,8 +72,43 @@ func New(pool *pgxpool.Pool) *Limiter {
 // limit or fewer than one recipient, with ErrTooManyRecipients (wrapped) when
 // recipients exceed limits.RecipientsPerDay, and with a wrapped database error.
 func (l *Limiter) Reserve(ctx context.Context, account string, limits Limits, recipients int) (wait time.Duration, err error) {
-	wait, _, err = l.reserve(ctx, account, limits, recipients)
+	wait, _, err = l.reserve(ctx, []Account{{Key: account, Limits: limits}}, recipients)
 	return wait, err
+}
+
+// Account is one sending account of a ReserveMany: its key and limits.
+type Account struct {
+	Key    string
+	Limits Limits
+}
+
+// ReserveMany takes one message from every account's windows at once, as
+// Reserve does for one: from all of them when each has room (it returns
+// 0), or from none (it returns a wait after which to ask again: the
+// longest among the accounts asked before the first that refused). A message that needs the
+// budget of a tenant's share and of the relay behind it thus never counts
+// against one and not the other. Accounts are locked in one order (by key,
+// descending), so calls naming the same accounts do not deadlock; the
+// accounts' keys must differ. It fails as Reserve does.
+func (l *Limiter) ReserveMany(ctx context.Context, accounts []Account, recipients int) (time.Duration, error) {
+	wait, _, err := l.reserve(ctx, accounts, recipients)
+	return wait, err
+}
+
+// Share is the part f (0 < f <= 1) of limits that one tenant of a shared
+// account may use: each limit set times f, rounded up, at least 1; an
+// unlimited window stays unlimited.
+func (l Limits) Share(f float64) Limits {
+	part := func(n int) int {
+		if n <= 0 {
+			return 0
+		}
+		return max(1, int(math.Ceil(float64(n)*f)))
+	}
+	return Limits{
+		PerSecond: part(l.PerSecond), PerMinute: part(l.PerMinute), PerHour: part(l.PerHour), PerDay: part(l.PerDay),
+		RecipientsPerDay: part(l.RecipientsPerDay),
+	}
 }
 
 // Pause stops the account's reservations until until, after a throttling
@@ -84,43 +122,75 @@ func (l *Limiter) Pause(ctx context.Context, account string, until time.Time) er
 	return l.store.RateLimitPause(ctx, account, until)
 }
 
-// reserve is Reserve, also returning the instant the reservation was taken
-// at (zero when it was refused or limits are unlimited), which is what the
-// windows count.
-func (l *Limiter) reserve(ctx context.Context, account string, limits Limits, recipients int) (wait time.Duration, at time.Time, err error) {
-	if err := validate(account, limits, recipients); err != nil {
-		return 0, time.Time{}, err
+// reserve is ReserveMany, also returning the instant the reservation was
+// taken at in the first account (zero when it was refused or every account
+// is unlimited), which is what the windows count. Accounts without limits
+// only have their pause read, without a lock.
+func (l *Limiter) reserve(ctx context.Context, accounts []Account, recipients int) (wait time.Duration, at time.Time, err error) {
+	if len(accounts) == 0 {
+		return 0, time.Time{}, outbox.Invalid("account", "a reservation names at least one sending account")
 	}
-	if limits.unlimited() {
-		wait, err := l.pauseLeft(ctx, account)
-		return wait, time.Time{}, err
+	var limited []Account
+	for _, a := range accounts {
+		if err := validate(a.Key, a.Limits, recipients); err != nil {
+			return 0, time.Time{}, err
+		}
+		if a.Limits.unlimited() {
+			w, err := l.pauseLeft(ctx, a.Key)
+			if err != nil {
+				return 0, time.Time{}, err
+			}
+			wait = max(wait, w)
+			continue
+		}
+		limited = append(limited, a)
+	}
+	if len(limited) == 0 {
+		return wait, time.Time{}, nil
+	}
+	slices.SortFunc(limited, func(a, b Account) int { return strings.Compare(b.Key, a.Key) })
+	names := limited[0].Key
+	for _, a := range limited[1:] {
+		names += ", " + a.Key
 	}
 	err = l.store.InTx(ctx, func(tx *db.Tx) error {
-		acct, err := tx.RateLimitAccountLock(ctx, account)
-		if err != nil {
-			return err
+		locked := make([]db.RateLimitAccount, len(limited))
+		for i, a := range limited {
+			acct, err := tx.RateLimitAccountLock(ctx, a.Key)
+			if err != nil {
+				return err
+			}
+			locked[i] = acct
+			if acct.PausedUntil != nil {
+				wait = max(wait, acct.PausedUntil.Sub(acct.Now))
+			}
+			windowWait, err := l.windowWait(ctx, tx, a.Key, acct, a.Limits, recipients)
+			if err != nil {
+				return err
+			}
+			if wait = max(wait, windowWait); wait > 0 {
+				return nil // the locks end with the transaction
+			}
 		}
-		if acct.PausedUntil != nil {
-			wait = max(wait, acct.PausedUntil.Sub(acct.Now))
+		for i, a := range limited {
+			acct := locked[i]
+			err := tx.RateLimitReservationInsert(ctx, a.Key,
+				db.RateLimitReservation{Seq: acct.Seq + 1, At: acct.Now, RecipientsTotal: acct.RecipientsTotal + int64(recipients)},
+				db.RateLimitPrune{FromSeq: acct.PrunedSeq + 1, ToSeq: acct.PrunedSeq + pruneBatch, Before: acct.Now.Add(-l.windows.day)})
+			if err != nil {
+				return err
+			}
+			if a.Key == accounts[0].Key {
+				at = acct.Now
+			}
 		}
-		windowWait, err := l.windowWait(ctx, tx, account, acct, limits, recipients)
-		if err != nil {
-			return err
-		}
-		if wait = max(wait, windowWait); wait > 0 {
-			return nil
-		}
-		err = tx.RateLimitReservationInsert(ctx, account,
-			db.RateLimitReservation{Seq: acct.Seq + 1, At: acct.Now, RecipientsTotal: acct.RecipientsTotal + int64(recipients)},
-			db.RateLimitPrune{FromSeq: acct.PrunedSeq + 1, ToSeq: acct.PrunedSeq + pruneBatch, Before: acct.Now.Add(-l.windows.day)})
-		if err != nil {
-			return err
-		}
-		at = acct.Now
 		return nil
 	})
 	if err != nil {
-		return 0, time.Time{}, fmt.Errorf("reserving a send of %s: %w", account, err)
+		return 0, time.Time{}, fmt.Errorf("reserving a send of %s: %w", names, err)
+	}
+	if wait > 0 {
+		at = time.Time{}
 	}
 	return wait, at, nil
 }

@@ -52,7 +52,7 @@ type sendWorker struct {
 }
 
 func (w *sendWorker) Work(ctx context.Context, job *river.Job[sendArgs]) error {
-	wait, at, err := w.lim.reserve(ctx, job.Args.Account, w.limits, 1)
+	wait, at, err := w.lim.reserve(ctx, []Account{{Key: job.Args.Account, Limits: w.limits}}, 1)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,46 @@
+-- 018_fairness: the virtual clocks of fair delivery (internal/delivery,
+-- fair.go). River fetches available jobs by priority, then scheduled_at;
+-- a delivery job's scheduled_at is a key on its tenant's virtual clock,
+-- shifted a day into the past so that the job is due at once and sorts by
+-- its key. One row per tenant and job priority (TRANSACTIONAL,
+-- SUBSCRIPTION), moved by every enqueue and re-key of its jobs.
+CREATE TABLE delivery_clocks (
+    tenant_id uuid     NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    priority  smallint NOT NULL CHECK (priority BETWEEN 1 AND 4),
+    -- clock is the key of the tenant's latest job of this priority.
+    clock     timestamptz NOT NULL,
+    -- moved is how many keys the latest move took (the statement that
+    -- moves the clock reads it back from the proposed row).
+    moved     integer NOT NULL DEFAULT 0,
+    PRIMARY KEY (tenant_id, priority)
+) WITH (fillfactor = 70); -- updated on every enqueue: leave room for HOT updates
+
+-- The latest clock of a priority: where virtual time stands when no job
+-- is about.
+CREATE INDEX delivery_clocks_priority_idx ON delivery_clocks (priority, clock);
+
+-- delivery_frontier is the virtual time being served at a priority: the
+-- smallest key among its available jobs; with none, the largest among its
+-- running and completed ones (the queue is drained: next comes what
+-- follows them); with none of those, the latest tenant clock; with no
+-- clock either, now() - 24 hours. It does not fall back to the wall clock
+-- while keys are about, as keys run slower than it: a tenant keyed from
+-- the wall clock would sort behind every backlog. Each part is one index
+-- probe. A scheduled_at after now() - 12 hours is a real instant not keyed
+-- yet, and is left out.
+CREATE FUNCTION delivery_frontier(p smallint) RETURNS timestamptz
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(
+        (SELECT min(j.scheduled_at) FROM river_job j
+         WHERE j.state = 'available' AND j.queue = 'default' AND j.priority = p
+           AND j.scheduled_at < now() - interval '12 hours'),
+        greatest(
+            (SELECT max(j.scheduled_at) FROM river_job j
+             WHERE j.state = 'running' AND j.queue = 'default' AND j.priority = p
+               AND j.scheduled_at < now() - interval '12 hours'),
+            (SELECT max(j.scheduled_at) FROM river_job j
+             WHERE j.state = 'completed' AND j.queue = 'default' AND j.priority = p
+               AND j.scheduled_at < now() - interval '12 hours')),
+        (SELECT max(c.clock) FROM delivery_clocks c WHERE c.priority = p),
+        now() - interval '24 hours')
+$$;
