@@ -44,8 +44,10 @@ func (s *Store) DeliveryClockAdvance(ctx context.Context, tenantID uuid.UUID, co
 
 // DeliveryJobsRekey gives up to max delivery jobs of the given priorities
 // whose real time has come (retries, snoozes, woken or rescued jobs) the
-// next keys of their tenants' clocks and makes them available. It returns
-// how many it keyed, and fails with the database's error.
+// next keys of their tenants' clocks and makes them available, then
+// records the virtual time the jobs show (DeliveryFrontierRecord) for when
+// none is about any more. It returns how many it keyed, and fails with the
+// database's error.
 func (s *Store) DeliveryJobsRekey(ctx context.Context, priorities []int, max int) (int64, error) {
 	ps := make([]int16, len(priorities))
 	for i, p := range priorities {
@@ -54,6 +56,9 @@ func (s *Store) DeliveryJobsRekey(ctx context.Context, priorities []int, max int
 	n, err := s.q.DeliveryJobsRekey(ctx, dbsqlc.DeliveryJobsRekeyParams{Priorities: ps, MaxJobs: int32(max)})
 	if err != nil {
 		return 0, fmt.Errorf("keying due delivery jobs: %w", err)
+	}
+	if err := s.q.DeliveryFrontierRecord(ctx, ps); err != nil {
+		return 0, fmt.Errorf("recording the delivery frontier: %w", err)
 	}
 	return n, nil
 }

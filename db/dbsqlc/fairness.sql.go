@@ -69,6 +69,23 @@ func (q *Queries) DeliveryClockAdvance(ctx context.Context, arg DeliveryClockAdv
 	return items, nil
 }
 
+const deliveryFrontierRecord = `-- name: DeliveryFrontierRecord :exec
+INSERT INTO delivery_served (priority, served)
+SELECT p.priority, f.served
+FROM unnest($1::smallint[]) AS p(priority)
+CROSS JOIN LATERAL (SELECT delivery_jobs_frontier(p.priority) AS served) f
+WHERE f.served IS NOT NULL
+ON CONFLICT (priority) DO UPDATE SET served = EXCLUDED.served
+`
+
+// Records the virtual time the jobs show at each of the priorities, for
+// delivery_frontier to fall back to once no job is about; a priority whose
+// jobs show nothing keeps what it had.
+func (q *Queries) DeliveryFrontierRecord(ctx context.Context, priorities []int16) error {
+	_, err := q.db.Exec(ctx, deliveryFrontierRecord, priorities)
+	return err
+}
+
 const deliveryJobsRekey = `-- name: DeliveryJobsRekey :execrows
 WITH due AS MATERIALIZED (
     SELECT j.id, j.priority::smallint AS priority, (j.args ->> 'tenant_id')::uuid AS tenant_id, j.scheduled_at

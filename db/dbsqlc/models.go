@@ -81,6 +81,11 @@ type DeliveryClock struct {
 	Moved    int32
 }
 
+type DeliveryServed struct {
+	Priority int16
+	Served   time.Time
+}
+
 type DevMailbox struct {
 	ID         int64
 	ReceivedAt time.Time

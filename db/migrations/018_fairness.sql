@@ -19,16 +19,24 @@ CREATE TABLE delivery_clocks (
 -- is about.
 CREATE INDEX delivery_clocks_priority_idx ON delivery_clocks (priority, clock);
 
--- delivery_frontier is the virtual time being served at a priority: the
--- smallest key among its available jobs; with none, the largest among its
--- running and completed ones (the queue is drained: next comes what
--- follows them); with none of those, the latest tenant clock; with no
--- clock either, now() - 24 hours. It does not fall back to the wall clock
--- while keys are about, as keys run slower than it: a tenant keyed from
--- the wall clock would sort behind every backlog. Each part is one index
--- probe. A scheduled_at after now() - 12 hours is a real instant not keyed
--- yet, and is left out.
-CREATE FUNCTION delivery_frontier(p smallint) RETURNS timestamptz
+-- The virtual time last served at a priority, as the jobs showed it
+-- (delivery_jobs_frontier), recorded about once a second by the re-key job
+-- (DeliveryFrontierRecord). It is where virtual time stands when no job is
+-- about any more (River's cleaner removed the finished ones): keying an
+-- idle queue's newcomer from the latest tenant clock instead would put it
+-- behind every batch whose clock moved but whose jobs are not committed yet.
+CREATE TABLE delivery_served (
+    priority smallint PRIMARY KEY CHECK (priority BETWEEN 1 AND 4),
+    served   timestamptz NOT NULL
+);
+
+-- delivery_jobs_frontier is the virtual time being served at a priority,
+-- as the jobs show it: the smallest key among its available jobs; with
+-- none, the largest among its running and completed ones (the queue is
+-- drained: next comes what follows them); NULL with none of those. Each
+-- part is one index probe. A scheduled_at after now() - 12 hours is a real
+-- instant not keyed yet, and is left out.
+CREATE FUNCTION delivery_jobs_frontier(p smallint) RETURNS timestamptz
 LANGUAGE sql STABLE AS $$
     SELECT coalesce(
         (SELECT min(j.scheduled_at) FROM river_job j
@@ -40,7 +48,20 @@ LANGUAGE sql STABLE AS $$
                AND j.scheduled_at < now() - interval '12 hours'),
             (SELECT max(j.scheduled_at) FROM river_job j
              WHERE j.state = 'completed' AND j.queue = 'default' AND j.priority = p
-               AND j.scheduled_at < now() - interval '12 hours')),
+               AND j.scheduled_at < now() - interval '12 hours')))
+$$;
+
+-- delivery_frontier is the virtual time being served at a priority: what
+-- the jobs show; with no job about, what they showed last
+-- (delivery_served); on a database that has served nothing yet, the latest
+-- tenant clock; with no clock either, now() - 24 hours. It does not fall
+-- back to the wall clock while keys are about, as keys run slower than it:
+-- a tenant keyed from the wall clock would sort behind every backlog.
+CREATE FUNCTION delivery_frontier(p smallint) RETURNS timestamptz
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(
+        delivery_jobs_frontier(p),
+        (SELECT s.served FROM delivery_served s WHERE s.priority = p),
         (SELECT max(c.clock) FROM delivery_clocks c WHERE c.priority = p),
         now() - interval '24 hours')
 $$;

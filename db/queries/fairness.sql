@@ -66,3 +66,14 @@ JOIN counts ON counts.tenant_id = numbered.tenant_id AND counts.priority = numbe
 JOIN frontier ON frontier.priority = numbered.priority
 LEFT JOIN clocks ON clocks.tenant_id = numbered.tenant_id AND clocks.priority = numbered.priority
 WHERE j.id = numbered.id;
+
+-- name: DeliveryFrontierRecord :exec
+-- Records the virtual time the jobs show at each of the priorities, for
+-- delivery_frontier to fall back to once no job is about; a priority whose
+-- jobs show nothing keeps what it had.
+INSERT INTO delivery_served (priority, served)
+SELECT p.priority, f.served
+FROM unnest(@priorities::smallint[]) AS p(priority)
+CROSS JOIN LATERAL (SELECT delivery_jobs_frontier(p.priority) AS served) f
+WHERE f.served IS NOT NULL
+ON CONFLICT (priority) DO UPDATE SET served = EXCLUDED.served;

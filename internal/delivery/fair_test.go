@@ -165,3 +165,37 @@ func TestFairFrontierWithoutJobs(t *testing.T) {
 	sendBatches(t, b, actx, 2, 20)
 	require.Contains(t, b.fetch(t, 11), bMsg.ID, "B's message follows A's batch, not A's later ones")
 }
+
+// TestFairFrontierAfterCleaning: once the finished jobs are gone (River's
+// cleaner), a newcomer is keyed where the jobs last showed virtual time,
+// not after a clock that a batch still being written has moved.
+func TestFairFrontierAfterCleaning(t *testing.T) {
+	t.Parallel()
+	b := setup(t, delivery.Options{})
+	actx := b.tenant(t, "acme")
+	acme, _ := outbox.TenantFromContext(actx)
+	ctx := context.Background()
+	sendBatches(t, b, actx, 1, 5)
+	_, err := b.svc.RekeyDue(ctx) // records the frontier the jobs show
+	require.NoError(t, err)
+	_, err = b.store.Pool().Exec(ctx, "DELETE FROM river_job WHERE kind = 'delivery'")
+	require.NoError(t, err)
+
+	// A moves its clock for a large batch that has not committed yet.
+	firsts, err := b.store.DeliveryClockAdvance(ctx, acme.ID, map[int]int{delivery.PriorityTransactional: 1000})
+	require.NoError(t, err)
+	bMsg, err := b.svc.Send(b.tenant(t, "bravo"), raw("someone@example.org"))
+	require.NoError(t, err)
+	var params []river.InsertManyParams
+	for i := range 20 {
+		params = append(params, river.InsertManyParams{
+			Args: delivery.JobArgs{TenantID: acme.ID, MessageID: uuid.New()},
+			InsertOpts: &river.InsertOpts{
+				Priority: delivery.PriorityTransactional, ScheduledAt: firsts[delivery.PriorityTransactional].Add(time.Duration(i) * db.DeliveryClockStep),
+			},
+		})
+	}
+	_, err = b.river.InsertMany(ctx, params)
+	require.NoError(t, err)
+	require.Equal(t, []uuid.UUID{bMsg.ID}, b.fetch(t, 1), "B goes before the batch A keyed ahead of it")
+}
