@@ -15,7 +15,7 @@ import (
 const deliveryClockAdvance = `-- name: DeliveryClockAdvance :many
 
 INSERT INTO delivery_clocks AS c (tenant_id, priority, clock, moved)
-SELECT $1::uuid, b.priority, least(delivery_frontier(b.priority) + b.n * interval '100 microseconds', now() - interval '13 hours'), b.n
+SELECT $1::uuid, b.priority, least(delivery_enqueue_frontier(b.priority) + b.n * interval '100 microseconds', now() - interval '13 hours'), b.n
 FROM (SELECT unnest($2::smallint[]) AS priority, unnest($3::int[]) AS n) AS b
 ON CONFLICT (tenant_id, priority) DO UPDATE
 SET clock = least(greatest(c.clock + EXCLUDED.moved * interval '100 microseconds', EXCLUDED.clock), now() - interval '13 hours'),
@@ -47,8 +47,9 @@ type DeliveryClockAdvanceRow struct {
 // Moves the tenant's clocks for a batch of counts[i] new jobs of
 // priorities[i] and returns each clock after the move: the batch's keys
 // of that priority are clock - (n-1)*step … clock, in the order of the
-// jobs. Run on its own (not in the enqueue's transaction), it holds the
-// tenant's clock rows only for itself.
+// jobs. The frontier is the one the re-key job recorded a moment ago
+// (delivery_enqueue_frontier). Run on its own (not in the enqueue's
+// transaction), it holds the tenant's clock rows only for itself.
 func (q *Queries) DeliveryClockAdvance(ctx context.Context, arg DeliveryClockAdvanceParams) ([]DeliveryClockAdvanceRow, error) {
 	rows, err := q.db.Query(ctx, deliveryClockAdvance, arg.TenantID, arg.Priorities, arg.Counts)
 	if err != nil {
@@ -75,7 +76,7 @@ SELECT p.priority, f.served
 FROM unnest($1::smallint[]) AS p(priority)
 CROSS JOIN LATERAL (SELECT delivery_jobs_frontier(p.priority) AS served) f
 WHERE f.served IS NOT NULL
-ON CONFLICT (priority) DO UPDATE SET served = EXCLUDED.served
+ON CONFLICT (priority) DO UPDATE SET served = EXCLUDED.served, recorded_at = now()
 `
 
 // Records the virtual time the jobs show at each of the priorities, for

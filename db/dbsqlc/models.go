@@ -82,8 +82,9 @@ type DeliveryClock struct {
 }
 
 type DeliveryServed struct {
-	Priority int16
-	Served   time.Time
+	Priority   int16
+	Served     time.Time
+	RecordedAt time.Time
 }
 
 type DevMailbox struct {

@@ -26,8 +26,9 @@ CREATE INDEX delivery_clocks_priority_idx ON delivery_clocks (priority, clock);
 -- idle queue's newcomer from the latest tenant clock instead would put it
 -- behind every batch whose clock moved but whose jobs are not committed yet.
 CREATE TABLE delivery_served (
-    priority smallint PRIMARY KEY CHECK (priority BETWEEN 1 AND 4),
-    served   timestamptz NOT NULL
+    priority    smallint PRIMARY KEY CHECK (priority BETWEEN 1 AND 4),
+    served      timestamptz NOT NULL,
+    recorded_at timestamptz NOT NULL DEFAULT now()
 );
 
 -- delivery_jobs_frontier is the virtual time being served at a priority,
@@ -64,4 +65,17 @@ LANGUAGE sql STABLE AS $$
         (SELECT s.served FROM delivery_served s WHERE s.priority = p),
         (SELECT max(c.clock) FROM delivery_clocks c WHERE c.priority = p),
         now() - interval '24 hours')
+$$;
+
+-- delivery_enqueue_frontier is the frontier a new batch is keyed from: the
+-- one recorded in the last 5 seconds while the re-key job runs, else
+-- delivery_frontier. Reading the jobs' smallest key walks the index entries
+-- of every job taken since the last vacuum; at a few sends a second during
+-- a backlog of thousands that walk, not the send, was the cost, and a
+-- frontier a second old only keys a newcomer a little earlier still.
+CREATE FUNCTION delivery_enqueue_frontier(p smallint) RETURNS timestamptz
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(
+        (SELECT s.served FROM delivery_served s WHERE s.priority = p AND s.recorded_at > now() - interval '5 seconds'),
+        delivery_frontier(p))
 $$;

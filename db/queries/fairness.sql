@@ -13,10 +13,11 @@
 -- Moves the tenant's clocks for a batch of counts[i] new jobs of
 -- priorities[i] and returns each clock after the move: the batch's keys
 -- of that priority are clock - (n-1)*step … clock, in the order of the
--- jobs. Run on its own (not in the enqueue's transaction), it holds the
--- tenant's clock rows only for itself.
+-- jobs. The frontier is the one the re-key job recorded a moment ago
+-- (delivery_enqueue_frontier). Run on its own (not in the enqueue's
+-- transaction), it holds the tenant's clock rows only for itself.
 INSERT INTO delivery_clocks AS c (tenant_id, priority, clock, moved)
-SELECT @tenant_id::uuid, b.priority, least(delivery_frontier(b.priority) + b.n * interval '100 microseconds', now() - interval '13 hours'), b.n
+SELECT @tenant_id::uuid, b.priority, least(delivery_enqueue_frontier(b.priority) + b.n * interval '100 microseconds', now() - interval '13 hours'), b.n
 FROM (SELECT unnest(@priorities::smallint[]) AS priority, unnest(@counts::int[]) AS n) AS b
 ON CONFLICT (tenant_id, priority) DO UPDATE
 SET clock = least(greatest(c.clock + EXCLUDED.moved * interval '100 microseconds', EXCLUDED.clock), now() - interval '13 hours'),
@@ -76,4 +77,4 @@ SELECT p.priority, f.served
 FROM unnest(@priorities::smallint[]) AS p(priority)
 CROSS JOIN LATERAL (SELECT delivery_jobs_frontier(p.priority) AS served) f
 WHERE f.served IS NOT NULL
-ON CONFLICT (priority) DO UPDATE SET served = EXCLUDED.served;
+ON CONFLICT (priority) DO UPDATE SET served = EXCLUDED.served, recorded_at = now();
