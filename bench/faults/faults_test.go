@@ -80,8 +80,8 @@ func TestFaults(t *testing.T) {
 			}()
 			r.do(ctx)
 			t.Logf("%s", r.res.line())
-			if r.res.lost > 0 || r.res.stuck > 0 {
-				t.Errorf("%s: %d lost, %d stuck", sc.name, r.res.lost, r.res.stuck)
+			if r.res.lost > 0 || r.res.stuck > 0 || r.res.hooksMissing > 0 || r.res.hooksUnsigned > 0 {
+				t.Errorf("%s: %d lost, %d stuck, %d final statuses without a webhook, %d webhooks not verified", sc.name, r.res.lost, r.res.stuck, r.res.hooksMissing, r.res.hooksUnsigned)
 			}
 		})
 	}
@@ -126,7 +126,8 @@ type run struct {
 	apiURL  string
 	workers []*e2etest.Process
 	client  *e2etest.Client
-	dataDir string // of the private database's `serve`
+	hooks   *hookSink // the tenant's webhook receiver
+	dataDir string    // of the private database's `serve`
 	res     result
 }
 
@@ -203,6 +204,9 @@ func (r *run) do(ctx context.Context) {
 		t.Fatalf("reading the messages: %v", err)
 	}
 	r.res.count(enqueued, msgs, r.sink.Messages()[before:])
+	// Every final status is a webhook event, delivered at least once; a
+	// killed worker's deliveries in flight are rescued like its mail.
+	r.waitHooks(ctx, msgs, rescueRecovery)
 	r.res.logLines = r.logLines()
 }
 
@@ -266,6 +270,11 @@ func (r *run) startService(ctx context.Context) error {
 		return err
 	}
 	r.client = e2etest.NewClient(r.apiURL+"/graphql", tok)
+	r.hooks = newHookSink()
+	r.t.Cleanup(r.hooks.Close)
+	if err := r.hooks.register(ctx, r.client); err != nil {
+		return fmt.Errorf("creating the webhook endpoint: %w", err)
+	}
 	if *modeFlag == "smtp" {
 		return r.client.UseSMTP(ctx, r.sink.Port())
 	}

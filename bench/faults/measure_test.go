@@ -116,6 +116,9 @@ type result struct {
 	lastFinal time.Duration
 	logLines  int
 	notes     []string
+	// hooksMissing are final messages whose final status never arrived as
+	// a verified webhook; hooksUnsigned deliveries that did not verify.
+	hooksMissing, hooksUnsigned int
 }
 
 // count compares the batch, the messages as the API reports them and what
@@ -217,25 +220,25 @@ func (res result) recovery() string {
 }
 
 func (res result) line() string {
-	return fmt.Sprintf("%s: enqueued %d, at the sink at the fault %d, lost %d, duplicates %d (%d messages), stuck %d, failed %d, unknown %d; attempts during the fault per message in flight (%d): mean %.2f, max %d; last final %s after the fault; %d log lines; %s",
+	return fmt.Sprintf("%s: enqueued %d, at the sink at the fault %d, lost %d, duplicates %d (%d messages), stuck %d, failed %d, unknown %d; attempts during the fault per message in flight (%d): mean %.2f, max %d; last final %s after the fault; webhooks missing %d, not verified %d; %d log lines; %s",
 		res.scenario.name, res.enqueued, res.atFault, res.lost, res.duplicates, res.dupMsgs, res.stuck, res.failed, res.unknown,
-		res.inFault, res.attemptsMean, res.attemptsMax, res.recovery(), res.logLines, strings.Join(res.notes, "; "))
+		res.inFault, res.attemptsMean, res.attemptsMax, res.recovery(), res.hooksMissing, res.hooksUnsigned, res.logLines, strings.Join(res.notes, "; "))
 }
 
 // markdown renders the results as a table with its legend.
 func markdown(results []result, messages int, mode string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d notifications per scenario, %s mode, recovery time %s (longer where a scenario says so: %s after a killed worker, 5m after 451s).\n\n", messages, mode, *recoveryFlag, rescueRecovery)
-	b.WriteString("| scenario | fault | in flight | lost | duplicates | stuck | failed | attempts in fault (mean / max) | fault end → last final | log lines | notes |\n")
-	b.WriteString("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|\n")
+	b.WriteString("| scenario | fault | in flight | lost | duplicates | stuck | failed | attempts in fault (mean / max) | fault end → last final | webhooks missing | log lines | notes |\n")
+	b.WriteString("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n")
 	for _, r := range results {
 		notes := strings.Join(r.notes, "; ")
 		if r.unknown > 0 {
 			notes = strings.TrimPrefix(notes+fmt.Sprintf("; %d unknown Message-IDs", r.unknown), "; ")
 		}
-		fmt.Fprintf(&b, "| %s | %s | %d | %d | %d (%d msgs) | %d | %d | %.2f / %d | %s | %d | %s |\n",
+		fmt.Fprintf(&b, "| %s | %s | %d | %d | %d (%d msgs) | %d | %d | %.2f / %d | %s | %d | %d | %s |\n",
 			r.scenario.name, r.scenario.fault, r.inFault, r.lost, r.duplicates, r.dupMsgs, r.stuck, r.failed,
-			r.attemptsMean, r.attemptsMax, r.recovery(), r.logLines, strings.ReplaceAll(notes, "|", "\\|"))
+			r.attemptsMean, r.attemptsMax, r.recovery(), r.hooksMissing, r.logLines, strings.ReplaceAll(notes, "|", "\\|"))
 	}
 	return b.String()
 }

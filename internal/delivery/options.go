@@ -153,7 +153,7 @@ func checkHeaders(field string, h map[string]any) (map[string]string, error) {
 	out := make(map[string]string, len(h))
 	seen := make(map[string]string, len(h))
 	for _, name := range slices.Sorted(maps.Keys(h)) {
-		if !fieldName(name) || len(name) > MaxHeaderNameLen {
+		if !mailaddr.IsFieldName(name) || len(name) > MaxHeaderNameLen {
 			return nil, outbox.Invalid(field, "%q is not a header name: use up to %d printable ASCII characters without spaces or colons", shorten(name), MaxHeaderNameLen)
 		}
 		canonical := textproto.CanonicalMIMEHeaderKey(name)
@@ -200,20 +200,6 @@ func checkSendAt(field string, sendAt *time.Time, now time.Time) (*time.Time, er
 // keyRune reports whether r may be in a metadata key or a tag.
 func keyRune(r rune) bool {
 	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-' || r == '.'
-}
-
-// fieldName reports whether name is an RFC 5322 field name: printable
-// ASCII except the colon.
-func fieldName(name string) bool {
-	if name == "" {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		if c := name[i]; c < '!' || c > '~' || c == ':' {
-			return false
-		}
-	}
-	return true
 }
 
 // shorten cuts user input quoted in an error message.

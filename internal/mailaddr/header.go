@@ -82,3 +82,17 @@ func shown(s string) string {
 	}
 	return strconv.Quote(s)
 }
+
+// IsFieldName reports whether name is an RFC 5322 field name: one or more
+// printable ASCII characters other than the colon.
+func IsFieldName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c < '!' || c > '~' || c == ':' {
+			return false
+		}
+	}
+	return true
+}

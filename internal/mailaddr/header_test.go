@@ -105,3 +105,13 @@ func TestCheckHeaderText(t *testing.T) {
 		requireInvalid(t, CheckHeaderText("subject", bad), "subject")
 	}
 }
+
+func TestIsFieldName(t *testing.T) {
+	t.Parallel()
+	for name, want := range map[string]bool{
+		"X-Campaign": true, "In-Reply-To": true, "x!#$%&'*+-.^_`|~": true,
+		"": false, "X Campaign": false, "X-Campaign:": false, "X-Cämpaign": false, "X-\tTab": false, "X-\x7f": false,
+	} {
+		require.Equal(t, want, IsFieldName(name), "%q", name)
+	}
+}

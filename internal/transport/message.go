@@ -244,7 +244,7 @@ func setExtraHeaders(msg *gomail.Msg, headers map[string]string) error {
 	// Sorted, so that the same Message always renders the same way.
 	slices.Sort(names)
 	for _, name := range names {
-		if !validFieldName(name) {
+		if !mailaddr.IsFieldName(name) {
 			return outbox.Invalid("headers", "%q is not a valid header name", name)
 		}
 		canonical := textproto.CanonicalMIMEHeaderKey(name)
@@ -297,18 +297,4 @@ func checkMessageID(id string) error {
 		}
 	}
 	return nil
-}
-
-// validFieldName reports whether name is an RFC 5322 field name: printable
-// ASCII except the colon.
-func validFieldName(name string) bool {
-	if name == "" {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		if c := name[i]; c < '!' || c > '~' || c == ':' {
-			return false
-		}
-	}
-	return true
 }
