@@ -36,7 +36,6 @@ func Register(workers *river.Workers, deps *Deps) {
 	river.AddWorker(workers, &Retention{deps: deps})
 	river.AddWorker(workers, &Delivery{deps: deps})
 	river.AddWorker(workers, &DeliveryRescue{deps: deps})
-	river.AddWorker(workers, &DeliveryRekey{deps: deps})
 	river.AddWorker(workers, &DomainCheck{deps: deps})
 	river.AddWorker(workers, &WebhookDispatch{deps: deps})
 	river.AddWorker(workers, &WebhookDelivery{deps: deps})

@@ -74,19 +74,6 @@ type AuditLog struct {
 	CreatedAt time.Time
 }
 
-type DeliveryClock struct {
-	TenantID uuid.UUID
-	Priority int16
-	Clock    time.Time
-	Moved    int32
-}
-
-type DeliveryServed struct {
-	Priority   int16
-	Served     time.Time
-	RecordedAt time.Time
-}
-
 type DevMailbox struct {
 	ID         int64
 	ReceivedAt time.Time

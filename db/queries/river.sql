@@ -9,9 +9,7 @@ GROUP BY kind, state;
 -- scheduler does with a job whose time has come: what reinstating a paused
 -- tenant does, so that its messages go out at once instead of at their
 -- next look (or at the scheduler's next round). A job that waits for its
--- message's sendAt is left to wait. The woken jobs' real scheduled_at is
--- keyed on the tenant's clock by DeliveryJobsRekey (fairness.sql) within a
--- second, so they take turns with other tenants' backlogs.
+-- message's sendAt is left to wait.
 UPDATE river_job
 SET state = 'available', scheduled_at = now()
 WHERE state = 'scheduled' AND kind = 'delivery' AND args @> jsonb_build_object('tenant_id', @tenant_id::uuid)

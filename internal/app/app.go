@@ -193,7 +193,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	deliveryOpts := deliveryOptions(cfg, opts.Delivery)
 	riverCfg := &river.Config{
 		Logger: riverLogger(cfg, logger), Workers: workers,
-		PeriodicJobs:  []*river.PeriodicJob{worker.RetentionPeriodicJob(), worker.DeliveryRescuePeriodicJob(), worker.DeliveryRekeyPeriodicJob(), worker.DomainCheckPeriodicJob(cfg.DomainCheckInterval), worker.WebhookDispatchPeriodicJob()},
+		PeriodicJobs:  []*river.PeriodicJob{worker.RetentionPeriodicJob(), worker.DeliveryRescuePeriodicJob(), worker.DomainCheckPeriodicJob(cfg.DomainCheckInterval), worker.WebhookDispatchPeriodicJob()},
 		FetchCooldown: cfg.FetchCooldown, FetchPollInterval: cfg.FetchPollInterval,
 		// A delivery whose worker died is taken up again this long after
 		// its attempt started, not after River's default hour.

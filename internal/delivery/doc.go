@@ -31,11 +31,8 @@
 //     RescueStranded moves the message out of SENDING. finish (deliver.go)
 //     retries recording an outcome through a database restart, so that
 //     a message the server accepted is not sent again.
-//   - fair.go makes River's fetch order fair (docs/architecture.md,
-//     "Fairness between tenants"): TRANSACTIONAL before SUBSCRIPTION by job
-//     priority, and tenants in turn by keys on per-tenant virtual clocks
-//     stored as scheduled_at; RekeyDue keys retries, snoozes and wakes.
-//     The platform relay's limits are shared per tenant (route.go).
+//   - route.go shares the platform relay's limits per tenant: a relay
+//     delivery reserves from the relay and from its tenant's share at once.
 //   - policy.go is the retry policy: exponential backoff with full jitter
 //     for temporary failures, snoozes that spend no attempt for limits and
 //     throttling, and their caps.

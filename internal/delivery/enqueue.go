@@ -34,12 +34,8 @@ func (s *Service) enqueue(ctx context.Context, sc *sendContext, drafts []draft) 
 	if err := s.markSuppressed(ctx, sc.tenant, drafts); err != nil {
 		return nil, err
 	}
-	keys, err := s.keyDrafts(ctx, sc.tenant, drafts)
-	if err != nil {
-		return nil, err
-	}
 	out := make([]outbox.Message, len(drafts))
-	err = s.deps.Store.InTx(ctx, func(tx *db.Tx) error {
+	err := s.deps.Store.InTx(ctx, func(tx *db.Tx) error {
 		for _, key := range slices.Sorted(maps.Keys(sc.senders)) {
 			if err := tx.SenderLockShared(ctx, sc.tenant.ID, key); err != nil {
 				if outbox.ErrorCode(err) == outbox.ENOTFOUND {
@@ -67,7 +63,7 @@ func (s *Service) enqueue(ctx context.Context, sc *sendContext, drafts []draft) 
 		if err := s.countQuota(ctx, tx, sc.tenant, queued); err != nil {
 			return err
 		}
-		msgs, err := s.insert(ctx, tx, sc, drafts, keys, fresh)
+		msgs, err := s.insert(ctx, tx, sc, drafts, fresh)
 		if err != nil {
 			return err
 		}
@@ -262,9 +258,9 @@ func requestHash(d draft, in SendInput, p payload) ([]byte, error) {
 }
 
 // insert writes the drafts numbered fresh: River jobs for those not
-// suppressed, with their priorities and keys (fair.go), then the messages with their job ids and first events
+// suppressed, then the messages with their job ids and first events
 // (Tx.NotificationInsertMany). It returns the messages by id.
-func (s *Service) insert(ctx context.Context, tx *db.Tx, sc *sendContext, drafts []draft, keys []time.Time, fresh []int) (map[uuid.UUID]outbox.Message, error) {
+func (s *Service) insert(ctx context.Context, tx *db.Tx, sc *sendContext, drafts []draft, fresh []int) (map[uuid.UUID]outbox.Message, error) {
 	if len(fresh) == 0 {
 		return nil, nil
 	}
@@ -274,7 +270,6 @@ func (s *Service) insert(ctx context.Context, tx *db.Tx, sc *sendContext, drafts
 	for _, i := range fresh {
 		if drafts[i].suppressed == nil {
 			opts := s.insertOpts()
-			opts.Priority, opts.ScheduledAt = priorityOf(drafts[i].category), keys[i]
 			if at := drafts[i].sendAt; at != nil {
 				opts.ScheduledAt = *at // SCHEDULED: River holds the job until then
 			}
