@@ -122,3 +122,18 @@ func (tx *Tx) MessageStrandedList(ctx context.Context, limit int) ([]StrandedMes
 	}
 	return out, nil
 }
+
+// DeliveryLaneTake takes up to n messages from the tenant's fast lane, a
+// token bucket refilled at rate a second up to burst (022_delivery_lanes),
+// and returns how many it took: those are queued ahead of every tenant's
+// bulk. It is a statement of its own, outside the enqueue's transaction,
+// so that one tenant's concurrent calls do not queue behind each other's
+// commits; tokens taken by a call that then fails are simply spent. It
+// fails with the database's error.
+func (s *Store) DeliveryLaneTake(ctx context.Context, tenantID uuid.UUID, n int, rate, burst float64) (int, error) {
+	taken, err := s.q.DeliveryLaneTake(ctx, dbsqlc.DeliveryLaneTakeParams{TenantID: tenantID, N: int32(n), Rate: rate, Burst: burst})
+	if err != nil {
+		return 0, fmt.Errorf("taking from the fast lane: %w", err)
+	}
+	return int(taken), nil
+}

@@ -118,7 +118,7 @@ func (b *bench) settle(ctx context.Context) error {
 	if err := b.clearJobs(ctx); err != nil {
 		return err
 	}
-	for _, stmt := range []string{"VACUUM messages, message_events, message_attempts, delivery_clocks", "CHECKPOINT"} {
+	for _, stmt := range []string{"VACUUM messages, message_events, message_attempts, river_job", "CHECKPOINT"} {
 		if _, err := b.db.Exec(ctx, "/* bench */ "+stmt); err != nil {
 			return fmt.Errorf("settling the database (%s): %w", stmt, err)
 		}

@@ -74,6 +74,12 @@ type AuditLog struct {
 	CreatedAt time.Time
 }
 
+type DeliveryLane struct {
+	TenantID   uuid.UUID
+	Tokens     float64
+	RefilledAt time.Time
+}
+
 type DevMailbox struct {
 	ID         int64
 	ReceivedAt time.Time

@@ -635,6 +635,12 @@ func deliveryOptions(cfg *config.Config, o delivery.Options) delivery.Options {
 	if o.RelayTenantShare == 0 {
 		o.RelayTenantShare = cfg.RelayTenantShare
 	}
+	if o.FairLane == (delivery.FairLane{}) {
+		o.FairLane = delivery.FairLane{Rate: cfg.FairRate, Burst: cfg.FairBurst}
+		if cfg.FairRate == 0 {
+			o.FairLane.Rate = -1 // OUTBOX_FAIR_RATE=0: no fast lane
+		}
+	}
 	o.AddrPolicy = addrPolicy(cfg)
 	return o
 }

@@ -247,6 +247,12 @@ type Config struct {
 	// (rounded up, at least 1), so that no tenant uses up the relay's
 	// budget for all; 1 lets one tenant use all of it.
 	RelayTenantShare float64
+	// FairRate is OUTBOX_FAIR_RATE / --fair-rate (default 20) and FairBurst
+	// OUTBOX_FAIR_BURST / --fair-burst (default 200): each tenant's fast
+	// lane, the messages a second (and at once) it may queue ahead of every
+	// tenant's bulk. Mail beyond it still goes, in arrival order, behind
+	// the fast lanes.
+	FairRate, FairBurst float64
 	// DeliveryOutcomeRetry is OUTBOX_DELIVERY_OUTCOME_RETRY /
 	// --delivery-outcome-retry (default 2m): how long a worker keeps trying
 	// to record the outcome of an attempt it made while the database does
@@ -501,6 +507,8 @@ func Bind(fs *flag.FlagSet, c *Config, getenv func(string) string) (envErrors fu
 	b.int(&c.RelayPerSecond, "relay-per-second", "OUTBOX_RELAY_PER_SECOND", 0, "messages per second through the platform relay, all tenants together (0: unlimited)")
 	b.int(&c.RelayPerDay, "relay-per-day", "OUTBOX_RELAY_PER_DAY", 0, "messages per day through the platform relay, all tenants together (0: unlimited)")
 	b.float(&c.RelayTenantShare, "relay-tenant-share", "OUTBOX_RELAY_TENANT_SHARE", 0.5, "part of each platform relay limit one tenant may use (0 < share <= 1)")
+	b.float(&c.FairRate, "fair-rate", "OUTBOX_FAIR_RATE", 20, "messages a second each tenant may queue ahead of all tenants' bulk")
+	b.float(&c.FairBurst, "fair-burst", "OUTBOX_FAIR_BURST", 200, "messages each tenant may queue at once ahead of all tenants' bulk")
 	b.duration(&c.DeliveryOutcomeRetry, "delivery-outcome-retry", "OUTBOX_DELIVERY_OUTCOME_RETRY", 2*time.Minute, "how long a worker retries recording an attempt's outcome")
 	b.duration(&c.DeliveryRescueAfter, "delivery-rescue-after", "OUTBOX_DELIVERY_RESCUE_AFTER", 0, "run time after which a delivery job counts as stuck (0: derived, 5m)")
 	b.duration(&c.DeliveryCircuitBase, "delivery-circuit-base", "OUTBOX_DELIVERY_CIRCUIT_BASE", 5*time.Second, "first pause of an account whose server is unreachable")
@@ -805,6 +813,12 @@ func (c *Config) Validate() error {
 	}
 	if !(c.RelayTenantShare > 0 && c.RelayTenantShare <= 1) {
 		bad("OUTBOX_RELAY_TENANT_SHARE", "must be above 0 and at most 1")
+	}
+	if c.FairRate < 0 || c.FairRate > 1e6 {
+		bad("OUTBOX_FAIR_RATE", "must be between 0 and 1000000 (0: no fast lane)")
+	}
+	if c.FairBurst < 0 || c.FairBurst > 1e6 {
+		bad("OUTBOX_FAIR_BURST", "must be between 0 and 1000000")
 	}
 	if c.DeliveryOutcomeRetry < time.Second || c.DeliveryOutcomeRetry > time.Hour {
 		bad("OUTBOX_DELIVERY_OUTCOME_RETRY", "must be between 1s and 1h")

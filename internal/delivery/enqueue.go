@@ -26,12 +26,16 @@ import (
 // already live is not written: the message of the first claim takes its
 // place, provided the request is the same (else ECONFLICT). A draft whose
 // every To and Cc address is suppressed is written SUPPRESSED, without a
-// job. The senders used are held (SenderLockShared) so that none is
+// job; the others go in the tenant's fast lane as far as it has room,
+// the rest in the bulk lanes (fair.go). The senders used are held (SenderLockShared) so that none is
 // deleted under the new messages, and the messages to send count against
 // the tenant's daily quota (ERATELIMITED over it, nothing written). It
 // returns one message per draft, in order.
 func (s *Service) enqueue(ctx context.Context, sc *sendContext, drafts []draft) ([]outbox.Message, error) {
 	if err := s.markSuppressed(ctx, sc.tenant, drafts); err != nil {
+		return nil, err
+	}
+	if err := s.takeLane(ctx, sc.tenant, drafts); err != nil {
 		return nil, err
 	}
 	out := make([]outbox.Message, len(drafts))
@@ -258,7 +262,7 @@ func requestHash(d draft, in SendInput, p payload) ([]byte, error) {
 }
 
 // insert writes the drafts numbered fresh: River jobs for those not
-// suppressed, then the messages with their job ids and first events
+// suppressed, at the priority of their lane (fair.go), then the messages with their job ids and first events
 // (Tx.NotificationInsertMany). It returns the messages by id.
 func (s *Service) insert(ctx context.Context, tx *db.Tx, sc *sendContext, drafts []draft, fresh []int) (map[uuid.UUID]outbox.Message, error) {
 	if len(fresh) == 0 {
@@ -270,6 +274,7 @@ func (s *Service) insert(ctx context.Context, tx *db.Tx, sc *sendContext, drafts
 	for _, i := range fresh {
 		if drafts[i].suppressed == nil {
 			opts := s.insertOpts()
+			opts.Priority = priorityOf(drafts[i].category, drafts[i].fast)
 			if at := drafts[i].sendAt; at != nil {
 				opts.ScheduledAt = *at // SCHEDULED: River holds the job until then
 			}

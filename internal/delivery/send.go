@@ -91,6 +91,8 @@ type draft struct {
 	// suppressed says that every To and Cc address is suppressed: the
 	// message is written SUPPRESSED, with no job.
 	suppressed []string
+	// fast is set when the message goes in its tenant's fast lane (fair.go).
+	fast bool
 	// metadata, tags and sendAt are the caller's options (headers are in
 	// payload).
 	metadata []byte

@@ -92,7 +92,7 @@ func TestSendManyOneTransaction(t *testing.T) {
 	require.NoError(t, err)
 	stmts := b.stmts.n.Load() - before
 	t.Logf("sendNotifications of %d: %d statements (%.3f per message)", n, stmts, float64(stmts)/n)
-	require.LessOrEqual(t, stmts, int64(10), "a batch takes a fixed number of statements")
+	require.LessOrEqual(t, stmts, int64(11), "a batch takes a fixed number of statements (the 11th takes from the fast lane)")
 
 	before = b.stmts.n.Load()
 	_, err = b.svc.Send(ctx, ins[0])

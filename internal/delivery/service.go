@@ -157,6 +157,10 @@ type Options struct {
 	// in one reservation (OUTBOX_RELAY_TENANT_SHARE). Default 1: a tenant
 	// may use all of them.
 	RelayTenantShare float64
+	// FairLane is each tenant's fast lane ahead of all tenants' bulk
+	// (fair.go; OUTBOX_FAIR_RATE, OUTBOX_FAIR_BURST). Default 20 messages a
+	// second, 200 at once.
+	FairLane FairLane
 	// AddrPolicy says which addresses tenants' own SMTP hosts and HTTP APIs
 	// may resolve to (OUTBOX_PRIVATE_NETWORKS). Default: all.
 	AddrPolicy transport.AddrPolicy
@@ -197,6 +201,7 @@ func (o Options) withDefaults() Options {
 	if o.RelayTenantShare <= 0 || o.RelayTenantShare > 1 {
 		o.RelayTenantShare = 1
 	}
+	o.FairLane = o.FairLane.withDefaults()
 	if o.Rand == nil {
 		o.Rand = rand.Float64
 	}
