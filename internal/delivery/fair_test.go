@@ -123,8 +123,8 @@ func TestTransactionalBeforeSubscription(t *testing.T) {
 	got := b.fetch(t, 100)
 	want := []uuid.UUID{
 		mixed[2].ID, mixed[3].ID, // fast TRANSACTIONAL
-		mixed[0].ID,              // fast SUBSCRIPTION: the last token
-		later[2].ID,              // bulk TRANSACTIONAL
+		mixed[0].ID,                           // fast SUBSCRIPTION: the last token
+		later[2].ID,                           // bulk TRANSACTIONAL
 		mixed[1].ID, later[0].ID, later[1].ID, // bulk SUBSCRIPTION
 	}
 	require.Equal(t, want, got)
