@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/riverqueue/river"
@@ -79,7 +80,7 @@ func TestFairLaneRefills(t *testing.T) {
 		m, err := b.svc.Send(ctx, raw("customer@example.net")) // 1 ms refills one token
 		require.NoError(t, err)
 		return b.job(t, m).Priority == delivery.PriorityFastTransactional
-	}, 5e9, 1e6)
+	}, 5*time.Second, time.Millisecond)
 	require.Equal(t, delivery.PriorityFastTransactional, b.job(t, first[1]).Priority)
 	require.Equal(t, delivery.PriorityBulkTransactional, b.job(t, first[2]).Priority)
 }
