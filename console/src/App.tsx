@@ -5,6 +5,7 @@ import { I18nContext, langs, makeI18n, pickLang, useI18n, type Lang } from "./i1
 import { Logs } from "./pages/Logs";
 import { Branded } from "./pages/Branded";
 import { Domains } from "./pages/Domains";
+import { Senders } from "./pages/Senders";
 import { SenderSettings } from "./pages/SenderSettings";
 import { SignIn } from "./pages/SignIn";
 import {
@@ -130,6 +131,7 @@ function Page({ route, session }: { route: string; session: Session }) {
   if (session.roles.includes("operator")) return <p>{t("session.operator")}</p>;
   if (route === "logs") return <Logs />;
   if (route === "domains") return <Domains />;
+  if (route === "senders") return <Senders />;
   const branded = /^branded(?:\/([^/]+))?$/.exec(route);
   if (branded) return <Branded senderKey={branded[1] ? decodeURIComponent(branded[1]) : "default"} />;
   const m = /^senders\/([^/]+)$/.exec(route);
@@ -148,6 +150,7 @@ function Header(props: { session: Session | null; onSignOut: () => void; lang: L
         <nav aria-label={t("app.title")}>
           {link("", t("nav.settings"))}
           {link("logs", t("nav.logs"))}
+          {link("senders", t("nav.senders"))}
           {link("branded", t("nav.branded"))}
           {link("domains", t("nav.domains"))}
         </nav>

@@ -177,7 +177,21 @@ export const en = {
   "oauth.since": "since {at}",
   "oauth.disconnect": "Disconnect",
   "http.urlOverride": "Base URL (optional)",
-  "http.urlOverrideHint": "Only for another region or a test server; leave it as it is otherwise."
+  "http.urlOverrideHint": "Only for another region or a test server; leave it as it is otherwise.",
+  "nav.senders": "Senders",
+  "senders.title": "Senders",
+  "senders.count": "{n, plural, one {# sender} other {# senders}} of at most {max, number} in your plan.",
+  "senders.personal": "personal sender of {owner}",
+  "senders.settings": "Settings",
+  "senders.delete": "Delete",
+  "senders.addTitle": "Add a sender",
+  "senders.key": "Key",
+  "senders.keyHint": "Lower-case letters, digits, '.', '-' or '_', like vendor-42.",
+  "senders.name": "Name",
+  "senders.personalLabel": "My own sender (only I may change it and send through it)",
+  "senders.add": "Add sender",
+  "senders.created": "{name} was added: it sends through the platform until you set it up.",
+  "settings.verificationState": "See the state of its verification link",
 } as const;
 
 export type MessageId = keyof typeof en;

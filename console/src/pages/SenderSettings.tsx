@@ -467,6 +467,12 @@ export function SenderSettings({ senderKey }: { senderKey: string }) {
                 <button type="button" onClick={toPlatform}>{t("platform.use")}</button>
               )}
               {form.mode === "BRANDED" && <button type="button" class="primary" onClick={verify}>{t("branded.request")}</button>}
+              {form.mode === "BRANDED" && (
+                <a href={import.meta.env.BASE_URL + "branded/" + encodeURIComponent(senderKey)}
+                  onClick={(e) => { e.preventDefault(); navigate("branded/" + encodeURIComponent(senderKey)); }}>
+                  {t("settings.verificationState")}
+                </a>
+              )}
             </div>
           )}
         </fieldset>
