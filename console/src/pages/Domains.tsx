@@ -120,7 +120,7 @@ function DomainCard({ domain: d, onRemoved }: { domain: Domain; onRemoved: () =>
     setChecked(null);
     const r = what === "check" ? await check({ id: d.id }) : await rotate({ id: d.id });
     if (r.error) return setProblem(r.error.graphQLErrors[0]?.message ?? r.error.message);
-    // The cache updates the card from the answer (same id).
+    // The answer holds a SendingDomain, so urql refetches the page's query, which updates the card.
     if (what === "check") setChecked(t("domains.checked", { status: (r.data as { checkSendingDomain: Domain }).checkSendingDomain.status }));
   };
   const doRemove = async () => {
