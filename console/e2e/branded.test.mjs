@@ -1,7 +1,8 @@
 // The branded address page in a real browser: an API error at its field,
 // a verification link requested, the resend cooldown counting down, the
 // link opened from the dev mailbox and verified, and the page following
-// it to VERIFIED; then the same page in Japanese at 375 px.
+// it to VERIFIED (then in German); then the same page in Japanese at
+// 375 px.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { base, launch, screenshot, signIn } from "./browser.mjs";
@@ -77,6 +78,11 @@ test("branded: request, cooldown counting down, verify through the dev mailbox",
   await page.getByTestId("branded-mode").filter({ hasText: "your verified address" }).waitFor();
   assert.equal(await item.getByTestId("resend-verification").count(), 0, "nothing to resend once verified");
   await screenshot(page, "branded-verified");
+
+  // The language picker switches the page to German at once, dates included.
+  await page.getByLabel("Language").selectOption("de");
+  await page.getByRole("heading", { name: "Eigene Absenderadresse", level: 1 }).waitFor();
+  await item.getByText(/^Bestätigt am \d{2}\.\d{2}\.\d{4}, \d{2}:\d{2}:\d{2}: E-Mails gehen von dieser Adresse hinaus\.$/).waitFor();
   await page.close();
 });
 
