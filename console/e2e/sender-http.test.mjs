@@ -30,7 +30,9 @@ test("HTTP: generic API without a URL is refused at the URL field; Mailgun asks 
   // A provider preset: its own fields, its limits and its note.
   await page.getByLabel("API", { exact: true }).selectOption("MAILGUN");
   await page.getByLabel("Sending domain").waitFor();
-  await page.getByLabel("Region").waitFor();
+  assert.deepEqual(await page.getByLabel("Region").locator("option").allInnerTexts(),
+    ["US (api.mailgun.net)", "EU (api.eu.mailgun.net)"], "Mailgun's two regions to choose from");
+  await page.getByLabel("Region").selectOption("EU");
   assert.equal(await page.getByLabel("Endpoint URL").count(), 0, "a provider has no endpoint to enter");
   await page.getByText(/Limits: 1,000 recipients per mail/).waitFor();
   await page.getByLabel("Base URL (optional)").waitFor();

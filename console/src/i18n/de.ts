@@ -192,4 +192,6 @@ export const de: Messages = {
   "senders.add": "Absender hinzufügen",
   "senders.created": "{name} wurde hinzugefügt: Bis Sie ihn einrichten, sendet er über die Plattform.",
   "settings.verificationState": "Status des Bestätigungslinks ansehen",
+  "http.region.US": "USA (api.mailgun.net)",
+  "http.region.EU": "EU (api.eu.mailgun.net)",
 };

@@ -192,6 +192,8 @@ export const en = {
   "senders.add": "Add sender",
   "senders.created": "{name} was added: it sends through the platform until you set it up.",
   "settings.verificationState": "See the state of its verification link",
+  "http.region.US": "US (api.mailgun.net)",
+  "http.region.EU": "EU (api.eu.mailgun.net)",
 } as const;
 
 export type MessageId = keyof typeof en;

@@ -192,4 +192,6 @@ export const ja: Messages = {
   "senders.add": "送信元を追加",
   "senders.created": "{name} を追加しました。設定するまではプラットフォーム経由で送信します。",
   "settings.verificationState": "確認リンクの状態を見る",
+  "http.region.US": "米国 (api.mailgun.net)",
+  "http.region.EU": "EU (api.eu.mailgun.net)",
 };

@@ -418,8 +418,15 @@ export function SenderSettings({ senderKey }: { senderKey: string }) {
             </Field>
             {(httpPreset?.needs ?? ["url", "authHeader"]).filter((n) => n !== "authValue").map((n) => (
               <Field key={n} field={"http." + n} label={t(("http." + n) as MessageId)} errors={errors}>
-                {(a) => <input {...a} value={form[n as keyof Form] as string} onInput={text(n as keyof Form)} autocomplete="off"
-                  placeholder={n === "url" ? httpPreset?.baseUrl ?? "https://" : ""} />}
+                {(a) => n === "region" && form.provider === "MAILGUN" ? (
+                  <select {...a} value={form.region || "US"} onChange={text("region")}>
+                    <option value="US">{t("http.region.US")}</option>
+                    <option value="EU">{t("http.region.EU")}</option>
+                  </select>
+                ) : (
+                  <input {...a} value={form[n as keyof Form] as string} onInput={text(n as keyof Form)} autocomplete="off"
+                    placeholder={n === "url" ? httpPreset?.baseUrl ?? "https://" : n === "region" ? "eu-west-1" : ""} />
+                )}
               </Field>
             ))}
             {httpPreset && !httpPreset.needs.includes("url") && (
