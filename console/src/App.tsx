@@ -3,6 +3,9 @@ import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { newClient } from "./client";
 import { I18nContext, langs, makeI18n, pickLang, useI18n, type Lang } from "./i18n/i18n";
 import { Logs } from "./pages/Logs";
+import { Branded } from "./pages/Branded";
+import { Domains } from "./pages/Domains";
+import { Senders } from "./pages/Senders";
 import { SenderSettings } from "./pages/SenderSettings";
 import { SignIn } from "./pages/SignIn";
 import {
@@ -127,6 +130,10 @@ function Page({ route, session }: { route: string; session: Session }) {
   const { t } = useI18n();
   if (session.roles.includes("operator")) return <p>{t("session.operator")}</p>;
   if (route === "logs") return <Logs />;
+  if (route === "domains") return <Domains />;
+  if (route === "senders") return <Senders />;
+  const branded = /^branded(?:\/([^/]+))?$/.exec(route);
+  if (branded) return <Branded senderKey={branded[1] ? decodeURIComponent(branded[1]) : "default"} />;
   const m = /^senders\/([^/]+)$/.exec(route);
   return <SenderSettings senderKey={m ? decodeURIComponent(m[1]) : "default"} />;
 }
@@ -143,6 +150,9 @@ function Header(props: { session: Session | null; onSignOut: () => void; lang: L
         <nav aria-label={t("app.title")}>
           {link("", t("nav.settings"))}
           {link("logs", t("nav.logs"))}
+          {link("senders", t("nav.senders"))}
+          {link("branded", t("nav.branded"))}
+          {link("domains", t("nav.domains"))}
         </nav>
       )}
       <span class="spacer" />

@@ -5,6 +5,7 @@ import { useI18n, type I18n } from "../i18n/i18n";
 import type { MessageId } from "../i18n/en";
 import { navigate } from "../App";
 import { Field, fieldErrors, type FieldErrors } from "./fields";
+import { OAuthConnect } from "./OAuthConnect";
 
 const SettingsQuery = graphql(`
   query SenderSettingsPage($sender: String) {
@@ -12,7 +13,7 @@ const SettingsQuery = graphql(`
     senders { key name }
     senderSettings(sender: $sender) {
       key name mode effectiveMode fromName fromEmail replyTo contactEmail bcc archiveCopyTo
-      smtp { preset host port security auth username passwordSet skipTlsVerify }
+      smtp { preset host port security auth username passwordSet skipTlsVerify oauthConnection }
       http { provider url authHeader authValueSet domain region accessKeyId }
       health { status message }
     }
@@ -98,6 +99,7 @@ interface Form {
   username: string;
   password: string;
   skipTlsVerify: boolean;
+  oauthConnection: string;
   provider: HttpProvider;
   url: string;
   authHeader: string;
@@ -125,6 +127,7 @@ function formOf(s: Data["senderSettings"]): Form {
     username: s.smtp?.username ?? "",
     password: "",
     skipTlsVerify: s.smtp?.skipTlsVerify ?? false,
+    oauthConnection: s.smtp?.oauthConnection ?? "",
     provider: s.http?.provider ?? "GENERIC",
     url: s.http?.url ?? "",
     authHeader: s.http?.authHeader ?? "",
@@ -157,6 +160,7 @@ function inputOf(sender: string, f: Form): SettingsInput {
       preset: f.preset, host: f.host.trim(), port: Number(f.port) || 0, security: f.security, auth: f.auth,
       username: orNull(f.username), password: f.password === "" ? null : f.password, skipTlsVerify: f.skipTlsVerify,
     };
+    if (f.auth === "XOAUTH2") input.smtp.oauthConnection = orNull(f.oauthConnection);
   }
   if (f.mode === "HTTP") {
     input.http = {
@@ -385,6 +389,14 @@ export function SenderSettings({ senderKey }: { senderKey: string }) {
                 )}
               </div>
             )}
+            {(form.auth === "XOAUTH2" || preset?.oauthProvider) && (
+              <OAuthConnect sender={senderKey} preferred={preset?.oauthProvider} chosen={form.oauthConnection}
+                onChoose={(c) => {
+                  setSaved(false);
+                  setForm(c ? { ...form, auth: "XOAUTH2", oauthConnection: c.id, username: c.email ?? form.username } : { ...form, oauthConnection: "" });
+                }} />
+            )}
+            {errors["smtp.oauthConnection"] && <p class="error" data-testid="field-error" data-field="smtp.oauthConnection">{errors["smtp.oauthConnection"]}</p>}
             <div class="check">
               <input id="f-smtp-skipTlsVerify" type="checkbox" checked={form.skipTlsVerify}
                 onChange={(e) => set("skipTlsVerify", (e.target as HTMLInputElement).checked)} />
@@ -406,9 +418,22 @@ export function SenderSettings({ senderKey }: { senderKey: string }) {
             </Field>
             {(httpPreset?.needs ?? ["url", "authHeader"]).filter((n) => n !== "authValue").map((n) => (
               <Field key={n} field={"http." + n} label={t(("http." + n) as MessageId)} errors={errors}>
-                {(a) => <input {...a} value={form[n as keyof Form] as string} onInput={text(n as keyof Form)} autocomplete="off" />}
+                {(a) => n === "region" && form.provider === "MAILGUN" ? (
+                  <select {...a} value={form.region || "US"} onChange={text("region")}>
+                    <option value="US">{t("http.region.US")}</option>
+                    <option value="EU">{t("http.region.EU")}</option>
+                  </select>
+                ) : (
+                  <input {...a} value={form[n as keyof Form] as string} onInput={text(n as keyof Form)} autocomplete="off"
+                    placeholder={n === "url" ? httpPreset?.baseUrl ?? "https://" : n === "region" ? "eu-west-1" : ""} />
+                )}
               </Field>
             ))}
+            {httpPreset && !httpPreset.needs.includes("url") && (
+              <Field field="http.url" label={t("http.urlOverride")} errors={errors} hint={t("http.urlOverrideHint")}>
+                {(a) => <input {...a} value={form.url} onInput={text("url")} autocomplete="off" placeholder={httpPreset.baseUrl ?? ""} />}
+              </Field>
+            )}
             <Field field="http.authValue" label={t("http.authValue")} errors={errors}
               hint={settings.http?.authValueSet ? t("http.authValueSet") : undefined}>
               {(a) => <input {...a} type="password" value={form.authValue} onInput={text("authValue")} autocomplete="new-password" />}
@@ -449,6 +474,12 @@ export function SenderSettings({ senderKey }: { senderKey: string }) {
                 <button type="button" onClick={toPlatform}>{t("platform.use")}</button>
               )}
               {form.mode === "BRANDED" && <button type="button" class="primary" onClick={verify}>{t("branded.request")}</button>}
+              {form.mode === "BRANDED" && (
+                <a href={import.meta.env.BASE_URL + "branded/" + encodeURIComponent(senderKey)}
+                  onClick={(e) => { e.preventDefault(); navigate("branded/" + encodeURIComponent(senderKey)); }}>
+                  {t("settings.verificationState")}
+                </a>
+              )}
             </div>
           )}
         </fieldset>
