@@ -87,7 +87,6 @@ func (c Config) withDefaults() Config {
 
 // Jobs inserts River jobs; *river.Client is one.
 type Jobs interface {
-	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
 	InsertManyTx(ctx context.Context, tx pgx.Tx, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
 }
 
