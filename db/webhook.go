@@ -297,23 +297,11 @@ func (tx *Tx) WebhookDeliveryAttempted(ctx context.Context, tenantID, id uuid.UU
 }
 
 // WebhookDeliveryCancel cancels delivery id if it is still to be sent.
-func (s *Store) WebhookDeliveryCancel(ctx context.Context, id uuid.UUID) error {
-	if err := s.q.WebhookDeliveryCancel(ctx, id); err != nil {
+func (tx *Tx) WebhookDeliveryCancel(ctx context.Context, id uuid.UUID) error {
+	if err := tx.q.WebhookDeliveryCancel(ctx, id); err != nil {
 		return fmt.Errorf("cancelling webhook delivery: %w", err)
 	}
 	return nil
-}
-
-// WebhookDeliveryEarlierPending reports whether d's endpoint has a delivery
-// of an earlier event about d's subject that was not tried yet.
-func (s *Store) WebhookDeliveryEarlierPending(ctx context.Context, d outbox.WebhookDelivery) (bool, error) {
-	ok, err := s.q.WebhookDeliveryEarlierPending(ctx, dbsqlc.WebhookDeliveryEarlierPendingParams{
-		EndpointID: d.EndpointID, Subject: d.Subject, EventID: d.EventID,
-	})
-	if err != nil {
-		return false, fmt.Errorf("checking earlier webhook deliveries: %w", err)
-	}
-	return ok, nil
 }
 
 func webhookEndpointsFromRows(rows []dbsqlc.WebhookEndpoint) []outbox.WebhookEndpoint {
@@ -365,4 +353,130 @@ func (s *Store) WebhookEventPurgeExpired(ctx context.Context, now time.Time, bat
 		return 0, fmt.Errorf("purging webhook events: %w", err)
 	}
 	return n, nil
+}
+
+// WebhookDispatchLock makes tx wait until no other dispatcher's
+// transaction runs, and keeps them waiting until tx ends.
+func (tx *Tx) WebhookDispatchLock(ctx context.Context) error {
+	if err := tx.q.WebhookDispatchLock(ctx); err != nil {
+		return fmt.Errorf("locking the webhook dispatch: %w", err)
+	}
+	return nil
+}
+
+// WebhookMessages returns the messages of ids (of any tenant) by id, each
+// with its delivery attempts, oldest first, in two statements. A purged
+// message has no entry.
+func (tx *Tx) WebhookMessages(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]outbox.Message, map[uuid.UUID][]outbox.Attempt, error) {
+	rows, err := tx.q.WebhookMessagesByIDs(ctx, ids)
+	if err != nil {
+		return nil, nil, fmt.Errorf("loading the messages of webhook events: %w", err)
+	}
+	msgs := make(map[uuid.UUID]outbox.Message, len(rows))
+	for _, r := range rows {
+		m, err := MessageFromRow(r)
+		if err != nil {
+			return nil, nil, err
+		}
+		msgs[m.ID] = m
+	}
+	arows, err := tx.q.WebhookMessageAttempts(ctx, ids)
+	if err != nil {
+		return nil, nil, fmt.Errorf("loading the attempts of webhook events: %w", err)
+	}
+	attempts := make(map[uuid.UUID][]outbox.Attempt)
+	for _, r := range arows {
+		attempts[r.MessageID] = append(attempts[r.MessageID], attemptFromRow(r))
+	}
+	return msgs, attempts, nil
+}
+
+// WebhookLine is the line of deliveries about one subject to one
+// endpoint, tried one after the other.
+type WebhookLine struct {
+	EndpointID uuid.UUID
+	Subject    string
+}
+
+// WebhookLinesLock locks the lines about subjects for the rest of tx (see
+// WebhookLinesBusy and WebhookDeliveryNextInLine).
+func (tx *Tx) WebhookLinesLock(ctx context.Context, subjects []string) error {
+	if err := tx.q.WebhookSubjectsLock(ctx, subjects); err != nil {
+		return fmt.Errorf("locking webhook delivery lines: %w", err)
+	}
+	return nil
+}
+
+// WebhookLinesBusy returns which of lines have a delivery not yet tried.
+func (tx *Tx) WebhookLinesBusy(ctx context.Context, lines []WebhookLine) (map[WebhookLine]bool, error) {
+	p := dbsqlc.WebhookLinesBusyParams{EndpointIds: make([]uuid.UUID, len(lines)), Subjects: make([]string, len(lines))}
+	for i, l := range lines {
+		p.EndpointIds[i], p.Subjects[i] = l.EndpointID, l.Subject
+	}
+	rows, err := tx.q.WebhookLinesBusy(ctx, p)
+	if err != nil {
+		return nil, fmt.Errorf("loading busy webhook delivery lines: %w", err)
+	}
+	out := make(map[WebhookLine]bool, len(rows))
+	for _, r := range rows {
+		out[WebhookLine{EndpointID: r.EndpointID, Subject: r.Subject}] = true
+	}
+	return out, nil
+}
+
+// NewWebhookDelivery is a delivery to record: queued when its job is
+// enqueued with it, waiting in line otherwise.
+type NewWebhookDelivery struct {
+	ID, TenantID, EndpointID uuid.UUID
+	EventID                  int64
+	Subject                  string
+	Queued                   bool
+}
+
+// WebhookDeliveriesInsert records ds in one statement.
+func (tx *Tx) WebhookDeliveriesInsert(ctx context.Context, ds []NewWebhookDelivery) error {
+	p := dbsqlc.WebhookDeliveriesInsertParams{
+		Ids: make([]uuid.UUID, len(ds)), TenantIds: make([]uuid.UUID, len(ds)), EndpointIds: make([]uuid.UUID, len(ds)),
+		EventIds: make([]int64, len(ds)), Subjects: make([]string, len(ds)), Queued: make([]bool, len(ds)),
+	}
+	for i, d := range ds {
+		p.Ids[i], p.TenantIds[i], p.EndpointIds[i], p.EventIds[i], p.Subjects[i], p.Queued[i] = d.ID, d.TenantID, d.EndpointID, d.EventID, d.Subject, d.Queued
+	}
+	if err := tx.q.WebhookDeliveriesInsert(ctx, p); err != nil {
+		return fmt.Errorf("inserting webhook deliveries: %w", err)
+	}
+	return nil
+}
+
+// WebhookEventsDispatched records the bodies of the events ids (nil for
+// one without a delivery) and that they were fanned out, in one statement.
+func (tx *Tx) WebhookEventsDispatched(ctx context.Context, ids []int64, bodies [][]byte) error {
+	if err := tx.q.WebhookEventsDispatched(ctx, dbsqlc.WebhookEventsDispatchedParams{Ids: ids, Bodies: bodies}); err != nil {
+		return fmt.Errorf("marking webhook events dispatched: %w", err)
+	}
+	return nil
+}
+
+// WebhookDeliveryNextInLine marks the first delivery waiting in line l as
+// queued and returns its id; ok is false when none waits. Lock the line
+// first (WebhookLinesLock).
+func (tx *Tx) WebhookDeliveryNextInLine(ctx context.Context, l WebhookLine) (_ uuid.UUID, ok bool, _ error) {
+	ids, err := tx.q.WebhookDeliveryNextInLine(ctx, dbsqlc.WebhookDeliveryNextInLineParams{EndpointID: l.EndpointID, Subject: l.Subject})
+	if err != nil {
+		return uuid.Nil, false, fmt.Errorf("taking the next webhook delivery in line: %w", err)
+	}
+	if len(ids) == 0 {
+		return uuid.Nil, false, nil
+	}
+	return ids[0], true, nil
+}
+
+// WebhookDeliveriesOverdue marks up to max deliveries waiting in line since
+// before before as queued and returns their ids.
+func (tx *Tx) WebhookDeliveriesOverdue(ctx context.Context, before time.Time, max int) ([]uuid.UUID, error) {
+	ids, err := tx.q.WebhookDeliveriesOverdue(ctx, dbsqlc.WebhookDeliveriesOverdueParams{Before: before, Max: int32(max)})
+	if err != nil {
+		return nil, fmt.Errorf("taking overdue webhook deliveries: %w", err)
+	}
+	return ids, nil
 }

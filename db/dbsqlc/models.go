@@ -411,6 +411,7 @@ type WebhookDelivery struct {
 	AttemptCount int32
 	CreatedAt    time.Time
 	FinishedAt   *time.Time
+	Queued       bool
 }
 
 type WebhookEndpoint struct {

@@ -46,6 +46,70 @@ func (q *Queries) WebhookAttemptsList(ctx context.Context, deliveryIds []uuid.UU
 	return items, nil
 }
 
+const webhookDeliveriesInsert = `-- name: WebhookDeliveriesInsert :exec
+INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event_id, subject, queued)
+SELECT unnest($1::uuid[]), unnest($2::uuid[]), unnest($3::uuid[]),
+       unnest($4::bigint[]), unnest($5::text[]), unnest($6::boolean[])
+`
+
+type WebhookDeliveriesInsertParams struct {
+	Ids         []uuid.UUID
+	TenantIds   []uuid.UUID
+	EndpointIds []uuid.UUID
+	EventIds    []int64
+	Subjects    []string
+	Queued      []bool
+}
+
+// Records a batch of deliveries; @queued says which get a job now.
+func (q *Queries) WebhookDeliveriesInsert(ctx context.Context, arg WebhookDeliveriesInsertParams) error {
+	_, err := q.db.Exec(ctx, webhookDeliveriesInsert,
+		arg.Ids,
+		arg.TenantIds,
+		arg.EndpointIds,
+		arg.EventIds,
+		arg.Subjects,
+		arg.Queued,
+	)
+	return err
+}
+
+const webhookDeliveriesOverdue = `-- name: WebhookDeliveriesOverdue :many
+UPDATE webhook_deliveries SET queued = true
+WHERE id IN (SELECT w.id FROM webhook_deliveries w
+             WHERE w.status = 'PENDING' AND NOT w.queued AND w.created_at < $1
+             ORDER BY w.created_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+  AND NOT queued
+RETURNING id
+`
+
+type WebhookDeliveriesOverdueParams struct {
+	Before time.Time
+	Max    int32
+}
+
+// Takes up to @max deliveries that have waited in line since before
+// @before into the queue, whatever is ahead of them.
+func (q *Queries) WebhookDeliveriesOverdue(ctx context.Context, arg WebhookDeliveriesOverdueParams) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, webhookDeliveriesOverdue, arg.Before, arg.Max)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []uuid.UUID{}
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const webhookDeliveryAttempted = `-- name: WebhookDeliveryAttempted :one
 WITH attempt AS (
     INSERT INTO webhook_attempts (delivery_id, tenant_id, at, duration_ms, status_code, response, error)
@@ -55,7 +119,7 @@ UPDATE webhook_deliveries
 SET status = $1::text, attempt_count = attempt_count + 1,
     finished_at = CASE WHEN $1::text IN ('DELIVERED', 'FAILED', 'CANCELLED') THEN now() ELSE NULL END
 WHERE webhook_deliveries.id = $2::uuid
-RETURNING id, tenant_id, endpoint_id, event_id, subject, status, replay_of, attempt_count, created_at, finished_at
+RETURNING id, tenant_id, endpoint_id, event_id, subject, status, replay_of, attempt_count, created_at, finished_at, queued
 `
 
 type WebhookDeliveryAttemptedParams struct {
@@ -93,6 +157,7 @@ func (q *Queries) WebhookDeliveryAttempted(ctx context.Context, arg WebhookDeliv
 		&i.AttemptCount,
 		&i.CreatedAt,
 		&i.FinishedAt,
+		&i.Queued,
 	)
 	return i, err
 }
@@ -107,31 +172,8 @@ func (q *Queries) WebhookDeliveryCancel(ctx context.Context, id uuid.UUID) error
 	return err
 }
 
-const webhookDeliveryEarlierPending = `-- name: WebhookDeliveryEarlierPending :one
-SELECT EXISTS (
-    SELECT 1 FROM webhook_deliveries
-    WHERE endpoint_id = $1 AND subject = $2 AND event_id < $3
-      AND status = 'PENDING' AND replay_of IS NULL
-)::boolean
-`
-
-type WebhookDeliveryEarlierPendingParams struct {
-	EndpointID uuid.UUID
-	Subject    string
-	EventID    int64
-}
-
-// Whether a delivery of an earlier event about the same subject to the
-// same endpoint has not been tried yet: the later one waits for it.
-func (q *Queries) WebhookDeliveryEarlierPending(ctx context.Context, arg WebhookDeliveryEarlierPendingParams) (bool, error) {
-	row := q.db.QueryRow(ctx, webhookDeliveryEarlierPending, arg.EndpointID, arg.Subject, arg.EventID)
-	var column_1 bool
-	err := row.Scan(&column_1)
-	return column_1, err
-}
-
 const webhookDeliveryGet = `-- name: WebhookDeliveryGet :one
-SELECT d.id, d.tenant_id, d.endpoint_id, d.event_id, d.subject, d.status, d.replay_of, d.attempt_count, d.created_at, d.finished_at, e.webhook_id, e.type, e.body, e.occurred_at
+SELECT d.id, d.tenant_id, d.endpoint_id, d.event_id, d.subject, d.status, d.replay_of, d.attempt_count, d.created_at, d.finished_at, d.queued, e.webhook_id, e.type, e.body, e.occurred_at
 FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id
 WHERE d.id = $1
 `
@@ -158,6 +200,7 @@ func (q *Queries) WebhookDeliveryGet(ctx context.Context, id uuid.UUID) (Webhook
 		&i.WebhookDelivery.AttemptCount,
 		&i.WebhookDelivery.CreatedAt,
 		&i.WebhookDelivery.FinishedAt,
+		&i.WebhookDelivery.Queued,
 		&i.WebhookID,
 		&i.Type,
 		&i.Body,
@@ -167,7 +210,7 @@ func (q *Queries) WebhookDeliveryGet(ctx context.Context, id uuid.UUID) (Webhook
 }
 
 const webhookDeliveryGetForTenant = `-- name: WebhookDeliveryGetForTenant :one
-SELECT d.id, d.tenant_id, d.endpoint_id, d.event_id, d.subject, d.status, d.replay_of, d.attempt_count, d.created_at, d.finished_at, e.webhook_id, e.type, e.body, e.occurred_at
+SELECT d.id, d.tenant_id, d.endpoint_id, d.event_id, d.subject, d.status, d.replay_of, d.attempt_count, d.created_at, d.finished_at, d.queued, e.webhook_id, e.type, e.body, e.occurred_at
 FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id
 WHERE d.tenant_id = $1 AND d.id = $2
 `
@@ -199,6 +242,7 @@ func (q *Queries) WebhookDeliveryGetForTenant(ctx context.Context, arg WebhookDe
 		&i.WebhookDelivery.AttemptCount,
 		&i.WebhookDelivery.CreatedAt,
 		&i.WebhookDelivery.FinishedAt,
+		&i.WebhookDelivery.Queued,
 		&i.WebhookID,
 		&i.Type,
 		&i.Body,
@@ -210,7 +254,7 @@ func (q *Queries) WebhookDeliveryGetForTenant(ctx context.Context, arg WebhookDe
 const webhookDeliveryInsert = `-- name: WebhookDeliveryInsert :one
 INSERT INTO webhook_deliveries (tenant_id, endpoint_id, event_id, subject, replay_of)
 VALUES ($1, $2, $3, $4, $5)
-RETURNING id, tenant_id, endpoint_id, event_id, subject, status, replay_of, attempt_count, created_at, finished_at
+RETURNING id, tenant_id, endpoint_id, event_id, subject, status, replay_of, attempt_count, created_at, finished_at, queued
 `
 
 type WebhookDeliveryInsertParams struct {
@@ -241,12 +285,13 @@ func (q *Queries) WebhookDeliveryInsert(ctx context.Context, arg WebhookDelivery
 		&i.AttemptCount,
 		&i.CreatedAt,
 		&i.FinishedAt,
+		&i.Queued,
 	)
 	return i, err
 }
 
 const webhookDeliveryList = `-- name: WebhookDeliveryList :many
-SELECT d.id, d.tenant_id, d.endpoint_id, d.event_id, d.subject, d.status, d.replay_of, d.attempt_count, d.created_at, d.finished_at, e.webhook_id, e.type, e.body, e.occurred_at
+SELECT d.id, d.tenant_id, d.endpoint_id, d.event_id, d.subject, d.status, d.replay_of, d.attempt_count, d.created_at, d.finished_at, d.queued, e.webhook_id, e.type, e.body, e.occurred_at
 FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id
 WHERE d.tenant_id = $1 AND d.endpoint_id = $2
   AND ($3::timestamptz IS NULL OR (d.created_at, d.id) < ($3::timestamptz, $4::uuid))
@@ -297,6 +342,7 @@ func (q *Queries) WebhookDeliveryList(ctx context.Context, arg WebhookDeliveryLi
 			&i.WebhookDelivery.AttemptCount,
 			&i.WebhookDelivery.CreatedAt,
 			&i.WebhookDelivery.FinishedAt,
+			&i.WebhookDelivery.Queued,
 			&i.WebhookID,
 			&i.Type,
 			&i.Body,
@@ -310,6 +356,53 @@ func (q *Queries) WebhookDeliveryList(ctx context.Context, arg WebhookDeliveryLi
 		return nil, err
 	}
 	return items, nil
+}
+
+const webhookDeliveryNextInLine = `-- name: WebhookDeliveryNextInLine :many
+UPDATE webhook_deliveries SET queued = true
+WHERE id = (SELECT w.id FROM webhook_deliveries w
+            WHERE w.endpoint_id = $1 AND w.subject = $2 AND w.status = 'PENDING' AND NOT w.queued
+            ORDER BY w.event_id LIMIT 1)
+  AND NOT queued
+RETURNING id
+`
+
+type WebhookDeliveryNextInLineParams struct {
+	EndpointID uuid.UUID
+	Subject    string
+}
+
+// Takes the next delivery waiting in line behind one about @subject to
+// @endpoint_id into the queue; no row when none waits.
+func (q *Queries) WebhookDeliveryNextInLine(ctx context.Context, arg WebhookDeliveryNextInLineParams) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, webhookDeliveryNextInLine, arg.EndpointID, arg.Subject)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []uuid.UUID{}
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const webhookDispatchLock = `-- name: WebhookDispatchLock :exec
+SELECT pg_advisory_xact_lock(hashtextextended('webhook_dispatch', 0))
+`
+
+// Serializes the dispatchers for the rest of the transaction, so that the
+// events of a message are lined up in the order they were written.
+func (q *Queries) WebhookDispatchLock(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, webhookDispatchLock)
+	return err
 }
 
 const webhookEndpointCount = `-- name: WebhookEndpointCount :one
@@ -792,6 +885,23 @@ func (q *Queries) WebhookEventPurgeExpired(ctx context.Context, arg WebhookEvent
 	return result.RowsAffected(), nil
 }
 
+const webhookEventsDispatched = `-- name: WebhookEventsDispatched :exec
+UPDATE webhook_events e SET body = t.body, dispatched_at = now()
+FROM (SELECT unnest($1::bigint[]) AS id, unnest($2::bytea[]) AS body) t
+WHERE e.id = t.id
+`
+
+type WebhookEventsDispatchedParams struct {
+	Ids    []int64
+	Bodies [][]byte
+}
+
+// Records the bodies of a batch of events and that they were fanned out.
+func (q *Queries) WebhookEventsDispatched(ctx context.Context, arg WebhookEventsDispatchedParams) error {
+	_, err := q.db.Exec(ctx, webhookEventsDispatched, arg.Ids, arg.Bodies)
+	return err
+}
+
 const webhookEventsPending = `-- name: WebhookEventsPending :many
 SELECT id, tenant_id, webhook_id, type, subject, data, occurred_at, endpoint_id, body, dispatched_at FROM webhook_events WHERE dispatched_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED
 `
@@ -827,4 +937,147 @@ func (q *Queries) WebhookEventsPending(ctx context.Context, max int32) ([]Webhoo
 		return nil, err
 	}
 	return items, nil
+}
+
+const webhookLinesBusy = `-- name: WebhookLinesBusy :many
+SELECT DISTINCT d.endpoint_id, d.subject
+FROM webhook_deliveries d
+JOIN (SELECT unnest($1::uuid[]) AS endpoint_id, unnest($2::text[]) AS subject) t
+  ON d.endpoint_id = t.endpoint_id AND d.subject = t.subject
+WHERE d.status = 'PENDING' AND d.replay_of IS NULL
+`
+
+type WebhookLinesBusyParams struct {
+	EndpointIds []uuid.UUID
+	Subjects    []string
+}
+
+type WebhookLinesBusyRow struct {
+	EndpointID uuid.UUID
+	Subject    string
+}
+
+// Which of the lines (endpoint, subject) have a delivery not yet tried,
+// queued or waiting: a new delivery joins such a line at its end.
+func (q *Queries) WebhookLinesBusy(ctx context.Context, arg WebhookLinesBusyParams) ([]WebhookLinesBusyRow, error) {
+	rows, err := q.db.Query(ctx, webhookLinesBusy, arg.EndpointIds, arg.Subjects)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []WebhookLinesBusyRow{}
+	for rows.Next() {
+		var i WebhookLinesBusyRow
+		if err := rows.Scan(&i.EndpointID, &i.Subject); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const webhookMessageAttempts = `-- name: WebhookMessageAttempts :many
+SELECT id, message_id, tenant_id, at, duration_ms, server, code, enhanced_code, reply, tls_version, category, provider_message_id FROM message_attempts WHERE message_id = ANY ($1::uuid[]) ORDER BY message_id, id
+`
+
+// The delivery attempts of the messages a batch of events is about, oldest
+// first per message.
+func (q *Queries) WebhookMessageAttempts(ctx context.Context, messageIds []uuid.UUID) ([]MessageAttempt, error) {
+	rows, err := q.db.Query(ctx, webhookMessageAttempts, messageIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []MessageAttempt{}
+	for rows.Next() {
+		var i MessageAttempt
+		if err := rows.Scan(
+			&i.ID,
+			&i.MessageID,
+			&i.TenantID,
+			&i.At,
+			&i.DurationMs,
+			&i.Server,
+			&i.Code,
+			&i.EnhancedCode,
+			&i.Reply,
+			&i.TlsVersion,
+			&i.Category,
+			&i.ProviderMessageID,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const webhookMessagesByIDs = `-- name: WebhookMessagesByIDs :many
+SELECT id, tenant_id, kind, status, from_addr, to_addrs, cc_addrs, subject, template_key, idempotency_key, payload, job_id, resent_from, last_error, attempt_count, created_at, updated_at, sent_at, sender_key, category, metadata, tags, send_at FROM messages WHERE id = ANY ($1::uuid[])
+`
+
+// The messages a batch of events is about, of any tenant, by primary key.
+func (q *Queries) WebhookMessagesByIDs(ctx context.Context, ids []uuid.UUID) ([]Message, error) {
+	rows, err := q.db.Query(ctx, webhookMessagesByIDs, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Message{}
+	for rows.Next() {
+		var i Message
+		if err := rows.Scan(
+			&i.ID,
+			&i.TenantID,
+			&i.Kind,
+			&i.Status,
+			&i.FromAddr,
+			&i.ToAddrs,
+			&i.CcAddrs,
+			&i.Subject,
+			&i.TemplateKey,
+			&i.IdempotencyKey,
+			&i.Payload,
+			&i.JobID,
+			&i.ResentFrom,
+			&i.LastError,
+			&i.AttemptCount,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.SentAt,
+			&i.SenderKey,
+			&i.Category,
+			&i.Metadata,
+			&i.Tags,
+			&i.SendAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const webhookSubjectsLock = `-- name: WebhookSubjectsLock :exec
+SELECT count(pg_advisory_xact_lock(k)) FROM (
+    SELECT DISTINCT hashtextextended('webhook_line:' || s, 0) AS k FROM unnest($1::text[]) AS s ORDER BY 1
+) l
+`
+
+// Serializes, for the rest of the transaction, the lines of deliveries
+// about @subjects: a dispatcher adding to a line and the attempt taking
+// its next delivery into the queue see each other's changes. Locks are
+// taken in one order, so two transactions cannot wait for each other.
+func (q *Queries) WebhookSubjectsLock(ctx context.Context, subjects []string) error {
+	_, err := q.db.Exec(ctx, webhookSubjectsLock, subjects)
+	return err
 }

@@ -120,15 +120,6 @@ RETURNING *;
 UPDATE webhook_deliveries SET status = 'CANCELLED', finished_at = now()
 WHERE id = @id AND status IN ('PENDING', 'RETRYING');
 
--- name: WebhookDeliveryEarlierPending :one
--- Whether a delivery of an earlier event about the same subject to the
--- same endpoint has not been tried yet: the later one waits for it.
-SELECT EXISTS (
-    SELECT 1 FROM webhook_deliveries
-    WHERE endpoint_id = @endpoint_id AND subject = @subject AND event_id < @event_id
-      AND status = 'PENDING' AND replay_of IS NULL
-)::boolean;
-
 -- name: WebhookAttemptsList :many
 SELECT * FROM webhook_attempts WHERE delivery_id = ANY (@delivery_ids::uuid[]) ORDER BY delivery_id, id;
 
@@ -144,3 +135,67 @@ WHERE id IN (SELECT e.id FROM webhook_events e JOIN tenants t ON t.id = e.tenant
                                WHERE d.event_id = e.id AND d.status IN ('PENDING', 'RETRYING'))
              LIMIT @batch
              FOR UPDATE OF e SKIP LOCKED);
+
+-- name: WebhookDispatchLock :exec
+-- Serializes the dispatchers for the rest of the transaction, so that the
+-- events of a message are lined up in the order they were written.
+SELECT pg_advisory_xact_lock(hashtextextended('webhook_dispatch', 0));
+
+-- name: WebhookMessagesByIDs :many
+-- The messages a batch of events is about, of any tenant, by primary key.
+SELECT * FROM messages WHERE id = ANY (@ids::uuid[]);
+
+-- name: WebhookMessageAttempts :many
+-- The delivery attempts of the messages a batch of events is about, oldest
+-- first per message.
+SELECT * FROM message_attempts WHERE message_id = ANY (@message_ids::uuid[]) ORDER BY message_id, id;
+
+-- name: WebhookSubjectsLock :exec
+-- Serializes, for the rest of the transaction, the lines of deliveries
+-- about @subjects: a dispatcher adding to a line and the attempt taking
+-- its next delivery into the queue see each other's changes. Locks are
+-- taken in one order, so two transactions cannot wait for each other.
+SELECT count(pg_advisory_xact_lock(k)) FROM (
+    SELECT DISTINCT hashtextextended('webhook_line:' || s, 0) AS k FROM unnest(@subjects::text[]) AS s ORDER BY 1
+) l;
+
+-- name: WebhookLinesBusy :many
+-- Which of the lines (endpoint, subject) have a delivery not yet tried,
+-- queued or waiting: a new delivery joins such a line at its end.
+SELECT DISTINCT d.endpoint_id, d.subject
+FROM webhook_deliveries d
+JOIN (SELECT unnest(@endpoint_ids::uuid[]) AS endpoint_id, unnest(@subjects::text[]) AS subject) t
+  ON d.endpoint_id = t.endpoint_id AND d.subject = t.subject
+WHERE d.status = 'PENDING' AND d.replay_of IS NULL;
+
+-- name: WebhookDeliveriesInsert :exec
+-- Records a batch of deliveries; @queued says which get a job now.
+INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event_id, subject, queued)
+SELECT unnest(@ids::uuid[]), unnest(@tenant_ids::uuid[]), unnest(@endpoint_ids::uuid[]),
+       unnest(@event_ids::bigint[]), unnest(@subjects::text[]), unnest(@queued::boolean[]);
+
+-- name: WebhookEventsDispatched :exec
+-- Records the bodies of a batch of events and that they were fanned out.
+UPDATE webhook_events e SET body = t.body, dispatched_at = now()
+FROM (SELECT unnest(@ids::bigint[]) AS id, unnest(@bodies::bytea[]) AS body) t
+WHERE e.id = t.id;
+
+-- name: WebhookDeliveryNextInLine :many
+-- Takes the next delivery waiting in line behind one about @subject to
+-- @endpoint_id into the queue; no row when none waits.
+UPDATE webhook_deliveries SET queued = true
+WHERE id = (SELECT w.id FROM webhook_deliveries w
+            WHERE w.endpoint_id = @endpoint_id AND w.subject = @subject AND w.status = 'PENDING' AND NOT w.queued
+            ORDER BY w.event_id LIMIT 1)
+  AND NOT queued
+RETURNING id;
+
+-- name: WebhookDeliveriesOverdue :many
+-- Takes up to @max deliveries that have waited in line since before
+-- @before into the queue, whatever is ahead of them.
+UPDATE webhook_deliveries SET queued = true
+WHERE id IN (SELECT w.id FROM webhook_deliveries w
+             WHERE w.status = 'PENDING' AND NOT w.queued AND w.created_at < @before
+             ORDER BY w.created_at LIMIT @max FOR UPDATE SKIP LOCKED)
+  AND NOT queued
+RETURNING id;

@@ -200,7 +200,11 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		RescueStuckJobsAfter: deliveryOpts.RescueStuckJobsAfter(),
 	}
 	if cfg.RunsWorker() {
-		riverCfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}}
+		riverCfg.Queues = map[string]river.QueueConfig{
+			river.QueueDefault: {MaxWorkers: cfg.Workers},
+			// Webhooks on their own workers: never in mail's way.
+			webhook.Queue: {MaxWorkers: cfg.WebhookWorkers},
+		}
 	}
 	a.river, err = river.NewClient(riverpgxv5.New(a.pool), riverCfg)
 	if err != nil {

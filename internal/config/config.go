@@ -371,6 +371,12 @@ type Config struct {
 	// --webhook-disable-after (default 24h): how long every delivery to an
 	// endpoint may fail before the endpoint is disabled.
 	WebhookDisableAfter time.Duration
+	// WebhookWorkers is OUTBOX_WEBHOOK_WORKERS / --webhook-workers
+	// (default 10): the River workers of this process that send webhook
+	// deliveries, on a queue of their own besides the Workers that deliver
+	// mail, so that webhook traffic, however slow its receivers, never takes
+	// a mail worker's slot.
+	WebhookWorkers int
 }
 
 // OAuthClient is the OAuth client registered with one provider.
@@ -529,6 +535,7 @@ func Bind(fs *flag.FlagSet, c *Config, getenv func(string) string) (envErrors fu
 	b.int(&c.ReputationMinVolume, "reputation-min-volume", "OUTBOX_REPUTATION_MIN_VOLUME", 200, "relayed messages in the window before a tenant can be paused for its rates")
 	b.int(&c.WebhookMaxEndpoints, "webhook-max-endpoints", "OUTBOX_WEBHOOK_MAX_ENDPOINTS", 10, "webhook endpoints a tenant may have")
 	b.duration(&c.WebhookTimeout, "webhook-timeout", "OUTBOX_WEBHOOK_TIMEOUT", 5*time.Second, "how long one webhook delivery attempt may take")
+	b.int(&c.WebhookWorkers, "webhook-workers", "OUTBOX_WEBHOOK_WORKERS", 10, "River workers in this process that send webhook deliveries, besides --workers")
 	b.duration(&c.WebhookDisableAfter, "webhook-disable-after", "OUTBOX_WEBHOOK_DISABLE_AFTER", 24*time.Hour, "how long an endpoint's deliveries may all fail before it is disabled")
 	b.str(&c.DefaultModes, "default-modes", "OUTBOX_DEFAULT_MODES", "PLATFORM,BRANDED,SMTP,HTTP", "sender modes of tenants without a plan of their own")
 	b.int(&c.DefaultMaxSenders, "default-max-senders", "OUTBOX_DEFAULT_MAX_SENDERS", 10, "senders a tenant without a plan of its own may have")
@@ -665,6 +672,9 @@ func (c *Config) Validate() error {
 	}
 	if c.WebhookTimeout < 100*time.Millisecond || c.WebhookTimeout > time.Minute {
 		bad("OUTBOX_WEBHOOK_TIMEOUT", "must be between 100ms and 1m")
+	}
+	if c.WebhookWorkers < 1 || c.WebhookWorkers > 1000 {
+		bad("OUTBOX_WEBHOOK_WORKERS", "must be between 1 and 1000")
 	}
 	if c.WebhookDisableAfter < time.Minute {
 		bad("OUTBOX_WEBHOOK_DISABLE_AFTER", "must be at least 1m")

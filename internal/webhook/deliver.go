@@ -12,7 +12,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
-	"github.com/riverqueue/river"
 
 	"github.com/outbox/outbox/db"
 	"github.com/outbox/outbox/internal/outbox"
@@ -26,10 +25,10 @@ var ErrAttemptFailed = errors.New("webhook attempt failed")
 // Deliver makes one attempt of delivery id, the try-th of at most
 // maxTries, and records it. It returns nil when the delivery is finished
 // (delivered, or given up: the endpoint answered 410, was disabled or has
-// failed for too long, or this was the last try), an error wrapping
-// ErrAttemptFailed when it should be tried again, and a river.JobSnooze
-// error when an earlier event about the same message has not been tried
-// yet.
+// failed for too long, or this was the last try), and an error wrapping
+// ErrAttemptFailed when it should be tried again. The first attempt of a
+// delivery enqueues the next one waiting in its line, in the transaction
+// that records it.
 func (s *Service) Deliver(ctx context.Context, id uuid.UUID, try, maxTries int) error {
 	d, err := s.store.WebhookDeliveryByID(ctx, id)
 	if outbox.ErrorCode(err) == outbox.ENOTFOUND {
@@ -50,16 +49,12 @@ func (s *Service) Deliver(ctx context.Context, id uuid.UUID, try, maxTries int) 
 		return err
 	}
 	if !e.Enabled {
-		return s.store.WebhookDeliveryCancel(ctx, d.ID)
-	}
-	if d.Status == outbox.WebhookPending && d.ReplayOf == uuid.Nil && time.Since(d.CreatedAt) < s.cfg.OrderWait {
-		earlier, err := s.store.WebhookDeliveryEarlierPending(ctx, d)
-		if err != nil {
-			return err
-		}
-		if earlier {
-			return river.JobSnooze(200 * time.Millisecond)
-		}
+		return s.store.InTx(ctx, func(tx *db.Tx) error {
+			if err := tx.WebhookDeliveryCancel(ctx, d.ID); err != nil {
+				return err
+			}
+			return s.advance(ctx, tx, d)
+		})
 	}
 	keys, err := s.signingKeys(e)
 	if err != nil {
@@ -119,6 +114,9 @@ func (s *Service) record(ctx context.Context, e outbox.WebhookEndpoint, d outbox
 	ok := a.StatusCode >= 200 && a.StatusCode < 300
 	retry := false
 	err := s.store.InTx(ctx, func(tx *db.Tx) error {
+		if err := s.advance(ctx, tx, d); err != nil {
+			return err
+		}
 		if ok {
 			if err := tx.WebhookDeliveryAttempted(ctx, d.TenantID, d.ID, a, outbox.WebhookDelivered); err != nil {
 				return err

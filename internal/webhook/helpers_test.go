@@ -77,7 +77,8 @@ func (b *bundle) insertMessage(t testing.TB) uuid.UUID {
 }
 
 // setup builds the service on a fresh database with a River client that
-// works the webhook jobs (started unless stopped is set) and the listener.
+// works the webhook jobs and the listener (both started unless stopped is
+// set).
 func setup(t *testing.T, cfg webhook.Config, stopped ...bool) *bundle {
 	t.Helper()
 	pool := dbtest.Pool(t)
@@ -90,7 +91,7 @@ func setup(t *testing.T, cfg webhook.Config, stopped ...bool) *bundle {
 	workers := river.NewWorkers()
 	worker.Register(workers, deps)
 	b.river, err = river.NewClient(riverpgxv5.New(pool), &river.Config{
-		Workers: workers, Queues: map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 4}},
+		Workers: workers, Queues: map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 4}, webhook.Queue: {MaxWorkers: 4}},
 		PeriodicJobs:  []*river.PeriodicJob{worker.WebhookDispatchPeriodicJob()},
 		FetchCooldown: 10 * time.Millisecond, FetchPollInterval: 50 * time.Millisecond,
 		Logger: testLogger(),
@@ -105,9 +106,6 @@ func setup(t *testing.T, cfg webhook.Config, stopped ...bool) *bundle {
 	cfg.AllowHTTP = true
 	b.svc = webhook.NewService(b.store, keyring, b.river, testLogger(), cfg)
 	deps.Webhooks = b.svc
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	go b.svc.Listen(ctx)
 	if len(stopped) == 0 || !stopped[0] {
 		b.start(t)
 	}
@@ -121,7 +119,11 @@ func setup(t *testing.T, cfg webhook.Config, stopped ...bool) *bundle {
 func (b *bundle) start(t *testing.T) {
 	t.Helper()
 	require.NoError(t, b.river.Start(context.Background()))
+	// A worker process listens beside River (app.Run).
+	ctx, cancel := context.WithCancel(context.Background())
+	go b.svc.Listen(ctx)
 	t.Cleanup(func() {
+		cancel()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		b.river.Stop(ctx) //nolint:errcheck // the test is over

@@ -10,9 +10,8 @@ import (
 )
 
 // coalesce is how long the listener gathers notifications into one
-// dispatch job: a busy tenant's status changes cost one job per interval,
-// not one per transaction. Dispatches may run side by side; each locks the
-// events it takes.
+// dispatch: a busy tenant's status changes cost one dispatch per interval,
+// not one per transaction.
 const coalesce = 50 * time.Millisecond
 
 // DispatchJob returns the dispatch job's arguments and options, for the
@@ -20,9 +19,12 @@ const coalesce = 50 * time.Millisecond
 func DispatchJob() (river.JobArgs, *river.InsertOpts) { return DispatchJobArgs{}, nil }
 
 // Listen waits for the triggers' notifications on db.WebhooksChannel and
-// enqueues a dispatch for each, until ctx is done. A lost connection is
-// taken up again after a second; what was written meanwhile is dispatched
-// by the periodic job or the next notification.
+// dispatches after each, until ctx is done: itself, one dispatch at a time,
+// not as a River job, so that a burst of notifications costs neither a pile
+// of jobs nor more than one connection besides the listening one. A lost
+// connection is taken up again after a second, and a failed dispatch is
+// logged; what either leaves is dispatched by the next notification or
+// the periodic job.
 func (s *Service) Listen(ctx context.Context) {
 	for ctx.Err() == nil {
 		if err := s.listen(ctx); err != nil && ctx.Err() == nil {
@@ -60,9 +62,8 @@ func (s *Service) listen(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		args, opts := DispatchJob()
-		if _, err := s.jobs.Insert(ctx, args, opts); err != nil {
-			return err
+		if _, err := s.Dispatch(ctx); err != nil && ctx.Err() == nil {
+			s.logger.Warn("dispatching webhook events", "error", err)
 		}
 	}
 }

@@ -40,9 +40,11 @@ type Config struct {
 	// delivery; default DefaultRetries. A delivery is tried
 	// len(Retries)+1 times.
 	Retries []time.Duration
-	// OrderWait is how long after it was created a delivery waits for an
-	// earlier one about the same message to the same endpoint to be tried
-	// first; default 30s.
+	// OrderWait is how long a delivery waits in line for an earlier one
+	// about the same message to the same endpoint to be tried first;
+	// default 30s. Waiting costs nothing: the first attempt of the one
+	// ahead enqueues it, and the periodic dispatch enqueues it once it
+	// has waited this long.
 	OrderWait time.Duration
 	// AddrPolicy says where deliveries may connect (checked at dial time).
 	AddrPolicy transport.AddrPolicy
@@ -85,7 +87,6 @@ func (c Config) withDefaults() Config {
 
 // Jobs inserts River jobs; *river.Client is one.
 type Jobs interface {
-	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
 	InsertManyTx(ctx context.Context, tx pgx.Tx, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
 }
 

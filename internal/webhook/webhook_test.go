@@ -44,8 +44,12 @@ func TestEveryStatusOfAMessageArrivesSignedInOrder(t *testing.T) {
 	require.EqualValues(t, 250, last["code"])
 	require.Equal(t, "250 2.0.0 Ok: queued as ABC", last["reply"])
 
-	list := b.deliveries(t, c.Endpoint.ID)
-	require.Len(t, list, 3)
+	// The receiver answers before the attempt is recorded.
+	var list []outbox.WebhookDelivery
+	require.Eventually(t, func() bool {
+		list = b.deliveries(t, c.Endpoint.ID)
+		return len(list) == 3 && list[2].Status == outbox.WebhookDelivered
+	}, 10*time.Second, 20*time.Millisecond)
 	for _, d := range list {
 		require.Equal(t, outbox.WebhookDelivered, d.Status)
 		require.Len(t, d.Attempts, 1)
