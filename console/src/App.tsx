@@ -3,6 +3,8 @@ import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { newClient } from "./client";
 import { I18nContext, langs, makeI18n, pickLang, useI18n, type Lang } from "./i18n/i18n";
 import { Logs } from "./pages/Logs";
+import { MessageDetail } from "./pages/MessageDetail";
+import { Templates } from "./pages/Templates";
 import { SenderSettings } from "./pages/SenderSettings";
 import { SignIn } from "./pages/SignIn";
 import {
@@ -127,6 +129,8 @@ function Page({ route, session }: { route: string; session: Session }) {
   const { t } = useI18n();
   if (session.roles.includes("operator")) return <p>{t("session.operator")}</p>;
   if (route === "logs") return <Logs />;
+  if (route.startsWith("logs/")) return <MessageDetail id={decodeURIComponent(route.slice(5))} />;
+  if (route === "templates") return <Templates />;
   const m = /^senders\/([^/]+)$/.exec(route);
   return <SenderSettings senderKey={m ? decodeURIComponent(m[1]) : "default"} />;
 }
@@ -143,6 +147,7 @@ function Header(props: { session: Session | null; onSignOut: () => void; lang: L
         <nav aria-label={t("app.title")}>
           {link("", t("nav.settings"))}
           {link("logs", t("nav.logs"))}
+          {link("templates", t("nav.templates"))}
         </nav>
       )}
       <span class="spacer" />
