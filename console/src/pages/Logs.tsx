@@ -154,11 +154,20 @@ export function Logs() {
     load(null);
   }, [filterKey]);
 
+  const hasNextRef = useRef(hasNext);
+  hasNextRef.current = hasNext;
   const [live] = useSubscription({ query: Events, variables: { filter } });
   useEffect(() => {
     const m = live.data?.messageEvents;
     if (!m) return;
-    setRows((old) => (old.some((o) => o.id === m.id) ? old.map((o) => (o.id === m.id ? m : o)) : [m, ...old]));
+    setRows((old) => {
+      if (old.some((o) => o.id === m.id)) return old.map((o) => (o.id === m.id ? m : o));
+      // A message older than the loaded pages comes with a later page.
+      const last = old[old.length - 1];
+      if (hasNextRef.current && last && Date.parse(m.createdAt) < Date.parse(last.createdAt)) return old;
+      const at = old.findIndex((o) => Date.parse(o.createdAt) < Date.parse(m.createdAt));
+      return at < 0 ? [...old, m] : [...old.slice(0, at), m, ...old.slice(at)];
+    });
   }, [live.data]);
 
   // The next page loads when the sentinel below the list comes into view.
