@@ -129,7 +129,7 @@ function Page({ route, session }: { route: string; session: Session }) {
   const { t } = useI18n();
   if (session.roles.includes("operator")) return <p>{t("session.operator")}</p>;
   if (route === "logs") return <Logs />;
-  if (route.startsWith("logs/")) return <MessageDetail id={decodeURIComponent(route.slice(5))} />;
+  if (route.startsWith("logs/")) return <MessageDetail key={route} id={decodeURIComponent(route.slice(5))} />;
   if (route === "templates") return <Templates />;
   const m = /^senders\/([^/]+)$/.exec(route);
   return <SenderSettings senderKey={m ? decodeURIComponent(m[1]) : "default"} />;

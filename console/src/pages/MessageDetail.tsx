@@ -51,7 +51,6 @@ export function MessageDetail({ id }: { id: string }) {
 
   useEffect(() => { setM(data?.message ?? null); }, [data]);
   useEffect(() => { if (live.data?.messageUpdated) setM(live.data.messageUpdated); }, [live.data]);
-  useEffect(() => { setNotice(""); }, [id]);
 
   const back = (
     <p>
