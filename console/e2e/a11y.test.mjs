@@ -85,22 +85,26 @@ test("a11y: the sign-in page has no serious or critical axe violations", async (
   await page.close();
 });
 
+// One signed-in page for every route, resized for the narrow check.
+let page;
+before(async () => {
+  page = await browser.newPage({ viewport: { width: 1000, height: 800 } });
+  await signIn(page, { lang: "en" });
+});
+
 for (const r of routes) {
   const name = r.name ?? (r.path || "settings");
   test(`a11y: ${name} (/console/${r.path}) has no serious or critical axe violations`, async (t) => {
-    const page = await browser.newPage({ viewport: { width: 1000, height: 800 } });
-    await signIn(page, { lang: "en" });
+    await page.setViewportSize({ width: 1000, height: 800 });
     await open(page, r.path);
     await page.getByRole("heading", { name: r.ready, exact: true }).waitFor();
     if (r.prepare) await r.prepare(page);
     await settled(page);
     assert.deepEqual(await axe(page, t), []);
-    await page.close();
   });
 
   test(`a11y: ${name} (/console/${r.path}) fits 375 px without scrolling sideways`, async () => {
-    const page = await browser.newPage({ viewport: { width: 375, height: 740 } });
-    await signIn(page, { lang: "en" });
+    await page.setViewportSize({ width: 375, height: 740 });
     await open(page, r.path);
     await page.getByRole("heading", { name: r.ready, exact: true }).waitFor();
     if (r.prepare) await r.prepare(page);
@@ -120,6 +124,5 @@ for (const r of routes) {
       assert.ok(scroll <= client, `${lang}: the page is ${scroll} px wide in a ${client} px window; too wide: ${wide.join(", ")}`);
     }
     await screenshot(page, `narrow-${name}`);
-    await page.close();
   });
 }
