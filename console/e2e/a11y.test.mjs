@@ -47,8 +47,13 @@ async function openTemplate(page) {
 
 const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 
-let browser;
-before(async () => { browser = await launch(); });
+// One signed-in page serves every route, resized for the narrow check.
+let browser, page;
+before(async () => {
+  browser = await launch();
+  page = await browser.newPage({ viewport: { width: 1000, height: 800 } });
+  await signIn(page, { lang: "en" });
+});
 after(async () => { await browser?.close(); });
 
 // settled waits until the page rendered what it has (two frames).
@@ -85,12 +90,6 @@ test("a11y: the sign-in page has no serious or critical axe violations", async (
   await page.close();
 });
 
-// One signed-in page for every route, resized for the narrow check.
-let page;
-before(async () => {
-  page = await browser.newPage({ viewport: { width: 1000, height: 800 } });
-  await signIn(page, { lang: "en" });
-});
 
 for (const r of routes) {
   const name = r.name ?? (r.path || "settings");
