@@ -6,6 +6,8 @@ import { Logs } from "./pages/Logs";
 import { Branded } from "./pages/Branded";
 import { Domains } from "./pages/Domains";
 import { Senders } from "./pages/Senders";
+import { MessageDetail } from "./pages/MessageDetail";
+import { Templates } from "./pages/Templates";
 import { SenderSettings } from "./pages/SenderSettings";
 import { SignIn } from "./pages/SignIn";
 import {
@@ -134,6 +136,8 @@ function Page({ route, session }: { route: string; session: Session }) {
   if (route === "senders") return <Senders />;
   const branded = /^branded(?:\/([^/]+))?$/.exec(route);
   if (branded) return <Branded senderKey={branded[1] ? decodeURIComponent(branded[1]) : "default"} />;
+  if (route.startsWith("logs/")) return <MessageDetail key={route} id={decodeURIComponent(route.slice(5))} />;
+  if (route === "templates") return <Templates />;
   const m = /^senders\/([^/]+)$/.exec(route);
   return <SenderSettings senderKey={m ? decodeURIComponent(m[1]) : "default"} />;
 }
@@ -153,6 +157,7 @@ function Header(props: { session: Session | null; onSignOut: () => void; lang: L
           {link("senders", t("nav.senders"))}
           {link("branded", t("nav.branded"))}
           {link("domains", t("nav.domains"))}
+          {link("templates", t("nav.templates"))}
         </nav>
       )}
       <span class="spacer" />
