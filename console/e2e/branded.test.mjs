@@ -5,27 +5,11 @@
 // 375 px.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { base, launch, screenshot, signIn } from "./browser.mjs";
+import { launch, linkFor, screenshot, signIn } from "./browser.mjs";
 
 let browser;
 before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
-
-// linkFor polls the dev mailbox (/dev/mailbox.json, outside production)
-// for the verification mail to address and returns its link.
-async function linkFor(address) {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const r = await fetch(base + "/dev/mailbox.json", { headers: { Accept: "application/json" } });
-    assert.equal(r.status, 200, "the dev mailbox answers");
-    const mails = await r.json();
-    const mail = mails.find((m) => (m.envelopeTo ?? []).includes(address));
-    const link = mail?.links?.find((l) => l.includes("/verify?token="));
-    if (link) return link;
-    if (Date.now() > deadline) assert.fail(`no verification mail to ${address} in the dev mailbox`);
-    await new Promise((ok) => setTimeout(ok, 200));
-  }
-}
 
 // cooldownSeconds reads the number of the countdown, or null when it says
 // that resending is possible now.

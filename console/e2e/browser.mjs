@@ -1,6 +1,7 @@
 // Shared set-up of the browser suite: Debian's Chromium driven by
 // playwright-core (never a downloaded browser), against the outbox serve
 // that e2e/browser_test.go starts (OUTBOX_URL).
+import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
 
 export const base = process.env.OUTBOX_URL ?? "http://127.0.0.1:8080";
@@ -37,4 +38,20 @@ export async function signIn(page, { lang, tenant, query = "" } = {}) {
 
 export async function screenshot(page, name) {
   if (artifacts) await page.screenshot({ path: `${artifacts}/${name}.png`, fullPage: true });
+}
+
+// linkFor polls the dev mailbox (/dev/mailbox.json, outside production)
+// for the verification mail to address and returns its link.
+export async function linkFor(address) {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const r = await fetch(base + "/dev/mailbox.json", { headers: { Accept: "application/json" } });
+    assert.equal(r.status, 200, "the dev mailbox answers");
+    const mails = await r.json();
+    const mail = mails.find((m) => (m.envelopeTo ?? []).includes(address));
+    const link = mail?.links?.find((l) => l.includes("/verify?token="));
+    if (link) return link;
+    if (Date.now() > deadline) assert.fail(`no verification mail to ${address} in the dev mailbox`);
+    await new Promise((ok) => setTimeout(ok, 200));
+  }
 }

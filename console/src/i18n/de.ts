@@ -257,4 +257,13 @@ export const de: Messages = {
   "templates.saved": "{key} gespeichert.",
   "templates.lineMark": "Zeile {line, number}",
   "templates.errorAt": "Zeile {line, number}: {message}",
+  // lead: the email log's test form
+  "send.title": "Test-Benachrichtigung senden",
+  "send.to": "An",
+  "send.subject": "Betreff",
+  "send.text": "Text",
+  "send.submit": "Senden",
+  "send.queued": "Für {to} eingereiht: unten verfolgen.",
+  "send.defaultSubject": "Ein Test von Outbox",
+  "send.defaultText": "Diese Benachrichtigung wurde aus dem E-Mail-Protokoll gesendet.",
 };

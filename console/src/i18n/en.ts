@@ -257,6 +257,15 @@ export const en = {
   "templates.saved": "Saved {key}.",
   "templates.lineMark": "line {line, number}",
   "templates.errorAt": "Line {line, number}: {message}",
+  // lead: the email log's test form
+  "send.title": "Send a test notification",
+  "send.to": "To",
+  "send.subject": "Subject",
+  "send.text": "Text",
+  "send.submit": "Send",
+  "send.queued": "Queued for {to}: watch it below.",
+  "send.defaultSubject": "A test from Outbox",
+  "send.defaultText": "This notification was sent from the email log.",
 } as const;
 
 export type MessageId = keyof typeof en;

@@ -257,4 +257,13 @@ export const ja: Messages = {
   "templates.saved": "{key} を保存しました。",
   "templates.lineMark": "{line, number} 行目",
   "templates.errorAt": "{line, number} 行目: {message}",
+  // lead: the email log's test form
+  "send.title": "テスト通知を送信",
+  "send.to": "宛先",
+  "send.subject": "件名",
+  "send.text": "本文",
+  "send.submit": "送信",
+  "send.queued": "{to} 宛てにキューに入れました。下の一覧で確認できます。",
+  "send.defaultSubject": "Outbox からのテスト",
+  "send.defaultText": "この通知はメールログから送信されました。",
 };

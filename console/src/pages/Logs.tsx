@@ -3,6 +3,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { graphql, type ResultOf, type VariablesOf } from "../graphql";
 import { useI18n } from "../i18n/i18n";
 import { navigate } from "../App";
+import { SendTest } from "./SendTest";
 
 const Row = graphql(`
   fragment LogRow on Message @_unmask {
@@ -210,6 +211,7 @@ export function Logs() {
   return (
     <section class="logs-page">
       <h1>{t("logs.title")}</h1>
+      <SendTest />
       <form class="card filters" onSubmit={apply} aria-labelledby="logs-filters-title" data-testid="logs-filters">
         <h2 id="logs-filters-title" class="h2">{t("logs.filters")}</h2>
         <div class="row">
