@@ -5,6 +5,11 @@ import { I18nContext, langs, makeI18n, pickLang, useI18n, type Lang } from "./i1
 import { Logs } from "./pages/Logs";
 import { SenderSettings } from "./pages/SenderSettings";
 import { SignIn } from "./pages/SignIn";
+import { Audit } from "./pages/Audit";
+import { Partners } from "./pages/Partners";
+import { Suppressions } from "./pages/Suppressions";
+import { Tenants } from "./pages/Tenants";
+import { Webhooks } from "./pages/Webhooks";
 import {
   decode, devSignIn, devSignInAvailable, forgetDevParams, onPlatformToken, requestPlatformToken,
   storedDevParams, storedToken, storeToken, takeFragmentToken, type Session,
@@ -125,8 +130,14 @@ export function App() {
 
 function Page({ route, session }: { route: string; session: Session }) {
   const { t } = useI18n();
-  if (session.roles.includes("operator")) return <p>{t("session.operator")}</p>;
+  if (session.roles.includes("operator")) return route === "tenants" || route === "" ? <Tenants /> : <p>{t("session.operator")}</p>;
   if (route === "logs") return <Logs />;
+  if (session.roles.includes("admin")) {
+    if (route === "suppressions") return <Suppressions />;
+    if (route === "webhooks") return <Webhooks />;
+    if (route === "partners") return <Partners />;
+    if (route === "audit") return <Audit />;
+  }
   const m = /^senders\/([^/]+)$/.exec(route);
   return <SenderSettings senderKey={m ? decodeURIComponent(m[1]) : "default"} />;
 }
@@ -143,6 +154,11 @@ function Header(props: { session: Session | null; onSignOut: () => void; lang: L
         <nav aria-label={t("app.title")}>
           {link("", t("nav.settings"))}
           {link("logs", t("nav.logs"))}
+          {props.session.roles.includes("admin") && link("suppressions", t("nav.suppressions"))}
+          {props.session.roles.includes("admin") && link("webhooks", t("nav.webhooks"))}
+          {props.session.roles.includes("admin") && link("partners", t("nav.partners"))}
+          {props.session.roles.includes("admin") && link("audit", t("nav.audit"))}
+          {props.session.roles.includes("operator") && link("tenants", t("nav.tenants"))}
         </nav>
       )}
       <span class="spacer" />
