@@ -50,9 +50,9 @@ function AuditPage(props: { after: string | null; first: boolean; onMore?: (curs
       {props.first && conn && conn.edges.length === 0 && <tr><td colSpan={4}>{t("audit.empty")}</td></tr>}
       {conn?.edges.map(({ node: e }) => (
         <tr key={e.id} data-testid="audit-row" data-action={e.action} data-target={e.target ?? ""}>
-          <td><time dateTime={e.createdAt}>{date(e.createdAt)}</time></td>
-          <td class="cb-wrap">{e.actor}<div class="hint">{t("audit.actorKind", { kind: e.actorKind })}</div></td>
-          <td>
+          <td data-label={t("audit.time")}><time dateTime={e.createdAt}>{date(e.createdAt)}</time></td>
+          <td class="cb-wrap" data-label={t("audit.actor")}>{e.actor}<div class="hint">{t("audit.actorKind", { kind: e.actorKind })}</div></td>
+          <td data-label={t("audit.action")}>
             {t("audit.actionName", { action: e.action.replace(/\./g, "_"), raw: e.action })}
             <div class="hint"><code>{e.action}</code></div>
             {(e.before != null || e.after != null) && (
@@ -63,7 +63,7 @@ function AuditPage(props: { after: string | null; first: boolean; onMore?: (curs
               </details>
             )}
           </td>
-          <td class="cb-wrap">{e.target ?? "—"}</td>
+          <td class="cb-wrap" data-label={t("audit.target")}>{e.target ?? "—"}</td>
         </tr>
       ))}
       {props.onMore && conn?.pageInfo.hasNextPage && (

@@ -126,10 +126,10 @@ function SuppressionPage(props: { after: string | null; first: boolean; onMore?:
       {props.first && conn && conn.edges.length === 0 && <tr><td colSpan={5}>{t("sup.empty")}</td></tr>}
       {conn?.edges.map(({ node: s }) => (
         <tr key={s.email} data-testid="suppression-row" data-email={s.email}>
-          <td class="cb-wrap">{s.email}</td>
-          <td>{t("sup.reasonName", { reason: s.reason })}{s.detail && <div class="hint">{s.detail}</div>}</td>
-          <td>{t("sup.scopeName", { scope: s.scope })}</td>
-          <td>{date(s.createdAt)}</td>
+          <td class="cb-wrap" data-label={t("sup.email")}>{s.email}</td>
+          <td data-label={t("sup.reason")}>{t("sup.reasonName", { reason: s.reason })}{s.detail && <div class="hint">{s.detail}</div>}</td>
+          <td data-label={t("sup.scope")}>{t("sup.scopeName", { scope: s.scope })}</td>
+          <td data-label={t("sup.created")}>{date(s.createdAt)}</td>
           <td>
             <button type="button" onClick={() => props.onRemove(s.email)} aria-label={t("sup.removeLabel", { email: s.email })}>
               {t("sup.remove")}

@@ -373,10 +373,10 @@ function DeliveryItem(props: { delivery: Delivery; onReplayed: () => void }) {
             <tbody>
               {d.attempts.map((a, i) => (
                 <tr key={i} data-testid="webhook-attempt">
-                  <td>{date(a.at)}</td>
-                  <td data-testid="webhook-attempt-code">{a.statusCode ?? "—"}</td>
-                  <td>{t("wh.ms", { ms: a.durationMs })}</td>
-                  <td class="cb-wrap"><code data-testid="webhook-attempt-response">{a.response.slice(0, 200)}</code>{a.error && <div class="error">{a.error}</div>}</td>
+                  <td data-label={t("wh.attemptAt")}>{date(a.at)}</td>
+                  <td data-label={t("wh.attemptStatus")} data-testid="webhook-attempt-code">{a.statusCode ?? "—"}</td>
+                  <td data-label={t("wh.attemptDuration")}>{t("wh.ms", { ms: a.durationMs })}</td>
+                  <td class="cb-wrap" data-label={t("wh.attemptResponse")}><code data-testid="webhook-attempt-response">{a.response.slice(0, 200)}</code>{a.error && <div class="error">{a.error}</div>}</td>
                 </tr>
               ))}
             </tbody>
