@@ -65,6 +65,8 @@ test("suppressions: add and remove, and the audit log shows both", async () => {
   assert.ok(actions.indexOf("suppression.remove blocked@example.com") < actions.indexOf("suppression.add blocked@example.com"), actions.join("; "));
   // The time in German: a month name or a dd.mm.yyyy date.
   assert.match(await added.locator("time").textContent(), /\d{2}\.\d{2}\.\d{4}|\d+\. \p{L}+/u);
+  const auditOverflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(auditOverflow <= 0, `the audit log fits 375 px (overflow ${auditOverflow} px)`);
   await screenshot(page, "audit-de");
   await page.close();
 });
@@ -92,6 +94,10 @@ test("partner clients: a bad key is shown at its field, a good one registers, re
   await client.getByText("messages:send").waitFor();
   await client.getByText("ES256").waitFor();
   await page.getByText(/Reviews app is registered: its tokens use iss /).waitFor();
+
+  await page.setViewportSize({ width: 375, height: 800 });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `the page fits 375 px (overflow ${overflow} px)`);
 
   await client.getByRole("button", { name: "Revoke" }).click();
   await client.getByRole("button", { name: "Yes, revoke" }).click();

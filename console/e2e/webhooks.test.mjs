@@ -76,6 +76,9 @@ test("webhooks: create an endpoint, send a test event, see its delivery and repl
   assert.equal(JSON.parse(received[0].body).type, "webhook.test");
   await endpoint.getByText("webhook-id: " + webhookId).waitFor();
   await screenshot(page, "webhooks");
+  await page.setViewportSize({ width: 375, height: 800 });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `the page fits 375 px (overflow ${overflow} px)`);
 
   // Replay: a second delivery of the same event, marked as a replay.
   await first.getByTestId("webhook-replay").click();
