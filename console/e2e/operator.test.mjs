@@ -1,7 +1,7 @@
 // The platform operator's tenants page, in Japanese at 375 px: a tenant
-// that has used the API is listed with its plan; pausing needs a reason
-// (the API's error at the field), the tenant's own users see the pause,
-// and reinstating lifts it.
+// that has used the API is listed with its plan, which the operator
+// changes; pausing needs a reason (the API's error at the field), the
+// tenant's own users see the pause, and reinstating lifts it.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { base, launch, screenshot } from "./browser.mjs";
@@ -29,7 +29,7 @@ async function gql(token, query) {
   return body.data;
 }
 
-test("operator: sees the tenant with its plan, pauses it with a reason and reinstates it (Japanese, 375 px)", async () => {
+test("operator: sees the tenant with its plan, changes it, pauses it with a reason and reinstates it (Japanese, 375 px)", async () => {
   // Slugs sort first with a leading "a", so the tenant is on the first page.
   const slug = "a-op-" + Date.now();
   const admin = await mint({ tenant: slug, roles: ["admin"], subject: "owner" });
@@ -49,6 +49,21 @@ test("operator: sees the tenant with its plan, pauses it with a reason and reins
   await card.getByText("PLATFORM", { exact: false }).first().waitFor();
   await card.getByText("送信元の上限").waitFor();
   await card.getByTestId("tenant-reputation").waitFor();
+
+  // The plan: a limit the API refuses shows at its field; then saved.
+  await card.getByTestId("tenant-plan-edit").click();
+  const plan = card.getByTestId("tenant-plan");
+  await plan.getByLabel("送信元の上限").fill("0");
+  await plan.getByTestId("tenant-plan-save").click();
+  await plan.locator('[data-testid="field-error"]').waitFor();
+  assert.equal(await plan.getByLabel("送信元の上限").getAttribute("aria-invalid"), "true");
+  await plan.getByLabel("送信元の上限").fill("7");
+  await plan.getByLabel("1 日の上限").fill("1000");
+  await plan.getByTestId("tenant-plan-save").click();
+  await plan.waitFor({ state: "detached" });
+  await card.getByText("1 日 1,000 通").waitFor();
+  const ent = (await gql(admin, "{ viewer { tenant { entitlements { maxSenders dailyQuota } } } }")).viewer.tenant.entitlements;
+  assert.deepEqual(ent, { maxSenders: 7, dailyQuota: 1000 });
 
   // No reason: the API refuses, next to the reason field.
   await card.getByTestId("tenant-pause").click();

@@ -247,6 +247,10 @@ export const de: Messages = {
   "op.pause": "Mandant pausieren",
   "op.pausedDone": "{slug} ist pausiert: seine Mails warten.",
   "op.reinstate": "Reaktivieren",
-  "op.reinstatedDone": "{slug} ist reaktiviert: seine Mails gehen wieder hinaus."
-,
+  "op.reinstatedDone": "{slug} ist reaktiviert: seine Mails gehen wieder hinaus.",
+  "op.editPlan": "Tarif ändern",
+  "op.savePlan": "Tarif speichern",
+  "op.platformAlways": "Der Plattform-Absender ist immer enthalten: jeder Absender fällt auf ihn zurück.",
+  "op.quotaHint": "Benachrichtigungen pro UTC-Tag; leer lassen für kein Kontingent.",
+  "op.planSaved": "Der Tarif von {slug} ist gespeichert.",
 };

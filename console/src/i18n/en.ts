@@ -247,7 +247,12 @@ export const en = {
   "op.pause": "Pause tenant",
   "op.pausedDone": "{slug} is paused: its mail waits.",
   "op.reinstate": "Reinstate",
-  "op.reinstatedDone": "{slug} is reinstated: its mail goes out again."
+  "op.reinstatedDone": "{slug} is reinstated: its mail goes out again.",
+  "op.editPlan": "Change plan",
+  "op.savePlan": "Save plan",
+  "op.platformAlways": "The platform sender is always included: every sender falls back to it.",
+  "op.quotaHint": "Notifications per UTC day; leave empty for no quota.",
+  "op.planSaved": "The plan of {slug} is saved."
 } as const;
 
 export type MessageId = keyof typeof en;

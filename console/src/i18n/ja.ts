@@ -247,6 +247,10 @@ export const ja: Messages = {
   "op.pause": "テナントを一時停止",
   "op.pausedDone": "{slug} を一時停止しました。メールは待機します。",
   "op.reinstate": "再開",
-  "op.reinstatedDone": "{slug} を再開しました。メールの送信が再開されます。"
-,
+  "op.reinstatedDone": "{slug} を再開しました。メールの送信が再開されます。",
+  "op.editPlan": "プランを変更",
+  "op.savePlan": "プランを保存",
+  "op.platformAlways": "プラットフォーム送信は常に含まれます。すべての送信元の代替になります。",
+  "op.quotaHint": "UTC の 1 日あたりの通知数。空欄なら上限なし。",
+  "op.planSaved": "{slug} のプランを保存しました。",
 };

@@ -33,7 +33,15 @@ const ReinstateMutation = graphql(`
   }
 `, [TenantFields]);
 
+const EntitlementsMutation = graphql(`
+  mutation SetTenantEntitlements($tenant: String!, $input: EntitlementsInput!) {
+    setTenantEntitlements(tenant: $tenant, input: $input) { ...OperatorTenantFields }
+  }
+`, [TenantFields]);
+
 type Tenant = ResultOf<typeof TenantFields>;
+type Mode = Tenant["entitlements"]["modes"][number];
+const allModes: Mode[] = ["PLATFORM", "BRANDED", "SMTP", "HTTP"];
 
 // Tenants is the platform operator's page: every tenant by slug, 50 at a
 // time, with its plan, counts and relay reputation; a tenant is paused
@@ -126,6 +134,7 @@ function TenantCard(props: { tenant: Tenant }) {
           </>
         )}
       </dl>
+      <PlanEditor tenant={tenant} onSaved={(t2) => { setTenant(t2); setStatus(t("op.planSaved", { slug: t2.slug })); }} />
       {tenant.status === "ACTIVE" ? (
         <form onSubmit={onPause} aria-label={t("op.pauseLabel", { slug: tenant.slug })} noValidate>
           <Field field={"reason-" + tenant.id} label={t("op.pauseReason")} hint={t("op.pauseHint")} errors={{ ["reason-" + tenant.id]: errors["reason"] ?? "" }}>
@@ -143,5 +152,78 @@ function TenantCard(props: { tenant: Tenant }) {
       {errors[""] && <p class="error" role="alert">{errors[""]}</p>}
       <p role="status" class="hint">{status}</p>
     </article>
+  );
+}
+
+// PlanEditor changes a tenant's plan: its sending modes (PLATFORM always
+// stays), how many senders it may have and its daily quota (empty for
+// none).
+function PlanEditor(props: { tenant: Tenant; onSaved: (t: Tenant) => void }) {
+  const { t } = useI18n();
+  const e = props.tenant.entitlements;
+  const [open, setOpen] = useState(false);
+  const [modes, setModes] = useState<Mode[]>(e.modes);
+  const [maxSenders, setMaxSenders] = useState(String(e.maxSenders));
+  const [quota, setQuota] = useState(e.dailyQuota == null ? "" : String(e.dailyQuota));
+  const [errors, setErrors] = useState<FieldErrors>({});
+  const [state, save] = useMutation(EntitlementsMutation);
+  const id = "plan-" + props.tenant.id;
+  if (!open) {
+    return (
+      <div class="actions">
+        <button type="button" onClick={() => setOpen(true)} data-testid="tenant-plan-edit">{t("op.editPlan")}</button>
+      </div>
+    );
+  }
+  const onSave = async (ev: Event) => {
+    ev.preventDefault();
+    const input = { modes, maxSenders: Number(maxSenders), dailyQuota: quota.trim() === "" ? null : Number(quota) };
+    const r = await save({ tenant: props.tenant.slug, input });
+    const got = fieldErrors(r.error);
+    setErrors({
+      [id + "-maxSenders"]: got["input.maxSenders"] ?? "",
+      [id + "-dailyQuota"]: got["input.dailyQuota"] ?? "",
+      modes: got["input.modes"] ?? "",
+      "": got[""] ?? "",
+    });
+    if (r.data) {
+      setOpen(false);
+      props.onSaved(r.data.setTenantEntitlements);
+    }
+  };
+  return (
+    <form onSubmit={onSave} noValidate aria-label={t("op.editPlan")} data-testid="tenant-plan">
+      <fieldset class="cb-events">
+        <legend>{t("op.modes")}</legend>
+        <div class="cb-checks">
+          {allModes.map((m) => (
+            <label class="check" key={m}>
+              <input
+                type="checkbox"
+                checked={modes.includes(m)}
+                disabled={m === "PLATFORM"}
+                onChange={(ev) => setModes((ev.target as HTMLInputElement).checked ? [...modes, m] : modes.filter((x) => x !== m))}
+              />
+              <span>{m}</span>
+            </label>
+          ))}
+        </div>
+        <p class="hint">{t("op.platformAlways")}</p>
+        {errors["modes"] && <p class="error">{errors["modes"]}</p>}
+      </fieldset>
+      <div class="row">
+        <Field field={id + "-maxSenders"} label={t("op.maxSenders")} errors={errors}>
+          {(a) => <input {...a} type="number" inputMode="numeric" min={1} value={maxSenders} onInput={(ev) => setMaxSenders((ev.target as HTMLInputElement).value)} />}
+        </Field>
+        <Field field={id + "-dailyQuota"} label={t("op.dailyQuota")} hint={t("op.quotaHint")} errors={errors}>
+          {(a) => <input {...a} type="number" inputMode="numeric" min={0} value={quota} onInput={(ev) => setQuota((ev.target as HTMLInputElement).value)} />}
+        </Field>
+      </div>
+      {errors[""] && <p class="error" role="alert">{errors[""]}</p>}
+      <div class="actions">
+        <button type="submit" class="primary" disabled={state.fetching} data-testid="tenant-plan-save">{t("op.savePlan")}</button>
+        <button type="button" onClick={() => { setOpen(false); setErrors({}); }}>{t("wh.cancel")}</button>
+      </div>
+    </form>
   );
 }
