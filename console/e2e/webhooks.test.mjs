@@ -50,6 +50,7 @@ test("webhooks: create an endpoint, send a test event, see its delivery and repl
   const secret = page.getByTestId("webhook-secret-value");
   await secret.waitFor();
   assert.match(await secret.textContent(), /^whsec_/);
+  assert.equal(await page.evaluate(() => document.activeElement?.id), "wh-secret-title", "the focus moves to the new secret");
   await page.getByRole("button", { name: "Copy secret" }).waitFor();
   await page.getByRole("button", { name: "I have saved it" }).click();
   await secret.waitFor({ state: "detached" });
@@ -75,6 +76,8 @@ test("webhooks: create an endpoint, send a test event, see its delivery and repl
   assert.match(received[0].headers["webhook-signature"] ?? "", /^v1,/);
   assert.equal(JSON.parse(received[0].body).type, "webhook.test");
   await endpoint.getByText("webhook-id: " + webhookId).waitFor();
+  await first.getByText("The body sent").click();
+  assert.deepEqual(JSON.parse(await first.locator("pre").textContent()), JSON.parse(received[0].body), "the page shows the exact body sent");
   await screenshot(page, "webhooks");
   await page.setViewportSize({ width: 375, height: 800 });
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
@@ -105,8 +108,11 @@ test("webhooks: create an endpoint, send a test event, see its delivery and repl
   await endpoint.getByText(/the previous secret still signs until/).waitFor();
 
   // Delete, confirmed.
-  await endpoint.getByRole("button", { name: "Delete" }).click();
-  await endpoint.getByTestId("webhook-delete-confirm").click();
+  // Delete by keyboard: the focus moves to the confirmation.
+  await endpoint.getByRole("button", { name: "Delete" }).focus();
+  await page.keyboard.press("Enter");
+  await endpoint.getByTestId("webhook-delete-confirm").waitFor();
+  await page.keyboard.press("Enter");
   await page.getByText("No endpoints yet.").waitFor();
   await page.close();
 });

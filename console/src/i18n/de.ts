@@ -186,6 +186,7 @@ export const de: Messages = {
   "wh.attemptResponse": "Antwort",
   "wh.ms": "{ms, number} ms",
   "wh.replay": "Erneut senden",
+  "wh.payload": "Gesendeter Inhalt",
   "partner.title": "Partner-Clients",
   "partner.intro": "Partner (Apps Ihres Shops) rufen die API mit Tokens auf, die sie mit ihrem eigenen Schlüssel signieren; registrieren Sie jeden mit den Scopes, die er nutzen darf.",
   "partner.register": "Partner-Client registrieren",

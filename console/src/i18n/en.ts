@@ -186,6 +186,7 @@ export const en = {
   "wh.attemptResponse": "Response",
   "wh.ms": "{ms, number} ms",
   "wh.replay": "Replay",
+  "wh.payload": "The body sent",
   "partner.title": "Partner clients",
   "partner.intro": "Partners (apps of your shop) call the API with tokens they sign with their own key; register each with the scopes it may use.",
   "partner.register": "Register a partner client",

@@ -186,6 +186,7 @@ export const ja: Messages = {
   "wh.attemptResponse": "応答",
   "wh.ms": "{ms, number} ミリ秒",
   "wh.replay": "再送",
+  "wh.payload": "送信した本文",
   "partner.title": "パートナークライアント",
   "partner.intro": "パートナー(ショップのアプリ)は自分の鍵で署名したトークンで API を呼び出します。使えるスコープを指定して登録してください。",
   "partner.register": "パートナークライアントを登録",

@@ -1,5 +1,5 @@
 import { useMutation, useQuery } from "@urql/preact";
-import { useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { graphql, type ResultOf } from "../graphql";
 import { useI18n } from "../i18n/i18n";
 import { Field, fieldErrors, type FieldErrors } from "./fields";
@@ -160,6 +160,8 @@ function ClientCard(props: { client: Client }) {
   const [, removeKey] = useMutation(RemoveKeyMutation);
   const [, addKey] = useMutation(AddKeyMutation);
   const [confirming, setConfirming] = useState(false);
+  const confirmRef = useRef<HTMLButtonElement>(null);
+  useEffect(() => { if (confirming) confirmRef.current?.focus(); }, [confirming]);
   const [adding, setAdding] = useState(false);
   const [kid, setKid] = useState("");
   const [pem, setPem] = useState("");
@@ -220,7 +222,7 @@ function ClientCard(props: { client: Client }) {
               ) : (
                 <span class="cb-confirm" role="group" aria-label={t("partner.revokeConfirm")}>
                   <span>{t("partner.revokeConfirm")}</span>
-                  <button type="button" class="cb-danger" onClick={onRevoke}>{t("partner.revokeYes")}</button>
+                  <button type="button" class="cb-danger" ref={confirmRef} onClick={onRevoke}>{t("partner.revokeYes")}</button>
                   <button type="button" onClick={() => setConfirming(false)}>{t("wh.cancel")}</button>
                 </span>
               )}

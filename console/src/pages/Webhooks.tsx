@@ -1,5 +1,5 @@
 import { useMutation, useQuery } from "@urql/preact";
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { graphql, type ResultOf } from "../graphql";
 import { useI18n } from "../i18n/i18n";
 import { Field, fieldErrors, type FieldErrors } from "./fields";
@@ -43,7 +43,7 @@ const DeleteMutation = graphql(`
 
 const DeliveryFields = graphql(`
   fragment WebhookDeliveryFields on WebhookDelivery @_unmask {
-    id webhookId type status replayOf createdAt finishedAt
+    id webhookId type status payload replayOf createdAt finishedAt
     attempts { at durationMs statusCode response error }
   }
 `);
@@ -110,6 +110,10 @@ export function Webhooks() {
 function SecretPanel(props: { url: string; secret: string; onDone: () => void }) {
   const { t } = useI18n();
   const [copied, setCopied] = useState("");
+  const heading = useRef<HTMLHeadingElement>(null);
+  // A new secret moves the focus to it, so keyboard and screen reader
+  // users do not miss the only time it is shown.
+  useEffect(() => heading.current?.focus(), [props.secret]);
   const copy = async () => {
     try {
       await navigator.clipboard.writeText(props.secret);
@@ -122,7 +126,7 @@ function SecretPanel(props: { url: string; secret: string; onDone: () => void })
   };
   return (
     <div class="card cb-secret" role="region" aria-labelledby="wh-secret-title" data-testid="webhook-secret">
-      <h2 id="wh-secret-title">{t("wh.secretTitle")}</h2>
+      <h2 id="wh-secret-title" tabIndex={-1} ref={heading}>{t("wh.secretTitle")}</h2>
       <p>{t("wh.secretOnce", { url: props.url })}</p>
       <code id="wh-secret" class="cb-code" data-testid="webhook-secret-value">{props.secret}</code>
       <div class="actions">
@@ -199,6 +203,8 @@ function EndpointCard(props: { endpoint: Endpoint; onSecret: (secret: string) =>
   const [, sendTest] = useMutation(TestMutation);
   const [status, setStatus] = useState("");
   const [confirming, setConfirming] = useState(false);
+  const confirmRef = useRef<HTMLButtonElement>(null);
+  useEffect(() => { if (confirming) confirmRef.current?.focus(); }, [confirming]);
   const [open, setOpen] = useState(false);
   const [generation, setGeneration] = useState(0);
   const [editing, setEditing] = useState<string[] | null>(null);
@@ -274,7 +280,7 @@ function EndpointCard(props: { endpoint: Endpoint; onSecret: (secret: string) =>
         ) : (
           <span class="cb-confirm" role="group" aria-label={t("wh.deleteConfirm")}>
             <span>{t("wh.deleteConfirm")}</span>
-            <button type="button" class="cb-danger" onClick={onDelete} data-testid="webhook-delete-confirm">{t("wh.deleteYes")}</button>
+            <button type="button" class="cb-danger" ref={confirmRef} onClick={onDelete} data-testid="webhook-delete-confirm">{t("wh.deleteYes")}</button>
             <button type="button" onClick={() => setConfirming(false)}>{t("wh.cancel")}</button>
           </span>
         )}
@@ -356,6 +362,10 @@ function DeliveryItem(props: { delivery: Delivery; onReplayed: () => void }) {
         {d.replayOf && <span class="hint" data-testid="webhook-delivery-replay">{t("wh.replayOf")}</span>}
       </div>
       <p class="hint cb-wrap">{t("wh.webhookId", { id: d.webhookId })}</p>
+      <details>
+        <summary>{t("wh.payload")}</summary>
+        <pre class="cb-pre">{JSON.stringify(d.payload, null, 2)}</pre>
+      </details>
       {d.attempts.length === 0 ? (
         <p class="hint">{t("wh.noAttempts")}</p>
       ) : (
