@@ -55,7 +55,7 @@ func TestBrowser(t *testing.T) {
 	}, nil)
 	require.NoError(t, p.WaitReady(url+"/readyz", 60*time.Second), "outbox serve did not get ready")
 
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	suite := os.Getenv("BROWSER_SUITE") // one file of console/e2e, say e2e/logs.test.mjs
 	if suite == "" {
