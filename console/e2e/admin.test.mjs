@@ -1,6 +1,7 @@
 // A tenant admin's pages: suppressions (add with a reason, the API's error
 // next to its field, remove), the audit entries those changes leave (in
-// German), and partner clients (register with a public key, revoke).
+// German), and partner clients (register with a public key, rotate its
+// keys, revoke).
 import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
 import { after, before, test } from "node:test";
@@ -71,7 +72,7 @@ test("suppressions: add and remove, and the audit log shows both", async () => {
   await page.close();
 });
 
-test("partner clients: a bad key is shown at its field, a good one registers, revoke", async () => {
+test("partner clients: a bad key is shown at its field, a good one registers, keys rotate, revoke", async () => {
   const page = await browser.newPage({ viewport: { width: 900, height: 900 } });
   await signIn(page, { lang: "en" });
   await page.getByRole("link", { name: "Partner clients" }).click();
@@ -94,6 +95,27 @@ test("partner clients: a bad key is shown at its field, a good one registers, re
   await client.getByText("messages:send").waitFor();
   await client.getByText("ES256").waitFor();
   await page.getByText(/Reviews app is registered: its tokens use iss /).waitFor();
+
+  // Rotation: add a second key (a bad one is refused at its field, a kid
+  // the client has already with a CONFLICT naming no field), then remove
+  // the first key.
+  await client.getByRole("button", { name: "Add key" }).click();
+  await client.getByLabel("Key id (kid)").fill("k1");
+  await client.getByLabel("Public key").fill("still not a key");
+  await client.getByRole("button", { name: "Add key" }).click();
+  await client.locator('[data-testid="field-error"]').first().waitFor();
+  assert.equal(await client.getByLabel("Public key").getAttribute("aria-invalid"), "true");
+  const second = generateKeyPairSync("ed25519").publicKey.export({ type: "spki", format: "pem" });
+  await client.getByLabel("Public key").fill(second);
+  await client.getByRole("button", { name: "Add key" }).click();
+  await client.getByRole("alert").filter({ hasText: "kid" }).waitFor();
+  await client.getByLabel("Key id (kid)").fill("k2");
+  await client.getByRole("button", { name: "Add key" }).click();
+  await client.getByText("Key k2 added.").waitFor();
+  await client.getByText("EdDSA").waitFor();
+  await client.getByRole("button", { name: "Remove key k1" }).click();
+  await client.getByText("Key k1 removed.").waitFor();
+  await client.getByText("ES256").waitFor({ state: "detached" });
 
   await page.setViewportSize({ width: 375, height: 800 });
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);

@@ -45,12 +45,12 @@ type Client = ResultOf<typeof ClientFields>;
 
 const scopes = ["settings:read", "settings:write", "messages:send", "logs:read", "webhooks:manage"] as const;
 
-// keyFields moves the API's errors on keys[0].kid, keys[0].pem or a JWK
+// keyErrors moves the API's errors on keys[0].kid, keys[0].pem or a JWK
 // field to the inputs of the one key the forms take.
 function keyErrors(err: Parameters<typeof fieldErrors>[0]): FieldErrors {
   const out = fieldErrors(err, { "input.name": "name", "input.scopes": "scopes" });
   for (const f of Object.keys(out)) {
-    const m = /^(?:input\.)?(?:keys\[0\]|key)\.?(.*)$/.exec(f);
+    const m = /^(?:input\.)?(?:keys\[0\]|key)(?:\.(.*))?$/.exec(f);
     if (!m) continue;
     const to = m[1] === "kid" ? "kid" : "pem";
     out[to] = out[to] ? out[to] + " " + out[f] : out[f];
