@@ -16,6 +16,13 @@ export const routes = [
   { path: "logs", ready: "Email logs", prepare: withMessage },
   { name: "message", path: "logs", ready: "Email logs", prepare: openMessage },
   { path: "templates", ready: "Templates", prepare: openTemplate },
+  { path: "senders", ready: "Senders" },
+  { path: "branded", ready: "Branded address" },
+  { path: "domains", ready: "Sending domains" },
+  { path: "suppressions", ready: "Suppressions" },
+  { path: "webhooks", ready: "Webhooks" },
+  { path: "partners", ready: "Partner clients" },
+  { path: "audit", ready: "Audit log" },
 ];
 
 async function withMessage(page) {
@@ -90,6 +97,17 @@ test("a11y: the sign-in page has no serious or critical axe violations", async (
   await page.close();
 });
 
+test("a11y: the operator's tenants page has no serious or critical axe violations", async (t) => {
+  const page = await browser.newPage({ viewport: { width: 1000, height: 800 } });
+  await page.goto(`${base}/console/?lang=en`);
+  await page.locator("#signin-tenant").fill("a11y-operator");
+  await page.locator("#signin-role").selectOption("operator");
+  await page.getByTestId("sign-in").click();
+  await page.getByRole("heading", { name: "Tenants", exact: true }).waitFor();
+  await settled(page);
+  assert.deepEqual(await axe(page, t), []);
+  await page.close();
+});
 
 for (const r of routes) {
   const name = r.name ?? (r.path || "settings");

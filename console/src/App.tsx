@@ -10,6 +10,11 @@ import { MessageDetail } from "./pages/MessageDetail";
 import { Templates } from "./pages/Templates";
 import { SenderSettings } from "./pages/SenderSettings";
 import { SignIn } from "./pages/SignIn";
+import { Audit } from "./pages/Audit";
+import { Partners } from "./pages/Partners";
+import { Suppressions } from "./pages/Suppressions";
+import { Tenants } from "./pages/Tenants";
+import { Webhooks } from "./pages/Webhooks";
 import {
   decode, devSignIn, devSignInAvailable, forgetDevParams, onPlatformToken, requestPlatformToken,
   storedDevParams, storedToken, storeToken, takeFragmentToken, type Session,
@@ -130,7 +135,7 @@ export function App() {
 
 function Page({ route, session }: { route: string; session: Session }) {
   const { t } = useI18n();
-  if (session.roles.includes("operator")) return <p>{t("session.operator")}</p>;
+  if (session.roles.includes("operator")) return route === "tenants" || route === "" ? <Tenants /> : <p>{t("session.operator")}</p>;
   if (route === "logs") return <Logs />;
   if (route === "domains") return <Domains />;
   if (route === "senders") return <Senders />;
@@ -138,6 +143,12 @@ function Page({ route, session }: { route: string; session: Session }) {
   if (branded) return <Branded senderKey={branded[1] ? decodeURIComponent(branded[1]) : "default"} />;
   if (route.startsWith("logs/")) return <MessageDetail key={route} id={decodeURIComponent(route.slice(5))} />;
   if (route === "templates") return <Templates />;
+  if (session.roles.includes("admin")) {
+    if (route === "suppressions") return <Suppressions />;
+    if (route === "webhooks") return <Webhooks />;
+    if (route === "partners") return <Partners />;
+    if (route === "audit") return <Audit />;
+  }
   const m = /^senders\/([^/]+)$/.exec(route);
   return <SenderSettings senderKey={m ? decodeURIComponent(m[1]) : "default"} />;
 }
@@ -158,6 +169,11 @@ function Header(props: { session: Session | null; onSignOut: () => void; lang: L
           {link("branded", t("nav.branded"))}
           {link("domains", t("nav.domains"))}
           {link("templates", t("nav.templates"))}
+          {props.session.roles.includes("admin") && link("suppressions", t("nav.suppressions"))}
+          {props.session.roles.includes("admin") && link("webhooks", t("nav.webhooks"))}
+          {props.session.roles.includes("admin") && link("partners", t("nav.partners"))}
+          {props.session.roles.includes("admin") && link("audit", t("nav.audit"))}
+          {props.session.roles.includes("operator") && link("tenants", t("nav.tenants"))}
         </nav>
       )}
       <span class="spacer" />
