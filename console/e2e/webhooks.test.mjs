@@ -112,6 +112,7 @@ test("webhooks: create an endpoint, send a test event, see its delivery and repl
   await endpoint.getByRole("button", { name: "Delete" }).focus();
   await page.keyboard.press("Enter");
   await endpoint.getByTestId("webhook-delete-confirm").waitFor();
+  await page.waitForFunction(() => document.activeElement?.getAttribute("data-testid") === "webhook-delete-confirm");
   await page.keyboard.press("Enter");
   await page.getByText("No endpoints yet.").waitFor();
   await page.close();

@@ -27,7 +27,13 @@ export function SendTest() {
     setNotice("");
     const r = await send({ input: { to: to.split(/[\s,]+/).filter(Boolean), subject, text } });
     if (r.error) {
-      setErrors(fieldErrors(r.error));
+      // The API names one recipient ("to[0]"); the form has one field.
+      const errs: FieldErrors = {};
+      for (const [field, message] of Object.entries(fieldErrors(r.error))) {
+        const key = /^to\[\d+\]$/.test(field) ? "to" : field;
+        errs[key] = errs[key] ? errs[key] + " " + message : message;
+      }
+      setErrors(errs);
       return;
     }
     setErrors({});
