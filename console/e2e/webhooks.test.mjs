@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { after, before, test } from "node:test";
+import { Webhook } from "standardwebhooks";
 import { launch, screenshot, signIn } from "./browser.mjs";
 
 let browser;
@@ -49,7 +50,8 @@ test("webhooks: create an endpoint, send a test event, see its delivery and repl
   await page.getByTestId("webhook-create").click();
   const secret = page.getByTestId("webhook-secret-value");
   await secret.waitFor();
-  assert.match(await secret.textContent(), /^whsec_/);
+  const signingSecret = await secret.textContent();
+  assert.match(signingSecret, /^whsec_/);
   assert.equal(await page.evaluate(() => document.activeElement?.id), "wh-secret-title", "the focus moves to the new secret");
   await page.getByRole("button", { name: "Copy secret" }).waitFor();
   await page.getByRole("button", { name: "I have saved it" }).click();
@@ -75,6 +77,15 @@ test("webhooks: create an endpoint, send a test event, see its delivery and repl
   assert.ok(webhookId, "the delivery carries a webhook-id");
   assert.match(received[0].headers["webhook-signature"] ?? "", /^v1,/);
   assert.equal(JSON.parse(received[0].body).type, "webhook.test");
+  // The README's Node snippet: the specification's own library verifies
+  // the signature with the secret the page showed.
+  const verify = (r) => new Webhook(signingSecret).verify(r.body, {
+    "webhook-id": r.headers["webhook-id"],
+    "webhook-timestamp": r.headers["webhook-timestamp"],
+    "webhook-signature": r.headers["webhook-signature"],
+  });
+  assert.equal(verify(received[0]).type, "webhook.test");
+  assert.throws(() => verify({ ...received[0], body: received[0].body.replace("webhook.test", "webhook.tesT") }), "a changed body fails");
   await endpoint.getByText("webhook-id: " + webhookId).waitFor();
   await first.getByText("The body sent").click();
   assert.deepEqual(JSON.parse(await first.locator("pre").textContent()), JSON.parse(received[0].body), "the page shows the exact body sent");
@@ -91,6 +102,7 @@ test("webhooks: create an endpoint, send a test event, see its delivery and repl
   assert.equal(await endpoint.locator('[data-testid="webhook-delivery"]').count(), 2);
   assert.equal(received.length, 2);
   assert.equal(received[1].headers["webhook-id"], webhookId, "a replay keeps the webhook-id");
+  assert.equal(verify(received[1]).type, "webhook.test", "the replay is signed too");
 
   // Disable, then a replay is refused (CONFLICT) and shown; enable again.
   await endpoint.getByTestId("webhook-toggle").click();
@@ -103,9 +115,23 @@ test("webhooks: create an endpoint, send a test event, see its delivery and repl
   // Rotating shows a new secret once.
   await endpoint.getByTestId("webhook-rotate").click();
   await secret.waitFor();
-  assert.match(await secret.textContent(), /^whsec_/);
+  const rotated = await secret.textContent();
+  assert.match(rotated, /^whsec_/);
+  assert.notEqual(rotated, signingSecret);
   await page.getByRole("button", { name: "I have saved it" }).click();
   await endpoint.getByText(/the previous secret still signs until/).waitFor();
+  // Both secrets verify the next delivery, so a receiver can switch
+  // without a gap.
+  await endpoint.getByTestId("webhook-test").click();
+  for (let i = 0; received.length < 3; i++) {
+    assert.ok(i < 300, "the test event after the rotation arrives");
+    await page.waitForTimeout(100);
+  }
+  const verifyWith = (key, r) => new Webhook(key).verify(r.body, {
+    "webhook-id": r.headers["webhook-id"], "webhook-timestamp": r.headers["webhook-timestamp"], "webhook-signature": r.headers["webhook-signature"],
+  });
+  assert.equal(verifyWith(rotated, received[2]).type, "webhook.test", "the new secret verifies");
+  assert.equal(verifyWith(signingSecret, received[2]).type, "webhook.test", "the previous secret still verifies");
 
   // Delete, confirmed.
   // Delete by keyboard: the focus moves to the confirmation.
