@@ -57,11 +57,21 @@ test("SMTP: a failing then a passing test, Save enabled only for the passed form
   assert.equal(await page.getByLabel("Host").getAttribute("aria-invalid"), "true");
   await expectSave(page, false, "the test was refused");
 
-  // A wrong password: the test FAILS at AUTH, with its steps shown as they come.
+  // A wrong password: the test FAILS at AUTH, with its steps shown as they
+  // come, into room kept for them: the list neither moves nor grows.
   await fillSMTP(page, "wrong-password");
   await expectSave(page, false, "not tested");
+  // (Measured inside the test's card: the host's error above it goes when
+  // the test is sent, which moves the whole card; the failure's hint below
+  // the steps comes with the final status.)
+  const stepsBox = () => page.locator("ol.steps").evaluate((ol) => {
+    const card = ol.closest("fieldset").getBoundingClientRect(), box = ol.getBoundingClientRect();
+    return { top: box.top - card.top, height: box.height };
+  });
+  const before = await stepsBox();
   await page.getByTestId("send-test").click();
   await waitStatus(page, "FAILED");
+  assert.deepEqual(await stepsBox(), before, "the steps streamed in without moving the page");
   const failed = page.locator('[data-testid="test-step"][data-ok="false"]');
   assert.ok((await failed.count()) >= 1, "a failed step");
   assert.match(await failed.first().innerText(), /AUTH/);

@@ -48,7 +48,15 @@ func TestEveryStatusOfAMessageArrivesSignedInOrder(t *testing.T) {
 	var list []outbox.WebhookDelivery
 	require.Eventually(t, func() bool {
 		list = b.deliveries(t, c.Endpoint.ID)
-		return len(list) == 3 && list[2].Status == outbox.WebhookDelivered
+		if len(list) != 3 {
+			return false
+		}
+		for _, d := range list {
+			if d.Status != outbox.WebhookDelivered {
+				return false
+			}
+		}
+		return true
 	}, 10*time.Second, 20*time.Millisecond)
 	for _, d := range list {
 		require.Equal(t, outbox.WebhookDelivered, d.Status)

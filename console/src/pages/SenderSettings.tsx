@@ -504,8 +504,10 @@ export function SenderSettings({ senderKey }: { senderKey: string }) {
               <p>
                 {t("test.status")}: <strong data-testid="test-status" class={"status s-" + (status ?? "none")}>{status ?? "—"}</strong>
               </p>
-              {test && !current && <p class="warn" data-testid="test-stale">{t("test.stale")}</p>}
-              {!test && <p class="hint">{t("test.none")}</p>}
+              {/* One line either way, so that the steps below never move. */}
+              {test && !current
+                ? <p class="warn" data-testid="test-stale">{t("test.stale")}</p>
+                : <p class="hint" style={test ? { visibility: "hidden" } : undefined}>{t("test.none")}</p>}
               <ol class="steps">
                 {(test?.steps ?? []).map((s, i) => (
                   <li key={i} data-testid="test-step" data-ok={String(s.ok)} class={s.ok ? "ok" : "bad"}>
