@@ -55,3 +55,19 @@ export async function linkFor(address) {
     await new Promise((ok) => setTimeout(ok, 200));
   }
 }
+
+// fillSMTP fills the sender settings' SMTP form for the suite's loopback
+// server by the fields' ids (fieldId), so that it works in every language.
+export async function fillSMTP(page, { password = smtp.password, fromName = "Browser Shop" } = {}) {
+  await page.getByTestId("mode-SMTP").check();
+  await page.getByTestId("preset").selectOption("custom");
+  await page.locator("#f-smtp-host").fill("127.0.0.1");
+  await page.locator("#f-smtp-port").fill(smtp.port);
+  await page.locator("#f-smtp-security").selectOption("NONE");
+  await page.locator("#f-smtp-auth").selectOption("PLAIN");
+  await page.locator("#f-smtp-username").fill(smtp.user);
+  await page.locator("#f-smtp-password").fill(password);
+  await page.locator("#f-fromName").fill(fromName);
+  await page.locator("#f-fromEmail").fill(smtp.user);
+  await page.locator("#f-testRecipient").fill("owner@example.com");
+}

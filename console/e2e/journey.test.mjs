@@ -7,7 +7,7 @@
 // checked on the way.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { base, launch, linkFor, screenshot, signIn, smtp } from "./browser.mjs";
+import { base, fillSMTP, launch, linkFor, screenshot, signIn } from "./browser.mjs";
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -30,17 +30,7 @@ for (const lang of ["en", "ja", "de"]) {
     assert.equal(await page.evaluate(() => document.documentElement.lang), lang);
 
     // 1. SMTP: Save stays disabled until the current form's test PASSED.
-    await page.getByTestId("mode-SMTP").check();
-    await page.getByTestId("preset").selectOption("custom");
-    await page.locator("#f-smtp-host").fill("127.0.0.1");
-    await page.locator("#f-smtp-port").fill(smtp.port);
-    await page.locator("#f-smtp-security").selectOption("NONE");
-    await page.locator("#f-smtp-auth").selectOption("PLAIN");
-    await page.locator("#f-smtp-username").fill(smtp.user);
-    await page.locator("#f-smtp-password").fill(smtp.password);
-    await page.locator("#f-fromName").fill("Journey Shop");
-    await page.locator("#f-fromEmail").fill(smtp.user);
-    await page.locator("#f-testRecipient").fill("owner@example.com");
+    await fillSMTP(page, { fromName: "Journey Shop" });
     assert.ok(await saveDisabled(page), "Save is disabled before a test");
     await page.getByTestId("send-test").click();
     await page.getByTestId("test-status").filter({ hasText: /^PASSED$/ }).waitFor({ timeout: 30_000 });

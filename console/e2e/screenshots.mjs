@@ -6,7 +6,7 @@
 import { mkdirSync } from "node:fs";
 import { after, before, test } from "node:test";
 import { sendMany } from "./api.mjs";
-import { launch, signIn, smtp } from "./browser.mjs";
+import { fillSMTP, launch, signIn } from "./browser.mjs";
 
 const dir = process.env.SCREENSHOTS;
 if (!dir) throw new Error("SCREENSHOTS names the directory to write to");
@@ -29,17 +29,7 @@ test("screenshots", async () => {
   // English: an SMTP sender whose test passed, then saved.
   const page = await browser.newPage({ viewport });
   await signIn(page, { lang: "en", tenant });
-  await page.getByTestId("mode-SMTP").check();
-  await page.getByTestId("preset").selectOption("custom");
-  await page.getByLabel("Host").fill("127.0.0.1");
-  await page.getByLabel("Port").fill(smtp.port);
-  await page.getByLabel("Security").selectOption("NONE");
-  await page.getByLabel("Authentication").selectOption("PLAIN");
-  await page.getByLabel("User name").fill(smtp.user);
-  await page.getByLabel("Password", { exact: true }).fill(smtp.password);
-  await page.getByLabel("From name").fill("Kyoto Tea Shop");
-  await page.getByLabel("From address").fill(smtp.user);
-  await page.getByLabel("Send the test email to").fill("owner@example.com");
+  await fillSMTP(page, { fromName: "Kyoto Tea Shop" });
   await page.getByTestId("send-test").click();
   await page.getByTestId("test-status").filter({ hasText: /^PASSED$/ }).waitFor({ timeout: 30_000 });
   await shot(page, "settings-en", '[data-testid="test-status"]');
