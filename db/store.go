@@ -111,3 +111,17 @@ func (s *Store) JobCounts(ctx context.Context) ([]JobCount, error) {
 	}
 	return out, nil
 }
+
+// ConfigurePool sets what every connection of the service needs: the
+// project's types registered, and statements planned for their own
+// parameters (plan_cache_mode = force_custom_plan). PostgreSQL otherwise
+// switches a prepared statement to a generic plan after five runs and keeps
+// it until the table's statistics change; River's job fetch (LIMIT $n),
+// planned generically while river_job was empty, hash-joins a sequential
+// scan of the whole table, which under a backlog made each fetch take up to
+// 1.6 s until autovacuum next analyzed the table. Planning each run costs
+// well under a millisecond, and the service runs few statements a message.
+func ConfigurePool(cfg *pgxpool.Config) {
+	cfg.AfterConnect = RegisterTypes
+	cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
+	"github.com/outbox/outbox/db"
 	"github.com/outbox/outbox/internal/e2etest"
 	"github.com/outbox/outbox/internal/outbox"
 	"github.com/outbox/outbox/internal/templates"
@@ -101,6 +102,7 @@ func riverBaseline(ctx context.Context, url string, n, batch, callers int, tune 
 		return 0, err
 	}
 	pcfg.MaxConns = int32(max(10, callers+4))
+	db.ConfigurePool(pcfg) // River's fetch planned as the app's is
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
 		return 0, err

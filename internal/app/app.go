@@ -148,7 +148,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	// pgxpool's default, max(4, CPUs), would leave most delivery workers
 	// waiting for a connection (OUTBOX_DB_MAX_CONNS).
 	poolCfg.MaxConns = int32(cfg.DBConns())
-	poolCfg.AfterConnect = db.RegisterTypes
+	db.ConfigurePool(poolCfg)
 	if opts.DBTracer != nil {
 		poolCfg.ConnConfig.Tracer = opts.DBTracer
 	}
