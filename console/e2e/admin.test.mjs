@@ -50,6 +50,8 @@ test("suppressions: add and remove, and the audit log shows both", async () => {
   await page.keyboard.press("Enter");
   await blocked.waitFor({ state: "detached" });
   await page.getByTestId("suppression-status").filter({ hasText: "blocked@example.com is no longer suppressed." }).waitFor();
+  // The list is loaded again after a change: wait for it, then count.
+  await leaver.waitFor();
   assert.equal(await page.getByTestId("suppression-row").count(), 1);
 
   // The audit log, in German.
