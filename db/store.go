@@ -119,8 +119,9 @@ func (s *Store) JobCounts(ctx context.Context) ([]JobCount, error) {
 // it until the table's statistics change; River's job fetch (LIMIT $n),
 // planned generically while river_job was empty, hash-joins a sequential
 // scan of the whole table, which under a backlog made each fetch take up to
-// 1.6 s until autovacuum next analyzed the table. Planning each run costs
-// well under a millisecond, and the service runs few statements a message.
+// 1.6 s until autovacuum next analyzed the table. The price is planning
+// every run (docs/benchmarks.md, "Fairness", has what it cost the e2e
+// phase).
 func ConfigurePool(cfg *pgxpool.Config) {
 	cfg.AfterConnect = RegisterTypes
 	cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"

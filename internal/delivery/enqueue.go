@@ -27,8 +27,8 @@ import (
 // place, provided the request is the same (else ECONFLICT). A draft whose
 // every To and Cc address is suppressed is written SUPPRESSED, without a
 // job; the others go in the tenant's fast lane as far as it has room,
-// the rest in the bulk lanes (fair.go). The senders used are held (SenderLockShared) so that none is
-// deleted under the new messages, and the messages to send count against
+// the rest in the bulk lanes (fair.go). The senders used are held
+// (SenderLockShared) so that none is deleted under the new messages, and the messages to send count against
 // the tenant's daily quota (ERATELIMITED over it, nothing written). It
 // returns one message per draft, in order.
 func (s *Service) enqueue(ctx context.Context, sc *sendContext, drafts []draft) ([]outbox.Message, error) {
@@ -262,8 +262,8 @@ func requestHash(d draft, in SendInput, p payload) ([]byte, error) {
 }
 
 // insert writes the drafts numbered fresh: River jobs for those not
-// suppressed, at the priority of their lane (fair.go), then the messages with their job ids and first events
-// (Tx.NotificationInsertMany). It returns the messages by id.
+// suppressed, at the priority of their lane (fair.go), then the messages
+// with their job ids and first events (Tx.NotificationInsertMany). It returns the messages by id.
 func (s *Service) insert(ctx context.Context, tx *db.Tx, sc *sendContext, drafts []draft, fresh []int) (map[uuid.UUID]outbox.Message, error) {
 	if len(fresh) == 0 {
 		return nil, nil
