@@ -29,6 +29,9 @@ type Delivery struct {
 	// its category (one suppressed for SUBSCRIPTION mail only still gets
 	// TRANSACTIONAL mail), lower-cased.
 	Suppressed []string
+	// JobID is the River job that delivers the message (a chunk's, or its
+	// own); 0 for none.
+	JobID int64
 }
 
 // DeliveryLoadMany loads, in one statement, the messages named by the
@@ -45,7 +48,9 @@ func (s *Store) DeliveryLoadMany(ctx context.Context, tenantIDs, ids []uuid.UUID
 	out := make([]Delivery, len(rows))
 	for i := range rows {
 		r := &rows[i]
-		out[i] = Delivery{Message: messageWithoutError(r.Message), Payload: r.Message.Payload, Tenant: tenantFromRow(r.Tenant), Settings: SenderSettingsFromRow(r.SenderSetting), Suppressed: r.Suppressed}
+		out[i] = Delivery{Message: messageWithoutError(r.Message), Payload: r.Message.Payload, Tenant: tenantFromRow(r.Tenant), Settings: SenderSettingsFromRow(r.SenderSetting), Suppressed: r.Suppressed,
+			JobID: deref(r.Message.JobID),
+		}
 	}
 	return out, nil
 }
@@ -85,14 +90,14 @@ func (tx *Tx) MessageLock(ctx context.Context, tenantID, id uuid.UUID) (MessageL
 }
 
 // DeliveryJobStateLock locks a delivery job's row until tx ends and
-// returns its state, so that River cannot fetch it meanwhile. It fails
-// with ENOTFOUND when the job is gone.
-func (tx *Tx) DeliveryJobStateLock(ctx context.Context, jobID int64) (rivertype.JobState, error) {
-	state, err := tx.q.DeliveryJobStateLock(ctx, jobID)
+// returns its state and kind, so that River cannot fetch it meanwhile. It
+// fails with ENOTFOUND when the job is gone.
+func (tx *Tx) DeliveryJobStateLock(ctx context.Context, jobID int64) (rivertype.JobState, string, error) {
+	row, err := tx.q.DeliveryJobStateLock(ctx, jobID)
 	if err != nil {
-		return "", loadErr(err, "delivery job")
+		return "", "", loadErr(err, "delivery job")
 	}
-	return rivertype.JobState(state), nil
+	return rivertype.JobState(row.State), row.Kind, nil
 }
 
 // StrandedMessage is a notification left SENDING by a worker that stopped

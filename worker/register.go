@@ -35,6 +35,7 @@ func Register(workers *river.Workers, deps *Deps) {
 	river.AddWorker(workers, &VerificationSend{deps: deps})
 	river.AddWorker(workers, &Retention{deps: deps})
 	river.AddWorker(workers, &Delivery{deps: deps})
+	river.AddWorker(workers, &DeliveryChunk{deps: deps})
 	river.AddWorker(workers, &DeliveryRescue{deps: deps})
 	river.AddWorker(workers, &DomainCheck{deps: deps})
 	river.AddWorker(workers, &WebhookDispatch{deps: deps})

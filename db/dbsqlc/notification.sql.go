@@ -13,17 +13,23 @@ import (
 )
 
 const deliveryJobStateLock = `-- name: DeliveryJobStateLock :one
-SELECT state::text AS state FROM river_job WHERE id = $1 FOR UPDATE
+SELECT state::text AS state, kind FROM river_job WHERE id = $1 FOR UPDATE
 `
 
+type DeliveryJobStateLockRow struct {
+	State string
+	Kind  string
+}
+
 // Locks a delivery job's row until the transaction ends and returns its
-// state: a cancel looks at whether a worker runs it, and River cannot
-// fetch it meanwhile.
-func (q *Queries) DeliveryJobStateLock(ctx context.Context, id int64) (string, error) {
+// state and kind: a cancel looks at whether a worker runs it (and cancels
+// only a job of one message, not a chunk), and River cannot fetch it
+// meanwhile.
+func (q *Queries) DeliveryJobStateLock(ctx context.Context, id int64) (DeliveryJobStateLockRow, error) {
 	row := q.db.QueryRow(ctx, deliveryJobStateLock, id)
-	var state string
-	err := row.Scan(&state)
-	return state, err
+	var i DeliveryJobStateLockRow
+	err := row.Scan(&i.State, &i.Kind)
+	return i, err
 }
 
 const deliveryLoadMany = `-- name: DeliveryLoadMany :many

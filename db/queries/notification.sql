@@ -111,6 +111,7 @@ FOR UPDATE OF m, j SKIP LOCKED;
 
 -- name: DeliveryJobStateLock :one
 -- Locks a delivery job's row until the transaction ends and returns its
--- state: a cancel looks at whether a worker runs it, and River cannot
--- fetch it meanwhile.
-SELECT state::text AS state FROM river_job WHERE id = @id FOR UPDATE;
+-- state and kind: a cancel looks at whether a worker runs it (and cancels
+-- only a job of one message, not a chunk), and River cannot fetch it
+-- meanwhile.
+SELECT state::text AS state, kind FROM river_job WHERE id = @id FOR UPDATE;

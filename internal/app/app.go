@@ -624,6 +624,12 @@ func deliveryOptions(cfg *config.Config, o delivery.Options) delivery.Options {
 	if o.OutcomeRetry == 0 {
 		o.OutcomeRetry = cfg.DeliveryOutcomeRetry
 	}
+	if o.ChunkSize == 0 {
+		o.ChunkSize = cfg.DeliveryChunk
+	}
+	if o.ChunkConcurrency == 0 {
+		o.ChunkConcurrency = cfg.DeliveryChunkConcurrency
+	}
 	if o.RescueAfter == 0 {
 		o.RescueAfter = cfg.DeliveryRescueAfter
 	}

@@ -19,9 +19,10 @@ var errSending = outbox.Errorf(outbox.ECONFLICT, "the message is being sent righ
 
 // Cancel stops a notification that was not sent yet (SCHEDULED, QUEUED or RETRYING,
 // or SENDING when the worker sending it stopped and River rescued its job):
-// its River job is cancelled (JobCancelTx) and the message becomes
-// CANCELLED in one transaction. The message row's lock orders a cancel and a
-// delivery about to start, so a cancelled message is never sent. It returns
+// its River job is cancelled (JobCancelTx; a chunk's job is left to its
+// other messages) and the message becomes CANCELLED in one transaction. The
+// message row's lock orders a cancel and a delivery about to start, so a
+// cancelled message is never sent. It returns
 // ENOTFOUND for an unknown id and ECONFLICT, saying why, for a message that
 // is being sent, already final, or not a notification.
 func (s *Service) Cancel(ctx context.Context, id uuid.UUID) (outbox.Message, error) {
@@ -39,26 +40,30 @@ func (s *Service) Cancel(ctx context.Context, id uuid.UUID) (outbox.Message, err
 			return outbox.Errorf(outbox.ECONFLICT, "only notifications can be cancelled; this is a %s message", lock.Kind)
 		}
 		switch lock.Status {
-		case outbox.StatusScheduled, outbox.StatusQueued, outbox.StatusRetrying:
-		case outbox.StatusSending:
-			// SENDING with a job that no longer runs: its worker stopped
-			// mid-attempt and River has rescued the job (rescue.go).
-			if lock.JobID == 0 {
-				return errSending
-			}
-			state, err := tx.DeliveryJobStateLock(ctx, lock.JobID)
-			if err != nil && outbox.ErrorCode(err) != outbox.ENOTFOUND {
-				return err
-			}
-			if state == rivertype.JobStateRunning {
-				return errSending
-			}
+		case outbox.StatusScheduled, outbox.StatusQueued, outbox.StatusRetrying, outbox.StatusSending:
 		default:
 			return outbox.Errorf(outbox.ECONFLICT, "the message is already %s", lock.Status)
 		}
-		if lock.JobID != 0 {
-			if _, err := s.deps.Jobs.JobCancelTx(ctx, tx, lock.JobID); err != nil && !errors.Is(err, river.ErrNotFound) {
-				return fmt.Errorf("cancelling delivery job: %w", err)
+		if lock.JobID == 0 {
+			if lock.Status == outbox.StatusSending {
+				return errSending
+			}
+		} else {
+			state, kind, err := tx.DeliveryJobStateLock(ctx, lock.JobID)
+			if err != nil && outbox.ErrorCode(err) != outbox.ENOTFOUND {
+				return err
+			}
+			// SENDING with a job that no longer runs: its worker stopped
+			// mid-attempt and River has rescued the job (rescue.go).
+			if lock.Status == outbox.StatusSending && state == rivertype.JobStateRunning {
+				return errSending
+			}
+			// A chunk's job carries other messages too: it stays, and
+			// skips this one once it is CANCELLED (chunk.go).
+			if kind == (JobArgs{}).Kind() {
+				if _, err := s.deps.Jobs.JobCancelTx(ctx, tx, lock.JobID); err != nil && !errors.Is(err, river.ErrNotFound) {
+					return fmt.Errorf("cancelling delivery job: %w", err)
+				}
 			}
 		}
 		msg, err = tx.SetMessageStatus(ctx, db.StatusChange{TenantID: tenant.ID, MessageID: id, Status: outbox.StatusCancelled, Detail: "cancelled"})

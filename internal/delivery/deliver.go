@@ -52,7 +52,12 @@ func (s *Service) Deliver(ctx context.Context, args JobArgs, run Run) Outcome {
 	if !res.found {
 		return done() // purged by retention, or its tenant deleted
 	}
-	row := &res.d
+	return s.deliverLoaded(ctx, &res.d, run)
+}
+
+// deliverLoaded is Deliver for a message already loaded: the job's own, or
+// one of a chunk's (chunk.go).
+func (s *Service) deliverLoaded(ctx context.Context, row *db.Delivery, run Run) Outcome {
 	if !deliverable(row.Message.Status) {
 		return done()
 	}

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/riverqueue/river"
 
 	"github.com/outbox/outbox/db"
 	"github.com/outbox/outbox/internal/outbox"
@@ -262,35 +261,28 @@ func requestHash(d draft, in SendInput, p payload) ([]byte, error) {
 }
 
 // insert writes the drafts numbered fresh: River jobs for those not
-// suppressed, at the priority of their lane (fair.go), then the messages
-// with their job ids and first events (Tx.NotificationInsertMany). It returns the messages by id.
+// suppressed, at the priority of their lane (fair.go) and in chunks
+// (chunk.go), then the messages with their job ids and first events
+// (Tx.NotificationInsertMany). It returns the messages by id.
 func (s *Service) insert(ctx context.Context, tx *db.Tx, sc *sendContext, drafts []draft, fresh []int) (map[uuid.UUID]outbox.Message, error) {
 	if len(fresh) == 0 {
 		return nil, nil
 	}
 	tenant := sc.tenant
-	jobIDs := make(map[uuid.UUID]int64, len(fresh))
-	var params []river.InsertManyParams
+	var queue []int
 	for _, i := range fresh {
 		if drafts[i].suppressed == nil {
-			opts := s.insertOpts()
-			opts.Priority = priorityOf(drafts[i].category, drafts[i].fast)
-			if at := drafts[i].sendAt; at != nil {
-				opts.ScheduledAt = *at // SCHEDULED: River holds the job until then
-			}
-			params = append(params, river.InsertManyParams{
-				Args:       JobArgs{TenantID: tenant.ID, MessageID: drafts[i].id},
-				InsertOpts: opts,
-			})
+			queue = append(queue, i)
 		}
 	}
-	if len(params) > 0 {
+	jobIDs := make(map[uuid.UUID]int64, len(queue))
+	if params, owner := s.chunkParams(tenant.ID, drafts, queue); len(params) > 0 {
 		jobs, err := s.deps.Jobs.InsertManyTx(ctx, tx, params)
 		if err != nil {
 			return nil, fmt.Errorf("enqueueing deliveries: %w", err)
 		}
-		for i, j := range jobs {
-			jobIDs[params[i].Args.(JobArgs).MessageID] = j.Job.ID
+		for _, i := range queue {
+			jobIDs[drafts[i].id] = jobs[owner[i]].Job.ID
 		}
 	}
 

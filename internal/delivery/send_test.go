@@ -112,10 +112,15 @@ func TestSendManyOneTransaction(t *testing.T) {
 	require.Equal(t, `"acme via Outbox" <`+platformFrom+`>`, rows[0].From)
 	require.Equal(t, n+1, b.countMessages(t, tenant.ID))
 
+	// The batch's 199 messages share 4 chunks (50, 50, 50, 49); each
+	// single send has a job of its own.
 	jobs, err := b.river.JobList(context.Background(), river.NewJobListParams().Kinds("delivery").First(1000))
 	require.NoError(t, err)
-	require.Len(t, jobs.Jobs, n+1)
+	require.Len(t, jobs.Jobs, 2)
 	require.Equal(t, 10, jobs.Jobs[0].MaxAttempts)
+	chunks, err := b.river.JobList(context.Background(), river.NewJobListParams().Kinds("delivery_chunk").First(1000))
+	require.NoError(t, err)
+	require.Len(t, chunks.Jobs, 4)
 	for _, r := range rows {
 		require.NotNil(t, b.job(t, r))
 	}

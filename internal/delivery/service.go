@@ -25,6 +25,17 @@ import (
 type JobArgs struct {
 	TenantID  uuid.UUID `json:"tenant_id"`
 	MessageID uuid.UUID `json:"message_id"`
+	// Attempted and Snoozed are the attempts spent and the snoozes taken
+	// in the chunk the message left for this job (chunk.go); River counts
+	// this job's own.
+	Attempted int `json:"attempted,omitempty"`
+	Snoozed   int `json:"snoozed,omitempty"`
+}
+
+// Run is the run of a job of this message as the delivery sees it: River's
+// counts of this job (attempt, maxAttempts, snoozes) plus the chunk's.
+func (a JobArgs) Run(attempt, maxAttempts, snoozes int) Run {
+	return Run{Attempt: attempt + a.Attempted, MaxAttempts: maxAttempts + a.Attempted, Snoozes: snoozes + a.Snoozed}
 }
 
 // Kind is the River job kind.
@@ -157,6 +168,13 @@ type Options struct {
 	// in one reservation (OUTBOX_RELAY_TENANT_SHARE). Default 1: a tenant
 	// may use all of them.
 	RelayTenantShare float64
+	// ChunkSize is the most messages of one call, sender and lane that
+	// share a delivery job (chunk.go; OUTBOX_DELIVERY_CHUNK). Default 50;
+	// 1 gives every message a job of its own.
+	ChunkSize int
+	// ChunkConcurrency is how many of a chunk's messages are delivered at
+	// once (OUTBOX_DELIVERY_CHUNK_CONCURRENCY). Default 4.
+	ChunkConcurrency int
 	// FairLane is each tenant's fast lane ahead of all tenants' bulk
 	// (fair.go; OUTBOX_FAIR_RATE, OUTBOX_FAIR_BURST). Default 20 messages a
 	// second, 200 at once.
@@ -200,6 +218,12 @@ func (o Options) withDefaults() Options {
 	set(&o.SMTPTimeout, transport.DefaultTimeout)
 	if o.RelayTenantShare <= 0 || o.RelayTenantShare > 1 {
 		o.RelayTenantShare = 1
+	}
+	if o.ChunkSize <= 0 {
+		o.ChunkSize = 50
+	}
+	if o.ChunkConcurrency <= 0 {
+		o.ChunkConcurrency = 4
 	}
 	o.FairLane = o.FairLane.withDefaults()
 	if o.Rand == nil {
