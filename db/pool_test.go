@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
@@ -26,7 +27,7 @@ func TestPoolPlansEachFetchForItsParameters(t *testing.T) {
 	ctx := context.Background()
 	cfg, err := pgxpool.ParseConfig(dbtest.URL(t))
 	require.NoError(t, err)
-	db.ConfigurePool(cfg)
+	db.ConfigureRiverPool(cfg)
 	cfg.MaxConns = 1 // one connection: the one whose prepared statement is read below
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	require.NoError(t, err)
@@ -55,4 +56,28 @@ func TestPoolPlansEachFetchForItsParameters(t *testing.T) {
 	).Scan(&generic, &custom))
 	require.EqualValues(t, 9, custom, "every fetch planned for its parameters")
 	require.Zero(t, generic, "no fetch ran a generic plan")
+}
+
+// TestAppPoolKeepsPlanCache: the app's own pool keeps PostgreSQL's plan
+// cache, so a statement run often (and the foreign-key checks of its
+// inserts) is planned once per connection, not on every run.
+func TestAppPoolKeepsPlanCache(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	cfg, err := pgxpool.ParseConfig(dbtest.URL(t))
+	require.NoError(t, err)
+	db.ConfigurePool(cfg)
+	cfg.MaxConns = 1
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	for range 8 {
+		var n int64
+		require.NoError(t, pool.QueryRow(ctx, "SELECT count(*) FROM tenants WHERE id = $1", uuid.New()).Scan(&n))
+	}
+	var generic int64
+	require.NoError(t, pool.QueryRow(ctx,
+		"SELECT coalesce(sum(generic_plans), 0) FROM pg_prepared_statements WHERE statement LIKE '%FROM tenants WHERE id%' AND statement NOT LIKE '%pg_prepared_statements%'",
+	).Scan(&generic))
+	require.Positive(t, generic, "runs after the fifth reuse the generic plan")
 }

@@ -113,16 +113,23 @@ func (s *Store) JobCounts(ctx context.Context) ([]JobCount, error) {
 }
 
 // ConfigurePool sets what every connection of the service needs: the
-// project's types registered, and statements planned for their own
-// parameters (plan_cache_mode = force_custom_plan). PostgreSQL otherwise
-// switches a prepared statement to a generic plan after five runs and keeps
-// it until the table's statistics change; River's job fetch (LIMIT $n),
-// planned generically while river_job was empty, hash-joins a sequential
-// scan of the whole table, which under a backlog made each fetch take up to
-// 1.6 s until autovacuum next analyzed the table. The price is planning
-// every run (docs/benchmarks.md, "Fairness", has what it cost the e2e
-// phase).
+// project's types registered. Its statements keep PostgreSQL's plan cache:
+// after five runs a prepared statement may run a generic plan, planned once
+// per connection, and so do the foreign-key checks of every insert.
 func ConfigurePool(cfg *pgxpool.Config) {
 	cfg.AfterConnect = RegisterTypes
+}
+
+// ConfigureRiverPool sets up the pool River runs its own statements on
+// (fetch, completion, maintenance): as ConfigurePool, and each statement
+// planned for its own parameters (plan_cache_mode = force_custom_plan).
+// River's job fetch (LIMIT $n), planned generically while river_job was
+// empty, hash-joins a sequential scan of the whole table, and PostgreSQL
+// keeps that plan until the table is next analyzed: under a backlog each
+// fetch took up to 1.6 s. Planning every run is cheap for River's few
+// statements a batch; on the app's pool it cost a quarter of PostgreSQL's
+// CPU (docs/benchmarks.md, "Chunks").
+func ConfigureRiverPool(cfg *pgxpool.Config) {
+	ConfigurePool(cfg)
 	cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
 }

@@ -102,7 +102,7 @@ func riverBaseline(ctx context.Context, url string, n, batch, callers int, tune 
 		return 0, err
 	}
 	pcfg.MaxConns = int32(max(10, callers+4))
-	db.ConfigurePool(pcfg) // River's fetch planned as the app's is
+	db.ConfigureRiverPool(pcfg) // River's fetch planned as the app's River pool plans it
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
 		return 0, err

@@ -56,13 +56,15 @@ import (
 // App is a running Outbox process: its database, River client and HTTP
 // handler. Close releases them.
 type App struct {
-	cfg     *config.Config
-	logger  *slog.Logger
-	pg      *pgserver.Server // nil with DATABASE_URL
-	pool    *pgxpool.Pool
-	store   *db.Store
-	river   *river.Client[pgx.Tx]
-	handler http.Handler
+	cfg    *config.Config
+	logger *slog.Logger
+	pg     *pgserver.Server // nil with DATABASE_URL
+	pool   *pgxpool.Pool
+	// riverPool runs River's own statements (db.ConfigureRiverPool).
+	riverPool *pgxpool.Pool
+	store     *db.Store
+	river     *river.Client[pgx.Tx]
+	handler   http.Handler
 	// metrics serves /metrics on OUTBOX_METRICS_ADDR; nil without it.
 	metrics http.Handler
 
@@ -157,6 +159,16 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		return nil, fmt.Errorf("connecting to the database: %w", err)
 	}
 	a.store = db.NewStore(a.pool)
+	// River's own statements (fetch, completion, maintenance) on a small
+	// pool of their own, planned for their parameters (db.ConfigureRiverPool);
+	// jobs are inserted, cancelled and retried in the app's transactions.
+	riverPoolCfg := poolCfg.Copy()
+	riverPoolCfg.MaxConns = max(4, poolCfg.MaxConns/4)
+	db.ConfigureRiverPool(riverPoolCfg)
+	a.riverPool, err = pgxpool.NewWithConfig(ctx, riverPoolCfg)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to the database: %w", err)
+	}
 
 	partners := partner.NewRegistry(a.store, partner.Options{PlatformIssuer: cfg.JWTIssuer})
 	verifier, err := auth.NewVerifier(auth.Config{
@@ -206,7 +218,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 			webhook.Queue: {MaxWorkers: cfg.WebhookWorkers},
 		}
 	}
-	a.river, err = river.NewClient(riverpgxv5.New(a.pool), riverCfg)
+	a.river, err = river.NewClient(riverpgxv5.New(a.riverPool), riverCfg)
 	if err != nil {
 		return nil, fmt.Errorf("creating the River client: %w", err)
 	}
@@ -538,6 +550,9 @@ func (a *App) Close() {
 	if a.delivery != nil {
 		a.delivery.Close() //nolint:errcheck // closing idle SMTP connections always succeeds
 	}
+	if a.riverPool != nil {
+		a.riverPool.Close()
+	}
 	if a.pool != nil {
 		a.pool.Close()
 	}
@@ -629,6 +644,9 @@ func deliveryOptions(cfg *config.Config, o delivery.Options) delivery.Options {
 	}
 	if o.ChunkConcurrency == 0 {
 		o.ChunkConcurrency = cfg.DeliveryChunkConcurrency
+	}
+	if o.MaxInFlight == 0 {
+		o.MaxInFlight = 2 * cfg.Workers
 	}
 	if o.RescueAfter == 0 {
 		o.RescueAfter = cfg.DeliveryRescueAfter

@@ -254,10 +254,12 @@ type Config struct {
 	// the fast lanes.
 	FairRate, FairBurst float64
 	// DeliveryChunk is OUTBOX_DELIVERY_CHUNK / --delivery-chunk (default
-	// 50): the most messages of one call, sender and lane that share a
+	// 25): the most messages of one call, sender and lane that share a
 	// delivery job; 1 gives each its own. DeliveryChunkConcurrency is
 	// OUTBOX_DELIVERY_CHUNK_CONCURRENCY / --delivery-chunk-concurrency
-	// (default 4): how many of a chunk's messages are sent at once.
+	// (default 25): how many of a chunk's messages are sent at once; the
+	// messages of bulk-lane chunks under way in a process are at most twice
+	// OUTBOX_WORKERS in all.
 	DeliveryChunk, DeliveryChunkConcurrency int
 	// DeliveryOutcomeRetry is OUTBOX_DELIVERY_OUTCOME_RETRY /
 	// --delivery-outcome-retry (default 2m): how long a worker keeps trying
@@ -521,8 +523,8 @@ func Bind(fs *flag.FlagSet, c *Config, getenv func(string) string) (envErrors fu
 	b.float(&c.RelayTenantShare, "relay-tenant-share", "OUTBOX_RELAY_TENANT_SHARE", 0.5, "part of each platform relay limit one tenant may use (0 < share <= 1)")
 	b.float(&c.FairRate, "fair-rate", "OUTBOX_FAIR_RATE", 20, "messages a second each tenant may queue ahead of all tenants' bulk")
 	b.float(&c.FairBurst, "fair-burst", "OUTBOX_FAIR_BURST", 200, "messages each tenant may queue at once ahead of all tenants' bulk")
-	b.int(&c.DeliveryChunk, "delivery-chunk", "OUTBOX_DELIVERY_CHUNK", 50, "most messages of one call, sender and lane that share a delivery job (1: one each)")
-	b.int(&c.DeliveryChunkConcurrency, "delivery-chunk-concurrency", "OUTBOX_DELIVERY_CHUNK_CONCURRENCY", 4, "messages of one delivery chunk sent at once")
+	b.int(&c.DeliveryChunk, "delivery-chunk", "OUTBOX_DELIVERY_CHUNK", 25, "most messages of one call, sender and lane that share a delivery job (1: one each)")
+	b.int(&c.DeliveryChunkConcurrency, "delivery-chunk-concurrency", "OUTBOX_DELIVERY_CHUNK_CONCURRENCY", 25, "messages of one delivery chunk sent at once")
 	b.duration(&c.DeliveryOutcomeRetry, "delivery-outcome-retry", "OUTBOX_DELIVERY_OUTCOME_RETRY", 2*time.Minute, "how long a worker retries recording an attempt's outcome")
 	b.duration(&c.DeliveryRescueAfter, "delivery-rescue-after", "OUTBOX_DELIVERY_RESCUE_AFTER", 0, "run time after which a delivery job counts as stuck (0: derived, 5m)")
 	b.duration(&c.DeliveryCircuitBase, "delivery-circuit-base", "OUTBOX_DELIVERY_CIRCUIT_BASE", 5*time.Second, "first pause of an account whose server is unreachable")

@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -20,9 +20,8 @@ import (
 // row version and every one of its index entries), so the messages one
 // sendNotifications call queues through one sender, in one lane, share
 // jobs: up to ChunkSize messages per job (ChunkJobArgs). The chunk's
-// worker loads its messages chunkWindow at a time, one statement each, and
-// delivers them as Deliver does each, ChunkConcurrency at a time; the
-// status changes batch as ever (batch.go).
+// worker delivers them as Deliver does each, ChunkConcurrency at a time;
+// the loads and status changes batch as ever (batch.go).
 //
 // A message belongs to the job its job_id names. It leaves its chunk for
 // a job of its own (JobArgs, carrying the attempts and snoozes spent so
@@ -63,67 +62,94 @@ type ChunkRun struct {
 // DeliverChunk is the worker side of a chunk's job: it delivers each of
 // the chunk's messages that is still its own, as Deliver does, and moves
 // those that need a job of their own to one. It returns done once every
-// message is settled or moved, a snooze for a paused tenant, or a retry
-// when the database failed (the next run takes what is left).
+// message is settled or moved, a snooze for a paused tenant (the messages
+// not yet started stay in the chunk), or a retry when the database failed
+// (the next run takes what is left).
+//
+// ChunkConcurrency messages are under way at once, each loaded when its
+// turn comes (the loads batch with those of all deliveries in flight, as
+// the status changes do). A bulk-lane chunk also takes a slot of the
+// process's bulk budget (MaxInFlight) for each message under way, which
+// bounds the memory of all chunks together and how long the SMTP pools'
+// queues get; fast-lane chunks are bounded by the lane itself and take no
+// slot.
 func (s *Service) DeliverChunk(ctx context.Context, args ChunkJobArgs, run ChunkRun) Outcome {
 	// A message's attempts count from the chunk's; only the database's
 	// failures spend those, so it may have more than a message.
 	run.MaxAttempts = s.opts.MaxAttempts
 	run.Attempt = min(run.Attempt, run.MaxAttempts)
 	deadline := time.Now().Add(s.opts.SendTimeout / 4)
-	for ids := range slices.Chunk(args.MessageIDs, chunkWindow) {
-		tenantIDs := make([]uuid.UUID, len(ids))
-		for i := range tenantIDs {
-			tenantIDs[i] = args.TenantID
-		}
-		rows, err := s.deps.Store.DeliveryLoadMany(ctx, tenantIDs, ids)
-		if err != nil {
-			return retry(fmt.Errorf("loading the chunk's messages: %w", err))
-		}
-		rows = slices.DeleteFunc(rows, func(r db.Delivery) bool {
-			return r.JobID != run.JobID || r.Message.TenantID != args.TenantID || !deliverable(r.Message.Status)
-		})
-		if len(rows) == 0 {
-			continue
-		}
-		if rows[0].Tenant.Status == outbox.TenantPaused {
-			return snooze(s.pausedWait(run.Snoozes)) // woken as a whole by Tx.DeliveryJobsWake
-		}
-		if err := s.deliverWindow(ctx, rows, run, deadline); err != nil {
-			return retry(err)
-		}
-	}
-	return done()
-}
-
-// chunkWindow is how many of a chunk's messages are loaded at once: the
-// memory a chunk holds is that of a window, not of the whole chunk.
-const chunkWindow = 10
-
-// deliverWindow delivers rows, ChunkConcurrency at a time, and moves out
-// those that need a job of their own, as well as those it has no time
-// left for after deadline. It returns the database's errors of the moves.
-func (s *Service) deliverWindow(ctx context.Context, rows []db.Delivery, run ChunkRun, deadline time.Time) error {
+	bulk := run.Priority >= PriorityBulkTransactional
+	var paused atomic.Bool
 	next := make(chan int)
-	errs := make([]error, len(rows))
+	errs := make([]error, len(args.MessageIDs))
 	var wg sync.WaitGroup
-	for range min(s.opts.ChunkConcurrency, len(rows)) {
+	for range min(s.opts.ChunkConcurrency, len(args.MessageIDs)) {
 		wg.Go(func() {
 			for i := range next {
-				out := outcomeMoved
-				if time.Now().Before(deadline) && ctx.Err() == nil {
-					out = s.deliverLoaded(ctx, &rows[i], run.Run)
+				if paused.Load() {
+					continue
 				}
-				errs[i] = s.leaveChunk(ctx, &rows[i], out, run)
+				slot := !bulk || s.takeSlot(ctx)
+				until := deadline
+				if !slot {
+					until = time.Time{} // the job is ending: a job of its own
+				}
+				errs[i] = s.deliverInChunk(ctx, args.TenantID, args.MessageIDs[i], run, until, &paused)
+				if slot && bulk {
+					<-s.bulkSlots
+				}
 			}
 		})
 	}
-	for i := range rows {
+	for i := range args.MessageIDs {
 		next <- i
 	}
 	close(next)
 	wg.Wait()
-	return errors.Join(errs...)
+	if err := errors.Join(errs...); err != nil {
+		return retry(err)
+	}
+	if paused.Load() {
+		return snooze(s.pausedWait(run.Snoozes)) // woken as a whole by Tx.DeliveryJobsWake
+	}
+	return done()
+}
+
+// deliverInChunk loads one of a chunk's messages and, when it is still
+// the chunk's own and deliverable, delivers it if there is time before
+// deadline, and moves it out of the chunk if it needs a job of its own or
+// there was no time. A message of a paused tenant sets paused and stays.
+// It returns the database's error.
+func (s *Service) deliverInChunk(ctx context.Context, tenantID, id uuid.UUID, run ChunkRun, deadline time.Time, paused *atomic.Bool) error {
+	res, err := s.loads.call(ctx, messageKey{tenantID: tenantID, id: id})
+	if err != nil {
+		// The message stays in the chunk, whose next run takes it.
+		return fmt.Errorf("loading message %s of the chunk: %w", id, err)
+	}
+	row := &res.d
+	if !res.found || row.JobID != run.JobID || !deliverable(row.Message.Status) {
+		return nil // purged, cancelled, final, or moved to a job of its own
+	}
+	if row.Tenant.Status == outbox.TenantPaused {
+		paused.Store(true)
+		return nil
+	}
+	out := outcomeMoved
+	if time.Now().Before(deadline) && ctx.Err() == nil {
+		out = s.deliverLoaded(ctx, row, run.Run)
+	}
+	return s.leaveChunk(ctx, row, out, run)
+}
+
+// takeSlot waits for a slot of the bulk budget; false when ctx ended first.
+func (s *Service) takeSlot(ctx context.Context) bool {
+	select {
+	case s.bulkSlots <- struct{}{}:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // outcomeMoved is the outcome of a message the chunk had no time left

@@ -112,7 +112,7 @@ func TestSendManyOneTransaction(t *testing.T) {
 	require.Equal(t, `"acme via Outbox" <`+platformFrom+`>`, rows[0].From)
 	require.Equal(t, n+1, b.countMessages(t, tenant.ID))
 
-	// The batch's 199 messages share 4 chunks (50, 50, 50, 49); each
+	// The batch's 199 messages share 8 chunks (7 of 25, one of 24); each
 	// single send has a job of its own.
 	jobs, err := b.river.JobList(context.Background(), river.NewJobListParams().Kinds("delivery").First(1000))
 	require.NoError(t, err)
@@ -120,7 +120,7 @@ func TestSendManyOneTransaction(t *testing.T) {
 	require.Equal(t, 10, jobs.Jobs[0].MaxAttempts)
 	chunks, err := b.river.JobList(context.Background(), river.NewJobListParams().Kinds("delivery_chunk").First(1000))
 	require.NoError(t, err)
-	require.Len(t, chunks.Jobs, 4)
+	require.Len(t, chunks.Jobs, 8)
 	for _, r := range rows {
 		require.NotNil(t, b.job(t, r))
 	}

@@ -169,12 +169,16 @@ type Options struct {
 	// may use all of them.
 	RelayTenantShare float64
 	// ChunkSize is the most messages of one call, sender and lane that
-	// share a delivery job (chunk.go; OUTBOX_DELIVERY_CHUNK). Default 50;
+	// share a delivery job (chunk.go; OUTBOX_DELIVERY_CHUNK). Default 25;
 	// 1 gives every message a job of its own.
 	ChunkSize int
 	// ChunkConcurrency is how many of a chunk's messages are delivered at
-	// once (OUTBOX_DELIVERY_CHUNK_CONCURRENCY). Default 4.
+	// once (OUTBOX_DELIVERY_CHUNK_CONCURRENCY). Default 25: all of a
+	// default chunk.
 	ChunkConcurrency int
+	// MaxInFlight bounds the messages of bulk-lane chunks under way in the
+	// process at once (twice OUTBOX_WORKERS). Default 200.
+	MaxInFlight int
 	// FairLane is each tenant's fast lane ahead of all tenants' bulk
 	// (fair.go; OUTBOX_FAIR_RATE, OUTBOX_FAIR_BURST). Default 20 messages a
 	// second, 200 at once.
@@ -220,10 +224,13 @@ func (o Options) withDefaults() Options {
 		o.RelayTenantShare = 1
 	}
 	if o.ChunkSize <= 0 {
-		o.ChunkSize = 50
+		o.ChunkSize = 25
 	}
 	if o.ChunkConcurrency <= 0 {
-		o.ChunkConcurrency = 4
+		o.ChunkConcurrency = 25
+	}
+	if o.MaxInFlight <= 0 {
+		o.MaxInFlight = 200
 	}
 	o.FairLane = o.FairLane.withDefaults()
 	if o.Rand == nil {
@@ -252,6 +259,8 @@ type Service struct {
 	// concurrent deliveries together (batch.go).
 	loads    *batcher[messageKey, loaded]
 	statuses *batcher[db.StatusChange, bool]
+	// bulkSlots are the messages of bulk-lane chunks under way (chunk.go).
+	bulkSlots chan struct{}
 }
 
 // NewService returns a Service. Close it to close its SMTP connections.
@@ -260,6 +269,7 @@ func NewService(deps Deps, opts Options) *Service {
 	return &Service{
 		deps: deps, opts: opts, pool: transport.NewPool(opts.Pool), http: transport.NewHTTPClient(opts.AddrPolicy),
 		loads: newBatcher(loadMessages(deps.Store)), statuses: newBatcher(deps.Store.SetMessageStatuses),
+		bulkSlots: make(chan struct{}, opts.MaxInFlight),
 	}
 }
 
