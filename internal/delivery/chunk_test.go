@@ -177,3 +177,38 @@ func TestChunkOfPausedTenantWaits(t *testing.T) {
 	require.Equal(t, delivery.Done, b.runChunk(t, chunk, 1).Action)
 	require.Len(t, b.relay.Messages(), 4)
 }
+
+// TestChunkBulkBudget: the messages of bulk-lane chunks under way in a
+// process are bounded by MaxInFlight, whatever the chunk's own
+// concurrency: with a budget of 2, a chunk of ten has two at the server.
+func TestChunkBulkBudget(t *testing.T) {
+	t.Parallel()
+	b := setup(t, delivery.Options{
+		ChunkSize: 10, ChunkConcurrency: 10, MaxInFlight: 2, SMTPTimeout: time.Second,
+		FairLane: delivery.FairLane{Rate: 0.001, Burst: 1},
+	})
+	ctx := b.tenant(t, "acme")
+	msgs := sendTo(t, b, ctx, addrs(11)...) // the first in the fast lane, ten in a bulk chunk
+	chunk := b.job(t, msgs[1])
+	require.Equal(t, delivery.PriorityBulkTransactional, chunk.Priority)
+	var args delivery.ChunkJobArgs
+	require.NoError(t, json.Unmarshal(chunk.EncodedArgs, &args))
+	require.Len(t, args.MessageIDs, 10)
+
+	b.relay.SetFault(smtptest.Fault{Stage: smtptest.StageData, Action: smtptest.Hang})
+	done := make(chan delivery.Outcome, 1)
+	go func() {
+		done <- b.svc.DeliverChunk(context.Background(), args, delivery.ChunkRun{
+			JobID: chunk.ID, Priority: chunk.Priority, Run: delivery.Run{Attempt: 1, MaxAttempts: chunk.MaxAttempts},
+		})
+	}()
+	require.Eventually(t, func() bool { return b.relay.Count(smtptest.StageData) == 2 }, 5*time.Second, 5*time.Millisecond)
+	time.Sleep(300 * time.Millisecond)
+	require.Equal(t, 2, b.relay.Count(smtptest.StageData), "two under way, not ten")
+	select {
+	case out := <-done:
+		require.Equal(t, delivery.Done, out.Action, "%v", out.Err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("the chunk did not finish")
+	}
+}
