@@ -107,6 +107,8 @@ type StrandedMessage struct {
 	JobID                int64
 	JobState             rivertype.JobState
 	Attempt, MaxAttempts int
+	// JobKind is the job's kind: the message's own, or a chunk's.
+	JobKind string
 }
 
 // MessageStrandedList returns up to limit stranded notifications (their
@@ -122,7 +124,7 @@ func (tx *Tx) MessageStrandedList(ctx context.Context, limit int) ([]StrandedMes
 	for i, r := range rows {
 		out[i] = StrandedMessage{
 			TenantID: r.TenantID, ID: r.ID, JobID: r.JobID, JobState: rivertype.JobState(r.JobState),
-			Attempt: int(r.Attempt), MaxAttempts: int(r.MaxAttempts),
+			Attempt: int(r.Attempt), MaxAttempts: int(r.MaxAttempts), JobKind: r.JobKind,
 		}
 	}
 	return out, nil

@@ -460,7 +460,7 @@ func (q *Queries) MessageLock(ctx context.Context, arg MessageLockParams) (Messa
 }
 
 const messageStrandedList = `-- name: MessageStrandedList :many
-SELECT m.tenant_id, m.id, j.id AS job_id, j.state::text AS job_state, j.attempt, j.max_attempts
+SELECT m.tenant_id, m.id, j.id AS job_id, j.state::text AS job_state, j.attempt, j.max_attempts, j.kind AS job_kind
 FROM messages m
 JOIN river_job j ON j.id = m.job_id
 WHERE m.status = 'SENDING' AND m.kind = 'NOTIFICATION' AND j.state <> 'running'
@@ -476,6 +476,7 @@ type MessageStrandedListRow struct {
 	JobState    string
 	Attempt     int16
 	MaxAttempts int16
+	JobKind     string
 }
 
 // Notifications left SENDING by a worker that stopped mid-attempt: their
@@ -498,6 +499,7 @@ func (q *Queries) MessageStrandedList(ctx context.Context, max int32) ([]Message
 			&i.JobState,
 			&i.Attempt,
 			&i.MaxAttempts,
+			&i.JobKind,
 		); err != nil {
 			return nil, err
 		}

@@ -101,7 +101,7 @@ SELECT status, job_id, kind FROM messages WHERE tenant_id = @tenant_id AND id = 
 -- job is no longer running (River's rescuer moved it on, or it ended).
 -- Both rows are locked, so that River cannot fetch the job meanwhile, and
 -- rows another transaction holds are skipped: they are in use.
-SELECT m.tenant_id, m.id, j.id AS job_id, j.state::text AS job_state, j.attempt, j.max_attempts
+SELECT m.tenant_id, m.id, j.id AS job_id, j.state::text AS job_state, j.attempt, j.max_attempts, j.kind AS job_kind
 FROM messages m
 JOIN river_job j ON j.id = m.job_id
 WHERE m.status = 'SENDING' AND m.kind = 'NOTIFICATION' AND j.state <> 'running'

@@ -90,13 +90,14 @@ func (s *Service) DeliverChunk(ctx context.Context, args ChunkJobArgs, run Chunk
 				if paused.Load() {
 					continue
 				}
-				slot := !bulk || s.takeSlot(ctx)
-				until := deadline
-				if !slot {
-					until = time.Time{} // the job is ending: a job of its own
+				if bulk && !s.takeSlot(ctx) {
+					// The job is ending (shutdown, its timeout): the
+					// message stays in the chunk, whose next run takes it.
+					errs[i] = fmt.Errorf("waiting to send message %s of the chunk: %w", args.MessageIDs[i], ctx.Err())
+					continue
 				}
-				errs[i] = s.deliverInChunk(ctx, args.TenantID, args.MessageIDs[i], run, until, &paused)
-				if slot && bulk {
+				errs[i] = s.deliverInChunk(ctx, args.TenantID, args.MessageIDs[i], run, deadline, &paused)
+				if bulk {
 					<-s.bulkSlots
 				}
 			}

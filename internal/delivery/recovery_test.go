@@ -185,3 +185,72 @@ func TestRescueAfterWorkerDied(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, n)
 }
+
+// TestRescueChunkAfterWorkerDied: a worker killed in the middle of a chunk
+// leaves it running, one message SENT, one SENDING and one not started.
+// The waiting one can be cancelled without cancelling the chunk; River
+// rescues the chunk, RescueStranded moves the SENDING one back to RETRYING
+// (counted in the message's attempts, not the chunk's) and makes the chunk
+// available; its next run sends that one alone.
+func TestRescueChunkAfterWorkerDied(t *testing.T) {
+	t.Parallel()
+	opts := delivery.Options{RetryBase: time.Hour, SendTimeout: time.Second, OutcomeRetry: time.Second, RescueAfter: 2 * time.Second, ChunkSize: 10}
+	b := setup(t, opts)
+	ctx := b.tenant(t, "acme")
+	msgs := sendTo(t, b, ctx, "a@example.com", "b@example.com", "c@example.com")
+	sent, sending, waiting := msgs[0], msgs[1], msgs[2]
+	chunk := b.job(t, sent)
+	require.Equal(t, delivery.ChunkJobArgs{}.Kind(), chunk.Kind)
+	_, err := b.store.Pool().Exec(ctx, `UPDATE river_job SET state = 'running', attempt = 1,
+		attempted_at = now() - interval '1 minute', attempted_by = '{dead-worker}' WHERE id = $1`, chunk.ID)
+	require.NoError(t, err)
+	for id, status := range map[uuid.UUID]string{sent.ID: "SENT", sending.ID: "SENDING"} {
+		_, err := b.store.Pool().Exec(ctx, `UPDATE messages SET status = $2 WHERE id = $1`, id, status)
+		require.NoError(t, err)
+	}
+	_, err = b.svc.Cancel(ctx, sending.ID)
+	require.Equal(t, outbox.ECONFLICT, outbox.ErrorCode(err), "its chunk still runs: it may be sending")
+	row, err := b.svc.Cancel(ctx, waiting.ID)
+	require.NoError(t, err, "a message of a chunk that waits can be cancelled")
+	require.Equal(t, outbox.StatusCancelled, row.Status)
+	require.Equal(t, rivertype.JobStateRunning, b.job(t, sent).State, "the chunk is left to its other messages")
+
+	workers := river.NewWorkers()
+	worker.Register(workers, &worker.Deps{Delivery: b.svc})
+	client, err := river.NewClient(riverpgxv5.New(b.store.Pool()), &river.Config{
+		Workers: workers, Queues: map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 4}},
+		JobTimeout: time.Second, RescueStuckJobsAfter: opts.RescueStuckJobsAfter(),
+		FetchCooldown: 10 * time.Millisecond, FetchPollInterval: 50 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	require.NoError(t, err)
+	require.NoError(t, client.Start(ctx))
+	t.Cleanup(func() { client.Stop(context.Background()) })
+	require.Eventually(t, func() bool {
+		job, err := client.JobGet(ctx, chunk.ID)
+		require.NoError(t, err)
+		return job.State == rivertype.JobStateRetryable
+	}, 15*time.Second, 50*time.Millisecond, "River rescues the stuck chunk")
+
+	n, err := b.svc.RescueStranded(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	require.Eventually(t, func() bool {
+		got, _, _ := b.message(t, sending)
+		return got.Status == outbox.StatusSent
+	}, 10*time.Second, 50*time.Millisecond, "the chunk runs again at once and sends the rescued message")
+	_, _, events := b.message(t, sending)
+	var details []string
+	for _, e := range events {
+		details = append(details, string(e.Status)+": "+e.Detail)
+	}
+	require.Contains(t, details, "RETRYING: the worker delivering attempt 1 of 10 stopped; retrying")
+	require.Len(t, b.relay.Messages(), 1, "only the rescued message was sent")
+	for _, c := range []struct {
+		msg    outbox.Message
+		status outbox.MessageStatus
+	}{{sent, outbox.StatusSent}, {waiting, outbox.StatusCancelled}} {
+		got, attempts, _ := b.message(t, c.msg)
+		require.Equal(t, c.status, got.Status)
+		require.Empty(t, attempts, "not sent again")
+	}
+}

@@ -62,7 +62,7 @@ func (s *Service) RescueStranded(ctx context.Context) (int, error) {
 		}
 		changes := make([]db.StatusChange, 0, len(rows))
 		for _, r := range rows {
-			c, retry := strandedChange(r)
+			c, retry := s.strandedChange(r)
 			if retry {
 				if _, err := s.deps.Jobs.JobRetryTx(ctx, tx, r.JobID); err != nil {
 					return fmt.Errorf("retrying job %d: %w", r.JobID, err)
@@ -90,7 +90,12 @@ func (s *Service) RescueStranded(ctx context.Context) (int, error) {
 
 // strandedChange is where a stranded message goes, and whether its job is
 // to be retried now.
-func strandedChange(r db.StrandedMessage) (db.StatusChange, bool) {
+func (s *Service) strandedChange(r db.StrandedMessage) (db.StatusChange, bool) {
+	if r.JobKind == (ChunkJobArgs{}).Kind() {
+		// A chunk's attempts are the database's (chunk.go); the message's
+		// count as DeliverChunk counts them.
+		r.Attempt, r.MaxAttempts = min(r.Attempt, s.opts.MaxAttempts), s.opts.MaxAttempts
+	}
 	c := db.StatusChange{
 		TenantID: r.TenantID, MessageID: r.ID, From: []outbox.MessageStatus{outbox.StatusSending},
 		Error: &outbox.DeliveryError{
