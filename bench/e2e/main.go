@@ -54,6 +54,7 @@ type options struct {
 	logLevel       string
 	setupSQL       string
 	cpuProfile     string
+	logReads       int
 }
 
 func main() {
@@ -75,7 +76,8 @@ func main() {
 	flag.IntVar(&o.noisyMessages, "noisy-messages", 50000, "tenant A's backlog in the noisy-neighbour phase")
 	flag.Float64Var(&o.noisyRate, "noisy-rate", 5, "tenant B's messages per second in the noisy-neighbour phase")
 	flag.BoolVar(&o.noisyShared, "noisy-shared", false, "tenant B sends through tenant A's SMTP account (one connection pool) instead of a server of its own")
-	flag.StringVar(&o.phases, "phases", "smtp,river,e2e,steady,batch", "phases to run (noisy: the noisy-neighbour phase, not run by default)")
+	flag.StringVar(&o.phases, "phases", "smtp,river,e2e,steady,batch,logs", "phases to run (noisy: the noisy-neighbour phase, not run by default; logs: email-log pages over what the phases before it sent)")
+	flag.IntVar(&o.logReads, "log-reads", 30, "reads of each email-log page in the logs phase")
 	flag.IntVar(&o.showStatements, "statements", 25, "statements to list from pg_stat_statements (0: none)")
 	flag.StringVar(&o.logLevel, "log-level", "info", "the app's log level (OUTBOX_LOG_LEVEL; it logs nothing per message above debug)")
 	flag.StringVar(&o.setupSQL, "setup-sql", "", "SQL to run once the app has migrated the database, for experiments (say, dropping an index)")
@@ -188,8 +190,10 @@ func (b *bench) phase(ctx context.Context, name, url string) error {
 		err = b.batchCalls(ctx)
 	case "noisy":
 		err = b.noisy(ctx)
+	case "logs":
+		err = b.logs(ctx)
 	default:
-		err = errors.New("unknown phase (smtp, river, e2e, steady, batch, noisy)")
+		err = errors.New("unknown phase (smtp, river, e2e, steady, batch, noisy, logs)")
 	}
 	return err
 }

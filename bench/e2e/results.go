@@ -29,6 +29,8 @@ type results struct {
 	idleCalls       []time.Duration  // those of the batch phase
 	steady          steadyResult
 	noisy           noisyResult
+	logs            []*logPage // the logs phase's pages
+	logMessages     int        // the tenant's messages when it read them
 	statements      []stmt
 	rss             map[string]int64 // peak per phase
 	hwm             int64
@@ -94,6 +96,11 @@ func (r *results) print(w io.Writer, o options) {
 		p("| noisy neighbour: tenant A's %d alone → SENT | %.0f msg/s (%.1f s) |", n.messages, n.solo, n.soloElapsed.Seconds())
 		p("| noisy neighbour: tenant A's %d with B sending %.0f/s → SENT; share of A alone | %.0f msg/s (%.1f s); **%.0f%%** |", n.messages, n.bRate, n.loaded, n.loadedElapsed.Seconds(), 100*n.loaded/n.solo)
 		p("| noisy neighbour: tenant B's enqueue → SENT p50 / p99 / max (n=%d) | **%s / %s** / %s |", n.bSent, ms(n.bP50), ms(n.bP99), ms(n.bMax))
+	}
+	for _, l := range r.logs {
+		p("| email log of %d messages, %s (%d rows): p50 / p99 as left by the run; after VACUUM ANALYZE (n=%d) | %s / %s; %s / %s |",
+			r.logMessages, l.name, l.rows, len(l.took[0]), ms(percentile(l.took[0], 0.5)), ms(percentile(l.took[0], 0.99)),
+			ms(percentile(l.took[1], 0.5)), ms(percentile(l.took[1], 0.99)))
 	}
 	var peaks []string
 	for _, ph := range strings.Split(o.phases, ",") {
