@@ -128,7 +128,7 @@ func ConfigurePool(cfg *pgxpool.Config) {
 // keeps that plan until the table is next analyzed: under a backlog each
 // fetch took up to 1.6 s. Planning every run is cheap for River's few
 // statements a batch; on the app's pool it cost a quarter of PostgreSQL's
-// CPU (docs/benchmarks.md, "Chunks").
+// CPU (docs/benchmarks.md, "Chunks and River's own pool").
 func ConfigureRiverPool(cfg *pgxpool.Config) {
 	ConfigurePool(cfg)
 	cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
