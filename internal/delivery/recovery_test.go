@@ -132,16 +132,7 @@ func TestRescueAfterWorkerDied(t *testing.T) {
 	_, err := b.svc.Cancel(ctx, cancelled.ID)
 	require.Equal(t, outbox.ECONFLICT, outbox.ErrorCode(err), "a job still running may be sending")
 
-	workers := river.NewWorkers()
-	worker.Register(workers, &worker.Deps{Delivery: b.svc})
-	client, err := river.NewClient(riverpgxv5.New(b.store.Pool()), &river.Config{
-		Workers: workers, Queues: map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 4}},
-		JobTimeout: time.Second, RescueStuckJobsAfter: opts.RescueStuckJobsAfter(),
-		FetchCooldown: 10 * time.Millisecond, FetchPollInterval: 50 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	require.NoError(t, err)
-	require.NoError(t, client.Start(ctx))
-	t.Cleanup(func() { client.Stop(context.Background()) })
+	client := b.startWorkers(t, opts)
 
 	jobIDs := make(map[uuid.UUID]int64, len(msgs))
 	for _, m := range msgs {
@@ -215,16 +206,7 @@ func TestRescueChunkAfterWorkerDied(t *testing.T) {
 	require.Equal(t, outbox.StatusCancelled, row.Status)
 	require.Equal(t, rivertype.JobStateRunning, b.job(t, sent).State, "the chunk is left to its other messages")
 
-	workers := river.NewWorkers()
-	worker.Register(workers, &worker.Deps{Delivery: b.svc})
-	client, err := river.NewClient(riverpgxv5.New(b.store.Pool()), &river.Config{
-		Workers: workers, Queues: map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 4}},
-		JobTimeout: time.Second, RescueStuckJobsAfter: opts.RescueStuckJobsAfter(),
-		FetchCooldown: 10 * time.Millisecond, FetchPollInterval: 50 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	require.NoError(t, err)
-	require.NoError(t, client.Start(ctx))
-	t.Cleanup(func() { client.Stop(context.Background()) })
+	client := b.startWorkers(t, opts)
 	require.Eventually(t, func() bool {
 		job, err := client.JobGet(ctx, chunk.ID)
 		require.NoError(t, err)
@@ -253,4 +235,22 @@ func TestRescueChunkAfterWorkerDied(t *testing.T) {
 		require.Equal(t, c.status, got.Status)
 		require.Empty(t, attempts, "not sent again")
 	}
+}
+
+// startWorkers runs the delivery workers on a River client of their own,
+// with River's rescuer set as the service's options say, until the test
+// ends.
+func (b *bundle) startWorkers(t *testing.T, opts delivery.Options) *river.Client[pgx.Tx] {
+	t.Helper()
+	workers := river.NewWorkers()
+	worker.Register(workers, &worker.Deps{Delivery: b.svc})
+	client, err := river.NewClient(riverpgxv5.New(b.store.Pool()), &river.Config{
+		Workers: workers, Queues: map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 4}},
+		JobTimeout: time.Second, RescueStuckJobsAfter: opts.RescueStuckJobsAfter(),
+		FetchCooldown: 10 * time.Millisecond, FetchPollInterval: 50 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	require.NoError(t, err)
+	require.NoError(t, client.Start(context.Background()))
+	t.Cleanup(func() { client.Stop(context.Background()) })
+	return client
 }
