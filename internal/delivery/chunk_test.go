@@ -152,7 +152,7 @@ func TestChunkWaitsForLimits(t *testing.T) {
 }
 
 // TestChunkOfPausedTenantWaits: a paused tenant's chunk waits as a whole,
-// and reinstating the tenant makes it available again.
+// and reinstating the tenant (DeliveryJobsWake) makes it available again.
 func TestChunkOfPausedTenantWaits(t *testing.T) {
 	t.Parallel()
 	b := setup(t, delivery.Options{ChunkSize: 10})
@@ -173,7 +173,17 @@ func TestChunkOfPausedTenantWaits(t *testing.T) {
 	for _, m := range msgs {
 		require.Equal(t, chunk.ID, b.job(t, m).ID, "nothing left the chunk")
 	}
+	// River snoozes the job; reinstating the tenant makes it due at once.
+	_, err := b.store.Pool().Exec(context.Background(),
+		"UPDATE river_job SET state = 'scheduled', scheduled_at = now() + interval '15 minutes' WHERE id = $1", chunk.ID)
+	require.NoError(t, err)
 	setStatus(outbox.TenantActive)
+	require.NoError(t, b.store.InTx(context.Background(), func(tx *db.Tx) error {
+		n, err := tx.DeliveryJobsWake(context.Background(), tenant.ID)
+		require.EqualValues(t, 1, n, "the chunk's job is woken")
+		return err
+	}))
+	require.Equal(t, rivertype.JobStateAvailable, b.job(t, msgs[0]).State)
 	require.Equal(t, delivery.Done, b.runChunk(t, chunk, 1).Action)
 	require.Len(t, b.relay.Messages(), 4)
 }
