@@ -21,6 +21,10 @@ func (b *bench) throughput(ctx context.Context) error {
 	}
 	base := b.sink.count()
 	b.stmts.reset(ctx)
+	writes, err := tableWrites(ctx, b.db)
+	if err != nil {
+		return err
+	}
 	selfCPU, pgCPU := cpuTimes(b.pgPID)
 	busy := machineBusy()
 	if b.o.cpuProfile != "" {
@@ -83,8 +87,20 @@ func (b *bench) throughput(ctx context.Context) error {
 	b.res.e2eElapsed = elapsed
 	b.res.enqueueRate = float64(n) / enqueued.Seconds()
 	b.res.loadedCalls = lat
-	b.res.statements, err = b.stmts.read(ctx)
-	return err
+	if b.res.statements, err = b.stmts.read(ctx); err != nil {
+		return err
+	}
+	// The row counts of the phase, once every backend has reported them.
+	time.Sleep(idleStatsFlush)
+	after, err := tableWrites(ctx, b.db)
+	if err != nil {
+		return err
+	}
+	for _, t := range writtenTables {
+		a, w := after[t], writes[t]
+		b.res.writes = append(b.res.writes, rowWrites{table: t, ins: a.ins - w.ins, upd: a.upd - w.upd, hot: a.hot - w.hot, del: a.del - w.del})
+	}
+	return nil
 }
 
 // steady offers o.steadyFraction of the measured end-to-end rate (or of

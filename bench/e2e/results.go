@@ -32,6 +32,7 @@ type results struct {
 	logs            []*logPage // the logs phase's pages
 	logMessages     int        // the tenant's messages when it read them
 	statements      []stmt
+	writes          []rowWrites // the throughput phase's, per table
 	rss             map[string]int64 // peak per phase
 	hwm             int64
 }
@@ -127,6 +128,17 @@ func (r *results) print(w io.Writer, o options) {
 		p("|---|---:|---:|---:|")
 		for _, s := range r.statements[:min(len(r.statements), o.showStatements)] {
 			p("| %s | %d | %.3f | %.3f ms |", strings.ReplaceAll(s.name, "|", `\|`), s.calls, float64(s.calls)/n, s.ms/float64(max(s.calls, 1)))
+		}
+	}
+	if len(r.writes) > 0 && r.e2eMessages > 0 {
+		n := float64(r.e2eMessages)
+		p("")
+		p("rows written during the throughput phase, per message (pg_stat_user_tables; River's river_job left out)")
+		p("")
+		p("| table | inserted | updated | of those HOT | deleted |")
+		p("|---|---:|---:|---:|---:|")
+		for _, w := range r.writes {
+			p("| %s | %.2f | %.2f | %.2f | %.2f |", w.table, float64(w.ins)/n, float64(w.upd)/n, float64(w.hot)/n, float64(w.del)/n)
 		}
 	}
 }

@@ -255,3 +255,38 @@ func machineBusy() time.Duration {
 	}
 	return time.Duration(busy) * time.Second / 100 // USER_HZ
 }
+
+// rowWrites is what PostgreSQL's statistics count of one table's rows:
+// inserted, updated (and of those, HOT: no index entry written), deleted.
+type rowWrites struct {
+	table              string
+	ins, upd, hot, del int64
+}
+
+// writtenTables are the tables a delivered message writes, River's
+// river_job aside (its counts mix the River baseline's in).
+var writtenTables = []string{"messages", "message_events", "message_attempts"}
+
+// tableWrites reads the row counts of writtenTables. A backend reports
+// its counts at most once a second while busy, and within
+// idleStatsFlush once idle: read them that long after the work.
+func tableWrites(ctx context.Context, pool *pgxpool.Pool) (map[string]rowWrites, error) {
+	rows, err := pool.Query(ctx, `/* bench */ SELECT relname::text, n_tup_ins, n_tup_upd, n_tup_hot_upd, n_tup_del
+		FROM pg_stat_user_tables WHERE relname = ANY ($1)`, writtenTables)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]rowWrites{}
+	for rows.Next() {
+		var w rowWrites
+		if err := rows.Scan(&w.table, &w.ins, &w.upd, &w.hot, &w.del); err != nil {
+			return nil, err
+		}
+		out[w.table] = w
+	}
+	return out, rows.Err()
+}
+
+// idleStatsFlush is how long an idle backend may hold its counts
+// (PostgreSQL's PGSTAT_IDLE_INTERVAL, 10 s) and a little more.
+const idleStatsFlush = 11 * time.Second
