@@ -276,6 +276,7 @@ func tableWrites(ctx context.Context, pool *pgxpool.Pool) (map[string]rowWrites,
 	if err != nil {
 		return nil, err
 	}
+	defer rows.Close()
 	out := map[string]rowWrites{}
 	for rows.Next() {
 		var w rowWrites
