@@ -32,7 +32,7 @@ type results struct {
 	logs            []*logPage // the logs phase's pages
 	logMessages     int        // the tenant's messages when it read them
 	statements      []stmt
-	writes          []rowWrites // the throughput phase's, per table
+	writes          []rowWrites      // the throughput phase's, per table
 	rss             map[string]int64 // peak per phase
 	hwm             int64
 }
