@@ -13,5 +13,8 @@ CREATE TABLE river_job (
     args jsonb NOT NULL DEFAULT '{}',
     queue text NOT NULL DEFAULT 'default',
     priority smallint NOT NULL DEFAULT 1,
-    scheduled_at timestamptz NOT NULL DEFAULT now()
+    scheduled_at timestamptz NOT NULL DEFAULT now(),
+    attempted_at timestamptz,
+    attempted_by text[],
+    errors jsonb[]
 );

@@ -139,10 +139,10 @@ func (tx *Tx) SenderProfileUpdate(ctx context.Context, set outbox.SenderSettings
 }
 
 // nonNil returns list, or an empty list for nil: the array columns are NOT
-// NULL.
-func nonNil(list []string) []string {
+// NULL, and a NULL array matches nothing.
+func nonNil[T any](list []T) []T {
 	if list == nil {
-		return []string{}
+		return []T{}
 	}
 	return list
 }

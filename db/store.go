@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -108,6 +109,30 @@ func (s *Store) JobCounts(ctx context.Context) ([]JobCount, error) {
 	out := make([]JobCount, len(rows))
 	for i, r := range rows {
 		out[i] = JobCount{Kind: r.Kind, State: r.State, Count: r.Count}
+	}
+	return out, nil
+}
+
+// ReclaimedJob is a River job JobsReclaim made available again.
+type ReclaimedJob struct {
+	ID   int64
+	Kind string
+}
+
+// JobsReclaim makes available again the River jobs that the table says the
+// client clientID runs, fetched more than grace ago, other than those in
+// inHand; see the query. It returns them, or the database's error.
+func (s *Store) JobsReclaim(ctx context.Context, clientID string, grace time.Duration, inHand []int64) ([]ReclaimedJob, error) {
+	rows, err := s.q.JobsReclaim(ctx, dbsqlc.JobsReclaimParams{
+		Reason:   "the worker process was not running this job (the database failed as it was fetched or as its outcome was recorded): made available again",
+		ClientID: clientID, GraceSeconds: grace.Seconds(), InHand: nonNil(inHand),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reclaiming jobs: %w", err)
+	}
+	out := make([]ReclaimedJob, len(rows))
+	for i, r := range rows {
+		out[i] = ReclaimedJob{ID: r.ID, Kind: r.Kind}
 	}
 	return out, nil
 }

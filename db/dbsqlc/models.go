@@ -237,6 +237,9 @@ type RiverJob struct {
 	Queue       string
 	Priority    int16
 	ScheduledAt time.Time
+	AttemptedAt *time.Time
+	AttemptedBy []string
+	Errors      [][]byte
 }
 
 type SenderDraft struct {

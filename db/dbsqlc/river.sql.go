@@ -34,6 +34,61 @@ func (q *Queries) DeliveryJobsWake(ctx context.Context, tenantID uuid.UUID) (int
 	return result.RowsAffected(), nil
 }
 
+const jobsReclaim = `-- name: JobsReclaim :many
+UPDATE river_job
+SET state = 'available', scheduled_at = now(), max_attempts = greatest(max_attempts, attempt + 1),
+    errors = array_append(errors, jsonb_build_object('at', now(), 'attempt', attempt, 'error', $1::text, 'trace', ''))
+WHERE state = 'running' AND attempted_by[array_upper(attempted_by, 1)] = $2::text
+  AND attempted_at < now() - make_interval(secs => $3::float8)
+  AND id <> ALL ($4::bigint[])
+RETURNING id, kind
+`
+
+type JobsReclaimParams struct {
+	Reason       string
+	ClientID     string
+	GraceSeconds float64
+	InHand       []int64
+}
+
+type JobsReclaimRow struct {
+	ID   int64
+	Kind string
+}
+
+// Makes available again the jobs that River's table says the client
+// client_id is running and that it is not (in_hand lists those it runs,
+// or finished too recently for their outcome to be recorded): their fetch
+// was committed but its answer lost, or River's completer gave up
+// recording how they ended, both when the database failed. A job fetched
+// less than grace_seconds ago is left alone, as its work may not have
+// started yet. The job's history says why it ran again, and a job on its
+// last attempt gets one more: the lost one is given back.
+func (q *Queries) JobsReclaim(ctx context.Context, arg JobsReclaimParams) ([]JobsReclaimRow, error) {
+	rows, err := q.db.Query(ctx, jobsReclaim,
+		arg.Reason,
+		arg.ClientID,
+		arg.GraceSeconds,
+		arg.InHand,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []JobsReclaimRow{}
+	for rows.Next() {
+		var i JobsReclaimRow
+		if err := rows.Scan(&i.ID, &i.Kind); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const riverJobCounts = `-- name: RiverJobCounts :many
 SELECT kind, state::text AS state, count(*) AS count
 FROM river_job
