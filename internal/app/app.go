@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/outbox/outbox/db"
 	"github.com/outbox/outbox/graph"
@@ -64,7 +65,9 @@ type App struct {
 	riverPool *pgxpool.Pool
 	store     *db.Store
 	river     *river.Client[pgx.Tx]
-	handler   http.Handler
+	// inHand tracks the jobs this process works on (worker role only).
+	inHand  *worker.InHand
+	handler http.Handler
 	// metrics serves /metrics on OUTBOX_METRICS_ADDR; nil without it.
 	metrics http.Handler
 
@@ -212,6 +215,10 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		RescueStuckJobsAfter: deliveryOpts.RescueStuckJobsAfter(),
 	}
 	if cfg.RunsWorker() {
+		// Jobs the database lost track of in a failure are taken up again
+		// within about a minute (worker.InHand), not after the rescue.
+		a.inHand = worker.NewInHand()
+		riverCfg.Middleware = []rivertype.Middleware{a.inHand}
 		riverCfg.Queues = map[string]river.QueueConfig{
 			river.QueueDefault: {MaxWorkers: cfg.Workers},
 			// Webhooks on their own workers: never in mail's way.
@@ -439,6 +446,7 @@ func (a *App) Run(ctx context.Context) error {
 		}
 		a.logger.Info("working jobs", "workers", a.cfg.Workers)
 		go a.webhooks.Listen(ctx)
+		go a.inHand.Reclaim(ctx, a.store, a.river.ID(), a.logger)
 	}
 	var servers []*http.Server
 	if a.cfg.RunsAPI() {
