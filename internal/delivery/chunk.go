@@ -109,7 +109,7 @@ func (s *Service) DeliverChunk(ctx context.Context, args ChunkJobArgs, run Chunk
 	close(next)
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
-		return retry(err)
+		return s.afterDatabase(ctx, retry(err))
 	}
 	if paused.Load() {
 		return snooze(s.pausedWait(run.Snoozes)) // woken as a whole by Tx.DeliveryJobsWake

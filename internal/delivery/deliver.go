@@ -47,7 +47,7 @@ func deliverable(status outbox.MessageStatus) bool {
 func (s *Service) Deliver(ctx context.Context, args JobArgs, run Run) Outcome {
 	res, err := s.loads.call(ctx, messageKey{tenantID: args.TenantID, id: args.MessageID})
 	if err != nil {
-		return retry(fmt.Errorf("loading message: %w", err))
+		return s.afterDatabase(ctx, retry(fmt.Errorf("loading message: %w", err)))
 	}
 	if !res.found {
 		return done() // purged by retention, or its tenant deleted
@@ -132,7 +132,7 @@ func (s *Service) deliverLoaded(ctx context.Context, row *db.Delivery, run Run) 
 			Hint: "send to fewer recipients, or raise the account's recipients-per-day limit",
 		})
 	case err != nil:
-		return retry(fmt.Errorf("reserving a send: %w", err))
+		return s.afterDatabase(ctx, retry(fmt.Errorf("reserving a send: %w", err)))
 	case wait > 0:
 		if !s.canSnooze(run, waitingSince(d.msg, d.tenant), wait) {
 			return d.giveUpWaiting(ctx)
@@ -156,7 +156,7 @@ func (s *Service) deliverLoaded(ctx context.Context, row *db.Delivery, run Run) 
 			s.circuits.abandon(d.route.account)
 		}
 		if err != nil {
-			return retry(err)
+			return s.afterDatabase(ctx, retry(err))
 		}
 		return done() // cancelled (or finished) meanwhile
 	}

@@ -30,7 +30,8 @@
 //     rescuer retries the job after RescueStuckJobsAfter, and
 //     RescueStranded moves the message out of SENDING. finish (deliver.go)
 //     retries recording an outcome through a database restart, so that
-//     a message the server accepted is not sent again.
+//     a message the server accepted is not sent again, and a retry after
+//     a database failure waits for the database (afterDatabase).
 //   - route.go shares the platform relay's limits per tenant: a relay
 //     delivery reserves from the relay and from its tenant's share at once.
 //   - policy.go is the retry policy: exponential backoff with full jitter

@@ -254,3 +254,26 @@ func (b *bundle) startWorkers(t *testing.T, opts delivery.Options) *river.Client
 	t.Cleanup(func() { client.Stop(context.Background()) })
 	return client
 }
+
+// TestChunkRetryWaitsForTheDatabase restarts the database as a chunk loads
+// its messages: the chunk's retry is returned only once the database
+// answers again, so River's completer (which gives up within seconds)
+// records it rather than leaving the job running until the rescuer takes
+// it. The next run delivers the chunk.
+func TestChunkRetryWaitsForTheDatabase(t *testing.T) {
+	t.Parallel()
+	r := &restart{outage: 3 * time.Second, at: func(sql string) bool { return strings.Contains(sql, "DeliveryLoadMany") }}
+	b := setup(t, delivery.Options{ChunkSize: 5}, withPool(r.tune))
+	r.url = b.url
+	ctx := b.tenant(t, "acme")
+	msgs := sendTo(t, b, ctx, addrs(5)...)
+	chunk := b.job(t, msgs[0])
+
+	out := b.runChunk(t, chunk, 1)
+	require.True(t, r.fired.Load(), "the database restarted as the chunk loaded")
+	require.Equal(t, delivery.Retry, out.Action)
+	require.False(t, r.down.Load(), "the retry came once the database answered again")
+
+	require.Equal(t, delivery.Done, b.runChunk(t, chunk, 2).Action)
+	require.Len(t, b.relay.Messages(), 5)
+}

@@ -46,6 +46,36 @@ func (o Options) RescueStuckJobsAfter() time.Duration {
 	return o.SendTimeout + o.OutcomeRetry + bookkeepingTimeout + time.Minute
 }
 
+// afterDatabase returns out once the database answers, when out is a retry
+// (what a failure of the database returns), within OutcomeRetry or until
+// the job's context ends. River's completer records a job's outcome and
+// gives up after three tries in about seven seconds: a retry handed to it
+// while the database is still away (a restart takes longer) would leave
+// the job running, its messages QUEUED, until the rescuer takes it after
+// RescueStuckJobsAfter, minutes later.
+func (s *Service) afterDatabase(ctx context.Context, out Outcome) Outcome {
+	if out.Action != Retry {
+		return out
+	}
+	deadline := time.Now().Add(s.opts.OutcomeRetry)
+	for wait := outcomeRetryFirst; ; wait = min(2*wait, outcomeRetryMax) {
+		pctx, stop := context.WithTimeout(ctx, pingTimeout)
+		err := s.deps.Store.Ping(pctx)
+		stop()
+		if err == nil || time.Now().Add(wait).After(deadline) {
+			return out
+		}
+		select {
+		case <-ctx.Done():
+			return out
+		case <-time.After(wait):
+		}
+	}
+}
+
+// pingTimeout bounds one look at whether the database answers.
+const pingTimeout = 5 * time.Second
+
 // RescueStranded moves the notifications whose worker stopped mid-attempt
 // out of SENDING, in one transaction: those whose job waits for a retry
 // back to RETRYING, with the job made available now (the attempt was
