@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -149,17 +151,64 @@ func (s *Service) send(ctx context.Context, ins []SendInput, batch bool) ([]outb
 			return nil, err
 		}
 	}
+	drafts, err := s.prepareAll(sc, ins, batch)
+	if err != nil {
+		return nil, err
+	}
+	return s.enqueue(ctx, sc, drafts)
+}
+
+// prepareShare is the fewest inputs a goroutine of prepareAll takes: below
+// it, starting one costs more than it saves.
+const prepareShare = 64
+
+// prepareAll checks and renders ins into drafts. Rendering templates is
+// most of the CPU of a large call, so a batch is split into as many
+// contiguous ranges as there are CPUs, each prepared by a goroutine with
+// templates parsed for it alone (a templates.Prepared is not safe for
+// concurrent use). The error is the one the first failing input gives, as
+// if they were prepared one after another: each range stops at its first,
+// and ranges are in input order.
+func (s *Service) prepareAll(sc *sendContext, ins []SendInput, batch bool) ([]draft, error) {
 	drafts := make([]draft, len(ins))
-	for i, in := range ins {
+	workers := max(min(runtime.GOMAXPROCS(0), len(ins)/prepareShare), 1)
+	size := (len(ins) + workers - 1) / workers
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		lo, hi := w*size, min((w+1)*size, len(ins))
+		run := func() { errs[w] = s.prepareRange(sc, ins, drafts, lo, hi, batch) }
+		if workers == 1 {
+			run()
+		} else {
+			wg.Go(run)
+		}
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return drafts, nil
+}
+
+// prepareRange prepares ins[lo:hi] into drafts[lo:hi], parsing each
+// template once, and stops at the first error.
+func (s *Service) prepareRange(sc *sendContext, ins []SendInput, drafts []draft, lo, hi int, batch bool) error {
+	parsed := make(map[string]*templates.Prepared, len(sc.templates))
+	for i := lo; i < hi; i++ {
 		prefix := ""
 		if batch {
 			prefix = fmt.Sprintf("inputs[%d].", i)
 		}
-		if drafts[i], err = s.prepare(sc, prefix, in); err != nil {
-			return nil, err
+		d, err := s.prepare(sc, parsed, prefix, ins[i])
+		if err != nil {
+			return err
 		}
+		drafts[i] = d
 	}
-	return s.enqueue(ctx, sc, drafts)
+	return nil
 }
 
 // sendContext is what preparing a tenant's messages needs, loaded once per
@@ -167,9 +216,6 @@ func (s *Service) send(ctx context.Context, ins []SendInput, batch bool) ([]outb
 type sendContext struct {
 	tenant    outbox.Tenant
 	templates map[string]templates.Template
-	// prepared are the templates parsed so far in this call: a batch parses
-	// each template once, not once per message.
-	prepared map[string]*templates.Prepared
 	// senders are the senders the call's messages go through, by key.
 	senders map[string]*senderUse
 }
@@ -190,7 +236,7 @@ func (s *Service) sendContext(ctx context.Context, tenant outbox.Tenant, keys []
 		return nil, err
 	}
 	return &sendContext{
-		tenant: tenant, templates: tpls, prepared: make(map[string]*templates.Prepared, len(tpls)),
+		tenant: tenant, templates: tpls,
 		senders: make(map[string]*senderUse, 1),
 	}, nil
 }
@@ -231,9 +277,11 @@ func (sc *sendContext) useSender(ctx context.Context, s *Service, prefix, key st
 	return nil
 }
 
-// prepare checks and renders one input into a draft. Errors are EINVALID on
-// prefix+field.
-func (s *Service) prepare(sc *sendContext, prefix string, in SendInput) (draft, error) {
+// prepare checks and renders one input into a draft, with the templates
+// parsed into parsed (by key, added to as needed): a batch parses each
+// template once, not once per message. sc is only read. Errors are
+// EINVALID on prefix+field.
+func (s *Service) prepare(sc *sendContext, parsed map[string]*templates.Prepared, prefix string, in SendInput) (draft, error) {
 	d := draft{id: uuid.New(), sender: sender.KeyOrDefault(in.Sender), templateKey: in.Template}
 	use := sc.senders[d.sender]
 	var err error
@@ -280,12 +328,12 @@ func (s *Service) prepare(sc *sendContext, prefix string, in SendInput) (draft, 
 			// of them could unsubscribe the others.
 			return draft{}, outbox.Invalid(prefix+"to", "template %q is SUBSCRIPTION mail, which goes to one recipient per message (its unsubscribe link is that recipient's); send one notification per recipient", in.Template)
 		}
-		prepared := sc.prepared[in.Template]
+		prepared := parsed[in.Template]
 		if prepared == nil {
 			if prepared, err = templates.Prepare(tpl, s.deps.Templates.Limits()); err != nil {
 				return draft{}, renderError(prefix, err)
 			}
-			sc.prepared[in.Template] = prepared
+			parsed[in.Template] = prepared
 		}
 		r, err := prepared.Render(templates.Variables(in.Template, use.shop, in.Variables))
 		if err != nil {

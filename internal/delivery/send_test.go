@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -68,6 +70,46 @@ func TestSendValidation(t *testing.T) {
 	require.Equal(t, "inputs", outbox.AsError(err).Field)
 	tenant, _ := outbox.TenantFromContext(ctx)
 	require.Zero(t, b.countMessages(t, tenant.ID), "nothing is written for an invalid call")
+}
+
+// TestSendManyRendersInParallel sends batches large enough to be prepared
+// by several goroutines (one per CPU): every message gets its own
+// variables, in input order, and an invalid call names its first invalid
+// input, whichever goroutine met it.
+func TestSendManyRendersInParallel(t *testing.T) {
+	t.Parallel()
+	b := setup(t, delivery.Options{})
+	ctx := b.tenant(t, "acme")
+	tenant, _ := outbox.TenantFromContext(ctx)
+	batch := func() []delivery.SendInput {
+		ins := make([]delivery.SendInput, 500)
+		for i := range ins {
+			ins[i] = delivery.SendInput{
+				To: []string{fmt.Sprintf("c%d@example.com", i)}, Template: "order.shipped",
+				Variables: map[string]any{"customerName": "Hanako", "orderNumber": json.Number(strconv.Itoa(1000 + i))},
+			}
+		}
+		return ins
+	}
+
+	ins := batch()
+	delete(ins[460].Variables, "orderNumber")
+	ins[300].To = []string{"bad"}
+	ins[200].Template = "no.such"
+	_, err := b.svc.SendMany(ctx, ins)
+	require.Equal(t, "inputs[200].template", outbox.AsError(err).Field, "%v", err)
+	ins[200].Template = "order.shipped"
+	_, err = b.svc.SendMany(ctx, ins)
+	require.Equal(t, "inputs[300].to[0]", outbox.AsError(err).Field, "%v", err)
+	require.Zero(t, b.countMessages(t, tenant.ID))
+
+	rows, err := b.svc.SendMany(ctx, batch())
+	require.NoError(t, err)
+	require.Len(t, rows, 500)
+	for i, r := range rows {
+		require.Equal(t, fmt.Sprintf("Your order %d is on its way – acme", 1000+i), r.Subject)
+		require.Equal(t, []string{fmt.Sprintf("c%d@example.com", i)}, r.To)
+	}
 }
 
 func TestSendManyOneTransaction(t *testing.T) {
