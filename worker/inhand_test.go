@@ -2,7 +2,6 @@ package worker
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"testing"
 	"time"
@@ -49,11 +48,12 @@ func TestReclaimTakesUpJobsTheDatabaseLost(t *testing.T) {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, block)
 	hand := NewInHand()
+	quiet := slog.New(slog.DiscardHandler)
 	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
 		Workers: workers, Queues: map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 4}},
 		Middleware:    []rivertype.Middleware{hand},
 		FetchCooldown: 10 * time.Millisecond, FetchPollInterval: 50 * time.Millisecond,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger: quiet,
 	})
 	require.NoError(t, err)
 	require.NoError(t, client.Start(ctx))
@@ -86,13 +86,15 @@ func TestReclaimTakesUpJobsTheDatabaseLost(t *testing.T) {
 	fetchedAgo(working, client.ID()) // as if fetched long ago: still in hand
 	justEnded := insert(later)
 	fetchedAgo(justEnded, client.ID())
+	hand.mu.Lock()
 	hand.ended[justEnded] = time.Now() // its completion not yet recorded
+	hand.mu.Unlock()
 	lost := insert(&river.InsertOpts{ScheduledAt: time.Now().Add(time.Hour), MaxAttempts: 1})
 	fetchedAgo(lost, client.ID())
 	other := insert(later)
 	fetchedAgo(other, "another-client")
 
-	hand.reclaimOnce(ctx, store, client.ID(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	hand.reclaimOnce(ctx, store, client.ID(), quiet)
 
 	select {
 	case <-block.started: // the lost job, worked now

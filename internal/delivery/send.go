@@ -163,10 +163,10 @@ func (s *Service) send(ctx context.Context, ins []SendInput, batch bool) ([]outb
 const prepareShare = 64
 
 // prepareAll checks and renders ins into drafts. Rendering templates is
-// most of the CPU of a large call, so a batch is split into as many
-// contiguous ranges as there are CPUs, each prepared by a goroutine with
-// templates parsed for it alone (a templates.Prepared is not safe for
-// concurrent use). The error is the one the first failing input gives, as
+// most of the CPU of a large call, so a batch is split into contiguous
+// ranges of at least prepareShare inputs, up to one per CPU, each prepared
+// by a goroutine with templates parsed for it alone (a templates.Prepared
+// is not safe for concurrent use). The error is the one the first failing input gives, as
 // if they were prepared one after another: each range stops at its first,
 // and ranges are in input order.
 func (s *Service) prepareAll(sc *sendContext, ins []SendInput, batch bool) ([]draft, error) {
