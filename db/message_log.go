@@ -211,6 +211,10 @@ func (c customPlans) QueryRow(ctx context.Context, sql string, args ...any) pgx.
 	return c.db.QueryRow(ctx, sql, append([]any{pgx.QueryExecModeDescribeExec}, args...)...)
 }
 
+func (c customPlans) CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, rows pgx.CopyFromSource) (int64, error) {
+	return c.db.CopyFrom(ctx, table, columns, rows)
+}
+
 // likePattern turns search text into an ILIKE pattern matching it anywhere,
 // with the pattern characters in it taken literally.
 func likePattern(s string) string {

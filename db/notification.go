@@ -2,7 +2,6 @@ package db
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -44,65 +43,54 @@ type NewMessage struct {
 	SendAt *time.Time
 }
 
-// NotificationInsertMany writes msgs of one tenant in tx, one statement
-// for all messages (MessageInsertMany) and one for all their first events
-// (MessageEventInsertMany, which NOTIFYs each on ChangesChannel at
-// commit). It returns the messages as written, in no particular order. It
-// fails with the database's error.
+// NotificationInsertMany writes msgs of one tenant in tx: the messages
+// with COPY (MessageCopyMany), then all their first events in one statement
+// (MessageEventInsertMany, which NOTIFYs each on ChangesChannel at commit).
+// It returns the messages as written, in the order of msgs, without their
+// payloads. It fails with the database's error.
 func (tx *Tx) NotificationInsertMany(ctx context.Context, tenantID uuid.UUID, msgs []NewMessage) ([]outbox.Message, error) {
-	p := dbsqlc.MessageInsertManyParams{TenantID: tenantID}
-	ev := dbsqlc.MessageEventInsertManyParams{TenantID: tenantID}
-	for _, m := range msgs {
+	rows := make([]dbsqlc.MessageCopyManyParams, len(msgs))
+	ev := dbsqlc.MessageEventInsertManyParams{
+		TenantID:   tenantID,
+		MessageIds: make([]uuid.UUID, len(msgs)), Statuses: make([]string, len(msgs)), Details: make([]string, len(msgs)),
+	}
+	for i, m := range msgs {
 		if m.Sender == "" {
 			return nil, fmt.Errorf("recording messages: message %s names no sender", m.ID)
 		}
-		to, err := json.Marshal(m.To)
-		if err != nil {
-			return nil, fmt.Errorf("encoding recipients: %w", err)
+		rows[i] = dbsqlc.MessageCopyManyParams{
+			ID: m.ID, TenantID: tenantID, SenderKey: m.Sender, Kind: string(m.Kind), Status: string(m.Status),
+			FromAddr: m.From, ToAddrs: nonNil(m.To), CcAddrs: nonNil(m.Cc), Subject: m.Subject,
+			TemplateKey: optional(m.Template), IdempotencyKey: optional(m.IdempotencyKey), Payload: m.Payload,
+			ResentFrom: uuid.NullUUID{UUID: m.ResentFrom, Valid: m.ResentFrom != uuid.Nil},
+			Category:   string(m.Category.OrTransactional()), Metadata: m.Metadata, Tags: nonNil(m.Tags),
 		}
-		cc, err := json.Marshal(m.Cc)
-		if err != nil {
-			return nil, fmt.Errorf("encoding recipients: %w", err)
+		if m.JobID != 0 {
+			rows[i].JobID = &m.JobID
 		}
-		p.Ids = append(p.Ids, m.ID)
-		p.SenderKeys = append(p.SenderKeys, m.Sender)
-		p.Kinds = append(p.Kinds, string(m.Kind))
-		p.Statuses = append(p.Statuses, string(m.Status))
-		p.FromAddrs = append(p.FromAddrs, m.From)
-		p.ToAddrs = append(p.ToAddrs, to)
-		p.CcAddrs = append(p.CcAddrs, cc)
-		p.Subjects = append(p.Subjects, m.Subject)
-		p.TemplateKeys = append(p.TemplateKeys, m.Template)
-		p.IdempotencyKeys = append(p.IdempotencyKeys, m.IdempotencyKey)
-		p.Payloads = append(p.Payloads, m.Payload)
-		p.JobIds = append(p.JobIds, m.JobID)
-		p.ResentFroms = append(p.ResentFroms, m.ResentFrom)
-		p.Categories = append(p.Categories, string(m.Category.OrTransactional()))
-		tags, err := json.Marshal(nonNil(m.Tags))
-		if err != nil {
-			return nil, fmt.Errorf("encoding tags: %w", err)
-		}
-		p.Tags = append(p.Tags, tags)
-		p.Metadata = append(p.Metadata, m.Metadata)
-		sendAt := time.Unix(0, 0) // none (MessageInsertMany)
 		if m.SendAt != nil {
-			sendAt = *m.SendAt
+			// As PostgreSQL stores it and pgx reads it back.
+			at := m.SendAt.Truncate(time.Microsecond).Local()
+			rows[i].SendAt = &at
 		}
-		p.SendAts = append(p.SendAts, sendAt)
-		ev.MessageIds = append(ev.MessageIds, m.ID)
-		ev.Statuses = append(ev.Statuses, string(m.Status))
-		ev.Details = append(ev.Details, m.Detail)
+		ev.MessageIds[i], ev.Statuses[i], ev.Details[i] = m.ID, string(m.Status), m.Detail
 	}
-	rows, err := tx.q.MessageInsertMany(ctx, p)
-	if err != nil {
+	if _, err := tx.q.MessageCopyMany(ctx, rows); err != nil {
 		return nil, fmt.Errorf("recording messages: %w", err)
 	}
-	if err := tx.q.MessageEventInsertMany(ctx, ev); err != nil {
+	written, err := tx.q.MessageEventInsertMany(ctx, ev)
+	if err != nil {
 		return nil, fmt.Errorf("recording message events: %w", err)
 	}
 	out := make([]outbox.Message, len(rows))
 	for i, r := range rows {
-		if out[i], err = MessageFromRow(dbsqlc.Message(r)); err != nil {
+		row := dbsqlc.Message{
+			ID: r.ID, TenantID: r.TenantID, Kind: r.Kind, Status: r.Status, FromAddr: r.FromAddr, ToAddrs: r.ToAddrs, CcAddrs: r.CcAddrs,
+			Subject: r.Subject, TemplateKey: r.TemplateKey, IdempotencyKey: r.IdempotencyKey, JobID: r.JobID, ResentFrom: r.ResentFrom,
+			CreatedAt: written.StartedAt, UpdatedAt: written.StartedAt, SenderKey: r.SenderKey, Category: r.Category,
+			Metadata: r.Metadata, Tags: r.Tags, SendAt: r.SendAt,
+		}
+		if out[i], err = MessageFromRow(row); err != nil {
 			return nil, err
 		}
 	}

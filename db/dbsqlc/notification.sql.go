@@ -258,87 +258,10 @@ func (q *Queries) IdempotencyKeyMessages(ctx context.Context, arg IdempotencyKey
 	return items, nil
 }
 
-const messageEventInsertMany = `-- name: MessageEventInsertMany :exec
-WITH ev AS (
-    INSERT INTO message_events (message_id, tenant_id, status, detail)
-    SELECT u.message_id, $1, u.status, u.detail
-    FROM (SELECT unnest($2::uuid[]) AS message_id, unnest($3::text[]) AS status,
-                 unnest($4::text[]) AS detail) AS u
-    RETURNING id, message_id, tenant_id, status
-)
-SELECT pg_notify('outbox_changes',
-                 json_build_object('k', 'm', 't', ev.tenant_id, 'id', ev.message_id, 's', ev.status, 'e', ev.id)::text)
-FROM ev
-`
-
-type MessageEventInsertManyParams struct {
-	TenantID   uuid.UUID
-	MessageIds []uuid.UUID
-	Statuses   []string
-	Details    []string
-}
-
-// Records the first event of each message of a batch and tells every API
-// process about it at commit, with the payload documented at db.ChangesChannel
-// (message_log.sql): {"k":"m","t":tenant id,"id":message id,"s":status,"e":event id}.
-func (q *Queries) MessageEventInsertMany(ctx context.Context, arg MessageEventInsertManyParams) error {
-	_, err := q.db.Exec(ctx, messageEventInsertMany,
-		arg.TenantID,
-		arg.MessageIds,
-		arg.Statuses,
-		arg.Details,
-	)
-	return err
-}
-
-const messageInsertMany = `-- name: MessageInsertMany :many
-
-INSERT INTO messages (id, tenant_id, sender_key, kind, status, from_addr, to_addrs, cc_addrs, subject,
-                      template_key, idempotency_key, payload, job_id, resent_from, category,
-                      metadata, tags, send_at)
-SELECT u.id, $1, u.sender_key, u.kind, u.status, u.from_addr,
-       ARRAY(SELECT jsonb_array_elements_text(u.to_addrs)),
-       ARRAY(SELECT jsonb_array_elements_text(u.cc_addrs)),
-       u.subject, NULLIF(u.template_key, ''), NULLIF(u.idempotency_key, ''), u.payload,
-       NULLIF(u.job_id, 0), NULLIF(u.resent_from, '00000000-0000-0000-0000-000000000000'::uuid), u.category,
-       u.metadata, ARRAY(SELECT jsonb_array_elements_text(u.tags)), NULLIF(u.send_at, 'epoch'::timestamptz)
-FROM (SELECT unnest($2::uuid[]) AS id, unnest($3::text[]) AS sender_key, unnest($4::text[]) AS kind, unnest($5::text[]) AS status,
-             unnest($6::text[]) AS from_addr, unnest($7::jsonb[]) AS to_addrs,
-             unnest($8::jsonb[]) AS cc_addrs, unnest($9::text[]) AS subject,
-             unnest($10::text[]) AS template_key, unnest($11::text[]) AS idempotency_key,
-             unnest($12::jsonb[]) AS payload, unnest($13::bigint[]) AS job_id,
-             unnest($14::uuid[]) AS resent_from, unnest($15::text[]) AS category,
-             unnest($16::jsonb[]) AS metadata, unnest($17::jsonb[]) AS tags,
-             unnest($18::timestamptz[]) AS send_at) AS u
-RETURNING id, tenant_id, kind, status, from_addr, to_addrs, cc_addrs, subject, template_key, idempotency_key,
-          '{}'::jsonb AS payload, job_id, resent_from, last_error, attempt_count, created_at, updated_at, sent_at, sender_key, category,
-          metadata, tags, send_at
-`
-
-type MessageInsertManyParams struct {
-	TenantID        uuid.UUID
-	Ids             []uuid.UUID
-	SenderKeys      []string
-	Kinds           []string
-	Statuses        []string
-	FromAddrs       []string
-	ToAddrs         [][]byte
-	CcAddrs         [][]byte
-	Subjects        []string
-	TemplateKeys    []string
-	IdempotencyKeys []string
-	Payloads        [][]byte
-	JobIds          []int64
-	ResentFroms     []uuid.UUID
-	Categories      []string
-	Metadata        [][]byte
-	Tags            [][]byte
-	SendAts         []time.Time
-}
-
-type MessageInsertManyRow struct {
+type MessageCopyManyParams struct {
 	ID             uuid.UUID
 	TenantID       uuid.UUID
+	SenderKey      string
 	Kind           string
 	Status         string
 	FromAddr       string
@@ -350,89 +273,53 @@ type MessageInsertManyRow struct {
 	Payload        []byte
 	JobID          *int64
 	ResentFrom     uuid.NullUUID
-	LastError      []byte
-	AttemptCount   int32
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
-	SentAt         *time.Time
-	SenderKey      string
 	Category       string
 	Metadata       []byte
 	Tags           []string
 	SendAt         *time.Time
 }
 
-// Notifications (internal/delivery): writing a batch of messages with their
-// first events, idempotency keys, and what the delivery worker reads and
-// locks.
-// Writes a batch of new messages in one statement. Arrays run in parallel,
-// one element per message; to_addrs and cc_addrs are JSON arrays of strings
-// (rows of a text[][] would have to be of equal length); an empty string,
-// 0 and the nil UUID stand for NULL. The rows come back without their
-// payloads (an empty object): the caller has them, and sending a thousand rendered
-// bodies back would double the statement's traffic. tags is a JSON array
-// like to_addrs; a NULL metadata and the epoch for send_at stand for none.
-func (q *Queries) MessageInsertMany(ctx context.Context, arg MessageInsertManyParams) ([]MessageInsertManyRow, error) {
-	rows, err := q.db.Query(ctx, messageInsertMany,
+const messageEventInsertMany = `-- name: MessageEventInsertMany :one
+WITH ev AS (
+    INSERT INTO message_events (message_id, tenant_id, status, detail)
+    SELECT u.message_id, $1, u.status, u.detail
+    FROM (SELECT unnest($2::uuid[]) AS message_id, unnest($3::text[]) AS status,
+                 unnest($4::text[]) AS detail) AS u
+    RETURNING id, message_id, tenant_id, status
+)
+SELECT now()::timestamptz AS started_at,
+       count(pg_notify('outbox_changes',
+                       json_build_object('k', 'm', 't', ev.tenant_id, 'id', ev.message_id, 's', ev.status, 'e', ev.id)::text)) AS notified
+FROM ev
+`
+
+type MessageEventInsertManyParams struct {
+	TenantID   uuid.UUID
+	MessageIds []uuid.UUID
+	Statuses   []string
+	Details    []string
+}
+
+type MessageEventInsertManyRow struct {
+	StartedAt time.Time
+	Notified  int64
+}
+
+// Records the first event of each message of a batch and tells every API
+// process about it at commit, with the payload documented at db.ChangesChannel
+// (message_log.sql): {"k":"m","t":tenant id,"id":message id,"s":status,"e":event id}.
+// It returns the transaction's start (the messages' created_at) and the
+// events notified.
+func (q *Queries) MessageEventInsertMany(ctx context.Context, arg MessageEventInsertManyParams) (MessageEventInsertManyRow, error) {
+	row := q.db.QueryRow(ctx, messageEventInsertMany,
 		arg.TenantID,
-		arg.Ids,
-		arg.SenderKeys,
-		arg.Kinds,
+		arg.MessageIds,
 		arg.Statuses,
-		arg.FromAddrs,
-		arg.ToAddrs,
-		arg.CcAddrs,
-		arg.Subjects,
-		arg.TemplateKeys,
-		arg.IdempotencyKeys,
-		arg.Payloads,
-		arg.JobIds,
-		arg.ResentFroms,
-		arg.Categories,
-		arg.Metadata,
-		arg.Tags,
-		arg.SendAts,
+		arg.Details,
 	)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []MessageInsertManyRow{}
-	for rows.Next() {
-		var i MessageInsertManyRow
-		if err := rows.Scan(
-			&i.ID,
-			&i.TenantID,
-			&i.Kind,
-			&i.Status,
-			&i.FromAddr,
-			&i.ToAddrs,
-			&i.CcAddrs,
-			&i.Subject,
-			&i.TemplateKey,
-			&i.IdempotencyKey,
-			&i.Payload,
-			&i.JobID,
-			&i.ResentFrom,
-			&i.LastError,
-			&i.AttemptCount,
-			&i.CreatedAt,
-			&i.UpdatedAt,
-			&i.SentAt,
-			&i.SenderKey,
-			&i.Category,
-			&i.Metadata,
-			&i.Tags,
-			&i.SendAt,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
+	var i MessageEventInsertManyRow
+	err := row.Scan(&i.StartedAt, &i.Notified)
+	return i, err
 }
 
 const messageLock = `-- name: MessageLock :one

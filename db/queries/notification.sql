@@ -2,39 +2,25 @@
 -- first events, idempotency keys, and what the delivery worker reads and
 -- locks.
 
--- name: MessageInsertMany :many
--- Writes a batch of new messages in one statement. Arrays run in parallel,
--- one element per message; to_addrs and cc_addrs are JSON arrays of strings
--- (rows of a text[][] would have to be of equal length); an empty string,
--- 0 and the nil UUID stand for NULL. The rows come back without their
--- payloads (an empty object): the caller has them, and sending a thousand rendered
--- bodies back would double the statement's traffic. tags is a JSON array
--- like to_addrs; a NULL metadata and the epoch for send_at stand for none.
+-- name: MessageCopyMany :copyfrom
+-- Writes a batch of new messages with COPY: one row a message, sent in
+-- PostgreSQL's binary format, without a statement to parse or arrays to
+-- unpack, and stored with multi-row heap inserts (docs/benchmarks.md). The
+-- columns left out take their defaults: created_at and updated_at the
+-- transaction's start, which MessageEventInsertMany returns.
 INSERT INTO messages (id, tenant_id, sender_key, kind, status, from_addr, to_addrs, cc_addrs, subject,
                       template_key, idempotency_key, payload, job_id, resent_from, category,
                       metadata, tags, send_at)
-SELECT u.id, @tenant_id, u.sender_key, u.kind, u.status, u.from_addr,
-       ARRAY(SELECT jsonb_array_elements_text(u.to_addrs)),
-       ARRAY(SELECT jsonb_array_elements_text(u.cc_addrs)),
-       u.subject, NULLIF(u.template_key, ''), NULLIF(u.idempotency_key, ''), u.payload,
-       NULLIF(u.job_id, 0), NULLIF(u.resent_from, '00000000-0000-0000-0000-000000000000'::uuid), u.category,
-       u.metadata, ARRAY(SELECT jsonb_array_elements_text(u.tags)), NULLIF(u.send_at, 'epoch'::timestamptz)
-FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@sender_keys::text[]) AS sender_key, unnest(@kinds::text[]) AS kind, unnest(@statuses::text[]) AS status,
-             unnest(@from_addrs::text[]) AS from_addr, unnest(@to_addrs::jsonb[]) AS to_addrs,
-             unnest(@cc_addrs::jsonb[]) AS cc_addrs, unnest(@subjects::text[]) AS subject,
-             unnest(@template_keys::text[]) AS template_key, unnest(@idempotency_keys::text[]) AS idempotency_key,
-             unnest(@payloads::jsonb[]) AS payload, unnest(@job_ids::bigint[]) AS job_id,
-             unnest(@resent_froms::uuid[]) AS resent_from, unnest(@categories::text[]) AS category,
-             unnest(@metadata::jsonb[]) AS metadata, unnest(@tags::jsonb[]) AS tags,
-             unnest(@send_ats::timestamptz[]) AS send_at) AS u
-RETURNING id, tenant_id, kind, status, from_addr, to_addrs, cc_addrs, subject, template_key, idempotency_key,
-          '{}'::jsonb AS payload, job_id, resent_from, last_error, attempt_count, created_at, updated_at, sent_at, sender_key, category,
-          metadata, tags, send_at;
+VALUES (@id, @tenant_id, @sender_key, @kind, @status, @from_addr, @to_addrs, @cc_addrs, @subject,
+        @template_key, @idempotency_key, @payload, @job_id, @resent_from, @category,
+        @metadata, @tags, @send_at);
 
--- name: MessageEventInsertMany :exec
+-- name: MessageEventInsertMany :one
 -- Records the first event of each message of a batch and tells every API
 -- process about it at commit, with the payload documented at db.ChangesChannel
 -- (message_log.sql): {"k":"m","t":tenant id,"id":message id,"s":status,"e":event id}.
+-- It returns the transaction's start (the messages' created_at) and the
+-- events notified.
 WITH ev AS (
     INSERT INTO message_events (message_id, tenant_id, status, detail)
     SELECT u.message_id, @tenant_id, u.status, u.detail
@@ -42,8 +28,9 @@ WITH ev AS (
                  unnest(@details::text[]) AS detail) AS u
     RETURNING id, message_id, tenant_id, status
 )
-SELECT pg_notify('outbox_changes',
-                 json_build_object('k', 'm', 't', ev.tenant_id, 'id', ev.message_id, 's', ev.status, 'e', ev.id)::text)
+SELECT now()::timestamptz AS started_at,
+       count(pg_notify('outbox_changes',
+                       json_build_object('k', 'm', 't', ev.tenant_id, 'id', ev.message_id, 's', ev.status, 'e', ev.id)::text)) AS notified
 FROM ev;
 
 -- name: IdempotencyKeyClaim :many
