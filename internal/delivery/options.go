@@ -100,6 +100,9 @@ func checkMetadata(field string, m map[string]any) ([]byte, error) {
 			return nil, outbox.Invalid(field, "key %q must be 1 to %d letters, digits, \"_\", \"-\" or \".\"", shorten(k), MaxMetadataKeyLen)
 		}
 		v, ok := outbox.MetadataValue(m[k])
+		if _, isNumber := m[k].(json.Number); isNumber && !ok {
+			return nil, outbox.Invalid(field, "the value of %q is a number out of range (finite, with an exponent within ±%d)", k, outbox.MaxMetadataExponent)
+		}
 		if !ok {
 			return nil, outbox.Invalid(field, "the value of %q must be a string, a number or a boolean (metadata is one flat object)", k)
 		}

@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -62,4 +63,26 @@ func TestCheckMetadataEncodesSorted(t *testing.T) {
 	b, err = checkMetadata("metadata", map[string]any{})
 	require.NoError(t, err)
 	require.Nil(t, b, "an empty object is none")
+}
+
+// TestCheckMetadataKeepsNumbersPlain stores numbers as PostgreSQL writes
+// them back, and refuses one whose plain form would be thousands of digits
+// (PostgreSQL would store them all, or fail the whole call past ±16,383).
+func TestCheckMetadataKeepsNumbersPlain(t *testing.T) {
+	t.Parallel()
+	b, err := checkMetadata("metadata", map[string]any{"total": json.Number("1.250E+2"), "tiny": json.Number("-0e5")})
+	require.NoError(t, err)
+	require.Equal(t, `{"tiny":0,"total":125.0}`, string(b))
+	for _, n := range []string{"1e-99999999", "1e-17000", "5e1001"} {
+		_, err = checkMetadata("inputs[2].metadata", map[string]any{"n": json.Number(n)})
+		e := outbox.AsError(err)
+		require.Equal(t, outbox.EINVALID, e.Code, n)
+		require.Equal(t, "inputs[2].metadata", e.Field, n)
+		require.Contains(t, e.Message, "out of range", n)
+	}
+	_, err = checkMetadata("metadata", map[string]any{"n": json.Number("1e-1000")})
+	require.NoError(t, err, "1,002 digits, within the metadata's bound")
+	long := "1." + strings.Repeat("5", 1100) + "e-1000" // 1,107 characters given, 2,102 stored
+	_, err = checkMetadata("metadata", map[string]any{"n": json.Number(long)})
+	require.Equal(t, outbox.EINVALID, outbox.AsError(err).Code, "the bound applies to what is stored")
 }
