@@ -3,6 +3,9 @@ package outbox_test
 import (
 	"encoding/json"
 	"math"
+	"math/big"
+	"regexp"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -54,4 +57,47 @@ func TestSameMetadataValue(t *testing.T) {
 	require.False(t, outbox.SameMetadataValue(true, "true"))
 	require.True(t, outbox.SameMetadataValue("a", "a"))
 	require.False(t, outbox.SameMetadataValue(json.Number("1"), json.Number("2")))
+}
+
+// FuzzMetadataNumber: a number metadata keeps is plain decimal digits of the
+// same value as the one given, and every JSON number that is finite as a
+// float64 is kept unless its exponent is beyond the bound.
+func FuzzMetadataNumber(f *testing.F) {
+	for _, s := range []string{"0", "-0.0", "1.50e1", "1E+2", "12e-5", "9.99e300", "1e-1000", "1e1001", "01", "1.", "-", "1e", "0x1p3"} {
+		f.Add(s)
+	}
+	plain := regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?$`)
+	jsonNumber := regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE]([+-]?[0-9]+))?$`)
+	f.Fuzz(func(t *testing.T, s string) {
+		if len(s) > 200 {
+			return
+		}
+		v, ok := outbox.MetadataValue(json.Number(s))
+		m := jsonNumber.FindStringSubmatch(s)
+		_, floatErr := strconv.ParseFloat(s, 64)
+		if !ok {
+			if m != nil && floatErr == nil {
+				exp, err := strconv.Atoi(m[4])
+				if err == nil && exp >= -outbox.MaxMetadataExponent && exp <= outbox.MaxMetadataExponent {
+					t.Fatalf("%q refused", s)
+				}
+			}
+			return
+		}
+		if m == nil {
+			t.Fatalf("%q is not a JSON number but was kept", s)
+		}
+		got := string(v.(json.Number))
+		if !plain.MatchString(got) {
+			t.Fatalf("%q kept as %q, not plain", s, got)
+		}
+		want, _ := new(big.Rat).SetString(s)
+		have, _ := new(big.Rat).SetString(got)
+		if want == nil || have == nil || want.Cmp(have) != 0 {
+			t.Fatalf("%q kept as %q, another value", s, got)
+		}
+		if got[0] == '-' && have.Sign() == 0 {
+			t.Fatalf("%q kept as %q, a signed zero", s, got)
+		}
+	})
 }
