@@ -155,11 +155,23 @@ func (s *Store) TenantRetentionList(ctx context.Context) ([]TenantRetention, err
 }
 
 // MessagePurgeExpired deletes up to batch of a tenant's messages created
-// before cutoff (with their attempts and events), skipping rows that are
-// locked, in one statement (MessagePurgeExpired), and returns how many it
-// deleted.
+// before cutoff with their attempts and events, skipping rows that are
+// locked, in one transaction (MessagePurgeExpired, then
+// MessageEventsDeleteFor and MessageAttemptsDeleteFor), and returns how
+// many messages it deleted.
 func (s *Store) MessagePurgeExpired(ctx context.Context, tenantID uuid.UUID, cutoff time.Time, batch int) (int64, error) {
-	n, err := s.q.MessagePurgeExpired(ctx, dbsqlc.MessagePurgeExpiredParams{TenantID: tenantID, Cutoff: cutoff, BatchSize: int32(batch)})
+	var n int64
+	err := s.InTx(ctx, func(tx *Tx) error {
+		ids, err := tx.q.MessagePurgeExpired(ctx, dbsqlc.MessagePurgeExpiredParams{TenantID: tenantID, Cutoff: cutoff, BatchSize: int32(batch)})
+		if err != nil || len(ids) == 0 {
+			return err
+		}
+		if err := tx.q.MessageEventsDeleteFor(ctx, ids); err != nil {
+			return err
+		}
+		n = int64(len(ids))
+		return tx.q.MessageAttemptsDeleteFor(ctx, ids)
+	})
 	if err != nil {
 		return 0, fmt.Errorf("purging expired messages: %w", err)
 	}

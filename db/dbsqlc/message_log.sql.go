@@ -59,6 +59,17 @@ func (q *Queries) MessageAttemptsByMessageIDs(ctx context.Context, arg MessageAt
 	return items, nil
 }
 
+const messageAttemptsDeleteFor = `-- name: MessageAttemptsDeleteFor :exec
+DELETE FROM message_attempts WHERE message_id = ANY ($1::uuid[])
+`
+
+// Deletes the attempts of messages MessagePurgeExpired deleted, as
+// MessageEventsDeleteFor does their events.
+func (q *Queries) MessageAttemptsDeleteFor(ctx context.Context, ids []uuid.UUID) error {
+	_, err := q.db.Exec(ctx, messageAttemptsDeleteFor, ids)
+	return err
+}
+
 const messageEventsByMessageIDs = `-- name: MessageEventsByMessageIDs :many
 SELECT id, message_id, tenant_id, status, detail, at FROM message_events
 WHERE tenant_id = $1 AND message_id = ANY ($2::uuid[])
@@ -97,6 +108,20 @@ func (q *Queries) MessageEventsByMessageIDs(ctx context.Context, arg MessageEven
 		return nil, err
 	}
 	return items, nil
+}
+
+const messageEventsDeleteFor = `-- name: MessageEventsDeleteFor :exec
+DELETE FROM message_events WHERE message_id = ANY ($1::uuid[])
+`
+
+// Deletes the events of messages MessagePurgeExpired deleted. Run after it,
+// as a statement of its own, it also sees events committed while it ran:
+// a transaction that adds an event holds its message locked, and the
+// purge skips locked messages, so once the messages are gone no event of
+// theirs can still be coming.
+func (q *Queries) MessageEventsDeleteFor(ctx context.Context, ids []uuid.UUID) error {
+	_, err := q.db.Exec(ctx, messageEventsDeleteFor, ids)
+	return err
 }
 
 const messageLogChangedSince = `-- name: MessageLogChangedSince :many
@@ -322,7 +347,7 @@ func (q *Queries) MessageLogList(ctx context.Context, arg MessageLogListParams) 
 	return items, nil
 }
 
-const messagePurgeExpired = `-- name: MessagePurgeExpired :execrows
+const messagePurgeExpired = `-- name: MessagePurgeExpired :many
 DELETE FROM messages
 WHERE messages.tenant_id = $1
   AND messages.id IN (SELECT m.id FROM messages m
@@ -333,6 +358,7 @@ WHERE messages.tenant_id = $1
              ORDER BY m.created_at
              LIMIT $3
              FOR UPDATE SKIP LOCKED)
+RETURNING id
 `
 
 type MessagePurgeExpiredParams struct {
@@ -341,18 +367,32 @@ type MessagePurgeExpiredParams struct {
 	BatchSize int32
 }
 
-// Deletes one batch of a tenant's messages created before the cutoff; their
-// attempts, events and sender tests go with them (ON DELETE CASCADE). A
+// Deletes one batch of a tenant's messages created before the cutoff and
+// returns their ids; their sender tests go with them (ON DELETE CASCADE),
+// their events and attempts with the next two statements of the same
+// transaction (024: no foreign keys). A
 // message still on its way (not in a final status) is kept until it, too,
 // has not changed since the cutoff, and a SCHEDULED one until its send
 // time, too, is before the cutoff. Rows a delivery holds locked are
 // skipped, not waited for: a later run takes them.
-func (q *Queries) MessagePurgeExpired(ctx context.Context, arg MessagePurgeExpiredParams) (int64, error) {
-	result, err := q.db.Exec(ctx, messagePurgeExpired, arg.TenantID, arg.Cutoff, arg.BatchSize)
+func (q *Queries) MessagePurgeExpired(ctx context.Context, arg MessagePurgeExpiredParams) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, messagePurgeExpired, arg.TenantID, arg.Cutoff, arg.BatchSize)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	return result.RowsAffected(), nil
+	defer rows.Close()
+	items := []uuid.UUID{}
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const senderTestChangeNotify = `-- name: SenderTestChangeNotify :exec

@@ -78,9 +78,11 @@ UPDATE tenants SET retention_days = @retention_days WHERE id = @id RETURNING *;
 -- Every tenant's retention, for the purge job.
 SELECT id, retention_days FROM tenants ORDER BY id;
 
--- name: MessagePurgeExpired :execrows
--- Deletes one batch of a tenant's messages created before the cutoff; their
--- attempts, events and sender tests go with them (ON DELETE CASCADE). A
+-- name: MessagePurgeExpired :many
+-- Deletes one batch of a tenant's messages created before the cutoff and
+-- returns their ids; their sender tests go with them (ON DELETE CASCADE),
+-- their events and attempts with the next two statements of the same
+-- transaction (024: no foreign keys). A
 -- message still on its way (not in a final status) is kept until it, too,
 -- has not changed since the cutoff, and a SCHEDULED one until its send
 -- time, too, is before the cutoff. Rows a delivery holds locked are
@@ -94,4 +96,18 @@ WHERE messages.tenant_id = @tenant_id
                     OR (m.updated_at < @cutoff AND (m.send_at IS NULL OR m.send_at < @cutoff)))
              ORDER BY m.created_at
              LIMIT @batch_size
-             FOR UPDATE SKIP LOCKED);
+             FOR UPDATE SKIP LOCKED)
+RETURNING id;
+
+-- name: MessageEventsDeleteFor :exec
+-- Deletes the events of messages MessagePurgeExpired deleted. Run after it,
+-- as a statement of its own, it also sees events committed while it ran:
+-- a transaction that adds an event holds its message locked, and the
+-- purge skips locked messages, so once the messages are gone no event of
+-- theirs can still be coming.
+DELETE FROM message_events WHERE message_id = ANY (@ids::uuid[]);
+
+-- name: MessageAttemptsDeleteFor :exec
+-- Deletes the attempts of messages MessagePurgeExpired deleted, as
+-- MessageEventsDeleteFor does their events.
+DELETE FROM message_attempts WHERE message_id = ANY (@ids::uuid[]);
