@@ -7,11 +7,9 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/outbox/outbox/db"
-	"github.com/outbox/outbox/internal/dbtest"
 	"github.com/outbox/outbox/internal/outbox"
 )
 
@@ -22,13 +20,7 @@ import (
 //	go test -run '^$' -bench NotificationInsertMany -benchtime 30x ./db/
 func BenchmarkNotificationInsertMany(b *testing.B) {
 	ctx := context.Background()
-	cfg, err := pgxpool.ParseConfig(dbtest.URL(b))
-	require.NoError(b, err)
-	cfg.AfterConnect = db.RegisterTypes
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	require.NoError(b, err)
-	b.Cleanup(pool.Close)
-	store := db.NewStore(pool)
+	store := storeWithConns(b, 4)
 	tenant, err := store.EnsureTenant(ctx, "acme")
 	require.NoError(b, err)
 	payload := []byte(`{"text":"` + strings.Repeat("Thanks for your order. ", 60) + `","html":"` + strings.Repeat("<p>Thanks for your order.</p>", 50) + `"}`)

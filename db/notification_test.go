@@ -10,7 +10,6 @@ import (
 
 	"github.com/outbox/outbox/db"
 	"github.com/outbox/outbox/db/dbsqlc"
-	"github.com/outbox/outbox/internal/dbtest"
 	"github.com/outbox/outbox/internal/outbox"
 )
 
@@ -22,7 +21,7 @@ import (
 func TestNotificationInsertManyAnswersWhatItStored(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	store := db.NewStore(dbtest.Pool(t))
+	store := storeWithConns(t, 4) // the app's types, as its pool has them
 	tenant, err := store.EnsureTenant(ctx, "acme")
 	require.NoError(t, err)
 	first := uuid.New()

@@ -19,7 +19,7 @@ import (
 // storeWithConns returns a store over a new database whose pool may open
 // up to conns connections, so that goroutines run their transactions on
 // connections of their own.
-func storeWithConns(t *testing.T, conns int32) *db.Store {
+func storeWithConns(t testing.TB, conns int32) *db.Store {
 	t.Helper()
 	cfg, err := pgxpool.ParseConfig(dbtest.URL(t))
 	require.NoError(t, err)
