@@ -28,8 +28,8 @@ func BenchmarkNotificationInsertMany(b *testing.B) {
 		msgs := make([]db.NewMessage, n)
 		for i := range msgs {
 			msgs[i] = db.NewMessage{ID: uuid.New(), Kind: outbox.KindNotification, Status: outbox.StatusQueued, Sender: "default",
-				From: "Shop <shop@example.com>", To: []string{fmt.Sprintf("customer%d@example.com", i)}, Cc: []string{}, Subject: fmt.Sprintf("Your order #%d is confirmed", 10000+i),
-				Template: "order.confirmed", Payload: payload, Detail: ""}
+				From: "Shop <shop@example.com>", To: []string{fmt.Sprintf("customer%d@example.com", i)}, Subject: fmt.Sprintf("Your order #%d is confirmed", 10000+i),
+				Template: "order.confirmed", Payload: payload}
 		}
 		return msgs
 	}

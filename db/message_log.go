@@ -169,8 +169,11 @@ func (s *Store) MessagePurgeExpired(ctx context.Context, tenantID uuid.UUID, cut
 		if err := tx.q.MessageEventsDeleteFor(ctx, ids); err != nil {
 			return err
 		}
+		if err := tx.q.MessageAttemptsDeleteFor(ctx, ids); err != nil {
+			return err
+		}
 		n = int64(len(ids))
-		return tx.q.MessageAttemptsDeleteFor(ctx, ids)
+		return nil
 	})
 	if err != nil {
 		return 0, fmt.Errorf("purging expired messages: %w", err)
