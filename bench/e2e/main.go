@@ -128,7 +128,7 @@ func run(ctx context.Context, o options) error {
 	if url == "" {
 		pg, err := pgserver.StartTemporary(ctx, pgserver.Options{
 			Database: "outbox", Logger: logger,
-			Settings: map[string]string{"shared_preload_libraries": "pg_stat_statements", "max_connections": "300"},
+			Settings: map[string]string{"shared_preload_libraries": "pg_stat_statements", "pg_stat_statements.track_planning": "on", "max_connections": "300"},
 		})
 		if err != nil {
 			return fmt.Errorf("starting a throwaway PostgreSQL: %w", err)

@@ -124,10 +124,10 @@ func (r *results) print(w io.Writer, o options) {
 		p("")
 		p("statements during the throughput phase (pg_stat_statements, harness's own left out): %.2f per message, %.2f without BEGIN/COMMIT", float64(total)/n, float64(total-tx)/n)
 		p("")
-		p("| statement | calls | per message | mean time in the server |")
+		p("| statement | calls | per message | mean time in the server: running / planning |")
 		p("|---|---:|---:|---:|")
 		for _, s := range r.statements[:min(len(r.statements), o.showStatements)] {
-			p("| %s | %d | %.3f | %.3f ms |", strings.ReplaceAll(s.name, "|", `\|`), s.calls, float64(s.calls)/n, s.ms/float64(max(s.calls, 1)))
+			p("| %s | %d | %.3f | %.3f / %.3f ms |", strings.ReplaceAll(s.name, "|", `\|`), s.calls, float64(s.calls)/n, s.ms/float64(max(s.calls, 1)), s.planMS/float64(max(s.calls, 1)))
 		}
 	}
 	if len(r.writes) > 0 && r.e2eMessages > 0 {

@@ -97,8 +97,9 @@ type statements struct {
 type stmt struct {
 	name  string
 	calls int64
-	// ms is the time the server spent running them, in total.
-	ms float64
+	// ms is the time the server spent running them, in total; planMS the
+	// time it spent planning them (pg_stat_statements.track_planning).
+	ms, planMS float64
 }
 
 func newStatements(ctx context.Context, pool *pgxpool.Pool) *statements {
@@ -125,7 +126,7 @@ func (s *statements) read(ctx context.Context) ([]stmt, error) {
 	if !s.ok {
 		return nil, nil
 	}
-	rows, err := s.pool.Query(ctx, `/* bench */ SELECT query, calls, total_exec_time FROM pg_stat_statements
+	rows, err := s.pool.Query(ctx, `/* bench */ SELECT query, calls, total_exec_time, total_plan_time FROM pg_stat_statements
 		WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())`)
 	if err != nil {
 		return nil, err
@@ -135,8 +136,8 @@ func (s *statements) read(ctx context.Context) ([]stmt, error) {
 	for rows.Next() {
 		var q string
 		var calls int64
-		var total float64
-		if err := rows.Scan(&q, &calls, &total); err != nil {
+		var total, plan float64
+		if err := rows.Scan(&q, &calls, &total, &plan); err != nil {
 			return nil, err
 		}
 		if strings.Contains(q, "/* bench */") || strings.Contains(q, "pg_stat_statements") {
@@ -145,6 +146,7 @@ func (s *statements) read(ctx context.Context) ([]stmt, error) {
 		s := by[label(q)]
 		s.calls += calls
 		s.ms += total
+		s.planMS += plan
 		by[label(q)] = s
 	}
 	if err := rows.Err(); err != nil {
