@@ -26,7 +26,9 @@ import (
 const (
 	// batchRunners run batches of one kind in parallel.
 	batchRunners = 2
-	// maxBatch bounds the requests of one statement.
+	// maxBatch bounds the inputs of one statement: a runner takes no
+	// further request once a batch holds as many (the last one taken may
+	// bring a few more).
 	maxBatch = 200
 	// batchTimeout bounds one batch's statement.
 	batchTimeout = 30 * time.Second
@@ -36,7 +38,9 @@ const (
 var errClosed = errors.New("the delivery service is closed")
 
 // batcher gathers requests from concurrent callers and runs them with do,
-// which returns one result per request, in order, or fails them all.
+// which returns one result per input, in order, or fails them all. A
+// request holds one input or several (a chunk's group of messages, loaded
+// together).
 type batcher[In, Out any] struct {
 	do    func(ctx context.Context, in []In) ([]Out, error)
 	reqs  chan batchRequest[In, Out]
@@ -47,12 +51,12 @@ type batcher[In, Out any] struct {
 }
 
 type batchRequest[In, Out any] struct {
-	in   In
+	in   []In
 	done chan batchResult[Out]
 }
 
 type batchResult[Out any] struct {
-	out Out
+	out []Out
 	err error
 }
 
@@ -64,40 +68,51 @@ func newBatcher[In, Out any](do func(ctx context.Context, in []In) ([]Out, error
 // Once handed over, the request runs even when ctx ends; call then returns
 // ctx's error without waiting for it.
 func (b *batcher[In, Out]) call(ctx context.Context, in In) (Out, error) {
+	var zero Out
+	outs, err := b.callMany(ctx, []In{in})
+	if err != nil {
+		return zero, err
+	}
+	return outs[0], nil
+}
+
+// callMany is call for several inputs, which run in the same batch: one
+// result for each, in order.
+func (b *batcher[In, Out]) callMany(ctx context.Context, in []In) ([]Out, error) {
 	b.start.Do(func() {
 		for range batchRunners {
 			b.wg.Go(b.run)
 		}
 	})
-	var zero Out
 	if err := ctx.Err(); err != nil {
-		return zero, err
+		return nil, err
 	}
 	select {
 	case <-b.stop:
-		return zero, errClosed
+		return nil, errClosed
 	default:
 	}
 	req := batchRequest[In, Out]{in: in, done: make(chan batchResult[Out], 1)}
 	select {
 	case b.reqs <- req:
 	case <-b.stop:
-		return zero, errClosed
+		return nil, errClosed
 	case <-ctx.Done():
-		return zero, ctx.Err()
+		return nil, ctx.Err()
 	}
 	select {
 	case r := <-req.done:
 		return r.out, r.err
 	case <-b.stop:
-		return zero, errClosed // maybe run, maybe not: the service is going away
+		return nil, errClosed // maybe run, maybe not: the service is going away
 	case <-ctx.Done():
-		return zero, ctx.Err()
+		return nil, ctx.Err()
 	}
 }
 
 // run is one runner: it takes the first request that comes, then every
-// other one already waiting (up to maxBatch), and runs them.
+// other one already waiting while the batch holds fewer than maxBatch
+// inputs, and runs them.
 func (b *batcher[In, Out]) run() {
 	batch := make([]batchRequest[In, Out], 0, maxBatch)
 	ins := make([]In, 0, maxBatch)
@@ -105,21 +120,18 @@ func (b *batcher[In, Out]) run() {
 		batch, ins = batch[:0], ins[:0]
 		select {
 		case r := <-b.reqs:
-			batch = append(batch, r)
+			batch, ins = append(batch, r), append(ins, r.in...)
 		case <-b.stop:
 			return
 		}
 	gather:
-		for len(batch) < maxBatch {
+		for len(ins) < maxBatch {
 			select {
 			case r := <-b.reqs:
-				batch = append(batch, r)
+				batch, ins = append(batch, r), append(ins, r.in...)
 			default:
 				break gather
 			}
-		}
-		for _, r := range batch {
-			ins = append(ins, r.in)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 		outs, err := b.do(ctx, ins)
@@ -127,10 +139,10 @@ func (b *batcher[In, Out]) run() {
 		if err == nil && len(outs) != len(ins) {
 			err = fmt.Errorf("a batch of %d gave %d results", len(ins), len(outs))
 		}
-		for i, r := range batch {
+		for _, r := range batch {
 			res := batchResult[Out]{err: err}
 			if err == nil {
-				res.out = outs[i]
+				res.out, outs = outs[:len(r.in):len(r.in)], outs[len(r.in):]
 			}
 			r.done <- res
 		}

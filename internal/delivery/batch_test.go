@@ -68,3 +68,60 @@ func TestBatcher(t *testing.T) {
 	_, err = b.call(context.Background(), 1)
 	require.ErrorIs(t, err, errClosed)
 }
+
+// TestBatcherCallMany: the inputs of one callMany run in one batch, in
+// order, next to other requests, and each request gets back exactly its
+// own results.
+func TestBatcherCallMany(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	var mu sync.Mutex
+	taken := map[int]bool{} // the requests in held batches, by caller
+	b := newBatcher(func(_ context.Context, in []int) ([]int, error) {
+		mu.Lock()
+		for _, v := range in {
+			taken[v/100] = true
+		}
+		mu.Unlock()
+		<-release
+		out := make([]int, len(in))
+		for i, v := range in {
+			out[i] = -v
+		}
+		return out, nil
+	})
+	defer b.close()
+
+	const callers = 30
+	var wg sync.WaitGroup
+	results := make([][]int, callers)
+	for i := range callers {
+		wg.Go(func() {
+			in := make([]int, i%7+1) // caller i sends i%7+1 inputs: 100i, 100i+1, ...
+			for j := range in {
+				in[j] = 100*i + j
+			}
+			out, err := b.callMany(context.Background(), in)
+			require.NoError(t, err)
+			results[i] = out
+		})
+	}
+	for {
+		mu.Lock()
+		n := len(taken)
+		mu.Unlock()
+		if n+len(b.reqs) == callers {
+			break
+		}
+		runtime.Gosched()
+	}
+	close(release)
+	wg.Wait()
+	for i, r := range results {
+		want := make([]int, i%7+1)
+		for j := range want {
+			want[j] = -(100*i + j)
+		}
+		require.Equal(t, want, r, "caller %d", i)
+	}
+}

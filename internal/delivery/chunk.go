@@ -20,8 +20,9 @@ import (
 // row version and every one of its index entries), so the messages one
 // sendNotifications call queues through one sender, in one lane, share
 // jobs: up to ChunkSize messages per job (ChunkJobArgs). The chunk's
-// worker delivers them as Deliver does each, ChunkConcurrency at a time;
-// the loads and status changes batch as ever (batch.go).
+// worker delivers them as Deliver does each, ChunkConcurrency at a time,
+// loading each such group in one statement; the status changes batch as
+// ever (batch.go).
 //
 // A message belongs to the job its job_id names. It leaves its chunk for
 // a job of its own (JobArgs, carrying the attempts and snoozes spent so
@@ -66,91 +67,115 @@ type ChunkRun struct {
 // not yet started stay in the chunk), or a retry when the database failed
 // (the next run takes what is left).
 //
-// ChunkConcurrency messages are under way at once, each loaded when its
-// turn comes (the loads batch with those of all deliveries in flight, as
-// the status changes do). A bulk-lane chunk also takes a slot of the
-// process's bulk budget (MaxInFlight) for each message under way, which
-// bounds the memory of all chunks together and how long the SMTP pools'
-// queues get; fast-lane chunks are bounded by the lane itself and take no
-// slot.
+// The messages go in groups of ChunkConcurrency (all of a default chunk):
+// a group is loaded in one request to the loads' batcher, so in one
+// statement, and its messages are sent at once; the next group starts
+// when the last of the group before is done. A bulk-lane chunk also takes
+// a slot of the process's bulk budget (MaxInFlight) for each message of a
+// group before loading it, all at once, and gives each back when that
+// message is done: the budget bounds the memory of all chunks together
+// and how long the SMTP pools' queues get. Fast-lane chunks are bounded by
+// the lane itself and take no slot.
 func (s *Service) DeliverChunk(ctx context.Context, args ChunkJobArgs, run ChunkRun) Outcome {
 	// A message's attempts count from the chunk's; only the database's
 	// failures spend those, so it may have more than a message.
 	run.MaxAttempts = s.opts.MaxAttempts
 	run.Attempt = min(run.Attempt, run.MaxAttempts)
-	deadline := time.Now().Add(s.opts.SendTimeout / 4)
-	bulk := run.Priority >= PriorityBulkTransactional
-	var paused atomic.Bool
-	next := make(chan int)
+	c := chunkRun{
+		tenantID: args.TenantID, run: run,
+		deadline: time.Now().Add(s.opts.SendTimeout / 4),
+		bulk:     run.Priority >= PriorityBulkTransactional,
+	}
+	size := s.opts.ChunkConcurrency
+	if c.bulk {
+		size = min(size, s.opts.MaxInFlight)
+	}
 	errs := make([]error, len(args.MessageIDs))
-	var wg sync.WaitGroup
-	for range min(s.opts.ChunkConcurrency, len(args.MessageIDs)) {
-		wg.Go(func() {
-			for i := range next {
-				if paused.Load() {
-					continue
-				}
-				if bulk && !s.takeSlot(ctx) {
-					// The job is ending (shutdown, its timeout): the
-					// message stays in the chunk, whose next run takes it.
-					errs[i] = fmt.Errorf("waiting to send message %s of the chunk: %w", args.MessageIDs[i], ctx.Err())
-					continue
-				}
-				errs[i] = s.deliverInChunk(ctx, args.TenantID, args.MessageIDs[i], run, deadline, &paused)
-				if bulk {
-					<-s.bulkSlots
-				}
-			}
-		})
+	for start := 0; start < len(args.MessageIDs) && !c.paused.Load(); start += size {
+		end := min(start+size, len(args.MessageIDs))
+		s.deliverGroup(ctx, &c, args.MessageIDs[start:end], errs[start:end])
 	}
-	for i := range args.MessageIDs {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return s.afterDatabase(ctx, retry(err))
 	}
-	if paused.Load() {
+	if c.paused.Load() {
 		return snooze(s.pausedWait(run.Snoozes)) // woken as a whole by Tx.DeliveryJobsWake
 	}
 	return done()
 }
 
-// deliverInChunk loads one of a chunk's messages and, when it is still
-// the chunk's own and deliverable, delivers it if there is time before
-// deadline, and moves it out of the chunk if it needs a job of its own or
-// there was no time. A message of a paused tenant sets paused and stays.
-// It returns the database's error.
-func (s *Service) deliverInChunk(ctx context.Context, tenantID, id uuid.UUID, run ChunkRun, deadline time.Time, paused *atomic.Bool) error {
-	res, err := s.loads.call(ctx, messageKey{tenantID: tenantID, id: id})
-	if err != nil {
-		// The message stays in the chunk, whose next run takes it.
-		return fmt.Errorf("loading message %s of the chunk: %w", id, err)
+// chunkRun is what one run of a chunk's job shares between its messages.
+type chunkRun struct {
+	tenantID uuid.UUID
+	run      ChunkRun
+	// deadline is the last moment a message may start: one that has not
+	// by then moves to a job of its own.
+	deadline time.Time
+	bulk     bool
+	// paused is set once a message shows its tenant paused: the messages
+	// not yet started stay in the chunk.
+	paused atomic.Bool
+}
+
+// deliverGroup loads ids together and delivers them at once, as
+// deliverInChunk does each; errs[i] is the database's error for ids[i].
+// A message that could not be loaded stays in the chunk, whose next run
+// takes it.
+func (s *Service) deliverGroup(ctx context.Context, c *chunkRun, ids []uuid.UUID, errs []error) {
+	fail := func(format string, err error) {
+		for i, id := range ids {
+			errs[i] = fmt.Errorf(format, id, err)
+		}
 	}
+	if c.bulk {
+		if err := s.bulkSlots.Acquire(ctx, int64(len(ids))); err != nil {
+			fail("waiting to send message %s of the chunk: %w", err) // the job is ending: shutdown, its timeout
+			return
+		}
+	}
+	keys := make([]messageKey, len(ids))
+	for i, id := range ids {
+		keys[i] = messageKey{tenantID: c.tenantID, id: id}
+	}
+	rows, err := s.loads.callMany(ctx, keys)
+	if err != nil {
+		if c.bulk {
+			s.bulkSlots.Release(int64(len(ids)))
+		}
+		fail("loading message %s of the chunk: %w", err)
+		return
+	}
+	var wg sync.WaitGroup
+	for i := range rows {
+		wg.Go(func() {
+			errs[i] = s.deliverInChunk(ctx, c, &rows[i])
+			if c.bulk {
+				s.bulkSlots.Release(1)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// deliverInChunk delivers one of a chunk's loaded messages when it is
+// still the chunk's own and deliverable, if there is time before the
+// chunk's deadline, and moves it out of the chunk if it needs a job of its
+// own or there was no time. A message of a paused tenant sets c.paused
+// and stays. It returns the database's error.
+func (s *Service) deliverInChunk(ctx context.Context, c *chunkRun, res *loaded) error {
 	row := &res.d
-	if !res.found || row.JobID != run.JobID || !deliverable(row.Message.Status) {
+	if !res.found || row.JobID != c.run.JobID || !deliverable(row.Message.Status) {
 		return nil // purged, cancelled, final, or moved to a job of its own
 	}
 	if row.Tenant.Status == outbox.TenantPaused {
-		paused.Store(true)
+		c.paused.Store(true)
 		return nil
 	}
 	out := outcomeMoved
-	if time.Now().Before(deadline) && ctx.Err() == nil {
-		out = s.deliverLoaded(ctx, row, run.Run)
+	if time.Now().Before(c.deadline) && ctx.Err() == nil {
+		out = s.deliverLoaded(ctx, row, c.run.Run)
 	}
-	return s.leaveChunk(ctx, row, out, run)
-}
-
-// takeSlot waits for a slot of the bulk budget; false when ctx ended first.
-func (s *Service) takeSlot(ctx context.Context) bool {
-	select {
-	case s.bulkSlots <- struct{}{}:
-		return true
-	case <-ctx.Done():
-		return false
-	}
+	return s.leaveChunk(ctx, row, out, c.run)
 }
 
 // outcomeMoved is the outcome of a message the chunk had no time left

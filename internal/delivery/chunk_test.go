@@ -122,6 +122,26 @@ func TestChunkDeliversAndLetsGo(t *testing.T) {
 	require.Contains(t, details, "attempt 2 of 10", "its own job counts on from the chunk's attempt")
 }
 
+// TestChunkLoadsEachGroupOnce: a chunk's messages go in groups of
+// ChunkConcurrency, each loaded in one statement, and every one is sent.
+func TestChunkLoadsEachGroupOnce(t *testing.T) {
+	t.Parallel()
+	b := setup(t, delivery.Options{ChunkSize: 12, ChunkConcurrency: 5})
+	ctx := b.tenant(t, "acme")
+	msgs := sendTo(t, b, ctx, addrs(12)...)
+	chunk := b.job(t, msgs[0])
+	require.Equal(t, delivery.ChunkJobArgs{}.Kind(), chunk.Kind)
+
+	before := b.stmts.named("DeliveryLoadMany")
+	require.Equal(t, delivery.Done, b.runChunk(t, chunk, 1).Action)
+	require.Equal(t, 3, b.stmts.named("DeliveryLoadMany")-before, "groups of 5, 5 and 2")
+	require.Len(t, b.relay.Messages(), 12)
+	for i, m := range msgs {
+		row, _, _ := b.message(t, m)
+		require.Equal(t, outbox.StatusSent, row.Status, "message %d", i)
+	}
+}
+
 // TestChunkWaitsForLimits: a chunk takes what its account's limits allow;
 // the rest leave for jobs of their own that wait for the next slots,
 // spending no attempt.

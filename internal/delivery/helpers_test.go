@@ -5,7 +5,9 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"regexp"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -40,16 +42,37 @@ const (
 )
 
 // statements counts the SQL statements sent on a pool, besides BEGIN,
-// COMMIT and ROLLBACK, and each COPY as one.
-type statements struct{ n atomic.Int64 }
+// COMMIT and ROLLBACK, and each COPY as one; and those of each sqlc name.
+type statements struct {
+	n      atomic.Int64
+	mu     sync.Mutex
+	byName map[string]int
+}
+
+var sqlcName = regexp.MustCompile(`^-- name: (\w+)`)
 
 func (s *statements) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
 	switch strings.ToLower(strings.TrimSpace(data.SQL)) {
 	case "begin", "begin isolation level read committed", "commit", "rollback":
 	default:
 		s.n.Add(1)
+		if m := sqlcName.FindStringSubmatch(data.SQL); m != nil {
+			s.mu.Lock()
+			if s.byName == nil {
+				s.byName = map[string]int{}
+			}
+			s.byName[m[1]]++
+			s.mu.Unlock()
+		}
 	}
 	return ctx
+}
+
+// named returns how many statements of the sqlc name ran.
+func (s *statements) named(name string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.byName[name]
 }
 
 func (s *statements) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/outbox/outbox/db"
 	"github.com/outbox/outbox/internal/ratelimit"
@@ -172,9 +173,10 @@ type Options struct {
 	// share a delivery job (chunk.go; OUTBOX_DELIVERY_CHUNK). Default 25;
 	// 1 gives every message a job of its own.
 	ChunkSize int
-	// ChunkConcurrency is how many of a chunk's messages are delivered at
-	// once (OUTBOX_DELIVERY_CHUNK_CONCURRENCY). Default 25: all of a
-	// default chunk.
+	// ChunkConcurrency is how many of a chunk's messages are loaded
+	// together and delivered at once, a group (chunk.go;
+	// OUTBOX_DELIVERY_CHUNK_CONCURRENCY). Default 25: all of a default
+	// chunk.
 	ChunkConcurrency int
 	// MaxInFlight bounds the messages of bulk-lane chunks under way in the
 	// process at once (twice OUTBOX_WORKERS). Default 200.
@@ -260,7 +262,7 @@ type Service struct {
 	loads    *batcher[messageKey, loaded]
 	statuses *batcher[db.StatusChange, bool]
 	// bulkSlots are the messages of bulk-lane chunks under way (chunk.go).
-	bulkSlots chan struct{}
+	bulkSlots *semaphore.Weighted
 }
 
 // NewService returns a Service. Close it to close its SMTP connections.
@@ -269,7 +271,7 @@ func NewService(deps Deps, opts Options) *Service {
 	return &Service{
 		deps: deps, opts: opts, pool: transport.NewPool(opts.Pool), http: transport.NewHTTPClient(opts.AddrPolicy),
 		loads: newBatcher(loadMessages(deps.Store)), statuses: newBatcher(deps.Store.SetMessageStatuses),
-		bulkSlots: make(chan struct{}, opts.MaxInFlight),
+		bulkSlots: semaphore.NewWeighted(int64(opts.MaxInFlight)),
 	}
 }
 
