@@ -13,6 +13,7 @@ import (
 
 	"github.com/outbox/outbox/db"
 	"github.com/outbox/outbox/internal/outbox"
+	"github.com/outbox/outbox/internal/sender"
 )
 
 // Chunks. A River job costs about as much CPU as a delivery's own
@@ -146,9 +147,10 @@ func (s *Service) deliverGroup(ctx context.Context, c *chunkRun, ids []uuid.UUID
 		return
 	}
 	var wg sync.WaitGroup
+	var shared sharedActive
 	for i := range rows {
 		wg.Go(func() {
-			errs[i] = s.deliverInChunk(ctx, c, &rows[i])
+			errs[i] = s.deliverInChunk(ctx, c, &rows[i], &shared)
 			if c.bulk {
 				s.bulkSlots.Release(1)
 			}
@@ -157,12 +159,13 @@ func (s *Service) deliverGroup(ctx context.Context, c *chunkRun, ids []uuid.UUID
 	wg.Wait()
 }
 
-// deliverInChunk delivers one of a chunk's loaded messages when it is
-// still the chunk's own and deliverable, if there is time before the
+// deliverInChunk delivers one of a chunk's loaded messages, with the
+// sender settings its group shares, when it is still the chunk's own and
+// deliverable, if there is time before the
 // chunk's deadline, and moves it out of the chunk if it needs a job of its
 // own or there was no time. A message of a paused tenant sets c.paused
 // and stays. It returns the database's error.
-func (s *Service) deliverInChunk(ctx context.Context, c *chunkRun, res *loaded) error {
+func (s *Service) deliverInChunk(ctx context.Context, c *chunkRun, res *loaded, shared *sharedActive) error {
 	row := &res.d
 	if !res.found || row.JobID != c.run.JobID || !deliverable(row.Message.Status) {
 		return nil // purged, cancelled, final, or moved to a job of its own
@@ -173,9 +176,40 @@ func (s *Service) deliverInChunk(ctx context.Context, c *chunkRun, res *loaded) 
 	}
 	out := outcomeMoved
 	if time.Now().Before(c.deadline) && ctx.Err() == nil {
-		out = s.deliverLoaded(ctx, row, c.run.Run)
+		out = s.deliverLoaded(ctx, row, c.run.Run, shared)
 	}
 	return s.leaveChunk(ctx, row, out, c.run)
+}
+
+// sharedActive opens a sender's active settings (sender.Service.ActiveFrom:
+// decoding the transport, opening the secret) once for the messages of a
+// chunk's group, which were loaded in one statement and so come with the
+// same tenant and settings rows. A message whose settings are another
+// sender's, or another version, opens its own. The result is only read:
+// route and buildMessage copy what they change.
+type sharedActive struct {
+	once      sync.Once
+	tenantID  uuid.UUID
+	key       string
+	updatedAt time.Time
+	active    sender.Active
+	err       error
+}
+
+// get returns row's active settings, opened by open: those of the group
+// when row's are the same, else its own; with a nil g, always its own.
+func (g *sharedActive) get(open func(outbox.Tenant, outbox.SenderSettings) (sender.Active, error), row *db.Delivery) (sender.Active, error) {
+	if g == nil {
+		return open(row.Tenant, row.Settings)
+	}
+	g.once.Do(func() {
+		g.tenantID, g.key, g.updatedAt = row.Settings.TenantID, row.Settings.Key, row.Settings.UpdatedAt
+		g.active, g.err = open(row.Tenant, row.Settings)
+	})
+	if row.Settings.TenantID != g.tenantID || row.Settings.Key != g.key || !row.Settings.UpdatedAt.Equal(g.updatedAt) {
+		return open(row.Tenant, row.Settings)
+	}
+	return g.active, g.err
 }
 
 // outcomeMoved is the outcome of a message the chunk had no time left

@@ -52,12 +52,13 @@ func (s *Service) Deliver(ctx context.Context, args JobArgs, run Run) Outcome {
 	if !res.found {
 		return done() // purged by retention, or its tenant deleted
 	}
-	return s.deliverLoaded(ctx, &res.d, run)
+	return s.deliverLoaded(ctx, &res.d, run, nil)
 }
 
 // deliverLoaded is Deliver for a message already loaded: the job's own, or
-// one of a chunk's (chunk.go).
-func (s *Service) deliverLoaded(ctx context.Context, row *db.Delivery, run Run) Outcome {
+// one of a chunk's (chunk.go), whose group shares the sender settings it
+// opens (shared; nil for a message alone).
+func (s *Service) deliverLoaded(ctx context.Context, row *db.Delivery, run Run, shared *sharedActive) Outcome {
 	if !deliverable(row.Message.Status) {
 		return done()
 	}
@@ -74,7 +75,7 @@ func (s *Service) deliverLoaded(ctx context.Context, row *db.Delivery, run Run) 
 	}
 	d := &delivery{s: s, run: run, msg: row.Message, settings: row.Settings, tenant: row.Tenant}
 
-	active, err := s.deps.Senders.ActiveFrom(d.tenant, row.Settings)
+	active, err := shared.get(s.deps.Senders.ActiveFrom, row)
 	if err != nil {
 		s.deps.Logger.ErrorContext(ctx, "delivery: reading sender settings", "tenant", d.tenant.Slug, "error", err)
 		return d.settle(ctx, transport.Attempt{}, &transport.Failure{
