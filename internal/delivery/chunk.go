@@ -161,10 +161,10 @@ func (s *Service) deliverGroup(ctx context.Context, c *chunkRun, ids []uuid.UUID
 
 // deliverInChunk delivers one of a chunk's loaded messages, with the
 // sender settings its group shares, when it is still the chunk's own and
-// deliverable, if there is time before the
-// chunk's deadline, and moves it out of the chunk if it needs a job of its
-// own or there was no time. A message of a paused tenant sets c.paused
-// and stays. It returns the database's error.
+// deliverable and there is time before the chunk's deadline, and moves it
+// out of the chunk if it needs a job of its own or there was no time. A
+// message of a paused tenant sets c.paused and stays. It returns the
+// database's error.
 func (s *Service) deliverInChunk(ctx context.Context, c *chunkRun, res *loaded, shared *sharedActive) error {
 	row := &res.d
 	if !res.found || row.JobID != c.run.JobID || !deliverable(row.Message.Status) {

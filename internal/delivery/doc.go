@@ -19,6 +19,11 @@
 //     the loads and status changes of concurrent deliveries together, one
 //     statement per batch; pause.go spares accounts without limits a
 //     limiter round trip per message (docs/benchmarks.md).
+//   - chunk.go delivers the messages one call queues through one sender
+//     and lane under a shared job, in groups each loaded in one request
+//     (under the process's bulk budget for the bulk lanes), and moves a
+//     message that needs a retry or a wait of its own to a job of its
+//     own; fair.go keeps every tenant a fast lane ahead of all bulk.
 //   - route.go picks the way out by sender mode (platform relay, or the
 //     tenant's own SMTP server through a connection pool, or HTTP API), the
 //     sending account key of the limiter and the From identity.
