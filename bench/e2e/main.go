@@ -43,6 +43,7 @@ type options struct {
 	riverJobs      int
 	riverWorkers   int
 	steadyFraction float64
+	steadyRate     float64
 	steadyDuration time.Duration
 	steadyBatch    int
 	batchCalls     int
@@ -70,6 +71,7 @@ func main() {
 	flag.IntVar(&o.riverJobs, "river-jobs", 30000, "jobs of the River baseline")
 	flag.IntVar(&o.riverWorkers, "river-workers", 100, "workers of the River baseline")
 	flag.Float64Var(&o.steadyFraction, "steady-fraction", 0.6, "offered rate of the latency phase, as a share of the measured end-to-end rate")
+	flag.Float64Var(&o.steadyRate, "steady-rate", 0, "offered rate of the latency phase in messages a second, instead of -steady-fraction (to compare two builds at the same load)")
 	flag.DurationVar(&o.steadyDuration, "steady-duration", 20*time.Second, "length of the latency phase")
 	flag.IntVar(&o.steadyBatch, "steady-batch", 100, "notifications per call in the latency phase")
 	flag.IntVar(&o.batchCalls, "batch-calls", 10, "sendNotifications calls of the batch phase (one at a time, each delivered before the next)")

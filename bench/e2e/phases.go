@@ -103,12 +103,16 @@ func (b *bench) throughput(ctx context.Context) error {
 	return nil
 }
 
-// steady offers o.steadyFraction of the measured end-to-end rate (or of
-// the SMTP baseline's, without an e2e phase) for o.steadyDuration, in calls
-// of o.steadyBatch at even intervals, and reads each message's
-// enqueue-to-SENT latency from the database (sent_at - created_at).
+// steady offers o.steadyRate messages a second, or else o.steadyFraction
+// of the measured end-to-end rate (1,000 a second without an e2e phase),
+// for o.steadyDuration, in calls of o.steadyBatch at even intervals, and
+// reads each message's enqueue-to-SENT latency from the database (sent_at
+// - created_at).
 func (b *bench) steady(ctx context.Context) error {
 	rate := b.o.steadyFraction * b.res.e2e
+	if b.o.steadyRate > 0 {
+		rate = b.o.steadyRate
+	}
 	if rate == 0 {
 		rate = 1000
 	}
