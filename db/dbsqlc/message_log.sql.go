@@ -243,7 +243,7 @@ SELECT id, tenant_id, kind, status, from_addr, to_addrs, cc_addrs, subject, temp
 WHERE tenant_id = $1
   AND ($2::timestamptz IS NULL
        OR (created_at, id) < ($2::timestamptz, $3::uuid))
-  AND (cardinality($4::text[]) = 0 OR status = ANY ($4::text[]))
+  AND ($4::text IS NULL OR status = $4::text)
   AND ($5::text IS NULL OR kind = $5::text)
   AND ($6::text IS NULL OR sender_key = $6::text)
   AND ($7::text IS NULL
@@ -264,7 +264,7 @@ type MessageLogListParams struct {
 	TenantID       uuid.UUID
 	AfterCreatedAt *time.Time
 	AfterID        uuid.NullUUID
-	Statuses       []string
+	Status         *string
 	Kind           *string
 	SenderKey      *string
 	Recipient      *string
@@ -284,15 +284,16 @@ type MessageLogListParams struct {
 // (internal/events).
 // One page of a tenant's messages, newest first, after the keyset cursor
 // (after_created_at, after_id) when given. Every filter is optional: NULL
-// (or an empty status list) leaves it out. It must run with a plan made for
-// its arguments (db.Store.MessageList), so that the catch-all conditions
-// fold away and the index of the filter given is used.
+// leaves it out. It must run with a plan made for its arguments
+// (db.Store.MessageList), so that the catch-all conditions fold away and
+// the index of the filter given is used. It takes one status: a page of
+// several is one run for each, merged (db.Store.MessageList says why).
 func (q *Queries) MessageLogList(ctx context.Context, arg MessageLogListParams) ([]Message, error) {
 	rows, err := q.db.Query(ctx, messageLogList,
 		arg.TenantID,
 		arg.AfterCreatedAt,
 		arg.AfterID,
-		arg.Statuses,
+		arg.Status,
 		arg.Kind,
 		arg.SenderKey,
 		arg.Recipient,

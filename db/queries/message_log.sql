@@ -6,14 +6,15 @@
 -- name: MessageLogList :many
 -- One page of a tenant's messages, newest first, after the keyset cursor
 -- (after_created_at, after_id) when given. Every filter is optional: NULL
--- (or an empty status list) leaves it out. It must run with a plan made for
--- its arguments (db.Store.MessageList), so that the catch-all conditions
--- fold away and the index of the filter given is used.
+-- leaves it out. It must run with a plan made for its arguments
+-- (db.Store.MessageList), so that the catch-all conditions fold away and
+-- the index of the filter given is used. It takes one status: a page of
+-- several is one run for each, merged (db.Store.MessageList says why).
 SELECT * FROM messages
 WHERE tenant_id = @tenant_id
   AND (sqlc.narg(after_created_at)::timestamptz IS NULL
        OR (created_at, id) < (sqlc.narg(after_created_at)::timestamptz, sqlc.narg(after_id)::uuid))
-  AND (cardinality(@statuses::text[]) = 0 OR status = ANY (@statuses::text[]))
+  AND (sqlc.narg(status)::text IS NULL OR status = sqlc.narg(status)::text)
   AND (sqlc.narg(kind)::text IS NULL OR kind = sqlc.narg(kind)::text)
   AND (sqlc.narg(sender_key)::text IS NULL OR sender_key = sqlc.narg(sender_key)::text)
   AND (sqlc.narg(recipient)::text IS NULL
