@@ -53,7 +53,9 @@ type MessageQuery struct {
 // planned for its actual arguments (see customPlans).
 //
 // A page of several statuses is one statement for each, every one newest
-// first and at most a page long, merged here. Given a status as a
+// first and at most a page long, run in one read-only snapshot (so that a
+// message changing status meanwhile is not listed twice) and merged here.
+// Given a status as a
 // constant, the planner reads it newest first from
 // messages_tenant_status_idx unless it takes that status for nearly all
 // of the tenant's messages, so the page costs at most its own rows. Given
@@ -62,8 +64,8 @@ type MessageQuery struct {
 // newest messages expecting to meet a page of them soon. Right after a
 // bulk send, before the table is analyzed again, the statistics still
 // count the messages that were then on their way, and the walk reads all
-// of them to find none in flight (120–170 ms for 65,000 messages in
-// bench/e2e's logs phase, docs/benchmarks-logs.md).
+// of them to find none in flight (about 100–170 ms for 65,000 messages
+// in bench/e2e's logs phase, docs/benchmarks-logs.md).
 func (s *Store) MessageList(ctx context.Context, q MessageQuery) ([]outbox.Message, error) {
 	p := dbsqlc.MessageLogListParams{
 		TenantID: q.TenantID, RowLimit: int32(q.Limit),
@@ -79,25 +81,37 @@ func (s *Store) MessageList(ctx context.Context, q MessageQuery) ([]outbox.Messa
 		p.AfterCreatedAt, p.AfterID = &q.AfterCreatedAt, uuid.NullUUID{UUID: q.AfterID, Valid: true}
 	}
 	statuses := slices.Compact(slices.Sorted(slices.Values(q.Statuses)))
-	if len(statuses) == 0 {
-		return s.messagePage(ctx, p)
+	switch len(statuses) {
+	case 0:
+		return messagePage(ctx, s.pool, p)
+	case 1:
+		p.Status = optional(string(statuses[0]))
+		return messagePage(ctx, s.pool, p)
 	}
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return nil, fmt.Errorf("listing messages: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // read-only; a no-op after Commit
 	var page []outbox.Message
 	for _, st := range statuses {
 		p.Status = optional(string(st))
-		rows, err := s.messagePage(ctx, p)
+		rows, err := messagePage(ctx, tx, p)
 		if err != nil {
 			return nil, err
 		}
 		page = append(page, rows...)
 	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, fmt.Errorf("listing messages: %w", err)
+	}
 	slices.SortFunc(page, newestFirst)
 	return page[:min(len(page), q.Limit)], nil
 }
 
-// messagePage runs MessageLogList with a plan made for p.
-func (s *Store) messagePage(ctx context.Context, p dbsqlc.MessageLogListParams) ([]outbox.Message, error) {
-	rows, err := dbsqlc.New(customPlans{s.pool}).MessageLogList(ctx, p)
+// messagePage runs MessageLogList on conn with a plan made for p.
+func messagePage(ctx context.Context, conn dbsqlc.DBTX, p dbsqlc.MessageLogListParams) ([]outbox.Message, error) {
+	rows, err := dbsqlc.New(customPlans{conn}).MessageLogList(ctx, p)
 	if err != nil {
 		return nil, fmt.Errorf("listing messages: %w", err)
 	}
