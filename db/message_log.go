@@ -55,8 +55,7 @@ type MessageQuery struct {
 // A page of several statuses is one statement for each, every one newest
 // first and at most a page long, run in one read-only snapshot (so that a
 // message changing status meanwhile is not listed twice) and merged here.
-// Given a status as a
-// constant, the planner reads it newest first from
+// Given a status as a constant, the planner reads it newest first from
 // messages_tenant_status_idx unless it takes that status for nearly all
 // of the tenant's messages, so the page costs at most its own rows. Given
 // the list (status = ANY), that index cannot give the order: the planner
@@ -81,11 +80,10 @@ func (s *Store) MessageList(ctx context.Context, q MessageQuery) ([]outbox.Messa
 		p.AfterCreatedAt, p.AfterID = &q.AfterCreatedAt, uuid.NullUUID{UUID: q.AfterID, Valid: true}
 	}
 	statuses := slices.Compact(slices.Sorted(slices.Values(q.Statuses)))
-	switch len(statuses) {
-	case 0:
-		return messagePage(ctx, s.pool, p)
-	case 1:
-		p.Status = optional(string(statuses[0]))
+	if len(statuses) <= 1 {
+		if len(statuses) == 1 {
+			p.Status = optional(string(statuses[0]))
+		}
 		return messagePage(ctx, s.pool, p)
 	}
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
