@@ -17,8 +17,8 @@ import (
 	"github.com/outbox/outbox/internal/outbox"
 )
 
-// listTracer keeps the MessageLogList statements a pool runs, with their
-// arguments.
+// listTracer keeps the MessageLogList and MessageLogListByStatus
+// statements a pool runs, with their arguments.
 type listTracer struct {
 	mu   sync.Mutex
 	runs []listRun
@@ -30,7 +30,7 @@ type listRun struct {
 }
 
 func (l *listTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
-	if strings.HasPrefix(data.SQL, "-- name: MessageLogList ") {
+	if strings.HasPrefix(data.SQL, "-- name: MessageLogList") {
 		var args []any
 		for _, a := range data.Args {
 			if _, mode := a.(pgx.QueryExecMode); !mode {
@@ -59,8 +59,8 @@ func rowsRemoved(node map[string]any) float64 {
 // TestMessageListByStatusWithStaleStatistics: right after a bulk send the
 // table's statistics still count the messages that were on their way; a
 // page of the in-flight statuses, of which there are none left, must not
-// read every message to find that out. It reads each status from the
-// status index, newest first, and the pages of several merge in order.
+// read every message to find that out. It reads each status newest first
+// from messages_by_status, and the pages of several merge in order.
 func TestMessageListByStatusWithStaleStatistics(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -84,7 +84,7 @@ func TestMessageListByStatusWithStaleStatistics(t *testing.T) {
 		       'Order ' || i, '{}', now() - make_interval(secs => i)
 		FROM generate_series(1, 3000) AS i`, tenant.ID)
 	require.NoError(t, err)
-	_, err = pool.Exec(ctx, `ANALYZE messages`)
+	_, err = pool.Exec(ctx, `ANALYZE messages, messages_by_status`)
 	require.NoError(t, err)
 	_, err = pool.Exec(ctx, `UPDATE messages SET status = 'SENT'`)
 	require.NoError(t, err)
@@ -100,7 +100,7 @@ func TestMessageListByStatusWithStaleStatistics(t *testing.T) {
 		require.Len(t, plan, 1)
 		out, _ := json.Marshal(plan[0].Plan)
 		require.Zero(t, rowsRemoved(plan[0].Plan), "read messages of other statuses: %s", out)
-		require.Contains(t, string(out), "messages_tenant_status_idx")
+		require.Contains(t, string(out), "messages_by_status_tenant_idx")
 	}
 
 	// Several statuses merge newest first, and the keyset cursor goes on

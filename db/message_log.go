@@ -49,22 +49,22 @@ type MessageQuery struct {
 	Limit int
 }
 
-// MessageList returns the page of messages q selects (MessageLogList),
-// planned for its actual arguments (see customPlans).
+// MessageList returns the page of messages q selects, planned for its
+// actual arguments (see customPlans): MessageLogList for the whole log and
+// for SENT, MessageLogListByStatus for any other status.
+//
+// messages carries no index on status (025: its status changes are HOT
+// updates), so a status other than SENT is read newest first through
+// messages_by_status, which holds only the messages that are not SENT:
+// the page costs its own rows, however many messages were SENT. A SENT
+// page walks the tenant's newest messages, nearly all of them SENT once a
+// send is over.
 //
 // A page of several statuses is one statement for each, every one newest
 // first and at most a page long, run in one read-only snapshot (so that a
-// message changing status meanwhile is not listed twice) and merged here.
-// Given a status as a constant, the planner reads it newest first from
-// messages_tenant_status_idx unless it takes that status for nearly all
-// of the tenant's messages, so the page costs at most its own rows. Given
-// the list (status = ANY), that index cannot give the order: the planner
-// either sorts every message of those statuses or walks the tenant's
-// newest messages expecting to meet a page of them soon. Right after a
-// bulk send, before the table is analyzed again, the statistics still
-// count the messages that were then on their way, and the walk reads all
-// of them to find none in flight (about 100–170 ms for 65,000 messages
-// in bench/e2e's logs phase, docs/benchmarks-logs.md).
+// message changing status meanwhile is not listed twice) and merged here:
+// a list of statuses (status = ANY) cannot be read in date order from one
+// index (docs/benchmarks-logs.md).
 func (s *Store) MessageList(ctx context.Context, q MessageQuery) ([]outbox.Message, error) {
 	p := dbsqlc.MessageLogListParams{
 		TenantID: q.TenantID, RowLimit: int32(q.Limit),
@@ -80,11 +80,11 @@ func (s *Store) MessageList(ctx context.Context, q MessageQuery) ([]outbox.Messa
 		p.AfterCreatedAt, p.AfterID = &q.AfterCreatedAt, uuid.NullUUID{UUID: q.AfterID, Valid: true}
 	}
 	statuses := slices.Compact(slices.Sorted(slices.Values(q.Statuses)))
-	if len(statuses) <= 1 {
-		if len(statuses) == 1 {
-			p.Status = optional(string(statuses[0]))
-		}
-		return messagePage(ctx, s.pool, p)
+	if len(statuses) == 0 {
+		return messagePage(ctx, s.pool, p, "")
+	}
+	if len(statuses) == 1 {
+		return messagePage(ctx, s.pool, p, statuses[0])
 	}
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
@@ -93,8 +93,7 @@ func (s *Store) MessageList(ctx context.Context, q MessageQuery) ([]outbox.Messa
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // read-only; a no-op after Commit
 	var page []outbox.Message
 	for _, st := range statuses {
-		p.Status = optional(string(st))
-		rows, err := messagePage(ctx, tx, p)
+		rows, err := messagePage(ctx, tx, p, st)
 		if err != nil {
 			return nil, err
 		}
@@ -107,9 +106,28 @@ func (s *Store) MessageList(ctx context.Context, q MessageQuery) ([]outbox.Messa
 	return page[:min(len(page), q.Limit)], nil
 }
 
-// messagePage runs MessageLogList on conn with a plan made for p.
-func messagePage(ctx context.Context, conn dbsqlc.DBTX, p dbsqlc.MessageLogListParams) ([]outbox.Message, error) {
-	rows, err := dbsqlc.New(customPlans{conn}).MessageLogList(ctx, p)
+// messagePage runs on conn, with a plan made for its arguments, the page
+// of p's filters in status ("" for any).
+func messagePage(ctx context.Context, conn dbsqlc.DBTX, p dbsqlc.MessageLogListParams, status outbox.MessageStatus) ([]outbox.Message, error) {
+	q := dbsqlc.New(customPlans{conn})
+	var rows []dbsqlc.Message
+	var err error
+	switch status {
+	case "", outbox.StatusSent:
+		p.Status = optional(string(status))
+		rows, err = q.MessageLogList(ctx, p)
+	default:
+		var joined []dbsqlc.MessageLogListByStatusRow
+		joined, err = q.MessageLogListByStatus(ctx, dbsqlc.MessageLogListByStatusParams{
+			TenantID: p.TenantID, Status: string(status), AfterCreatedAt: p.AfterCreatedAt, AfterID: p.AfterID,
+			Kind: p.Kind, SenderKey: p.SenderKey, Recipient: p.Recipient, TemplateKey: p.TemplateKey,
+			IdempotencyKey: p.IdempotencyKey, Since: p.Since, Until: p.Until, SubjectPattern: p.SubjectPattern,
+			Tag: p.Tag, Metadata: p.Metadata, RowLimit: p.RowLimit,
+		})
+		for _, r := range joined {
+			rows = append(rows, r.Message)
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("listing messages: %w", err)
 	}

@@ -160,6 +160,13 @@ type MessageEvent struct {
 	At        time.Time
 }
 
+type MessagesByStatus struct {
+	ID        uuid.UUID
+	TenantID  uuid.UUID
+	Status    string
+	CreatedAt time.Time
+}
+
 type OauthConnection struct {
 	ID             uuid.UUID
 	TenantID       uuid.UUID

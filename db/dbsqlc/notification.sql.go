@@ -348,9 +348,10 @@ func (q *Queries) MessageLock(ctx context.Context, arg MessageLockParams) (Messa
 
 const messageStrandedList = `-- name: MessageStrandedList :many
 SELECT m.tenant_id, m.id, j.id AS job_id, j.state::text AS job_state, j.attempt, j.max_attempts, j.kind AS job_kind
-FROM messages m
+FROM messages_by_status s
+JOIN messages m ON m.id = s.id
 JOIN river_job j ON j.id = m.job_id
-WHERE m.status = 'SENDING' AND m.kind = 'NOTIFICATION' AND j.state <> 'running'
+WHERE s.status = 'SENDING' AND m.status = 'SENDING' AND m.kind = 'NOTIFICATION' AND j.state <> 'running'
 ORDER BY m.job_id
 LIMIT $1
 FOR UPDATE OF m, j SKIP LOCKED
@@ -369,7 +370,8 @@ type MessageStrandedListRow struct {
 // Notifications left SENDING by a worker that stopped mid-attempt: their
 // job is no longer running (River's rescuer moved it on, or it ended).
 // Both rows are locked, so that River cannot fetch the job meanwhile, and
-// rows another transaction holds are skipped: they are in use.
+// rows another transaction holds are skipped: they are in use. The SENDING
+// messages are found through messages_by_status (025).
 func (q *Queries) MessageStrandedList(ctx context.Context, max int32) ([]MessageStrandedListRow, error) {
 	rows, err := q.db.Query(ctx, messageStrandedList, max)
 	if err != nil {

@@ -376,9 +376,9 @@ func (q *Queries) SenderSettingsUpdate(ctx context.Context, arg SenderSettingsUp
 
 const senderWaitingMessages = `-- name: SenderWaitingMessages :one
 SELECT count(*)::int FROM (
-    SELECT 1 FROM messages
-    WHERE tenant_id = $1 AND sender_key = $2 AND kind = 'NOTIFICATION'
-      AND status IN ('SCHEDULED', 'QUEUED', 'SENDING', 'RETRYING')
+    SELECT 1 FROM messages_by_status s JOIN messages m ON m.id = s.id
+    WHERE s.tenant_id = $1 AND s.status IN ('SCHEDULED', 'QUEUED', 'SENDING', 'RETRYING')
+      AND m.sender_key = $2 AND m.kind = 'NOTIFICATION'
     LIMIT 1000
 ) AS waiting
 `
@@ -398,9 +398,9 @@ func (q *Queries) SenderWaitingMessages(ctx context.Context, arg SenderWaitingMe
 }
 
 const senderWaitingOwnMail = `-- name: SenderWaitingOwnMail :many
-SELECT id FROM messages
-WHERE tenant_id = $1 AND sender_key = $2 AND kind <> 'NOTIFICATION'
-  AND status IN ('QUEUED', 'SENDING', 'RETRYING')
+SELECT m.id FROM messages_by_status s JOIN messages m ON m.id = s.id
+WHERE s.tenant_id = $1 AND s.status IN ('QUEUED', 'SENDING', 'RETRYING')
+  AND m.sender_key = $2 AND m.kind <> 'NOTIFICATION'
 `
 
 type SenderWaitingOwnMailParams struct {

@@ -8,7 +8,8 @@
 -- (after_created_at, after_id) when given. Every filter is optional: NULL
 -- leaves it out. It must run with a plan made for its arguments
 -- (db.Store.MessageList), so that the catch-all conditions fold away and
--- the index of the filter given is used. It takes one status: a page of
+-- the index of the filter given is used. Its one status is SENT or none:
+-- a page of another status is MessageLogListByStatus, and a page of
 -- several is one run for each, merged (db.Store.MessageList says why).
 SELECT * FROM messages
 WHERE tenant_id = @tenant_id
@@ -28,6 +29,31 @@ WHERE tenant_id = @tenant_id
   AND (sqlc.narg(tag)::text IS NULL OR (tags @> ARRAY[sqlc.narg(tag)::text] AND tags <> '{}'))
   AND (sqlc.narg(metadata)::jsonb IS NULL OR metadata @> sqlc.narg(metadata)::jsonb)
 ORDER BY created_at DESC, id DESC
+LIMIT @row_limit;
+
+-- name: MessageLogListByStatus :many
+-- One page of a tenant's messages of a status other than SENT, read
+-- through messages_by_status (025) in its order, newest first: the same
+-- filters and cursor as MessageLogList, the same need of a plan made for
+-- its arguments.
+SELECT sqlc.embed(m) FROM messages_by_status s
+JOIN messages m ON m.id = s.id
+WHERE s.tenant_id = @tenant_id AND s.status = @status AND m.tenant_id = @tenant_id
+  AND (sqlc.narg(after_created_at)::timestamptz IS NULL
+       OR (s.created_at, s.id) < (sqlc.narg(after_created_at)::timestamptz, sqlc.narg(after_id)::uuid))
+  AND (sqlc.narg(kind)::text IS NULL OR m.kind = sqlc.narg(kind)::text)
+  AND (sqlc.narg(sender_key)::text IS NULL OR m.sender_key = sqlc.narg(sender_key)::text)
+  AND (sqlc.narg(recipient)::text IS NULL
+       OR outbox_lower_addrs(m.to_addrs || m.cc_addrs) @> ARRAY[sqlc.narg(recipient)::text])
+  AND (sqlc.narg(template_key)::text IS NULL OR m.template_key = sqlc.narg(template_key)::text)
+  AND (sqlc.narg(idempotency_key)::text IS NULL OR m.idempotency_key = sqlc.narg(idempotency_key)::text)
+  AND (sqlc.narg(since)::timestamptz IS NULL OR m.created_at >= sqlc.narg(since)::timestamptz)
+  AND (sqlc.narg(until)::timestamptz IS NULL OR m.created_at < sqlc.narg(until)::timestamptz)
+  AND (sqlc.narg(subject_pattern)::text IS NULL OR m.subject ILIKE sqlc.narg(subject_pattern)::text)
+  -- m.tags <> '{}' lets the planner use the partial index messages_tags_idx.
+  AND (sqlc.narg(tag)::text IS NULL OR (m.tags @> ARRAY[sqlc.narg(tag)::text] AND m.tags <> '{}'))
+  AND (sqlc.narg(metadata)::jsonb IS NULL OR m.metadata @> sqlc.narg(metadata)::jsonb)
+ORDER BY s.created_at DESC, s.id DESC
 LIMIT @row_limit;
 
 -- name: MessageLogGet :one

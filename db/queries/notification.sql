@@ -87,11 +87,13 @@ SELECT status, job_id, kind FROM messages WHERE tenant_id = @tenant_id AND id = 
 -- Notifications left SENDING by a worker that stopped mid-attempt: their
 -- job is no longer running (River's rescuer moved it on, or it ended).
 -- Both rows are locked, so that River cannot fetch the job meanwhile, and
--- rows another transaction holds are skipped: they are in use.
+-- rows another transaction holds are skipped: they are in use. The SENDING
+-- messages are found through messages_by_status (025).
 SELECT m.tenant_id, m.id, j.id AS job_id, j.state::text AS job_state, j.attempt, j.max_attempts, j.kind AS job_kind
-FROM messages m
+FROM messages_by_status s
+JOIN messages m ON m.id = s.id
 JOIN river_job j ON j.id = m.job_id
-WHERE m.status = 'SENDING' AND m.kind = 'NOTIFICATION' AND j.state <> 'running'
+WHERE s.status = 'SENDING' AND m.status = 'SENDING' AND m.kind = 'NOTIFICATION' AND j.state <> 'running'
 ORDER BY m.job_id
 LIMIT @max
 FOR UPDATE OF m, j SKIP LOCKED;

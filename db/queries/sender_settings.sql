@@ -55,15 +55,15 @@ WHERE tenant_id = @tenant_id AND key = @key;
 -- How many of a sender's notifications still wait to be sent (at most
 -- 1,000 are counted): deleteSender refuses while there are any.
 SELECT count(*)::int FROM (
-    SELECT 1 FROM messages
-    WHERE tenant_id = @tenant_id AND sender_key = @sender_key AND kind = 'NOTIFICATION'
-      AND status IN ('SCHEDULED', 'QUEUED', 'SENDING', 'RETRYING')
+    SELECT 1 FROM messages_by_status s JOIN messages m ON m.id = s.id
+    WHERE s.tenant_id = @tenant_id AND s.status IN ('SCHEDULED', 'QUEUED', 'SENDING', 'RETRYING')
+      AND m.sender_key = @sender_key AND m.kind = 'NOTIFICATION'
     LIMIT 1000
 ) AS waiting;
 
 -- name: SenderWaitingOwnMail :many
 -- The sender's own test sends and verification mails still on their way:
 -- deleting the sender cancels them (their tests and links go with it).
-SELECT id FROM messages
-WHERE tenant_id = @tenant_id AND sender_key = @sender_key AND kind <> 'NOTIFICATION'
-  AND status IN ('QUEUED', 'SENDING', 'RETRYING');
+SELECT m.id FROM messages_by_status s JOIN messages m ON m.id = s.id
+WHERE s.tenant_id = @tenant_id AND s.status IN ('QUEUED', 'SENDING', 'RETRYING')
+  AND m.sender_key = @sender_key AND m.kind <> 'NOTIFICATION';
