@@ -114,7 +114,7 @@ func messagePage(ctx context.Context, conn dbsqlc.DBTX, p dbsqlc.MessageLogListP
 	var err error
 	switch status {
 	case "", outbox.StatusSent:
-		p.Status = optional(string(status))
+		p.OnlySent = status == outbox.StatusSent
 		rows, err = q.MessageLogList(ctx, p)
 	default:
 		var joined []dbsqlc.MessageLogListByStatusRow

@@ -267,7 +267,7 @@ type rowWrites struct {
 
 // writtenTables are the tables a delivered message writes, River's
 // river_job aside (its counts mix the River baseline's in).
-var writtenTables = []string{"messages", "message_events", "message_attempts"}
+var writtenTables = []string{"messages", "messages_by_status", "message_events", "message_attempts"}
 
 // tableWrites reads the row counts of writtenTables. A backend reports
 // its counts at most once a second while busy, and within

@@ -58,4 +58,4 @@ DROP INDEX messages_sending_job_idx;
 -- Room on each page for the versions of its messages' status changes: a
 -- page written full would send the next version to another page, which is
 -- no HOT update. The versions left behind are pruned as the page fills.
-ALTER TABLE messages SET (fillfactor = 70);
+ALTER TABLE messages SET (fillfactor = 50);
