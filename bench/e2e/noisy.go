@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -118,7 +120,7 @@ func (b *bench) settle(ctx context.Context) error {
 	if err := b.clearJobs(ctx); err != nil {
 		return err
 	}
-	for _, stmt := range []string{"VACUUM messages, message_events, message_attempts, river_job", "CHECKPOINT"} {
+	for _, stmt := range []string{"VACUUM " + strings.Join(append(slices.Clone(writtenTables), "river_job"), ", "), "CHECKPOINT"} {
 		if _, err := b.db.Exec(ctx, "/* bench */ "+stmt); err != nil {
 			return fmt.Errorf("settling the database (%s): %w", stmt, err)
 		}
