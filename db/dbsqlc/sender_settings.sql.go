@@ -378,7 +378,7 @@ const senderWaitingMessages = `-- name: SenderWaitingMessages :one
 SELECT count(*)::int FROM (
     SELECT 1 FROM messages_by_status s JOIN messages m ON m.id = s.id
     WHERE s.tenant_id = $1 AND s.status IN ('SCHEDULED', 'QUEUED', 'SENDING', 'RETRYING')
-      AND m.sender_key = $2 AND m.kind = 'NOTIFICATION'
+      AND m.tenant_id = $1 AND m.sender_key = $2 AND m.kind = 'NOTIFICATION'
     LIMIT 1000
 ) AS waiting
 `
@@ -400,7 +400,7 @@ func (q *Queries) SenderWaitingMessages(ctx context.Context, arg SenderWaitingMe
 const senderWaitingOwnMail = `-- name: SenderWaitingOwnMail :many
 SELECT m.id FROM messages_by_status s JOIN messages m ON m.id = s.id
 WHERE s.tenant_id = $1 AND s.status IN ('QUEUED', 'SENDING', 'RETRYING')
-  AND m.sender_key = $2 AND m.kind <> 'NOTIFICATION'
+  AND m.tenant_id = $1 AND m.sender_key = $2 AND m.kind <> 'NOTIFICATION'
 `
 
 type SenderWaitingOwnMailParams struct {

@@ -116,9 +116,10 @@ SELECT id, retention_days FROM tenants ORDER BY id;
 -- returns their ids; their sender tests go with them (ON DELETE CASCADE),
 -- their events and attempts with the next two statements of the same
 -- transaction (024: no foreign keys), their rows of messages_by_status
--- with the DELETE (its trigger, 025). A message still on its way (not in a final status) is kept until it, too,
--- has not changed since the cutoff, and a SCHEDULED one until its send
--- time, too, is before the cutoff. Rows a delivery holds locked are
+-- with the DELETE (its trigger, 025). A message still on its way (not in
+-- a final status) is kept until it, too, has not changed since the
+-- cutoff, and a SCHEDULED one until its send time, too, is before the
+-- cutoff. Rows a delivery holds locked are
 -- skipped, not waited for: a later run takes them.
 DELETE FROM messages
 WHERE messages.tenant_id = @tenant_id

@@ -57,7 +57,7 @@ WHERE tenant_id = @tenant_id AND key = @key;
 SELECT count(*)::int FROM (
     SELECT 1 FROM messages_by_status s JOIN messages m ON m.id = s.id
     WHERE s.tenant_id = @tenant_id AND s.status IN ('SCHEDULED', 'QUEUED', 'SENDING', 'RETRYING')
-      AND m.sender_key = @sender_key AND m.kind = 'NOTIFICATION'
+      AND m.tenant_id = @tenant_id AND m.sender_key = @sender_key AND m.kind = 'NOTIFICATION'
     LIMIT 1000
 ) AS waiting;
 
@@ -66,4 +66,4 @@ SELECT count(*)::int FROM (
 -- deleting the sender cancels them (their tests and links go with it).
 SELECT m.id FROM messages_by_status s JOIN messages m ON m.id = s.id
 WHERE s.tenant_id = @tenant_id AND s.status IN ('QUEUED', 'SENDING', 'RETRYING')
-  AND m.sender_key = @sender_key AND m.kind <> 'NOTIFICATION';
+  AND m.tenant_id = @tenant_id AND m.sender_key = @sender_key AND m.kind <> 'NOTIFICATION';
