@@ -80,7 +80,7 @@ func TestChunkDeliversAndLetsGo(t *testing.T) {
 
 	b.relay.SetFault(smtptest.Fault{Stage: smtptest.StageRcpt, Code: 451, EnhancedCode: "4.3.0", Message: "try later", Recipients: []string{"r3@example.com"}})
 	require.Equal(t, delivery.Done, b.runChunk(t, chunk, 1).Action)
-	require.Len(t, b.relay.Messages(), 8, "10 less the cancelled one and the one refused")
+	require.Len(t, b.relay.Messages(), 8, "10 less the cancelled one and the one refused; %s", b.describe(t, msgs[:10]))
 	for i, m := range msgs[:10] {
 		row, attempts, _ := b.message(t, m)
 		switch i {

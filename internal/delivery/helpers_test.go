@@ -3,6 +3,7 @@ package delivery_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"regexp"
@@ -231,6 +232,24 @@ func (b *bundle) message(t *testing.T, msg outbox.Message) (outbox.Message, []ou
 	events, err := b.store.EventsByMessageIDs(ctx, msg.TenantID, []uuid.UUID{msg.ID})
 	require.NoError(t, err)
 	return got, attempts[msg.ID], events[msg.ID]
+}
+
+// describe tells, for a failing assertion, where each of msgs is: its
+// status, its events, its attempts' replies and its job.
+func (b *bundle) describe(t *testing.T, msgs []outbox.Message) string {
+	t.Helper()
+	var out strings.Builder
+	for _, m := range msgs {
+		row, attempts, events := b.message(t, m)
+		fmt.Fprintf(&out, "\n%s %s job %d:", row.To, row.Status, b.job(t, m).ID)
+		for _, e := range events {
+			fmt.Fprintf(&out, " [%s %s]", e.Status, e.Detail)
+		}
+		for _, a := range attempts {
+			fmt.Fprintf(&out, " (%d %s)", a.Code, a.Reply)
+		}
+	}
+	return out.String()
 }
 
 // job returns the River job that delivers msg now (its own or a chunk's:
